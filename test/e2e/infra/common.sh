@@ -1,0 +1,21 @@
+# shellcheck shell=bash disable=SC2034
+# Shared settings for the end-to-end infrastructure scripts (sourced, not run).
+# Everything these scripts start is recorded under STATE_DIR so that stop.sh
+# stops exactly that and nothing else.
+
+E2E_NAME=creatio-identity-service-e2e
+# Label put on every container and image the end-to-end tests create.
+E2E_LABEL=$E2E_NAME
+STATE_DIR="${TMPDIR:-/tmp}/$E2E_NAME"
+# Connection details written by start-postgres.sh and read by the tests.
+ENV_FILE="$STATE_DIR/postgres.env"
+# Dedicated PostgreSQL cluster, so a developer's own "main" cluster is left alone.
+PG_CLUSTER=cis_e2e
+
+mkdir -p "$STATE_DIR"
+chmod 700 "$STATE_DIR"
+
+log() { printf '[e2e-infra] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+docker_answers() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Start a dedicated PostgreSQL cluster for the end-to-end tests, create a role
+# (LOGIN CREATEDB: each test creates and drops its own scratch database) and a
+# database owned by it, and write the connection details to $ENV_FILE.
+# Idempotent: an existing cluster, role and database are reused.
+#
+# How containers reach this PostgreSQL: the tests talk only to loopback, but the
+# Identity Service container runs on Docker's default bridge, where 127.0.0.1 is
+# the container itself. There is no PostgreSQL image to run next to it (no
+# registry) and the component under test does not use host networking. So the
+# cluster also listens on the docker0 bridge gateway address (an interface of this
+# machine, not an external network) and pg_hba accepts password (scram) logins
+# from the bridge subnet only. The gateway address is written to the env file as
+# PGHOST_FROM_CONTAINERS. Start Docker first (start-docker.sh); without it the
+# cluster listens on loopback only and PGHOST_FROM_CONTAINERS is left out.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+PG_ROLE=cis_e2e
+PG_DB=cis_e2e
+
+command -v pg_ctlcluster >/dev/null || die "PostgreSQL is not installed (apt-get install -y postgresql)"
+[ "$(id -u)" = 0 ] || die "managing a PostgreSQL cluster needs root"
+
+# Newest installed server version (Debian bookworm ships 15).
+PG_VERSION=${PG_VERSION:-$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n 1)}
+[ -x "/usr/lib/postgresql/$PG_VERSION/bin/postgres" ] || die "no PostgreSQL server found in /usr/lib/postgresql"
+CONF_DIR="/etc/postgresql/$PG_VERSION/$PG_CLUSTER"
+
+if [ ! -d "$CONF_DIR" ]; then
+  log "creating PostgreSQL $PG_VERSION cluster $PG_CLUSTER"
+  # --start-conf=manual: the cluster is not started at boot, only by this script.
+  pg_createcluster "$PG_VERSION" "$PG_CLUSTER" --start-conf=manual >/dev/null
+fi
+
+cluster_field() { pg_lsclusters -h | awk -v v="$PG_VERSION" -v c="$PG_CLUSTER" -v f="$1" '$1 == v && $2 == c { print $f }'; }
+PG_PORT=$(cluster_field 3)
+
+# Address on the docker0 bridge, if Docker runs.
+gateway=""
+subnet=""
+if docker_answers; then
+  gateway=$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}' 2>/dev/null || true)
+  subnet=$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Subnet}}{{end}}' 2>/dev/null || true)
+  if [ -z "$gateway" ]; then
+    # Some engines leave Gateway empty in the IPAM config; the bridge interface has it.
+    gateway=$(ip -4 -o addr show dev docker0 2>/dev/null | awk '{ split($4, a, "/"); print a[1]; exit }')
+  fi
+  if [ -z "$gateway" ] || [ -z "$subnet" ]; then die "Docker runs but the bridge network has no gateway/subnet"; fi
+else
+  log "Docker does not answer: listening on 127.0.0.1 only (run start-docker.sh first for container tests)"
+fi
+
+listen="127.0.0.1${gateway:+,$gateway}"
+conf_file="$CONF_DIR/conf.d/e2e.conf"
+new_conf="# Written by the e2e start-postgres.sh
+listen_addresses = '$listen'"
+hba_file="$CONF_DIR/pg_hba.conf"
+hba_begin="# BEGIN e2e docker bridge"
+hba_end="# END e2e docker bridge"
+old_hba=$(cat "$hba_file")
+new_hba=$(sed "/^$hba_begin\$/,/^$hba_end\$/d" "$hba_file")
+if [ -n "$subnet" ]; then
+  new_hba+=$'\n'"$hba_begin"$'\n'"host    all    $PG_ROLE    $subnet    scram-sha-256"$'\n'"$hba_end"
+fi
+
+changed=0
+if [ "$(cat "$conf_file" 2>/dev/null || true)" != "$new_conf" ]; then
+  printf '%s\n' "$new_conf" >"$conf_file"
+  changed=1
+fi
+if [ "$old_hba" != "$new_hba" ]; then
+  printf '%s\n' "$new_hba" >"$hba_file"
+  changed=1
+fi
+
+if [ "$(cluster_field 4)" = online ]; then
+  if [ "$changed" = 1 ]; then
+    log "restarting cluster $PG_VERSION/$PG_CLUSTER to apply listen/hba changes"
+    pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" restart
+  fi
+else
+  log "starting cluster $PG_VERSION/$PG_CLUSTER on port $PG_PORT (listen: $listen)"
+  pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" start \
+    || die "cluster did not start; see /var/log/postgresql/postgresql-$PG_VERSION-$PG_CLUSTER.log"
+  echo "$PG_VERSION $PG_CLUSTER" >"$STATE_DIR/postgres.started"
+fi
+
+psql_admin() { runuser -u postgres -- psql --cluster "$PG_VERSION/$PG_CLUSTER" -X -q -A -t -v ON_ERROR_STOP=1 "$@"; }
+
+# Reuse the password of an earlier run so that a running test setup keeps working.
+password=""
+if [ -f "$ENV_FILE" ]; then
+  password=$(sed -n 's/^PGPASSWORD=//p' "$ENV_FILE")
+fi
+[ -n "$password" ] || password=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+
+if [ -z "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = '$PG_ROLE'")" ]; then
+  psql_admin -c "CREATE ROLE $PG_ROLE LOGIN CREATEDB"
+fi
+# Through stdin with a psql variable, so the password is not on a command line.
+psql_admin -v pw="$password" <<<"ALTER ROLE $PG_ROLE WITH LOGIN CREATEDB PASSWORD :'pw';"
+if [ -z "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'")" ]; then
+  # CREATE DATABASE cannot run inside a transaction: a -c of its own.
+  psql_admin -c "CREATE DATABASE $PG_DB OWNER $PG_ROLE"
+fi
+
+# Check the login the tests will use.
+PGPASSWORD="$password" psql -X -q -A -t -h 127.0.0.1 -p "$PG_PORT" -U "$PG_ROLE" -d "$PG_DB" -c 'SELECT 1' >/dev/null \
+  || die "cannot log in as $PG_ROLE on 127.0.0.1:$PG_PORT"
+
+umask 077
+{
+  echo "PGHOST=127.0.0.1"
+  echo "PGPORT=$PG_PORT"
+  echo "PGDATABASE=$PG_DB"
+  echo "PGUSER=$PG_ROLE"
+  echo "PGPASSWORD=$password"
+  [ -z "$gateway" ] || echo "PGHOST_FROM_CONTAINERS=$gateway"
+} >"$ENV_FILE"
+
+log "PostgreSQL $PG_VERSION ready; connection details in $ENV_FILE:"
+# Everything but the password, in a form a shell can eval.
+sed -e 's/^/export /' -e '/^export PGPASSWORD=/d' "$ENV_FILE"
+echo "export E2E_POSTGRES_ENV_FILE=$ENV_FILE"
