@@ -1,0 +1,471 @@
+#!/usr/bin/env node
+/*
+ * Readiness gate for a freshly deployed Creatio Identity Service.
+ *
+ * Run as `node readiness.js`. It waits until the service answers, then exits:
+ *   0  ready: prints one JSON line, e.g. {"issuer":"...","tokenVerified":true,"elapsedMs":1234}
+ *   1  not ready before the timeout: one paragraph on stderr (URL, timeout, last thing seen, what to check)
+ *   2  bad configuration: one line on stderr naming the variable and the fix
+ *
+ * Environment:
+ *   IDENTITY_SERVICE_URL        base URL without trailing slash, e.g. http://localhost:8090 (required)
+ *   IDENTITY_SERVICE_CLIENT_ID  client id for the token check (required unless verification is off)
+ *   READINESS_TIMEOUT_SECONDS   overall deadline, positive number, default 300
+ *   READINESS_VERIFY_TOKEN      "true" (default) or "false"
+ *   READINESS_POLL_INTERVAL_MS  pause between attempts, default 200
+ * Standard input: JSON {"clientSecret": "..."}; only read when token verification is on.
+ * The secret is never printed, never put in a message and never taken from the command line.
+ *
+ * Step 1 polls GET <url>/.well-known/openid-configuration until it returns 2xx JSON with an `issuer`.
+ * Step 2 (unless READINESS_VERIFY_TOKEN=false) requests a client_credentials token from the
+ * discovery document's token_endpoint (or <url>/connect/token) until it returns an access_token.
+ * Both steps share one deadline; each HTTP attempt is bounded by min(5 s, time left).
+ *
+ * Node 20 built-ins only (global fetch, AbortSignal.timeout). `require` it to use waitForReady
+ * with an injected clock and fetch; it only runs main() when started directly.
+ */
+"use strict";
+
+const DEFAULT_TIMEOUT_SECONDS = 300;
+const DEFAULT_POLL_INTERVAL_MS = 200;
+const MAX_ATTEMPT_MS = 5000;
+const MAX_DETAIL_CHARS = 200;
+const DISCOVERY_PATH = "/.well-known/openid-configuration";
+const DEFAULT_TOKEN_PATH = "/connect/token";
+
+const EXIT_READY = 0;
+const EXIT_NOT_READY = 1;
+const EXIT_BAD_CONFIG = 2;
+
+/** Bad configuration: the message names the variable and the fix. */
+class ConfigError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** The deadline passed; `lastSeen` describes the last attempt. */
+class ReadinessTimeoutError extends Error {
+  constructor(message, lastSeen) {
+    super(message);
+    this.name = "ReadinessTimeoutError";
+    this.lastSeen = lastSeen;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Configuration
+
+/** Reads the environment into options (everything except the secret). Throws ConfigError. */
+function parseConfig(env) {
+  const url = parseBaseUrl(env.IDENTITY_SERVICE_URL);
+  const verifyToken = parseBoolean("READINESS_VERIFY_TOKEN", env.READINESS_VERIFY_TOKEN, true);
+  const clientId = (env.IDENTITY_SERVICE_CLIENT_ID || "").trim();
+  if (verifyToken && clientId === "") {
+    throw new ConfigError(
+      "IDENTITY_SERVICE_CLIENT_ID is not set: set it to the client id the service was configured with, " +
+        "or set READINESS_VERIFY_TOKEN=false to skip the token check.",
+    );
+  }
+  const timeoutSeconds = parsePositiveNumber(
+    "READINESS_TIMEOUT_SECONDS",
+    env.READINESS_TIMEOUT_SECONDS,
+    DEFAULT_TIMEOUT_SECONDS,
+    "a number of seconds such as 300",
+  );
+  const pollIntervalMs = parsePositiveNumber(
+    "READINESS_POLL_INTERVAL_MS",
+    env.READINESS_POLL_INTERVAL_MS,
+    DEFAULT_POLL_INTERVAL_MS,
+    "a number of milliseconds such as 200",
+  );
+  return { url, clientId, verifyToken, timeoutMs: timeoutSeconds * 1000, pollIntervalMs };
+}
+
+function parseBaseUrl(raw) {
+  const value = (raw || "").trim();
+  if (value === "") {
+    throw new ConfigError(
+      "IDENTITY_SERVICE_URL is not set: set it to the service's base URL without a trailing slash, e.g. http://localhost:8090.",
+    );
+  }
+  let parsed;
+  try {
+    parsed = new URL(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
+    throw new ConfigError(
+      `IDENTITY_SERVICE_URL is not an http(s) URL (got "${value}"): set it to the service's base URL, e.g. http://localhost:8090.`,
+    );
+  }
+  return value.replace(/\/+$/, "");
+}
+
+function parseBoolean(name, raw, fallback) {
+  const value = (raw || "").trim().toLowerCase();
+  if (value === "") return fallback;
+  if (value === "true") return true;
+  if (value === "false") return false;
+  throw new ConfigError(`${name} must be "true" or "false" (got "${raw}").`);
+}
+
+function parsePositiveNumber(name, raw, fallback, example) {
+  const value = (raw || "").trim();
+  if (value === "") return fallback;
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) {
+    throw new ConfigError(`${name} must be a positive number (got "${raw}"): set it to ${example}, or leave it unset for the default.`);
+  }
+  return number;
+}
+
+/**
+ * Parses standard input ({"clientSecret": "..."}) and returns the secret ("" when absent).
+ * Error messages never quote the input: it holds the secret.
+ */
+function parseStdinSecret(text) {
+  if (text.trim() === "") return "";
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ConfigError(
+      'standard input is not valid JSON: pass {"clientSecret": "<secret>"} on stdin (the content is not shown here because it may hold the secret).',
+    );
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new ConfigError('standard input must be a JSON object such as {"clientSecret": "<secret>"}.');
+  }
+  const secret = parsed.clientSecret;
+  if (secret === undefined || secret === null) return "";
+  if (typeof secret !== "string") {
+    throw new ConfigError('clientSecret on standard input must be a string: pass {"clientSecret": "<secret>"}.');
+  }
+  return secret;
+}
+
+// ---------------------------------------------------------------------------
+// Polling
+
+function defaultClock() {
+  return {
+    now: () => performance.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
+}
+
+/**
+ * Calls `attempt(attemptTimeoutMs)` until it returns {ok: true} or the deadline passes.
+ * Returns the successful result, or the most informative failed one with `timedOut: true`:
+ * an attempt that only timed out because the deadline cut it short does not hide what an
+ * earlier attempt saw (a status code, an OAuth error, a network error code).
+ */
+async function pollUntil(deadline, clock, pollIntervalMs, attempt) {
+  let last = { ok: false, seen: { kind: "none", detail: "no attempt was made before the deadline" } };
+  for (;;) {
+    const remaining = deadline - clock.now();
+    if (remaining <= 0) return { ...last, timedOut: true };
+    const budget = Math.max(1, Math.min(MAX_ATTEMPT_MS, Math.floor(remaining)));
+    const result = await attempt(budget);
+    if (result.ok) return result;
+    const cutShortByDeadline = result.seen.kind === "timeout" && budget < MAX_ATTEMPT_MS;
+    if (!cutShortByDeadline || last.seen.kind === "none") last = result;
+    const left = deadline - clock.now();
+    if (left <= 0) return { ...last, timedOut: true };
+    await clock.sleep(Math.min(pollIntervalMs, left));
+  }
+}
+
+/** One HTTP exchange bounded by `timeoutMs`; returns {response, text} or {error}. */
+async function exchange(fetchImpl, url, init, timeoutMs) {
+  try {
+    const response = await fetchImpl(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    const text = await response.text();
+    return { response, text };
+  } catch (error) {
+    return { error };
+  }
+}
+
+function tryParseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function isObject(value) {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** One line, bounded length: server-provided text goes into messages only through this. */
+function shorten(text) {
+  const oneLine = String(text).replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+  return oneLine.length > MAX_DETAIL_CHARS ? oneLine.slice(0, MAX_DETAIL_CHARS) + "..." : oneLine;
+}
+
+function describeStatus(response) {
+  const reason = response.statusText ? ` ${shorten(response.statusText)}` : "";
+  return `HTTP ${response.status}${reason}`;
+}
+
+const NETWORK_CODE_MEANINGS = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset",
+  ENOTFOUND: "host name not found",
+  EAI_AGAIN: "host name lookup failed",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable",
+  ETIMEDOUT: "connection timed out",
+  UND_ERR_SOCKET: "connection closed by the other side",
+};
+
+function findErrorCode(error) {
+  for (let current = error, depth = 0; current && depth < 5; current = current.cause, depth++) {
+    if (typeof current.code === "string") return { code: current.code, message: current.message };
+    if (Array.isArray(current.errors)) {
+      const inner = current.errors.find((e) => e && typeof e.code === "string");
+      if (inner) return { code: inner.code, message: inner.message };
+    }
+  }
+  return undefined;
+}
+
+/** Turns a fetch failure into {kind, detail}: timeout, TLS or network (with its error code). */
+function describeFetchError(error, timeoutMs) {
+  if (error && (error.name === "TimeoutError" || error.name === "AbortError")) {
+    return { kind: "timeout", detail: `no answer within ${timeoutMs} ms` };
+  }
+  const found = findErrorCode(error);
+  if (found && /CERT|TLS|SSL/i.test(found.code)) {
+    return { kind: "tls", detail: `TLS error: ${found.code} (${shorten(found.message || "")})` };
+  }
+  if (found) {
+    const meaning = NETWORK_CODE_MEANINGS[found.code];
+    return { kind: "network", code: found.code, detail: meaning ? `${found.code} (${meaning})` : found.code };
+  }
+  const cause = error && error.cause && error.cause.message ? `: ${error.cause.message}` : "";
+  const message = error && error.message ? shorten(error.message + cause) : String(error);
+  return { kind: "network", detail: message };
+}
+
+/** One discovery attempt: ok with the document, or what was seen. */
+async function probeDiscovery(fetchImpl, discoveryUrl, timeoutMs) {
+  const { response, text, error } = await exchange(
+    fetchImpl,
+    discoveryUrl,
+    { method: "GET", headers: { accept: "application/json" } },
+    timeoutMs,
+  );
+  if (error) return { ok: false, seen: describeFetchError(error, timeoutMs) };
+  if (response.status < 200 || response.status > 299) {
+    return { ok: false, seen: { kind: "http", status: response.status, detail: describeStatus(response) } };
+  }
+  const document = tryParseJson(text);
+  if (document === undefined) {
+    const type = response.headers.get("content-type");
+    const detail = `${describeStatus(response)} but the response was not JSON` + (type ? ` (content-type ${shorten(type)})` : "");
+    return { ok: false, seen: { kind: "not-json", status: response.status, detail } };
+  }
+  if (!isObject(document) || typeof document.issuer !== "string" || document.issuer.trim() === "") {
+    return { ok: false, seen: { kind: "no-issuer", status: response.status, detail: `${describeStatus(response)} but the JSON had no issuer` } };
+  }
+  return { ok: true, document };
+}
+
+/** The token endpoint: the discovery document's token_endpoint if it is a usable URL, else <url>/connect/token. */
+function resolveTokenEndpoint(baseUrl, document) {
+  const advertised = document && document.token_endpoint;
+  if (typeof advertised === "string" && advertised.trim() !== "") {
+    try {
+      const resolved = new URL(advertised.trim(), baseUrl + "/");
+      if (resolved.protocol === "http:" || resolved.protocol === "https:") return resolved.toString();
+    } catch {
+      // fall through to the conventional path
+    }
+  }
+  return baseUrl + DEFAULT_TOKEN_PATH;
+}
+
+/** One client_credentials token request: ok when a 2xx JSON answer holds an access_token. */
+async function requestToken(fetchImpl, tokenEndpoint, clientId, clientSecret, timeoutMs) {
+  const body = new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: clientSecret });
+  const { response, text, error } = await exchange(
+    fetchImpl,
+    tokenEndpoint,
+    {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+      body,
+    },
+    timeoutMs,
+  );
+  if (error) return { ok: false, seen: describeFetchError(error, timeoutMs) };
+  const json = tryParseJson(text);
+  const is2xx = response.status >= 200 && response.status <= 299;
+  if (is2xx && isObject(json) && typeof json.access_token === "string" && json.access_token !== "") {
+    return { ok: true };
+  }
+  const oauthError = isObject(json) && typeof json.error === "string" ? shorten(json.error) : undefined;
+  let detail = describeStatus(response);
+  if (oauthError) detail += ` with error "${oauthError}"`;
+  else if (is2xx) detail += json === undefined ? " but the response was not JSON" : " but no access_token";
+  return { ok: false, seen: { kind: is2xx ? "no-token" : "http", status: response.status, oauthError, detail } };
+}
+
+/**
+ * Waits until the service is ready. Options: url, clientId, clientSecret, verifyToken (default true),
+ * timeoutMs, pollIntervalMs, clock ({now(), sleep(ms)}), fetch. Resolves to
+ * {issuer, tokenVerified, elapsedMs}; rejects with ReadinessTimeoutError after the deadline.
+ */
+async function waitForReady(options) {
+  const clock = options.clock || defaultClock();
+  const fetchImpl = options.fetch || globalThis.fetch;
+  const verifyToken = options.verifyToken !== false;
+  const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_SECONDS * 1000;
+  const started = clock.now();
+  const deadline = started + timeoutMs;
+  const discoveryUrl = options.url + DISCOVERY_PATH;
+  const fail = (phase, endpoint, seen) => {
+    const lastSeen = { phase, endpoint, ...seen };
+    throw new ReadinessTimeoutError(formatTimeoutMessage({ url: options.url, timeoutMs, clientId: options.clientId, lastSeen }), lastSeen);
+  };
+
+  const discovery = await pollUntil(deadline, clock, pollIntervalMs, (ms) => probeDiscovery(fetchImpl, discoveryUrl, ms));
+  if (!discovery.ok) fail("discovery", discoveryUrl, discovery.seen);
+  const issuer = discovery.document.issuer;
+
+  if (verifyToken) {
+    const tokenEndpoint = resolveTokenEndpoint(options.url, discovery.document);
+    const token = await pollUntil(deadline, clock, pollIntervalMs, (ms) =>
+      requestToken(fetchImpl, tokenEndpoint, options.clientId, options.clientSecret, ms),
+    );
+    if (!token.ok) fail("token", tokenEndpoint, token.seen);
+  }
+
+  return { issuer, tokenVerified: verifyToken, elapsedMs: Math.round(clock.now() - started) };
+}
+
+// ---------------------------------------------------------------------------
+// Messages
+
+function formatSeconds(ms) {
+  const seconds = ms / 1000;
+  return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} s`;
+}
+
+/** What to check next, from the phase and kind of the last thing seen. */
+function adviceFor(lastSeen, clientId) {
+  const { phase, kind, status, oauthError } = lastSeen;
+  if (phase === "discovery") {
+    if (kind === "tls") {
+      return "Check the certificate the site presents (trusted, matching the host name), or use the http:// address for a local check.";
+    }
+    if (kind === "http" && status >= 500) {
+      return "The service answers but fails: read its logs (docker logs for the container, the stdout log of the IIS site); a database connection or configuration error at startup is the usual cause.";
+    }
+    if (kind === "http" || kind === "not-json" || kind === "no-issuer") {
+      return "Something answers at this address but it is not the Identity Service's discovery endpoint: check the URL (host, port, virtual directory) and the port mapping, and that no proxy or default site answers instead.";
+    }
+    if (/bad port/.test(lastSeen.detail)) {
+      return "Node's fetch refuses to connect to this port (it is on the fetch standard's list of blocked ports): publish the service on another port.";
+    }
+    return "The discovery endpoint never answered: check that the container or IIS site is running, that the port is mapped (published) to this address, and the service logs for a startup failure.";
+  }
+  const client = clientId ? ` for client "${clientId}"` : "";
+  if (kind === "http" && (oauthError === "invalid_client" || status === 401 || (status === 400 && !oauthError))) {
+    return (
+      `The token endpoint rejected the credentials${client}: the client id or secret stored in the Identity Service database differs from the configuration. ` +
+      "After a rotation, delete the old client rows (Clients, ClientScopes, ClientSecrets, ClientClaims) and restart the service so it inserts the configured client."
+    );
+  }
+  if (kind === "http" && status >= 500) {
+    return "The token endpoint fails: read the service logs and check its database connection.";
+  }
+  if (kind === "http" && oauthError) {
+    return `The client${client} exists but the request was refused (${oauthError}): check that the client is allowed the client_credentials grant and its scopes in the Identity Service database, then restart the service.`;
+  }
+  if (kind === "http" && status === 404) {
+    return "The token endpoint was not found: check the token_endpoint the discovery document advertises and the service's base path.";
+  }
+  if (kind === "network" || kind === "timeout" || kind === "tls") {
+    return "The token endpoint could not be reached from here: check that the token_endpoint in the discovery document (derived from the service's public URL) is reachable from where this check runs.";
+  }
+  return "Check the service logs for the token request.";
+}
+
+/** One paragraph: what was polled, for how long, the last thing seen, and what to check next. */
+function formatTimeoutMessage({ url, timeoutMs, clientId, lastSeen }) {
+  const step = lastSeen.phase === "discovery" ? "discovery document" : "client_credentials token request";
+  return (
+    `Identity Service at ${url} was not ready after ${formatSeconds(timeoutMs)}: ` +
+    `the ${step} at ${lastSeen.endpoint} did not succeed; last seen: ${lastSeen.detail}. ` +
+    adviceFor(lastSeen, clientId)
+  );
+}
+
+/** Removes the secret from any text about to be printed (belt and braces: messages never include it). */
+function redact(text, secret) {
+  return secret ? String(text).split(secret).join("[redacted]") : String(text);
+}
+
+// ---------------------------------------------------------------------------
+// Entry point
+
+function readStdin(stream) {
+  if (stream.isTTY) return Promise.resolve("");
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    stream.on("data", (chunk) => chunks.push(chunk));
+    stream.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    stream.on("error", reject);
+  });
+}
+
+function finish(stream, text, code) {
+  stream.write(text + "\n", () => process.exit(code));
+}
+
+async function main() {
+  let secret = "";
+  try {
+    const config = parseConfig(process.env);
+    if (config.verifyToken) {
+      secret = parseStdinSecret(await readStdin(process.stdin));
+      if (secret === "") {
+        throw new ConfigError(
+          'clientSecret is missing on standard input: pass {"clientSecret": "<secret>"} on stdin, or set READINESS_VERIFY_TOKEN=false to skip the token check.',
+        );
+      }
+    }
+    const result = await waitForReady({ ...config, clientSecret: secret });
+    finish(process.stdout, redact(JSON.stringify(result), secret), EXIT_READY);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      finish(process.stderr, `readiness: bad configuration: ${redact(error.message, secret)}`, EXIT_BAD_CONFIG);
+    } else if (error instanceof ReadinessTimeoutError) {
+      finish(process.stderr, `readiness: ${redact(error.message, secret)}`, EXIT_NOT_READY);
+    } else {
+      const message = error && error.message ? error.message : String(error);
+      finish(process.stderr, `readiness: unexpected failure: ${redact(message, secret)}`, EXIT_NOT_READY);
+    }
+  }
+}
+
+module.exports = {
+  waitForReady,
+  parseConfig,
+  parseStdinSecret,
+  resolveTokenEndpoint,
+  formatTimeoutMessage,
+  ConfigError,
+  ReadinessTimeoutError,
+  main,
+};
+
+if (require.main === module) main();

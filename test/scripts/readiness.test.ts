@@ -1,0 +1,465 @@
+// Tests for src/scripts/readiness.js: the real script runs as a child process against real HTTP
+// servers on 127.0.0.1, with the client secret on stdin. The last block requires the module and
+// drives waitForReady with an injected clock and fetch.
+import { strict as assert } from "assert";
+import { spawn } from "child_process";
+import * as http from "http";
+import { AddressInfo } from "net";
+import * as path from "path";
+
+const scriptPath = path.join(__dirname, "..", "..", "src", "scripts", "readiness.js");
+
+const SECRET = "Zq9-readiness-SECRET-4f7e1b2c-never-printed";
+const CLIENT_ID = "creatio-system-client";
+// Upper bound for "the script finished instead of hanging", on top of the configured timeout.
+const EXIT_SLACK_MS = 4000;
+
+interface SeenRequest {
+  method: string;
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+type Handler = (request: SeenRequest, response: http.ServerResponse) => void;
+
+interface TestServer {
+  url: string;
+  requests: SeenRequest[];
+}
+
+interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  elapsedMs: number;
+}
+
+const openServers: http.Server[] = [];
+
+function startServer(handler: Handler): Promise<TestServer> {
+  const requests: SeenRequest[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const seen: SeenRequest = {
+        method: req.method ?? "",
+        path: req.url ?? "",
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString("utf8"),
+      };
+      requests.push(seen);
+      handler(seen, res);
+    });
+  });
+  openServers.push(server);
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      resolve({ url: `http://127.0.0.1:${port}`, requests });
+    });
+  });
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** A port that was just free: listen on port 0, note it, close. */
+async function closedPortUrl(): Promise<string> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  await closeServer(server);
+  return `http://127.0.0.1:${port}`;
+}
+
+function sendJson(response: http.ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { "content-type": "application/json" });
+  response.end(JSON.stringify(body));
+}
+
+function discoveryDocument(server: { url: string }, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { issuer: server.url, jwks_uri: `${server.url}/.well-known/openid-configuration/jwks`, ...extra };
+}
+
+const isDiscovery = (request: SeenRequest) => request.method === "GET" && request.path === "/.well-known/openid-configuration";
+const isTokenRequest = (request: SeenRequest) => request.method === "POST";
+
+/** A service whose discovery works and whose /connect/token accepts exactly CLIENT_ID + SECRET. */
+async function workingService(tokenPath = "/connect/token"): Promise<TestServer> {
+  const server: TestServer = await startServer((request, response) => {
+    if (isDiscovery(request)) return sendJson(response, 200, discoveryDocument(server));
+    if (request.method === "POST" && request.path === tokenPath) return answerToken(request, response);
+    sendJson(response, 404, { error: "not_found" });
+  });
+  return server;
+}
+
+function answerToken(request: SeenRequest, response: http.ServerResponse): void {
+  const form = new URLSearchParams(request.body);
+  const good =
+    form.get("grant_type") === "client_credentials" && form.get("client_id") === CLIENT_ID && form.get("client_secret") === SECRET;
+  if (good) return sendJson(response, 200, { access_token: "token-value", token_type: "Bearer", expires_in: 3600 });
+  sendJson(response, 400, { error: "invalid_client" });
+}
+
+function runScript(env: Record<string, string>, stdin = JSON.stringify({ clientSecret: SECRET })): Promise<RunResult> {
+  const started = Date.now();
+  const child = spawn(process.execPath, [scriptPath], {
+    env: { ...(process.env.SystemRoot ? { SystemRoot: process.env.SystemRoot } : {}), ...env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  child.stdin.on("error", () => undefined); // the script may exit before reading stdin
+  child.stdin.end(stdin);
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const result = { code, stdout, stderr, elapsedMs: Date.now() - started };
+      assert.ok(!stdout.includes(SECRET) && !stderr.includes(SECRET), "the secret must never be printed");
+      resolve(result);
+    });
+  });
+}
+
+function gateEnv(url: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    IDENTITY_SERVICE_URL: url,
+    IDENTITY_SERVICE_CLIENT_ID: CLIENT_ID,
+    READINESS_TIMEOUT_SECONDS: "3",
+    READINESS_POLL_INTERVAL_MS: "50",
+    ...extra,
+  };
+}
+
+function assertFinishedWithin(result: RunResult, timeoutSeconds: number): void {
+  assert.ok(
+    result.elapsedMs < timeoutSeconds * 1000 + EXIT_SLACK_MS,
+    `expected the script to give up after about ${timeoutSeconds} s, it ran ${result.elapsedMs} ms`,
+  );
+}
+
+describe("readiness gate script", function () {
+  afterEach(async () => {
+    await Promise.all(openServers.splice(0).map(closeServer));
+  });
+
+  describe("ready", () => {
+    it("passes once discovery stops answering 503, and verifies a client_credentials token", async () => {
+      let discoveryCalls = 0;
+      const server: TestServer = await startServer((request, response) => {
+        if (isDiscovery(request)) {
+          discoveryCalls++;
+          if (discoveryCalls <= 3) return sendJson(response, 503, { status: "starting" });
+          return sendJson(response, 200, discoveryDocument(server));
+        }
+        if (request.method === "POST" && request.path === "/connect/token") return answerToken(request, response);
+        sendJson(response, 404, {});
+      });
+
+      const result = await runScript(gateEnv(server.url));
+
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stderr, "");
+      const lines = result.stdout.trim().split("\n");
+      assert.equal(lines.length, 1, "exactly one line on stdout");
+      const output = JSON.parse(lines[0]);
+      assert.equal(output.issuer, server.url);
+      assert.equal(output.tokenVerified, true);
+      assert.equal(typeof output.elapsedMs, "number");
+      assert.ok(discoveryCalls >= 4, "discovery was polled until it answered");
+      const tokenRequests = server.requests.filter(isTokenRequest);
+      assert.equal(tokenRequests.length, 1);
+      assert.match(String(tokenRequests[0].headers["content-type"]), /^application\/x-www-form-urlencoded/);
+      const form = new URLSearchParams(tokenRequests[0].body);
+      assert.equal(form.get("grant_type"), "client_credentials");
+      assert.equal(form.get("client_id"), CLIENT_ID);
+      assert.equal(form.get("client_secret"), SECRET);
+    });
+
+    it("keeps retrying the token request until the service has inserted its client", async () => {
+      let tokenCalls = 0;
+      const server: TestServer = await startServer((request, response) => {
+        if (isDiscovery(request)) return sendJson(response, 200, discoveryDocument(server));
+        tokenCalls++;
+        if (tokenCalls <= 2) return sendJson(response, 400, { error: "invalid_client" });
+        answerToken(request, response);
+      });
+
+      const result = await runScript(gateEnv(server.url));
+
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(JSON.parse(result.stdout).tokenVerified, true);
+      assert.equal(tokenCalls, 3);
+    });
+
+    it("honours the token_endpoint advertised by the discovery document", async () => {
+      const server: TestServer = await startServer((request, response) => {
+        if (isDiscovery(request)) {
+          return sendJson(response, 200, discoveryDocument(server, { token_endpoint: `${server.url}/identity/connect/token` }));
+        }
+        if (request.method === "POST" && request.path === "/identity/connect/token") return answerToken(request, response);
+        sendJson(response, 404, {});
+      });
+
+      const result = await runScript(gateEnv(server.url));
+
+      assert.equal(result.code, 0, result.stderr);
+      const posts = server.requests.filter(isTokenRequest).map((request) => request.path);
+      assert.deepEqual(posts, ["/identity/connect/token"], "only the advertised endpoint is used");
+    });
+
+    it("passes without any token request when READINESS_VERIFY_TOKEN=false (no client id, empty stdin)", async () => {
+      const server = await workingService();
+
+      const result = await runScript(
+        { IDENTITY_SERVICE_URL: server.url, READINESS_VERIFY_TOKEN: "false", READINESS_TIMEOUT_SECONDS: "2" },
+        "{}",
+      );
+
+      assert.equal(result.code, 0, result.stderr);
+      const output = JSON.parse(result.stdout);
+      assert.equal(output.issuer, server.url);
+      assert.equal(output.tokenVerified, false);
+      assert.ok(server.requests.length >= 1);
+      assert.ok(server.requests.every(isDiscovery), "the server saw only discovery requests");
+    });
+  });
+
+  describe("never ready", () => {
+    it("gives up on a refused connection, naming the URL, ECONNREFUSED and what to check", async () => {
+      const url = await closedPortUrl();
+
+      const result = await runScript(gateEnv(url, { READINESS_TIMEOUT_SECONDS: "1" }));
+
+      assert.equal(result.code, 1);
+      assert.equal(result.stdout, "");
+      assertFinishedWithin(result, 1);
+      assert.ok(result.stderr.includes(`${url}/.well-known/openid-configuration`), result.stderr);
+      assert.match(result.stderr, /after 1 s/);
+      assert.match(result.stderr, /ECONNREFUSED/);
+      assert.match(result.stderr, /running/);
+      assert.match(result.stderr, /port/);
+    });
+
+    it("gives up when the service always answers 500, reporting the status and pointing at the logs", async () => {
+      const server = await startServer((_request, response) => sendJson(response, 500, { error: "boom" }));
+
+      const result = await runScript(gateEnv(server.url, { READINESS_TIMEOUT_SECONDS: "1" }));
+
+      assert.equal(result.code, 1);
+      assertFinishedWithin(result, 1);
+      assert.ok(result.stderr.includes(server.url), result.stderr);
+      assert.match(result.stderr, /HTTP 500 Internal Server Error/);
+      assert.match(result.stderr, /logs/);
+      assert.ok(server.requests.length >= 2, "it polled more than once");
+    });
+
+    it("bounds each attempt by the time left when the service accepts connections but never answers", async () => {
+      const server = await startServer(() => undefined);
+
+      const result = await runScript(gateEnv(server.url, { READINESS_TIMEOUT_SECONDS: "1" }));
+
+      assert.equal(result.code, 1);
+      assertFinishedWithin(result, 1);
+      assert.match(result.stderr, /no answer within \d+ ms/);
+    });
+
+    it("reports a response that is not JSON", async () => {
+      const server = await startServer((_request, response) => {
+        response.writeHead(200, { "content-type": "text/html" });
+        response.end("<html><body>Default Web Site</body></html>");
+      });
+
+      const result = await runScript(gateEnv(server.url, { READINESS_TIMEOUT_SECONDS: "1" }));
+
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /response was not JSON/);
+      assert.match(result.stderr, /text\/html/);
+      assert.ok(server.requests.every(isDiscovery), "no token request before discovery succeeds");
+    });
+
+    it("reports discovery JSON without an issuer", async () => {
+      const server = await startServer((_request, response) => sendJson(response, 200, { token_endpoint: "/connect/token", issuer: "" }));
+
+      const result = await runScript(gateEnv(server.url, { READINESS_TIMEOUT_SECONDS: "1" }));
+
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /JSON had no issuer/);
+    });
+
+    it("reports a TLS error when an https URL meets a plain HTTP port", async () => {
+      const server = await workingService();
+      const httpsUrl = server.url.replace("http://", "https://");
+
+      const result = await runScript(gateEnv(httpsUrl, { READINESS_TIMEOUT_SECONDS: "1" }));
+
+      assert.equal(result.code, 1);
+      assert.ok(result.stderr.includes(httpsUrl), result.stderr);
+      assert.match(result.stderr, /TLS error: /);
+    });
+  });
+
+  describe("token rejected", () => {
+    it("fails with invalid_client and the rotation hint when the secret differs", async () => {
+      const server = await workingService();
+
+      const result = await runScript(gateEnv(server.url, { READINESS_TIMEOUT_SECONDS: "1" }), JSON.stringify({ clientSecret: "wrong-one" }));
+
+      assert.equal(result.code, 1);
+      assertFinishedWithin(result, 1);
+      assert.ok(result.stderr.includes(`${server.url}/connect/token`), result.stderr);
+      assert.match(result.stderr, /HTTP 400/);
+      assert.match(result.stderr, /invalid_client/);
+      assert.ok(result.stderr.includes(CLIENT_ID), "names the client id");
+      assert.match(result.stderr, /delete the old client rows/);
+      assert.match(result.stderr, /restart the service/);
+      assert.ok(!result.stderr.includes("wrong-one"), "not even a wrong secret is printed");
+      assert.ok(server.requests.filter(isTokenRequest).length >= 2, "the token request was retried");
+    });
+
+    it("points at the logs and the database when the token endpoint answers 5xx", async () => {
+      const server: TestServer = await startServer((request, response) => {
+        if (isDiscovery(request)) return sendJson(response, 200, discoveryDocument(server));
+        sendJson(response, 500, {});
+      });
+
+      const result = await runScript(gateEnv(server.url, { READINESS_TIMEOUT_SECONDS: "1" }));
+
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /HTTP 500/);
+      assert.match(result.stderr, /logs/);
+      assert.match(result.stderr, /database/);
+    });
+
+    it("never prints the secret, even when the server echoes it back", async () => {
+      const server: TestServer = await startServer((request, response) => {
+        if (isDiscovery(request)) return sendJson(response, 200, discoveryDocument(server));
+        const form = new URLSearchParams(request.body);
+        const echoed = form.get("client_secret") ?? "";
+        sendJson(response, 401, { error: `invalid_client ${echoed}`, error_description: `secret ${echoed} is wrong` });
+      });
+
+      const result = await runScript(gateEnv(server.url, { READINESS_TIMEOUT_SECONDS: "1" }));
+
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /invalid_client/);
+      // runScript asserts for every run that SECRET is absent from stdout and stderr.
+      assert.ok(!result.stderr.includes(SECRET));
+    });
+  });
+
+  describe("bad configuration exits 2 naming the variable", () => {
+    const badConfigurations: { title: string; env: Record<string, string>; stdin?: string; expected: RegExp }[] = [
+      { title: "missing IDENTITY_SERVICE_URL", env: { IDENTITY_SERVICE_CLIENT_ID: CLIENT_ID }, expected: /IDENTITY_SERVICE_URL is not set.*http:\/\/localhost:8090/ },
+      { title: "IDENTITY_SERVICE_URL not a URL", env: { IDENTITY_SERVICE_URL: "localhost:8090", IDENTITY_SERVICE_CLIENT_ID: CLIENT_ID }, expected: /IDENTITY_SERVICE_URL is not an http\(s\) URL/ },
+      { title: "non-numeric READINESS_TIMEOUT_SECONDS", env: { IDENTITY_SERVICE_URL: "http://127.0.0.1:8090", IDENTITY_SERVICE_CLIENT_ID: CLIENT_ID, READINESS_TIMEOUT_SECONDS: "five" }, expected: /READINESS_TIMEOUT_SECONDS must be a positive number \(got "five"\)/ },
+      { title: "non-numeric READINESS_POLL_INTERVAL_MS", env: { IDENTITY_SERVICE_URL: "http://127.0.0.1:8090", IDENTITY_SERVICE_CLIENT_ID: CLIENT_ID, READINESS_POLL_INTERVAL_MS: "fast" }, expected: /READINESS_POLL_INTERVAL_MS must be a positive number/ },
+      { title: "READINESS_VERIFY_TOKEN neither true nor false", env: { IDENTITY_SERVICE_URL: "http://127.0.0.1:8090", IDENTITY_SERVICE_CLIENT_ID: CLIENT_ID, READINESS_VERIFY_TOKEN: "yes" }, expected: /READINESS_VERIFY_TOKEN must be "true" or "false"/ },
+      { title: "missing IDENTITY_SERVICE_CLIENT_ID with token verification on", env: { IDENTITY_SERVICE_URL: "http://127.0.0.1:8090" }, expected: /IDENTITY_SERVICE_CLIENT_ID is not set.*READINESS_VERIFY_TOKEN=false/ },
+      { title: "invalid JSON on stdin (not echoed)", env: { IDENTITY_SERVICE_URL: "http://127.0.0.1:8090", IDENTITY_SERVICE_CLIENT_ID: CLIENT_ID }, stdin: `{"clientSecret": ${SECRET}`, expected: /standard input is not valid JSON.*clientSecret/ },
+      { title: "missing clientSecret on stdin with token verification on", env: { IDENTITY_SERVICE_URL: "http://127.0.0.1:8090", IDENTITY_SERVICE_CLIENT_ID: CLIENT_ID }, stdin: "{}", expected: /clientSecret is missing on standard input/ },
+    ];
+
+    for (const { title, env, stdin, expected } of badConfigurations) {
+      it(title, async () => {
+        const result = await runScript(env, stdin);
+
+        assert.equal(result.code, 2, result.stderr);
+        assert.equal(result.stdout, "");
+        assert.match(result.stderr, expected);
+      });
+    }
+  });
+
+  describe("as a module", () => {
+    const readiness = require(scriptPath);
+
+    function fakeClock() {
+      let now = 0;
+      return { now: () => now, sleep: async (ms: number) => void (now += ms), advanceTo: (ms: number) => void (now = ms) };
+    }
+
+    it("can be required without running, and polls on the injected clock until the deadline", async () => {
+      const clock = fakeClock();
+      let calls = 0;
+      const fakeFetch = async () => {
+        calls++;
+        return new Response("", { status: 503, statusText: "Service Unavailable" });
+      };
+
+      await assert.rejects(
+        readiness.waitForReady({ url: "http://svc:8090", verifyToken: false, timeoutMs: 1000, pollIntervalMs: 200, clock, fetch: fakeFetch }),
+        (error: { name: string; lastSeen: { phase: string; status: number }; message: string }) => {
+          assert.equal(error.name, "ReadinessTimeoutError");
+          assert.equal(error.lastSeen.phase, "discovery");
+          assert.equal(error.lastSeen.status, 503);
+          assert.match(error.message, /http:\/\/svc:8090 was not ready after 1 s.*HTTP 503 Service Unavailable/);
+          return true;
+        },
+      );
+      assert.equal(calls, 5, "attempts at 0, 200, 400, 600 and 800 ms");
+    });
+
+    it("reports the elapsed time on the injected clock once the service answers", async () => {
+      const clock = fakeClock();
+      let discoveryCalls = 0;
+      const fakeFetch = async (_url: string, init: { method: string }) => {
+        if (init.method === "POST") return Response.json({ access_token: "t" });
+        discoveryCalls++;
+        return discoveryCalls < 3 ? new Response("", { status: 503 }) : Response.json({ issuer: "http://svc:8090" });
+      };
+
+      const result = await readiness.waitForReady({
+        url: "http://svc:8090",
+        clientId: CLIENT_ID,
+        clientSecret: SECRET,
+        timeoutMs: 10_000,
+        pollIntervalMs: 200,
+        clock,
+        fetch: fakeFetch,
+      });
+
+      assert.deepEqual(result, { issuer: "http://svc:8090", tokenVerified: true, elapsedMs: 400 });
+    });
+
+    it("keeps the last real answer when the final attempt is only cut short by the deadline", async () => {
+      const clock = fakeClock();
+      let tokenCalls = 0;
+      const fakeFetch = async (_url: string, init: { method: string }) => {
+        if (init.method !== "POST") return Response.json({ issuer: "http://svc:8090" });
+        tokenCalls++;
+        if (tokenCalls === 1) return Response.json({ error: "invalid_client" }, { status: 400 });
+        clock.advanceTo(1000); // the second attempt hangs until the deadline aborts it
+        throw new DOMException("The operation was aborted due to timeout", "TimeoutError");
+      };
+
+      await assert.rejects(
+        readiness.waitForReady({
+          url: "http://svc:8090",
+          clientId: CLIENT_ID,
+          clientSecret: SECRET,
+          timeoutMs: 1000,
+          pollIntervalMs: 200,
+          clock,
+          fetch: fakeFetch,
+        }),
+        (error: { lastSeen: { phase: string; status: number; oauthError: string }; message: string }) => {
+          assert.equal(error.lastSeen.phase, "token");
+          assert.equal(error.lastSeen.status, 400);
+          assert.equal(error.lastSeen.oauthError, "invalid_client");
+          assert.match(error.message, /delete the old client rows/);
+          assert.ok(!error.message.includes(SECRET));
+          return true;
+        },
+      );
+      assert.equal(tokenCalls, 2);
+    });
+  });
+});
