@@ -1,0 +1,332 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * Where the Identity Service runs.
+ */
+export enum DeploymentTarget {
+    /**
+     * A Docker container built from the extracted `IdentityService.zip` (or a prebuilt image). Creatio 8.0.8 and later.
+     */
+    Docker = "docker",
+    /**
+     * An IIS site and application pool on a Windows server. Creatio 7.16.4 and later.
+     */
+    Iis = "iis",
+}
+
+/**
+ * The database engine the Identity Service stores its clients in (normally Creatio's own database).
+ */
+export enum DatabaseProvider {
+    /**
+     * PostgreSQL.
+     */
+    Postgres = "Postgres",
+    /**
+     * Microsoft SQL Server.
+     */
+    MsSqlServer = "MsSqlServer",
+}
+
+/**
+ * The service's default log level (`Logging:LogLevel:Default`).
+ */
+export enum LogLevel {
+    /**
+     * Everything, including sensitive protocol details: debugging only.
+     */
+    Trace = "Trace",
+    /**
+     * Debugging detail.
+     */
+    Debug = "Debug",
+    /**
+     * General flow of the service.
+     */
+    Information = "Information",
+    /**
+     * Unexpected events that do not stop the service.
+     */
+    Warning = "Warning",
+    /**
+     * Failures of a request or operation.
+     */
+    Error = "Error",
+    /**
+     * Failures that stop the service.
+     */
+    Critical = "Critical",
+    /**
+     * No logging.
+     */
+    None = "None",
+}
+
+/**
+ * Docker restart policy of the Identity Service container.
+ */
+export enum RestartPolicy {
+    /**
+     * Never restart.
+     */
+    No = "no",
+    /**
+     * Restart only when the service exits with an error.
+     */
+    OnFailure = "on-failure",
+    /**
+     * Always restart, including after the Docker daemon restarts.
+     */
+    Always = "always",
+    /**
+     * Always restart unless the container was stopped by hand.
+     */
+    UnlessStopped = "unless-stopped",
+}
+
+/**
+ * The database the Identity Service stores its clients in.
+ */
+export interface DatabaseArgs {
+    /**
+     * The database engine. Oracle is not supported by the Identity Service: deploy a separate PostgreSQL or SQL Server database for it.
+     */
+    provider: DatabaseProvider;
+    /**
+     * The connection string, the same as the `connectionString` attribute of Creatio's `ConnectionStrings.config`
+     * (for example `Server=db;Port=5432;Database=creatio;User ID=creatio;Password=...;`). The user needs permission to
+     * create and update tables. Treated as a secret.
+     */
+    connectionString: pulumi.Input<string>;
+}
+
+/**
+ * The Identity Service's system client: the OAuth client Creatio uses to talk to the service.
+ */
+export interface ClientArgs {
+    /**
+     * The client id. Default: 16 random characters of `[A-Za-z0-9]`, generated once and kept in state.
+     * A supplied id must have at least 16 characters.
+     */
+    id?: pulumi.Input<string>;
+    /**
+     * The client's display name. Default: `Creatio`.
+     */
+    name?: pulumi.Input<string>;
+    /**
+     * The client secret. Default: 32 random characters of `[A-Za-z0-9]`, generated once and kept in state.
+     * A supplied secret must have at least 32 characters. Treated as a secret.
+     */
+    secret?: pulumi.Input<string>;
+    /**
+     * Any value; changing it generates a new client id and secret (only those that are generated, not supplied ones).
+     * Default: none.
+     */
+    rotation?: pulumi.Input<string>;
+    /**
+     * Creatio's URL (for example `https://creatio.example.com`), used for the client's redirect URIs
+     * (`<url>`, `<url>/lib`, `<url>/lib/`) and post-logout redirect URI. Default: no redirect URIs.
+     */
+    creatioUrl?: pulumi.Input<string>;
+    /**
+     * Lifetime of issued access tokens, in seconds. Default: 3600.
+     */
+    accessTokenLifetimeSeconds?: pulumi.Input<number>;
+    /**
+     * Delete the client's rows from the database when its configuration changes, so that the service inserts it
+     * again with the new values on restart (the service only inserts a missing client). Needs the deploying machine
+     * to reach the database. Default: true.
+     */
+    reseed?: boolean;
+}
+
+/**
+ * The certificate (PFX) the Identity Service signs its tokens with. Mandatory from Creatio 8.2.3, whose
+ * `IdentityService.zip` no longer ships a sample certificate.
+ */
+export interface SigningCertificateArgs {
+    /**
+     * Path of the `.pfx` file on the machine that runs Pulumi. Its bytes are delivered to the service as a secret.
+     */
+    path: pulumi.Input<string>;
+    /**
+     * The PFX password, if it has one. Treated as a secret.
+     */
+    password?: pulumi.Input<string>;
+}
+
+/**
+ * A TLS certificate (PFX) for Kestrel's HTTPS endpoint inside the container. This is not the token-signing certificate.
+ */
+export interface TlsCertificateArgs {
+    /**
+     * Path of the `.pfx` file on the machine that runs Pulumi. Its bytes are delivered to the container as a secret.
+     */
+    path: pulumi.Input<string>;
+    /**
+     * The PFX password, if it has one. Treated as a secret.
+     */
+    password?: pulumi.Input<string>;
+}
+
+/**
+ * Serve the containerized Identity Service over HTTPS (Kestrel) in addition to HTTP.
+ */
+export interface DockerHttpsArgs {
+    /**
+     * The host port mapped to the container's HTTPS port 443. Default: 8443.
+     */
+    port?: pulumi.Input<number>;
+    /**
+     * The TLS certificate Kestrel serves.
+     */
+    certificate: TlsCertificateArgs;
+}
+
+/**
+ * Build the image from the extracted `IdentityService.zip` folder, as `docker build -f Dockerfile-OAuth .` does.
+ */
+export interface DockerBuildArgs {
+    /**
+     * The extracted `IdentityService.zip` folder (the build context).
+     */
+    context: pulumi.Input<string>;
+    /**
+     * The Dockerfile, relative to `context`. Default: `Dockerfile-OAuth`.
+     */
+    dockerfile?: pulumi.Input<string>;
+}
+
+/**
+ * Settings of the Docker target.
+ */
+export interface DockerArgs {
+    /**
+     * A prebuilt Identity Service image to pull and run (for example `registry.example.com/creatio-identity-service:8.2.1`).
+     * Give exactly one of `image` and `build`.
+     */
+    image?: pulumi.Input<string>;
+    /**
+     * Build the image locally from the extracted `IdentityService.zip`; the image is never pushed.
+     * Give exactly one of `image` and `build`.
+     */
+    build?: DockerBuildArgs;
+    /**
+     * The container name. Default: the component's name.
+     */
+    containerName?: pulumi.Input<string>;
+    /**
+     * The host port mapped to the container's HTTP port 80. Default: 8090.
+     */
+    httpPort?: pulumi.Input<number>;
+    /**
+     * The host name under which the published ports are reached from the machine that runs Pulumi and from Creatio;
+     * it forms the service `url`. Default: `localhost`.
+     */
+    hostname?: pulumi.Input<string>;
+    /**
+     * The host address the ports are published on. Default: `0.0.0.0` (all interfaces).
+     */
+    bindAddress?: pulumi.Input<string>;
+    /**
+     * Names of existing Docker networks to attach the container to (for example the network of the database container).
+     * Default: none (the default bridge).
+     */
+    networks?: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * The container's restart policy. Default: `unless-stopped`.
+     */
+    restart?: pulumi.Input<RestartPolicy>;
+    /**
+     * Serve HTTPS with Kestrel as well. Default: HTTP only.
+     */
+    https?: DockerHttpsArgs;
+}
+
+/**
+ * The readiness gate: the deployment completes only once the service answers.
+ */
+export interface ReadinessArgs {
+    /**
+     * Wait for the service to answer before `url` and `creatioSystemSettings` resolve. Default: true.
+     */
+    enabled?: boolean;
+    /**
+     * How long to wait, in seconds. Default: 300.
+     */
+    timeoutSeconds?: pulumi.Input<number>;
+    /**
+     * After discovery answers, also request a `client_credentials` token with the system client. Default: true.
+     */
+    verifyToken?: pulumi.Input<boolean>;
+}
+
+/**
+ * The arguments of an Identity Service deployment.
+ */
+export interface IdentityServiceArgs {
+    /**
+     * Where the service runs: a Docker container or an IIS site.
+     */
+    target: DeploymentTarget;
+    /**
+     * The Creatio version the `IdentityService.zip` belongs to, for example `8.2.1` (a fourth build number is allowed).
+     * It selects the runtime, the configuration keys and whether Docker is supported (8.0.8+).
+     */
+    creatioVersion: string;
+    /**
+     * The database the service stores its clients in.
+     */
+    database: DatabaseArgs;
+    /**
+     * The system client. Default: a generated id and secret named `Creatio`.
+     */
+    client?: ClientArgs;
+    /**
+     * The token-signing certificate (`X509CertificatePath`). Required from Creatio 8.2.3. Default: the sample
+     * certificate shipped in `IdentityService.zip` (before 8.2.3 only).
+     */
+    signingCertificate?: SigningCertificateArgs;
+    /**
+     * The service's default log level. Verbose levels are meant for debugging only. Default: `Warning`.
+     */
+    logLevel?: pulumi.Input<LogLevel>;
+    /**
+     * A Redis connection string (`RedisConnection`) that keeps the machine key shared, so tokens cannot be spoofed
+     * across restarts. Creatio 8.0.0 and later. Treated as a secret. Default: not set.
+     */
+    redisConnection?: pulumi.Input<string>;
+    /**
+     * `ForceHttpsSchemeInRequests` (Creatio 8.3.1 and later). Default: `false` when the service is served over plain
+     * HTTP, the service's own default (`true`) when it is served over HTTPS.
+     */
+    forceHttpsSchemeInRequests?: pulumi.Input<boolean>;
+    /**
+     * Settings of the Docker target. Required when `target` is `docker`, not allowed otherwise.
+     */
+    docker?: DockerArgs;
+    /**
+     * The readiness gate. Default: enabled, 300 seconds, with a token request.
+     */
+    readiness?: ReadinessArgs;
+}
+
+/**
+ * The three Creatio system settings that connect Creatio to this Identity Service
+ * (set them, then make sure the `OAuth20Integration` feature is on).
+ */
+export interface CreatioSystemSettings {
+    /**
+     * The Identity Service URL.
+     */
+    OAuth20IdentityServerUrl: string;
+    /**
+     * The system client id.
+     */
+    OAuth20IdentityServerClientId: string;
+    /**
+     * The system client secret (a secure-text setting).
+     */
+    OAuth20IdentityServerClientSecret: string;
+}
+

@@ -1,0 +1,173 @@
+/**
+ * The IdentityService component: checks its arguments, creates the client credentials, renders the service
+ * configuration, deploys it to the chosen target, waits until it answers, and hands over what Creatio needs.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { CreatioSystemSettings, DeploymentTarget, IdentityServiceArgs } from "./args";
+import { readPfxBase64 } from "./certificates";
+import { renderClients, renderSettings, Setting } from "./configuration";
+import { ClientCredentials, createClientCredentials } from "./credentials";
+import { CONTAINER_SIGNING_CERTIFICATE_PATH, createDockerService } from "./docker";
+import { DeploymentPlan, planDeployment } from "./plan";
+import { afterGate, createLocalReadinessGate } from "./readiness";
+import { createReseed } from "./reseed";
+
+export const TYPE_TOKEN = "creatio-identity-service:index:IdentityService";
+
+export const DISCOVERY_PATH = "/.well-known/openid-configuration";
+export const TOKEN_PATH = "/connect/token";
+
+/**
+ * Creatio's Identity Service (its OAuth 2.0 server), deployed as a Docker container or an IIS site, with
+ * generated client credentials, a readiness gate, and the system settings that connect Creatio to it.
+ */
+export class IdentityService extends pulumi.ComponentResource {
+    /**
+     * The service URL, for example `http://localhost:8090` (no trailing slash). Resolves once the service answers.
+     */
+    public readonly url: pulumi.Output<string>;
+    /**
+     * The OpenID discovery document: `url` + `/.well-known/openid-configuration`.
+     */
+    public readonly discoveryUrl: pulumi.Output<string>;
+    /**
+     * The token endpoint: `url` + `/connect/token`.
+     */
+    public readonly tokenUrl: pulumi.Output<string>;
+    /**
+     * The system client id.
+     */
+    public readonly clientId: pulumi.Output<string>;
+    /**
+     * The system client name.
+     */
+    public readonly clientName: pulumi.Output<string>;
+    /**
+     * The system client secret. A secret.
+     */
+    public readonly clientSecret: pulumi.Output<string>;
+    /**
+     * The values of Creatio's `OAuth20IdentityServerUrl`, `OAuth20IdentityServerClientId` and
+     * `OAuth20IdentityServerClientSecret` system settings. A secret. Resolves once the service answers.
+     */
+    public readonly creatioSystemSettings: pulumi.Output<CreatioSystemSettings>;
+
+    constructor(name: string, args: IdentityServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(TYPE_TOKEN, name, {}, opts);
+        const plan = planDeployment(name, args);
+
+        const credentials = createClientCredentials(name, plan.client, this);
+        const clientsJson = renderClientsOutput(plan, credentials);
+        const reseed = plan.client.reseed
+            ? [
+                  createReseed(
+                      name,
+                      { provider: plan.provider, connectionString: plan.connectionString, clientId: credentials.id, clientsJson },
+                      { parent: this },
+                  ),
+              ]
+            : [];
+
+        const service = (() => {
+            switch (plan.target) {
+                case DeploymentTarget.Docker: {
+                    const docker = plan.docker!;
+                    const deployed = createDockerService(
+                        name,
+                        {
+                            settings: docker,
+                            creatioVersion: plan.profile.text,
+                            configuration: renderConfiguration(plan, credentials, {
+                                signingCertificatePath: CONTAINER_SIGNING_CERTIFICATE_PATH,
+                                servedOverHttps: docker.https !== undefined,
+                            }),
+                            signingCertificate: plan.signingCertificate && readPfxBase64(plan.signingCertificate.path),
+                        },
+                        this,
+                        reseed,
+                    );
+                    return { url: deployed.url, revision: deployed.container.id };
+                }
+                default:
+                    throw new Error(`IdentityService "${name}": target "${plan.target}" is not available in this version`);
+            }
+        })();
+
+        const gate = plan.readiness.enabled
+            ? createLocalReadinessGate(
+                  name,
+                  { url: service.url, clientId: credentials.id, clientSecret: credentials.secret, revision: service.revision },
+                  plan.readiness,
+                  { parent: this },
+              )
+            : undefined;
+
+        this.url = afterGate(service.url, gate);
+        this.discoveryUrl = this.url.apply(url => url + DISCOVERY_PATH);
+        this.tokenUrl = this.url.apply(url => url + TOKEN_PATH);
+        this.clientId = credentials.id;
+        this.clientName = pulumi.output(plan.client.name);
+        this.clientSecret = credentials.secret;
+        this.creatioSystemSettings = pulumi.secret(
+            pulumi.all([this.url, credentials.id, credentials.secret]).apply(([url, id, secret]) => ({
+                OAuth20IdentityServerUrl: url,
+                OAuth20IdentityServerClientId: id,
+                OAuth20IdentityServerClientSecret: secret,
+            })),
+        );
+        this.registerOutputs({
+            url: this.url,
+            discoveryUrl: this.discoveryUrl,
+            tokenUrl: this.tokenUrl,
+            clientId: this.clientId,
+            clientName: this.clientName,
+            clientSecret: this.clientSecret,
+            creatioSystemSettings: this.creatioSystemSettings,
+        });
+    }
+}
+
+/** What the configuration needs to know about the target. */
+interface TargetFacts {
+    /** Where the signing certificate is placed on the target. */
+    readonly signingCertificatePath: string;
+    readonly servedOverHttps: boolean;
+}
+
+function clientSettingsOutput(plan: DeploymentPlan, credentials: ClientCredentials) {
+    return pulumi
+        .all([credentials.id, plan.client.name, credentials.secret, plan.client.creatioUrl, plan.client.accessTokenLifetimeSeconds])
+        .apply(([id, name, secret, creatioUrl, accessTokenLifetimeSeconds]) => ({ id, name, secret, creatioUrl, accessTokenLifetimeSeconds }));
+}
+
+function renderClientsOutput(plan: DeploymentPlan, credentials: ClientCredentials): pulumi.Output<string> {
+    return pulumi.secret(clientSettingsOutput(plan, credentials).apply(renderClients));
+}
+
+/** The rendered configuration, a secret: it holds the connection string and the client secret. */
+function renderConfiguration(plan: DeploymentPlan, credentials: ClientCredentials, target: TargetFacts): pulumi.Output<Setting[]> {
+    return pulumi.secret(
+        pulumi
+            .all([
+                clientSettingsOutput(plan, credentials),
+                plan.connectionString,
+                plan.signingCertificate?.password,
+                plan.logLevel,
+                plan.redisConnection,
+                plan.forceHttpsSchemeInRequests,
+            ])
+            .apply(([client, connectionString, signingCertificatePassword, logLevel, redisConnection, forceHttpsSchemeInRequests]) =>
+                renderSettings(plan.profile, {
+                    provider: plan.provider,
+                    connectionString,
+                    client,
+                    signingCertificatePath: plan.signingCertificate ? target.signingCertificatePath : undefined,
+                    signingCertificatePassword,
+                    logLevel,
+                    redisConnection,
+                    forceHttpsSchemeInRequests,
+                    servedOverHttps: target.servedOverHttps,
+                }),
+            ),
+    );
+}

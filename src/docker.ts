@@ -1,0 +1,225 @@
+/**
+ * The Docker target: an image (pulled, or built from the extracted IdentityService.zip and never pushed) and a
+ * container configured entirely through its environment, with the certificates uploaded into it (no host volume).
+ */
+import * as net from "net";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import { DockerArgs, RestartPolicy } from "./args";
+import { pfxFile, readPfxBase64 } from "./certificates";
+import { Setting, toEnvironment } from "./configuration";
+import { ArgumentCheck, checks, describe, isKnown } from "./validation";
+
+export const DEFAULT_HTTP_PORT = 8090;
+export const DEFAULT_HTTPS_PORT = 8443;
+export const DEFAULT_HOSTNAME = "localhost";
+export const DEFAULT_BIND_ADDRESS = "0.0.0.0";
+export const DEFAULT_DOCKERFILE = "Dockerfile-OAuth";
+export const DEFAULT_RESTART_POLICY = RestartPolicy.UnlessStopped;
+
+/** Inside the container: the vendor's image serves on port 80 (and 443 for HTTPS) from /app. */
+export const CONTAINER_HTTP_PORT = 80;
+export const CONTAINER_HTTPS_PORT = 443;
+/** Uploads need an existing directory; the service's working directory /app always exists. */
+export const CONTAINER_SIGNING_CERTIFICATE_PATH = "/app/signing-certificate.pfx";
+export const CONTAINER_TLS_CERTIFICATE_PATH = "/app/tls-certificate.pfx";
+
+/** Label that marks the containers of this package, with the component name as value. */
+export const CONTAINER_LABEL = "creatio-identity-service.component";
+
+const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** Docker settings with defaults applied and plain values checked. */
+export interface DockerSettings {
+    readonly image?: pulumi.Input<string>;
+    readonly build?: { readonly context: pulumi.Input<string>; readonly dockerfile: pulumi.Input<string> };
+    readonly containerName: pulumi.Input<string>;
+    readonly httpPort: pulumi.Input<number>;
+    readonly hostname: pulumi.Input<string>;
+    readonly bindAddress: pulumi.Input<string>;
+    readonly networks?: pulumi.Input<pulumi.Input<string>[]>;
+    readonly restart: pulumi.Input<RestartPolicy>;
+    readonly https?: {
+        readonly port: pulumi.Input<number>;
+        readonly certificatePath: pulumi.Input<string>;
+        readonly certificatePassword?: pulumi.Input<string>;
+    };
+}
+
+export function dockerSettings(name: string, args: DockerArgs, check: ArgumentCheck): DockerSettings {
+    if ((args.image === undefined) === (args.build === undefined)) {
+        check.fail(
+            "docker",
+            args.image === undefined
+                ? "neither `image` nor `build` is set; give `image` (a prebuilt image to pull) or `build` (the extracted IdentityService.zip folder)"
+                : "both `image` and `build` are set; give only one of them",
+        );
+    }
+    const httpPort = check.input("docker.httpPort", args.httpPort ?? DEFAULT_HTTP_PORT, checks.port);
+    const certificate = args.https?.certificate;
+    if (args.https && !certificate) {
+        check.fail("docker.https.certificate", "HTTPS needs a TLS certificate; give `certificate.path` of a .pfx file");
+    }
+    const https = args.https &&
+        certificate && {
+            port: check.input("docker.https.port", args.https.port ?? DEFAULT_HTTPS_PORT, checks.port),
+            certificatePath: check.input("docker.https.certificate.path", certificate.path, pfxFile),
+            certificatePassword: certificate.password,
+        };
+    if (https && isKnown(https.port) && isKnown(httpPort) && https.port === httpPort) {
+        check.fail("docker.https.port", `${https.port} is also docker.httpPort; use two different host ports`);
+    }
+    return {
+        image: args.image && check.input("docker.image", args.image, checks.nonEmpty),
+        build: args.build && {
+            context: check.input("docker.build.context", args.build.context, checks.nonEmpty),
+            dockerfile: args.build.dockerfile ?? DEFAULT_DOCKERFILE,
+        },
+        containerName: check.input(
+            args.containerName === undefined ? "docker.containerName (default: the component name)" : "docker.containerName",
+            args.containerName ?? name,
+            value =>
+                CONTAINER_NAME.test(value)
+                    ? undefined
+                    : `${describe(value)} is not a valid container name; use letters, digits, "_", "." and "-", starting with a letter or digit`,
+        ),
+        httpPort,
+        hostname: check.input("docker.hostname", args.hostname ?? DEFAULT_HOSTNAME, checks.hostname),
+        bindAddress: check.input("docker.bindAddress", args.bindAddress ?? DEFAULT_BIND_ADDRESS, value =>
+            net.isIP(value) ? undefined : `${describe(value)} is not an IP address; use for example "0.0.0.0" or "127.0.0.1"`,
+        ),
+        networks: args.networks,
+        restart: check.input("docker.restart", args.restart ?? DEFAULT_RESTART_POLICY, checks.oneOf(RestartPolicy, "restart policy")),
+        https,
+    };
+}
+
+/** The URL the service answers on, from the deploying machine and from Creatio. */
+export function serviceUrl(hostname: string, httpPort: number, httpsPort?: number): string {
+    return httpsPort === undefined ? `http://${hostname}:${httpPort}` : `https://${hostname}:${httpsPort}`;
+}
+
+/** The container's environment: the service configuration plus ASP.NET Core's own endpoint settings. */
+export function containerEnvironment(
+    settings: readonly Setting[],
+    https?: { port: number; certificatePassword?: string },
+): string[] {
+    const endpoint = https
+        ? [
+              `ASPNETCORE_URLS=https://+:${CONTAINER_HTTPS_PORT};http://+:${CONTAINER_HTTP_PORT}`,
+              // The port browsers are redirected to: the published one.
+              `ASPNETCORE_HTTPS_PORT=${https.port}`,
+              `ASPNETCORE_Kestrel__Certificates__Default__Path=${CONTAINER_TLS_CERTIFICATE_PATH}`,
+              ...(https.certificatePassword
+                  ? [`ASPNETCORE_Kestrel__Certificates__Default__Password=${https.certificatePassword}`]
+                  : []),
+          ]
+        : [`ASPNETCORE_URLS=http://+:${CONTAINER_HTTP_PORT}`];
+    return [...endpoint, ...toEnvironment(settings)];
+}
+
+/** The local tag of a built image: one per component, so two instances never overwrite each other's tag. */
+export function builtImageName(componentName: string, creatioVersion: string): string {
+    const suffix = componentName.toLowerCase().replace(/[^a-z0-9_.-]+/g, "-").replace(/^[^a-z0-9]+/, "");
+    return `creatio-identity-service:${creatioVersion}-${suffix || "default"}`.slice(0, 128);
+}
+
+export interface DockerServiceInputs {
+    readonly settings: DockerSettings;
+    readonly creatioVersion: string;
+    /** The rendered service configuration (secret). */
+    readonly configuration: pulumi.Output<Setting[]>;
+    /** Base64 bytes of the signing PFX (secret), when one is given. */
+    readonly signingCertificate?: pulumi.Output<string>;
+}
+
+export interface DockerService {
+    readonly image: docker.Image | docker.RemoteImage;
+    readonly container: docker.Container;
+    readonly url: pulumi.Output<string>;
+}
+
+function createImage(name: string, inputs: DockerServiceInputs, opts: pulumi.CustomResourceOptions) {
+    const { image, build } = inputs.settings;
+    if (build) {
+        const built = new docker.Image(
+            `${name}-image`,
+            {
+                imageName: builtImageName(name, inputs.creatioVersion),
+                build: {
+                    context: build.context,
+                    // The provider resolves a relative Dockerfile from the program's directory, not the context.
+                    dockerfile: pulumi
+                        .all([build.context, build.dockerfile])
+                        .apply(([context, dockerfile]) => path.join(context, dockerfile)),
+                },
+                skipPush: true,
+            },
+            opts,
+        );
+        return { resource: built, reference: built.repoDigest };
+    }
+    const pulled = new docker.RemoteImage(`${name}-image`, { name: image!, keepLocally: true }, opts);
+    return { resource: pulled, reference: pulled.imageId };
+}
+
+/**
+ * Creates the image and the container. `containerDependsOn` orders the container after work that must precede
+ * every (re)start of the service, such as client re-seeding.
+ */
+export function createDockerService(
+    name: string,
+    inputs: DockerServiceInputs,
+    parent: pulumi.Resource,
+    containerDependsOn: pulumi.Resource[],
+): DockerService {
+    const { settings } = inputs;
+    const image = createImage(name, inputs, { parent });
+    const httpsPort = settings.https?.port;
+
+    const environment = pulumi
+        .all([inputs.configuration, httpsPort, settings.https?.certificatePassword])
+        .apply(([configuration, port, certificatePassword]) =>
+            containerEnvironment(configuration, port === undefined ? undefined : { port, certificatePassword }),
+        );
+
+    const uploads: pulumi.Input<docker.types.input.ContainerUpload>[] = [];
+    if (inputs.signingCertificate) {
+        uploads.push({ file: CONTAINER_SIGNING_CERTIFICATE_PATH, contentBase64: inputs.signingCertificate });
+    }
+    if (settings.https) {
+        uploads.push({ file: CONTAINER_TLS_CERTIFICATE_PATH, contentBase64: readPfxBase64(settings.https.certificatePath) });
+    }
+
+    const ports: pulumi.Input<docker.types.input.ContainerPort>[] = [
+        { internal: CONTAINER_HTTP_PORT, external: settings.httpPort, ip: settings.bindAddress },
+    ];
+    if (settings.https) {
+        ports.push({ internal: CONTAINER_HTTPS_PORT, external: settings.https.port, ip: settings.bindAddress });
+    }
+
+    const container = new docker.Container(
+        `${name}-container`,
+        {
+            name: settings.containerName,
+            image: image.reference,
+            envs: pulumi.secret(environment),
+            ports,
+            uploads: uploads.length > 0 ? pulumi.secret(pulumi.all(uploads)) : undefined,
+            restart: settings.restart,
+            networksAdvanced: settings.networks
+                ? pulumi.output(settings.networks).apply(names => names.map(network => ({ name: network })))
+                : undefined,
+            labels: [{ label: CONTAINER_LABEL, value: name }],
+            mustRun: true,
+        },
+        // A fixed container name and host port cannot exist twice: remove the old container first.
+        { parent, dependsOn: containerDependsOn, deleteBeforeReplace: true },
+    );
+
+    const url = pulumi
+        .all([settings.hostname, settings.httpPort, httpsPort])
+        .apply(([hostname, port, tlsPort]) => serviceUrl(hostname, port, tlsPort));
+    return { image: image.resource, container, url };
+}

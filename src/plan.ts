@@ -1,0 +1,167 @@
+/**
+ * Turns the user's arguments into a checked deployment plan with every default applied. Nothing here creates
+ * a resource: when any argument is wrong, `planDeployment` throws one error listing every problem, before the
+ * component registers a single child.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs, LogLevel } from "./args";
+import { pfxFile } from "./certificates";
+import { DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS, DEFAULT_CLIENT_NAME, DEFAULT_LOG_LEVEL } from "./configuration";
+import { CLIENT_ID_LENGTH, CLIENT_SECRET_LENGTH } from "./credentials";
+import { DockerSettings, dockerSettings } from "./docker";
+import { ReadinessSettings, readinessSettings } from "./readiness";
+import { ArgumentCheck, checks, describe } from "./validation";
+import { FEATURES, FIRST_DOCKER_VERSION, formatVersion, resolveVersion, VersionProfile } from "./versions";
+
+/** Longest access token lifetime accepted: 30 days. */
+export const MAX_ACCESS_TOKEN_LIFETIME_SECONDS = 30 * 24 * 3600;
+
+export interface ClientPlan {
+    readonly id?: pulumi.Input<string>;
+    readonly secret?: pulumi.Input<string>;
+    readonly rotation?: pulumi.Input<string>;
+    readonly name: pulumi.Input<string>;
+    readonly creatioUrl?: pulumi.Input<string>;
+    readonly accessTokenLifetimeSeconds: pulumi.Input<number>;
+    readonly reseed: boolean;
+}
+
+export interface DeploymentPlan {
+    readonly target: DeploymentTarget;
+    readonly profile: VersionProfile;
+    readonly provider: DatabaseProvider;
+    readonly connectionString: pulumi.Input<string>;
+    readonly client: ClientPlan;
+    readonly signingCertificate?: { readonly path: pulumi.Input<string>; readonly password?: pulumi.Input<string> };
+    readonly logLevel: pulumi.Input<LogLevel>;
+    readonly redisConnection?: pulumi.Input<string>;
+    readonly forceHttpsSchemeInRequests?: pulumi.Input<boolean>;
+    readonly docker?: DockerSettings;
+    readonly readiness: ReadinessSettings;
+}
+
+/** Blocks that belong to one target only, by the name of their field. */
+const TARGET_BLOCKS: Record<DeploymentTarget, string> = {
+    [DeploymentTarget.Docker]: "docker",
+    [DeploymentTarget.Iis]: "iis",
+};
+
+export function planDeployment(name: string, args: IdentityServiceArgs): DeploymentPlan {
+    const check = new ArgumentCheck(name);
+    if (!args || typeof args !== "object") {
+        check.fail("args", "no arguments were given; pass at least `target`, `creatioVersion` and `database`");
+        check.throwIfAny();
+    }
+
+    const target = args.target;
+    if (!Object.values(DeploymentTarget).includes(target)) {
+        check.fail("target", `${describe(target)} is not a deployment target; use DeploymentTarget.Docker ("docker") or DeploymentTarget.Iis ("iis")`);
+    }
+    checkTargetBlocks(args, check);
+
+    const profile = planVersion(args, check);
+    const provider = planDatabaseProvider(args, check);
+    const connectionString = check.input("database.connectionString", args.database?.connectionString ?? "", checks.secretNonEmpty);
+
+    const client = args.client;
+    const clientPlan: ClientPlan = {
+        id: check.optional("client.id", client?.id, checks.minLength(CLIENT_ID_LENGTH, false)),
+        secret: check.optional("client.secret", client?.secret, checks.minLength(CLIENT_SECRET_LENGTH, true)),
+        rotation: client?.rotation,
+        name: check.input("client.name", client?.name ?? DEFAULT_CLIENT_NAME, checks.nonEmpty),
+        creatioUrl: check.optional("client.creatioUrl", client?.creatioUrl, checks.httpUrl),
+        accessTokenLifetimeSeconds: check.input(
+            "client.accessTokenLifetimeSeconds",
+            client?.accessTokenLifetimeSeconds ?? DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS,
+            checks.positiveInteger(MAX_ACCESS_TOKEN_LIFETIME_SECONDS),
+        ),
+        reseed: client?.reseed ?? true,
+    };
+
+    const signingCertificate = args.signingCertificate && {
+        path: check.input("signingCertificate.path", args.signingCertificate.path, pfxFile),
+        password: args.signingCertificate.password,
+    };
+    if (!signingCertificate && typeof profile === "object" && profile.supports.signingCertificateRequired) {
+        check.fail(
+            "signingCertificate",
+            `Creatio ${profile.text} ships no sample signing certificate (removed in ${formatVersion(FEATURES.signingCertificateRequired)}); ` +
+                "give `signingCertificate.path` of a unique .pfx for this instance",
+        );
+    }
+
+    if (args.redisConnection !== undefined && typeof profile === "object" && !profile.supports.redisConnection) {
+        check.fail("redisConnection", `is supported from Creatio ${formatVersion(FEATURES.redisConnection)}; remove it for ${profile.text}`);
+    }
+    if (args.forceHttpsSchemeInRequests !== undefined && typeof profile === "object" && !profile.supports.forceHttpsSchemeInRequests) {
+        check.fail(
+            "forceHttpsSchemeInRequests",
+            `is supported from Creatio ${formatVersion(FEATURES.forceHttpsSchemeInRequests)}; remove it for ${profile.text}`,
+        );
+    }
+
+    const plan: DeploymentPlan = {
+        target,
+        profile: profile as VersionProfile,
+        provider,
+        connectionString,
+        client: clientPlan,
+        signingCertificate,
+        logLevel: check.input("logLevel", args.logLevel ?? DEFAULT_LOG_LEVEL, checks.oneOf(LogLevel, "log level")),
+        redisConnection: args.redisConnection,
+        forceHttpsSchemeInRequests: args.forceHttpsSchemeInRequests,
+        docker: target === DeploymentTarget.Docker && args.docker ? dockerSettings(name, args.docker, check) : undefined,
+        readiness: readinessSettings(args.readiness, check),
+    };
+    check.throwIfAny();
+    return plan;
+}
+
+function checkTargetBlocks(args: IdentityServiceArgs, check: ArgumentCheck): void {
+    const blocks = args as unknown as Record<string, unknown>;
+    for (const [target, block] of Object.entries(TARGET_BLOCKS)) {
+        if (target === args.target && blocks[block] === undefined) {
+            check.fail(block, `target is "${target}" but \`${block}\` is missing; add the \`${block}\` block with its settings`);
+        }
+        if (target !== args.target && blocks[block] !== undefined && Object.values(DeploymentTarget).includes(args.target)) {
+            check.fail(block, `is set but target is "${args.target}"; remove \`${block}\` or set target to "${target}"`);
+        }
+    }
+}
+
+function planVersion(args: IdentityServiceArgs, check: ArgumentCheck): VersionProfile | undefined {
+    if (typeof args.creatioVersion !== "string") {
+        check.fail("creatioVersion", `${describe(args.creatioVersion)} is not a version; give the Creatio version as a string such as "8.2.1"`);
+        return undefined;
+    }
+    const profile = resolveVersion(args.creatioVersion);
+    if (typeof profile === "string") {
+        check.fail("creatioVersion", profile);
+        return undefined;
+    }
+    if (args.target === DeploymentTarget.Docker && !profile.release.docker) {
+        check.fail(
+            "creatioVersion",
+            `Creatio ${profile.text} does not support the Docker deployment (Docker needs ${FIRST_DOCKER_VERSION} or later); use target "iis"`,
+        );
+    }
+    return profile;
+}
+
+function planDatabaseProvider(args: IdentityServiceArgs, check: ArgumentCheck): DatabaseProvider {
+    const provider = args.database?.provider;
+    if (args.database === undefined) {
+        check.fail("database", "is missing; give `database.provider` and `database.connectionString`");
+    } else if (typeof provider === "string" && provider.toLowerCase() === "oracle") {
+        check.fail(
+            "database.provider",
+            'Oracle is not supported by the Identity Service; deploy a separate PostgreSQL or SQL Server database for it and use "Postgres" or "MsSqlServer"',
+        );
+    } else {
+        const problem = checks.oneOf(DatabaseProvider, "database provider")(provider);
+        if (problem) {
+            check.fail("database.provider", problem);
+        }
+    }
+    return provider;
+}

@@ -1,0 +1,141 @@
+/**
+ * Argument checking. Every problem names the field, the bad value (never a secret's) and the fix, and all
+ * problems are reported together, before any resource is registered. Values that are not known yet
+ * (Outputs) are checked again when they resolve, with the same messages.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+/** Returns what is wrong with a value and how to fix it, or undefined when it is fine. */
+export type Check<T> = (value: T) => string | undefined;
+
+/** Whether an Input is a plain value available now (not an Output or a Promise). */
+export function isKnown<T>(value: pulumi.Input<T>): value is T {
+    return !pulumi.Output.isInstance(value) && !(value instanceof Promise);
+}
+
+/** Shows a user's value in an error message; secrets are never shown. */
+export function describe(value: unknown, secret = false): string {
+    if (secret) {
+        return typeof value === "string" ? `(a secret value of ${value.length} characters)` : "(a secret value)";
+    }
+    return typeof value === "string" ? JSON.stringify(value) : String(value);
+}
+
+/** Collects the problems of one component's arguments. */
+export class ArgumentCheck {
+    private readonly problems: string[] = [];
+
+    constructor(private readonly component: string) {}
+
+    /** Records a problem with a field. */
+    fail(field: string, message: string): void {
+        this.problems.push(`${field}: ${message}`);
+    }
+
+    /**
+     * Checks a field now when its value is known; otherwise returns an Input that fails with the same message
+     * when the value resolves. Use the returned Input in place of the original.
+     */
+    input<T>(field: string, value: pulumi.Input<T>, check: Check<T>): pulumi.Input<T> {
+        if (isKnown(value)) {
+            const problem = check(value);
+            if (problem) {
+                this.fail(field, problem);
+            }
+            return value;
+        }
+        return pulumi.output(value).apply(resolved => {
+            const problem = check(resolved as T);
+            if (problem) {
+                throw new Error(`${this.header()}\n- ${field}: ${problem}`);
+            }
+            return resolved as T;
+        }) as pulumi.Input<T>;
+    }
+
+    /** Like `input`, for an optional field. */
+    optional<T>(field: string, value: pulumi.Input<T> | undefined, check: Check<T>): pulumi.Input<T> | undefined {
+        return value === undefined ? undefined : this.input(field, value, check);
+    }
+
+    get ok(): boolean {
+        return this.problems.length === 0;
+    }
+
+    /** Throws one error listing every problem, if there are any. */
+    throwIfAny(): void {
+        if (this.problems.length > 0) {
+            throw new Error(`${this.header()}\n${this.problems.map(p => `- ${p}`).join("\n")}`);
+        }
+    }
+
+    private header(): string {
+        return `IdentityService "${this.component}" has invalid arguments:`;
+    }
+}
+
+export const checks = {
+    port: ((value: number) =>
+        Number.isInteger(value) && value >= 1 && value <= 65535
+            ? undefined
+            : `${describe(value)} is not a TCP port; use a whole number from 1 to 65535`) as Check<number>,
+
+    nonEmpty: ((value: string) =>
+        typeof value === "string" && value.trim().length > 0 ? undefined : `must not be empty; give a value`) as Check<string>,
+
+    secretNonEmpty: ((value: string) =>
+        typeof value === "string" && value.trim().length > 0
+            ? undefined
+            : `must not be empty; give the value (it is kept as a secret)`) as Check<string>,
+
+    minLength:
+        (min: number, secret: boolean): Check<string> =>
+        value =>
+            typeof value === "string" && value.length >= min
+                ? undefined
+                : `${describe(value, secret)} is too short: the Identity Service requires at least ${min} characters; ` +
+                  `supply a longer value or leave it out to have one generated`,
+
+    positiveInteger:
+        (max: number): Check<number> =>
+        value =>
+            Number.isInteger(value) && value >= 1 && value <= max
+                ? undefined
+                : `${describe(value)} is out of range; use a whole number of seconds from 1 to ${max}`,
+
+    httpUrl: ((value: string) => {
+        try {
+            const url = new URL(value);
+            if (url.protocol === "http:" || url.protocol === "https:") {
+                return undefined;
+            }
+        } catch {
+            // reported below
+        }
+        return `${describe(value)} is not an http(s) URL; write it like "https://creatio.example.com"`;
+    }) as Check<string>,
+
+    hostname: ((value: string) =>
+        isHostname(value)
+            ? undefined
+            : `${describe(value)} is not a valid host name or IP address; use letters, digits, dots and hyphens (for example "localhost" or "ids.example.com")`) as Check<string>,
+
+    oneOf:
+        <T extends string>(allowed: Record<string, T>, what: string): Check<T> =>
+        value =>
+            Object.values(allowed).includes(value)
+                ? undefined
+                : `${describe(value)} is not a known ${what}; use one of ${Object.values(allowed).map(v => `"${v}"`).join(", ")}`,
+};
+
+const HOSTNAME_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+
+export function isHostname(value: string): boolean {
+    if (typeof value !== "string" || value.length === 0 || value.length > 253) {
+        return false;
+    }
+    if (/^\[?[0-9a-fA-F:]+\]?$/.test(value) && value.includes(":")) {
+        return true; // an IPv6 literal
+    }
+    return value.replace(/\.$/, "").split(".").every(label => HOSTNAME_LABEL.test(label));
+}

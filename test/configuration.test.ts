@@ -1,0 +1,139 @@
+import { strict as assert } from "assert";
+import { DatabaseProvider, LogLevel } from "../src/args";
+import {
+    CLIENT_ALLOWED_SCOPES,
+    clientDefinition,
+    environmentName,
+    renderClients,
+    renderSettings,
+    ServiceSettings,
+    Setting,
+    toAppSettingsPatch,
+    toEnvironment,
+} from "../src/configuration";
+import { resolveVersion, VersionProfile } from "../src/versions";
+
+const profile = (text: string) => resolveVersion(text) as VersionProfile;
+
+const base: ServiceSettings = {
+    provider: DatabaseProvider.Postgres,
+    connectionString: "Server=db;Port=5432;Database=creatio;User ID=u;Password=p;",
+    client: { id: "A".repeat(16), name: "Creatio", secret: "S".repeat(32), accessTokenLifetimeSeconds: 3600 },
+    logLevel: LogLevel.Warning,
+    servedOverHttps: false,
+};
+
+const keys = (settings: Setting[]) => settings.map(s => s.key);
+const valueOf = (settings: Setting[], key: string) => settings.find(s => s.key === key)?.value;
+
+describe("configuration rendering", () => {
+    it("renders the Clients JSON array as a string with the documented fields", () => {
+        const clients = JSON.parse(renderClients({ ...base.client, creatioUrl: "https://creatio.example.com/" }));
+        assert.equal(clients.length, 1);
+        assert.deepEqual(clients[0], {
+            ClientId: "A".repeat(16),
+            ClientName: "Creatio",
+            Secrets: ["S".repeat(32)],
+            AllowedGrantTypes: ["implicit", "client_credentials"],
+            RedirectUris: ["https://creatio.example.com", "https://creatio.example.com/lib", "https://creatio.example.com/lib/"],
+            PostLogoutRedirectUris: ["https://creatio.example.com"],
+            IdentityTokenLifetime: 300,
+            AccessTokenLifetime: 3600,
+            AllowedScopes: [...CLIENT_ALLOWED_SCOPES],
+        });
+    });
+
+    it("leaves redirect URIs empty without a Creatio URL", () => {
+        const client = clientDefinition(base.client);
+        assert.deepEqual(client.RedirectUris, []);
+        assert.deepEqual(client.PostLogoutRedirectUris, []);
+    });
+
+    it("round-trips hostile values through JSON inside JSON", () => {
+        const hostile = `quote" back\\slash new\nline tab\t $dollar \`tick\` ;semi 'single' ünïcödé \u0000nul </script>`;
+        const rendered = renderSettings(profile("8.3.1"), {
+            ...base,
+            connectionString: hostile,
+            client: { ...base.client, name: hostile, secret: hostile + "x".repeat(32) },
+        });
+        const clients = JSON.parse(valueOf(rendered, "Clients") as string);
+        assert.equal(clients[0].ClientName, hostile);
+        assert.equal(clients[0].Secrets[0], hostile + "x".repeat(32));
+        assert.equal(valueOf(rendered, "DatabaseConnectionString"), hostile);
+        const appsettings = JSON.parse(JSON.stringify(toAppSettingsPatch(rendered)));
+        assert.equal(appsettings.DatabaseConnectionString, hostile);
+        assert.equal(JSON.parse(appsettings.Clients)[0].ClientName, hostile);
+    });
+
+    it("writes the connection string under the generic and the provider-specific key", () => {
+        const postgres = renderSettings(profile("8.2.1"), base);
+        assert.equal(valueOf(postgres, "DatabaseConnectionString"), base.connectionString);
+        assert.equal(valueOf(postgres, "PostgresConnection"), base.connectionString);
+        assert.equal(valueOf(postgres, "MsSqlConnection"), undefined);
+        const mssql = renderSettings(profile("8.2.1"), { ...base, provider: DatabaseProvider.MsSqlServer });
+        assert.equal(valueOf(mssql, "DbProvider"), "MsSqlServer");
+        assert.equal(valueOf(mssql, "MsSqlConnection"), base.connectionString);
+        assert.equal(valueOf(mssql, "PostgresConnection"), undefined);
+    });
+
+    it("renders every key of the reference table for the newest row, in a stable order", () => {
+        const settings = renderSettings(profile("8.3.2"), {
+            ...base,
+            signingCertificatePath: "/app/signing-certificate.pfx",
+            signingCertificatePassword: "pfx-password",
+            redisConnection: "redis:6379",
+            forceHttpsSchemeInRequests: true,
+        });
+        assert.deepEqual(keys(settings), [
+            "DbProvider",
+            "DatabaseConnectionString",
+            "PostgresConnection",
+            "Clients",
+            "Logging:LogLevel:Default",
+            "X509CertificatePath",
+            "X509CertificatePassword",
+            "RedisConnection",
+            "ForceHttpsSchemeInRequests",
+        ]);
+        assert.equal(valueOf(settings, "ForceHttpsSchemeInRequests"), true);
+        assert.equal(valueOf(settings, "Logging:LogLevel:Default"), "Warning");
+    });
+
+    it("leaves out keys a version does not know", () => {
+        const old = renderSettings(profile("7.18.5"), { ...base, redisConnection: "redis:6379", forceHttpsSchemeInRequests: false });
+        assert.ok(!keys(old).includes("RedisConnection"));
+        assert.ok(!keys(old).includes("ForceHttpsSchemeInRequests"));
+        const v830 = renderSettings(profile("8.3.0"), base);
+        assert.ok(!keys(v830).includes("ForceHttpsSchemeInRequests"));
+    });
+
+    it("defaults ForceHttpsSchemeInRequests to false over plain HTTP and to the service default over HTTPS", () => {
+        assert.equal(valueOf(renderSettings(profile("8.3.1"), base), "ForceHttpsSchemeInRequests"), false);
+        assert.equal(valueOf(renderSettings(profile("8.3.1"), { ...base, servedOverHttps: true }), "ForceHttpsSchemeInRequests"), undefined);
+    });
+
+    it("omits the certificate keys without a certificate and the password key without a password", () => {
+        assert.ok(!keys(renderSettings(profile("8.2.1"), base)).includes("X509CertificatePath"));
+        const withPath = renderSettings(profile("8.2.1"), { ...base, signingCertificatePath: "C:\\ids\\openssl.pfx" });
+        assert.equal(valueOf(withPath, "X509CertificatePath"), "C:\\ids\\openssl.pfx");
+        assert.ok(!keys(withPath).includes("X509CertificatePassword"));
+    });
+
+    it("turns section keys into ASP.NET Core environment names", () => {
+        assert.equal(environmentName("Logging:LogLevel:Default"), "Logging__LogLevel__Default");
+        assert.equal(environmentName("Clients"), "Clients");
+        const env = toEnvironment([{ key: "A:B", value: "x=y;z" }, { key: "Flag", value: false }]);
+        assert.deepEqual(env, ["A__B=x=y;z", "Flag=false"]);
+    });
+
+    it("nests section keys for appsettings.json and keeps booleans as booleans", () => {
+        assert.deepEqual(
+            toAppSettingsPatch([
+                { key: "Logging:LogLevel:Default", value: "Debug" },
+                { key: "Logging:LogLevel:Microsoft", value: "Warning" },
+                { key: "ForceHttpsSchemeInRequests", value: false },
+            ]),
+            { Logging: { LogLevel: { Default: "Debug", Microsoft: "Warning" } }, ForceHttpsSchemeInRequests: false },
+        );
+    });
+});

@@ -1,0 +1,95 @@
+/**
+ * Pulumi mocks for unit tests: every resource the component registers is recorded twice, once as the
+ * engine sees it (type, name, plain inputs) and once as constructed (the raw Inputs and options, captured by a
+ * transformation, so tests can check secrecy and parents).
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+export interface RegisteredResource {
+    readonly type: string;
+    readonly name: string;
+    /** Inputs as the engine receives them: secrets already unwrapped. */
+    readonly inputs: Record<string, any>;
+}
+
+export interface ConstructedResource {
+    readonly type: string;
+    readonly name: string;
+    /** The Inputs exactly as passed to the constructor (Outputs, secrets and all). */
+    readonly props: Record<string, any>;
+    readonly opts: pulumi.ResourceOptions;
+}
+
+export const registered: RegisteredResource[] = [];
+
+/** Deterministic stand-ins for the values providers compute. */
+function computedState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+    switch (type) {
+        case "random:index/randomString:RandomString":
+        case "random:index/randomPassword:RandomPassword": {
+            const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+            let value = "";
+            for (let i = 0; i < inputs.length; i++) {
+                value += alphabet[(i * 7 + name.length * 13) % alphabet.length];
+            }
+            return { result: value };
+        }
+        case "docker:index/image:Image":
+            return { repoDigest: `sha256:built-${name}`, imageName: inputs.imageName };
+        case "docker:index/remoteImage:RemoteImage":
+            return { imageId: `sha256:pulled-${name}`, repoDigest: `${inputs.name}@sha256:pulled` };
+        case "command:local:Command":
+        case "command:remote:Command":
+            return { stdout: "{}", stderr: "" };
+        default:
+            return {};
+    }
+}
+
+pulumi.runtime.setMocks(
+    {
+        newResource(args: pulumi.runtime.MockResourceArgs) {
+            registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+            return { id: `${args.name}-id`, state: { ...args.inputs, ...computedState(args.type, args.name, args.inputs) } };
+        },
+        call(args: pulumi.runtime.MockCallArgs) {
+            return args.inputs;
+        },
+    },
+    "project",
+    "stack",
+    false,
+);
+
+/** Records every resource a component creates, with its raw Inputs and options. */
+export class Recorder {
+    readonly constructed: ConstructedResource[] = [];
+
+    readonly transformation: pulumi.ResourceTransformation = args => {
+        this.constructed.push({ type: args.type, name: args.name, props: args.props, opts: args.opts });
+        return undefined;
+    };
+
+    byName(name: string): ConstructedResource {
+        const found = this.constructed.find(r => r.name === name);
+        if (!found) {
+            throw new Error(`no resource named ${name}; have: ${this.constructed.map(r => r.name).join(", ")}`);
+        }
+        return found;
+    }
+}
+
+/** The value of an Output (or any Input), once known. */
+export function valueOf<T>(input: pulumi.Input<T>): Promise<pulumi.Unwrap<T>> {
+    return new Promise(resolve => pulumi.output(input).apply(value => resolve(value as pulumi.Unwrap<T>)));
+}
+
+/** Whether an Input is a secret (plain values are not). */
+export async function isSecretInput(input: unknown): Promise<boolean> {
+    return pulumi.Output.isInstance(input) ? pulumi.isSecret(input as pulumi.Output<unknown>) : false;
+}
+
+/** Waits until the mocks have seen every registration started so far. */
+export function settle(): Promise<void> {
+    return new Promise(resolve => setTimeout(resolve, 50));
+}

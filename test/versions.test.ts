@@ -1,0 +1,66 @@
+import { strict as assert } from "assert";
+import { compareVersions, FEATURES, parseVersion, RELEASES, resolveVersion, VersionProfile } from "../src/versions";
+
+function profile(text: string): VersionProfile {
+    const resolved = resolveVersion(text);
+    assert.equal(typeof resolved, "object", `expected ${text} to resolve, got ${resolved}`);
+    return resolved as VersionProfile;
+}
+
+describe("versions", () => {
+    it("parses three- and four-part versions and ignores the build number", () => {
+        assert.deepEqual(parseVersion("8.2.1"), [8, 2, 1]);
+        assert.deepEqual(parseVersion("8.1.3.6749"), [8, 1, 3]);
+        assert.deepEqual(parseVersion(" 7.16.4 "), [7, 16, 4]);
+        for (const bad of ["8.2", "8", "v8.2.1", "8.2.x", "", "8.2.1.1.1", "8..1"]) {
+            assert.equal(parseVersion(bad), undefined, bad);
+        }
+    });
+
+    it("orders versions numerically, not as text", () => {
+        assert.ok(compareVersions([8, 0, 10], [8, 0, 8]) > 0);
+        assert.ok(compareVersions([7, 16, 4], [8, 0, 0]) < 0);
+        assert.equal(compareVersions([8, 2, 1], [8, 2, 1]), 0);
+    });
+
+    it("has release rows in order, without overlaps", () => {
+        for (let i = 1; i < RELEASES.length; i++) {
+            assert.ok(compareVersions(RELEASES[i - 1].to, RELEASES[i].from) < 0, `row ${i} overlaps the previous one`);
+            assert.ok(compareVersions(RELEASES[i].from, RELEASES[i].to) < 0, `row ${i} is empty`);
+        }
+    });
+
+    const rows: Array<[string, string, string, boolean]> = [
+        ["7.16.4", ".NET Core 2.2", "3.1", false],
+        ["8.0.7", ".NET Core 2.2", "3.1", false],
+        ["8.0.8", ".NET 6", "6.0", true],
+        ["8.1.3.6749", ".NET 6", "6.0", true],
+        ["8.2.0", ".NET 6", "6.0", true],
+        ["8.2.1", ".NET 8", "8.0", true],
+        ["8.3.2", ".NET 8", "8.0", true],
+    ];
+    for (const [version, dotnet, bundle, dockerSupported] of rows) {
+        it(`maps Creatio ${version} to ${dotnet}, hosting bundle ${bundle}, Docker ${dockerSupported ? "yes" : "no"}`, () => {
+            const p = profile(version);
+            assert.equal(p.release.dotnet, dotnet);
+            assert.equal(p.release.iis.hostingBundleVersion, bundle);
+            assert.equal(p.release.docker, dockerSupported);
+        });
+    }
+
+    it("switches features on at their documented versions", () => {
+        assert.equal(profile("7.18.5").supports.redisConnection, false);
+        assert.equal(profile("8.0.0").supports.redisConnection, true);
+        assert.equal(profile("8.2.2").supports.signingCertificateRequired, false);
+        assert.equal(profile("8.2.3").supports.signingCertificateRequired, true);
+        assert.equal(profile("8.3.0").supports.forceHttpsSchemeInRequests, false);
+        assert.equal(profile("8.3.1").supports.forceHttpsSchemeInRequests, true);
+        assert.deepEqual(Object.keys(profile("8.3.1").supports).sort(), Object.keys(FEATURES).sort());
+    });
+
+    it("rejects versions outside the table with the supported range", () => {
+        assert.match(resolveVersion("7.16.3") as string, /not supported.*7\.16\.4 to 8\.3\.x/);
+        assert.match(resolveVersion("8.4.0") as string, /not supported/);
+        assert.match(resolveVersion("eight") as string, /not a Creatio version.*major\.minor\.patch/);
+    });
+});
