@@ -79,9 +79,10 @@ export class Recorder {
     }
 }
 
-/** The value of an Output (or any Input), once known. */
+/** The value of an Output (or any Input), once known; rejects when the Output fails. */
 export function valueOf<T>(input: pulumi.Input<T>): Promise<pulumi.Unwrap<T>> {
-    return new Promise(resolve => pulumi.output(input).apply(value => resolve(value as pulumi.Unwrap<T>)));
+    // `promise()` is the SDK's own accessor; unlike `apply`, it also carries a failure through.
+    return (pulumi.output(input) as unknown as { promise(): Promise<pulumi.Unwrap<T>> }).promise();
 }
 
 /** Whether an Input is a secret (plain values are not). */

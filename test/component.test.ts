@@ -1,0 +1,265 @@
+import "./support/mocks";
+import { strict as assert } from "assert";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, LogLevel, RestartPolicy } from "../src";
+import { isSecretInput, Recorder, settle, valueOf } from "./support/mocks";
+
+const certificates = path.join(__dirname, "fixtures", "certificates");
+const CONNECTION_STRING = "Server=db;Port=5432;Database=creatio;User ID=creatio;Password=Conn-Secret-7731;";
+
+function dockerArgs(overrides: Partial<IdentityServiceArgs> = {}): IdentityServiceArgs {
+    return {
+        target: DeploymentTarget.Docker,
+        creatioVersion: "8.2.3",
+        database: { provider: DatabaseProvider.Postgres, connectionString: CONNECTION_STRING },
+        signingCertificate: { path: path.join(certificates, "signing.pfx") },
+        docker: { build: { context: "/opt/IdentityService" } },
+        ...overrides,
+    };
+}
+
+function deploy(name: string, args: IdentityServiceArgs) {
+    const recorder = new Recorder();
+    const service = new IdentityService(name, args, { transformations: [recorder.transformation] });
+    return { service, recorder };
+}
+
+describe("IdentityService on Docker (mocks)", () => {
+    it("registers the expected children, named after the component", async () => {
+        const { service, recorder } = deploy("ids", dockerArgs());
+        await valueOf(service.url);
+        assert.deepEqual(
+            recorder.constructed.map(r => `${r.type} ${r.name}`),
+            [
+                "creatio-identity-service:index:IdentityService ids",
+                "random:index/randomString:RandomString ids-client-id",
+                "random:index/randomPassword:RandomPassword ids-client-secret",
+                "command:local:Command ids-client-reseed",
+                "docker:index/image:Image ids-image",
+                "docker:index/container:Container ids-container",
+                "command:local:Command ids-readiness",
+            ],
+        );
+        for (const child of recorder.constructed.slice(1)) {
+            assert.equal(child.opts.parent, service, `${child.name} is parented to the component`);
+        }
+    });
+
+    it("generates a 16-character id and a 32-character secret of letters and digits, with rotation as keeper", async () => {
+        const { service, recorder } = deploy("gen", dockerArgs({ client: { rotation: "2026-11" } }));
+        const id = recorder.byName("gen-client-id").props;
+        const secret = recorder.byName("gen-client-secret").props;
+        for (const [props, length] of [[id, 16], [secret, 32]] as const) {
+            assert.equal(props.length, length);
+            assert.equal(props.special, false);
+            assert.deepEqual([props.upper, props.lower, props.numeric], [true, true, true]);
+            assert.deepEqual(props.keepers, { rotation: "2026-11" });
+        }
+        assert.match(await valueOf(service.clientId), /^[A-Za-z0-9]{16}$/);
+        assert.match(await valueOf(service.clientSecret), /^[A-Za-z0-9]{32}$/);
+    });
+
+    it("uses supplied credentials as given and generates nothing", async () => {
+        const { service, recorder } = deploy(
+            "own",
+            dockerArgs({ client: { id: "my-client-id-0001", secret: "my-client-secret-0123456789abcdef", name: "My app" } }),
+        );
+        assert.equal(await valueOf(service.clientId), "my-client-id-0001");
+        assert.equal(await valueOf(service.clientSecret), "my-client-secret-0123456789abcdef");
+        assert.equal(await valueOf(service.clientName), "My app");
+        assert.ok(!recorder.constructed.some(r => r.type.startsWith("random:")));
+    });
+
+    it("exposes the URLs and the Creatio system settings, and keeps the secrets secret", async () => {
+        const { service } = deploy("out", dockerArgs({ docker: { build: { context: "/ids" }, httpPort: 9100, hostname: "ids.example.com" } }));
+        assert.equal(await valueOf(service.url), "http://ids.example.com:9100");
+        assert.equal(await valueOf(service.discoveryUrl), "http://ids.example.com:9100/.well-known/openid-configuration");
+        assert.equal(await valueOf(service.tokenUrl), "http://ids.example.com:9100/connect/token");
+        assert.equal(await pulumi.isSecret(service.clientSecret), true);
+        assert.equal(await pulumi.isSecret(service.creatioSystemSettings), true);
+        assert.equal(await pulumi.isSecret(service.url), false);
+        assert.equal(await pulumi.isSecret(service.clientId), false);
+        const settings = await valueOf(service.creatioSystemSettings);
+        assert.deepEqual(settings, {
+            OAuth20IdentityServerUrl: "http://ids.example.com:9100",
+            OAuth20IdentityServerClientId: await valueOf(service.clientId),
+            OAuth20IdentityServerClientSecret: await valueOf(service.clientSecret),
+        });
+    });
+
+    it("configures the container through a secret environment with every key", async () => {
+        const { recorder } = deploy(
+            "env",
+            dockerArgs({
+                creatioVersion: "8.3.1",
+                logLevel: LogLevel.Debug,
+                redisConnection: "redis:6379,password=Redis-Secret-55",
+                client: { id: "client-id-000000001", secret: "S".repeat(32), creatioUrl: "https://creatio.example.com" },
+            }),
+        );
+        const container = recorder.byName("env-container").props;
+        assert.equal(await isSecretInput(container.envs), true);
+        const env: string[] = await valueOf(container.envs);
+        const map = new Map(env.map(entry => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
+        assert.equal(map.get("ASPNETCORE_URLS"), "http://+:80");
+        assert.equal(map.get("DbProvider"), "Postgres");
+        assert.equal(map.get("DatabaseConnectionString"), CONNECTION_STRING);
+        assert.equal(map.get("PostgresConnection"), CONNECTION_STRING);
+        assert.equal(map.get("X509CertificatePath"), "/app/signing-certificate.pfx");
+        assert.equal(map.get("Logging__LogLevel__Default"), "Debug");
+        assert.equal(map.get("RedisConnection"), "redis:6379,password=Redis-Secret-55");
+        assert.equal(map.get("ForceHttpsSchemeInRequests"), "false");
+        const clients = JSON.parse(map.get("Clients")!);
+        assert.equal(clients[0].ClientId, "client-id-000000001");
+        assert.deepEqual(clients[0].RedirectUris, [
+            "https://creatio.example.com",
+            "https://creatio.example.com/lib",
+            "https://creatio.example.com/lib/",
+        ]);
+    });
+
+    it("publishes port 8090 by default, restarts unless stopped, and uploads the signing PFX as a secret", async () => {
+        const { recorder } = deploy("ctr", dockerArgs());
+        const container = recorder.byName("ctr-container");
+        assert.equal(container.props.name, "ctr");
+        assert.equal(container.props.restart, RestartPolicy.UnlessStopped);
+        assert.deepEqual(await valueOf(container.props.ports), [{ internal: 80, external: 8090, ip: "0.0.0.0" }]);
+        assert.equal(container.props.mustRun, true);
+        assert.equal((container.opts as pulumi.CustomResourceOptions).deleteBeforeReplace, true);
+        assert.equal(await isSecretInput(container.props.uploads), true);
+        const uploads = await valueOf(container.props.uploads);
+        assert.equal(uploads.length, 1);
+        assert.equal(uploads[0].file, "/app/signing-certificate.pfx");
+        assert.equal(Buffer.from(uploads[0].contentBase64, "base64")[0], 0x30);
+        assert.equal(container.props.volumes, undefined, "no host volume");
+    });
+
+    it("builds from the extracted archive with Dockerfile-OAuth, never pushes, and runs the built image", async () => {
+        const { recorder } = deploy("bld", dockerArgs({ docker: { build: { context: "/opt/IdentityService" } } }));
+        const image = recorder.byName("bld-image").props;
+        assert.equal(image.skipPush, true);
+        assert.equal(image.imageName, "creatio-identity-service:8.2.3-bld");
+        assert.equal(image.build.context, "/opt/IdentityService");
+        assert.equal(await valueOf(image.build.dockerfile), path.join("/opt/IdentityService", "Dockerfile-OAuth"));
+        assert.equal(await valueOf(recorder.byName("bld-container").props.image), "sha256:built-bld-image");
+    });
+
+    it("pulls a prebuilt image, keeps it locally, and runs it by id", async () => {
+        const { recorder } = deploy("pull", dockerArgs({ docker: { image: "registry.example.com/ids:8.2.3" } }));
+        const image = recorder.byName("pull-image");
+        assert.equal(image.type, "docker:index/remoteImage:RemoteImage");
+        assert.equal(image.props.name, "registry.example.com/ids:8.2.3");
+        assert.equal(image.props.keepLocally, true);
+        assert.equal(await valueOf(recorder.byName("pull-container").props.image), "sha256:pulled-pull-image");
+    });
+
+    it("serves HTTPS with its own certificate, apart from the signing certificate", async () => {
+        const { service, recorder } = deploy(
+            "tls",
+            dockerArgs({
+                docker: {
+                    build: { context: "/ids" },
+                    https: { port: 9443, certificate: { path: path.join(certificates, "tls.pfx"), password: "Tls-Secret-9911" } },
+                },
+            }),
+        );
+        const container = recorder.byName("tls-container").props;
+        const env: string[] = await valueOf(container.envs);
+        assert.ok(env.includes("ASPNETCORE_URLS=https://+:443;http://+:80"));
+        assert.ok(env.includes("ASPNETCORE_HTTPS_PORT=9443"));
+        assert.ok(env.includes("ASPNETCORE_Kestrel__Certificates__Default__Path=/app/tls-certificate.pfx"));
+        assert.ok(env.includes("ASPNETCORE_Kestrel__Certificates__Default__Password=Tls-Secret-9911"));
+        assert.ok(env.includes("X509CertificatePath=/app/signing-certificate.pfx"));
+        assert.ok(!env.some(e => e.startsWith("ForceHttpsSchemeInRequests=")), "8.2.3 does not know the key");
+        const uploads = await valueOf(container.uploads);
+        assert.deepEqual(uploads.map((u: { file: string }) => u.file), ["/app/signing-certificate.pfx", "/app/tls-certificate.pfx"]);
+        assert.deepEqual(await valueOf(container.ports), [
+            { internal: 80, external: 8090, ip: "0.0.0.0" },
+            { internal: 443, external: 9443, ip: "0.0.0.0" },
+        ]);
+        assert.equal(await valueOf(service.url), "https://localhost:9443");
+    });
+
+    it("attaches the container to the given networks", async () => {
+        const { recorder } = deploy("net", dockerArgs({ docker: { build: { context: "/ids" }, networks: ["creatio", "db"] } }));
+        assert.deepEqual(await valueOf(recorder.byName("net-container").props.networksAdvanced), [{ name: "creatio" }, { name: "db" }]);
+    });
+
+    it("runs re-seeding before the container and the readiness gate after it, with secrets only on stdin", async () => {
+        const { recorder } = deploy("ord", dockerArgs({ client: { secret: "Client-Secret-0000000000000000000042" } }));
+        const reseed = recorder.byName("ord-client-reseed");
+        const container = recorder.byName("ord-container");
+        const readiness = recorder.byName("ord-readiness");
+        assert.deepEqual(await urnsOf(container.opts.dependsOn), [await urnOfChild("ord-client-reseed")]);
+        for (const cmd of [reseed, readiness]) {
+            assert.equal(cmd.props.logging, "none");
+            assert.deepEqual((cmd.opts as pulumi.CustomResourceOptions).additionalSecretOutputs, ["stdout", "stderr"]);
+            assert.equal(await isSecretInput(cmd.props.stdin), true);
+            assert.ok(cmd.props.update, "an update script is given");
+            assert.match(cmd.props.create, /^node ".*src\/scripts\/(reseed|readiness)\.js"$/);
+            const visible = JSON.stringify(await valueOf(pulumi.all([cmd.props.create, cmd.props.environment ?? {}, cmd.props.triggers ?? []])));
+            assert.ok(!visible.includes("Client-Secret-0000000000000000000042"));
+            assert.ok(!visible.includes("Conn-Secret-7731"));
+        }
+        assert.equal(reseed.props.addPreviousOutputInEnv, true);
+        assert.equal(reseed.props.environment.RESEED_DB_PROVIDER, "Postgres");
+        const reseedStdin = JSON.parse(await valueOf(reseed.props.stdin));
+        assert.equal(reseedStdin.connectionString, CONNECTION_STRING);
+        assert.match(reseedStdin.clientHash, /^[0-9a-f]{64}$/);
+        assert.deepEqual(JSON.parse(await valueOf(readiness.props.stdin)), { clientSecret: "Client-Secret-0000000000000000000042" });
+        const env = await valueOf(readiness.props.environment);
+        assert.equal(env.IDENTITY_SERVICE_URL, "http://localhost:8090");
+        assert.equal(env.READINESS_TIMEOUT_SECONDS, "300");
+        assert.equal(env.READINESS_VERIFY_TOKEN, "true");
+        assert.deepEqual(await valueOf(readiness.props.triggers), ["ord-container-id"]);
+    });
+
+    it("skips re-seeding and the readiness gate when disabled", async () => {
+        const { service, recorder } = deploy(
+            "off",
+            dockerArgs({ client: { reseed: false }, readiness: { enabled: false } }),
+        );
+        assert.ok(!recorder.constructed.some(r => r.type.startsWith("command:")));
+        assert.deepEqual(await urnsOf(recorder.byName("off-container").opts.dependsOn), []);
+        assert.equal(await valueOf(service.url), "http://localhost:8090");
+    });
+
+    it("passes readiness settings through", async () => {
+        const { recorder } = deploy("rdy", dockerArgs({ readiness: { timeoutSeconds: 42, verifyToken: false } }));
+        const env = await valueOf(recorder.byName("rdy-readiness").props.environment);
+        assert.equal(env.READINESS_TIMEOUT_SECONDS, "42");
+        assert.equal(env.READINESS_VERIFY_TOKEN, "false");
+    });
+
+    it("lets two instances live in one stack without name collisions", async () => {
+        const first = deploy("ids-a", dockerArgs());
+        const second = deploy("ids-b", dockerArgs({ docker: { build: { context: "/ids" }, httpPort: 8091 } }));
+        await settle();
+        const names = [...first.recorder.constructed, ...second.recorder.constructed].map(r => r.name);
+        assert.equal(new Set(names).size, names.length);
+        assert.notEqual(first.recorder.byName("ids-a-container").props.name, second.recorder.byName("ids-b-container").props.name);
+    });
+
+    it("accepts Outputs for Input fields and checks them when they resolve", async () => {
+        const { service } = deploy(
+            "outs",
+            dockerArgs({
+                database: { provider: DatabaseProvider.Postgres, connectionString: pulumi.secret(CONNECTION_STRING) },
+                docker: { build: { context: pulumi.output("/ids") }, httpPort: pulumi.output(8099) },
+            }),
+        );
+        assert.equal(await valueOf(service.url), "http://localhost:8099");
+    });
+});
+
+/** The URNs of the resources in a `dependsOn` option. */
+async function urnsOf(dependsOn: pulumi.ResourceOptions["dependsOn"]): Promise<string[]> {
+    const resources = (await valueOf(dependsOn as pulumi.Input<pulumi.Resource[]>)) as unknown as pulumi.Resource[];
+    return Promise.all((resources ?? []).map(resource => valueOf(resource.urn)));
+}
+
+/** The URN mocks give a local command child of the component. */
+async function urnOfChild(name: string): Promise<string> {
+    return `urn:pulumi:stack::project::creatio-identity-service:index:IdentityService$command:local:Command::${name}`;
+}

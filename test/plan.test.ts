@@ -1,0 +1,138 @@
+import "./support/mocks";
+import { strict as assert } from "assert";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, LogLevel, RestartPolicy } from "../src";
+import { planDeployment } from "../src/plan";
+import { registered, settle, valueOf } from "./support/mocks";
+
+const certificates = path.join(__dirname, "fixtures", "certificates");
+const SECRET_CONNECTION = "Server=db;Database=creatio;User ID=u;Password=Very-Secret-Pw-8842;";
+
+function valid(): IdentityServiceArgs {
+    return {
+        target: DeploymentTarget.Docker,
+        creatioVersion: "8.2.3",
+        database: { provider: DatabaseProvider.Postgres, connectionString: SECRET_CONNECTION },
+        signingCertificate: { path: path.join(certificates, "signing.pfx") },
+        docker: { build: { context: "/ids" } },
+    };
+}
+
+/** A modification of valid arguments, the field the message must name, and a fragment of the fix. */
+type Case = [string, (args: any) => void, string, RegExp];
+
+const cases: Case[] = [
+    ["unknown target", a => (a.target = "kubernetes"), "target", /"kubernetes" is not a deployment target; use DeploymentTarget\.Docker/],
+    ["docker target without docker block", a => delete a.docker, "docker", /target is "docker" but `docker` is missing/],
+    ["docker target with an iis block", a => (a.iis = { port: 8090 }), "iis", /is set but target is "docker"; remove `iis`/],
+    ["version that is not a version", a => (a.creatioVersion = "latest"), "creatioVersion", /"latest" is not a Creatio version.*"8\.2\.1"/],
+    ["version too old for the package", a => (a.creatioVersion = "7.15.0"), "creatioVersion", /not supported.*7\.16\.4 to 8\.3\.x/],
+    ["version too new for the table", a => (a.creatioVersion = "9.0.0"), "creatioVersion", /not supported/],
+    ["version too old for Docker", a => (a.creatioVersion = "8.0.7"), "creatioVersion", /does not support the Docker deployment \(Docker needs 8\.0\.8 or later\); use target "iis"/],
+    ["version not a string", a => (a.creatioVersion = 8.2), "creatioVersion", /give the Creatio version as a string/],
+    ["missing database", a => delete a.database, "database", /is missing; give `database\.provider`/],
+    ["Oracle", a => (a.database.provider = "Oracle"), "database.provider", /Oracle is not supported.*separate PostgreSQL or SQL Server/],
+    ["unknown provider", a => (a.database.provider = "MySql"), "database.provider", /"MySql" is not a known database provider; use one of "Postgres", "MsSqlServer"/],
+    ["empty connection string", a => (a.database.connectionString = ""), "database.connectionString", /must not be empty/],
+    ["blank connection string", a => (a.database.connectionString = "   "), "database.connectionString", /must not be empty/],
+    ["both image and build", a => (a.docker.image = "ids:1"), "docker", /both `image` and `build` are set; give only one/],
+    ["neither image nor build", a => delete a.docker.build, "docker", /neither `image` nor `build` is set/],
+    ["port 0", a => (a.docker.httpPort = 0), "docker.httpPort", /0 is not a TCP port; use a whole number from 1 to 65535/],
+    ["port 70000", a => (a.docker.httpPort = 70000), "docker.httpPort", /70000 is not a TCP port/],
+    ["fractional port", a => (a.docker.httpPort = 80.5), "docker.httpPort", /80\.5 is not a TCP port/],
+    ["HTTPS port out of range", a => (a.docker.https = { port: -1, certificate: { path: path.join(certificates, "tls.pfx") } }), "docker.https.port", /-1 is not a TCP port/],
+    ["HTTPS port equal to HTTP port", a => (a.docker.https = { port: 8090, certificate: { path: path.join(certificates, "tls.pfx") } }), "docker.https.port", /8090 is also docker\.httpPort/],
+    ["HTTPS without certificate", a => (a.docker.https = { port: 8443 }), "docker.https.certificate", /HTTPS needs a TLS certificate/],
+    ["HTTPS certificate missing on disk", a => (a.docker.https = { certificate: { path: "/nonexistent/tls.pfx" } }), "docker.https.certificate.path", /does not exist or cannot be read/],
+    ["container name with a space", a => (a.docker.containerName = "my ids"), "docker.containerName", /"my ids" is not a valid container name/],
+    ["default container name invalid", a => void a, "docker.containerName (default: the component name)", /"bad name!" is not a valid container name/],
+    ["hostname with underscore", a => (a.docker.hostname = "ids_host"), "docker.hostname", /"ids_host" is not a valid host name/],
+    ["bind address not an IP", a => (a.docker.bindAddress = "localhost"), "docker.bindAddress", /"localhost" is not an IP address/],
+    ["unknown restart policy", a => (a.docker.restart = "sometimes"), "docker.restart", /"sometimes" is not a known restart policy/],
+    ["empty build context", a => (a.docker.build.context = ""), "docker.build.context", /must not be empty/],
+    ["short client id", a => (a.client = { id: "short-id" }), "client.id", /"short-id" is too short: the Identity Service requires at least 16 characters/],
+    ["short client secret", a => (a.client = { secret: "short-secret-value" }), "client.secret", /\(a secret value of 18 characters\) is too short.*at least 32/],
+    ["empty client name", a => (a.client = { name: "" }), "client.name", /must not be empty/],
+    ["Creatio URL not a URL", a => (a.client = { creatioUrl: "creatio.example.com" }), "client.creatioUrl", /is not an http\(s\) URL/],
+    ["Creatio URL with another scheme", a => (a.client = { creatioUrl: "ftp://creatio" }), "client.creatioUrl", /is not an http\(s\) URL/],
+    ["zero token lifetime", a => (a.client = { accessTokenLifetimeSeconds: 0 }), "client.accessTokenLifetimeSeconds", /0 is out of range/],
+    ["missing signing certificate on 8.2.3", a => delete a.signingCertificate, "signingCertificate", /ships no sample signing certificate.*8\.2\.3/],
+    ["signing certificate that does not exist", a => (a.signingCertificate.path = "/nonexistent/signing.pfx"), "signingCertificate.path", /does not exist or cannot be read/],
+    ["signing certificate that is a folder", a => (a.signingCertificate.path = certificates), "signingCertificate.path", /is not a file/],
+    ["signing certificate that is not a PFX", a => (a.signingCertificate.path = path.join(certificates, "not-a-pfx.pfx")), "signingCertificate.path", /is not a PFX \(PKCS#12\) file/],
+    ["unknown log level", a => (a.logLevel = "Verbose"), "logLevel", /"Verbose" is not a known log level/],
+    ["Redis before 8.0", a => ((a.target = DeploymentTarget.Iis), delete a.docker, (a.iis = {}), (a.creatioVersion = "7.18.5"), (a.redisConnection = "redis")), "redisConnection", /is supported from Creatio 8\.0\.0/],
+    ["ForceHttpsSchemeInRequests before 8.3.1", a => (a.forceHttpsSchemeInRequests = true), "forceHttpsSchemeInRequests", /is supported from Creatio 8\.3\.1; remove it for 8\.2\.3/],
+    ["readiness timeout zero", a => (a.readiness = { timeoutSeconds: 0 }), "readiness.timeoutSeconds", /0 is out of range; use a whole number of seconds from 1 to 3600/],
+    ["readiness timeout too long", a => (a.readiness = { timeoutSeconds: 7200 }), "readiness.timeoutSeconds", /7200 is out of range/],
+];
+
+describe("argument checks", () => {
+    for (const [title, modify, field, fix] of cases) {
+        it(`rejects ${title}, naming ${field}, before creating anything`, async () => {
+            const args = valid();
+            modify(args);
+            const name = title === "default container name invalid" ? "bad name!" : `bad-${cases.findIndex(c => c[0] === title)}`;
+            const before = registered.length;
+            assert.throws(
+                () => new IdentityService(name, args),
+                (error: Error) => {
+                    assert.ok(error.message.includes(`- ${field}: `), `message names ${field}:\n${error.message}`);
+                    assert.match(error.message, fix);
+                    assert.ok(!error.message.includes("Very-Secret-Pw-8842"), "no secret in the message");
+                    assert.ok(!error.message.includes("short-secret-value"), "no secret in the message");
+                    return true;
+                },
+            );
+            await settle();
+            const children = registered.slice(before).filter(r => r.type !== "creatio-identity-service:index:IdentityService");
+            assert.deepEqual(children, [], "no child resource was registered");
+        });
+    }
+
+    it("reports every problem at once", () => {
+        const args: any = valid();
+        args.docker.httpPort = 0;
+        args.client = { id: "short" };
+        args.logLevel = "Loud";
+        assert.throws(() => planDeployment("many", args), (error: Error) => {
+            assert.match(error.message, /^IdentityService "many" has invalid arguments:\n/);
+            assert.equal(error.message.split("\n- ").length - 1, 3);
+            return true;
+        });
+    });
+
+    it("rejects missing arguments outright", () => {
+        assert.throws(() => planDeployment("none", undefined as any), /no arguments were given/);
+    });
+
+    it("checks Output values when they resolve, with the same message", async () => {
+        const args = valid();
+        args.docker = { build: { context: "/ids" }, httpPort: pulumi.output(99999) };
+        const plan = planDeployment("late", args);
+        await assert.rejects(valueOf(plan.docker!.httpPort), /docker\.httpPort: 99999 is not a TCP port/);
+    });
+
+    it("applies the documented defaults", async () => {
+        const plan = planDeployment("defaults", valid());
+        assert.equal(plan.docker!.httpPort, 8090);
+        assert.equal(plan.docker!.hostname, "localhost");
+        assert.equal(plan.docker!.bindAddress, "0.0.0.0");
+        assert.equal(plan.docker!.restart, RestartPolicy.UnlessStopped);
+        assert.equal(plan.docker!.containerName, "defaults");
+        assert.equal(plan.docker!.build!.dockerfile, "Dockerfile-OAuth");
+        assert.equal(plan.logLevel, LogLevel.Warning);
+        assert.equal(plan.client.name, "Creatio");
+        assert.equal(plan.client.accessTokenLifetimeSeconds, 3600);
+        assert.equal(plan.client.reseed, true);
+        assert.deepEqual(plan.readiness, { enabled: true, timeoutSeconds: 300, verifyToken: true });
+    });
+
+    it("accepts a version without a signing certificate before 8.2.3 (the archive ships a sample)", () => {
+        const args = valid();
+        args.creatioVersion = "8.2.2";
+        delete args.signingCertificate;
+        assert.doesNotThrow(() => planDeployment("sample", args));
+    });
+});
