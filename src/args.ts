@@ -98,6 +98,12 @@ export interface DatabaseArgs {
      * create and update tables. Treated as a secret.
      */
     connectionString: pulumi.Input<string>;
+    /**
+     * The connection string the machine that runs Pulumi uses to re-seed the client, when it reaches the database
+     * under another address than the service does (for example a port published on localhost while the service uses
+     * a private Docker network). Treated as a secret. Default: `connectionString`.
+     */
+    reseedConnectionString?: pulumi.Input<string>;
 }
 
 /**

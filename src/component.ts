@@ -62,7 +62,7 @@ export class IdentityService extends pulumi.ComponentResource {
             ? [
                   createReseed(
                       name,
-                      { provider: plan.provider, connectionString: plan.connectionString, clientId: credentials.id, clientsJson },
+                      { provider: plan.provider, connectionString: plan.reseedConnectionString, clientId: credentials.id, clientsJson },
                       { parent: this },
                   ),
               ]

@@ -31,6 +31,8 @@ export interface DeploymentPlan {
     readonly profile: VersionProfile;
     readonly provider: DatabaseProvider;
     readonly connectionString: pulumi.Input<string>;
+    /** The connection string re-seeding uses from the deploying machine. */
+    readonly reseedConnectionString: pulumi.Input<string>;
     readonly client: ClientPlan;
     readonly signingCertificate?: { readonly path: pulumi.Input<string>; readonly password?: pulumi.Input<string> };
     readonly logLevel: pulumi.Input<LogLevel>;
@@ -105,6 +107,9 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
         profile: profile as VersionProfile,
         provider,
         connectionString,
+        reseedConnectionString:
+            check.optional("database.reseedConnectionString", args.database?.reseedConnectionString, checks.secretNonEmpty) ??
+            connectionString,
         client: clientPlan,
         signingCertificate,
         logLevel: check.input("logLevel", args.logLevel ?? DEFAULT_LOG_LEVEL, checks.oneOf(LogLevel, "log level")),

@@ -215,6 +215,24 @@ describe("IdentityService on Docker (mocks)", () => {
         assert.deepEqual(await valueOf(readiness.props.triggers), ["ord-container-id"]);
     });
 
+    it("re-seeds through a separate connection string when the deploying machine reaches the database elsewhere", async () => {
+        const { recorder } = deploy(
+            "rcs",
+            dockerArgs({
+                database: {
+                    provider: DatabaseProvider.MsSqlServer,
+                    connectionString: CONNECTION_STRING,
+                    reseedConnectionString: "Server=127.0.0.1,14330;Database=creatio;User ID=sa;Password=Reseed-Secret-1;",
+                },
+            }),
+        );
+        const reseed = recorder.byName("rcs-client-reseed").props;
+        assert.equal(reseed.environment.RESEED_DB_PROVIDER, "MsSqlServer");
+        assert.equal(JSON.parse(await valueOf(reseed.stdin)).connectionString, "Server=127.0.0.1,14330;Database=creatio;User ID=sa;Password=Reseed-Secret-1;");
+        const env: string[] = await valueOf(recorder.byName("rcs-container").props.envs);
+        assert.ok(env.includes(`MsSqlConnection=${CONNECTION_STRING}`), "the service keeps its own connection string");
+    });
+
     it("skips re-seeding and the readiness gate when disabled", async () => {
         const { service, recorder } = deploy(
             "off",
