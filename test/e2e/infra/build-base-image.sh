@@ -6,6 +6,7 @@
 # `@tediousjs/connection-string` plus their runtime dependency closure, imported
 # with `docker import`. Skipped when an image with the same content hash exists.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 IMAGE=${BASE_IMAGE:-$E2E_NAME/node-base:local}

@@ -1,12 +1,14 @@
 # shellcheck shell=bash disable=SC2034
 # Shared settings for the end-to-end infrastructure scripts (sourced, not run).
 # Everything these scripts start is recorded under STATE_DIR so that stop.sh
-# stops exactly that and nothing else.
+# stops exactly that and nothing else. Set E2E_STATE_DIR to a private folder
+# (as .ci/run does) when other sessions on the same machine use these scripts too:
+# then stop.sh leaves alone a dockerd or cluster that another session started.
 
 E2E_NAME=creatio-identity-service-e2e
 # Label put on every container and image the end-to-end tests create.
 E2E_LABEL=$E2E_NAME
-STATE_DIR="${TMPDIR:-/tmp}/$E2E_NAME"
+STATE_DIR="${E2E_STATE_DIR:-${TMPDIR:-/tmp}/$E2E_NAME}"
 # Connection details written by start-postgres.sh and read by the tests.
 ENV_FILE="$STATE_DIR/postgres.env"
 # Dedicated PostgreSQL cluster, so a developer's own "main" cluster is left alone.

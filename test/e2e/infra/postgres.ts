@@ -15,12 +15,10 @@ export interface PostgresEnv {
   hostFromContainers?: string;
 }
 
-/** Same place as `${TMPDIR:-/tmp}/creatio-identity-service-e2e/postgres.env` in common.sh. */
+/** Same place as `$STATE_DIR/postgres.env` in common.sh. */
 export function postgresEnvFile(): string {
-  return (
-    process.env.E2E_POSTGRES_ENV_FILE ||
-    path.join(process.env.TMPDIR || "/tmp", "creatio-identity-service-e2e", "postgres.env")
-  );
+  const stateDir = process.env.E2E_STATE_DIR || path.join(process.env.TMPDIR || "/tmp", "creatio-identity-service-e2e");
+  return process.env.E2E_POSTGRES_ENV_FILE || path.join(stateDir, "postgres.env");
 }
 
 export function readPostgresEnv(): PostgresEnv {

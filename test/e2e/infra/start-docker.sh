@@ -3,6 +3,7 @@
 # background when it does not. Idempotent: an engine that already answers is used
 # as it is (and stop.sh will not stop it).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 WAIT_SECONDS=${DOCKER_START_TIMEOUT:-60}

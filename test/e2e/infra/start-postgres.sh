@@ -14,6 +14,7 @@
 # PGHOST_FROM_CONTAINERS. Start Docker first (start-docker.sh); without it the
 # cluster listens on loopback only and PGHOST_FROM_CONTAINERS is left out.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 PG_ROLE=cis_e2e
@@ -27,13 +28,13 @@ PG_VERSION=${PG_VERSION:-$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -pri
 [ -x "/usr/lib/postgresql/$PG_VERSION/bin/postgres" ] || die "no PostgreSQL server found in /usr/lib/postgresql"
 CONF_DIR="/etc/postgresql/$PG_VERSION/$PG_CLUSTER"
 
-if [ ! -d "$CONF_DIR" ]; then
+cluster_field() { pg_lsclusters -h | awk -v v="$PG_VERSION" -v c="$PG_CLUSTER" -v f="$1" '$1 == v && $2 == c { print $f }'; }
+
+if [ -z "$(cluster_field 2)" ]; then
   log "creating PostgreSQL $PG_VERSION cluster $PG_CLUSTER"
   # --start-conf=manual: the cluster is not started at boot, only by this script.
   pg_createcluster "$PG_VERSION" "$PG_CLUSTER" --start-conf=manual >/dev/null
 fi
-
-cluster_field() { pg_lsclusters -h | awk -v v="$PG_VERSION" -v c="$PG_CLUSTER" -v f="$1" '$1 == v && $2 == c { print $f }'; }
 PG_PORT=$(cluster_field 3)
 
 # Address on the docker0 bridge, if Docker runs.
@@ -67,6 +68,7 @@ fi
 changed=0
 if [ "$(cat "$conf_file" 2>/dev/null || true)" != "$new_conf" ]; then
   printf '%s\n' "$new_conf" >"$conf_file"
+  chown postgres: "$conf_file"
   changed=1
 fi
 if [ "$old_hba" != "$new_hba" ]; then
@@ -88,12 +90,13 @@ fi
 
 psql_admin() { runuser -u postgres -- psql --cluster "$PG_VERSION/$PG_CLUSTER" -X -q -A -t -v ON_ERROR_STOP=1 "$@"; }
 
-# Reuse the password of an earlier run so that a running test setup keeps working.
-password=""
-if [ -f "$ENV_FILE" ]; then
-  password=$(sed -n 's/^PGPASSWORD=//p' "$ENV_FILE")
+# One password per cluster, kept next to its configuration (root only), so that every
+# session using this cluster, whatever its E2E_STATE_DIR, keeps a working env file.
+password_file="$CONF_DIR/e2e-role-password"
+if [ ! -s "$password_file" ]; then
+  (umask 077 && head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$password_file")
 fi
-[ -n "$password" ] || password=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+password=$(cat "$password_file")
 
 if [ -z "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = '$PG_ROLE'")" ]; then
   psql_admin -c "CREATE ROLE $PG_ROLE LOGIN CREATEDB"

@@ -4,6 +4,7 @@
 # start-docker.sh started it. Whatever is already gone is skipped. Images and the
 # cluster's data are kept so that the next run is fast.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 if command -v docker >/dev/null && docker_answers; then
