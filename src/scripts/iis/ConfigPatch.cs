@@ -1,0 +1,588 @@
+// Patches the Identity Service's appsettings.json and web.config in place.
+//
+// configure.ps1 compiles this file with Add-Type (Windows PowerShell 5.1, .NET Framework 4.x, C# 5) and the
+// package's tests compile and run the same file on real files with Mono, so the merge has one implementation.
+// Keep it C# 5 (no string interpolation, no ?. operator, no expression-bodied members) and dependent on the
+// System and System.Xml assemblies only.
+//
+// appsettings.json: parsed, the patch (a JSON object) merged in recursively, every other key kept in its place,
+// written back as UTF-8 without a byte order mark, indented with two spaces, with the file's own line endings.
+// Keys match case-insensitively (as .NET configuration reads them) and keep the file's spelling. The file is
+// written only when its bytes change, so a second run with the same patch leaves it byte-identical.
+//
+// web.config: the <aspNetCore> element's stdoutLogEnabled (and, when given, stdoutLogFile) attributes are set;
+// everything else, whitespace included, is kept.
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Text;
+using System.Xml;
+
+namespace CreatioIdentityService
+{
+    public static class ConfigPatch
+    {
+        private static readonly Encoding Utf8NoBom = new UTF8Encoding(false, true);
+
+        /// <summary>Merges <paramref name="patchJson"/> into the file; returns "changed" or "unchanged".</summary>
+        public static string PatchAppSettingsFile(string path, string patchJson)
+        {
+            byte[] original = File.ReadAllBytes(path);
+            string text = Decode(original, "appsettings.json");
+            string patched = PatchAppSettingsText(text, patchJson);
+            return WriteIfChanged(path, original, patched);
+        }
+
+        /// <summary>The merge on text: the file's content (without a byte order mark) and the patch.</summary>
+        public static string PatchAppSettingsText(string text, string patchJson)
+        {
+            JsonObject document = new JsonParser(text, "appsettings.json").ParseDocument() as JsonObject;
+            if (document == null)
+            {
+                throw new FormatException("appsettings.json: the file does not hold a JSON object");
+            }
+            JsonObject patch = new JsonParser(patchJson, "the configuration patch").ParseDocument() as JsonObject;
+            if (patch == null)
+            {
+                throw new FormatException("the configuration patch is not a JSON object");
+            }
+            Merge(document, patch);
+            string newline = text.Contains("\r\n") ? "\r\n" : "\n";
+            StringBuilder output = new StringBuilder();
+            Write(output, document, 0, newline);
+            if (text.EndsWith("\n"))
+            {
+                output.Append(newline);
+            }
+            return output.ToString();
+        }
+
+        /// <summary>Sets the stdout log attributes of &lt;aspNetCore&gt;; returns "changed" or "unchanged".</summary>
+        public static string PatchWebConfigFile(string path, bool stdoutLogEnabled, string stdoutLogFile)
+        {
+            byte[] original = File.ReadAllBytes(path);
+            string text = Decode(original, "web.config");
+            string patched = PatchWebConfigText(text, stdoutLogEnabled, stdoutLogFile);
+            return WriteIfChanged(path, original, patched);
+        }
+
+        public static string PatchWebConfigText(string text, bool stdoutLogEnabled, string stdoutLogFile)
+        {
+            XmlDocument document = new XmlDocument();
+            document.PreserveWhitespace = true;
+            document.XmlResolver = null;
+            try
+            {
+                document.LoadXml(text);
+            }
+            catch (XmlException e)
+            {
+                throw new FormatException("web.config is not valid XML: " + e.Message);
+            }
+            XmlElement module = FindAspNetCore(document);
+            if (module == null)
+            {
+                throw new FormatException(
+                    "web.config has no <aspNetCore> element under <system.webServer>; is this the Identity Service's web.config?");
+            }
+            module.SetAttribute("stdoutLogEnabled", stdoutLogEnabled ? "true" : "false");
+            if (!string.IsNullOrEmpty(stdoutLogFile))
+            {
+                module.SetAttribute("stdoutLogFile", stdoutLogFile);
+            }
+            string result = document.OuterXml;
+            // XML parsing turns CRLF into LF; give the file its own line endings back.
+            if (text.Contains("\r\n"))
+            {
+                result = result.Replace("\r\n", "\n").Replace("\n", "\r\n");
+            }
+            return result;
+        }
+
+        private static XmlElement FindAspNetCore(XmlDocument document)
+        {
+            foreach (XmlNode node in document.GetElementsByTagName("aspNetCore"))
+            {
+                XmlElement element = node as XmlElement;
+                if (element != null && element.ParentNode != null && element.ParentNode.Name == "system.webServer")
+                {
+                    return element;
+                }
+            }
+            return null;
+        }
+
+        private static string Decode(byte[] bytes, string what)
+        {
+            int start = bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0;
+            try
+            {
+                return Utf8NoBom.GetString(bytes, start, bytes.Length - start);
+            }
+            catch (DecoderFallbackException)
+            {
+                throw new FormatException(what + " is not UTF-8 text");
+            }
+        }
+
+        private static string WriteIfChanged(string path, byte[] original, string text)
+        {
+            byte[] bytes = Utf8NoBom.GetBytes(text);
+            if (SameBytes(original, bytes))
+            {
+                return "unchanged";
+            }
+            string temporary = path + ".tmp";
+            File.WriteAllBytes(temporary, bytes);
+            File.Copy(temporary, path, true);
+            File.Delete(temporary);
+            return "changed";
+        }
+
+        private static bool SameBytes(byte[] a, byte[] b)
+        {
+            if (a.Length != b.Length)
+            {
+                return false;
+            }
+            for (int i = 0; i < a.Length; i++)
+            {
+                if (a[i] != b[i])
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private static void Merge(JsonObject target, JsonObject patch)
+        {
+            foreach (KeyValuePair<string, JsonNode> entry in patch.Members)
+            {
+                int index = target.IndexOf(entry.Key);
+                if (index < 0)
+                {
+                    target.Members.Add(entry);
+                    continue;
+                }
+                JsonObject existing = target.Members[index].Value as JsonObject;
+                JsonObject incoming = entry.Value as JsonObject;
+                if (existing != null && incoming != null)
+                {
+                    Merge(existing, incoming);
+                }
+                else
+                {
+                    target.Members[index] = new KeyValuePair<string, JsonNode>(target.Members[index].Key, entry.Value);
+                }
+            }
+        }
+
+        private static void Write(StringBuilder output, JsonNode node, int depth, string newline)
+        {
+            JsonObject obj = node as JsonObject;
+            JsonArray array = node as JsonArray;
+            JsonString str = node as JsonString;
+            if (obj != null)
+            {
+                if (obj.Members.Count == 0)
+                {
+                    output.Append("{}");
+                    return;
+                }
+                output.Append('{');
+                for (int i = 0; i < obj.Members.Count; i++)
+                {
+                    output.Append(i == 0 ? "" : ",").Append(newline).Append(' ', (depth + 1) * 2);
+                    WriteString(output, obj.Members[i].Key);
+                    output.Append(": ");
+                    Write(output, obj.Members[i].Value, depth + 1, newline);
+                }
+                output.Append(newline).Append(' ', depth * 2).Append('}');
+            }
+            else if (array != null)
+            {
+                if (array.Items.Count == 0)
+                {
+                    output.Append("[]");
+                    return;
+                }
+                output.Append('[');
+                for (int i = 0; i < array.Items.Count; i++)
+                {
+                    output.Append(i == 0 ? "" : ",").Append(newline).Append(' ', (depth + 1) * 2);
+                    Write(output, array.Items[i], depth + 1, newline);
+                }
+                output.Append(newline).Append(' ', depth * 2).Append(']');
+            }
+            else if (str != null)
+            {
+                WriteString(output, str.Value);
+            }
+            else
+            {
+                output.Append(((JsonLiteral)node).Text);
+            }
+        }
+
+        private static void WriteString(StringBuilder output, string value)
+        {
+            output.Append('"');
+            foreach (char c in value)
+            {
+                switch (c)
+                {
+                    case '"': output.Append("\\\""); break;
+                    case '\\': output.Append("\\\\"); break;
+                    case '\n': output.Append("\\n"); break;
+                    case '\r': output.Append("\\r"); break;
+                    case '\t': output.Append("\\t"); break;
+                    case '\b': output.Append("\\b"); break;
+                    case '\f': output.Append("\\f"); break;
+                    default:
+                        if (c < ' ')
+                        {
+                            output.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+                        }
+                        else
+                        {
+                            output.Append(c);
+                        }
+                        break;
+                }
+            }
+            output.Append('"');
+        }
+
+        private abstract class JsonNode
+        {
+        }
+
+        private sealed class JsonObject : JsonNode
+        {
+            public readonly List<KeyValuePair<string, JsonNode>> Members = new List<KeyValuePair<string, JsonNode>>();
+
+            public int IndexOf(string key)
+            {
+                for (int i = 0; i < Members.Count; i++)
+                {
+                    if (string.Equals(Members[i].Key, key, StringComparison.OrdinalIgnoreCase))
+                    {
+                        return i;
+                    }
+                }
+                return -1;
+            }
+        }
+
+        private sealed class JsonArray : JsonNode
+        {
+            public readonly List<JsonNode> Items = new List<JsonNode>();
+        }
+
+        private sealed class JsonString : JsonNode
+        {
+            public readonly string Value;
+
+            public JsonString(string value)
+            {
+                Value = value;
+            }
+        }
+
+        /// <summary>A number, true, false or null, kept exactly as written.</summary>
+        private sealed class JsonLiteral : JsonNode
+        {
+            public readonly string Text;
+
+            public JsonLiteral(string text)
+            {
+                Text = text;
+            }
+        }
+
+        /// <summary>A strict JSON parser (RFC 8259): no comments, no trailing commas.</summary>
+        private sealed class JsonParser
+        {
+            private readonly string text;
+            private readonly string what;
+            private int position;
+
+            public JsonParser(string text, string what)
+            {
+                this.text = text;
+                this.what = what;
+            }
+
+            public JsonNode ParseDocument()
+            {
+                JsonNode value = ParseValue();
+                SkipWhitespace();
+                if (position < text.Length)
+                {
+                    throw Error("unexpected text after the end of the JSON value");
+                }
+                return value;
+            }
+
+            private JsonNode ParseValue()
+            {
+                SkipWhitespace();
+                if (position >= text.Length)
+                {
+                    throw Error("unexpected end of the text");
+                }
+                char c = text[position];
+                if (c == '{')
+                {
+                    return ParseObject();
+                }
+                if (c == '[')
+                {
+                    return ParseArray();
+                }
+                if (c == '"')
+                {
+                    return new JsonString(ParseString());
+                }
+                if (c == '-' || (c >= '0' && c <= '9'))
+                {
+                    return ParseNumber();
+                }
+                foreach (string literal in new string[] { "true", "false", "null" })
+                {
+                    if (string.CompareOrdinal(text, position, literal, 0, literal.Length) == 0)
+                    {
+                        position += literal.Length;
+                        return new JsonLiteral(literal);
+                    }
+                }
+                if (c == '/')
+                {
+                    throw Error("comments are not supported; remove them from the file");
+                }
+                throw Error("unexpected character '" + c + "'");
+            }
+
+            private JsonObject ParseObject()
+            {
+                JsonObject result = new JsonObject();
+                position++;
+                SkipWhitespace();
+                if (Peek() == '}')
+                {
+                    position++;
+                    return result;
+                }
+                while (true)
+                {
+                    SkipWhitespace();
+                    if (Peek() != '"')
+                    {
+                        throw Error("expected a property name in double quotes");
+                    }
+                    string key = ParseString();
+                    SkipWhitespace();
+                    Expect(':');
+                    JsonNode value = ParseValue();
+                    int existing = result.IndexOf(key);
+                    if (existing >= 0)
+                    {
+                        // .NET configuration lets the last duplicate win; keep one entry with that value.
+                        result.Members[existing] = new KeyValuePair<string, JsonNode>(result.Members[existing].Key, value);
+                    }
+                    else
+                    {
+                        result.Members.Add(new KeyValuePair<string, JsonNode>(key, value));
+                    }
+                    SkipWhitespace();
+                    char next = Peek();
+                    position++;
+                    if (next == '}')
+                    {
+                        return result;
+                    }
+                    if (next != ',')
+                    {
+                        position--;
+                        throw Error("expected ',' or '}'");
+                    }
+                }
+            }
+
+            private JsonArray ParseArray()
+            {
+                JsonArray result = new JsonArray();
+                position++;
+                SkipWhitespace();
+                if (Peek() == ']')
+                {
+                    position++;
+                    return result;
+                }
+                while (true)
+                {
+                    result.Items.Add(ParseValue());
+                    SkipWhitespace();
+                    char next = Peek();
+                    position++;
+                    if (next == ']')
+                    {
+                        return result;
+                    }
+                    if (next != ',')
+                    {
+                        position--;
+                        throw Error("expected ',' or ']'");
+                    }
+                }
+            }
+
+            private string ParseString()
+            {
+                StringBuilder value = new StringBuilder();
+                position++;
+                while (true)
+                {
+                    if (position >= text.Length)
+                    {
+                        throw Error("unterminated string");
+                    }
+                    char c = text[position++];
+                    if (c == '"')
+                    {
+                        return value.ToString();
+                    }
+                    if (c < ' ')
+                    {
+                        position--;
+                        throw Error("control character inside a string");
+                    }
+                    if (c != '\\')
+                    {
+                        value.Append(c);
+                        continue;
+                    }
+                    if (position >= text.Length)
+                    {
+                        throw Error("unterminated string");
+                    }
+                    char escape = text[position++];
+                    switch (escape)
+                    {
+                        case '"': value.Append('"'); break;
+                        case '\\': value.Append('\\'); break;
+                        case '/': value.Append('/'); break;
+                        case 'b': value.Append('\b'); break;
+                        case 'f': value.Append('\f'); break;
+                        case 'n': value.Append('\n'); break;
+                        case 'r': value.Append('\r'); break;
+                        case 't': value.Append('\t'); break;
+                        case 'u':
+                            int code;
+                            if (position + 4 > text.Length ||
+                                !int.TryParse(text.Substring(position, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out code))
+                            {
+                                throw Error("bad \\u escape");
+                            }
+                            value.Append((char)code);
+                            position += 4;
+                            break;
+                        default:
+                            position--;
+                            throw Error("bad escape '\\" + escape + "'");
+                    }
+                }
+            }
+
+            private JsonLiteral ParseNumber()
+            {
+                int start = position;
+                if (Peek() == '-')
+                {
+                    position++;
+                }
+                int digits = SkipDigits();
+                if (digits == 0)
+                {
+                    throw Error("bad number");
+                }
+                if (Peek() == '.')
+                {
+                    position++;
+                    if (SkipDigits() == 0)
+                    {
+                        throw Error("bad number");
+                    }
+                }
+                if (Peek() == 'e' || Peek() == 'E')
+                {
+                    position++;
+                    if (Peek() == '+' || Peek() == '-')
+                    {
+                        position++;
+                    }
+                    if (SkipDigits() == 0)
+                    {
+                        throw Error("bad number");
+                    }
+                }
+                return new JsonLiteral(text.Substring(start, position - start));
+            }
+
+            private int SkipDigits()
+            {
+                int start = position;
+                while (position < text.Length && text[position] >= '0' && text[position] <= '9')
+                {
+                    position++;
+                }
+                return position - start;
+            }
+
+            private void SkipWhitespace()
+            {
+                while (position < text.Length && (text[position] == ' ' || text[position] == '\t' || text[position] == '\r' || text[position] == '\n'))
+                {
+                    position++;
+                }
+            }
+
+            private char Peek()
+            {
+                return position < text.Length ? text[position] : '\0';
+            }
+
+            private void Expect(char c)
+            {
+                if (Peek() != c)
+                {
+                    throw Error("expected '" + c + "'");
+                }
+                position++;
+            }
+
+            private FormatException Error(string message)
+            {
+                int line = 1;
+                int column = 1;
+                for (int i = 0; i < position && i < text.Length; i++)
+                {
+                    if (text[i] == '\n')
+                    {
+                        line++;
+                        column = 1;
+                    }
+                    else
+                    {
+                        column++;
+                    }
+                }
+                return new FormatException(
+                    what + " is not valid JSON at line " + line.ToString(CultureInfo.InvariantCulture) +
+                    ", column " + column.ToString(CultureInfo.InvariantCulture) + ": " + message);
+            }
+        }
+    }
+}

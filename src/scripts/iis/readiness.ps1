@@ -1,0 +1,387 @@
+# Readiness gate of the IIS target: the PowerShell port of src/scripts/readiness.js, run on the Windows host
+# itself against the site on localhost. Same settings, same exit codes, same messages; the settings travel in
+# the one JSON document on standard input instead of the environment (OpenSSH passes no environment by default).
+#
+# Exit codes:
+#   0  ready: prints one JSON line, e.g. {"issuer":"...","tokenVerified":true,"elapsedMs":1234}
+#   1  not ready before the timeout: one paragraph on stderr (URL, timeout, last thing seen, what to check)
+#   2  bad configuration: one line on stderr naming the setting and the fix
+# Standard input: {"IDENTITY_SERVICE_URL": "http://localhost:8090", "IDENTITY_SERVICE_CLIENT_ID": "...",
+#   "READINESS_TIMEOUT_SECONDS": "300", "READINESS_VERIFY_TOKEN": "true", "READINESS_POLL_INTERVAL_MS": "200",
+#   "clientSecret": "..."}. The secret is never printed and never put in a message.
+#
+# Step 1 polls GET <url>/.well-known/openid-configuration until it returns 2xx JSON with an issuer.
+# Step 2 (unless READINESS_VERIFY_TOKEN is "false") requests a client_credentials token from the discovery
+# document's token_endpoint (or <url>/connect/token) until it returns an access_token.
+# Both steps share one deadline; each HTTP attempt is bounded by min(5 s, time left).
+# For an https URL the certificate must be trusted; only a host name mismatch is accepted, because the check runs
+# against localhost while the certificate names the public host.
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+
+$maxAttemptMs = 5000
+$maxDetailChars = 200
+$secret = ''
+
+# Bad configuration: the message names the setting and the fix (exit 2).
+function Fail-Config([string] $message) {
+    $exception = New-Object System.Exception($message)
+    $exception.Data['readinessConfiguration'] = $true
+    throw $exception
+}
+
+function Protect-Text([string] $text) {
+    if ($secret) {
+        return $text.Replace($secret, '[redacted]')
+    }
+    return $text
+}
+
+function Get-Setting($settings, [string] $name) {
+    $value = $settings.$name
+    if ($null -eq $value) {
+        return ''
+    }
+    return ([string]$value).Trim()
+}
+
+function Read-BaseUrl([string] $value) {
+    if ($value -eq '') {
+        Fail-Config "IDENTITY_SERVICE_URL is not set: set it to the service's base URL without a trailing slash, e.g. http://localhost:8090."
+    }
+    $parsed = $null
+    if (-not [System.Uri]::TryCreate($value, [System.UriKind]::Absolute, [ref]$parsed) -or ($parsed.Scheme -ne 'http' -and $parsed.Scheme -ne 'https')) {
+        Fail-Config "IDENTITY_SERVICE_URL is not an http(s) URL (got `"$value`"): set it to the service's base URL, e.g. http://localhost:8090."
+    }
+    return $value.TrimEnd('/')
+}
+
+function Read-Boolean([string] $name, [string] $value, [bool] $fallback) {
+    switch ($value.ToLowerInvariant()) {
+        '' { return $fallback }
+        'true' { return $true }
+        'false' { return $false }
+    }
+    Fail-Config "$name must be `"true`" or `"false`" (got `"$value`")."
+}
+
+function Read-PositiveNumber([string] $name, [string] $value, [double] $fallback, [string] $example) {
+    if ($value -eq '') {
+        return $fallback
+    }
+    $number = 0.0
+    if (-not [double]::TryParse($value, [System.Globalization.NumberStyles]::Float, [System.Globalization.CultureInfo]::InvariantCulture, [ref]$number) -or $number -le 0 -or [double]::IsInfinity($number)) {
+        Fail-Config "$name must be a positive number (got `"$value`"): set it to $example, or leave it unset for the default."
+    }
+    return $number
+}
+
+function Get-Short([string] $text) {
+    $oneLine = ([regex]::Replace([string]$text, '[\u0000-\u001f\u007f]+', ' ')).Trim()
+    if ($oneLine.Length -gt $maxDetailChars) {
+        return $oneLine.Substring(0, $maxDetailChars) + '...'
+    }
+    return $oneLine
+}
+
+function ConvertFrom-JsonOrNull([string] $text) {
+    if ([string]::IsNullOrWhiteSpace($text)) {
+        return @{ ok = $false }
+    }
+    try {
+        return @{ ok = $true; value = ($text | ConvertFrom-Json) }
+    } catch {
+        return @{ ok = $false }
+    }
+}
+
+function Test-JsonObject($value) {
+    return $value -is [System.Management.Automation.PSCustomObject]
+}
+
+$networkCodes = @{
+    ConnectionRefused = @('ECONNREFUSED', 'connection refused')
+    ConnectionReset = @('ECONNRESET', 'connection reset')
+    HostNotFound = @('ENOTFOUND', 'host name not found')
+    TryAgain = @('EAI_AGAIN', 'host name lookup failed')
+    HostUnreachable = @('EHOSTUNREACH', 'host unreachable')
+    NetworkUnreachable = @('ENETUNREACH', 'network unreachable')
+    TimedOut = @('ETIMEDOUT', 'connection timed out')
+}
+
+# Turns a failed request into what was seen: a timeout, a TLS error or a network error (with its code).
+function Get-FailureSeen($exception, [int] $timeoutMs) {
+    $status = if ($exception -is [System.Net.WebException]) { [string]$exception.Status } else { '' }
+    if ($status -eq 'Timeout') {
+        return @{ kind = 'timeout'; detail = "no answer within $timeoutMs ms" }
+    }
+    if ($status -eq 'TrustFailure' -or $status -eq 'SecureChannelFailure') {
+        return @{ kind = 'tls'; detail = "TLS error: $status ($(Get-Short $exception.Message))" }
+    }
+    for ($inner = $exception; $null -ne $inner; $inner = $inner.InnerException) {
+        if ($inner -is [System.Net.Sockets.SocketException]) {
+            $name = [string]$inner.SocketErrorCode
+            $known = $networkCodes[$name]
+            if ($null -ne $known) {
+                return @{ kind = 'network'; code = $known[0]; detail = "$($known[0]) ($($known[1]))" }
+            }
+            return @{ kind = 'network'; code = $name; detail = $name }
+        }
+    }
+    return @{ kind = 'network'; detail = (Get-Short $exception.Message) }
+}
+
+# One HTTP exchange bounded by $timeoutMs: @{ response = @{ status; reason; contentType; text } } or @{ error }.
+function Invoke-Exchange([string] $method, [string] $url, [string] $body, [int] $timeoutMs) {
+    try {
+        $request = [System.Net.HttpWebRequest]::Create($url)
+        $request.Method = $method
+        $request.Accept = 'application/json'
+        $request.Timeout = $timeoutMs
+        $request.ReadWriteTimeout = $timeoutMs
+        $request.Proxy = $null
+        if ($body) {
+            $bytes = [System.Text.Encoding]::UTF8.GetBytes($body)
+            $request.ContentType = 'application/x-www-form-urlencoded'
+            $stream = $request.GetRequestStream()
+            $stream.Write($bytes, 0, $bytes.Length)
+            $stream.Close()
+        }
+        try {
+            $response = $request.GetResponse()
+        } catch {
+            # A non-2xx answer arrives as a WebException that carries the response.
+            $failure = $_.Exception
+            while ($failure -is [System.Management.Automation.MethodInvocationException] -and $null -ne $failure.InnerException) {
+                $failure = $failure.InnerException
+            }
+            if (-not ($failure -is [System.Net.WebException]) -or $null -eq $failure.Response) {
+                throw
+            }
+            $response = $failure.Response
+        }
+        $reader = New-Object System.IO.StreamReader($response.GetResponseStream(), [System.Text.Encoding]::UTF8)
+        $text = $reader.ReadToEnd()
+        $response.Close()
+        return @{ response = @{ status = [int]$response.StatusCode; reason = $response.StatusDescription; contentType = $response.ContentType; text = $text } }
+    } catch {
+        $exception = $_.Exception
+        while ($exception -is [System.Management.Automation.MethodInvocationException] -and $null -ne $exception.InnerException) {
+            $exception = $exception.InnerException
+        }
+        return @{ error = (Get-FailureSeen $exception $timeoutMs) }
+    }
+}
+
+function Get-StatusText($response) {
+    $reason = if ($response.reason) { ' ' + (Get-Short $response.reason) } else { '' }
+    return "HTTP $($response.status)$reason"
+}
+
+function Test-Discovery([string] $discoveryUrl, [int] $timeoutMs) {
+    $exchange = Invoke-Exchange 'GET' $discoveryUrl '' $timeoutMs
+    if ($exchange.error) {
+        return @{ ok = $false; seen = $exchange.error }
+    }
+    $response = $exchange.response
+    if ($response.status -lt 200 -or $response.status -gt 299) {
+        return @{ ok = $false; seen = @{ kind = 'http'; status = $response.status; detail = (Get-StatusText $response) } }
+    }
+    $json = ConvertFrom-JsonOrNull $response.text
+    if (-not $json.ok) {
+        $type = if ($response.contentType) { " (content-type $(Get-Short $response.contentType))" } else { '' }
+        return @{ ok = $false; seen = @{ kind = 'not-json'; status = $response.status; detail = "$(Get-StatusText $response) but the response was not JSON$type" } }
+    }
+    $document = $json.value
+    if (-not (Test-JsonObject $document) -or -not ($document.issuer -is [string]) -or $document.issuer.Trim() -eq '') {
+        return @{ ok = $false; seen = @{ kind = 'no-issuer'; status = $response.status; detail = "$(Get-StatusText $response) but the JSON had no issuer" } }
+    }
+    return @{ ok = $true; document = $document }
+}
+
+function Resolve-TokenEndpoint([string] $baseUrl, $document) {
+    $advertised = $document.token_endpoint
+    if ($advertised -is [string] -and $advertised.Trim() -ne '') {
+        $resolved = $null
+        if ([System.Uri]::TryCreate((New-Object System.Uri($baseUrl + '/')), $advertised.Trim(), [ref]$resolved) -and ($resolved.Scheme -eq 'http' -or $resolved.Scheme -eq 'https')) {
+            return $resolved.AbsoluteUri
+        }
+    }
+    return $baseUrl + '/connect/token'
+}
+
+function Request-Token([string] $tokenEndpoint, [string] $clientId, [int] $timeoutMs) {
+    $body = 'grant_type=client_credentials&client_id=' + [System.Uri]::EscapeDataString($clientId) + '&client_secret=' + [System.Uri]::EscapeDataString($secret)
+    $exchange = Invoke-Exchange 'POST' $tokenEndpoint $body $timeoutMs
+    if ($exchange.error) {
+        return @{ ok = $false; seen = $exchange.error }
+    }
+    $response = $exchange.response
+    $json = ConvertFrom-JsonOrNull $response.text
+    $is2xx = $response.status -ge 200 -and $response.status -le 299
+    $isObject = $json.ok -and (Test-JsonObject $json.value)
+    if ($is2xx -and $isObject -and $json.value.access_token -is [string] -and $json.value.access_token -ne '') {
+        return @{ ok = $true }
+    }
+    $oauthError = if ($isObject -and $json.value.error -is [string]) { Get-Short $json.value.error } else { $null }
+    $detail = Get-StatusText $response
+    if ($oauthError) {
+        $detail += " with error `"$oauthError`""
+    } elseif ($is2xx) {
+        $why = if (-not $json.ok) { ' but the response was not JSON' } else { ' but no access_token' }
+        $detail += $why
+    }
+    $kind = if ($is2xx) { 'no-token' } else { 'http' }
+    return @{ ok = $false; seen = @{ kind = $kind; status = $response.status; oauthError = $oauthError; detail = $detail } }
+}
+
+# Calls $attempt with the time budget of one attempt until it succeeds or the deadline passes. An attempt that only
+# timed out because the deadline cut it short does not hide what an earlier attempt saw.
+function Wait-Until([double] $deadline, [double] $pollIntervalMs, [scriptblock] $attempt) {
+    $last = @{ ok = $false; seen = @{ kind = 'none'; detail = 'no attempt was made before the deadline' } }
+    while ($true) {
+        $remaining = $deadline - $clock.Elapsed.TotalMilliseconds
+        if ($remaining -le 0) {
+            return $last
+        }
+        $budget = [int][Math]::Max(1, [Math]::Min($maxAttemptMs, [Math]::Floor($remaining)))
+        $result = & $attempt $budget
+        if ($result.ok) {
+            return $result
+        }
+        $cutShort = $result.seen.kind -eq 'timeout' -and $budget -lt $maxAttemptMs
+        if (-not $cutShort -or $last.seen.kind -eq 'none') {
+            $last = $result
+        }
+        $left = $deadline - $clock.Elapsed.TotalMilliseconds
+        if ($left -le 0) {
+            return $last
+        }
+        Start-Sleep -Milliseconds ([int][Math]::Ceiling([Math]::Min($pollIntervalMs, $left)))
+    }
+}
+
+function Format-Seconds([double] $ms) {
+    $seconds = $ms / 1000
+    if ($seconds -eq [Math]::Floor($seconds)) {
+        return "$seconds s"
+    }
+    return $seconds.ToString('0.0', [System.Globalization.CultureInfo]::InvariantCulture) + ' s'
+}
+
+function Get-Advice($lastSeen, [string] $clientId) {
+    $kind = $lastSeen.kind
+    $status = $lastSeen.status
+    if ($lastSeen.phase -eq 'discovery') {
+        if ($kind -eq 'tls') {
+            return 'Check the certificate the site presents (trusted, matching the host name), or use the http:// address for a local check.'
+        }
+        if ($kind -eq 'http' -and $status -ge 500) {
+            return 'The service answers but fails: read its logs (docker logs for the container, the stdout log of the IIS site); a database connection or configuration error at startup is the usual cause.'
+        }
+        if ($kind -eq 'http' -or $kind -eq 'not-json' -or $kind -eq 'no-issuer') {
+            return 'Something answers at this address but it is not the Identity Service''s discovery endpoint: check the URL (host, port, virtual directory) and the port mapping, and that no proxy or default site answers instead.'
+        }
+        return 'The discovery endpoint never answered: check that the container or IIS site is running, that the port is mapped (published) to this address, and the service logs for a startup failure.'
+    }
+    $client = if ($clientId) { " for client `"$clientId`"" } else { '' }
+    $oauthError = $lastSeen.oauthError
+    if ($kind -eq 'http' -and ($oauthError -eq 'invalid_client' -or $status -eq 401 -or ($status -eq 400 -and -not $oauthError))) {
+        return "The token endpoint rejected the credentials${client}: the client id or secret stored in the Identity Service database differs from the configuration. " +
+            'After a rotation, delete the old client rows (Clients, ClientScopes, ClientSecrets, ClientClaims) and restart the service so it inserts the configured client.'
+    }
+    if ($kind -eq 'http' -and $status -ge 500) {
+        return 'The token endpoint fails: read the service logs and check its database connection.'
+    }
+    if ($kind -eq 'http' -and $oauthError) {
+        return "The client${client} exists but the request was refused (${oauthError}): check that the client is allowed the client_credentials grant and its scopes in the Identity Service database, then restart the service."
+    }
+    if ($kind -eq 'http' -and $status -eq 404) {
+        return 'The token endpoint was not found: check the token_endpoint the discovery document advertises and the service''s base path.'
+    }
+    if ($kind -eq 'network' -or $kind -eq 'timeout' -or $kind -eq 'tls') {
+        return 'The token endpoint could not be reached from here: check that the token_endpoint in the discovery document (derived from the service''s public URL) is reachable from where this check runs.'
+    }
+    return 'Check the service logs for the token request.'
+}
+
+function Format-TimeoutMessage([string] $url, [double] $timeoutMs, [string] $clientId, $lastSeen) {
+    $what = if ($lastSeen.phase -eq 'discovery') { 'discovery document' } else { 'client_credentials token request' }
+    return "Identity Service at $url was not ready after $(Format-Seconds $timeoutMs): " +
+        "the $what at $($lastSeen.endpoint) did not succeed; last seen: $($lastSeen.detail). " +
+        (Get-Advice $lastSeen $clientId)
+}
+
+function Stop-Readiness([string] $text, [int] $code) {
+    if ($code -eq 0) {
+        [Console]::Out.WriteLine((Protect-Text $text))
+    } else {
+        [Console]::Error.WriteLine((Protect-Text $text))
+    }
+    exit $code
+}
+
+try {
+    $reader = New-Object System.IO.StreamReader([Console]::OpenStandardInput(), (New-Object System.Text.UTF8Encoding $false))
+    $rawInput = $reader.ReadToEnd()
+    $settings = $null
+    try {
+        $settings = $rawInput | ConvertFrom-Json
+    } catch {
+        Fail-Config 'standard input is not valid JSON: pass the settings and {"clientSecret": "<secret>"} on stdin (the content is not shown here because it may hold the secret).'
+    }
+    if (-not (Test-JsonObject $settings)) {
+        Fail-Config 'standard input must be a JSON object such as {"IDENTITY_SERVICE_URL": "http://localhost:8090", "clientSecret": "<secret>"}.'
+    }
+    if ($null -ne $settings.clientSecret -and -not ($settings.clientSecret -is [string])) {
+        Fail-Config 'clientSecret on standard input must be a string: pass {"clientSecret": "<secret>"}.'
+    }
+    $secret = if ($settings.clientSecret) { [string]$settings.clientSecret } else { '' }
+    $url = Read-BaseUrl (Get-Setting $settings 'IDENTITY_SERVICE_URL')
+    $verifyToken = Read-Boolean 'READINESS_VERIFY_TOKEN' (Get-Setting $settings 'READINESS_VERIFY_TOKEN') $true
+    $clientId = Get-Setting $settings 'IDENTITY_SERVICE_CLIENT_ID'
+    if ($verifyToken -and $clientId -eq '') {
+        Fail-Config ('IDENTITY_SERVICE_CLIENT_ID is not set: set it to the client id the service was configured with, ' +
+            'or set READINESS_VERIFY_TOKEN=false to skip the token check.')
+    }
+    $timeoutMs = 1000 * (Read-PositiveNumber 'READINESS_TIMEOUT_SECONDS' (Get-Setting $settings 'READINESS_TIMEOUT_SECONDS') 300 'a number of seconds such as 300')
+    $pollIntervalMs = Read-PositiveNumber 'READINESS_POLL_INTERVAL_MS' (Get-Setting $settings 'READINESS_POLL_INTERVAL_MS') 200 'a number of milliseconds such as 200'
+    if ($verifyToken -and $secret -eq '') {
+        Fail-Config 'clientSecret is missing on standard input: pass {"clientSecret": "<secret>"} on stdin, or set READINESS_VERIFY_TOKEN=false to skip the token check.'
+    }
+
+    [System.Net.ServicePointManager]::SecurityProtocol = [System.Net.ServicePointManager]::SecurityProtocol -bor [System.Net.SecurityProtocolType]::Tls12
+    [System.Net.ServicePointManager]::ServerCertificateValidationCallback = {
+        param($sender, $certificate, $chain, $errors)
+        return $errors -eq [System.Net.Security.SslPolicyErrors]::None -or $errors -eq [System.Net.Security.SslPolicyErrors]::RemoteCertificateNameMismatch
+    }
+
+    $clock = [System.Diagnostics.Stopwatch]::StartNew()
+    $deadline = $timeoutMs
+    $discoveryUrl = $url + '/.well-known/openid-configuration'
+    $discovery = Wait-Until $deadline $pollIntervalMs { param($budget) Test-Discovery $discoveryUrl $budget }
+    if (-not $discovery.ok) {
+        $lastSeen = $discovery.seen.Clone()
+        $lastSeen.phase = 'discovery'
+        $lastSeen.endpoint = $discoveryUrl
+        Stop-Readiness ('readiness: ' + (Format-TimeoutMessage $url $timeoutMs $clientId $lastSeen)) 1
+    }
+    $issuer = $discovery.document.issuer
+    if ($verifyToken) {
+        $tokenEndpoint = Resolve-TokenEndpoint $url $discovery.document
+        $token = Wait-Until $deadline $pollIntervalMs { param($budget) Request-Token $tokenEndpoint $clientId $budget }
+        if (-not $token.ok) {
+            $lastSeen = $token.seen.Clone()
+            $lastSeen.phase = 'token'
+            $lastSeen.endpoint = $tokenEndpoint
+            Stop-Readiness ('readiness: ' + (Format-TimeoutMessage $url $timeoutMs $clientId $lastSeen)) 1
+        }
+    }
+    $result = [ordered]@{ issuer = $issuer; tokenVerified = $verifyToken; elapsedMs = [int][Math]::Round($clock.Elapsed.TotalMilliseconds) }
+    Stop-Readiness (ConvertTo-Json -Compress -InputObject $result) 0
+} catch {
+    if ($_.Exception.Data['readinessConfiguration']) {
+        Stop-Readiness "readiness: bad configuration: $($_.Exception.Message)" 2
+    }
+    Stop-Readiness "readiness: unexpected failure: $($_.Exception.Message)" 1
+}
