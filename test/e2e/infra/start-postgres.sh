@@ -88,7 +88,8 @@ else
   echo "$PG_VERSION $PG_CLUSTER" >"$STATE_DIR/postgres.started"
 fi
 
-psql_admin() { runuser -u postgres -- psql --cluster "$PG_VERSION/$PG_CLUSTER" -X -q -A -t -v ON_ERROR_STOP=1 "$@"; }
+# From /: the postgres user may not be allowed into the caller's working directory.
+psql_admin() ( cd / && runuser -u postgres -- psql --cluster "$PG_VERSION/$PG_CLUSTER" -X -q -A -t -v ON_ERROR_STOP=1 "$@" )
 
 # One password per cluster, kept next to its configuration (root only), so that every
 # session using this cluster, whatever its E2E_STATE_DIR, keeps a working env file.
