@@ -38,8 +38,9 @@ const DEFAULT_PG_PORT = 5432;
 const DEFAULT_CONNECT_TIMEOUT_SECONDS = 15;
 const DEFAULT_COMMAND_TIMEOUT_SECONDS = 30;
 const NO_REACH_HINT =
-  "If the machine running Pulumi cannot reach the database, set `client.reseed: false` and delete the " +
-  'client\'s rows from "Clients" and its child tables by hand before the service restarts.';
+  "If the machine running Pulumi reaches the database under another address, set `database.reseedConnectionString`; " +
+  "if it cannot reach the database at all, set `client.reseed: false` and delete the client's rows from " +
+  '"Clients" and its child tables by hand before the service restarts.';
 
 /** Bad input: exit 2, the message says what to fix. */
 class ConfigError extends Error {
