@@ -3,11 +3,13 @@
  * configuration, deploys it to the chosen target, waits until it answers, and hands over what Creatio needs.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
 import { CreatioSystemSettings, DeploymentTarget, IdentityServiceArgs } from "./args";
 import { readPfxBase64 } from "./certificates";
+import { claimExclusively, providerFor, providerKey } from "./claims";
 import { renderClients, renderSettings, Setting } from "./configuration";
 import { ClientCredentials, createClientCredentials } from "./credentials";
-import { CONTAINER_SIGNING_CERTIFICATE_PATH, createDockerService } from "./docker";
+import { CONTAINER_SIGNING_CERTIFICATE_PATH, createDockerService, dockerClaims } from "./docker";
 import { DeploymentPlan, planDeployment } from "./plan";
 import { afterGate, createLocalReadinessGate } from "./readiness";
 import { createReseed } from "./reseed";
@@ -55,6 +57,7 @@ export class IdentityService extends pulumi.ComponentResource {
     constructor(name: string, args: IdentityServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super(TYPE_TOKEN, name, {}, opts);
         const plan = planDeployment(name, args);
+        claimExclusively(name, plan.docker ? dockerClaims(plan.docker, providerKey(providerFor(opts, docker.Provider.isInstance))) : []);
 
         const credentials = createClientCredentials(name, plan.client, this);
         const clientsJson = renderClientsOutput(plan, credentials);
@@ -71,15 +74,15 @@ export class IdentityService extends pulumi.ComponentResource {
         const service = (() => {
             switch (plan.target) {
                 case DeploymentTarget.Docker: {
-                    const docker = plan.docker!;
+                    const settings = plan.docker!;
                     const deployed = createDockerService(
                         name,
                         {
-                            settings: docker,
+                            settings,
                             creatioVersion: plan.profile.text,
                             configuration: renderConfiguration(plan, credentials, {
                                 signingCertificatePath: CONTAINER_SIGNING_CERTIFICATE_PATH,
-                                servedOverHttps: docker.https !== undefined,
+                                servedOverHttps: settings.https !== undefined,
                             }),
                             signingCertificate: plan.signingCertificate && readPfxBase64(plan.signingCertificate.path),
                         },

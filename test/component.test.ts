@@ -3,7 +3,7 @@ import { strict as assert } from "assert";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, LogLevel, RestartPolicy } from "../src";
-import { isSecretInput, Recorder, settle, valueOf } from "./support/mocks";
+import { isSecretInput, Recorder, resetMocks, settle, valueOf } from "./support/mocks";
 
 const certificates = path.join(__dirname, "fixtures", "certificates");
 const CONNECTION_STRING = "Server=db;Port=5432;Database=creatio;User ID=creatio;Password=Conn-Secret-7731;";
@@ -26,6 +26,8 @@ function deploy(name: string, args: IdentityServiceArgs) {
 }
 
 describe("IdentityService on Docker (mocks)", () => {
+    beforeEach(resetMocks);
+
     it("registers the expected children, named after the component", async () => {
         const { service, recorder } = deploy("ids", dockerArgs());
         await valueOf(service.url);

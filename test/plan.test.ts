@@ -4,7 +4,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, LogLevel, RestartPolicy } from "../src";
 import { planDeployment } from "../src/plan";
-import { registered, settle, valueOf } from "./support/mocks";
+import { registered, resetMocks, settle, valueOf } from "./support/mocks";
 
 const certificates = path.join(__dirname, "fixtures", "certificates");
 const SECRET_CONNECTION = "Server=db;Database=creatio;User ID=u;Password=Very-Secret-Pw-8842;";
@@ -69,6 +69,8 @@ const cases: Case[] = [
 ];
 
 describe("argument checks", () => {
+    beforeEach(resetMocks);
+
     for (const [title, modify, field, fix] of cases) {
         it(`rejects ${title}, naming ${field}, before creating anything`, async () => {
             const args = valid();

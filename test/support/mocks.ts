@@ -46,20 +46,24 @@ function computedState(type: string, name: string, inputs: Record<string, any>):
     }
 }
 
-pulumi.runtime.setMocks(
-    {
-        newResource(args: pulumi.runtime.MockResourceArgs) {
-            registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-            return { id: `${args.name}-id`, state: { ...args.inputs, ...computedState(args.type, args.name, args.inputs) } };
-        },
-        call(args: pulumi.runtime.MockCallArgs) {
-            return args.inputs;
-        },
+/**
+ * Starts a new mocked program run: instances from earlier tests no longer count for collision checks,
+ * as in a real `pulumi up`, where one program is one run.
+ */
+export function resetMocks(): void {
+    pulumi.runtime.setMocks(mocks, "project", "stack", false);
+}
+
+const mocks: pulumi.runtime.Mocks = {
+    newResource(args: pulumi.runtime.MockResourceArgs) {
+        registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+        return { id: `${args.name}-id`, state: { ...args.inputs, ...computedState(args.type, args.name, args.inputs) } };
     },
-    "project",
-    "stack",
-    false,
-);
+    call(args: pulumi.runtime.MockCallArgs) {
+        return args.inputs;
+    },
+};
+resetMocks();
 
 /** Records every resource a component creates, with its raw Inputs and options. */
 export class Recorder {

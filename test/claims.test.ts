@@ -1,0 +1,74 @@
+import "./support/mocks";
+import { strict as assert } from "assert";
+import * as path from "path";
+import * as docker from "@pulumi/docker";
+import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../src";
+import { registered, resetMocks, settle } from "./support/mocks";
+
+const signing = path.join(__dirname, "fixtures", "certificates", "signing.pfx");
+
+function args(dockerSettings: IdentityServiceArgs["docker"]): IdentityServiceArgs {
+    return {
+        target: DeploymentTarget.Docker,
+        creatioVersion: "8.2.3",
+        database: { provider: DatabaseProvider.Postgres, connectionString: "Server=db;" },
+        signingCertificate: { path: signing },
+        docker: dockerSettings,
+    };
+}
+
+describe("collisions between instances in one program", () => {
+    beforeEach(resetMocks);
+
+    it("rejects a second instance on the same host port, naming both instances, before creating anything", async () => {
+        new IdentityService("first", args({ build: { context: "/ids" } }));
+        const before = registered.length;
+        assert.throws(
+            () => new IdentityService("second", args({ build: { context: "/ids" } })),
+            (error: Error) => {
+                assert.match(error.message, /IdentityService "second" has invalid arguments/);
+                assert.match(error.message, /- docker\.httpPort: host port 8090 on the default Docker host is already taken by IdentityService "first" \(its docker\.httpPort\)/);
+                assert.match(error.message, /give IdentityService "second" and IdentityService "first" different values/);
+                return true;
+            },
+        );
+        await settle();
+        assert.deepEqual(registered.slice(before).filter(r => r.name.startsWith("second-")), []);
+    });
+
+    it("rejects the same container name, and an HTTPS port equal to another instance's HTTP port", () => {
+        new IdentityService("one", args({ build: { context: "/ids" }, containerName: "ids", httpPort: 9001 }));
+        assert.throws(
+            () => new IdentityService("two", args({ build: { context: "/ids" }, containerName: "ids", httpPort: 9002 })),
+            /docker\.containerName: container name "ids" on the default Docker host is already taken by IdentityService "one"/,
+        );
+        assert.throws(
+            () =>
+                new IdentityService(
+                    "three",
+                    args({
+                        build: { context: "/ids" },
+                        httpPort: 9003,
+                        https: { port: 9001, certificate: { path: path.join(__dirname, "fixtures", "certificates", "tls.pfx") } },
+                    }),
+                ),
+            /docker\.https\.port: host port 9001 .* already taken by IdentityService "one" \(its docker\.httpPort\)/,
+        );
+    });
+
+    it("allows the same port and name on two different Docker hosts", () => {
+        const remote = new docker.Provider("remote", { host: "ssh://ops@docker-2.example.com" });
+        new IdentityService("local", args({ build: { context: "/ids" } }));
+        assert.doesNotThrow(() => new IdentityService("remote", args({ build: { context: "/ids" } }), { providers: [remote] }));
+        assert.throws(
+            () => new IdentityService("remote-2", args({ build: { context: "/ids" }, containerName: "remote" }), { providers: { docker: remote } }),
+            /on the Docker host of provider "remote" #\d+ is already taken by IdentityService "remote"/,
+        );
+    });
+
+    it("starts afresh in a new program run", () => {
+        new IdentityService("again", args({ build: { context: "/ids" } }));
+        resetMocks();
+        assert.doesNotThrow(() => new IdentityService("again-2", args({ build: { context: "/ids" } })));
+    });
+});
