@@ -1,0 +1,102 @@
+/**
+ * The scenario matrix the security tests run over: every target variant × database provider × HTTPS × supplied
+ * or generated credentials × Redis × Creatio version row, each with distinctive secret values.
+ */
+import * as path from "path";
+import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs } from "../../src";
+import { RELEASES, formatVersion } from "../../src/versions";
+
+const certificates = path.join(__dirname, "..", "fixtures", "certificates");
+
+export interface Scenario {
+    readonly title: string;
+    readonly args: IdentityServiceArgs;
+    /** Secret values that must never show outside a Pulumi secret, by label. */
+    readonly secrets: Record<string, string>;
+}
+
+export interface Variant {
+    readonly title: string;
+    readonly target: DeploymentTarget;
+    /** Builds the target-specific block; `https` says whether to serve HTTPS. */
+    readonly block: (https: boolean, secrets: Record<string, string>) => Partial<IdentityServiceArgs>;
+    /** Whether a Creatio version row supports this variant. */
+    readonly supports: (version: string) => boolean;
+}
+
+export const dockerVariant: Variant = {
+    title: "Docker",
+    target: DeploymentTarget.Docker,
+    block: (https, secrets) => ({
+        docker: {
+            build: { context: "/opt/IdentityService" },
+            https: https
+                ? { port: 8443, certificate: { path: path.join(certificates, "tls.pfx"), password: secrets.tlsPassword } }
+                : undefined,
+        },
+    }),
+    supports: version => RELEASES.find(r => formatVersion(r.from) === version)!.docker,
+};
+
+/** The first version of each row, and the versions where a feature switches on. */
+export const VERSIONS = [...RELEASES.map(r => formatVersion(r.from)), "8.2.3", "8.3.1"];
+
+export function scenarios(variants: readonly Variant[]): Scenario[] {
+    const result: Scenario[] = [];
+    let serial = 0;
+    for (const variant of variants) {
+        for (const version of VERSIONS) {
+            const row = RELEASES.find(r => formatVersion(r.from) === version) ?? RELEASES[RELEASES.length - 1];
+            if (!variant.supports(formatVersion(row.from))) {
+                continue;
+            }
+            for (const provider of [DatabaseProvider.Postgres, DatabaseProvider.MsSqlServer]) {
+                for (const https of [false, true]) {
+                    for (const supplied of [false, true]) {
+                        for (const redis of [false, true]) {
+                            if (redis && version.startsWith("7.")) {
+                                continue; // RedisConnection exists from 8.0
+                            }
+                            serial++;
+                            const tag = `Q${serial}x`;
+                            const secrets: Record<string, string> = {
+                                connectionString: `Password=Conn${tag}Secret;Server=db`,
+                                reseedConnectionString: `Password=Reseed${tag}Secret;Server=localhost`,
+                                tlsPassword: `Tls${tag}Password`,
+                                signingPassword: `Sign${tag}Password`,
+                                signingPfx: require("fs").readFileSync(path.join(certificates, "signing.pfx")).toString("base64").slice(200, 260),
+                                windowsPassword: `Win${tag}Password`,
+                            };
+                            if (supplied) {
+                                secrets.clientSecret = `Client${tag}Secret`.padEnd(32, "z");
+                            }
+                            if (redis) {
+                                secrets.redisConnection = `redis:6379,password=Redis${tag}Secret`;
+                            }
+                            result.push({
+                                title: `${variant.title} ${version} ${provider} ${https ? "https" : "http"} ${supplied ? "supplied" : "generated"} credentials${redis ? " redis" : ""}`,
+                                secrets,
+                                args: {
+                                    target: variant.target,
+                                    creatioVersion: version,
+                                    database: {
+                                        provider,
+                                        connectionString: secrets.connectionString,
+                                        reseedConnectionString: secrets.reseedConnectionString,
+                                    },
+                                    client: supplied
+                                        ? { id: `client-id-${tag}`.padEnd(16, "0"), secret: secrets.clientSecret, creatioUrl: "https://creatio.example.com" }
+                                        : { rotation: "1" },
+                                    signingCertificate: { path: path.join(certificates, "signing.pfx"), password: secrets.signingPassword },
+                                    redisConnection: secrets.redisConnection,
+                                    ...variant.block(https, secrets),
+                                },
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return result;
+}
