@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
 
 /**
  * Where the Identity Service runs.
@@ -250,6 +251,110 @@ export interface DockerArgs {
 }
 
 /**
+ * A custom account for the IIS application pool (instead of ApplicationPoolIdentity).
+ */
+export interface IisAppPoolIdentityArgs {
+    /**
+     * The account, for example `CONTOSO\svc-identity` or `.\svc-identity` for a local account. It needs read access to
+     * the install folder and to the database (with integrated security).
+     */
+    username: pulumi.Input<string>;
+    /**
+     * The account's password. Treated as a secret.
+     */
+    password: pulumi.Input<string>;
+}
+
+/**
+ * The ASP.NET Core Module's stdout log (`stdoutLogEnabled` and `stdoutLogFile` in `web.config`). Meant for
+ * testing and debugging only.
+ */
+export interface IisStdoutLogArgs {
+    /**
+     * Write the service's console output to log files. Default: false.
+     */
+    enabled: pulumi.Input<boolean>;
+    /**
+     * The log file prefix, relative to the install folder or absolute. Its folder is created and made writable by
+     * the pool's account. Default: `.\logs\stdout`.
+     */
+    path?: pulumi.Input<string>;
+}
+
+/**
+ * An HTTPS binding of the IIS site, in addition to the HTTP binding.
+ */
+export interface IisHttpsArgs {
+    /**
+     * The HTTPS port. Must differ from the HTTP `port`.
+     */
+    port: pulumi.Input<number>;
+    /**
+     * The thumbprint (40 hexadecimal digits; spaces are ignored) of a certificate with its private key in the
+     * `LocalMachine\My` or `LocalMachine\WebHosting` store of the server.
+     */
+    certificateThumbprint: pulumi.Input<string>;
+}
+
+/**
+ * Settings of the IIS target: the Identity Service as an IIS site with its own application pool on a Windows server.
+ */
+export interface IisArgs {
+    /**
+     * How to reach the Windows server over SSH (its OpenSSH server). Default: none; the commands then run on the
+     * machine that runs Pulumi, which must be the IIS server itself.
+     */
+    connection?: command.types.input.remote.ConnectionArgs;
+    /**
+     * Creatio's root folder on the server, for example `C:\Creatio`.
+     */
+    creatioPath: pulumi.Input<string>;
+    /**
+     * Where the archive is extracted: the site's physical path. Default: `<creatioPath>\IdentityService`.
+     */
+    installPath?: pulumi.Input<string>;
+    /**
+     * `IdentityService.zip` on the server, for example `C:\Creatio\IdentityService.zip`. To deploy a new archive at
+     * the same path, change `creatioVersion` (or the path): the install step runs again when either changes, and
+     * extracts the archive when its content differs from the one extracted last.
+     */
+    archivePath: pulumi.Input<string>;
+    /**
+     * The IIS site name. Default: `IdentityService-<component name>`.
+     */
+    siteName?: pulumi.Input<string>;
+    /**
+     * The application pool name (at most 64 characters). Default: `IdentityService-<component name>`.
+     */
+    appPoolName?: pulumi.Input<string>;
+    /**
+     * The site's HTTP port (for example 8090). Must be unique on the server.
+     */
+    port: pulumi.Input<number>;
+    /**
+     * The host name under which Creatio and the machine that runs Pulumi reach the server; it forms the service `url`.
+     * Default: the SSH `connection.host`, or `localhost` without a connection.
+     */
+    hostname?: pulumi.Input<string>;
+    /**
+     * A custom account for the application pool. Default: ApplicationPoolIdentity.
+     */
+    appPoolIdentity?: IisAppPoolIdentityArgs;
+    /**
+     * The pool's Load User Profile setting. Default: true.
+     */
+    loadUserProfile?: pulumi.Input<boolean>;
+    /**
+     * The ASP.NET Core Module's stdout log. Default: disabled, `.\logs\stdout`.
+     */
+    stdoutLog?: IisStdoutLogArgs;
+    /**
+     * An HTTPS binding by certificate thumbprint; the service `url` then uses HTTPS. Default: HTTP only.
+     */
+    https?: IisHttpsArgs;
+}
+
+/**
  * The readiness gate: the deployment completes only once the service answers.
  */
 export interface ReadinessArgs {
@@ -311,6 +416,10 @@ export interface IdentityServiceArgs {
      * Settings of the Docker target. Required when `target` is `docker`, not allowed otherwise.
      */
     docker?: DockerArgs;
+    /**
+     * Settings of the IIS target. Required when `target` is `iis`, not allowed otherwise.
+     */
+    iis?: IisArgs;
     /**
      * The readiness gate. Default: enabled, 300 seconds, with a token request.
      */

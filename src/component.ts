@@ -10,6 +10,7 @@ import { claimExclusively, providerFor, providerKey } from "./claims";
 import { renderClients, renderSettings, Setting } from "./configuration";
 import { ClientCredentials, createClientCredentials } from "./credentials";
 import { CONTAINER_SIGNING_CERTIFICATE_PATH, createDockerService, dockerClaims } from "./docker";
+import { createIisService, signingCertificatePath } from "./iis";
 import { DeploymentPlan, planDeployment } from "./plan";
 import { afterGate, createLocalReadinessGate } from "./readiness";
 import { createReseed } from "./reseed";
@@ -89,7 +90,30 @@ export class IdentityService extends pulumi.ComponentResource {
                         this,
                         reseed,
                     );
-                    return { url: deployed.url, revision: deployed.container.id };
+                    return { url: deployed.url, revision: deployed.container.id, gate: undefined };
+                }
+                case DeploymentTarget.Iis: {
+                    const settings = plan.iis!;
+                    const deployed = createIisService(
+                        name,
+                        {
+                            settings,
+                            profile: plan.profile,
+                            configuration: renderConfiguration(plan, credentials, {
+                                signingCertificatePath: signingCertificatePath(settings),
+                                servedOverHttps: settings.https !== undefined,
+                            }),
+                            signingCertificate: plan.signingCertificate && readPfxBase64(plan.signingCertificate.path),
+                            secrets: [plan.connectionString, credentials.secret, plan.redisConnection, plan.signingCertificate?.password],
+                            // The gate runs on the Windows host itself (the service answers there on localhost).
+                            readiness: plan.readiness.enabled
+                                ? { settings: plan.readiness, clientId: credentials.id, clientSecret: credentials.secret }
+                                : undefined,
+                        },
+                        this,
+                        reseed,
+                    );
+                    return { url: deployed.url, revision: deployed.configuration.stdout, gate: deployed.gate };
                 }
                 default:
                     throw new Error(`IdentityService "${name}": target "${plan.target}" is not available in this version`);
@@ -97,7 +121,8 @@ export class IdentityService extends pulumi.ComponentResource {
         })();
 
         const gate = plan.readiness.enabled
-            ? createLocalReadinessGate(
+            ? service.gate ??
+              createLocalReadinessGate(
                   name,
                   { url: service.url, clientId: credentials.id, clientSecret: credentials.secret, revision: service.revision },
                   plan.readiness,
@@ -133,7 +158,7 @@ export class IdentityService extends pulumi.ComponentResource {
 /** What the configuration needs to know about the target. */
 interface TargetFacts {
     /** Where the signing certificate is placed on the target. */
-    readonly signingCertificatePath: string;
+    readonly signingCertificatePath: pulumi.Input<string>;
     readonly servedOverHttps: boolean;
 }
 
@@ -158,13 +183,14 @@ function renderConfiguration(plan: DeploymentPlan, credentials: ClientCredential
                 plan.logLevel,
                 plan.redisConnection,
                 plan.forceHttpsSchemeInRequests,
+                target.signingCertificatePath,
             ])
-            .apply(([client, connectionString, signingCertificatePassword, logLevel, redisConnection, forceHttpsSchemeInRequests]) =>
+            .apply(([client, connectionString, signingCertificatePassword, logLevel, redisConnection, forceHttpsSchemeInRequests, certificatePath]) =>
                 renderSettings(plan.profile, {
                     provider: plan.provider,
                     connectionString,
                     client,
-                    signingCertificatePath: plan.signingCertificate ? target.signingCertificatePath : undefined,
+                    signingCertificatePath: plan.signingCertificate ? certificatePath : undefined,
                     signingCertificatePassword,
                     logLevel,
                     redisConnection,

@@ -9,6 +9,7 @@ import { pfxFile } from "./certificates";
 import { DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS, DEFAULT_CLIENT_NAME, DEFAULT_LOG_LEVEL } from "./configuration";
 import { CLIENT_ID_LENGTH, CLIENT_SECRET_LENGTH } from "./credentials";
 import { DockerSettings, dockerSettings } from "./docker";
+import { IisSettings, iisSettings } from "./iis";
 import { ReadinessSettings, readinessSettings } from "./readiness";
 import { ArgumentCheck, checks, describe } from "./validation";
 import { FEATURES, FIRST_DOCKER_VERSION, formatVersion, resolveVersion, VersionProfile } from "./versions";
@@ -39,6 +40,7 @@ export interface DeploymentPlan {
     readonly redisConnection?: pulumi.Input<string>;
     readonly forceHttpsSchemeInRequests?: pulumi.Input<boolean>;
     readonly docker?: DockerSettings;
+    readonly iis?: IisSettings;
     readonly readiness: ReadinessSettings;
 }
 
@@ -116,6 +118,7 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
         redisConnection: args.redisConnection,
         forceHttpsSchemeInRequests: args.forceHttpsSchemeInRequests,
         docker: target === DeploymentTarget.Docker && args.docker ? dockerSettings(name, args.docker, check) : undefined,
+        iis: target === DeploymentTarget.Iis && args.iis ? iisSettings(name, args.iis, check) : undefined,
         readiness: readinessSettings(args.readiness, check),
     };
     check.throwIfAny();

@@ -1,0 +1,666 @@
+/**
+ * The IIS target: the Identity Service as an IIS site with its own application pool on a Windows server, deployed by
+ * PowerShell steps that run on that server (over SSH with `connection`, else on the machine that runs Pulumi).
+ *
+ * Every step script is a real file under `src/scripts/iis/` and reads ONE JSON document on standard input holding
+ * all its values, secret or not: no value is ever spliced into script text, so a script's text is the same for
+ * every deployment and holds no secret. Short scripts travel inline as `powershell.exe ... -EncodedCommand`
+ * (cmd.exe, which OpenSSH for Windows runs commands through, would mangle quotes); longer ones, and the
+ * configuration patcher, are written to the server by the `scripts` step and run by path.
+ *
+ * Steps, chained in this order, each idempotent:
+ *   prerequisites → scripts → install → app-pool → site → configuration → readiness
+ */
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { IisArgs } from "./args";
+import { Setting, toAppSettingsPatch } from "./configuration";
+import { serviceUrl } from "./docker";
+import { readScript } from "./packagedScripts";
+import { encodeCommand, encodedCommandLine, MAX_COMMAND_LINE, minify, POWERSHELL, quote } from "./powershell";
+import { readinessEnvironment, ReadinessSettings } from "./readiness";
+import { ArgumentCheck, Check, checks, describe, isKnown } from "./validation";
+import { VersionProfile } from "./versions";
+
+export const DEFAULT_NAME_PREFIX = "IdentityService-";
+export const DEFAULT_INSTALL_FOLDER = "IdentityService";
+export const DEFAULT_STDOUT_LOG_FILE = ".\\logs\\stdout";
+export const DEFAULT_LOAD_USER_PROFILE = true;
+/** IIS limits application pool names to 64 characters. */
+export const MAX_APP_POOL_NAME_LENGTH = 64;
+/** Site names have no documented limit; this keeps them usable in IIS Manager and paths. */
+export const MAX_SITE_NAME_LENGTH = 200;
+/** The signing PFX is written into the install folder under this name. */
+export const SIGNING_CERTIFICATE_FILE = "signing-certificate.pfx";
+/** The configuration patcher, compiled on the server by Add-Type. */
+export const PATCHER_FILE = "ConfigPatch.cs";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Settings and validation
+
+/** IIS settings with defaults applied and plain values checked. */
+export interface IisSettings {
+    readonly connection?: command.types.input.remote.ConnectionArgs;
+    readonly creatioPath: pulumi.Input<string>;
+    readonly installPath: pulumi.Input<string>;
+    readonly archivePath: pulumi.Input<string>;
+    readonly siteName: pulumi.Input<string>;
+    readonly appPoolName: pulumi.Input<string>;
+    readonly port: pulumi.Input<number>;
+    readonly hostname: pulumi.Input<string>;
+    readonly appPoolIdentity?: { readonly username: pulumi.Input<string>; readonly password: pulumi.Input<string> };
+    readonly loadUserProfile: pulumi.Input<boolean>;
+    readonly stdoutLog: { readonly enabled: pulumi.Input<boolean>; readonly path: pulumi.Input<string> };
+    readonly https?: { readonly port: pulumi.Input<number>; readonly certificateThumbprint: pulumi.Input<string> };
+}
+
+/** Characters IIS refuses in site and application pool names. */
+const IIS_NAME_FORBIDDEN = /[/\\[\]:|<>+=;,?*'"%\u0000-\u001f\u007f]/;
+const IIS_NAME_FORBIDDEN_GLOBAL = new RegExp(IIS_NAME_FORBIDDEN.source, "g");
+const FORBIDDEN_LIST = `/ \\ [ ] : | < > + = ; , ? * ' " % or control characters`;
+
+export function iisNameCheck(kind: string, maxLength: number): Check<string> {
+    return value => {
+        if (typeof value !== "string" || value.trim() === "") {
+            return `must not be empty; give the ${kind} name`;
+        }
+        if (IIS_NAME_FORBIDDEN.test(value)) {
+            return `${describe(value)} is not a valid ${kind} name: IIS does not accept ${FORBIDDEN_LIST}; remove them`;
+        }
+        if (value !== value.trim()) {
+            return `${describe(value)} starts or ends with white space; remove it`;
+        }
+        if (value.length > maxLength) {
+            return `${describe(value)} is ${value.length} characters long; IIS accepts at most ${maxLength} for a ${kind} name`;
+        }
+        return undefined;
+    };
+}
+
+/**
+ * The default site and pool name: `IdentityService-<component name>` with what IIS refuses replaced by `-`. Names
+ * longer than the limit are cut and end in a hash of the component name, so two instances never share one.
+ */
+export function defaultIisName(componentName: string, maxLength: number = MAX_APP_POOL_NAME_LENGTH): string {
+    const sanitized = (DEFAULT_NAME_PREFIX + componentName.replace(IIS_NAME_FORBIDDEN_GLOBAL, "-")).replace(/\s+/g, "-");
+    if (sanitized.length <= maxLength) {
+        return sanitized;
+    }
+    const hash = crypto.createHash("sha256").update(componentName).digest("hex").slice(0, 8);
+    return `${sanitized.slice(0, maxLength - hash.length - 1)}-${hash}`;
+}
+
+const DRIVE_PATH = /^[A-Za-z]:[\\/]/;
+const UNC_PATH = /^\\\\[^\\/]+[\\/][^\\/]+/;
+const PATH_FORBIDDEN = /[<>"|?*\u0000-\u001f]/;
+
+/** An absolute Windows path: `C:\...` or a UNC path `\\server\share\...`. */
+export function windowsPathCheck(options: { zip?: boolean; folder?: boolean } = {}): Check<string> {
+    return value => {
+        if (typeof value !== "string" || !(DRIVE_PATH.test(value) || UNC_PATH.test(value))) {
+            return `${describe(value)} is not an absolute Windows path; write it like "C:\\Creatio\\IdentityService" or "\\\\server\\share\\folder"`;
+        }
+        if (PATH_FORBIDDEN.test(value) || value.slice(2).includes(":")) {
+            return `${describe(value)} contains characters Windows does not allow in paths (< > " | ? * : or control characters); remove them`;
+        }
+        if (options.zip && !/\.zip$/i.test(value)) {
+            return `${describe(value)} does not end in .zip; give the path of IdentityService.zip on the server`;
+        }
+        if (options.folder && /^[A-Za-z]:[\\/]*$/.test(value)) {
+            return `${describe(value)} is the root of a drive; give a folder such as "C:\\Creatio\\IdentityService"`;
+        }
+        return undefined;
+    };
+}
+
+/** A certificate thumbprint without the spaces (and invisible marks) Windows shows and copies with it, upper case. */
+export function normalizeThumbprint(value: string): string {
+    return typeof value === "string" ? value.replace(/[\s\u200e\u200f\ufeff]/g, "").toUpperCase() : value;
+}
+
+const thumbprintCheck: Check<string> = value =>
+    /^[0-9A-F]{40}$/.test(normalizeThumbprint(value))
+        ? undefined
+        : `${describe(value)} is not a certificate thumbprint; give its 40 hexadecimal digits (spaces are ignored), as ` +
+          "Get-ChildItem Cert:\\LocalMachine\\My shows them";
+
+/** Joins a Windows folder and a name. */
+export function windowsJoin(folder: string, name: string): string {
+    return `${folder.replace(/[\\/]+$/, "")}\\${name}`;
+}
+
+/** A required field: when it is missing, says so and what to give, instead of checking the value. */
+function required<T>(what: string, check: Check<T>): Check<T> {
+    return value => (value === undefined || value === null ? `is missing; give ${what}` : check(value));
+}
+
+function mapInput<T, U>(value: pulumi.Input<T>, f: (value: T) => U): pulumi.Input<U> {
+    return isKnown(value) ? f(value) : pulumi.output(value).apply(v => f(v as T));
+}
+
+export function iisSettings(name: string, args: IisArgs, check: ArgumentCheck): IisSettings {
+    const creatioPath = check.input(
+        "iis.creatioPath",
+        args.creatioPath,
+        required('Creatio\'s root folder on the server, such as "C:\\Creatio"', windowsPathCheck({ folder: true })),
+    );
+    const installPath =
+        args.installPath === undefined
+            ? mapInput(creatioPath, path => (typeof path === "string" ? windowsJoin(path, DEFAULT_INSTALL_FOLDER) : path))
+            : check.input("iis.installPath", args.installPath, windowsPathCheck({ folder: true }));
+    const port = check.input("iis.port", args.port, required("the site's HTTP port, such as 8090", checks.port));
+
+    const https = args.https && {
+        port: check.input("iis.https.port", args.https.port, checks.port),
+        certificateThumbprint: mapInput(
+            check.input("iis.https.certificateThumbprint", args.https.certificateThumbprint, thumbprintCheck),
+            normalizeThumbprint,
+        ),
+    };
+    if (https && isKnown(https.port) && isKnown(port) && https.port === port) {
+        check.fail("iis.https.port", `${https.port} is also iis.port; use two different ports for HTTP and HTTPS`);
+    }
+
+    const identity = args.appPoolIdentity && {
+        username: check.input("iis.appPoolIdentity.username", args.appPoolIdentity.username, value =>
+            typeof value === "string" && value.trim() !== ""
+                ? undefined
+                : "must not be empty; give the account as DOMAIN\\user or .\\user, or leave appPoolIdentity out for ApplicationPoolIdentity",
+        ),
+        password: check.input("iis.appPoolIdentity.password", args.appPoolIdentity.password, checks.secretNonEmpty),
+    };
+
+    const hostname = check.input(
+        "iis.hostname",
+        args.hostname ?? (args.connection ? args.connection.host : "localhost"),
+        checks.hostname,
+    );
+
+    return {
+        connection: args.connection,
+        creatioPath,
+        installPath,
+        archivePath: check.input(
+            "iis.archivePath",
+            args.archivePath,
+            required('the path of IdentityService.zip on the server, such as "C:\\Creatio\\IdentityService.zip"', windowsPathCheck({ zip: true })),
+        ),
+        siteName: check.input(
+            args.siteName === undefined ? "iis.siteName (default: from the component name)" : "iis.siteName",
+            args.siteName ?? defaultIisName(name),
+            iisNameCheck("site", MAX_SITE_NAME_LENGTH),
+        ),
+        appPoolName: check.input(
+            args.appPoolName === undefined ? "iis.appPoolName (default: from the component name)" : "iis.appPoolName",
+            args.appPoolName ?? defaultIisName(name),
+            iisNameCheck("application pool", MAX_APP_POOL_NAME_LENGTH),
+        ),
+        port,
+        hostname,
+        appPoolIdentity: identity,
+        loadUserProfile: args.loadUserProfile ?? DEFAULT_LOAD_USER_PROFILE,
+        stdoutLog: {
+            enabled: args.stdoutLog?.enabled ?? false,
+            path: check.input("iis.stdoutLog.path", args.stdoutLog?.path ?? DEFAULT_STDOUT_LOG_FILE, value =>
+                typeof value === "string" && value.trim() !== "" && !PATH_FORBIDDEN.test(value)
+                    ? undefined
+                    : `${describe(value)} is not a usable log file path; give a path such as ".\\logs\\stdout" (no < > " | ? * or control characters)`,
+            ),
+        },
+        https,
+    };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Scripts and how they travel
+
+/** The packaged step scripts (`src/scripts/iis/<name>.ps1`). */
+export const STEP_SCRIPTS = [
+    "prerequisites",
+    "scripts",
+    "delete-scripts",
+    "install",
+    "delete-install",
+    "app-pool",
+    "delete-app-pool",
+    "site",
+    "delete-site",
+    "configure",
+    "readiness",
+] as const;
+export type StepScript = (typeof STEP_SCRIPTS)[number];
+
+export function stepScript(script: StepScript): string {
+    return readScript(`iis/${script}.ps1`);
+}
+
+function contentHash(text: string): string {
+    return crypto.createHash("sha256").update(text).digest("hex").slice(0, 12);
+}
+
+/** A file the `scripts` step writes to the server. */
+export interface UploadedFile {
+    readonly name: string;
+    readonly content: string;
+}
+
+/** How one script runs: inline (its minified text, encoded) or from an uploaded file. */
+export type ScriptTransport = { readonly kind: "inline"; readonly text: string } | { readonly kind: "file"; readonly file: UploadedFile };
+
+/**
+ * Inline when the encoded command fits cmd.exe's line limit, else uploaded under a name that carries the content
+ * hash: a changed script changes the command text, so the step runs again.
+ */
+export function scriptTransport(script: StepScript): ScriptTransport {
+    const source = stepScript(script);
+    const text = minify(source);
+    if (encodedCommandLine(text).length <= MAX_COMMAND_LINE) {
+        return { kind: "inline", text };
+    }
+    return { kind: "file", file: { name: `${script}-${contentHash(source)}.ps1`, content: source } };
+}
+
+/** The patcher's source, uploaded for the configuration step. */
+export function patcherFile(): UploadedFile {
+    const content = readScript(`iis/${PATCHER_FILE}`);
+    return { name: PATCHER_FILE.replace(/\.cs$/, `-${contentHash(content)}.cs`), content };
+}
+
+/** Every file the `scripts` step uploads: the patcher and the scripts too long to travel inline. */
+export function uploadedFiles(): UploadedFile[] {
+    const files = [patcherFile()];
+    for (const script of STEP_SCRIPTS) {
+        const transport = scriptTransport(script);
+        if (transport.kind === "file") {
+            files.push(transport.file);
+        }
+    }
+    return files;
+}
+
+/** The folder the `scripts` step writes to: next to the install folder, never inside it (extraction clears it). */
+export function scriptsDirectory(installPath: string): string {
+    return `${installPath.replace(/[\\/]+$/, "")}.deploy`;
+}
+
+/**
+ * The PowerShell text a step's command runs: the script itself, or a two-line runner that calls the uploaded file
+ * (its path as a single-quoted literal) and passes its exit code on.
+ */
+export function commandScript(script: StepScript, scriptsDir: string): string {
+    const transport = scriptTransport(script);
+    if (transport.kind === "inline") {
+        return transport.text;
+    }
+    const path = windowsJoin(scriptsDir, transport.file.name);
+    return `$global:LASTEXITCODE = 0\n& ${quote(path)}\nexit $LASTEXITCODE`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Standard input of each step: pure builders, all values as JSON
+
+export function prerequisitesInput(profile: VersionProfile): string {
+    return JSON.stringify({
+        hostingBundleVersion: profile.release.iis.hostingBundleVersion,
+        install: profile.release.iis.install,
+    });
+}
+
+export function scriptsInput(directory: string, files: readonly UploadedFile[]): string {
+    return JSON.stringify({ directory, files });
+}
+
+export interface InstallValues {
+    readonly archivePath: string;
+    readonly installPath: string;
+    readonly appPoolName: string;
+    readonly creatioVersion: string;
+}
+
+export function installInput(values: InstallValues): string {
+    return JSON.stringify({
+        archivePath: values.archivePath,
+        installPath: values.installPath,
+        appPoolName: values.appPoolName,
+        creatioVersion: values.creatioVersion,
+    });
+}
+
+export interface AppPoolValues {
+    readonly appPoolName: string;
+    readonly loadUserProfile: boolean;
+    readonly identity?: { readonly username: string; readonly password: string };
+}
+
+export function appPoolInput(values: AppPoolValues): string {
+    return JSON.stringify({
+        appPoolName: values.appPoolName,
+        loadUserProfile: values.loadUserProfile,
+        identity: values.identity ? { username: values.identity.username, password: values.identity.password } : null,
+    });
+}
+
+export interface SiteValues {
+    readonly siteName: string;
+    readonly appPoolName: string;
+    readonly physicalPath: string;
+    readonly port: number;
+    readonly https?: { readonly port: number; readonly certificateThumbprint: string };
+}
+
+export function siteInput(values: SiteValues): string {
+    return JSON.stringify({
+        siteName: values.siteName,
+        appPoolName: values.appPoolName,
+        physicalPath: values.physicalPath,
+        port: values.port,
+        https: values.https ? { port: values.https.port, certificateThumbprint: values.https.certificateThumbprint } : null,
+    });
+}
+
+/** The account the pool runs as, for file permissions: the virtual account of ApplicationPoolIdentity, or the user. */
+export function poolAccount(appPoolName: string, username?: string): string {
+    return username ?? `IIS AppPool\\${appPoolName}`;
+}
+
+export interface ConfigurationValues {
+    readonly installPath: string;
+    readonly siteName: string;
+    readonly appPoolName: string;
+    readonly patcherPath: string;
+    /** The rendered settings, merged into appsettings.json. */
+    readonly settings: readonly Setting[];
+    readonly stdoutLog: { readonly enabled: boolean; readonly path: string };
+    /** Base64 of the signing PFX. */
+    readonly signingCertificate?: string;
+    readonly poolAccount: string;
+    /** What the install step printed: changes whenever the archive was extracted again. */
+    readonly installRevision: string;
+    /** Values to redact from error messages. */
+    readonly secrets: readonly string[];
+}
+
+export function configurationInput(values: ConfigurationValues): string {
+    return JSON.stringify({
+        installPath: values.installPath,
+        siteName: values.siteName,
+        appPoolName: values.appPoolName,
+        patcherPath: values.patcherPath,
+        appSettings: JSON.stringify(toAppSettingsPatch(values.settings)),
+        webConfig: { stdoutLogEnabled: values.stdoutLog.enabled, stdoutLogFile: values.stdoutLog.path },
+        signingCertificate:
+            values.signingCertificate === undefined
+                ? null
+                : { path: windowsJoin(values.installPath, SIGNING_CERTIFICATE_FILE), base64: values.signingCertificate },
+        poolAccount: values.poolAccount,
+        installRevision: values.installRevision,
+        secrets: values.secrets.filter(secret => secret !== ""),
+    });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Resources
+
+export interface IisServiceInputs {
+    readonly settings: IisSettings;
+    readonly profile: VersionProfile;
+    /** The rendered service configuration (secret), with `X509CertificatePath` = `signingCertificatePath(...)`. */
+    readonly configuration: pulumi.Output<Setting[]>;
+    /** Base64 bytes of the signing PFX (secret), when one is given. */
+    readonly signingCertificate?: pulumi.Output<string>;
+    /** Every secret value of the configuration, to redact from error messages. */
+    readonly secrets: pulumi.Input<string | undefined>[];
+    /** The readiness gate, when enabled. */
+    readonly readiness?: {
+        readonly settings: ReadinessSettings;
+        readonly clientId: pulumi.Input<string>;
+        readonly clientSecret: pulumi.Input<string>;
+    };
+}
+
+export interface IisService {
+    readonly steps: Record<string, command.local.Command | command.remote.Command>;
+    readonly configuration: command.local.Command | command.remote.Command;
+    readonly gate?: command.local.Command | command.remote.Command;
+    /** The URL Creatio (and the deploying machine) reach the service at. */
+    readonly url: pulumi.Output<string>;
+}
+
+/** Where the signing PFX lands on the server, as `X509CertificatePath`. */
+export function signingCertificatePath(settings: IisSettings): pulumi.Output<string> {
+    return pulumi.output(settings.installPath).apply(path => windowsJoin(path, SIGNING_CERTIFICATE_FILE));
+}
+
+/** The service URL as Creatio reaches it. */
+export function iisServiceUrl(settings: IisSettings): pulumi.Output<string> {
+    return pulumi
+        .all([settings.hostname, settings.port, settings.https?.port])
+        .apply(([hostname, port, httpsPort]) => serviceUrl(hostname, port, httpsPort));
+}
+
+/** The URL the readiness check uses on the server itself. */
+export function iisLocalUrl(settings: IisSettings): pulumi.Output<string> {
+    return pulumi.all([settings.port, settings.https?.port]).apply(([port, httpsPort]) => serviceUrl("localhost", port, httpsPort));
+}
+
+interface StepOptions {
+    readonly create: StepScript;
+    readonly delete?: StepScript;
+    readonly stdin: pulumi.Input<string>;
+    /** The stdin holds secrets: no logging, secret stdout and stderr. */
+    readonly secret: boolean;
+    readonly triggers?: pulumi.Input<unknown>[];
+    readonly dependsOn: pulumi.Resource[];
+    readonly deleteBeforeReplace?: boolean;
+}
+
+/**
+ * One step: a remote command over SSH when there is a connection, else a local one that starts PowerShell itself
+ * (no cmd.exe in between). Either way the script travels as `-EncodedCommand`.
+ */
+function createStep(
+    resourceName: string,
+    options: StepOptions,
+    context: { settings: IisSettings; scriptsDir: pulumi.Output<string>; parent: pulumi.Resource },
+): command.local.Command | command.remote.Command {
+    const encoded = (script: StepScript) => context.scriptsDir.apply(dir => encodeCommand(commandScript(script, dir)));
+    const create = encoded(options.create);
+    const remove = options.delete ? encoded(options.delete) : undefined;
+    const opts: pulumi.CustomResourceOptions = {
+        parent: context.parent,
+        dependsOn: options.dependsOn,
+        deleteBeforeReplace: options.deleteBeforeReplace,
+        additionalSecretOutputs: options.secret ? ["stdout", "stderr"] : undefined,
+    };
+    const common = {
+        stdin: options.secret ? pulumi.secret(options.stdin) : options.stdin,
+        triggers: options.triggers,
+        addPreviousOutputInEnv: false,
+        logging: options.secret ? ("none" as const) : undefined,
+    };
+    const { connection } = context.settings;
+    if (connection) {
+        const line = (text: pulumi.Output<string>) => text.apply(b64 => [...POWERSHELL, "-EncodedCommand", b64].join(" "));
+        return new command.remote.Command(
+            resourceName,
+            { ...common, connection, create: line(create), update: line(create), delete: remove && line(remove) },
+            opts,
+        );
+    }
+    return new command.local.Command(
+        resourceName,
+        { ...common, interpreter: [...POWERSHELL, "-EncodedCommand"], create, update: create, delete: remove },
+        opts,
+    );
+}
+
+/**
+ * Creates the steps. `configurationDependsOn` orders the configuration step (which restarts the service) after work
+ * that must precede every restart, such as client re-seeding.
+ */
+export function createIisService(
+    name: string,
+    inputs: IisServiceInputs,
+    parent: pulumi.Resource,
+    configurationDependsOn: pulumi.Resource[],
+): IisService {
+    const { settings, profile } = inputs;
+    const installPath = pulumi.output(settings.installPath);
+    const scriptsDir = installPath.apply(scriptsDirectory);
+    const context = { settings, scriptsDir, parent };
+    const files = uploadedFiles();
+    const patcher = files[0];
+
+    const prerequisites = createStep(
+        `${name}-iis-prerequisites`,
+        { create: "prerequisites", stdin: prerequisitesInput(profile), secret: false, dependsOn: [] },
+        context,
+    );
+
+    const scripts = createStep(
+        `${name}-iis-scripts`,
+        {
+            create: "scripts",
+            delete: "delete-scripts",
+            stdin: scriptsDir.apply(dir => scriptsInput(dir, files)),
+            secret: false,
+            dependsOn: [prerequisites],
+        },
+        context,
+    );
+
+    const install = createStep(
+        `${name}-iis-install`,
+        {
+            create: "install",
+            delete: "delete-install",
+            stdin: pulumi
+                .all([settings.archivePath, installPath, settings.appPoolName])
+                .apply(([archivePath, path, appPoolName]) =>
+                    installInput({ archivePath, installPath: path, appPoolName, creatioVersion: profile.text }),
+                ),
+            secret: false,
+            // A new install folder is a new install: the old folder is removed (after everything moved over).
+            triggers: [installPath],
+            dependsOn: [scripts],
+        },
+        context,
+    );
+
+    const identity = settings.appPoolIdentity;
+    const appPool = createStep(
+        `${name}-iis-app-pool`,
+        {
+            create: "app-pool",
+            delete: "delete-app-pool",
+            stdin: pulumi
+                .all([settings.appPoolName, settings.loadUserProfile, identity?.username, identity?.password])
+                .apply(([appPoolName, loadUserProfile, username, password]) =>
+                    appPoolInput({
+                        appPoolName,
+                        loadUserProfile,
+                        identity: identity ? { username: username!, password: password! } : undefined,
+                    }),
+                ),
+            secret: identity !== undefined,
+            // Another name is another pool: remove the old one first.
+            triggers: [settings.appPoolName],
+            deleteBeforeReplace: true,
+            dependsOn: [install],
+        },
+        context,
+    );
+
+    const https = settings.https;
+    const site = createStep(
+        `${name}-iis-site`,
+        {
+            create: "site",
+            delete: "delete-site",
+            stdin: pulumi
+                .all([settings.siteName, settings.appPoolName, installPath, settings.port, https?.port, https?.certificateThumbprint])
+                .apply(([siteName, appPoolName, physicalPath, port, httpsPort, certificateThumbprint]) =>
+                    siteInput({
+                        siteName,
+                        appPoolName,
+                        physicalPath,
+                        port,
+                        https: https ? { port: httpsPort!, certificateThumbprint: certificateThumbprint! } : undefined,
+                    }),
+                ),
+            secret: false,
+            // Another name is another site: remove the old one (and free its ports) first.
+            triggers: [settings.siteName],
+            deleteBeforeReplace: true,
+            dependsOn: [appPool],
+        },
+        context,
+    );
+
+    const configuration = createStep(
+        `${name}-iis-configuration`,
+        {
+            create: "configure",
+            stdin: pulumi
+                .all([
+                    pulumi.all([installPath, settings.siteName, settings.appPoolName, scriptsDir, identity?.username]),
+                    pulumi.all([settings.stdoutLog.enabled, settings.stdoutLog.path, install.stdout, pulumi.all(inputs.secrets)]),
+                    inputs.configuration,
+                    inputs.signingCertificate,
+                ])
+                .apply(([[path, siteName, appPoolName, dir, username], [enabled, logPath, installed, secrets], configured, pfx]) =>
+                    configurationInput({
+                        installPath: path,
+                        siteName,
+                        appPoolName,
+                        patcherPath: windowsJoin(dir, patcher.name),
+                        settings: configured,
+                        stdoutLog: { enabled, path: logPath },
+                        signingCertificate: pfx,
+                        poolAccount: poolAccount(appPoolName, username),
+                        installRevision: installed,
+                        secrets: secrets.filter((secret): secret is string => typeof secret === "string"),
+                    }),
+                ),
+            secret: true,
+            dependsOn: [site, ...configurationDependsOn],
+        },
+        context,
+    );
+
+    const steps: Record<string, command.local.Command | command.remote.Command> = {
+        prerequisites,
+        scripts,
+        install,
+        "app-pool": appPool,
+        site,
+        configuration,
+    };
+
+    let gate: command.local.Command | command.remote.Command | undefined;
+    if (inputs.readiness) {
+        const { readiness } = inputs;
+        const environment = readinessEnvironment(
+            { url: iisLocalUrl(settings), clientId: readiness.clientId, clientSecret: readiness.clientSecret, revision: "" },
+            readiness.settings,
+        );
+        gate = createStep(
+            `${name}-readiness`,
+            {
+            create: "readiness",
+            stdin: pulumi
+                .all([environment, readiness.clientSecret])
+                .apply(([values, clientSecret]) => JSON.stringify({ ...values, clientSecret })),
+            secret: true,
+            // The configuration step prints a new revision on every run: the check runs again after each restart.
+            triggers: [configuration.stdout],
+            dependsOn: [configuration],
+            },
+            context,
+        );
+        steps.readiness = gate;
+    }
+
+    return { steps, configuration, gate, url: iisServiceUrl(settings) };
+}
