@@ -100,9 +100,9 @@ function isTrue(value) {
 /** Npgsql's SSL Mode and Trust Server Certificate as `pg`'s `ssl` option. */
 function pgSsl(sslMode, trustServerCertificate) {
   switch (normalizeKey(sslMode || "disable").replace(/-/g, "")) {
+    // Npgsql's Prefer tries TLS first and falls back to plain text; `pg` cannot fall back, so stay with plain text.
     case "disable":
     case "allow":
-    // Npgsql tries TLS first and falls back to plain text; `pg` cannot fall back, so stay with plain text.
     case "prefer":
       return false;
     case "require":

@@ -379,6 +379,7 @@ describe("readiness gate script", function () {
   });
 
   describe("as a module", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the script is plain CommonJS without types
     const readiness = require(scriptPath);
 
     function fakeClock() {

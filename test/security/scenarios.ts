@@ -2,6 +2,7 @@
  * The scenario matrix the security tests run over: every target variant × database provider × HTTPS × supplied
  * or generated credentials × Redis × Creatio version row, each with distinctive secret values.
  */
+import * as fs from "fs";
 import * as path from "path";
 import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs } from "../../src";
 import { RELEASES, formatVersion } from "../../src/versions";
@@ -64,7 +65,7 @@ export function scenarios(variants: readonly Variant[]): Scenario[] {
                                 reseedConnectionString: `Password=Reseed${tag}Secret;Server=localhost`,
                                 tlsPassword: `Tls${tag}Password`,
                                 signingPassword: `Sign${tag}Password`,
-                                signingPfx: require("fs").readFileSync(path.join(certificates, "signing.pfx")).toString("base64").slice(200, 260),
+                                signingPfx: fs.readFileSync(path.join(certificates, "signing.pfx")).toString("base64").slice(200, 260),
                                 windowsPassword: `Win${tag}Password`,
                             };
                             if (supplied) {
