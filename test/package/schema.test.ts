@@ -1,0 +1,143 @@
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import type { PackageSpec } from "@pulumi/pulumi/provider/experimental/schema";
+import { DatabaseProvider, DeploymentTarget, LogLevel, RestartPolicy } from "../../src";
+import { readmeInputs, readmeOutputs, reference, README_FILE, REFERENCE_FILE, renderReadme } from "../../tools/docs";
+import { inferSchema, renderSchema, SCHEMA_FILE } from "../../tools/schema";
+
+const TOKEN = "creatio-identity-service:index:IdentityService";
+const typeToken = (name: string) => `creatio-identity-service:index:${name}`;
+
+describe("multi-language schema (Pulumi's own inference)", () => {
+    let schema: PackageSpec & Record<string, any>;
+    before(function () {
+        this.timeout(120000);
+        schema = inferSchema();
+    });
+
+    it("matches the committed schema.json (run `npm run generate` after changing the API)", () => {
+        assert.equal(renderSchema(schema), fs.readFileSync(SCHEMA_FILE, "utf8"));
+    });
+
+    it("finds the component under its type token", () => {
+        assert.deepEqual(Object.keys(schema.resources), [TOKEN]);
+        assert.equal(schema.resources[TOKEN].isComponent, true);
+        assert.ok(schema.resources[TOKEN].description!.length > 20);
+    });
+
+    it("types every input with the right optionality and plainness", () => {
+        const resource = schema.resources[TOKEN];
+        const inputs = resource.inputProperties!;
+        const expectations: Array<[string, string, boolean, boolean]> = [
+            // name, type or $ref type name, required, plain
+            ["target", "DeploymentTarget", true, true],
+            ["creatioVersion", "string", true, true],
+            ["database", "DatabaseArgs", true, true],
+            ["client", "ClientArgs", false, true],
+            ["signingCertificate", "SigningCertificateArgs", false, true],
+            ["logLevel", "LogLevel", false, false],
+            ["redisConnection", "string", false, false],
+            ["forceHttpsSchemeInRequests", "boolean", false, false],
+            ["docker", "DockerArgs", false, true],
+            ["iis", "IisArgs", false, true],
+            ["readiness", "ReadinessArgs", false, true],
+        ];
+        assert.deepEqual(Object.keys(inputs).sort(), expectations.map(e => e[0]).sort());
+        for (const [name, type, required, plain] of expectations) {
+            const property = inputs[name] as any;
+            assert.equal(property.$ref ? property.$ref.split(":").pop() : property.type, type, name);
+            assert.equal(resource.requiredInputs!.includes(name), required, `${name} required`);
+            assert.equal(Boolean(property.plain), plain, `${name} plain`);
+        }
+    });
+
+    it("types every output", () => {
+        const outputs = schema.resources[TOKEN].properties!;
+        const expected: Record<string, string> = {
+            url: "string",
+            discoveryUrl: "string",
+            tokenUrl: "string",
+            clientId: "string",
+            clientName: "string",
+            clientSecret: "string",
+            creatioSystemSettings: "CreatioSystemSettings",
+        };
+        assert.deepEqual(Object.keys(outputs).sort(), Object.keys(expected).sort());
+        for (const [name, type] of Object.entries(expected)) {
+            const property = outputs[name] as any;
+            assert.equal(property.$ref ? property.$ref.split(":").pop() : property.type, type, name);
+        }
+        assert.deepEqual(Object.keys(schema.types[typeToken("CreatioSystemSettings")].properties!).sort(), [
+            "OAuth20IdentityServerClientId",
+            "OAuth20IdentityServerClientSecret",
+            "OAuth20IdentityServerUrl",
+        ]);
+    });
+
+    it("describes every input, output and type property", () => {
+        const missing: string[] = [];
+        const check = (where: string, properties: Record<string, { description?: string }> | undefined) => {
+            for (const [name, property] of Object.entries(properties ?? {})) {
+                if (!property.description || property.description.trim().length < 10) {
+                    missing.push(`${where}.${name}`);
+                }
+            }
+        };
+        check("inputs", schema.resources[TOKEN].inputProperties);
+        check("outputs", schema.resources[TOKEN].properties);
+        for (const [token, type] of Object.entries(schema.types)) {
+            check(token, type.properties);
+            for (const value of type.enum ?? []) {
+                if (!value.description) {
+                    missing.push(`${token}.${value.name}`);
+                }
+            }
+        }
+        assert.deepEqual(missing, []);
+    });
+
+    it("turns the TypeScript enums into schema enums with the same values", () => {
+        const enums: Record<string, Record<string, string>> = { DeploymentTarget, DatabaseProvider, LogLevel, RestartPolicy };
+        for (const [name, values] of Object.entries(enums)) {
+            const type = schema.types[typeToken(name)];
+            assert.equal(type.type, "string", name);
+            assert.deepEqual(
+                type.enum!.map(v => [v.name, v.value]),
+                Object.entries(values).map(([key, value]) => [key, value]),
+                name,
+            );
+        }
+    });
+
+    it("documents every secret as such", () => {
+        const secretFields: Array<[string, string]> = [
+            ["DatabaseArgs", "connectionString"],
+            ["DatabaseArgs", "reseedConnectionString"],
+            ["ClientArgs", "secret"],
+            ["SigningCertificateArgs", "password"],
+            ["TlsCertificateArgs", "password"],
+            ["IisAppPoolIdentityArgs", "password"],
+        ];
+        for (const [type, field] of secretFields) {
+            assert.match(schema.types[typeToken(type)].properties![field].description!, /secret/i, `${type}.${field}`);
+        }
+        assert.match(schema.resources[TOKEN].inputProperties!.redisConnection.description!, /secret/i);
+        for (const output of ["clientSecret", "creatioSystemSettings"]) {
+            assert.match(schema.resources[TOKEN].properties![output].description!, /secret/i, output);
+        }
+    });
+});
+
+describe("generated documentation", () => {
+    it("keeps the README's inputs and outputs tables in step with the schema", () => {
+        const schema = JSON.parse(fs.readFileSync(SCHEMA_FILE, "utf8"));
+        const readme = fs.readFileSync(README_FILE, "utf8");
+        assert.equal(renderReadme(schema, readme), readme, "run `npm run generate`");
+        assert.ok(readme.includes(readmeInputs(schema)) && readme.includes(readmeOutputs(schema)));
+    });
+
+    it("keeps docs/reference.md in step with the schema", () => {
+        const schema = JSON.parse(fs.readFileSync(SCHEMA_FILE, "utf8"));
+        assert.equal(reference(schema), fs.readFileSync(REFERENCE_FILE, "utf8"), "run `npm run generate`");
+    });
+});
