@@ -18,14 +18,14 @@ describe("npm package contents", () => {
     });
 
     it("publishes only built code, sources, scripts, schema, docs, README, CHANGELOG and LICENSE", () => {
-        const allowed = [/^bin\/.+\.(js|d\.ts|js\.map)$/, /^src\/.+\.ts$/, /^src\/scripts\/.+\.(js|ps1)$/, /^docs\/.+\.md$/];
+        const allowed = [/^bin\/.+\.(js|d\.ts|js\.map)$/, /^src\/.+\.ts$/, /^src\/scripts\/.+\.(js|ps1|cs)$/, /^docs\/.+\.md$/];
         const exact = ["package.json", "README.md", "CHANGELOG.md", "LICENSE", "schema.json", "PulumiPlugin.yaml"];
         const unexpected = files.filter(file => !exact.includes(file) && !allowed.some(pattern => pattern.test(file)));
         assert.deepEqual(unexpected, []);
     });
 
     it("includes the entry point, its types, the plugin file and every packaged script", () => {
-        for (const required of ["bin/index.js", "bin/index.d.ts", "PulumiPlugin.yaml", "schema.json", "src/scripts/readiness.js", "src/scripts/reseed.js", "LICENSE"]) {
+        for (const required of ["bin/index.js", "bin/index.d.ts", "PulumiPlugin.yaml", "schema.json", "src/scripts/readiness.js", "src/scripts/reseed.js", "src/scripts/iis/readiness.ps1", "src/scripts/iis/ConfigPatch.cs", "LICENSE"]) {
             assert.ok(files.includes(required), `${required} is published`);
         }
     });

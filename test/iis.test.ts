@@ -1,0 +1,581 @@
+// The IIS target under Pulumi mocks: the graph of step commands (local and over SSH), what each step receives on
+// stdin, secrecy, that no secret shows in any command text, trigger or environment, which steps change when one
+// input changes, the URL outputs, and the argument checks of every IIS field.
+import "./support/mocks";
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, IisArgs, LogLevel } from "../src";
+import {
+    commandScript,
+    defaultIisName,
+    MAX_APP_POOL_NAME_LENGTH,
+    patcherFile,
+    scriptTransport,
+    STEP_SCRIPTS,
+    stepScript,
+    uploadedFiles,
+} from "../src/iis";
+import { planDeployment } from "../src/plan";
+import { decodeCommand, MAX_COMMAND_LINE, POWERSHELL } from "../src/powershell";
+import { captureRegistrations, findLeaks, secretForms } from "./support/leaks";
+import { isSecretInput, Recorder, registered, resetMocks, settle, valueOf } from "./support/mocks";
+
+const certificates = path.join(__dirname, "fixtures", "certificates");
+const SIGNING_PFX = path.join(certificates, "signing.pfx");
+
+const SECRETS = {
+    connectionString: "Host=db;Database=creatio;Username=ids;Password=Iis-Conn-Secret-5521;",
+    clientSecret: "IisClientSecret-0123456789abcdefXYZ",
+    poolPassword: "Pool-Pa$$w0rd-'q'-`t`;s\"d\u00e9",
+    pfxPassword: "Pfx-Secret-9917-pw",
+    sshPassword: "Ssh-Secret-4410-pw",
+    redis: "redis:6379,password=Redis-Secret-3381",
+};
+
+const STEPS = ["prerequisites", "scripts", "install", "app-pool", "site", "configuration"] as const;
+
+function iisArgs(iis: Partial<IisArgs> = {}, overrides: Partial<IdentityServiceArgs> = {}): IdentityServiceArgs {
+    return {
+        target: DeploymentTarget.Iis,
+        creatioVersion: "8.2.3",
+        database: { provider: DatabaseProvider.Postgres, connectionString: SECRETS.connectionString },
+        client: { secret: SECRETS.clientSecret },
+        signingCertificate: { path: SIGNING_PFX, password: SECRETS.pfxPassword },
+        redisConnection: SECRETS.redis,
+        iis: { creatioPath: "C:\\Creatio", archivePath: "C:\\Packages\\IdentityService.zip", port: 8090, ...iis },
+        ...overrides,
+    };
+}
+
+const SSH = { host: "win-iis.example.com", user: "Administrator", password: SECRETS.sshPassword };
+
+function deploy(name: string, args: IdentityServiceArgs) {
+    const recorder = new Recorder();
+    const service = new IdentityService(name, args, { transformations: [recorder.transformation] });
+    return { service, recorder };
+}
+
+async function stdinOf(recorder: Recorder, name: string): Promise<any> {
+    return JSON.parse(await valueOf(recorder.byName(name).props.stdin as pulumi.Input<string>));
+}
+
+/** The PowerShell a command runs: decoded from its `-EncodedCommand`, local or remote. */
+async function scriptOf(props: Record<string, any>, which: "create" | "update" | "delete"): Promise<string | undefined> {
+    const text = props[which] === undefined ? undefined : await valueOf(props[which] as pulumi.Input<string>);
+    if (text === undefined) {
+        return undefined;
+    }
+    const encoded = text.startsWith("powershell.exe") ? text.split(" ").pop()! : text;
+    return decodeCommand(encoded);
+}
+
+function allForms(): Array<[string, string]> {
+    return Object.entries(SECRETS).flatMap(([label, value]) => secretForms(value).map(form => [label, form] as [string, string]));
+}
+
+describe("IIS target (mocks)", () => {
+    beforeEach(resetMocks);
+
+    describe("graph", () => {
+        it("registers the steps in order, named after the component and parented to it, running locally", async () => {
+            const { service, recorder } = deploy("ids", iisArgs());
+            await valueOf(service.url);
+            assert.deepEqual(
+                recorder.constructed.map(r => `${r.type} ${r.name}`),
+                [
+                    "creatio-identity-service:index:IdentityService ids",
+                    "random:index/randomString:RandomString ids-client-id",
+                    "command:local:Command ids-client-reseed",
+                    ...STEPS.map(step => `command:local:Command ids-iis-${step}`),
+                    "command:local:Command ids-readiness",
+                ],
+            );
+            for (const child of recorder.constructed.slice(1)) {
+                assert.equal(child.opts.parent, service, `${child.name} is parented to the component`);
+            }
+        });
+
+        it("chains every step on the one before, and the configuration step also on client re-seeding", async () => {
+            const { service, recorder } = deploy("chain", iisArgs());
+            await valueOf(service.url);
+            const names = [...STEPS.map(step => `chain-iis-${step}`), "chain-readiness"];
+            const resources = names.map(name => recorder.byName(name));
+            assert.deepEqual(resources[0].opts.dependsOn, []);
+            for (let i = 1; i < names.length; i++) {
+                const dependsOn = resources[i].opts.dependsOn as pulumi.Resource[];
+                const resolved = await Promise.all(dependsOn.map(r => valueOf((r as pulumi.CustomResource).urn)));
+                assert.ok(
+                    resolved.some(urn => urn.endsWith(`::${names[i - 1]}`)),
+                    `${names[i]} depends on ${names[i - 1]} (has ${resolved.join(", ")})`,
+                );
+            }
+            const configurationDeps = await Promise.all(
+                (recorder.byName("chain-iis-configuration").opts.dependsOn as pulumi.CustomResource[]).map(r => valueOf(r.urn)),
+            );
+            assert.ok(configurationDeps.some(urn => urn.endsWith("::chain-client-reseed")), "configuration waits for the re-seed");
+        });
+
+        it("leaves re-seeding out when client.reseed is false, and the gate out when readiness is disabled", async () => {
+            const { service, recorder } = deploy("bare", iisArgs({}, { client: { secret: SECRETS.clientSecret, reseed: false }, readiness: { enabled: false } }));
+            await valueOf(service.url);
+            const names = recorder.constructed.map(r => r.name);
+            assert.ok(!names.includes("bare-client-reseed"));
+            assert.ok(!names.includes("bare-readiness"));
+            assert.deepEqual((recorder.byName("bare-iis-configuration").opts.dependsOn as unknown[]).length, 1);
+        });
+
+        it("runs every step through powershell.exe -EncodedCommand without cmd.exe when local", async () => {
+            const { service, recorder } = deploy("local", iisArgs());
+            await valueOf(service.url);
+            for (const name of [...STEPS.map(step => `local-iis-${step}`), "local-readiness"]) {
+                const props = recorder.byName(name).props;
+                assert.deepEqual(await valueOf(props.interpreter), [...POWERSHELL, "-EncodedCommand"], name);
+                assert.equal(props.connection, undefined);
+                const create = await valueOf(props.create as pulumi.Input<string>);
+                assert.match(create, /^[A-Za-z0-9+/]+=*$/, `${name}: create is the bare base64 argument`);
+                assert.equal(await valueOf(props.update as pulumi.Input<string>), create, `${name}: update runs the same script`);
+                assert.equal(await valueOf(props.addPreviousOutputInEnv), false);
+            }
+        });
+
+        it("runs every step over SSH as one cmd.exe-safe line under the length limit when connected", async () => {
+            const { service, recorder } = deploy("ssh", iisArgs({ connection: SSH }));
+            await valueOf(service.url);
+            for (const name of [...STEPS.map(step => `ssh-iis-${step}`), "ssh-readiness"]) {
+                const { type, props } = recorder.byName(name);
+                assert.equal(type, "command:remote:Command", name);
+                assert.ok(await isSecretInput(props.connection), "the connection (with its password) is a secret");
+                const connection = await valueOf(props.connection as pulumi.Input<Record<string, unknown>>);
+                assert.deepEqual([connection.host, connection.user, connection.password], [SSH.host, SSH.user, SSH.password]);
+                assert.equal(props.interpreter, undefined);
+                for (const which of ["create", "update", "delete"] as const) {
+                    if (props[which] === undefined) {
+                        continue;
+                    }
+                    const line = await valueOf(props[which] as pulumi.Input<string>);
+                    assert.match(line, /^powershell\.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand [A-Za-z0-9+/]+=*$/);
+                    assert.ok(line.length <= MAX_COMMAND_LINE, `${name} ${which}: ${line.length} characters`);
+                    assert.ok(!/["&|<>^%]/.test(line), `${name} ${which}: nothing cmd.exe would interpret`);
+                }
+            }
+        });
+
+        it("runs the packaged scripts: inline ones verbatim (minified), long ones from the uploaded file by hash", async () => {
+            const { service, recorder } = deploy("scr", iisArgs());
+            await valueOf(service.url);
+            const expected: Record<string, [string, string | undefined]> = {
+                "scr-iis-prerequisites": ["prerequisites", undefined],
+                "scr-iis-scripts": ["scripts", "delete-scripts"],
+                "scr-iis-install": ["install", "delete-install"],
+                "scr-iis-app-pool": ["app-pool", "delete-app-pool"],
+                "scr-iis-site": ["site", "delete-site"],
+                "scr-iis-configuration": ["configure", undefined],
+                "scr-readiness": ["readiness", undefined],
+            };
+            const dir = "C:\\Creatio\\IdentityService.deploy";
+            for (const [name, [create, remove]] of Object.entries(expected)) {
+                const props = recorder.byName(name).props;
+                assert.equal(await scriptOf(props, "create"), commandScript(create as any, dir), name);
+                assert.equal(await scriptOf(props, "delete"), remove && commandScript(remove as any, dir), `${name} delete`);
+            }
+            // The scripts step writes the patcher and every long script, with the packaged content.
+            const upload = await stdinOf(recorder, "scr-iis-scripts");
+            assert.equal(upload.directory, dir);
+            assert.deepEqual(upload.files, uploadedFiles());
+            assert.equal(upload.files[0].content, fs.readFileSync(path.join(__dirname, "..", "src", "scripts", "iis", "ConfigPatch.cs"), "utf8"));
+            for (const file of upload.files.slice(1)) {
+                const script = file.name.replace(/-[0-9a-f]{12}\.ps1$/, "");
+                assert.equal(file.content, stepScript(script as any));
+                assert.ok(commandScript(script as any, dir).includes(file.name), `${script} runs its uploaded file`);
+            }
+        });
+
+        it("keeps the steps that run before the upload (and every delete) inline, so they never need an uploaded file", () => {
+            for (const script of ["prerequisites", "scripts", "delete-scripts", "delete-install", "delete-app-pool", "delete-site"] as const) {
+                assert.equal(scriptTransport(script).kind, "inline", script);
+            }
+            for (const script of STEP_SCRIPTS) {
+                const transport = scriptTransport(script);
+                if (transport.kind === "file") {
+                    assert.match(transport.file.name, new RegExp(`^${script}-[0-9a-f]{12}\\.ps1$`));
+                }
+            }
+        });
+
+        it("gives site and pool a delete command and replaces them (old one first) when their name changes", async () => {
+            const { service, recorder } = deploy("del", iisArgs({ siteName: "IDServiceWebsite", appPoolName: "IDServicePool" }));
+            await valueOf(service.url);
+            for (const [step, trigger] of [["site", "IDServiceWebsite"], ["app-pool", "IDServicePool"]]) {
+                const { props, opts } = recorder.byName(`del-iis-${step}`);
+                assert.ok(props.delete, `${step} has a delete command`);
+                assert.deepEqual(await valueOf(props.triggers), [trigger]);
+                assert.equal(opts.deleteBeforeReplace, true);
+            }
+            assert.deepEqual(await valueOf(recorder.byName("del-iis-install").props.triggers), ["C:\\Creatio\\IdentityService"]);
+            for (const step of ["prerequisites", "configuration"]) {
+                assert.equal(recorder.byName(`del-iis-${step}`).props.delete, undefined, `${step} has nothing to delete`);
+            }
+        });
+    });
+
+    describe("what each step receives", () => {
+        it("applies the defaults: install folder under creatioPath, names from the component, ApplicationPoolIdentity", async () => {
+            const { service, recorder } = deploy("defaults", iisArgs());
+            await valueOf(service.url);
+            assert.deepEqual(await stdinOf(recorder, "defaults-iis-prerequisites"), {
+                hostingBundleVersion: "8.0",
+                install: ".NET 8 runtime and the ASP.NET Core 8.0 hosting bundle",
+            });
+            assert.deepEqual(await stdinOf(recorder, "defaults-iis-install"), {
+                archivePath: "C:\\Packages\\IdentityService.zip",
+                installPath: "C:\\Creatio\\IdentityService",
+                appPoolName: "IdentityService-defaults",
+                creatioVersion: "8.2.3",
+            });
+            assert.deepEqual(await stdinOf(recorder, "defaults-iis-app-pool"), {
+                appPoolName: "IdentityService-defaults",
+                loadUserProfile: true,
+                identity: null,
+            });
+            assert.deepEqual(await stdinOf(recorder, "defaults-iis-site"), {
+                siteName: "IdentityService-defaults",
+                appPoolName: "IdentityService-defaults",
+                physicalPath: "C:\\Creatio\\IdentityService",
+                port: 8090,
+                https: null,
+            });
+        });
+
+        it("takes the hosting bundle from the version table for each release row", async () => {
+            for (const [version, bundle] of [["7.18.5", "3.1"], ["8.1.0", "6.0"], ["8.3.2", "8.0"]]) {
+                const { service, recorder } = deploy(`v${version.replace(/\./g, "")}`, iisArgs({}, { creatioVersion: version, redisConnection: undefined }));
+                await valueOf(service.url);
+                const input = await stdinOf(recorder, `v${version.replace(/\./g, "")}-iis-prerequisites`);
+                assert.equal(input.hostingBundleVersion, bundle, version);
+            }
+        });
+
+        it("passes the custom pool identity, Load User Profile and the https binding (thumbprint normalized)", async () => {
+            const { service, recorder } = deploy(
+                "custom",
+                iisArgs({
+                    appPoolIdentity: { username: "CONTOSO\\svc-ids", password: SECRETS.poolPassword },
+                    loadUserProfile: false,
+                    https: { port: 8443, certificateThumbprint: "\u200e0a 1b 2c 3d 4e 5f 60 71 82 93 a4 b5 c6 d7 e8 f9 0a 1b 2c 3d" },
+                }),
+            );
+            await valueOf(service.url);
+            assert.deepEqual(await stdinOf(recorder, "custom-iis-app-pool"), {
+                appPoolName: "IdentityService-custom",
+                loadUserProfile: false,
+                identity: { username: "CONTOSO\\svc-ids", password: SECRETS.poolPassword },
+            });
+            const site = await stdinOf(recorder, "custom-iis-site");
+            assert.deepEqual(site.https, { port: 8443, certificateThumbprint: "0A1B2C3D4E5F60718293A4B5C6D7E8F90A1B2C3D" });
+            const configuration = await stdinOf(recorder, "custom-iis-configuration");
+            assert.equal(configuration.poolAccount, "CONTOSO\\svc-ids");
+        });
+
+        it("hands the configuration step the rendered settings, the PFX and where to put it, and restarts nothing else", async () => {
+            const { service, recorder } = deploy(
+                "conf",
+                iisArgs({ installPath: "D:\\Apps\\IDS", stdoutLog: { enabled: true, path: "D:\\Logs\\ids\\stdout" } }, { logLevel: LogLevel.Information }),
+            );
+            await valueOf(service.url);
+            const input = await stdinOf(recorder, "conf-iis-configuration");
+            assert.equal(input.installPath, "D:\\Apps\\IDS");
+            assert.equal(input.siteName, "IdentityService-conf");
+            assert.equal(input.appPoolName, "IdentityService-conf");
+            assert.equal(input.patcherPath, `D:\\Apps\\IDS.deploy\\${patcherFile().name}`);
+            assert.equal(input.poolAccount, "IIS AppPool\\IdentityService-conf");
+            assert.deepEqual(input.webConfig, { stdoutLogEnabled: true, stdoutLogFile: "D:\\Logs\\ids\\stdout" });
+            assert.deepEqual(input.signingCertificate, {
+                path: "D:\\Apps\\IDS\\signing-certificate.pfx",
+                base64: fs.readFileSync(SIGNING_PFX).toString("base64"),
+            });
+            assert.equal(input.installRevision, "{}", "the install step's output (the archive hash) is an input");
+            const appSettings = JSON.parse(input.appSettings);
+            assert.equal(appSettings.DbProvider, "Postgres");
+            assert.equal(appSettings.DatabaseConnectionString, SECRETS.connectionString);
+            assert.equal(appSettings.PostgresConnection, SECRETS.connectionString);
+            assert.equal(appSettings.X509CertificatePath, "D:\\Apps\\IDS\\signing-certificate.pfx");
+            assert.equal(appSettings.X509CertificatePassword, SECRETS.pfxPassword);
+            assert.equal(appSettings.RedisConnection, SECRETS.redis);
+            assert.deepEqual(appSettings.Logging, { LogLevel: { Default: "Information" } });
+            const clients = JSON.parse(appSettings.Clients);
+            assert.equal(clients[0].Secrets[0], SECRETS.clientSecret);
+            assert.equal(clients[0].ClientId, await valueOf(service.clientId));
+            assert.deepEqual([...input.secrets].sort(), [SECRETS.connectionString, SECRETS.clientSecret, SECRETS.redis, SECRETS.pfxPassword].sort());
+        });
+
+        it("sets ForceHttpsSchemeInRequests to false over HTTP and leaves it to the service over HTTPS (8.3.1+)", async () => {
+            const http = deploy("fhttp", iisArgs({}, { creatioVersion: "8.3.1" }));
+            const https = deploy("fhttps", iisArgs({ https: { port: 8443, certificateThumbprint: "A".repeat(40) } }, { creatioVersion: "8.3.1" }));
+            await Promise.all([valueOf(http.service.url), valueOf(https.service.url)]);
+            assert.equal(JSON.parse((await stdinOf(http.recorder, "fhttp-iis-configuration")).appSettings).ForceHttpsSchemeInRequests, false);
+            assert.equal(JSON.parse((await stdinOf(https.recorder, "fhttps-iis-configuration")).appSettings).ForceHttpsSchemeInRequests, undefined);
+        });
+
+        it("checks readiness on the host itself (localhost), with the same settings as the Docker gate and the secret on stdin", async () => {
+            const { service, recorder } = deploy("ready", iisArgs({ connection: SSH }, { readiness: { timeoutSeconds: 120, verifyToken: false } }));
+            await valueOf(service.url);
+            const input = await stdinOf(recorder, "ready-readiness");
+            assert.deepEqual(input, {
+                IDENTITY_SERVICE_URL: "http://localhost:8090",
+                IDENTITY_SERVICE_CLIENT_ID: await valueOf(service.clientId),
+                READINESS_TIMEOUT_SECONDS: "120",
+                READINESS_VERIFY_TOKEN: "false",
+                clientSecret: SECRETS.clientSecret,
+            });
+            const gate = recorder.byName("ready-readiness").props;
+            // The trigger is the configuration step's stdout (the mocks answer "{}"): a new revision on every run.
+            assert.deepEqual(await valueOf(gate.triggers), ["{}"]);
+            assert.equal(gate.environment, undefined, "nothing travels in the environment (sshd would need AcceptEnv)");
+        });
+
+        it("checks readiness over https on the https port when the site has an https binding", async () => {
+            const { service, recorder } = deploy("readys", iisArgs({ https: { port: 8443, certificateThumbprint: "b".repeat(40) } }));
+            await valueOf(service.url);
+            assert.equal((await stdinOf(recorder, "readys-readiness")).IDENTITY_SERVICE_URL, "https://localhost:8443");
+        });
+    });
+
+    describe("outputs", () => {
+        it("serves http://localhost:<port> without a connection", async () => {
+            const { service } = deploy("url1", iisArgs());
+            assert.equal(await valueOf(service.url), "http://localhost:8090");
+            assert.equal(await valueOf(service.discoveryUrl), "http://localhost:8090/.well-known/openid-configuration");
+        });
+
+        it("serves on the SSH host by default, on https with the https port, or on the given hostname", async () => {
+            const ssh = deploy("url2", iisArgs({ connection: SSH, https: { port: 8443, certificateThumbprint: "c".repeat(40) } }));
+            assert.equal(await valueOf(ssh.service.url), "https://win-iis.example.com:8443");
+            const named = deploy("url3", iisArgs({ connection: SSH, hostname: "ids.example.com" }));
+            assert.equal(await valueOf(named.service.url), "http://ids.example.com:8090");
+        });
+    });
+
+    describe("secrets", () => {
+        for (const variant of ["local", "ssh"] as const) {
+            it(`marks every stdin and output holding a secret as secret, with logging off (${variant})`, async () => {
+                const name = `sec-${variant}`;
+                const { service, recorder } = deploy(
+                    name,
+                    iisArgs({
+                        connection: variant === "ssh" ? SSH : undefined,
+                        appPoolIdentity: { username: ".\\ids", password: SECRETS.poolPassword },
+                    }),
+                );
+                await valueOf(service.url);
+                for (const step of ["iis-app-pool", "iis-configuration", "readiness"]) {
+                    const { props, opts } = recorder.byName(`${name}-${step}`);
+                    assert.ok(await isSecretInput(props.stdin), `${step}: stdin is secret`);
+                    assert.equal(await valueOf(props.logging), "none", `${step}: logging off`);
+                    for (const output of ["stdout", "stderr"]) {
+                        assert.ok(opts.additionalSecretOutputs?.includes(output), `${step}: ${output} is secret`);
+                    }
+                }
+                for (const step of ["iis-prerequisites", "iis-scripts", "iis-install", "iis-site"]) {
+                    const { props } = recorder.byName(`${name}-${step}`);
+                    assert.equal(await isSecretInput(props.stdin), false, `${step}: stdin holds no secret and stays readable in previews`);
+                }
+                assert.ok(await pulumi.isSecret(service.clientSecret));
+                assert.ok(await pulumi.isSecret(service.creatioSystemSettings));
+            });
+
+            it(`never puts a secret in a command's text, triggers or environment (${variant})`, async () => {
+                const name = `leak-${variant}`;
+                const { service, recorder } = deploy(
+                    name,
+                    iisArgs({
+                        connection: variant === "ssh" ? SSH : undefined,
+                        appPoolIdentity: { username: ".\\ids", password: SECRETS.poolPassword },
+                        https: { port: 8443, certificateThumbprint: "d".repeat(40) },
+                    }),
+                );
+                await valueOf(service.url);
+                const pfx = fs.readFileSync(SIGNING_PFX).toString("base64");
+                const forms = [...allForms(), ["pfx", pfx.slice(0, 40)] as [string, string]];
+                for (const resource of recorder.constructed.filter(r => r.type.startsWith("command:") && r.name.startsWith(`${name}-`))) {
+                    const texts: string[] = [];
+                    for (const which of ["create", "update", "delete"] as const) {
+                        const text = await valueOf(resource.props[which] as pulumi.Input<string>);
+                        if (text !== undefined) {
+                            texts.push(text, (await scriptOf(resource.props, which))!);
+                        }
+                    }
+                    texts.push(JSON.stringify(await valueOf(resource.props.triggers ?? [])));
+                    texts.push(JSON.stringify(await valueOf(resource.props.environment ?? {})));
+                    texts.push(JSON.stringify(await valueOf(resource.props.interpreter ?? [])));
+                    for (const text of texts) {
+                        for (const [label, form] of forms) {
+                            assert.ok(!text.includes(form), `${resource.name}: the ${label} shows in its command text, triggers or environment`);
+                        }
+                    }
+                }
+            });
+
+            it(`stores no secret outside a Pulumi secret in any registration or output (${variant})`, async () => {
+                const captured = captureRegistrations();
+                const { service } = deploy(
+                    `scan-${variant}`,
+                    iisArgs({
+                        connection: variant === "ssh" ? SSH : undefined,
+                        appPoolIdentity: { username: ".\\ids", password: SECRETS.poolPassword },
+                    }),
+                );
+                await valueOf(service.url);
+                await settle();
+                assert.ok(captured.some(c => c.name === `scan-${variant}-iis-configuration`), "the scan saw the steps");
+                assert.deepEqual(findLeaks(captured, SECRETS), []);
+            });
+        }
+    });
+
+    describe("updates: only the affected steps change", () => {
+        /** Each step's inputs (stdin, command texts, triggers) as they would be diffed. */
+        async function snapshot(name: string, args: IdentityServiceArgs): Promise<Record<string, string>> {
+            const { service, recorder } = deploy(name, args);
+            await valueOf(service.url);
+            const result: Record<string, string> = {};
+            for (const step of [...STEPS.map(s => `iis-${s}`), "readiness"]) {
+                const props = recorder.byName(`${name}-${step}`).props;
+                result[step] = JSON.stringify(
+                    await valueOf(pulumi.all([props.stdin, props.create, props.update, props.delete, props.triggers ?? null])),
+                );
+            }
+            return result;
+        }
+
+        async function changedSteps(change: (args: IdentityServiceArgs) => void, label: string): Promise<string[]> {
+            const base = iisArgs({ appPoolIdentity: { username: ".\\ids", password: SECRETS.poolPassword } });
+            // The component name is part of the default names: pin them so both runs describe the same site.
+            base.iis!.siteName = "IDS";
+            base.iis!.appPoolName = "IDSPool";
+            base.client = { id: "fixed-client-id-0001", secret: SECRETS.clientSecret };
+            const before = await snapshot(`${label}-a`, base);
+            const modified: IdentityServiceArgs = JSON.parse(JSON.stringify(base));
+            change(modified);
+            const after = await snapshot(`${label}-b`, modified);
+            return Object.keys(before).filter(step => before[step] !== after[step]);
+        }
+
+        it("a configuration change re-runs the configuration step (which recycles the pool) and the readiness check", async () => {
+            assert.deepEqual(await changedSteps(a => (a.logLevel = LogLevel.Debug), "u1"), ["iis-configuration"]);
+            // The gate's trigger is the configuration step's output, new on every run of that step.
+        });
+
+        it("new credentials re-run the configuration step and the readiness check only", async () => {
+            assert.deepEqual(await changedSteps(a => (a.client!.secret = "Another-Client-Secret-0123456789ab"), "u2"), [
+                "iis-configuration",
+                "readiness",
+            ]);
+        });
+
+        it("another archive re-runs the install step (whose new output then re-runs the configuration step)", async () => {
+            assert.deepEqual(await changedSteps(a => (a.iis!.archivePath = "C:\\Packages\\IdentityService-8.2.3.1.zip"), "u3"), ["iis-install"]);
+        });
+
+        it("a new pool password re-runs the pool step only; a new port the site step and the readiness check", async () => {
+            assert.deepEqual(await changedSteps(a => (a.iis!.appPoolIdentity!.password = "Other-Pool-Password-1"), "u4"), ["iis-app-pool"]);
+            assert.deepEqual(await changedSteps(a => (a.iis!.port = 8091), "u5"), ["iis-site", "readiness"]);
+        });
+
+        it("stdout logging re-runs the configuration step only", async () => {
+            assert.deepEqual(await changedSteps(a => (a.iis!.stdoutLog = { enabled: true }), "u6"), ["iis-configuration"]);
+        });
+    });
+});
+
+describe("IIS arguments", () => {
+    beforeEach(resetMocks);
+
+    type Case = [string, (iis: any, args: any) => void, string, RegExp];
+    const cases: Case[] = [
+        ["missing iis block", (_iis, a) => delete a.iis, "iis", /target is "iis" but `iis` is missing/],
+        ["missing creatioPath", iis => delete iis.creatioPath, "iis.creatioPath", /is missing; give Creatio's root folder/],
+        ["relative creatioPath", iis => (iis.creatioPath = "Creatio"), "iis.creatioPath", /"Creatio" is not an absolute Windows path; write it like "C:\\Creatio/],
+        ["POSIX creatioPath", iis => (iis.creatioPath = "/opt/creatio"), "iis.creatioPath", /is not an absolute Windows path/],
+        ["drive root as creatioPath", iis => (iis.creatioPath = "C:\\"), "iis.creatioPath", /is the root of a drive/],
+        ["installPath with a forbidden character", iis => (iis.installPath = "C:\\Creatio\\Ids|1"), "iis.installPath", /characters Windows does not allow/],
+        ["installPath with a colon inside", iis => (iis.installPath = "C:\\Creatio\\a:b"), "iis.installPath", /characters Windows does not allow/],
+        ["missing archivePath", iis => delete iis.archivePath, "iis.archivePath", /is missing; give the path of IdentityService\.zip/],
+        ["archivePath not a zip", iis => (iis.archivePath = "C:\\Packages\\IdentityService.7z"), "iis.archivePath", /does not end in \.zip/],
+        ["relative archivePath", iis => (iis.archivePath = "IdentityService.zip"), "iis.archivePath", /is not an absolute Windows path/],
+        ["missing port", iis => delete iis.port, "iis.port", /is missing; give the site's HTTP port/],
+        ["port 0", iis => (iis.port = 0), "iis.port", /0 is not a TCP port; use a whole number from 1 to 65535/],
+        ["port 65536", iis => (iis.port = 65536), "iis.port", /65536 is not a TCP port/],
+        ["https port equal to port", iis => (iis.https = { port: 8090, certificateThumbprint: "A".repeat(40) }), "iis.https.port", /8090 is also iis\.port/],
+        ["https port out of range", iis => (iis.https = { port: 70000, certificateThumbprint: "A".repeat(40) }), "iis.https.port", /70000 is not a TCP port/],
+        ["short thumbprint", iis => (iis.https = { port: 8443, certificateThumbprint: "ABCD" }), "iis.https.certificateThumbprint", /"ABCD" is not a certificate thumbprint; give its 40 hexadecimal digits/],
+        ["thumbprint with non-hex", iis => (iis.https = { port: 8443, certificateThumbprint: "G".repeat(40) }), "iis.https.certificateThumbprint", /is not a certificate thumbprint/],
+        ["site name with a slash", iis => (iis.siteName = "ids/site"), "iis.siteName", /"ids\/site" is not a valid site name: IIS does not accept/],
+        ["site name with a quote", iis => (iis.siteName = "it's"), "iis.siteName", /is not a valid site name/],
+        ["site name with a newline", iis => (iis.siteName = "a\nb"), "iis.siteName", /is not a valid site name/],
+        ["empty site name", iis => (iis.siteName = " "), "iis.siteName", /must not be empty/],
+        ["pool name with a semicolon", iis => (iis.appPoolName = "pool;1"), "iis.appPoolName", /is not a valid application pool name/],
+        ["pool name with a percent sign", iis => (iis.appPoolName = "pool%1"), "iis.appPoolName", /is not a valid application pool name/],
+        ["pool name too long", iis => (iis.appPoolName = "p".repeat(65)), "iis.appPoolName", /is 65 characters long; IIS accepts at most 64/],
+        ["pool name with trailing space", iis => (iis.appPoolName = "pool "), "iis.appPoolName", /starts or ends with white space/],
+        ["empty identity username", iis => (iis.appPoolIdentity = { username: "", password: "x" }), "iis.appPoolIdentity.username", /must not be empty; give the account/],
+        ["empty identity password", iis => (iis.appPoolIdentity = { username: "u", password: "" }), "iis.appPoolIdentity.password", /must not be empty; give the value \(it is kept as a secret\)/],
+        ["hostname with an underscore", iis => (iis.hostname = "ids_host"), "iis.hostname", /"ids_host" is not a valid host name/],
+        ["stdout log path with a quote", iis => (iis.stdoutLog = { enabled: true, path: 'C:\\"logs' }), "iis.stdoutLog.path", /is not a usable log file path/],
+    ];
+
+    function valid(): any {
+        return iisArgs();
+    }
+
+    for (const [title, modify, field, fix] of cases) {
+        it(`rejects ${title}, naming ${field}, before creating anything`, async () => {
+            const args = valid();
+            modify(args.iis, args);
+            const before = registered.length;
+            assert.throws(
+                () => new IdentityService(`iis-bad-${cases.findIndex(c => c[0] === title)}`, args),
+                (error: Error) => {
+                    assert.ok(error.message.includes(`- ${field}: `), `message names ${field}:\n${error.message}`);
+                    assert.match(error.message, fix);
+                    for (const secret of Object.values(SECRETS)) {
+                        assert.ok(!error.message.includes(secret), "no secret in the message");
+                    }
+                    return true;
+                },
+            );
+            await settle();
+            assert.deepEqual(registered.slice(before).filter(r => r.type !== "creatio-identity-service:index:IdentityService"), []);
+        });
+    }
+
+    it("checks values that are not known yet when they resolve, with the same message", async () => {
+        const plan = planDeployment("iis-late", iisArgs({ port: pulumi.output(0), archivePath: pulumi.output("C:\\x.tar") }));
+        const settled = (value: unknown) => (pulumi.output(value) as any).promise() as Promise<unknown>;
+        await assert.rejects(settled(plan.iis!.port), /- iis\.port: 0 is not a TCP port/);
+        await assert.rejects(settled(plan.iis!.archivePath), /- iis\.archivePath: "C:\\\\x\.tar" does not end in \.zip/);
+    });
+
+    it("derives site and pool names IIS accepts from any component name, unique per instance", () => {
+        assert.equal(defaultIisName("ids"), "IdentityService-ids");
+        assert.equal(defaultIisName("prod/ids: main"), "IdentityService-prod-ids--main");
+        const long1 = defaultIisName("a".repeat(80) + "1");
+        const long2 = defaultIisName("a".repeat(80) + "2");
+        assert.ok(long1.length <= MAX_APP_POOL_NAME_LENGTH && long2.length <= MAX_APP_POOL_NAME_LENGTH);
+        assert.notEqual(long1, long2);
+        assert.doesNotMatch(defaultIisName("x'\"[]%;,+=<>|?*\\\u0001"), /['"[\]%;,+=<>|?*\\\u0001]/);
+    });
+
+    it("accepts UNC paths, forward slashes and a thumbprint with spaces", async () => {
+        const { service } = deploy(
+            "iis-ok",
+            iisArgs({
+                creatioPath: "\\\\fileserver\\creatio",
+                archivePath: "C:/Packages/IdentityService.ZIP",
+                https: { port: 443, certificateThumbprint: "0a 1b 2c 3d 4e 5f 60 71 82 93 a4 b5 c6 d7 e8 f9 0a 1b 2c 3d" },
+            }),
+        );
+        assert.equal(await valueOf(service.url), "https://localhost:443");
+    });
+});
