@@ -1,0 +1,43 @@
+// A slice of a larger Creatio platform program: everything runs on a remote Docker host reached over SSH. The
+// Identity Service gets its own PostgreSQL container on a private network, and the component receives the remote
+// host's provider through `providers`, so its image and container land there too.
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import { DatabaseProvider, DeploymentTarget, IdentityService } from "creatio-identity-service";
+import { IdentityDatabase } from "./database";
+
+const config = new pulumi.Config();
+const dockerHost = config.require("dockerHost"); // e.g. ssh://deploy@creatio-apps.example.com
+const publicHostname = config.require("publicHostname"); // how Creatio reaches the Docker host
+
+const remote = new docker.Provider("apps-host", { host: dockerHost });
+
+const network = new docker.Network("creatio-private", { name: "creatio-private" }, { provider: remote });
+const database = new IdentityDatabase("identity-db", { network, maintenancePort: 15432 }, { provider: remote });
+
+const identityService = new IdentityService(
+    "identity-service",
+    {
+        target: DeploymentTarget.Docker,
+        creatioVersion: config.get("creatioVersion") ?? "8.3.1",
+        database: {
+            provider: DatabaseProvider.Postgres,
+            connectionString: database.connectionString,
+            // The deploying machine forwards the maintenance port (ssh -L 15432:127.0.0.1:15432 ...) for re-seeding.
+            reseedConnectionString: database.maintenanceConnectionString,
+        },
+        client: { creatioUrl: config.require("creatioUrl"), rotation: config.get("clientRotation") },
+        signingCertificate: { path: config.require("signingCertificatePath") },
+        docker: {
+            build: { context: config.require("identityServiceFolder") },
+            hostname: publicHostname,
+            httpPort: 8090,
+            networks: [network.name],
+        },
+    },
+    { providers: [remote], dependsOn: [database] },
+);
+
+// The hand-off to the next step of the platform program: Creatio's OAuth system settings.
+export const identityServiceUrl = identityService.url;
+export const creatioOAuthSettings = identityService.creatioSystemSettings;
