@@ -1,0 +1,237 @@
+// Every PowerShell text the IIS target generates is parsed with a real PowerShell grammar (tree-sitter-powershell):
+// the packaged scripts as shipped, their minified inline form, and the commands of every variant (local and SSH,
+// http and https, custom pool identity or not, each release row of the version table) built from hostile values.
+// Values never enter script text (they travel on stdin), except the uploaded scripts' folder, which is quoted.
+import "./support/mocks";
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, IisArgs } from "../src";
+import { commandScript, scriptTransport, STEP_SCRIPTS, stepScript } from "../src/iis";
+import { decodeCommand, encodeCommand, encodedCommandLine, minify, quote } from "../src/powershell";
+import { RELEASES, formatVersion } from "../src/versions";
+import { Recorder, resetMocks, valueOf } from "./support/mocks";
+
+interface SyntaxNode {
+    type: string;
+    text: string;
+    hasError: boolean;
+    isMissing: boolean;
+    children: SyntaxNode[];
+    startPosition: { row: number; column: number };
+}
+interface PowerShellParser {
+    parse(text: string): { rootNode: SyntaxNode };
+}
+
+// tree-sitter-powershell is an ES module: load it with a real dynamic import (not compiled to require).
+const dynamicImport = new Function("m", "return import(m)") as (module: string) => Promise<any>;
+
+async function loadParser(): Promise<PowerShellParser> {
+    const Parser = (await dynamicImport("tree-sitter")).default;
+    const language = (await dynamicImport("tree-sitter-powershell")).default;
+    const parser = new Parser();
+    parser.setLanguage(language);
+    return parser;
+}
+
+/** The syntax errors of a script, with line and column, or [] when it parses. */
+function syntaxErrors(parser: PowerShellParser, text: string): string[] {
+    const errors: string[] = [];
+    const visit = (node: SyntaxNode): void => {
+        if (node.type === "ERROR" || node.isMissing) {
+            errors.push(`${node.startPosition.row + 1}:${node.startPosition.column + 1} ${node.type} ${JSON.stringify(node.text.slice(0, 60))}`);
+        }
+        node.children.forEach(visit);
+    };
+    const tree = parser.parse(text);
+    visit(tree.rootNode);
+    if (tree.rootNode.hasError && errors.length === 0) {
+        errors.push("the tree has an error");
+    }
+    return errors;
+}
+
+const certificates = path.join(__dirname, "fixtures", "certificates");
+const HOSTILE = {
+    // IIS refuses quotes, ; and % in names, but not $, backticks, &, braces, # or non-ASCII text.
+    siteName: "Ids ${COMPUTERNAME} `n $(calc) & {x} @y #z \u00fc\u540d",
+    appPoolName: "Pool $x `t (y) \u00e9",
+    // Windows paths may hold single quotes, $, backticks, ; and non-ASCII text.
+    creatioPath: "C:\\Creatio 'prod' $x $(y) `y ;z \u00e4\u00f6",
+    archivePath: "D:\\Pak'ete\\$(evil) `n;\u00df\\IdentityService.zip",
+    username: "CONTOSO\\o'brien $x `y ;\u00e7",
+    // Secrets may hold anything, newlines included.
+    password: "pa'ss\"wo$rd`\n;\r\n\u2019\u00fc${x}@'\n'@",
+    connectionString: "Server=db;Password='\";$x`\n\u00fc;",
+};
+
+function variantArgs(version: string, https: boolean, identity: boolean, ssh: boolean): IdentityServiceArgs {
+    const iis: IisArgs = {
+        creatioPath: HOSTILE.creatioPath,
+        archivePath: HOSTILE.archivePath,
+        siteName: HOSTILE.siteName,
+        appPoolName: HOSTILE.appPoolName,
+        port: 8090,
+        connection: ssh ? { host: "win.example.com", user: "admin", password: HOSTILE.password } : undefined,
+        appPoolIdentity: identity ? { username: HOSTILE.username, password: HOSTILE.password } : undefined,
+        https: https ? { port: 8443, certificateThumbprint: "ab".repeat(20) } : undefined,
+        stdoutLog: { enabled: true, path: ".\\logs $x `y;\u00fc\\stdout" },
+    };
+    return {
+        target: DeploymentTarget.Iis,
+        creatioVersion: version,
+        database: { provider: DatabaseProvider.MsSqlServer, connectionString: HOSTILE.connectionString },
+        client: { secret: `${HOSTILE.password}-padding-to-32-characters`, name: HOSTILE.siteName },
+        signingCertificate: { path: path.join(certificates, "signing.pfx"), password: HOSTILE.password },
+        iis,
+    };
+}
+
+describe("PowerShell scripts of the IIS target parse (tree-sitter-powershell)", function () {
+    this.timeout(60000);
+    let parser: PowerShellParser;
+    before(async () => {
+        parser = await loadParser();
+    });
+
+    it("detects a broken script, so the check is not vacuous", () => {
+        for (const broken of ["$x = 'unterminated", "if ($a) {", "try { 1 } catch {", "& 'a'b'", "$x = \"a\" + ", "function f( { }"]) {
+            assert.notDeepEqual(syntaxErrors(parser, broken), [], `${JSON.stringify(broken)} is reported as broken`);
+        }
+        assert.deepEqual(syntaxErrors(parser, "$x = 'a''b'\nWrite-Output $x"), []);
+    });
+
+    for (const script of STEP_SCRIPTS) {
+        it(`${script}.ps1 parses as shipped and minified, and holds no here-string or block comment`, () => {
+            const source = stepScript(script);
+            assert.deepEqual(syntaxErrors(parser, source), [], `${script}.ps1`);
+            assert.deepEqual(syntaxErrors(parser, minify(source)), [], `${script}.ps1 minified`);
+            assert.match(source, /^\$ErrorActionPreference = 'Stop'$/m, "stops on the first error");
+            // Windows PowerShell 5.1 reads scripts in the ANSI code page unless they carry a BOM: keep them ASCII.
+            assert.match(source, /^[\x09\x0a\x0d\x20-\x7e]*$/, "ASCII only");
+        });
+    }
+
+    it("reports a failure as '<step>: <message>' on stderr and exits 1, in every step script", () => {
+        for (const script of STEP_SCRIPTS.filter(s => s !== "readiness")) {
+            const source = stepScript(script);
+            assert.match(source, /^\$step = '[a-z-]+( \(delete\))?'$/m, `${script} names its step`);
+            assert.match(source, /\[Console\]::Error\.WriteLine\("\$\{step\}: /, `${script} writes "<step>: <message>"`);
+            assert.match(source, /exit 1/, `${script} exits non-zero`);
+            assert.match(source, /\[Console\]::OpenStandardInput\(\)/, `${script} reads its one JSON document from stdin`);
+        }
+    });
+
+    it("quotes any text as one single-quoted literal that PowerShell reads back verbatim", () => {
+        for (const value of Object.values(HOSTILE)) {
+            const statement = `$value = ${quote(value)}`;
+            assert.deepEqual(syntaxErrors(parser, statement), [], JSON.stringify(value));
+            const tree = parser.parse(statement);
+            const literals: SyntaxNode[] = [];
+            const visit = (node: SyntaxNode): void => {
+                if (node.type === "verbatim_string_characters") {
+                    literals.push(node);
+                }
+                node.children.forEach(visit);
+            };
+            visit(tree.rootNode);
+            assert.equal(literals.length, 1, `one string literal for ${JSON.stringify(value)}`);
+            // Inside a verbatim string only doubled quotes are special.
+            assert.equal(literals[0].text.slice(1, -1).replace(/(['\u2018\u2019\u201a\u201b])\1/g, "$1"), value);
+        }
+    });
+
+    it("encodes as UTF-16LE base64, as -EncodedCommand expects, and refuses to minify here-strings", () => {
+        const text = "Write-Output '\u00fc\u540d \u2019'";
+        assert.equal(decodeCommand(encodeCommand(text)), text);
+        assert.equal(Buffer.from(encodeCommand("A"), "base64").toString("hex"), "4100");
+        assert.throws(() => minify("$x = @'\nline\n'@"), /here-strings/);
+        assert.throws(() => minify("<# help #>"), /block comments/);
+        assert.equal(minify("  # comment\n\n    $a = 1\n\t$b = 2  \n"), "$a = 1\n$b = 2");
+    });
+
+    describe("generated commands of every variant, from hostile names, paths and passwords", () => {
+        const versions = RELEASES.map(release => formatVersion(release.to[2] === 999 ? [release.to[0], release.to[1], 1] : release.to));
+        const seen = new Map<string, string>();
+        beforeEach(resetMocks);
+
+        for (const version of versions) {
+            for (const https of [false, true]) {
+                for (const identity of [false, true]) {
+                    for (const ssh of [false, true]) {
+                        const label = `${version} ${https ? "https" : "http"} ${identity ? "custom identity" : "pool identity"} ${ssh ? "ssh" : "local"}`;
+                        it(label, async () => {
+                            const recorder = new Recorder();
+                            const name = `ps-${label.replace(/[^a-z0-9]+/gi, "-")}`;
+                            const service = new IdentityService(name, variantArgs(version, https, identity, ssh), {
+                                transformations: [recorder.transformation],
+                            });
+                            await valueOf(service.url);
+                            const commands = recorder.constructed.filter(r => r.type.startsWith("command:") && r.name !== `${name}-client-reseed`);
+                            assert.equal(commands.length, 7);
+                            for (const command of commands) {
+                                for (const which of ["create", "update", "delete"] as const) {
+                                    if (command.props[which] === undefined) {
+                                        continue;
+                                    }
+                                    const text = await valueOf(command.props[which] as pulumi.Input<string>);
+                                    const script = decodeCommand(text.split(" ").pop()!);
+                                    if (!seen.has(script)) {
+                                        seen.set(script, `${command.name} ${which}`);
+                                        assert.deepEqual(syntaxErrors(parser, script), [], `${command.name} ${which}`);
+                                    }
+                                    for (const secret of [HOSTILE.password, HOSTILE.connectionString]) {
+                                        assert.ok(!script.includes(secret), `${command.name} ${which}: no secret in the script`);
+                                    }
+                                }
+                                // The values arrive intact on stdin, whatever they hold.
+                                const stdin = JSON.parse(await valueOf(command.props.stdin as pulumi.Input<string>));
+                                const flat = JSON.stringify(stdin);
+                                if (command.name.endsWith("-iis-site")) {
+                                    assert.equal(stdin.siteName, HOSTILE.siteName);
+                                    assert.equal(stdin.physicalPath, `${HOSTILE.creatioPath}\\IdentityService`);
+                                }
+                                if (command.name.endsWith("-iis-app-pool") && identity) {
+                                    assert.deepEqual(stdin.identity, { username: HOSTILE.username, password: HOSTILE.password });
+                                }
+                                if (command.name.endsWith("-iis-install")) {
+                                    assert.equal(stdin.archivePath, HOSTILE.archivePath);
+                                }
+                                assert.ok(flat.length > 2);
+                            }
+                        });
+                    }
+                }
+            }
+        }
+
+        it("builds each step's script text from the package alone: hostile values change only the quoted upload folder", () => {
+            const plain = "C:\\Creatio\\IdentityService.deploy";
+            const hostile = `${HOSTILE.creatioPath}\\IdentityService.deploy`;
+            for (const script of STEP_SCRIPTS) {
+                const a = commandScript(script, plain);
+                const b = commandScript(script, hostile);
+                assert.deepEqual(syntaxErrors(parser, b), [], script);
+                const transport = scriptTransport(script);
+                if (transport.kind === "inline") {
+                    assert.equal(b, a, `${script}: the same text whatever the values`);
+                } else {
+                    const file = transport.file.name;
+                    assert.equal(b, a.replace(quote(`${plain}\\${file}`), quote(`${hostile}\\${file}`)), script);
+                    assert.ok(b.includes(quote(`${hostile}\\${file}`)));
+                }
+                assert.ok(encodedCommandLine(b).length < 8191, `${script} fits cmd.exe's line`);
+            }
+        });
+    });
+
+    it("ships the configuration patcher as C# 5 source next to the scripts", () => {
+        const source = fs
+            .readFileSync(path.join(__dirname, "..", "src", "scripts", "iis", "ConfigPatch.cs"), "utf8")
+            .replace(/^\s*\/\/.*$/gm, "");
+        assert.match(source, /namespace CreatioIdentityService/);
+        assert.doesNotMatch(source, /\$"|\?\.|=>/, "no C# 6+ syntax (interpolation, ?. or =>): Add-Type in Windows PowerShell 5.1 compiles C# 5");
+    });
+});
