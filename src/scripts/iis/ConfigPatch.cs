@@ -358,10 +358,6 @@ namespace CreatioIdentityService
                         return new JsonLiteral(literal);
                     }
                 }
-                if (c == '/')
-                {
-                    throw Error("comments are not supported; remove them from the file");
-                }
                 throw Error("unexpected character '" + c + "'");
             }
 
@@ -565,6 +561,10 @@ namespace CreatioIdentityService
 
             private FormatException Error(string message)
             {
+                if (position < text.Length && text[position] == '/')
+                {
+                    message = "comments are not supported; remove them from the file";
+                }
                 int line = 1;
                 int column = 1;
                 for (int i = 0; i < position && i < text.Length; i++)

@@ -1,0 +1,31 @@
+// Test harness: runs src/scripts/iis/ConfigPatch.cs (the code configure.ps1 compiles with Add-Type on the server)
+// on real files. Usage:
+//   appsettings <file> <patch-json-file>
+//   webconfig <file> <true|false> [<stdoutLogFile>]
+// Prints "changed" or "unchanged"; on an error prints "<ExceptionType>: <message>" on stderr and exits 1.
+using System;
+using System.IO;
+
+public static class ConfigPatchCli
+{
+    public static int Main(string[] args)
+    {
+        try
+        {
+            if (args[0] == "appsettings")
+            {
+                Console.WriteLine(CreatioIdentityService.ConfigPatch.PatchAppSettingsFile(args[1], File.ReadAllText(args[2])));
+            }
+            else
+            {
+                Console.WriteLine(CreatioIdentityService.ConfigPatch.PatchWebConfigFile(args[1], args[2] == "true", args.Length > 3 ? args[3] : null));
+            }
+            return 0;
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine(e.GetType().Name + ": " + e.Message);
+            return 1;
+        }
+    }
+}
