@@ -211,7 +211,7 @@ describe("IIS target (mocks)", () => {
                 const { props, opts } = recorder.byName(`del-iis-${step}`);
                 assert.ok(props.delete, `${step} has a delete command`);
                 assert.deepEqual(await valueOf(props.triggers), [trigger]);
-                assert.equal(opts.deleteBeforeReplace, true);
+                assert.equal((opts as pulumi.CustomResourceOptions).deleteBeforeReplace, true);
             }
             assert.deepEqual(await valueOf(recorder.byName("del-iis-install").props.triggers), ["C:\\Creatio\\IdentityService"]);
             for (const step of ["prerequisites", "configuration"]) {
@@ -374,7 +374,7 @@ describe("IIS target (mocks)", () => {
                     assert.ok(await isSecretInput(props.stdin), `${step}: stdin is secret`);
                     assert.equal(await valueOf(props.logging), "none", `${step}: logging off`);
                     for (const output of ["stdout", "stderr"]) {
-                        assert.ok(opts.additionalSecretOutputs?.includes(output), `${step}: ${output} is secret`);
+                        assert.ok((opts as pulumi.CustomResourceOptions).additionalSecretOutputs?.includes(output), `${step}: ${output} is secret`);
                     }
                 }
                 for (const step of ["iis-prerequisites", "iis-scripts", "iis-install", "iis-site"]) {
