@@ -19,6 +19,7 @@ import {
 } from "../src/iis";
 import { planDeployment } from "../src/plan";
 import { decodeCommand, MAX_COMMAND_LINE, POWERSHELL } from "../src/powershell";
+import { RELEASES } from "../src/versions";
 import { captureRegistrations, findLeaks, secretForms } from "./support/leaks";
 import { isSecretInput, Recorder, registered, resetMocks, settle, valueOf } from "./support/mocks";
 
@@ -579,3 +580,29 @@ describe("IIS arguments", () => {
         assert.equal(await valueOf(service.url), "https://localhost:443");
     });
 });
+
+describe("IIS documentation and readiness port stay in step with the code", () => {
+    it("lists what to install for every row of the version table", () => {
+        const doc = fs.readFileSync(path.join(__dirname, "..", "docs", "iis.md"), "utf8");
+        for (const release of RELEASES) {
+            assert.ok(doc.includes(release.iis.install), `docs/iis.md names "${release.iis.install}"`);
+            assert.ok(doc.includes(`ASP.NET Core ${release.iis.hostingBundleVersion}.x runtime`));
+        }
+    });
+
+    it("gives the same advice and configuration messages as the Node readiness script", () => {
+        const js = fs.readFileSync(path.join(__dirname, "..", "src", "scripts", "readiness.js"), "utf8");
+        const ps = stepScript("readiness");
+        // Every plain double-quoted message of the Node script (the Node-only "bad port" advice aside).
+        const messages = [...js.matchAll(/^\s*(?:return )?"((?:[^"\\\n]|\\.){40,})"[;,)]*\s*$/gm)]
+            .map(m => JSON.parse(`"${m[1]}"`) as string)
+            .filter(m => !/fetch standard/.test(m));
+        assert.ok(messages.length >= 8, `found ${messages.length} messages`);
+        for (const message of messages) {
+            const single = message.replace(/'/g, "''");
+            const double = message.replace(/"/g, '`"');
+            assert.ok(ps.includes(single) || ps.includes(double), `readiness.ps1 says: ${message}`);
+        }
+    });
+});
+
