@@ -88,7 +88,7 @@ export enum RestartPolicy {
 /**
  * The database the Identity Service stores its clients in.
  */
-export interface DatabaseArgs {
+export interface Database {
     /**
      * The database engine. Oracle is not supported by the Identity Service: deploy a separate PostgreSQL or SQL Server database for it.
      */
@@ -110,7 +110,7 @@ export interface DatabaseArgs {
 /**
  * The Identity Service's system client: the OAuth client Creatio uses to talk to the service.
  */
-export interface ClientArgs {
+export interface Client {
     /**
      * The client id. Default: 16 random characters of `[A-Za-z0-9]`, generated once and kept in state.
      * A supplied id must have at least 16 characters.
@@ -151,7 +151,7 @@ export interface ClientArgs {
  * The certificate (PFX) the Identity Service signs its tokens with. Mandatory from Creatio 8.2.3, whose
  * `IdentityService.zip` no longer ships a sample certificate.
  */
-export interface SigningCertificateArgs {
+export interface SigningCertificate {
     /**
      * Path of the `.pfx` file on the machine that runs Pulumi. Its bytes are delivered to the service as a secret.
      */
@@ -165,7 +165,7 @@ export interface SigningCertificateArgs {
 /**
  * A TLS certificate (PFX) for Kestrel's HTTPS endpoint inside the container. This is not the token-signing certificate.
  */
-export interface TlsCertificateArgs {
+export interface TlsCertificate {
     /**
      * Path of the `.pfx` file on the machine that runs Pulumi. Its bytes are delivered to the container as a secret.
      */
@@ -179,7 +179,7 @@ export interface TlsCertificateArgs {
 /**
  * Serve the containerized Identity Service over HTTPS (Kestrel) in addition to HTTP.
  */
-export interface DockerHttpsArgs {
+export interface DockerHttps {
     /**
      * The host port mapped to the container's HTTPS port 443. Default: 8443.
      */
@@ -187,13 +187,13 @@ export interface DockerHttpsArgs {
     /**
      * The TLS certificate Kestrel serves.
      */
-    certificate: TlsCertificateArgs;
+    certificate: TlsCertificate;
 }
 
 /**
  * Build the image from the extracted `IdentityService.zip` folder, as `docker build -f Dockerfile-OAuth .` does.
  */
-export interface DockerBuildArgs {
+export interface DockerBuild {
     /**
      * The extracted `IdentityService.zip` folder (the build context).
      */
@@ -207,7 +207,7 @@ export interface DockerBuildArgs {
 /**
  * Settings of the Docker target.
  */
-export interface DockerArgs {
+export interface DockerDeployment {
     /**
      * A prebuilt Identity Service image to pull and run (for example `registry.example.com/creatio-identity-service:8.2.1`).
      * Give exactly one of `image` and `build`.
@@ -217,7 +217,7 @@ export interface DockerArgs {
      * Build the image locally from the extracted `IdentityService.zip`; the image is never pushed.
      * Give exactly one of `image` and `build`.
      */
-    build?: DockerBuildArgs;
+    build?: DockerBuild;
     /**
      * The container name. Default: the component's name.
      */
@@ -247,13 +247,13 @@ export interface DockerArgs {
     /**
      * Serve HTTPS with Kestrel as well. Default: HTTP only.
      */
-    https?: DockerHttpsArgs;
+    https?: DockerHttps;
 }
 
 /**
  * A custom account for the IIS application pool (instead of ApplicationPoolIdentity).
  */
-export interface IisAppPoolIdentityArgs {
+export interface IisAppPoolIdentity {
     /**
      * The account, for example `CONTOSO\svc-identity` or `.\svc-identity` for a local account. It needs read access to
      * the install folder and to the database (with integrated security).
@@ -269,7 +269,7 @@ export interface IisAppPoolIdentityArgs {
  * The ASP.NET Core Module's stdout log (`stdoutLogEnabled` and `stdoutLogFile` in `web.config`). Meant for
  * testing and debugging only.
  */
-export interface IisStdoutLogArgs {
+export interface IisStdoutLog {
     /**
      * Write the service's console output to log files. Default: false.
      */
@@ -284,7 +284,7 @@ export interface IisStdoutLogArgs {
 /**
  * An HTTPS binding of the IIS site, in addition to the HTTP binding.
  */
-export interface IisHttpsArgs {
+export interface IisHttps {
     /**
      * The HTTPS port. Must differ from the HTTP `port`.
      */
@@ -299,7 +299,7 @@ export interface IisHttpsArgs {
 /**
  * Settings of the IIS target: the Identity Service as an IIS site with its own application pool on a Windows server.
  */
-export interface IisArgs {
+export interface IisDeployment {
     /**
      * How to reach the Windows server over SSH (its OpenSSH server). Default: none; the commands then run on the
      * machine that runs Pulumi, which must be the IIS server itself.
@@ -339,7 +339,7 @@ export interface IisArgs {
     /**
      * A custom account for the application pool. Default: ApplicationPoolIdentity.
      */
-    appPoolIdentity?: IisAppPoolIdentityArgs;
+    appPoolIdentity?: IisAppPoolIdentity;
     /**
      * The pool's Load User Profile setting. Default: true.
      */
@@ -347,17 +347,17 @@ export interface IisArgs {
     /**
      * The ASP.NET Core Module's stdout log. Default: disabled, `.\logs\stdout`.
      */
-    stdoutLog?: IisStdoutLogArgs;
+    stdoutLog?: IisStdoutLog;
     /**
      * An HTTPS binding by certificate thumbprint; the service `url` then uses HTTPS. Default: HTTP only.
      */
-    https?: IisHttpsArgs;
+    https?: IisHttps;
 }
 
 /**
  * The readiness gate: the deployment completes only once the service answers.
  */
-export interface ReadinessArgs {
+export interface Readiness {
     /**
      * Wait for the service to answer before `url` and `creatioSystemSettings` resolve. Default: true.
      */
@@ -388,16 +388,16 @@ export interface IdentityServiceArgs {
     /**
      * The database the service stores its clients in.
      */
-    database: DatabaseArgs;
+    database: Database;
     /**
      * The system client. Default: a generated id and secret named `Creatio`.
      */
-    client?: ClientArgs;
+    client?: Client;
     /**
      * The token-signing certificate (`X509CertificatePath`). Required from Creatio 8.2.3. Default: the sample
      * certificate shipped in `IdentityService.zip` (before 8.2.3 only).
      */
-    signingCertificate?: SigningCertificateArgs;
+    signingCertificate?: SigningCertificate;
     /**
      * The service's default log level. Verbose levels are meant for debugging only. Default: `Warning`.
      */
@@ -415,15 +415,15 @@ export interface IdentityServiceArgs {
     /**
      * Settings of the Docker target. Required when `target` is `docker`, not allowed otherwise.
      */
-    docker?: DockerArgs;
+    docker?: DockerDeployment;
     /**
      * Settings of the IIS target. Required when `target` is `iis`, not allowed otherwise.
      */
-    iis?: IisArgs;
+    iis?: IisDeployment;
     /**
      * The readiness gate. Default: enabled, 300 seconds, with a token request.
      */
-    readiness?: ReadinessArgs;
+    readiness?: Readiness;
 }
 
 /**

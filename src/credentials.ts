@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { ClientArgs } from "./args";
+import { Client } from "./args";
 
 /** Lengths the vendor requires; generated values are exactly this long. */
 export const CLIENT_ID_LENGTH = 16;
@@ -33,7 +33,7 @@ function alphanumeric(length: number, rotation: pulumi.Input<string> | undefined
 
 export function createClientCredentials(
     name: string,
-    client: ClientArgs | undefined,
+    client: Client | undefined,
     parent: pulumi.Resource,
 ): ClientCredentials {
     const id =

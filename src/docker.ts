@@ -6,7 +6,7 @@ import * as net from "net";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { DockerArgs, RestartPolicy } from "./args";
+import { DockerDeployment, RestartPolicy } from "./args";
 import { pfxFile, readPfxBase64 } from "./certificates";
 import { Claim } from "./claims";
 import { Setting, toEnvironment } from "./configuration";
@@ -48,7 +48,7 @@ export interface DockerSettings {
     };
 }
 
-export function dockerSettings(name: string, args: DockerArgs, check: ArgumentCheck): DockerSettings {
+export function dockerSettings(name: string, args: DockerDeployment, check: ArgumentCheck): DockerSettings {
     if ((args.image === undefined) === (args.build === undefined)) {
         check.fail(
             "docker",

@@ -14,7 +14,7 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { IisArgs } from "./args";
+import { IisDeployment } from "./args";
 import { Setting, toAppSettingsPatch } from "./configuration";
 import { serviceUrl } from "./docker";
 import { readScript } from "./packagedScripts";
@@ -139,7 +139,7 @@ function mapInput<T, U>(value: pulumi.Input<T>, f: (value: T) => U): pulumi.Inpu
     return isKnown(value) ? f(value) : pulumi.output(value).apply(v => f(v as T));
 }
 
-export function iisSettings(name: string, args: IisArgs, check: ArgumentCheck): IisSettings {
+export function iisSettings(name: string, args: IisDeployment, check: ArgumentCheck): IisSettings {
     const creatioPath = check.input(
         "iis.creatioPath",
         args.creatioPath,

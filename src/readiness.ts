@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { ReadinessArgs } from "./args";
+import { Readiness } from "./args";
 import { nodeScriptCommand } from "./packagedScripts";
 import { ArgumentCheck, checks } from "./validation";
 
@@ -18,7 +18,7 @@ export interface ReadinessSettings {
     readonly verifyToken: pulumi.Input<boolean>;
 }
 
-export function readinessSettings(args: ReadinessArgs | undefined, check: ArgumentCheck): ReadinessSettings {
+export function readinessSettings(args: Readiness | undefined, check: ArgumentCheck): ReadinessSettings {
     return {
         enabled: args?.enabled ?? true,
         timeoutSeconds: check.input(

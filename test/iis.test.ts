@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, IisArgs, LogLevel } from "../src";
+import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, IisDeployment, LogLevel } from "../src";
 import {
     commandScript,
     defaultIisName,
@@ -37,7 +37,7 @@ const SECRETS = {
 
 const STEPS = ["prerequisites", "scripts", "install", "app-pool", "site", "configuration"] as const;
 
-function iisArgs(iis: Partial<IisArgs> = {}, overrides: Partial<IdentityServiceArgs> = {}): IdentityServiceArgs {
+function iisArgs(iis: Partial<IisDeployment> = {}, overrides: Partial<IdentityServiceArgs> = {}): IdentityServiceArgs {
     return {
         target: DeploymentTarget.Iis,
         creatioVersion: "8.2.3",

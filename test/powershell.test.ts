@@ -7,7 +7,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, IisArgs } from "../src";
+import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, IisDeployment } from "../src";
 import { commandScript, scriptTransport, STEP_SCRIPTS, stepScript } from "../src/iis";
 import { decodeCommand, encodeCommand, encodedCommandLine, minify, quote } from "../src/powershell";
 import { RELEASES, formatVersion } from "../src/versions";
@@ -68,7 +68,7 @@ const HOSTILE = {
 };
 
 function variantArgs(version: string, https: boolean, identity: boolean, ssh: boolean): IdentityServiceArgs {
-    const iis: IisArgs = {
+    const iis: IisDeployment = {
         creatioPath: HOSTILE.creatioPath,
         archivePath: HOSTILE.archivePath,
         siteName: HOSTILE.siteName,

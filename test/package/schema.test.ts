@@ -32,15 +32,15 @@ describe("multi-language schema (Pulumi's own inference)", () => {
             // name, type or $ref type name, required, plain
             ["target", "DeploymentTarget", true, true],
             ["creatioVersion", "string", true, true],
-            ["database", "DatabaseArgs", true, true],
-            ["client", "ClientArgs", false, true],
-            ["signingCertificate", "SigningCertificateArgs", false, true],
+            ["database", "Database", true, true],
+            ["client", "Client", false, true],
+            ["signingCertificate", "SigningCertificate", false, true],
             ["logLevel", "LogLevel", false, false],
             ["redisConnection", "string", false, false],
             ["forceHttpsSchemeInRequests", "boolean", false, false],
-            ["docker", "DockerArgs", false, true],
-            ["iis", "IisArgs", false, true],
-            ["readiness", "ReadinessArgs", false, true],
+            ["docker", "DockerDeployment", false, true],
+            ["iis", "IisDeployment", false, true],
+            ["readiness", "Readiness", false, true],
         ];
         assert.deepEqual(Object.keys(inputs).sort(), expectations.map(e => e[0]).sort());
         for (const [name, type, required, plain] of expectations) {
@@ -111,12 +111,12 @@ describe("multi-language schema (Pulumi's own inference)", () => {
 
     it("documents every secret as such", () => {
         const secretFields: Array<[string, string]> = [
-            ["DatabaseArgs", "connectionString"],
-            ["DatabaseArgs", "reseedConnectionString"],
-            ["ClientArgs", "secret"],
-            ["SigningCertificateArgs", "password"],
-            ["TlsCertificateArgs", "password"],
-            ["IisAppPoolIdentityArgs", "password"],
+            ["Database", "connectionString"],
+            ["Database", "reseedConnectionString"],
+            ["Client", "secret"],
+            ["SigningCertificate", "password"],
+            ["TlsCertificate", "password"],
+            ["IisAppPoolIdentity", "password"],
         ];
         for (const [type, field] of secretFields) {
             assert.match(schema.types[typeToken(type)].properties![field].description!, /secret/i, `${type}.${field}`);
