@@ -27,9 +27,10 @@ function log(line: string): void {
 /** How this run was started, as typed. */
 function invocation(): string {
     if (process.env.npm_lifecycle_event === "bench") {
-        return `npm run bench` + (process.env.npm_lifecycle_script ? ` (\`${process.env.npm_lifecycle_script}\`)` : "");
+        const script = process.env.npm_lifecycle_script;
+        return "`npm run bench`" + (script ? `, which runs \`${script}\`` : "");
     }
-    return process.argv.map(arg => (path.isAbsolute(arg) ? path.relative(REPO_ROOT, arg) || "." : arg)).join(" ");
+    return "`" + process.argv.map(arg => (path.isAbsolute(arg) ? path.relative(REPO_ROOT, arg) || "." : arg)).join(" ") + "`";
 }
 
 const ms = (value: number) => (Number.isFinite(value) ? `${Math.round(value)} ms` : "n/a");
@@ -165,7 +166,20 @@ function e2eSection(report: E2eReport): string {
         ...report.rows.map(row => `| ${row.step} | ${ms(row.ms)} |`),
     );
     if (report.failures.length > 0) {
-        lines.push("", "Failing tests (their timings may be partial):", "", ...report.failures.map(f => `- ${f}`));
+        lines.push(
+            "",
+            "Failing tests (their timings may be partial):",
+            "",
+            ...report.failures.map(f => `- ${f}`),
+            "",
+            "<details><summary>mocha's failure report</summary>",
+            "",
+            "```",
+            report.failureDetails,
+            "```",
+            "",
+            "</details>",
+        );
     }
     return lines.join("\n");
 }
@@ -197,7 +211,7 @@ async function main(): Promise<void> {
         "Written by `npm run bench` (bench/run.ts); not part of the tests.",
         "",
         `- Date: ${startedAt.toISOString()}`,
-        `- Command: \`${invocation()}\``,
+        `- Command: ${invocation()}`,
         `- Cores (\`os.cpus().length\`): ${cpus.length}${cpus[0] ? ` (${cpus[0].model.trim()})` : ""}`,
         `- Node: ${process.version}, ${os.platform()} ${os.arch()}`,
         `- Load average (1 min) at start / end: ${loadBefore[0].toFixed(2)} / ${loadAfter[0].toFixed(2)}`,
