@@ -6,7 +6,7 @@
  * Only values known at construction can be claimed; Outputs are left to the target to reject.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ArgumentCheck } from "./validation";
+import { ArgumentCheck, isKnown } from "./validation";
 
 /** Something an instance will take exclusively, on one host. */
 export interface Claim {
@@ -18,6 +18,16 @@ export interface Claim {
     readonly field: string;
     /** Where the host is, for the message. */
     readonly hostDescription: string;
+}
+
+/** One value a component would take: the field it comes from, the value (if known yet) and how to name it. */
+export type ClaimedValue = readonly [field: string, value: pulumi.Input<unknown> | undefined, what: (value: unknown) => string];
+
+/** The claims among some values that are known now; Outputs cannot be claimed before they resolve. */
+export function knownClaims(host: string, hostDescription: string, values: readonly ClaimedValue[]): Claim[] {
+    return values
+        .filter(([, value]) => value !== undefined && isKnown(value))
+        .map(([field, value, what]) => ({ host, what: what(value), field, hostDescription }));
 }
 
 interface Holder {

@@ -10,7 +10,7 @@ import { claimExclusively, providerFor, providerKey } from "./claims";
 import { renderClients, renderSettings, Setting } from "./configuration";
 import { ClientCredentials, createClientCredentials } from "./credentials";
 import { CONTAINER_SIGNING_CERTIFICATE_PATH, createDockerService, dockerClaims } from "./docker";
-import { createIisService, signingCertificatePath } from "./iis";
+import { createIisService, iisClaims, signingCertificatePath } from "./iis";
 import { DeploymentPlan, planDeployment } from "./plan";
 import { afterGate, createLocalReadinessGate } from "./readiness";
 import { createReseed } from "./reseed";
@@ -58,7 +58,10 @@ export class IdentityService extends pulumi.ComponentResource {
     constructor(name: string, args: IdentityServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super(TYPE_TOKEN, name, {}, opts);
         const plan = planDeployment(name, args);
-        claimExclusively(name, plan.docker ? dockerClaims(plan.docker, providerKey(providerFor(opts, docker.Provider.isInstance))) : []);
+        claimExclusively(name, [
+            ...(plan.docker ? dockerClaims(plan.docker, providerKey(providerFor(opts, docker.Provider.isInstance))) : []),
+            ...(plan.iis ? iisClaims(plan.iis) : []),
+        ]);
 
         const credentials = createClientCredentials(name, plan.client, this);
         const clientsJson = renderClientsOutput(plan, credentials);

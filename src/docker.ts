@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { DockerDeployment, RestartPolicy } from "./args";
 import { pfxFile, readPfxBase64 } from "./certificates";
-import { Claim } from "./claims";
+import { Claim, knownClaims } from "./claims";
 import { Setting, toEnvironment } from "./configuration";
 import { ArgumentCheck, checks, describe, isKnown } from "./validation";
 
@@ -101,17 +101,11 @@ export function dockerSettings(name: string, args: DockerDeployment, check: Argu
  * to stay on the safe side). Values not known yet cannot be claimed.
  */
 export function dockerClaims(settings: DockerSettings, host: string): Claim[] {
-    const hostDescription = host === "default" ? "on the default Docker host" : `on the Docker host of ${host}`;
-    const claims: Claim[] = [];
-    const add = (field: string, value: pulumi.Input<unknown> | undefined, what: (v: unknown) => string) => {
-        if (value !== undefined && isKnown(value)) {
-            claims.push({ host: `docker:${host}`, what: what(value), field, hostDescription });
-        }
-    };
-    add("docker.containerName", settings.containerName, v => `container name "${v}"`);
-    add("docker.httpPort", settings.httpPort, v => `host port ${v}`);
-    add("docker.https.port", settings.https?.port, v => `host port ${v}`);
-    return claims;
+    return knownClaims(`docker:${host}`, host === "default" ? "on the default Docker host" : `on the Docker host of ${host}`, [
+        ["docker.containerName", settings.containerName, name => `container name "${name}"`],
+        ["docker.httpPort", settings.httpPort, port => `host port ${port}`],
+        ["docker.https.port", settings.https?.port, port => `host port ${port}`],
+    ]);
 }
 
 /** The URL the service answers on, from the deploying machine and from Creatio. */

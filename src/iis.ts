@@ -15,6 +15,7 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { IisDeployment } from "./args";
+import { Claim, knownClaims } from "./claims";
 import { Setting, toAppSettingsPatch } from "./configuration";
 import { serviceUrl } from "./docker";
 import { readScript } from "./packagedScripts";
@@ -137,6 +138,27 @@ function required<T>(what: string, check: Check<T>): Check<T> {
 
 function mapInput<T, U>(value: pulumi.Input<T>, f: (value: T) => U): pulumi.Input<U> {
     return isKnown(value) ? f(value) : pulumi.output(value).apply(v => f(v as T));
+}
+
+/**
+ * What a site takes exclusively on its server: the site and pool names, its ports and its folder (names and paths
+ * compared without case, as Windows does). The server is the SSH host, or the machine that runs Pulumi.
+ */
+export function iisClaims(settings: IisSettings): Claim[] {
+    const connection = settings.connection;
+    if (connection && !(isKnown(connection.host) && isKnown(connection.port ?? 22))) {
+        return []; // the server is not known yet, so nothing can collide for certain
+    }
+    const server = connection ? `${String(connection.host).toLowerCase()}:${connection.port ?? 22}` : "local";
+    const description = connection ? `on the IIS server ${connection.host}` : "on the local IIS server";
+    const lower = (value: unknown) => String(value).toLowerCase();
+    return knownClaims(`iis:${server}`, description, [
+        ["iis.siteName", settings.siteName, value => `site "${lower(value)}"`],
+        ["iis.appPoolName", settings.appPoolName, value => `application pool "${lower(value)}"`],
+        ["iis.port", settings.port, port => `port ${port}`],
+        ["iis.https.port", settings.https?.port, port => `port ${port}`],
+        ["iis.installPath", settings.installPath, value => `folder ${lower(value).replace(/\\+$/, "")}`],
+    ]);
 }
 
 export function iisSettings(name: string, args: IisDeployment, check: ArgumentCheck): IisSettings {

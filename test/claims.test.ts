@@ -2,7 +2,7 @@ import "./support/mocks";
 import { strict as assert } from "assert";
 import * as path from "path";
 import * as docker from "@pulumi/docker";
-import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../src";
+import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, IisDeployment } from "../src";
 import { registered, resetMocks, settle } from "./support/mocks";
 
 const signing = path.join(__dirname, "fixtures", "certificates", "signing.pfx");
@@ -14,6 +14,16 @@ function args(dockerSettings: IdentityServiceArgs["docker"]): IdentityServiceArg
         database: { provider: DatabaseProvider.Postgres, connectionString: "Server=db;" },
         signingCertificate: { path: signing },
         docker: dockerSettings,
+    };
+}
+
+function iis(settings: Partial<IisDeployment>): IdentityServiceArgs {
+    return {
+        target: DeploymentTarget.Iis,
+        creatioVersion: "8.2.3",
+        database: { provider: DatabaseProvider.MsSqlServer, connectionString: "Server=db;" },
+        signingCertificate: { path: signing },
+        iis: { creatioPath: "C:\\Creatio", archivePath: "C:\\Creatio\\IdentityService.zip", port: 8090, ...settings },
     };
 }
 
@@ -70,5 +80,32 @@ describe("collisions between instances in one program", () => {
         new IdentityService("again", args({ build: { context: "/ids" } }));
         resetMocks();
         assert.doesNotThrow(() => new IdentityService("again-2", args({ build: { context: "/ids" } })));
+    });
+
+    it("rejects two IIS instances on one server with the same port, site, pool or folder, names compared without case", () => {
+        const connection = { host: "ids.example.com", user: "deploy" };
+        new IdentityService("creatio-a", iis({ connection, siteName: "IDS", appPoolName: "IDSPool", installPath: "C:\\Creatio\\IdentityService" }));
+        assert.throws(
+            () => new IdentityService("creatio-b", iis({ connection, port: 8091 })),
+            /iis\.installPath: folder c:\\creatio\\identityservice on the IIS server ids\.example\.com is already taken by IdentityService "creatio-a"/,
+        );
+        const error = (() => {
+            try {
+                new IdentityService("creatio-c", iis({ connection, siteName: "ids", appPoolName: "idspool", installPath: "D:\\ids" }));
+            } catch (e) {
+                return (e as Error).message;
+            }
+            return "";
+        })();
+        assert.match(error, /- iis\.siteName: site "ids" .* IdentityService "creatio-a" \(its iis\.siteName\)/);
+        assert.match(error, /- iis\.appPoolName: application pool "idspool" .* IdentityService "creatio-a"/);
+        assert.match(error, /- iis\.port: port 8090 on the IIS server ids\.example\.com is already taken by IdentityService "creatio-a"/);
+    });
+
+    it("allows the same IIS settings on another server, and on the local server next to an SSH one", () => {
+        new IdentityService("east", iis({ connection: { host: "east.example.com" } }));
+        assert.doesNotThrow(() => new IdentityService("west", iis({ connection: { host: "west.example.com" }, siteName: "IdentityService-east", appPoolName: "IdentityService-east" })));
+        assert.doesNotThrow(() => new IdentityService("local", iis({})));
+        assert.throws(() => new IdentityService("local-2", iis({ installPath: "C:\\Creatio\\IdentityService\\" })), /on the local IIS server is already taken by IdentityService "local"/);
     });
 });

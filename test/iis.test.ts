@@ -52,7 +52,14 @@ function iisArgs(iis: Partial<IisDeployment> = {}, overrides: Partial<IdentitySe
 
 const SSH = { host: "win-iis.example.com", user: "Administrator", password: SECRETS.sshPassword };
 
-function deploy(name: string, args: IdentityServiceArgs) {
+/**
+ * Builds the program once, by default as a run of its own (so instances of other runs do not count as
+ * collisions); `freshRun: false` continues the current run, e.g. one whose registrations a test captures.
+ */
+function deploy(name: string, args: IdentityServiceArgs, { freshRun = true } = {}) {
+    if (freshRun) {
+        resetMocks();
+    }
     const recorder = new Recorder();
     const service = new IdentityService(name, args, { transformations: [recorder.transformation] });
     return { service, recorder };
@@ -419,6 +426,7 @@ describe("IIS target (mocks)", () => {
             });
 
             it(`stores no secret outside a Pulumi secret in any registration or output (${variant})`, async () => {
+                resetMocks();
                 const captured = captureRegistrations();
                 const { service } = deploy(
                     `scan-${variant}`,
@@ -426,6 +434,7 @@ describe("IIS target (mocks)", () => {
                         connection: variant === "ssh" ? SSH : undefined,
                         appPoolIdentity: { username: ".\\ids", password: SECRETS.poolPassword },
                     }),
+                    { freshRun: false },
                 );
                 await valueOf(service.url);
                 await settle();
