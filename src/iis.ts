@@ -325,6 +325,7 @@ export function commandScript(script: StepScript, scriptsDir: string): string {
 export function prerequisitesInput(profile: VersionProfile): string {
     return JSON.stringify({
         hostingBundleVersion: profile.release.iis.hostingBundleVersion,
+        frameworks: profile.release.iis.frameworks,
         install: profile.release.iis.install,
     });
 }

@@ -6,12 +6,20 @@
 /** A Creatio version as numbers: major, minor, patch (a fourth build number is ignored). */
 export type Version = readonly [number, number, number];
 
-/** The ASP.NET Core runtime an IIS host needs for one range of Creatio versions. */
+/** A .NET shared framework, as `dotnet --list-runtimes` names it, at a major.minor version. */
+export interface SharedFramework {
+    readonly name: "Microsoft.NETCore.App" | "Microsoft.AspNetCore.App";
+    readonly version: string;
+}
+
+/** What an IIS host needs for one range of Creatio versions. */
 export interface IisRuntime {
     /** What to install, as the vendor names it (shown in errors). */
     readonly install: string;
-    /** The major.minor of the ASP.NET Core Module / hosting bundle that must be present. */
+    /** The major.minor of the hosting bundle (the ASP.NET Core Module for IIS and its runtime). */
     readonly hostingBundleVersion: string;
+    /** Every shared framework that must be installed. */
+    readonly frameworks: readonly SharedFramework[];
 }
 
 /** One row of the release table. */
@@ -30,21 +38,36 @@ export const RELEASES: readonly ReleaseRange[] = [
         from: [7, 16, 4],
         to: [8, 0, 7],
         dotnet: ".NET Core 2.2",
-        iis: { install: ".NET Core 2.2 runtime and the ASP.NET Core 3.1 hosting bundle", hostingBundleVersion: "3.1" },
+        iis: {
+            install: ".NET Core 2.2 runtime and the ASP.NET Core 3.1 hosting bundle",
+            hostingBundleVersion: "3.1",
+            frameworks: [
+                { name: "Microsoft.NETCore.App", version: "2.2" },
+                { name: "Microsoft.AspNetCore.App", version: "3.1" },
+            ],
+        },
         docker: false,
     },
     {
         from: [8, 0, 8],
         to: [8, 2, 0],
         dotnet: ".NET 6",
-        iis: { install: ".NET 6 runtime and the ASP.NET Core 6.0 hosting bundle", hostingBundleVersion: "6.0" },
+        iis: {
+            install: ".NET 6 runtime and the ASP.NET Core 6.0 hosting bundle",
+            hostingBundleVersion: "6.0",
+            frameworks: [{ name: "Microsoft.AspNetCore.App", version: "6.0" }],
+        },
         docker: true,
     },
     {
         from: [8, 2, 1],
         to: [8, 3, 999],
         dotnet: ".NET 8",
-        iis: { install: ".NET 8 runtime and the ASP.NET Core 8.0 hosting bundle", hostingBundleVersion: "8.0" },
+        iis: {
+            install: ".NET 8 runtime and the ASP.NET Core 8.0 hosting bundle",
+            hostingBundleVersion: "8.0",
+            frameworks: [{ name: "Microsoft.AspNetCore.App", version: "8.0" }],
+        },
         docker: true,
     },
 ];

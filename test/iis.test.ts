@@ -234,6 +234,7 @@ describe("IIS target (mocks)", () => {
             await valueOf(service.url);
             assert.deepEqual(await stdinOf(recorder, "defaults-iis-prerequisites"), {
                 hostingBundleVersion: "8.0",
+                frameworks: [{ name: "Microsoft.AspNetCore.App", version: "8.0" }],
                 install: ".NET 8 runtime and the ASP.NET Core 8.0 hosting bundle",
             });
             assert.deepEqual(await stdinOf(recorder, "defaults-iis-install"), {
@@ -262,6 +263,7 @@ describe("IIS target (mocks)", () => {
                 await valueOf(service.url);
                 const input = await stdinOf(recorder, `v${version.replace(/\./g, "")}-iis-prerequisites`);
                 assert.equal(input.hostingBundleVersion, bundle, version);
+                assert.deepEqual(input.frameworks, RELEASES.find(r => r.iis.hostingBundleVersion === bundle)!.iis.frameworks, version);
             }
         });
 

@@ -48,6 +48,16 @@ describe("versions", () => {
         });
     }
 
+    it("requires the .NET Core 2.2 runtime next to the 3.1 hosting bundle on IIS for 7.16.4 to 8.0.7", () => {
+        assert.deepEqual(profile("7.18.5").release.iis.frameworks, [
+            { name: "Microsoft.NETCore.App", version: "2.2" },
+            { name: "Microsoft.AspNetCore.App", version: "3.1" },
+        ]);
+        for (const release of RELEASES) {
+            assert.ok(release.iis.frameworks.some(f => f.name === "Microsoft.AspNetCore.App" && f.version === release.iis.hostingBundleVersion));
+        }
+    });
+
     it("switches features on at their documented versions", () => {
         assert.equal(profile("7.18.5").supports.redisConnection, false);
         assert.equal(profile("8.0.0").supports.redisConnection, true);
