@@ -4,10 +4,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { CreatioSystemSettings, DeploymentTarget, IdentityServiceArgs } from "./args";
+import { CreatioSystemSettings, IdentityServiceArgs } from "./args";
 import { readPfxBase64 } from "./certificates";
 import { claimExclusively, providerFor, providerKey } from "./claims";
-import { renderClients, renderSettings, Setting } from "./configuration";
+import { ClientSettings, renderClients, renderSettings, Setting } from "./configuration";
 import { ClientCredentials, createClientCredentials } from "./credentials";
 import { CONTAINER_SIGNING_CERTIFICATE_PATH, createDockerService, dockerClaims } from "./docker";
 import { createIisService, iisClaims, signingCertificatePath } from "./iis";
@@ -64,76 +64,64 @@ export class IdentityService extends pulumi.ComponentResource {
         ]);
 
         const credentials = createClientCredentials(name, plan.client, this);
-        const clientsJson = renderClientsOutput(plan, credentials);
+        const client = clientOutput(plan, credentials);
         const reseed = plan.client.reseed
             ? [
                   createReseed(
                       name,
-                      { provider: plan.provider, connectionString: plan.reseedConnectionString, clientId: credentials.id, clientsJson },
+                      {
+                          provider: plan.provider,
+                          connectionString: plan.reseedConnectionString,
+                          clientId: credentials.id,
+                          clientsJson: pulumi.secret(client.apply(renderClients)),
+                      },
                       { parent: this },
                   ),
               ]
             : [];
 
-        const service = (() => {
-            switch (plan.target) {
-                case DeploymentTarget.Docker: {
-                    const settings = plan.docker!;
-                    const deployed = createDockerService(
-                        name,
-                        {
-                            settings,
-                            creatioVersion: plan.profile.text,
-                            configuration: renderConfiguration(plan, credentials, {
-                                signingCertificatePath: CONTAINER_SIGNING_CERTIFICATE_PATH,
-                                servedOverHttps: settings.https !== undefined,
-                            }),
-                            signingCertificate: plan.signingCertificate && readPfxBase64(plan.signingCertificate.path),
-                        },
-                        this,
-                        reseed,
-                    );
-                    return { url: deployed.url, revision: deployed.container.id, gate: undefined };
-                }
-                case DeploymentTarget.Iis: {
-                    const settings = plan.iis!;
-                    const deployed = createIisService(
-                        name,
-                        {
-                            settings,
-                            profile: plan.profile,
-                            configuration: renderConfiguration(plan, credentials, {
-                                signingCertificatePath: signingCertificatePath(settings),
-                                servedOverHttps: settings.https !== undefined,
-                            }),
-                            signingCertificate: plan.signingCertificate && readPfxBase64(plan.signingCertificate.path),
-                            secrets: [plan.connectionString, credentials.secret, plan.redisConnection, plan.signingCertificate?.password],
-                            // The gate runs on the Windows host itself (the service answers there on localhost).
-                            readiness: plan.readiness.enabled
-                                ? { settings: plan.readiness, clientId: credentials.id, clientSecret: credentials.secret }
-                                : undefined,
-                        },
-                        this,
-                        reseed,
-                    );
-                    return { url: deployed.url, revision: deployed.configuration.stdout, gate: deployed.gate };
-                }
-                default:
-                    throw new Error(`IdentityService "${name}": target "${plan.target}" is not available in this version`);
-            }
-        })();
+        const configuration = renderConfiguration(plan, client, targetFacts(plan));
+        const signingCertificate = plan.signingCertificate && readPfxBase64(plan.signingCertificate.path);
+        let url: pulumi.Output<string>;
+        let gate: pulumi.CustomResource | undefined;
+        if (plan.docker) {
+            const deployed = createDockerService(
+                name,
+                { settings: plan.docker, creatioVersion: plan.profile.text, configuration, signingCertificate },
+                this,
+                reseed,
+            );
+            url = deployed.url;
+            gate = plan.readiness.enabled
+                ? createLocalReadinessGate(
+                      name,
+                      { url, clientId: credentials.id, clientSecret: credentials.secret, revision: deployed.container.id },
+                      plan.readiness,
+                      { parent: this },
+                  )
+                : undefined;
+        } else {
+            const deployed = createIisService(
+                name,
+                {
+                    settings: plan.iis!,
+                    profile: plan.profile,
+                    configuration,
+                    signingCertificate,
+                    secrets: [plan.connectionString, credentials.secret, plan.redisConnection, plan.signingCertificate?.password],
+                    // The gate runs on the Windows host itself (the service answers there on localhost).
+                    readiness: plan.readiness.enabled
+                        ? { settings: plan.readiness, clientId: credentials.id, clientSecret: credentials.secret }
+                        : undefined,
+                },
+                this,
+                reseed,
+            );
+            url = deployed.url;
+            gate = deployed.gate;
+        }
 
-        const gate = plan.readiness.enabled
-            ? service.gate ??
-              createLocalReadinessGate(
-                  name,
-                  { url: service.url, clientId: credentials.id, clientSecret: credentials.secret, revision: service.revision },
-                  plan.readiness,
-                  { parent: this },
-              )
-            : undefined;
-
-        this.url = afterGate(service.url, gate);
+        this.url = afterGate(url, gate);
         this.discoveryUrl = this.url.apply(url => url + DISCOVERY_PATH);
         this.tokenUrl = this.url.apply(url => url + TOKEN_PATH);
         this.clientId = credentials.id;
@@ -165,22 +153,25 @@ interface TargetFacts {
     readonly servedOverHttps: boolean;
 }
 
-function clientSettingsOutput(plan: DeploymentPlan, credentials: ClientCredentials) {
+function targetFacts(plan: DeploymentPlan): TargetFacts {
+    return plan.docker
+        ? { signingCertificatePath: CONTAINER_SIGNING_CERTIFICATE_PATH, servedOverHttps: plan.docker.https !== undefined }
+        : { signingCertificatePath: signingCertificatePath(plan.iis!), servedOverHttps: plan.iis!.https !== undefined };
+}
+
+/** The system client with every value known: rendered into `Clients` for the service and for re-seeding. */
+function clientOutput(plan: DeploymentPlan, credentials: ClientCredentials): pulumi.Output<ClientSettings> {
     return pulumi
         .all([credentials.id, plan.client.name, credentials.secret, plan.client.creatioUrl, plan.client.accessTokenLifetimeSeconds])
         .apply(([id, name, secret, creatioUrl, accessTokenLifetimeSeconds]) => ({ id, name, secret, creatioUrl, accessTokenLifetimeSeconds }));
 }
 
-function renderClientsOutput(plan: DeploymentPlan, credentials: ClientCredentials): pulumi.Output<string> {
-    return pulumi.secret(clientSettingsOutput(plan, credentials).apply(renderClients));
-}
-
 /** The rendered configuration, a secret: it holds the connection string and the client secret. */
-function renderConfiguration(plan: DeploymentPlan, credentials: ClientCredentials, target: TargetFacts): pulumi.Output<Setting[]> {
+function renderConfiguration(plan: DeploymentPlan, client: pulumi.Output<ClientSettings>, target: TargetFacts): pulumi.Output<Setting[]> {
     return pulumi.secret(
         pulumi
             .all([
-                clientSettingsOutput(plan, credentials),
+                client,
                 plan.connectionString,
                 plan.signingCertificate?.password,
                 plan.logLevel,
