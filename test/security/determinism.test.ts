@@ -3,7 +3,7 @@ import { strict as assert } from "assert";
 import { IdentityService } from "../../src";
 import { captureRegistrations, Captured } from "../support/leaks";
 import { resetMocks, valueOf } from "../support/mocks";
-import { dockerVariant, Scenario, scenarios } from "./scenarios";
+import { ALL_VARIANTS, Scenario, scenarios } from "./scenarios";
 
 /** Runs a scenario's program once and returns its serialized registrations, in registration order. */
 async function serialized(scenario: Scenario): Promise<string> {
@@ -16,7 +16,7 @@ async function serialized(scenario: Scenario): Promise<string> {
     return JSON.stringify([...captured].sort((a, b) => `${a.kind}${a.type}${a.name}`.localeCompare(`${b.kind}${b.type}${b.name}`)));
 }
 
-const matrix = scenarios([dockerVariant]);
+const matrix = scenarios(ALL_VARIANTS);
 
 describe("determinism", () => {
     let differences = 0;

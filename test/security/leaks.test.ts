@@ -3,7 +3,7 @@ import { strict as assert } from "assert";
 import { IdentityService } from "../../src";
 import { captureRegistrations, countStrings, findLeaks } from "../support/leaks";
 import { resetMocks, valueOf } from "../support/mocks";
-import { dockerVariant, Scenario, scenarios } from "./scenarios";
+import { ALL_VARIANTS, Scenario, scenarios } from "./scenarios";
 
 /** Builds a scenario's program and returns what the engine would have stored. */
 async function build(scenario: Scenario, name = "leak") {
@@ -16,7 +16,7 @@ async function build(scenario: Scenario, name = "leak") {
     return { captured, secrets };
 }
 
-const matrix = scenarios([dockerVariant]);
+const matrix = scenarios(ALL_VARIANTS);
 
 describe("secret-leak scan", () => {
     let valuesChecked = 0;

@@ -39,6 +39,28 @@ export const dockerVariant: Variant = {
     supports: version => RELEASES.find(r => formatVersion(r.from) === version)!.docker,
 };
 
+function iisVariant(title: string, ssh: boolean): Variant {
+    return {
+        title,
+        target: DeploymentTarget.Iis,
+        block: (https, secrets) => ({
+            iis: {
+                connection: ssh ? { host: "win-iis.example.com", user: "deploy", password: secrets.sshPassword, privateKey: secrets.sshPrivateKey } : undefined,
+                creatioPath: "C:\\Creatio",
+                archivePath: "C:\\Creatio\\IdentityService.zip",
+                port: 8090,
+                appPoolIdentity: { username: "CONTOSO\\svc-ids", password: secrets.windowsPassword },
+                https: https ? { port: 8443, certificateThumbprint: "0A1B2C3D4E5F60718293A4B5C6D7E8F90A1B2C3D" } : undefined,
+            },
+        }),
+        supports: () => true,
+    };
+}
+
+export const iisLocalVariant = iisVariant("IIS local", false);
+export const iisSshVariant = iisVariant("IIS over SSH", true);
+export const ALL_VARIANTS = [dockerVariant, iisLocalVariant, iisSshVariant];
+
 /** The first version of each row, and the versions where a feature switches on. */
 export const VERSIONS = [...RELEASES.map(r => formatVersion(r.from)), "8.2.3", "8.3.1"];
 
@@ -67,6 +89,8 @@ export function scenarios(variants: readonly Variant[]): Scenario[] {
                                 signingPassword: `Sign${tag}Password`,
                                 signingPfx: fs.readFileSync(path.join(certificates, "signing.pfx")).toString("base64").slice(200, 260),
                                 windowsPassword: `Win${tag}Password`,
+                                sshPassword: `Ssh${tag}Password`,
+                                sshPrivateKey: `-----BEGIN OPENSSH PRIVATE KEY-----\nKey${tag}Material\n-----END OPENSSH PRIVATE KEY-----`,
                             };
                             if (supplied) {
                                 secrets.clientSecret = `Client${tag}Secret`.padEnd(32, "z");

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { IdentityService, IdentityServiceArgs } from "../../src";
 import { Recorder, resetMocks, valueOf } from "../support/mocks";
-import { dockerVariant, scenarios } from "./scenarios";
+import { ALL_VARIANTS, scenarios } from "./scenarios";
 
 /**
  * Pins the child resources' names and types of default deployments. Renaming a child without `aliases` makes
@@ -21,8 +21,13 @@ async function children(args: IdentityServiceArgs): Promise<string[]> {
     return recorder.constructed.map(r => `${r.type}::${r.name}`);
 }
 
+const matrix = scenarios(ALL_VARIANTS);
+const scenario = (title: string) => matrix.find(s => s.title === title)!.args;
+
 export const defaultDeployments: Record<string, IdentityServiceArgs> = {
-    docker: scenarios([dockerVariant]).find(s => s.title === "Docker 8.2.1 Postgres http generated credentials")!.args,
+    docker: scenario("Docker 8.2.1 Postgres http generated credentials"),
+    "iis-local": scenario("IIS local 8.2.1 MsSqlServer http generated credentials"),
+    "iis-ssh": scenario("IIS over SSH 8.2.1 MsSqlServer https generated credentials"),
 };
 
 describe("upgrade safety", () => {
