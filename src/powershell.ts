@@ -32,6 +32,10 @@ export function encodedCommandLine(script: string): string {
  * PowerShell also treats the typographic quotes U+2018..U+201B as single quotes, so they are doubled too.
  */
 export function quote(value: string): string {
+    if (value.includes("\u0000")) {
+        // No PowerShell literal can hold NUL (nor can a Windows path); argument checks reject it earlier.
+        throw new Error("a PowerShell literal cannot hold a NUL character");
+    }
     return `'${value.replace(/['\u2018\u2019\u201a\u201b]/g, q => q + q)}'`;
 }
 

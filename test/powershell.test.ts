@@ -4,6 +4,7 @@
 // Values never enter script text (they travel on stdin), except the uploaded scripts' folder, which is quoted.
 import "./support/mocks";
 import { strict as assert } from "assert";
+import fc from "fast-check";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -141,6 +142,69 @@ describe("PowerShell scripts of the IIS target parse (tree-sitter-powershell)", 
             // Inside a verbatim string only doubled quotes are special.
             assert.equal(literals[0].text.slice(1, -1).replace(/(['\u2018\u2019\u201a\u201b])\1/g, "$1"), value);
         }
+    });
+
+    describe("properties over generated hostile values (fast-check)", () => {
+        const RUNS = 300;
+        /** Quotes (ASCII and typographic), $, backticks, %, ;, &, |, newlines, NUL, long and non-ASCII text. */
+        const hostile = fc.oneof(
+            fc.string({ unit: "binary", maxLength: 60 }),
+            fc.string({ unit: fc.constantFrom(..."'\"\u2018\u2019\u201a\u201b\u201c\u201d$`%;&|\n\r\u0000{}()@#<>\\ ü名🙂"), maxLength: 40 }),
+            fc.string({ unit: "grapheme", minLength: 300, maxLength: 600 }),
+        );
+        const literalsOf = (text: string): string[] => {
+            const found: string[] = [];
+            const visit = (node: SyntaxNode): void => {
+                if (node.type === "verbatim_string_characters") {
+                    found.push(node.text.slice(1, -1).replace(/(['\u2018\u2019\u201a\u201b])\1/g, "$1"));
+                }
+                node.children.forEach(visit);
+            };
+            visit(parser.parse(text).rootNode);
+            return found;
+        };
+
+        it(`quote() always parses as exactly one literal holding the exact value, and refuses NUL (${RUNS} runs)`, () => {
+            fc.assert(
+                fc.property(hostile, value => {
+                    if (value.includes("\u0000")) {
+                        assert.throws(() => quote(value), /cannot hold a NUL/);
+                        return;
+                    }
+                    const statement = `$value = ${quote(value)}`;
+                    assert.deepEqual(syntaxErrors(parser, statement), []);
+                    assert.deepEqual(literalsOf(statement), [value]);
+                }),
+                { numRuns: RUNS },
+            );
+        });
+
+        it(`every step's command parses with any upload folder, which it carries only as one quoted literal (${RUNS} runs)`, () => {
+            fc.assert(
+                fc.property(hostile.filter(folder => !folder.includes("\u0000")), folder => {
+                    const directory = `C:\\${folder}`;
+                    for (const script of STEP_SCRIPTS) {
+                        const text = commandScript(script, directory);
+                        assert.deepEqual(syntaxErrors(parser, text), [], script);
+                        if (scriptTransport(script).kind === "file") {
+                            const literals = literalsOf(text);
+                            assert.equal(literals.length, 1, script);
+                            assert.ok(literals[0].startsWith(directory), script);
+                        }
+                    }
+                }),
+                { numRuns: RUNS / 10 },
+            );
+        });
+
+        it(`-EncodedCommand round-trips any text (${RUNS} runs)`, () => {
+            fc.assert(
+                fc.property(hostile, text => {
+                    assert.equal(decodeCommand(encodeCommand(text)), text);
+                }),
+                { numRuns: RUNS },
+            );
+        });
     });
 
     it("encodes as UTF-16LE base64, as -EncodedCommand expects, and refuses to minify here-strings", () => {
