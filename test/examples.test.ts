@@ -85,16 +85,61 @@ describe("examples", () => {
         ]);
     });
 
+    it("the Python program uses only names the SDK generated from the schema has", () => {
+        const source = fs.readFileSync(path.join(root, "examples", "python", "__main__.py"), "utf8");
+        const snake = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase();
+        const propertiesOf = (call: string): Record<string, unknown> =>
+            call === "IdentityService"
+                ? schema.resources[TOKEN].inputProperties
+                : schema.types[`creatio-identity-service:index:${call.replace(/Args$/, "")}`]?.properties;
+        const problems: string[] = [];
+        const calls: Array<string | null> = [];
+        const token = /ids\.(\w+)\.([A-Z_]+)\b|ids\.(\w+)\(|(\w+)=(?!=)|\(|\)/g;
+        let checked = 0;
+        for (let match = token.exec(source); match; match = token.exec(source)) {
+            const [text, enumType, member, call, keyword] = match;
+            if (enumType) {
+                const type = schema.types[`creatio-identity-service:index:${enumType}`];
+                const names = (type?.enum ?? []).map((value: { name: string }) => snake(value.name).toUpperCase());
+                if (!names.includes(member)) problems.push(`ids.${enumType}.${member}`);
+                checked++;
+            } else if (call) {
+                if (!propertiesOf(call)) problems.push(`ids.${call}`);
+                calls.push(call);
+                checked++;
+            } else if (keyword) {
+                const scope = calls[calls.length - 1];
+                if (scope) {
+                    const properties = Object.keys(propertiesOf(scope) ?? {}).map(snake);
+                    if (!properties.includes(keyword)) problems.push(`${scope}(${keyword}=)`);
+                    checked++;
+                }
+            } else if (text === "(") {
+                calls.push(null);
+            } else {
+                calls.pop();
+            }
+        }
+        const outputs = Object.keys(schema.resources[TOKEN].properties).map(snake);
+        for (const [, output] of source.matchAll(/identity_service\.(\w+)/g)) {
+            if (!outputs.includes(output)) problems.push(`identity_service.${output}`);
+            checked++;
+        }
+        assert.deepEqual(problems, []);
+        assert.ok(checked > 25, `checked ${checked} names`);
+    });
+
     it("every example is a complete program with its own Pulumi.yaml and README", () => {
         const examples = fs.readdirSync(path.join(root, "examples"));
-        assert.ok(examples.length >= 4, examples.join(", "));
+        assert.ok(examples.length >= 5, examples.join(", "));
         for (const example of examples) {
             const dir = path.join(root, "examples", example);
             const project = parse(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8"));
             assert.ok(project.name && project.runtime, `${example}/Pulumi.yaml names the project and runtime`);
             assert.ok(fs.existsSync(path.join(dir, "README.md")), `${example}/README.md`);
-            const entry = { nodejs: "index.ts", yaml: "Pulumi.yaml", python: "__main__.py" }[project.runtime as string];
-            assert.ok(entry && fs.existsSync(path.join(dir, entry)), `${example} has its ${project.runtime} program`);
+            const runtime: string = project.runtime.name ?? project.runtime;
+            const entry = ({ nodejs: "index.ts", yaml: "Pulumi.yaml", python: "__main__.py" } as Record<string, string>)[runtime];
+            assert.ok(entry && fs.existsSync(path.join(dir, entry)), `${example} has its ${runtime} program`);
         }
     });
 });
