@@ -1,0 +1,432 @@
+// The IdentityService component's real program, deployed to the real Docker Engine and PostgreSQL of the e2e infra
+// scripts by the test executor (test/e2e/support/executor.ts), which performs every resource operation for real and
+// keeps state between runs like the Pulumi engine. Scenarios: first deploy, a no-op second run, a client rotation,
+// a service that never becomes ready, and destroy. A timing table is printed at the end.
+//
+// Needs: test/e2e/infra/start-docker.sh, then start-postgres.sh. The service (in its container) reaches PostgreSQL at
+// the Docker bridge gateway; the re-seed command (on this machine) uses 127.0.0.1 through
+// `database.reseedConnectionString`: this machine's own connections to the gateway address go through Docker's
+// MASQUERADE rule and arrive from another of its addresses, which the cluster's pg_hba (bridge subnet only) refuses.
+// Set E2E_EXECUTOR_LOG=1 to see every operation the executor performs.
+import { strict as assert } from "assert";
+import { execFile, execFileSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { promisify } from "util";
+import * as pulumi from "@pulumi/pulumi";
+import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../../src";
+import { CONTAINER_LABEL } from "../../src/docker";
+import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase, withClient } from "./infra/postgres";
+import { docker, Executor, Operation, RunError, RunResult } from "./support/executor";
+
+const execFileAsync = promisify(execFile);
+
+const REPO_ROOT = path.join(__dirname, "..", "..");
+const INFRA_DIR = path.join(__dirname, "infra");
+const FIXTURE_DIR = path.join(REPO_ROOT, "test", "fixtures", "identity-service");
+const SIGNING_PFX = path.join(REPO_ROOT, "test", "fixtures", "certificates", "signing.pfx");
+const E2E_LABEL = "creatio-identity-service-e2e";
+const NEVER_READY_IMAGE = `${E2E_LABEL}/never-ready:local`;
+
+/** Unique per run, so that other sessions on the same engine never collide with these containers. */
+const RUN_ID = crypto.randomBytes(3).toString("hex");
+const NAME = `cis-e2e-${RUN_ID}`;
+const NEVER_READY_NAME = `cis-e2e-never-ready-${RUN_ID}`;
+const NEVER_READY_TIMEOUT_SECONDS = 5;
+/** Start-up of the run around the gate: random values, image inspect, re-seed, container create and start. */
+const NEVER_READY_SLACK_SECONDS = 25;
+
+const T = {
+  randomString: "random:index/randomString:RandomString",
+  randomPassword: "random:index/randomPassword:RandomPassword",
+  image: "docker:index/image:Image",
+  remoteImage: "docker:index/remoteImage:RemoteImage",
+  container: "docker:index/container:Container",
+  command: "command:local:Command",
+};
+
+interface Deployed {
+  url: string;
+  clientId: string;
+  clientSecret: string;
+  containerId: string;
+}
+
+const timings: Array<[string, number]> = [];
+
+async function timed<R>(step: string, action: () => Promise<R>): Promise<R> {
+  const started = performance.now();
+  try {
+    return await action();
+  } finally {
+    timings.push([step, performance.now() - started]);
+  }
+}
+
+function summary(operations: readonly Operation[]): string[] {
+  return operations.map(op => `${op.kind} ${op.name}`).sort();
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * One HTTP exchange. A connection closed before any answer is retried for up to 3 s (with a note on the console):
+ * now and then on this machine, Docker's port proxy drops a fresh loopback connection to a container that is
+ * serving (its restart count stays 0). HTTP answers, whatever their status, are never retried; `retries: 0` for
+ * checks that expect the connection to fail.
+ */
+async function exchange(url: string, init: RequestInit = {}, retries = 10): Promise<{ status: number; body: Record<string, unknown> }> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const response = await fetch(url, { ...init, signal: AbortSignal.timeout(5000) });
+      if (attempt > 0) console.log(`    note: ${url} answered after ${attempt} dropped connection(s)`);
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const dropped = cause?.code === "UND_ERR_SOCKET" || cause?.code === "ECONNRESET";
+      if (!dropped || attempt >= retries) throw err;
+      await new Promise(resolve => setTimeout(resolve, 300));
+    }
+  }
+}
+
+function discovery(url: string, retries?: number): Promise<{ status: number; body: Record<string, unknown> }> {
+  return exchange(`${url}/.well-known/openid-configuration`, {}, retries);
+}
+
+function requestToken(url: string, clientId: string, clientSecret: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  return exchange(`${url}/connect/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: clientSecret }),
+  });
+}
+
+async function inspect(containerId: string): Promise<Record<string, any>> {
+  const { stdout } = await docker(["inspect", containerId]);
+  return JSON.parse(stdout)[0];
+}
+
+/** The one regular file of a tar stream (as `docker cp <container>:<file> -` writes it): mode and content. */
+function fileFromTar(tar: Buffer): { mode: number; content: Buffer } {
+  const size = parseInt(tar.subarray(124, 136).toString("ascii").replace(/\0.*$/, "").trim(), 8);
+  const mode = parseInt(tar.subarray(100, 108).toString("ascii").replace(/\0.*$/, "").trim(), 8);
+  return { mode, content: tar.subarray(512, 512 + size) };
+}
+
+/** Runs `action`; when it fails, adds the container's state and last log lines to the error. */
+async function explained<R>(containerId: string, action: () => Promise<R>): Promise<R> {
+  try {
+    return await action();
+  } catch (err) {
+    const state = await docker(["inspect", "-f", "{{json .State}} restarts={{.RestartCount}}", containerId], { allowFailure: true });
+    const logs = await docker(["logs", "--tail", "30", containerId], { allowFailure: true });
+    (err as Error).message += `\ncontainer ${containerId.slice(0, 12)}: ${state.stdout.trim() || state.stderr.trim()}\n${logs.stdout}${logs.stderr}`;
+    throw err;
+  }
+}
+
+/** The never-ready service: answers 503 to everything, forever. Built FROM the e2e base image. */
+async function buildNeverReadyImage(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cis-e2e-never-ready-"));
+  try {
+    fs.writeFileSync(
+      path.join(dir, "server.js"),
+      'require("http").createServer((req, res) => { res.statusCode = 503; res.end("still starting"); }).listen(80);\n' +
+        'process.on("SIGTERM", () => process.exit(0));\n',
+    );
+    fs.writeFileSync(
+      path.join(dir, "Dockerfile"),
+      `FROM ${E2E_LABEL}/node-base:local\nWORKDIR /app\nCOPY server.js /app/\nENTRYPOINT ["/usr/bin/node", "/app/server.js"]\n`,
+    );
+    await docker(["build", "-q", "--label", `${E2E_LABEL}=1`, "-t", NEVER_READY_IMAGE, dir], { env: { DOCKER_BUILDKIT: "0" } });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe("IdentityService on Docker, deployed by the test executor (real Docker Engine and PostgreSQL)", function () {
+  let env: PostgresEnv;
+  let db: ScratchDatabase;
+  let connectionString: string;
+  let reseedConnectionString: string;
+  let httpPort: number;
+  let executor: Executor;
+  let neverReady: Executor | undefined;
+  let first: Deployed | undefined;
+  let rotated: Deployed | undefined;
+
+  const log = process.env.E2E_EXECUTOR_LOG ? (line: string) => process.stderr.write(line + "\n") : undefined;
+
+  function args(rotation: string, overrides: Partial<IdentityServiceArgs> = {}): IdentityServiceArgs {
+    return {
+      target: DeploymentTarget.Docker,
+      creatioVersion: "8.2.3",
+      database: {
+        provider: DatabaseProvider.Postgres,
+        connectionString: pulumi.secret(connectionString),
+        reseedConnectionString: pulumi.secret(reseedConnectionString),
+      },
+      client: { rotation },
+      signingCertificate: { path: SIGNING_PFX },
+      docker: { build: { context: FIXTURE_DIR }, httpPort, bindAddress: "127.0.0.1" },
+      readiness: { timeoutSeconds: 120 },
+      ...overrides,
+    };
+  }
+
+  /** The program: one IdentityService and its outputs. */
+  const program = (name: string, serviceArgs: () => IdentityServiceArgs) => () => {
+    const service = new IdentityService(name, serviceArgs());
+    return {
+      url: service.url,
+      clientId: service.clientId,
+      clientSecret: service.clientSecret,
+      creatioSystemSettings: service.creatioSystemSettings,
+    };
+  };
+
+  function deployed(result: RunResult): Deployed {
+    const container = executor.resource(T.container, `${NAME}-container`);
+    assert.ok(container, "the container is in the executor's state");
+    return {
+      url: String(result.outputs.url),
+      clientId: String(result.outputs.clientId),
+      clientSecret: String(result.outputs.clientSecret),
+      containerId: container.id,
+    };
+  }
+
+  async function clientRows(clientId: string): Promise<number> {
+    return withClient(db.config, async c => {
+      const found = await c.query(`SELECT count(*)::int AS n FROM "Clients" WHERE "ClientId" = $1`, [clientId]);
+      return found.rows[0].n as number;
+    });
+  }
+
+  function reseedOutput(): { clientId: string; deletedClients: number } {
+    const reseed = executor.resource(T.command, `${NAME}-client-reseed`);
+    assert.ok(reseed, "the re-seed command is in the executor's state");
+    return JSON.parse(String(reseed.outputs.stdout));
+  }
+
+  before(async function () {
+    if (path.resolve(process.cwd()) !== path.resolve(REPO_ROOT)) {
+      throw new Error(`run the e2e tests from the repository root (${REPO_ROOT}): the component's local commands use paths relative to it`);
+    }
+    env = readPostgresEnv();
+    if (!env.hostFromContainers) {
+      throw new Error("PGHOST_FROM_CONTAINERS is missing: run test/e2e/infra/start-docker.sh, then test/e2e/infra/start-postgres.sh again");
+    }
+    await docker(["version", "--format", "{{.Server.Version}}"]).catch(() => {
+      throw new Error("Docker does not answer: run test/e2e/infra/start-docker.sh first");
+    });
+    execFileSync("bash", [path.join(INFRA_DIR, "build-base-image.sh")], { stdio: ["ignore", "ignore", "inherit"] });
+    await buildNeverReadyImage();
+
+    db = await createScratchDatabase(env, "cis_e2e_deploy");
+    const connection = (host: string) =>
+      `Server=${host};Port=${env.port};Database=${db.name};User ID=${env.user};Password=${env.password};Timeout=5;`;
+    connectionString = connection(env.hostFromContainers);
+    reseedConnectionString = connection(env.host);
+    httpPort = await freePort();
+    executor = new Executor({ log });
+  });
+
+  after(async function () {
+    const removed = [...(await executor?.cleanup() ?? []), ...(await neverReady?.cleanup() ?? [])];
+    if (removed.length > 0) console.log(`  cleanup removed: ${removed.join(", ")}`);
+    await db?.drop().catch(() => undefined);
+    if (timings.length > 0) {
+      const width = Math.max(...timings.map(([step]) => step.length));
+      console.log("\n  timing (ms)");
+      for (const [step, ms] of timings) console.log(`    ${step.padEnd(width)}  ${String(Math.round(ms)).padStart(7)}`);
+    }
+  });
+
+  it("1. first deploy: builds the image, re-seeds, runs the container, serves discovery and a token to the output client", async function () {
+    const result = await timed("deploy", () => executor.run(program(NAME, () => args("1"))));
+    assert.deepEqual(summary(result.operations), [
+      `create ${NAME}-client-id`,
+      `create ${NAME}-client-reseed`,
+      `create ${NAME}-client-secret`,
+      `create ${NAME}-container`,
+      `create ${NAME}-image`,
+      `create ${NAME}-readiness`,
+    ]);
+    first = deployed(result);
+
+    // Ordering: the re-seed finished before the container was created, the gate ran after it.
+    const op = (name: string) => result.operations.find(o => o.name === name)!;
+    assert.ok(op(`${NAME}-client-reseed`).endedAt <= op(`${NAME}-container`).startedAt, "re-seed before the container");
+    assert.ok(op(`${NAME}-image`).endedAt <= op(`${NAME}-container`).startedAt, "image before the container");
+    assert.ok(op(`${NAME}-container`).endedAt <= op(`${NAME}-readiness`).startedAt, "readiness gate after the container");
+
+    // Outputs: generated credentials of the documented lengths; the secret ones are secrets.
+    assert.equal(first.url, `http://localhost:${httpPort}`);
+    assert.match(first.clientId, /^[A-Za-z0-9]{16}$/);
+    assert.match(first.clientSecret, /^[A-Za-z0-9]{32}$/);
+    assert.deepEqual([...result.secretOutputs].sort(), ["clientSecret", "creatioSystemSettings"]);
+    assert.deepEqual(result.outputs.creatioSystemSettings, {
+      OAuth20IdentityServerUrl: first.url,
+      OAuth20IdentityServerClientId: first.clientId,
+      OAuth20IdentityServerClientSecret: first.clientSecret,
+    });
+
+    // The container: running, labelled, published on loopback only, restart policy, signing PFX uploaded.
+    const container = await inspect(first.containerId);
+    assert.equal(container.State.Running, true);
+    assert.equal(container.Name, `/${NAME}`);
+    assert.equal(container.Config.Labels[CONTAINER_LABEL], NAME);
+    assert.equal(container.HostConfig.RestartPolicy.Name, "unless-stopped");
+    assert.deepEqual(container.HostConfig.PortBindings["80/tcp"], [{ HostIp: "127.0.0.1", HostPort: String(httpPort) }]);
+    const { stdout: tar } = await execFileAsync("docker", ["cp", `${first.containerId}:/app/signing-certificate.pfx`, "-"], {
+      encoding: "buffer",
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const uploaded = fileFromTar(tar);
+    assert.ok(uploaded.content.equals(fs.readFileSync(SIGNING_PFX)), "the signing PFX in the container is the fixture's");
+    assert.equal(uploaded.mode & 0o777, 0o644);
+    const environment: string[] = container.Config.Env;
+    assert.ok(environment.includes(`PostgresConnection=${connectionString}`), "the connection string reaches the service");
+
+    // The service: discovery with an issuer, a token for the output credentials, the client row in the database.
+    const doc = await explained(first.containerId, () => discovery(first!.url));
+    assert.equal(doc.status, 200);
+    assert.equal(typeof doc.body.issuer, "string");
+    assert.ok((doc.body.issuer as string).length > 0);
+    const token = await requestToken(first.url, first.clientId, first.clientSecret);
+    assert.equal(token.status, 200, JSON.stringify(token.body));
+    assert.equal(typeof token.body.access_token, "string");
+    assert.equal(await clientRows(first.clientId), 1);
+    assert.equal(reseedOutput().clientId, first.clientId);
+    assert.equal(reseedOutput().deletedClients, 0, "nothing to delete on a first deploy");
+    assert.equal((await inspect(first.containerId)).RestartCount, 0, "the service never restarted");
+  });
+
+  it("2. the same program again performs zero operations", async function () {
+    assert.ok(first, "needs the first deploy");
+    const result = await timed("no-op run", () => executor.run(program(NAME, () => args("1"))));
+    assert.deepEqual(summary(result.operations), []);
+    const again = deployed(result);
+    assert.deepEqual(again, first);
+    assert.equal((await inspect(first.containerId)).State.Running, true);
+    assert.equal((await requestToken(first.url, first.clientId, first.clientSecret)).status, 200);
+  });
+
+  it("3. a new client.rotation re-seeds, replaces the container, and only the new secret gets a token", async function () {
+    assert.ok(first, "needs the first deploy");
+    const result = await timed("rotation", () => executor.run(program(NAME, () => args("2"))));
+    assert.deepEqual(summary(result.operations), [
+      `replace ${NAME}-client-id`,
+      `replace ${NAME}-client-secret`,
+      `replace ${NAME}-container`,
+      `replace ${NAME}-readiness`,
+      `update ${NAME}-client-reseed`,
+    ]);
+    rotated = deployed(result);
+    assert.notEqual(rotated.clientId, first.clientId);
+    assert.notEqual(rotated.clientSecret, first.clientSecret);
+    assert.notEqual(rotated.containerId, first.containerId, "a new container");
+    assert.equal((await docker(["inspect", first.containerId], { allowFailure: true })).code, 1, "the old container is gone");
+
+    const op = (name: string) => result.operations.find(o => o.name === name)!;
+    assert.ok(op(`${NAME}-client-reseed`).endedAt <= op(`${NAME}-container`).startedAt, "re-seed before the new container");
+
+    // The re-seed command deleted the old client's rows; the new container inserted the new client.
+    assert.equal(reseedOutput().clientId, rotated.clientId);
+    assert.equal(reseedOutput().deletedClients, 1);
+    assert.equal(await clientRows(first.clientId), 0);
+    assert.equal(await clientRows(rotated.clientId), 1);
+
+    const fresh = await requestToken(rotated.url, rotated.clientId, rotated.clientSecret);
+    assert.equal(fresh.status, 200, JSON.stringify(fresh.body));
+    const old = await requestToken(rotated.url, first.clientId, first.clientSecret);
+    assert.equal(old.status, 400);
+    assert.deepEqual(old.body, { error: "invalid_client" });
+    assert.equal((await inspect(rotated.containerId)).RestartCount, 0, "the new service never restarted");
+  });
+
+  it("4. a service that never becomes ready fails the deploy within the gate's timeout, naming the URL and the last status", async function () {
+    const port = await freePort();
+    neverReady = new Executor({ log });
+    const started = performance.now();
+    let failure: RunError | undefined;
+    try {
+      await neverReady.run(
+        program(NEVER_READY_NAME, () =>
+          args("1", {
+            docker: { image: NEVER_READY_IMAGE, httpPort: port, bindAddress: "127.0.0.1" },
+            readiness: { timeoutSeconds: NEVER_READY_TIMEOUT_SECONDS },
+          }),
+        ),
+      );
+    } catch (err) {
+      if (!(err instanceof RunError)) throw err;
+      failure = err;
+    }
+    const elapsedMs = performance.now() - started;
+    timings.push(["never-ready failure", elapsedMs]);
+    assert.ok(failure, "the run must fail");
+    assert.ok(elapsedMs < (NEVER_READY_TIMEOUT_SECONDS + NEVER_READY_SLACK_SECONDS) * 1000, `failed after ${Math.round(elapsedMs)} ms`);
+
+    const url = `http://localhost:${port}`;
+    assert.match(failure.message, new RegExp(`${NEVER_READY_NAME}-readiness`));
+    assert.ok(failure.message.includes(url), `the message names ${url}:\n${failure.message}`);
+    assert.match(failure.message, /HTTP 503/);
+    assert.match(failure.message, new RegExp(`${NEVER_READY_TIMEOUT_SECONDS} s`));
+    if (process.env.E2E_EXECUTOR_LOG) console.log(failure.message);
+
+    const gate = failure.operations.find(o => o.name === `${NEVER_READY_NAME}-readiness`);
+    assert.ok(gate && !gate.ok, "the readiness gate is the failed step");
+    const gateMs = gate.endedAt - gate.startedAt;
+    assert.ok(gateMs >= NEVER_READY_TIMEOUT_SECONDS * 1000 - 500, `the gate waited its timeout (${Math.round(gateMs)} ms)`);
+    assert.ok(gateMs < (NEVER_READY_TIMEOUT_SECONDS + 10) * 1000, `the gate stopped at its timeout (${Math.round(gateMs)} ms)`);
+    assert.deepEqual(
+      failure.operations.filter(o => o.ok).map(o => `${o.kind} ${o.type}`).sort(),
+      [`create ${T.command}`, `create ${T.container}`, `create ${T.randomPassword}`, `create ${T.randomString}`, `create ${T.remoteImage}`].sort(),
+    );
+    // Like the engine after a failed update: what was created stays in the state, the failed gate does not.
+    assert.ok(neverReady.resource(T.container, `${NEVER_READY_NAME}-container`));
+    assert.equal(neverReady.resource(T.command, `${NEVER_READY_NAME}-readiness`), undefined);
+
+    await neverReady.destroy();
+    const left = await docker(["ps", "-aq", "--filter", `label=${CONTAINER_LABEL}=${NEVER_READY_NAME}`]);
+    assert.equal(left.stdout.trim(), "");
+    assert.equal((await docker(["image", "inspect", NEVER_READY_IMAGE], { allowFailure: true })).code, 0, "keepLocally: the image stays");
+  });
+
+  it("5. destroy removes everything of the stack from Docker and leaves no state", async function () {
+    assert.ok(rotated ?? first, "needs a deployed stack");
+    const operations = await timed("destroy", () => executor.destroy());
+    assert.deepEqual(summary(operations), [
+      `delete ${NAME}-client-id`,
+      `delete ${NAME}-client-reseed`,
+      `delete ${NAME}-client-secret`,
+      `delete ${NAME}-container`,
+      `delete ${NAME}-image`,
+      `delete ${NAME}-readiness`,
+    ]);
+    const order = operations.map(o => o.name);
+    assert.ok(order.indexOf(`${NAME}-readiness`) < order.indexOf(`${NAME}-container`), "the gate before the container");
+    assert.ok(order.indexOf(`${NAME}-container`) < order.indexOf(`${NAME}-client-reseed`), "the container before the re-seed");
+    assert.ok(order.indexOf(`${NAME}-container`) < order.indexOf(`${NAME}-image`), "the container before its image");
+    assert.deepEqual(executor.state, []);
+
+    const left = await docker(["ps", "-aq", "--filter", `label=${CONTAINER_LABEL}=${NAME}`]);
+    assert.equal(left.stdout.trim(), "", "no container of the stack is left");
+    await assert.rejects(discovery((rotated ?? first)!.url, 0), "nothing answers on the service URL any more");
+  });
+});
