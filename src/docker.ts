@@ -22,7 +22,7 @@ export const DEFAULT_RESTART_POLICY = RestartPolicy.UnlessStopped;
 /** Inside the container: the vendor's image serves on port 80 (and 443 for HTTPS) from /app. */
 export const CONTAINER_HTTP_PORT = 80;
 export const CONTAINER_HTTPS_PORT = 443;
-/** Uploads need an existing directory; the service's working directory /app always exists. */
+/** Next to the service, in its working directory /app (the vendor runs the image with `--workdir /app`). */
 export const CONTAINER_SIGNING_CERTIFICATE_PATH = "/app/signing-certificate.pfx";
 export const CONTAINER_TLS_CERTIFICATE_PATH = "/app/tls-certificate.pfx";
 

@@ -11,6 +11,7 @@ import * as path from "path";
 import { promisify } from "util";
 import { Client } from "pg";
 import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase, withClient } from "./infra/postgres";
+import { ClientDefinition } from "../../src/configuration";
 
 const execFileAsync = promisify(execFile);
 
@@ -28,17 +29,8 @@ const CLIENT_ID = "E2eSystemClient1";
 const SECRET = "S3cretForTheE2eTests0123456789ab";
 const SCOPES = ["register_own_resource", "get_resource_list", "IdentityServerApi"];
 
-interface ClientConfig {
-  ClientId: string;
-  ClientName: string;
-  Secrets: string[];
-  AllowedGrantTypes: string[];
-  RedirectUris: string[];
-  PostLogoutRedirectUris: string[];
-  IdentityTokenLifetime: number;
-  AccessTokenLifetime: number;
-  AllowedScopes: string[];
-}
+/** A `Clients` entry, as the package renders it. */
+type ClientConfig = ClientDefinition;
 
 function systemClient(overrides: Partial<ClientConfig> = {}): ClientConfig {
   return {
