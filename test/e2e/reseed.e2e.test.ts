@@ -4,6 +4,7 @@
 import { strict as assert } from "assert";
 import { spawn } from "child_process";
 import * as crypto from "crypto";
+import * as net from "net";
 import * as path from "path";
 import { Client } from "pg";
 import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase, withClient } from "./infra/postgres";
@@ -175,6 +176,40 @@ describe("reseed.js against PostgreSQL", function () {
     assert.ok(!result.stderr.includes(wrongPassword), result.stderr);
     assert.ok(!result.stderr.includes(env.password), result.stderr);
     assert.deepEqual(await rowsOf(client, NEW_ID), FULL);
+  });
+
+  it("fails naming the missing DELETE permission, and deletes nothing, when the user may not delete", async () => {
+    await createTables(client);
+    for (const id of [OLD_ID, NEW_ID]) await insertClient(client, id);
+    // An owner may revoke its own privileges: the table becomes read-only for the role the script connects as.
+    await client.query(`REVOKE DELETE ON "ClientSecrets" FROM CURRENT_USER`);
+    const previous = JSON.stringify({ clientId: OLD_ID, clientHash: OLD_HASH });
+
+    const result = await runReseed({ connectionString: connectionString(), clientId: NEW_ID, clientHash: NEW_HASH }, previous);
+
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /permission denied .*DELETE/s);
+    assert.match(result.stderr, new RegExp(`"${db.name}"`));
+    assert.ok(!result.stderr.includes(env.password), result.stderr);
+    assert.deepEqual(await rowsOf(client, OLD_ID), FULL);
+    assert.deepEqual(await rowsOf(client, NEW_ID), FULL);
+  });
+
+  it("fails naming the database and the way out when the server cannot be reached", async () => {
+    const closedPort = await new Promise<number>((resolve) => {
+      const server = net.createServer();
+      server.listen(0, "127.0.0.1", () => {
+        const { port } = server.address() as net.AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const unreachable = `Server=127.0.0.1;Port=${closedPort};Database=identity;User ID=u;Password=Unreachable-Secret-1;Timeout=3;`;
+
+    const result = await runReseed({ connectionString: unreachable, clientId: NEW_ID, clientHash: NEW_HASH });
+
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`cannot reach .*"identity" at 127\\.0\\.0\\.1:${closedPort}.*client\\.reseed: false`, "s"));
+    assert.ok(!result.stderr.includes("Unreachable-Secret-1"), result.stderr);
   });
 
   it("rolls everything back when one delete fails half-way", async () => {
