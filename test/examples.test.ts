@@ -131,6 +131,25 @@ describe("examples", () => {
         assert.ok(checked > 25, `checked ${checked} names`);
     });
 
+    it("every example's README gives the steps from a fresh clone: installing, a stack, the signing certificate", () => {
+        const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+        assert.match(readme, /^### Signing certificate$/m);
+        for (const example of fs.readdirSync(path.join(root, "examples"))) {
+            const dir = path.join(root, "examples", example);
+            const text = fs.readFileSync(path.join(dir, "README.md"), "utf8");
+            assert.match(text, /^pulumi stack init /m, `${example}/README.md creates a stack`);
+            assert.match(text, /\(\.\.\/\.\.\/README\.md#signing-certificate\)/, `${example}/README.md says how to make the signing certificate`);
+            if (parse(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8")).runtime === "nodejs") {
+                assert.match(text, /^\(cd \.\.\/\.\. && npm ci\)/m, `${example}/README.md installs (and builds) the package in the repository root first`);
+                assert.match(text, /^npm install /m, `${example}/README.md installs the program's dependencies`);
+            }
+        }
+        const quickstart = readme.slice(readme.indexOf("## Quickstart"), readme.indexOf("### Signing certificate"));
+        for (const step of [/^npm ci /m, /^pulumi stack init /m, /^pulumi up$/m]) {
+            assert.match(quickstart, step);
+        }
+    });
+
     it("every example is a complete program with its own Pulumi.yaml and README", () => {
         const examples = fs.readdirSync(path.join(root, "examples"));
         assert.ok(examples.length >= 5, examples.join(", "));
