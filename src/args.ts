@@ -148,18 +148,26 @@ export interface Client {
 }
 
 /**
- * The certificate (PFX) the Identity Service signs its tokens with. Mandatory from Creatio 8.2.3, whose
- * `IdentityService.zip` no longer ships a sample certificate.
+ * The certificate (PFX) the Identity Service signs its tokens with (`X509CertificatePath`). One per instance:
+ * by default a self-signed RSA certificate is generated for the instance; give `path` to use your own instead.
  */
 export interface SigningCertificate {
     /**
-     * Path of the `.pfx` file on the machine that runs Pulumi. Its bytes are delivered to the service as a secret.
+     * Path of your own `.pfx` file on the machine that runs Pulumi, relative to the program's working directory.
+     * Its bytes are delivered to the service as a secret. Default: a certificate generated for this instance
+     * (RSA 2048, self-signed, valid ten years), its private key kept only in state, as a secret.
      */
-    path: pulumi.Input<string>;
+    path?: pulumi.Input<string>;
     /**
-     * The PFX password, if it has one. Treated as a secret.
+     * The password of the `.pfx` at `path`, if it has one. Prefer a PFX without a password, as the vendor's sample
+     * is: the service reads a password from a configuration key the vendor does not document. Treated as a secret.
      */
     password?: pulumi.Input<string>;
+    /**
+     * Any value; changing it generates a new signing key and certificate (generated certificates only: not allowed
+     * with `path`). Tokens signed with the old key are no longer accepted. Default: none.
+     */
+    rotation?: pulumi.Input<string>;
 }
 
 /**
@@ -394,8 +402,8 @@ export interface IdentityServiceArgs {
      */
     client?: Client;
     /**
-     * The token-signing certificate (`X509CertificatePath`). Required from Creatio 8.2.3. Default: the sample
-     * certificate shipped in `IdentityService.zip` (before 8.2.3 only).
+     * The token-signing certificate (`X509CertificatePath`). Default: a self-signed certificate generated for this
+     * instance (on every Creatio version, instead of the public sample certificate that archives before 8.2.3 ship).
      */
     signingCertificate?: SigningCertificate;
     /**

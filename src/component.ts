@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { CreatioSystemSettings, IdentityServiceArgs } from "./args";
-import { readPfxBase64 } from "./certificates";
+import { createSigningCertificate, readPfxBase64 } from "./certificates";
 import { claimExclusively, providerFor, providerKey } from "./claims";
 import { ClientSettings, renderClients, renderSettings, Setting } from "./configuration";
 import { ClientCredentials, createClientCredentials } from "./credentials";
@@ -81,7 +81,10 @@ export class IdentityService extends pulumi.ComponentResource {
             : [];
 
         const configuration = renderConfiguration(plan, client, targetFacts(plan));
-        const signingCertificate = plan.signingCertificate && readPfxBase64(plan.signingCertificate.path);
+        const signingCertificate =
+            plan.signingCertificate.kind === "file"
+                ? readPfxBase64(plan.signingCertificate.path)
+                : createSigningCertificate(name, plan.signingCertificate.rotation, this).pfxBase64;
         let url: pulumi.Output<string>;
         let gate: pulumi.CustomResource | undefined;
         if (plan.docker) {
@@ -108,7 +111,7 @@ export class IdentityService extends pulumi.ComponentResource {
                     profile: plan.profile,
                     configuration,
                     signingCertificate,
-                    secrets: [plan.connectionString, credentials.secret, plan.redisConnection, plan.signingCertificate?.password],
+                    secrets: [plan.connectionString, credentials.secret, plan.redisConnection, signingCertificatePassword(plan)],
                     // The gate runs on the Windows host itself (the service answers there on localhost).
                     readiness: plan.readiness.enabled
                         ? { settings: plan.readiness, clientId: credentials.id, clientSecret: credentials.secret }
@@ -146,6 +149,10 @@ export class IdentityService extends pulumi.ComponentResource {
     }
 }
 
+function signingCertificatePassword(plan: DeploymentPlan): pulumi.Input<string> | undefined {
+    return plan.signingCertificate.kind === "file" ? plan.signingCertificate.password : undefined;
+}
+
 /** What the configuration needs to know about the target. */
 interface TargetFacts {
     /** Where the signing certificate is placed on the target. */
@@ -173,7 +180,7 @@ function renderConfiguration(plan: DeploymentPlan, client: pulumi.Output<ClientS
             .all([
                 client,
                 plan.connectionString,
-                plan.signingCertificate?.password,
+                signingCertificatePassword(plan),
                 plan.logLevel,
                 plan.redisConnection,
                 plan.forceHttpsSchemeInRequests,
@@ -184,7 +191,7 @@ function renderConfiguration(plan: DeploymentPlan, client: pulumi.Output<ClientS
                     provider: plan.provider,
                     connectionString,
                     client,
-                    signingCertificatePath: plan.signingCertificate ? certificatePath : undefined,
+                    signingCertificatePath: certificatePath,
                     signingCertificatePassword,
                     logLevel,
                     redisConnection,

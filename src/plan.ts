@@ -27,6 +27,11 @@ export interface ClientPlan {
     readonly reseed: boolean;
 }
 
+/** The user's own PFX, or one generated for the instance. */
+export type SigningCertificatePlan =
+    | { readonly kind: "file"; readonly path: pulumi.Input<string>; readonly password?: pulumi.Input<string> }
+    | { readonly kind: "generated"; readonly rotation?: pulumi.Input<string> };
+
 export interface DeploymentPlan {
     readonly target: DeploymentTarget;
     readonly profile: VersionProfile;
@@ -35,7 +40,7 @@ export interface DeploymentPlan {
     /** The connection string re-seeding uses from the deploying machine. */
     readonly reseedConnectionString: pulumi.Input<string>;
     readonly client: ClientPlan;
-    readonly signingCertificate?: { readonly path: pulumi.Input<string>; readonly password?: pulumi.Input<string> };
+    readonly signingCertificate: SigningCertificatePlan;
     readonly logLevel: pulumi.Input<LogLevel>;
     readonly redisConnection?: pulumi.Input<string>;
     readonly forceHttpsSchemeInRequests?: pulumi.Input<boolean>;
@@ -82,17 +87,7 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
         reseed: client?.reseed ?? true,
     };
 
-    const signingCertificate = args.signingCertificate && {
-        path: check.input("signingCertificate.path", args.signingCertificate.path, pfxFile),
-        password: args.signingCertificate.password,
-    };
-    if (!signingCertificate && typeof profile === "object" && profile.supports.signingCertificateRequired) {
-        check.fail(
-            "signingCertificate",
-            `Creatio ${profile.text} ships no sample signing certificate (removed in ${formatVersion(FEATURES.signingCertificateRequired)}); ` +
-                "give `signingCertificate.path` of a unique .pfx for this instance",
-        );
-    }
+    const signingCertificate = planSigningCertificate(args, check);
 
     if (args.redisConnection !== undefined && typeof profile === "object" && !profile.supports.redisConnection) {
         check.fail("redisConnection", `is supported from Creatio ${formatVersion(FEATURES.redisConnection)}; remove it for ${profile.text}`);
@@ -123,6 +118,23 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
     };
     check.throwIfAny();
     return plan;
+}
+
+function planSigningCertificate(args: IdentityServiceArgs, check: ArgumentCheck): SigningCertificatePlan {
+    const given = args.signingCertificate;
+    if (given?.path === undefined) {
+        if (given?.password !== undefined) {
+            check.fail("signingCertificate.password", "is set but `path` is not; give the `path` of the .pfx it opens, or remove it to have a certificate generated");
+        }
+        return { kind: "generated", rotation: given?.rotation };
+    }
+    if (given.rotation !== undefined) {
+        check.fail(
+            "signingCertificate.rotation",
+            "rotates a generated certificate only; remove it (replace the file at `path` to rotate your own), or remove `path` to have one generated",
+        );
+    }
+    return { kind: "file", path: check.input("signingCertificate.path", given.path, pfxFile), password: given.password };
 }
 
 function checkTargetBlocks(args: IdentityServiceArgs, check: ArgumentCheck): void {
