@@ -235,8 +235,10 @@ export interface DockerDeployment {
      */
     httpPort?: pulumi.Input<number>;
     /**
-     * The host name under which the published ports are reached from the machine that runs Pulumi and from Creatio;
-     * it forms the service `url`. Default: `localhost`.
+     * The host name under which the machine that runs Pulumi reaches the published ports: the readiness gate polls
+     * it, and it forms the output `url` (and `publicUrl`, unless that is given). Default: the Docker host's name
+     * when the Docker provider's `host` is a remote daemon (`ssh://user@docker1` or `tcp://docker1:2376` give
+     * `docker1`), otherwise `localhost`.
      */
     hostname?: pulumi.Input<string>;
     /**
@@ -340,8 +342,9 @@ export interface IisDeployment {
      */
     port: pulumi.Input<number>;
     /**
-     * The host name under which Creatio and the machine that runs Pulumi reach the server; it forms the service `url`.
-     * Default: the SSH `connection.host`, or `localhost` without a connection.
+     * The host name under which the server is reached; it forms the output `url` (and `publicUrl`, unless that is
+     * given). The readiness gate itself runs on the server, against `localhost`. Default: the SSH `connection.host`,
+     * or `localhost` without a connection.
      */
     hostname?: pulumi.Input<string>;
     /**
@@ -420,6 +423,15 @@ export interface IdentityServiceArgs {
      * HTTP, the service's own default (`true`) when it is served over HTTPS.
      */
     forceHttpsSchemeInRequests?: pulumi.Input<boolean>;
+    /**
+     * The URL at which Creatio reaches the service, handed to Creatio as `OAuth20IdentityServerUrl` in
+     * `creatioSystemSettings`, for example `http://ids.example.com:8090` or the address of a reverse proxy. It may
+     * differ from the address the readiness gate checks, for example when Creatio runs in a container on the same
+     * Docker network (`http://<container name>:80`). Default: the output `url` (Docker:
+     * `http://<docker.hostname>:<docker.httpPort>`, or `https://` with the HTTPS port; IIS:
+     * `http://<iis.hostname>:<iis.port>`, or `https://` with the HTTPS port).
+     */
+    publicUrl?: pulumi.Input<string>;
     /**
      * Settings of the Docker target. Required when `target` is `docker`, not allowed otherwise.
      */

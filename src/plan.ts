@@ -11,7 +11,7 @@ import { CLIENT_ID_LENGTH, CLIENT_SECRET_LENGTH } from "./credentials";
 import { DockerSettings, dockerSettings } from "./docker";
 import { IisSettings, iisSettings } from "./iis";
 import { ReadinessSettings, readinessSettings } from "./readiness";
-import { ArgumentCheck, checks, describe } from "./validation";
+import { ArgumentCheck, Check, checks, describe, isKnown } from "./validation";
 import { FEATURES, FIRST_DOCKER_VERSION, formatVersion, resolveVersion, VersionProfile } from "./versions";
 
 /** Longest access token lifetime accepted: 30 days. */
@@ -44,6 +44,8 @@ export interface DeploymentPlan {
     readonly logLevel: pulumi.Input<LogLevel>;
     readonly redisConnection?: pulumi.Input<string>;
     readonly forceHttpsSchemeInRequests?: pulumi.Input<boolean>;
+    /** The URL handed to Creatio; undefined: the target's `url`. */
+    readonly publicUrl?: pulumi.Input<string>;
     readonly docker?: DockerSettings;
     readonly iis?: IisSettings;
     readonly readiness: ReadinessSettings;
@@ -112,12 +114,36 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
         logLevel: check.input("logLevel", args.logLevel ?? DEFAULT_LOG_LEVEL, checks.oneOf(LogLevel, "log level")),
         redisConnection: args.redisConnection,
         forceHttpsSchemeInRequests: args.forceHttpsSchemeInRequests,
+        publicUrl: mapInput(check.optional("publicUrl", args.publicUrl, publicUrlCheck), withoutTrailingSlash),
         docker: target === DeploymentTarget.Docker && args.docker ? dockerSettings(name, args.docker, check) : undefined,
         iis: target === DeploymentTarget.Iis && args.iis ? iisSettings(name, args.iis, check) : undefined,
         readiness: readinessSettings(args.readiness, check),
     };
     check.throwIfAny();
     return plan;
+}
+
+const publicUrlCheck: Check<string> = value => {
+    const problem = checks.httpUrl(value);
+    if (problem) {
+        return `${problem.replace(/"https:\/\/creatio\.example\.com"/, '"http://ids.example.com:8090"')}, the address at which Creatio reaches the service`;
+    }
+    const url = new URL(value);
+    return url.search || url.hash
+        ? `${describe(value)} has a query or fragment; give the service's base URL, like "http://ids.example.com:8090"`
+        : undefined;
+};
+
+function withoutTrailingSlash(value: string): string {
+    return typeof value === "string" ? value.replace(/\/+$/, "") : value;
+}
+
+/** Applies a function to an Input, now when known, else when it resolves. */
+function mapInput<T, U>(value: pulumi.Input<T> | undefined, f: (value: T) => U): pulumi.Input<U> | undefined {
+    if (value === undefined) {
+        return undefined;
+    }
+    return isKnown(value) ? f(value) : (pulumi.output(value).apply(v => f(v as T)) as pulumi.Input<U>);
 }
 
 function planSigningCertificate(args: IdentityServiceArgs, check: ArgumentCheck): SigningCertificatePlan {

@@ -65,6 +65,8 @@ const cases: Case[] = [
     ["unknown log level", a => (a.logLevel = "Verbose"), "logLevel", /"Verbose" is not a known log level/],
     ["Redis before 8.0", a => ((a.target = DeploymentTarget.Iis), delete a.docker, (a.iis = {}), (a.creatioVersion = "7.18.5"), (a.redisConnection = "redis")), "redisConnection", /is supported from Creatio 8\.0\.0/],
     ["ForceHttpsSchemeInRequests before 8.3.1", a => (a.forceHttpsSchemeInRequests = true), "forceHttpsSchemeInRequests", /is supported from Creatio 8\.3\.1; remove it for 8\.2\.3/],
+    ["publicUrl without a scheme", a => (a.publicUrl = "ids.example.com:8090"), "publicUrl", /is not an http\(s\) URL; write it like "http:\/\/ids\.example\.com:8090", the address at which Creatio reaches the service/],
+    ["publicUrl with a query", a => (a.publicUrl = "http://ids.example.com:8090/?x=1"), "publicUrl", /has a query or fragment; give the service's base URL/],
     ["readiness timeout zero", a => (a.readiness = { timeoutSeconds: 0 }), "readiness.timeoutSeconds", /0 is out of range; use a whole number of seconds from 1 to 3600/],
     ["readiness timeout too long", a => (a.readiness = { timeoutSeconds: 7200 }), "readiness.timeoutSeconds", /7200 is out of range/],
 ];
@@ -121,7 +123,8 @@ describe("argument checks", () => {
     it("applies the documented defaults", async () => {
         const plan = planDeployment("defaults", valid());
         assert.equal(plan.docker!.httpPort, 8090);
-        assert.equal(plan.docker!.hostname, "localhost");
+        assert.equal(plan.docker!.hostname, undefined, "derived from the Docker host when the service is deployed");
+        assert.equal(plan.publicUrl, undefined, "the target's url");
         assert.equal(plan.docker!.bindAddress, "0.0.0.0");
         assert.equal(plan.docker!.restart, RestartPolicy.UnlessStopped);
         assert.equal(plan.docker!.containerName, "defaults");
