@@ -243,10 +243,9 @@ describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)",
         assert.ok(fs.existsSync(path.join(run.cwd, image.inputs.build.context, "Dockerfile-OAuth")), image.inputs.build.context);
     });
 
-    it("examples/docker-postgres: the service next to its PostgreSQL container on a private network", async () => {
+    it("examples/docker-postgres: the service next to its PostgreSQL container on a private network, with a generated signing certificate", async () => {
         const run = await runProgram(path.join(root, "examples", "docker-postgres"), {
             identityServiceFolder: "../../test/fixtures/identity-service",
-            signingCertificatePath: "../../test/fixtures/certificates/signing.pfx",
         });
         assert.equal(run.cwd, path.join(root, "examples", "docker-postgres"));
         assert.deepEqual(resourcesOf(run), [
@@ -256,6 +255,8 @@ describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)",
             "random:index/randomPassword:RandomPassword postgres-password",
             "docker:index/container:Container postgres",
             ...IDENTITY_SERVICE_DOCKER,
+            "tls:index/privateKey:PrivateKey identity-service-signing-key",
+            "tls:index/selfSignedCert:SelfSignedCert identity-service-signing-certificate",
         ].sort());
     });
 

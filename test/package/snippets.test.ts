@@ -45,6 +45,7 @@ function typeErrors(snippets: readonly Snippet[]): string[] {
         strict: true,
         noEmit: true,
         target: ts.ScriptTarget.ES2022,
+        lib: ["lib.es2022.d.ts"], // as the package itself compiles (tsconfig.json): its sources are checked too
         module: ts.ModuleKind.CommonJS,
         moduleResolution: ts.ModuleResolutionKind.Node10,
         esModuleInterop: true,
