@@ -100,7 +100,14 @@ const PATH_FORBIDDEN = /[<>"|?*\u0000-\u001f]/;
 export function windowsPathCheck(options: { zip?: boolean; folder?: boolean } = {}): Check<string> {
     return value => {
         if (typeof value !== "string" || !(DRIVE_PATH.test(value) || UNC_PATH.test(value))) {
-            return `${describe(value)} is not an absolute Windows path; write it like "C:\\Creatio\\IdentityService" or "\\\\server\\share\\folder"`;
+            const example = options.zip
+                ? '"C:\\Creatio\\IdentityService.zip" or "\\\\server\\share\\IdentityService.zip"'
+                : '"C:\\Creatio\\IdentityService" or "\\\\server\\share\\folder"';
+            // "C:\Creatio" written with one backslash in TypeScript or JavaScript arrives as "C:Creatio".
+            const escaping = typeof value === "string" && /^[A-Za-z]:[^\\/]/.test(value)
+                ? '; in TypeScript and JavaScript strings write each backslash twice ("C:\\\\Creatio")'
+                : "";
+            return `${describe(value)} is not an absolute Windows path; write it like ${example}${escaping}`;
         }
         if (PATH_FORBIDDEN.test(value) || value.slice(2).includes(":")) {
             return `${describe(value)} contains characters Windows does not allow in paths (< > " | ? * : or control characters); remove them`;

@@ -7,6 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import ts from "typescript";
 import { pfxFile } from "../../src/certificates";
+import { CLIENT_ID_LENGTH, CLIENT_SECRET_LENGTH } from "../../src/credentials";
 
 const root = path.join(__dirname, "..", "..");
 
@@ -103,7 +104,16 @@ describe("documentation snippets", () => {
     });
 });
 
-describe("documented commands", () => {
+describe("documented commands and facts", () => {
+    it("the README tells generated credential lengths (exact) from the minimum of supplied ones (at least)", () => {
+        const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+        const credentials = /^- \*\*Credentials\*\*:[\s\S]*?(?=^- \*\*)/m.exec(readme)?.[0].replace(/\s+/g, " ");
+        assert.ok(credentials, "README.md has the Credentials point");
+        assert.ok(credentials.includes(`a client id of ${CLIENT_ID_LENGTH} and a secret of ${CLIENT_SECRET_LENGTH} letters and digits, generated`), credentials);
+        assert.ok(credentials.includes(`an id of at least ${CLIENT_ID_LENGTH} characters and a secret of at least ${CLIENT_SECRET_LENGTH}`), credentials);
+        assert.doesNotMatch(readme, /exactly 16/);
+    });
+
     it("the README's openssl command makes a PFX without a password that the package accepts as a signing certificate", function () {
         if (spawnSync("sh", ["-c", "command -v openssl"]).status !== 0) {
             this.skip(); // OpenSSL is not installed here; tools/test-all.sh machines have it
