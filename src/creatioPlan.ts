@@ -4,7 +4,7 @@
  * creates a resource.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CreatioConnectionOptions, CreatioInstance, CreatioOAuthConnectionArgs, CreatioRuntime } from "./creatioArgs";
+import { CreatioConnectionOptions, CreatioInstance, CreatioOAuthConnectionArgs, CreatioRuntime, IdentityServiceCreatio } from "./creatioArgs";
 import { ArgumentCheck, checks, describe } from "./validation";
 import { compareVersions, formatVersion, parseVersion, Version } from "./versions";
 
@@ -225,4 +225,29 @@ export function connectionStdin(plan: ConnectionPlan): pulumi.Output<string> {
     return pulumi.secret(
         pulumi.all([plan.password, plan.clientSecret]).apply(([password, clientSecret]) => JSON.stringify({ password, clientSecret })),
     );
+}
+
+/**
+ * The `creatio` block of an IdentityService, checked before the component creates anything. Its version is the
+ * component's `creatioVersion`; the service's URL and client come from the component itself.
+ */
+export function planServiceConnection(name: string, creatio: IdentityServiceCreatio | undefined, creatioVersion: string): CreatioPlan | undefined {
+    if (creatio === undefined) {
+        return undefined;
+    }
+    const check = new ArgumentCheck(name);
+    const plan = planCreatio(serviceCreatioInstance(creatio, creatioVersion), creatio, check, "creatio.", "creatio.");
+    check.throwIfAny();
+    return plan;
+}
+
+/** The Creatio instance of an IdentityService's `creatio` block. */
+export function serviceCreatioInstance(creatio: IdentityServiceCreatio, creatioVersion: string): CreatioInstance {
+    return { url: creatio.url, username: creatio.username, password: creatio.password, runtime: creatio.runtime, version: creatioVersion };
+}
+
+/** The options of an IdentityService's `creatio` block. */
+export function serviceConnectionOptions(creatio: IdentityServiceCreatio): CreatioConnectionOptions {
+    const { enableFeature, healthCheck, tls, clearSettingsOnDelete, timeoutSeconds } = creatio;
+    return { enableFeature, healthCheck, tls, clearSettingsOnDelete, timeoutSeconds };
 }
