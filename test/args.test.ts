@@ -5,7 +5,7 @@ import "./support/mocks";
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, LogLevel, RestartPolicy } from "../src";
+import { CreatioRuntime, DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, LogLevel, RestartPolicy } from "../src";
 import { Recorder, resetMocks, valueOf } from "./support/mocks";
 
 const schema = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "schema.json"), "utf8"));
@@ -51,11 +51,12 @@ describe("argument enums", () => {
         const target: DeploymentTarget = "kubernetes";
         // @ts-expect-error "postgres" (lower case) is not a DatabaseProvider
         const provider: DatabaseProvider = "postgres";
-        assert.deepEqual([target, provider], ["kubernetes", "postgres"]);
+        const runtime: CreatioRuntime = "net"; // a member's value is fine
+        assert.deepEqual([target, provider, runtime], ["kubernetes", "postgres", CreatioRuntime.Net]);
     });
 
     it("are the enums of the inferred schema, member for member", () => {
-        for (const [name, members] of Object.entries({ DeploymentTarget, DatabaseProvider, LogLevel, RestartPolicy })) {
+        for (const [name, members] of Object.entries({ DeploymentTarget, DatabaseProvider, LogLevel, RestartPolicy, CreatioRuntime })) {
             const type = schema.types[`creatio-identity-service:index:${name}`];
             assert.equal(type.type, "string", name);
             assert.deepEqual(
