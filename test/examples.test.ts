@@ -301,5 +301,12 @@ describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)",
     it("every Node.js program is covered here", () => {
         const nodePrograms = fs.readdirSync(path.join(root, "examples")).filter(example => parse(fs.readFileSync(path.join(root, "examples", example, "Pulumi.yaml"), "utf8")).runtime === "nodejs");
         assert.deepEqual(nodePrograms.sort(), ["composed", "docker-postgres", "iis-ssh"]);
+        // Pulumi takes the entry point from the nearest package.json and compiles with the tsconfig.json of the folder
+        // it runs the program in; without one, ts-node falls back to settings under which directory imports fail.
+        for (const folder of [...nodePrograms.map(example => path.join(root, "examples", example)), programFolder(root).folder]) {
+            const packageJson = JSON.parse(fs.readFileSync(path.join(folder, "package.json"), "utf8"));
+            assert.ok(fs.existsSync(path.join(folder, packageJson.main)), `${path.relative(root, folder)}/package.json names its entry point`);
+            assert.ok(fs.existsSync(path.join(folder, "tsconfig.json")), `${path.relative(root, folder)}/tsconfig.json`);
+        }
     });
 });
