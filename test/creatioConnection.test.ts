@@ -36,7 +36,7 @@ describe("CreatioOAuthConnection (mocks)", () => {
         );
         const command = recorder.byName("crm-connection");
         assert.equal(command.opts.parent, connection);
-        assert.deepEqual(command.opts.additionalSecretOutputs, ["stdout", "stderr"]);
+        assert.deepEqual((command.opts as pulumi.CustomResourceOptions).additionalSecretOutputs, ["stdout", "stderr"]);
         assert.equal(command.props.logging, "none");
         assert.match(command.props.create, /^node "[^"]*src\/scripts\/creatio-connect\.js" apply$/);
         assert.equal(command.props.update, command.props.create);
