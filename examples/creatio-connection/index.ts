@@ -19,12 +19,9 @@ const identityService = new IdentityService("identity-service", {
     // Change the rotation value to issue a new client; Creatio gets the new secret in the same run.
     client: { rotation: config.get("clientRotation") ?? "1", creatioUrl: config.require("creatioUrl") },
     signingCertificate: { path: config.require("signingCertificatePath") },
-    docker: {
-        build: { context: config.require("identityServiceFolder") },
-        // The name under which Creatio's server reaches this machine: it becomes OAuth20IdentityServerUrl.
-        hostname: config.require("identityServiceHostname"),
-        httpPort: 8090,
-    },
+    docker: { build: { context: config.require("identityServiceFolder") }, httpPort: 8090 },
+    // The URL at which Creatio's server reaches the service: it becomes OAuth20IdentityServerUrl.
+    publicUrl: config.require("identityServicePublicUrl"),
     creatio: {
         url: config.require("creatioUrl"),
         username: config.get("creatioUsername") ?? "Supervisor",

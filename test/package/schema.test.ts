@@ -57,6 +57,7 @@ describe("multi-language schema (Pulumi's own inference)", () => {
             ["docker", "DockerDeployment", false, true],
             ["iis", "IisDeployment", false, true],
             ["readiness", "Readiness", false, true],
+            ["publicUrl", "string", false, false],
             ["creatio", "IdentityServiceCreatio", false, true],
         ];
         assert.deepEqual(Object.keys(inputs).sort(), expectations.map(e => e[0]).sort());
@@ -72,6 +73,7 @@ describe("multi-language schema (Pulumi's own inference)", () => {
         const outputs = schema.resources[TOKEN].properties!;
         const expected: Record<string, string> = {
             url: "string",
+            publicUrl: "string",
             discoveryUrl: "string",
             tokenUrl: "string",
             clientId: "string",
