@@ -3,7 +3,9 @@
 // Secrets travel on stdin; every run's output is checked for them. The last block tests the pure rules.
 import { strict as assert } from "assert";
 import { spawn } from "child_process";
+import * as fs from "fs";
 import * as http from "http";
+import * as tls from "tls";
 import { AddressInfo } from "net";
 import * as path from "path";
 
@@ -254,6 +256,43 @@ describe("creatio-connect.js against the stand-in Creatio", function () {
     assert.equal(result.code, 0, result.stderr);
     assert.equal(logins, 2);
     assert.equal(standIn.requests.filter(r => r.status === 401).length, 1);
+  });
+
+  describe("over HTTPS with a self-signed certificate", () => {
+    const TLS = { pfx: fs.readFileSync(path.join(__dirname, "..", "fixtures", "certificates", "tls.pfx")), passphrase: "tls-test-password" };
+    let standIn: StandIn;
+    let certificatePem: string;
+
+    before(async () => {
+      standIn = await creatio("net", "8.3.2", { tls: TLS });
+      // The server's own certificate, as an administrator would export it.
+      const url = new URL(standIn.url);
+      certificatePem = await new Promise<string>((resolve, reject) => {
+        const socket = tls.connect({ host: "127.0.0.1", port: Number(url.port), servername: "localhost", rejectUnauthorized: false }, () => {
+          const der = socket.getPeerCertificate().raw.toString("base64");
+          socket.end();
+          resolve(`-----BEGIN CERTIFICATE-----\n${der.match(/.{1,64}/g)!.join("\n")}\n-----END CERTIFICATE-----\n`);
+        });
+        socket.on("error", reject);
+      });
+    });
+
+    it("is refused by default, with what to do", async () => {
+      const result = await run("apply", environment(standIn, "net", "8.3.2", "settings", identity.url));
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /login: Creatio's TLS certificate is not trusted \(\w+\); give its authority in tls\.caCertificate/);
+    });
+
+    it("connects when the certificate is given as the authority", async () => {
+      const result = await run("apply", environment(standIn, "net", "8.3.2", "settings,healthCheck", identity.url, { CREATIO_CA_CERTIFICATE: certificatePem }));
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(JSON.parse(result.stdout).healthCheck.hasProblem, false);
+    });
+
+    it("connects with verification turned off", async () => {
+      const result = await run("apply", environment(standIn, "net", "8.3.2", "settings", identity.url, { CREATIO_TLS_VERIFY: "false" }));
+      assert.equal(result.code, 0, result.stderr);
+    });
   });
 
   it("clear empties the three settings", async () => {
