@@ -298,9 +298,31 @@ describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)",
         ].sort());
     });
 
+    it("examples/creatio-connection: the service, then Creatio connected after the readiness gate", async () => {
+        const run = await runProgram(path.join(root, "examples", "creatio-connection"), {
+            creatioVersion: "8.2.3",
+            creatioRuntime: "netFramework",
+            creatioUrl: "https://creatio.example.com",
+            creatioPassword: "Supervisor-password",
+            databaseConnectionString: "Server=db;Port=5432;Database=creatio;User ID=creatio;Password=secret;",
+            identityServiceFolder: "../../test/fixtures/identity-service",
+            signingCertificatePath: "../../test/fixtures/certificates/signing.pfx",
+            identityServicePublicUrl: "http://ids.internal:8090",
+        }, ["creatioPassword", "databaseConnectionString"]);
+        assert.deepEqual(resourcesOf(run), [
+            "pulumi:pulumi:Stack identity-service-creatio-connection-dev",
+            ...IDENTITY_SERVICE_DOCKER,
+            "creatio-identity-service:index:CreatioOAuthConnection identity-service-creatio",
+            "command:local:Command identity-service-creatio-connection",
+        ].sort());
+        const connection = run.registered.find(r => r.name === "identity-service-creatio-connection")!;
+        assert.equal(connection.inputs.environment.IDENTITY_SERVICE_URL, "http://ids.internal:8090");
+        assert.equal(connection.inputs.environment.CREATIO_STEPS, "settings,feature,healthCheck");
+    });
+
     it("every Node.js program is covered here", () => {
         const nodePrograms = fs.readdirSync(path.join(root, "examples")).filter(example => parse(fs.readFileSync(path.join(root, "examples", example, "Pulumi.yaml"), "utf8")).runtime === "nodejs");
-        assert.deepEqual(nodePrograms.sort(), ["composed", "docker-postgres", "iis-ssh"]);
+        assert.deepEqual(nodePrograms.sort(), ["composed", "creatio-connection", "docker-postgres", "iis-ssh"]);
         // Pulumi takes the entry point from the nearest package.json and compiles with the tsconfig.json of the folder
         // it runs the program in; without one, ts-node falls back to settings under which directory imports fail.
         for (const folder of [...nodePrograms.map(example => path.join(root, "examples", example)), programFolder(root).folder]) {

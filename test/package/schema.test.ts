@@ -57,6 +57,7 @@ describe("multi-language schema (Pulumi's own inference)", () => {
             ["docker", "DockerDeployment", false, true],
             ["iis", "IisDeployment", false, true],
             ["readiness", "Readiness", false, true],
+            ["publicUrl", "string", false, false],
             ["creatio", "IdentityServiceCreatio", false, true],
             ["publicUrl", "string", false, false],
         ];
@@ -73,6 +74,7 @@ describe("multi-language schema (Pulumi's own inference)", () => {
         const outputs = schema.resources[TOKEN].properties!;
         const expected: Record<string, string> = {
             url: "string",
+            publicUrl: "string",
             discoveryUrl: "string",
             tokenUrl: "string",
             clientId: "string",
