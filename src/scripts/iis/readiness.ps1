@@ -18,6 +18,7 @@
 # against localhost while the certificate names the public host.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
+[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
 
 $maxAttemptMs = 5000
 $maxDetailChars = 200
