@@ -179,9 +179,10 @@ export function iisSettings(name: string, args: IisDeployment, check: ArgumentCh
             ? mapInput(creatioPath, path => (typeof path === "string" ? windowsJoin(path, DEFAULT_INSTALL_FOLDER) : path))
             : check.input("iis.installPath", args.installPath, windowsPathCheck({ folder: true, local: true }));
     if (args.installPath !== undefined && isKnown(installPath) && isKnown(creatioPath) && typeof installPath === "string" && typeof creatioPath === "string") {
-        const install = installPath.replace(/[\\/]+$/, "").toLowerCase();
-        const creatio = creatioPath.replace(/[\\/]+$/, "").toLowerCase();
-        if (install === creatio || creatio.startsWith(`${install}\\`) || creatio.startsWith(`${install}/`)) {
+        const folder = (path: string) => path.replace(/\//g, "\\").replace(/\\+$/, "").toLowerCase();
+        const install = folder(installPath);
+        const creatio = folder(creatioPath);
+        if (install === creatio || creatio.startsWith(`${install}\\`)) {
             check.fail(
                 "iis.installPath",
                 `${describe(installPath)} is Creatio's folder (iis.creatioPath) or a folder above it; give a folder of its own, such as "${windowsJoin(creatioPath, DEFAULT_INSTALL_FOLDER)}"`,
