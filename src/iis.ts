@@ -745,8 +745,11 @@ export function createIisService(
             {
             create: "readiness",
             stdin: pulumi
-                .all([environment, readiness.clientSecret])
-                .apply(([values, clientSecret]) => JSON.stringify({ ...values, clientSecret })),
+                .all([environment, readiness.clientSecret, settings.https?.certificateThumbprint])
+                // The site's own certificate is trusted by its thumbprint, so a self-signed one passes too.
+                .apply(([values, clientSecret, thumbprint]) =>
+                    JSON.stringify({ ...values, clientSecret, ...(thumbprint === undefined ? {} : { certificateThumbprint: thumbprint }) }),
+                ),
             secret: true,
             // The configuration step prints a new revision on every run: the check runs again after each restart.
             triggers: [configuration.stdout],

@@ -353,7 +353,10 @@ describe("IIS target (mocks)", () => {
         it("checks readiness over https on the https port when the site has an https binding", async () => {
             const { service, recorder } = deploy("readys", iisArgs({ https: { port: 8443, certificateThumbprint: "b".repeat(40) } }));
             await valueOf(service.url);
-            assert.equal((await stdinOf(recorder, "readys-readiness")).IDENTITY_SERVICE_URL, "https://localhost:8443");
+            const input = await stdinOf(recorder, "readys-readiness");
+            assert.equal(input.IDENTITY_SERVICE_URL, "https://localhost:8443");
+            // The site's own certificate is trusted by its thumbprint (a self-signed one passes, nothing else does).
+            assert.equal(input.certificateThumbprint, "B".repeat(40));
         });
     });
 

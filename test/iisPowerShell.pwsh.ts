@@ -3,6 +3,8 @@
 // (test/fixtures/iis-server). Run with `npm run test:pwsh`; it needs the .NET SDK.
 import { strict as assert } from "assert";
 import * as fs from "fs";
+import * as http from "http";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs, IisDeployment } from "../src";
@@ -244,11 +246,17 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
     });
 
     describe("updates", () => {
+        let deployed: IisServer;
         let server: IisServer;
 
-        beforeEach(async () => {
-            server = newServer();
-            deployAll(server, await stepCommands("upd", iisArgs()));
+        before(async () => {
+            deployed = newServer();
+            deployAll(deployed, await stepCommands("upd", iisArgs()));
+        });
+
+        beforeEach(() => {
+            server = deployed.copy();
+            servers.push(server);
         });
 
         it("a new archive: extracted behind app_offline.htm with the pool stopped, then configured and restarted", async () => {
@@ -555,6 +563,66 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             const result = run(server, steps.scripts);
             assert.equal(result.code, 1);
             assert.ok(result.stderr.includes("C:\\\u041a\u0440\u0435\u0430\u0442\u0438\u043e does not exist"), result.stderr);
+        });
+    });
+
+    describe("readiness on the server", () => {
+        /**
+         * An OAuth 2.0 server as the readiness check meets it: OpenID Connect discovery (issuer, token_endpoint) and a
+         * client_credentials token endpoint (RFC 6749 4.4) that knows one client.
+         */
+        async function oauthServer(clientId: string, clientSecret: string): Promise<{ port: number; close(): Promise<void> }> {
+            const server = http.createServer((request, response) => {
+                const port = (server.address() as net.AddressInfo).port;
+                if (request.method === "GET" && request.url === "/.well-known/openid-configuration") {
+                    response.writeHead(200, { "content-type": "application/json" });
+                    response.end(JSON.stringify({ issuer: `http://localhost:${port}`, token_endpoint: `http://localhost:${port}/connect/token` }));
+                    return;
+                }
+                if (request.method === "POST" && request.url === "/connect/token") {
+                    let body = "";
+                    request.on("data", chunk => (body += chunk));
+                    request.on("end", () => {
+                        const form = new URLSearchParams(body);
+                        const known = form.get("grant_type") === "client_credentials" && form.get("client_id") === clientId && form.get("client_secret") === clientSecret;
+                        response.writeHead(known ? 200 : 400, { "content-type": "application/json" });
+                        response.end(JSON.stringify(known ? { access_token: "token", token_type: "Bearer", expires_in: 3600 } : { error: "invalid_client" }));
+                    });
+                    return;
+                }
+                response.writeHead(404);
+                response.end();
+            });
+            await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
+            return { port: (server.address() as net.AddressInfo).port, close: () => new Promise(resolve => server.close(() => resolve())) };
+        }
+
+        async function gate(secretOnServer: string) {
+            const oauth = await oauthServer("pwsh-client-0123456789", secretOnServer);
+            try {
+                const server = newServer();
+                const steps = await stepCommands("ready", iisArgs({ port: oauth.port }, { readiness: { timeoutSeconds: 4 } }));
+                ok(run(server, steps.scripts), "scripts");
+                return await server.runLocalAsync(steps.readiness.interpreter!, steps.readiness.create, steps.readiness.stdin);
+            } finally {
+                await oauth.close();
+            }
+        }
+
+        it("passes once discovery answers and the configured client gets a token", async () => {
+            const result = await gate(SECRETS.clientSecret);
+            assert.equal(result.code, 0, result.stderr);
+            const output = JSON.parse(result.stdout);
+            assert.equal(output.tokenVerified, true);
+            assert.match(output.issuer, /^http:\/\/localhost:\d+$/);
+        });
+
+        it("fails with advice, and without the secret, when the service refuses the client", async () => {
+            const result = await gate("Another-Secret-On-The-Server-000");
+            assert.equal(result.code, 1);
+            assert.match(result.stderr, /^readiness: Identity Service at http:\/\/localhost:\d+ was not ready after 4 s: the client_credentials token request .* with error "invalid_client"\. The token endpoint rejected the credentials/);
+            assert.ok(!result.stderr.includes(SECRETS.clientSecret) && !result.stdout.includes(SECRETS.clientSecret));
+            assert.ok(!result.stderr.includes("CLIXML"));
         });
     });
 

@@ -5,7 +5,7 @@
  * state (services, pool and site state, HTTP.sys certificate bindings) `<root>/runtime.xml`, file permission
  * changes `<root>/acl.json`, and the certificate store `<root>/certificates/<location>/<store>/`.
  */
-import { execFileSync, spawnSync } from "child_process";
+import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -148,9 +148,14 @@ export class IisServer {
     readonly root: string;
     private readonly chain: Toolchain;
 
-    constructor(readonly layout: ServerLayout = {}) {
+    constructor(readonly layout: ServerLayout = {}, copyOf?: IisServer) {
         this.chain = prepareToolchain();
         this.root = fs.mkdtempSync(path.join(os.tmpdir(), "iis-standin-server-"));
+        if (copyOf) {
+            // Nothing in a server's files names its folder on this machine: a copy is the same server.
+            fs.cpSync(copyOf.root, this.root, { recursive: true, preserveTimestamps: true });
+            return;
+        }
         fs.mkdirSync(path.join(this.root, "config"));
         fs.writeFileSync(path.join(this.root, "config", "applicationHost.config"), applicationHostConfig(layout));
         fs.writeFileSync(path.join(this.root, "runtime.xml"), runtimeXml(layout));
@@ -204,6 +209,21 @@ export class IisServer {
         return this.finish(spawnSync(file, [...args, text], { input: stdin, env: this.environment(), encoding: "utf8", cwd: this.root }));
     }
 
+    /** As `runLocal`, without blocking this process (for tests that serve HTTP to the step themselves). */
+    runLocalAsync(interpreter: readonly string[], text: string, stdin: string): Promise<RunResult> {
+        const [file, ...args] = interpreter;
+        return new Promise((resolve, reject) => {
+            const child = spawn(file, [...args, text], { env: this.environment(), cwd: this.root });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", chunk => (stdout += chunk));
+            child.stderr.on("data", chunk => (stderr += chunk));
+            child.on("error", reject);
+            child.on("close", code => resolve({ code: code ?? -1, stdout, stderr }));
+            child.stdin.end(stdin);
+        });
+    }
+
     /** Runs a remote command line as an SSH server hands it to the account's shell. */
     runLine(line: string, stdin: string): RunResult {
         return this.finish(spawnSync("/bin/sh", ["-c", line], { input: stdin, env: this.environment(), encoding: "utf8", cwd: this.root }));
@@ -237,6 +257,11 @@ export class IisServer {
     /** Adds a certificate (a PFX with a private key, or a CER without) to LocalMachine\<store>. */
     addCertificate(store: "My" | "WebHosting", fileName: string, bytes: Buffer): void {
         fs.writeFileSync(path.join(this.root, "certificates", "LocalMachine", store, fileName), bytes);
+    }
+
+    /** An identical server in a folder of its own (to start several tests from one deployed state). */
+    copy(): IisServer {
+        return new IisServer(this.layout, this);
     }
 
     dispose(): void {
