@@ -16,6 +16,7 @@ import {
     STEP_SCRIPTS,
     stepScript,
     uploadedFiles,
+    uploadRunner,
 } from "../src/iis";
 import { planDeployment } from "../src/plan";
 import { decodeCommand, MAX_COMMAND_LINE, POWERSHELL } from "../src/powershell";
@@ -373,6 +374,15 @@ describe("IIS target (mocks)", () => {
             const named = deploy("url3", iisArgs({ connection: SSH, hostname: "ids.example.com" }));
             assert.equal(await valueOf(named.service.url), "http://ids.example.com:8090");
         });
+
+        it("hands Creatio the server's host and site port by default, or publicUrl", async () => {
+            const ssh = deploy("pub1", iisArgs({ connection: SSH }));
+            assert.equal(await valueOf(ssh.service.publicUrl), "http://win-iis.example.com:8090");
+            assert.equal((await valueOf(ssh.service.creatioSystemSettings)).OAuth20IdentityServerUrl, "http://win-iis.example.com:8090");
+            const proxied = deploy("pub2", iisArgs({ connection: SSH }, { publicUrl: "https://login.example.com/ids/" }));
+            assert.equal(await valueOf(proxied.service.url), "http://win-iis.example.com:8090");
+            assert.equal((await valueOf(proxied.service.creatioSystemSettings)).OAuth20IdentityServerUrl, "https://login.example.com/ids");
+        });
     });
 
     describe("secrets", () => {
@@ -696,3 +706,26 @@ describe("IIS documentation and readiness port stay in step with the code", () =
     });
 });
 
+describe("rules every IIS script keeps (beyond parsing)", () => {
+    it("never uses $input: with -EncodedCommand the host would then drain stdin before the script reads its JSON", () => {
+        for (const script of STEP_SCRIPTS) {
+            assert.doesNotMatch(stepScript(script), /\$input\b/i, script);
+        }
+        assert.doesNotMatch(uploadRunner("C:\\x.ps1"), /\$input\b/i);
+    });
+
+    it("writes UTF-8 to stdout and stderr from the first statement on, so localized messages arrive readable", () => {
+        for (const script of STEP_SCRIPTS) {
+            assert.match(stepScript(script), /^\[Console\]::OutputEncoding = New-Object System\.Text\.UTF8Encoding \$false$/m, script);
+        }
+        assert.match(uploadRunner("C:\\x.ps1"), /^\[Console\]::OutputEncoding = New-Object System\.Text\.UTF8Encoding \$false$/m);
+    });
+
+    it("runs an uploaded script as a script block read from the file, not by path (no execution policy, no wildcards)", () => {
+        const runner = uploadRunner("C:\\Creatio [1]\\It's.deploy\\install-0123456789ab.ps1");
+        assert.ok(runner.includes("$path = 'C:\\Creatio [1]\\It''s.deploy\\install-0123456789ab.ps1'"));
+        assert.match(runner, /\[ScriptBlock\]::Create\(\[System\.IO\.File\]::ReadAllText\(/);
+        assert.doesNotMatch(runner, /^& '/m, "the file is never invoked by path");
+        assert.match(runner, /exit 1/);
+    });
+});
