@@ -18,6 +18,7 @@ SUITES=(
   "grammar   test:grammar  native-build"      # PowerShell scripts parsed with tree-sitter-powershell
   "mono      test:mono     mono"              # the IIS configuration patcher compiled and run with Mono
   "e2e       test:e2e      docker postgres"   # deployments against a real Docker Engine and PostgreSQL
+  "pwsh      test:pwsh     pwsh"              # the IIS steps run in PowerShell 7 against a stand-in IIS
 )
 
 step() { printf '\n=== %s\n' "$*"; }
