@@ -7,13 +7,13 @@ import * as docker from "@pulumi/docker";
 import { CreatioSystemSettings, IdentityServiceArgs } from "./args";
 import { readPfxBase64 } from "./certificates";
 import { claimExclusively, providerFor, providerKey } from "./claims";
-import { ClientSettings, renderClients, renderSettings, Setting } from "./configuration";
+import { clientDefinition, ClientSettings, renderSettings, Setting } from "./configuration";
 import { ClientCredentials, createClientCredentials } from "./credentials";
 import { CONTAINER_SIGNING_CERTIFICATE_PATH, createDockerService, dockerClaims } from "./docker";
 import { createIisService, iisClaims, signingCertificatePath } from "./iis";
 import { DeploymentPlan, planDeployment } from "./plan";
 import { afterGate, createLocalReadinessGate } from "./readiness";
-import { createReseed } from "./reseed";
+import { createReseed, createRetirement, ReseedInputs, restartToken } from "./reseed";
 
 export const TYPE_TOKEN = "creatio-identity-service:index:IdentityService";
 
@@ -65,32 +65,28 @@ export class IdentityService extends pulumi.ComponentResource {
 
         const credentials = createClientCredentials(name, plan.client, this);
         const client = clientOutput(plan, credentials);
-        const reseed = plan.client.reseed
-            ? [
-                  createReseed(
-                      name,
-                      {
-                          provider: plan.provider,
-                          connectionString: plan.reseedConnectionString,
-                          clientId: credentials.id,
-                          clientsJson: pulumi.secret(client.apply(renderClients)),
-                      },
-                      { parent: this },
-                  ),
-              ]
-            : [];
+        const reseedInputs: ReseedInputs = {
+            provider: plan.provider,
+            connectionString: plan.reseedConnectionString,
+            client: pulumi.secret(client.apply(clientDefinition)),
+        };
+        const reseed = plan.client.reseed ? createReseed(name, reseedInputs, { parent: this }) : undefined;
+        const serviceDependsOn = reseed ? [reseed] : [];
+        const serviceRestartToken = reseed ? restartToken(reseed) : undefined;
 
         const configuration = renderConfiguration(plan, client, targetFacts(plan));
         const signingCertificate = plan.signingCertificate && readPfxBase64(plan.signingCertificate.path);
         let url: pulumi.Output<string>;
         let gate: pulumi.CustomResource | undefined;
+        let service: pulumi.CustomResource;
         if (plan.docker) {
             const deployed = createDockerService(
                 name,
-                { settings: plan.docker, creatioVersion: plan.profile.text, configuration, signingCertificate },
+                { settings: plan.docker, creatioVersion: plan.profile.text, configuration, signingCertificate, restartToken: serviceRestartToken },
                 this,
-                reseed,
+                serviceDependsOn,
             );
+            service = deployed.container;
             url = deployed.url;
             gate = plan.readiness.enabled
                 ? createLocalReadinessGate(
@@ -113,12 +109,21 @@ export class IdentityService extends pulumi.ComponentResource {
                     readiness: plan.readiness.enabled
                         ? { settings: plan.readiness, clientId: credentials.id, clientSecret: credentials.secret }
                         : undefined,
+                    restartToken: serviceRestartToken,
                 },
                 this,
-                reseed,
+                serviceDependsOn,
             );
+            service = deployed.configuration;
             url = deployed.url;
             gate = deployed.gate;
+        }
+
+        if (reseed) {
+            // The replaced credentials are retired only once everything in `retireAfter` uses the new ones. A child
+            // that hands the credentials on (such as a connection to Creatio) belongs in this list.
+            const retireAfter: pulumi.Resource[] = [gate ?? service];
+            createRetirement(name, reseedInputs, retireAfter, { parent: this });
         }
 
         this.url = afterGate(url, gate);
