@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { CreatioSystemSettings, IdentityServiceArgs } from "./args";
 import { createSigningCertificate, readPfxBase64 } from "./certificates";
+import { CreatioHealthCheckResult } from "./creatioArgs";
 import { claimExclusively, providerFor, providerKey } from "./claims";
 import { clientDefinition, ClientSettings, renderSettings, Setting } from "./configuration";
 import { ClientCredentials, createClientCredentials } from "./credentials";
@@ -14,6 +15,14 @@ import { createIisService, iisClaims, signingCertificatePath } from "./iis";
 import { DeploymentPlan, planDeployment } from "./plan";
 import { afterGate, createLocalReadinessGate } from "./readiness";
 import { createReseed, createRetirement, ReseedInputs, restartToken } from "./reseed";
+import { CreatioOAuthConnection } from "./creatioConnection";
+import { planServiceConnection, serviceConnectionOptions, serviceCreatioInstance } from "./creatioPlan";
+
+/**
+ * Each component's Creatio connection, kept outside the instance: schema inference reads every instance field as
+ * an output, and a resource of this package cannot be one.
+ */
+const connections = new WeakMap<IdentityService, CreatioOAuthConnection>();
 
 export const TYPE_TOKEN = "creatio-identity-service:index:IdentityService";
 
@@ -62,10 +71,15 @@ export class IdentityService extends pulumi.ComponentResource {
      * `OAuth20IdentityServerClientSecret` system settings. A secret. Resolves once the service answers.
      */
     public readonly creatioSystemSettings: pulumi.Output<CreatioSystemSettings>;
+    /**
+     * What Creatio's OAuth health check answered, when `creatio` is set. Resolves once Creatio is connected.
+     */
+    public readonly creatioHealthCheck?: pulumi.Output<CreatioHealthCheckResult>;
 
     constructor(name: string, args: IdentityServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super(TYPE_TOKEN, name, {}, opts);
         const plan = planDeployment(name, args);
+        planServiceConnection(name, args.creatio, args.creatioVersion);
         claimExclusively(name, [
             ...(plan.docker ? dockerClaims(plan.docker, providerKey(providerFor(opts, docker.Provider.isInstance))) : []),
             ...(plan.iis ? iisClaims(plan.iis) : []),
@@ -144,13 +158,6 @@ export class IdentityService extends pulumi.ComponentResource {
             gate = deployed.gate;
         }
 
-        if (reseed) {
-            // The replaced credentials are retired only once everything in `retireAfter` uses the new ones. A child
-            // that hands the credentials on (such as a connection to Creatio) belongs in this list.
-            const retireAfter: pulumi.Resource[] = [gate ?? service];
-            createRetirement(name, reseedInputs, retireAfter, { parent: this });
-        }
-
         this.url = afterGate(url, gate);
         this.publicUrl = plan.publicUrl === undefined ? this.url : afterGate(plan.publicUrl, gate);
         this.discoveryUrl = this.url.apply(url => url + DISCOVERY_PATH);
@@ -165,7 +172,34 @@ export class IdentityService extends pulumi.ComponentResource {
                 OAuth20IdentityServerClientSecret: secret,
             })),
         );
+        let connection: CreatioOAuthConnection | undefined;
+        if (args.creatio) {
+            // The URL Creatio reaches the service at.
+            const creatioFacingUrl = this.publicUrl;
+            connection = new CreatioOAuthConnection(
+                `${name}-creatio`,
+                {
+                    ...serviceConnectionOptions(args.creatio),
+                    creatio: serviceCreatioInstance(args.creatio, args.creatioVersion),
+                    identityServiceUrl: creatioFacingUrl,
+                    clientId: credentials.id,
+                    clientSecret: credentials.secret,
+                },
+                { parent: this },
+            );
+        }
+        if (connection) {
+            connections.set(this, connection);
+            this.creatioHealthCheck = connection.healthCheck;
+        }
+        if (reseed) {
+            // The replaced credentials are retired only once everything in `retireAfter` uses the new ones: the
+            // service (its readiness gate) and whatever hands the credentials on, such as the connection to Creatio.
+            const retireAfter: pulumi.Resource[] = [gate ?? service, ...(connection ? [connection] : [])];
+            createRetirement(name, reseedInputs, retireAfter, { parent: this });
+        }
         this.registerOutputs({
+            creatioHealthCheck: this.creatioHealthCheck,
             url: this.url,
             publicUrl: this.publicUrl,
             discoveryUrl: this.discoveryUrl,
@@ -175,6 +209,14 @@ export class IdentityService extends pulumi.ComponentResource {
             clientSecret: this.clientSecret,
             creatioSystemSettings: this.creatioSystemSettings,
         });
+    }
+
+    /**
+     * The connection to Creatio when `creatio` is set (a child created after the readiness gate), else undefined.
+     * Order other resources after it with `dependsOn`, for example a step that retires old credentials.
+     */
+    public get creatioConnection(): CreatioOAuthConnection | undefined {
+        return connections.get(this);
     }
 }
 

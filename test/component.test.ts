@@ -5,7 +5,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { encodePkcs12 } from "../src/certificates";
-import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, LogLevel, RestartPolicy } from "../src";
+import { CreatioRuntime, DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, LogLevel, RestartPolicy } from "../src";
 import { clientDefinition } from "../src/configuration";
 import { CONTAINER_LABEL } from "../src/docker";
 import { identityServerSecretHash, storedClient } from "../src/reseed";
@@ -253,6 +253,27 @@ describe("IdentityService on Docker (mocks)", () => {
         assert.equal(env.READINESS_TIMEOUT_SECONDS, "300");
         assert.equal(env.READINESS_VERIFY_TOKEN, "true");
         assert.deepEqual(await valueOf(readiness.props.triggers), ["ord-container-id"]);
+    });
+
+    it("retires replaced credentials only after the readiness gate and the connection to Creatio", async () => {
+        const { service, recorder } = deploy(
+            "conn",
+            dockerArgs({
+                creatioVersion: "8.1.3",
+                creatio: { url: "https://creatio.example.com", username: "Supervisor", password: "Creatio-Secret-1", runtime: CreatioRuntime.NetFramework },
+            }),
+        );
+        await valueOf(service.url);
+        const retire = recorder.byName("conn-client-retire");
+        const names = (await urnsOf(retire.opts.dependsOn)).map(urn => urn.split("::").pop());
+        assert.deepEqual(names, ["conn-readiness", "conn-creatio"]);
+        assert.equal(recorder.constructed[recorder.constructed.length - 1].name, "conn-client-retire", "created after every other child");
+    });
+
+    it("retires after the container itself when the readiness gate is off", async () => {
+        const { recorder } = deploy("nogate", dockerArgs({ readiness: { enabled: false } }));
+        const names = (await urnsOf(recorder.byName("nogate-client-retire").opts.dependsOn)).map(urn => urn.split("::").pop());
+        assert.deepEqual(names, ["nogate-container"]);
     });
 
     it("re-seeds through a separate connection string when the deploying machine reaches the database elsewhere", async () => {
