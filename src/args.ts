@@ -148,7 +148,8 @@ export interface Client {
     secret?: pulumi.Input<string>;
     /**
      * Any value; changing it generates a new client id and secret (only those that are generated, not supplied ones).
-     * Default: none.
+     * Setting it for the first time is a change too: it generates new ones. With re-seeding on, the old credentials
+     * keep working until the new ones are in service. Default: none.
      */
     rotation?: pulumi.Input<string>;
     /**
@@ -161,9 +162,10 @@ export interface Client {
      */
     accessTokenLifetimeSeconds?: pulumi.Input<number>;
     /**
-     * Delete the client's rows from the database when its configuration changes, so that the service inserts it
-     * again with the new values on restart (the service only inserts a missing client). Needs the deploying machine
-     * to reach the database. Default: true.
+     * Keep the client in the database equal to its configuration (the service only inserts a missing client): before
+     * the service restarts, a client whose stored fields differ is deleted (and the service restarted to insert it
+     * again), a new secret is added next to the old one; once the new client is in service, the credentials it
+     * replaced are retired. Needs the deploying machine to reach the database. Default: true.
      */
     reseed?: boolean;
 }

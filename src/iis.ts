@@ -493,6 +493,8 @@ export interface IisServiceInputs {
     readonly signingCertificate?: pulumi.Output<string>;
     /** Every secret value of the configuration, to redact from error messages. */
     readonly secrets: pulumi.Input<string | undefined>[];
+    /** Changes whenever client re-seeding deleted rows: the configuration step then runs (and restarts the site) again. */
+    readonly restartToken?: pulumi.Output<string>;
     /** The readiness gate, when enabled. */
     readonly readiness?: {
         readonly settings: ReadinessSettings;
@@ -539,7 +541,7 @@ interface StepOptions {
     readonly stdin: pulumi.Input<string>;
     /** The stdin holds secrets: no logging, secret stdout and stderr. */
     readonly secret: boolean;
-    readonly triggers?: pulumi.Input<unknown>[];
+    readonly triggers?: pulumi.Input<pulumi.Input<unknown>[]>;
     readonly dependsOn: pulumi.Resource[];
     readonly deleteBeforeReplace?: boolean;
 }
@@ -726,6 +728,9 @@ export function createIisService(
                     }),
                 ),
             secret: true,
+            // Absent until re-seeding first deletes rows, so that turning re-seeding on changes nothing (an output
+            // that resolves to undefined leaves the property unset, which the SDK's type does not express).
+            triggers: inputs.restartToken?.apply(token => (token ? [token] : undefined)) as pulumi.Output<unknown[]> | undefined,
             dependsOn: [site, ...configurationDependsOn],
         },
         context,

@@ -99,6 +99,7 @@ describe("IIS target (mocks)", () => {
                     "command:local:Command ids-client-reseed",
                     ...STEPS.map(step => `command:local:Command ids-iis-${step}`),
                     "command:local:Command ids-readiness",
+                    "command:local:Command ids-client-retire",
                 ],
             );
             for (const child of recorder.constructed.slice(1)) {
@@ -434,7 +435,7 @@ describe("IIS target (mocks)", () => {
                             texts.push(text, (await scriptOf(resource.props, which))!);
                         }
                     }
-                    texts.push(JSON.stringify(await valueOf(resource.props.triggers ?? [])));
+                    texts.push(JSON.stringify((await valueOf(resource.props.triggers)) ?? []));
                     texts.push(JSON.stringify(await valueOf(resource.props.environment ?? {})));
                     texts.push(JSON.stringify(await valueOf(resource.props.interpreter ?? [])));
                     for (const text of texts) {
