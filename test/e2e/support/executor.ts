@@ -123,6 +123,8 @@ export interface RunOptions {
   readonly refresh?: boolean;
   /** Resources to replace whatever their diff, as "type::name" (`pulumi up --replace <urn>`). */
   readonly replace?: readonly string[];
+  /** This run's working directory instead of the executor's `cwd`: the same program in another checkout. */
+  readonly cwd?: string;
 }
 
 /** The resource options the executor implements; the others are refused when set. */
@@ -292,7 +294,7 @@ export class Executor {
     const runNumber = ++this.runCount;
     const started = performance.now();
     const firstOperation = this.allOperations.length;
-    const cwd = this.options.cwd ?? process.cwd();
+    const cwd = runOptions.cwd ?? this.options.cwd ?? process.cwd();
     // Pending deletes of an earlier failed run go first (GeneratePendingDeletes, "called at the start of a plan").
     const pendingFailures: string[] = [];
     await this.deleteAll([...this.pendingDeletes], runNumber, pendingFailures);
