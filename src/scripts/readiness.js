@@ -411,13 +411,15 @@ function formatTimeoutMessage({ url, timeoutMs, clientId, lastSeen }) {
 }
 
 /**
- * The ways the secret can come back in server-provided text: as is, JSON-escaped, and URL- or form-encoded
+ * The ways the secret can come back in server-provided text: as is, JSON-escaped (once or twice), and URL- or form-encoded
  * (it is posted form-encoded, and a server may echo the request), longest first.
  */
 function secretForms(secret) {
+  const json = JSON.stringify(secret).slice(1, -1);
   const forms = [
     secret,
-    JSON.stringify(secret).slice(1, -1),
+    json,
+    JSON.stringify(json).slice(1, -1),
     encodeURIComponent(secret),
     new URLSearchParams({ s: secret }).toString().slice(2),
   ];

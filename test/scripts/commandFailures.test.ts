@@ -14,6 +14,8 @@ const CLIENT_ID = "creatio-system-client";
 
 const readiness = nodeScriptCommand("readiness.js", undefined);
 const reseed = nodeScriptCommand("reseed.js", undefined);
+const creatioConnect = nodeScriptCommand("creatio-connect.js", undefined);
+const CREATIO_PASSWORD = 'Cp4"w\\o&r+d =/%-CREATIO-PASSWORD-93b1';
 
 function assertFailedWithoutSecrets(run: CommandRun, expectedExit: number, secrets: Record<string, string>, mentions: RegExp): void {
     assert.equal(run.exitCode, expectedExit, `exit code; output:\n${leakedForms(run.stdout + run.stderr, secrets).length ? "(withheld: holds a secret)" : run.stdout + run.stderr}`);
@@ -186,6 +188,54 @@ describe("command failures hold no secrets (as the command provider reports them
             const connectionString = `Server=db;Database=creatio;User ID=creatio;Password=${quoted};`;
             const run = await runLikeCommandProvider(reseed, { environment: { RESEED_DB_PROVIDER: "Oracle" }, stdin: input(connectionString) });
             assertFailedWithoutSecrets(run, 2, { ...secrets, connectionString }, /RESEED_DB_PROVIDER must be one of Postgres, MsSqlServer/);
+        });
+    });
+
+    describe("creatio-connect.js", () => {
+        const stdin = JSON.stringify({ password: CREATIO_PASSWORD, clientSecret: CLIENT_SECRET });
+        const secrets = { password: CREATIO_PASSWORD, clientSecret: CLIENT_SECRET };
+        const environment = (url: string) => ({
+            CREATIO_URL: url,
+            CREATIO_USERNAME: "Supervisor",
+            CREATIO_ROUTE_PREFIX: "",
+            IDENTITY_SERVICE_URL: "http://ids.example.com:8090",
+            IDENTITY_SERVICE_CLIENT_ID: CLIENT_ID,
+            CREATIO_TIMEOUT_SECONDS: "5",
+        });
+        /** A Creatio whose login answers with what `answer` makes of the posted body. */
+        const creatio = (answer: (body: string, res: http.ServerResponse) => void) =>
+            serve((req, res) => {
+                const chunks: Buffer[] = [];
+                req.on("data", (chunk: Buffer) => chunks.push(chunk));
+                req.on("end", () => answer(Buffer.concat(chunks).toString("utf8"), res));
+            });
+
+        it("a login that fails with the posted body in its answer (the password JSON-escaped)", async () => {
+            const url = await creatio((body, res) => {
+                res.statusCode = 500;
+                res.setHeader("content-type", "application/json");
+                res.end(JSON.stringify({ error: body }));
+            });
+            const run = await runLikeCommandProvider(`${creatioConnect} apply`, { environment: environment(url), stdin });
+            assertFailedWithoutSecrets(run, 1, secrets, /AuthService\.svc\/Login answered HTTP 500/);
+        });
+
+        it("a refused login whose long message ends with the password (no part of it survives shortening)", async () => {
+            const url = await creatio((body, res) => {
+                const password = String((JSON.parse(body) as { UserPassword?: string }).UserPassword);
+                res.setHeader("content-type", "application/json");
+                res.end(JSON.stringify({ Code: 1, Message: `${"m".repeat(290)}${password}` }));
+            });
+            const run = await runLikeCommandProvider(`${creatioConnect} apply`, { environment: environment(url), stdin });
+            assertFailedWithoutSecrets(run, 1, { ...secrets, passwordStart: CREATIO_PASSWORD.slice(0, 9) }, /refused the login of user "Supervisor"/);
+        });
+
+        it("bad configuration, with both secrets on stdin", async () => {
+            const run = await runLikeCommandProvider(`${creatioConnect} apply`, {
+                environment: { ...environment("http://127.0.0.1:1"), CREATIO_ROUTE_PREFIX: "/1" },
+                stdin,
+            });
+            assertFailedWithoutSecrets(run, 2, secrets, /CREATIO_ROUTE_PREFIX must be "\/0"/);
         });
     });
 });

@@ -72,11 +72,12 @@ export function runLikeCommandProvider(
     });
 }
 
-/** The ways a secret can appear in text: as is, JSON-escaped, URL-encoded, form-encoded and in Base64. */
+/** The ways a secret can appear in text: as is, JSON-escaped (once or twice), URL-encoded, form-encoded and in Base64. */
 export function secretForms(secret: string): Array<[kind: string, form: string]> {
     const forms: Array<[string, string]> = [
         ["as is", secret],
         ["JSON-escaped", JSON.stringify(secret).slice(1, -1)],
+        ["JSON-escaped twice", JSON.stringify(JSON.stringify(secret).slice(1, -1)).slice(1, -1)],
         ["URL-encoded", encodeURIComponent(secret)],
         ["form-encoded", new URLSearchParams({ s: secret }).toString().slice(2)],
         ["Base64", Buffer.from(secret, "utf8").toString("base64")],
