@@ -226,7 +226,9 @@ export interface DockerHttps {
  */
 export interface DockerBuild {
     /**
-     * The extracted `IdentityService.zip` folder (the build context).
+     * The extracted `IdentityService.zip` folder (the build context), absolute or relative to the program's working
+     * directory. The provider hashes the folder's contents, so the same files in another folder or on another machine
+     * do not rebuild the image.
      */
     context: pulumi.Input<string>;
     /**
@@ -244,6 +246,13 @@ export interface DockerDeployment {
      * Give exactly one of `image` and `build`.
      */
     image?: pulumi.Input<string>;
+    /**
+     * The registry digest (`sha256:` and 64 hex digits) of `image`: the image is then pulled by this digest. Docker
+     * reuses a local image with the same tag and never pulls again on its own, so a tag that was pushed again
+     * reaches the service only through a new digest here (for example from `docker buildx imagetools inspect`);
+     * changing it pulls that image and replaces the container. Only with `image`.
+     */
+    imageDigest?: pulumi.Input<string>;
     /**
      * Build the image locally from the extracted `IdentityService.zip`; the image is never pushed.
      * Give exactly one of `image` and `build`.
