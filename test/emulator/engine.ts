@@ -422,7 +422,7 @@ export class Deployment {
     /** The checkpoint's resources after this deployment (on failure, what still exists is kept). */
     resultingState(): ResourceState[] {
         const kept = this.options.olds.filter(old =>
-            !this.news.has(old.urn) && !this.deletedOlds.has(old.urn + (old.id ?? "")));
+            !this.news.has(old.urn) && !this.consumedOlds.has(old.urn) && !this.deletedOlds.has(old.urn + (old.id ?? "")));
         const pending = this.pendingDeletes.filter(old => !this.deletedOlds.has(old.urn + (old.id ?? "")));
         return [...this.news.values(), ...kept, ...pending.filter(p => !kept.includes(p))];
     }

@@ -158,7 +158,7 @@ export async function serve(deployment: Deployment): Promise<ProtocolServer> {
             const name = method.charAt(0).toLowerCase() + method.slice(1);
             const implementation = implemented[name];
             handlers[method] = (call: Call, callback: Callback) => {
-                calls.push(`${serviceName}.${method}`);
+                calls.push(`${serviceName}.${method.charAt(0).toUpperCase()}${method.slice(1)}`);
                 if (implementation) implementation(call, callback);
                 else callback(refuse(`${serviceName}.${method}`, "the emulator does not implement it; no program here needs it"));
             };
