@@ -127,7 +127,7 @@ describe("engine emulator: pure rules", () => {
 
 describe("engine emulator: protocol refusals over gRPC", () => {
     let server: Awaited<ReturnType<typeof serve>>;
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+     
     let client: any;
     before(async () => {
         const deployment = new Deployment({ project: "p", stack: "s", dryRun: true, olds: [], providers: defaultProviders, pwd: os.tmpdir(), config: {} });
