@@ -148,18 +148,26 @@ export interface Client {
 }
 
 /**
- * The certificate (PFX) the Identity Service signs its tokens with. Mandatory from Creatio 8.2.3, whose
- * `IdentityService.zip` no longer ships a sample certificate.
+ * The certificate (PFX) the Identity Service signs its tokens with (`X509CertificatePath`). One per instance:
+ * by default a self-signed RSA certificate is generated for the instance; give `path` to use your own instead.
  */
 export interface SigningCertificate {
     /**
-     * Path of the `.pfx` file on the machine that runs Pulumi. Its bytes are delivered to the service as a secret.
+     * Path of your own `.pfx` file on the machine that runs Pulumi, relative to the program's working directory.
+     * Its bytes are delivered to the service as a secret. Default: a certificate generated for this instance
+     * (RSA 2048, self-signed, valid ten years), its private key kept only in state, as a secret.
      */
-    path: pulumi.Input<string>;
+    path?: pulumi.Input<string>;
     /**
-     * The PFX password, if it has one. Treated as a secret.
+     * The password of the `.pfx` at `path`, if it has one. Prefer a PFX without a password, as the vendor's sample
+     * is: the service reads a password from a configuration key the vendor does not document. Treated as a secret.
      */
     password?: pulumi.Input<string>;
+    /**
+     * Any value; changing it generates a new signing key and certificate (generated certificates only: not allowed
+     * with `path`). Tokens signed with the old key are no longer accepted. Default: none.
+     */
+    rotation?: pulumi.Input<string>;
 }
 
 /**
@@ -227,8 +235,10 @@ export interface DockerDeployment {
      */
     httpPort?: pulumi.Input<number>;
     /**
-     * The host name under which the published ports are reached from the machine that runs Pulumi and from Creatio;
-     * it forms the service `url`. Default: `localhost`.
+     * The host name under which the machine that runs Pulumi reaches the published ports: the readiness gate polls
+     * it, and it forms the output `url` (and `publicUrl`, unless that is given). Default: the Docker host's name
+     * when the Docker provider's `host` is a remote daemon (`ssh://user@docker1` or `tcp://docker1:2376` give
+     * `docker1`), otherwise `localhost`.
      */
     hostname?: pulumi.Input<string>;
     /**
@@ -332,8 +342,9 @@ export interface IisDeployment {
      */
     port: pulumi.Input<number>;
     /**
-     * The host name under which Creatio and the machine that runs Pulumi reach the server; it forms the service `url`.
-     * Default: the SSH `connection.host`, or `localhost` without a connection.
+     * The host name under which the server is reached; it forms the output `url` (and `publicUrl`, unless that is
+     * given). The readiness gate itself runs on the server, against `localhost`. Default: the SSH `connection.host`,
+     * or `localhost` without a connection.
      */
     hostname?: pulumi.Input<string>;
     /**
@@ -394,8 +405,8 @@ export interface IdentityServiceArgs {
      */
     client?: Client;
     /**
-     * The token-signing certificate (`X509CertificatePath`). Required from Creatio 8.2.3. Default: the sample
-     * certificate shipped in `IdentityService.zip` (before 8.2.3 only).
+     * The token-signing certificate (`X509CertificatePath`). Default: a self-signed certificate generated for this
+     * instance (on every Creatio version, instead of the public sample certificate that archives before 8.2.3 ship).
      */
     signingCertificate?: SigningCertificate;
     /**
@@ -412,6 +423,15 @@ export interface IdentityServiceArgs {
      * HTTP, the service's own default (`true`) when it is served over HTTPS.
      */
     forceHttpsSchemeInRequests?: pulumi.Input<boolean>;
+    /**
+     * The URL at which Creatio reaches the service, handed to Creatio as `OAuth20IdentityServerUrl` in
+     * `creatioSystemSettings`, for example `http://ids.example.com:8090` or the address of a reverse proxy. It may
+     * differ from the address the readiness gate checks, for example when Creatio runs in a container on the same
+     * Docker network (`http://<container name>:80`). Default: the output `url` (Docker:
+     * `http://<docker.hostname>:<docker.httpPort>`, or `https://` with the HTTPS port; IIS:
+     * `http://<iis.hostname>:<iis.port>`, or `https://` with the HTTPS port).
+     */
+    publicUrl?: pulumi.Input<string>;
     /**
      * Settings of the Docker target. Required when `target` is `docker`, not allowed otherwise.
      */

@@ -5,11 +5,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { CreatioSystemSettings, IdentityServiceArgs } from "./args";
-import { readPfxBase64 } from "./certificates";
+import { createSigningCertificate, readPfxBase64 } from "./certificates";
 import { claimExclusively, providerFor, providerKey } from "./claims";
 import { ClientSettings, renderClients, renderSettings, Setting } from "./configuration";
 import { ClientCredentials, createClientCredentials } from "./credentials";
-import { CONTAINER_SIGNING_CERTIFICATE_PATH, createDockerService, dockerClaims } from "./docker";
+import { CONTAINER_SIGNING_CERTIFICATE_PATH, createDockerService, dockerClaims, loopbackPublicUrlWarning } from "./docker";
 import { createIisService, iisClaims, signingCertificatePath } from "./iis";
 import { DeploymentPlan, planDeployment } from "./plan";
 import { afterGate, createLocalReadinessGate } from "./readiness";
@@ -26,9 +26,17 @@ export const TOKEN_PATH = "/connect/token";
  */
 export class IdentityService extends pulumi.ComponentResource {
     /**
-     * The service URL, for example `http://localhost:8090` (no trailing slash). Resolves once the service answers.
+     * The service URL as the machine that runs Pulumi reaches it, for example `http://localhost:8090` (no trailing
+     * slash): on Docker the address the readiness gate checked (`docker.hostname` and the published port), on IIS
+     * the server's `iis.hostname` and site port (the gate itself checks `localhost` on the server). Resolves once
+     * the service answers.
      */
     public readonly url: pulumi.Output<string>;
+    /**
+     * The URL handed to Creatio as `OAuth20IdentityServerUrl`: the `publicUrl` argument, or `url` when it is not
+     * given (no trailing slash). Resolves once the service answers.
+     */
+    public readonly publicUrl: pulumi.Output<string>;
     /**
      * The OpenID discovery document: `url` + `/.well-known/openid-configuration`.
      */
@@ -81,17 +89,27 @@ export class IdentityService extends pulumi.ComponentResource {
             : [];
 
         const configuration = renderConfiguration(plan, client, targetFacts(plan));
-        const signingCertificate = plan.signingCertificate && readPfxBase64(plan.signingCertificate.path);
+        const signingCertificate =
+            plan.signingCertificate.kind === "file"
+                ? readPfxBase64(plan.signingCertificate.path)
+                : createSigningCertificate(name, plan.signingCertificate.rotation, this).pfxBase64;
         let url: pulumi.Output<string>;
         let gate: pulumi.CustomResource | undefined;
         if (plan.docker) {
+            const daemon = dockerDaemon(opts);
             const deployed = createDockerService(
                 name,
-                { settings: plan.docker, creatioVersion: plan.profile.text, configuration, signingCertificate },
+                { settings: plan.docker, creatioVersion: plan.profile.text, configuration, signingCertificate, daemon },
                 this,
                 reseed,
             );
             url = deployed.url;
+            pulumi.all([daemon, plan.publicUrl ?? url]).apply(([host, publicUrl]) => {
+                const warning = loopbackPublicUrlWarning(host, publicUrl);
+                if (warning) {
+                    void pulumi.log.warn(warning, this);
+                }
+            });
             gate = plan.readiness.enabled
                 ? createLocalReadinessGate(
                       name,
@@ -108,7 +126,7 @@ export class IdentityService extends pulumi.ComponentResource {
                     profile: plan.profile,
                     configuration,
                     signingCertificate,
-                    secrets: [plan.connectionString, credentials.secret, plan.redisConnection, plan.signingCertificate?.password],
+                    secrets: [plan.connectionString, credentials.secret, plan.redisConnection, signingCertificatePassword(plan)],
                     // The gate runs on the Windows host itself (the service answers there on localhost).
                     readiness: plan.readiness.enabled
                         ? { settings: plan.readiness, clientId: credentials.id, clientSecret: credentials.secret }
@@ -122,13 +140,14 @@ export class IdentityService extends pulumi.ComponentResource {
         }
 
         this.url = afterGate(url, gate);
+        this.publicUrl = plan.publicUrl === undefined ? this.url : afterGate(plan.publicUrl, gate);
         this.discoveryUrl = this.url.apply(url => url + DISCOVERY_PATH);
         this.tokenUrl = this.url.apply(url => url + TOKEN_PATH);
         this.clientId = credentials.id;
         this.clientName = pulumi.output(plan.client.name);
         this.clientSecret = credentials.secret;
         this.creatioSystemSettings = pulumi.secret(
-            pulumi.all([this.url, credentials.id, credentials.secret]).apply(([url, id, secret]) => ({
+            pulumi.all([this.publicUrl, credentials.id, credentials.secret]).apply(([url, id, secret]) => ({
                 OAuth20IdentityServerUrl: url,
                 OAuth20IdentityServerClientId: id,
                 OAuth20IdentityServerClientSecret: secret,
@@ -136,6 +155,7 @@ export class IdentityService extends pulumi.ComponentResource {
         );
         this.registerOutputs({
             url: this.url,
+            publicUrl: this.publicUrl,
             discoveryUrl: this.discoveryUrl,
             tokenUrl: this.tokenUrl,
             clientId: this.clientId,
@@ -144,6 +164,16 @@ export class IdentityService extends pulumi.ComponentResource {
             creatioSystemSettings: this.creatioSystemSettings,
         });
     }
+}
+
+/** The Docker daemon's address: the `host` of the Docker provider given in the options, or of the default one. */
+function dockerDaemon(opts: pulumi.ComponentResourceOptions | undefined): pulumi.Input<string | undefined> {
+    const provider = providerFor(opts, docker.Provider.isInstance) as docker.Provider | undefined;
+    return provider ? provider.host : docker.config.host;
+}
+
+function signingCertificatePassword(plan: DeploymentPlan): pulumi.Input<string> | undefined {
+    return plan.signingCertificate.kind === "file" ? plan.signingCertificate.password : undefined;
 }
 
 /** What the configuration needs to know about the target. */
@@ -173,7 +203,7 @@ function renderConfiguration(plan: DeploymentPlan, client: pulumi.Output<ClientS
             .all([
                 client,
                 plan.connectionString,
-                plan.signingCertificate?.password,
+                signingCertificatePassword(plan),
                 plan.logLevel,
                 plan.redisConnection,
                 plan.forceHttpsSchemeInRequests,
@@ -184,7 +214,7 @@ function renderConfiguration(plan: DeploymentPlan, client: pulumi.Output<ClientS
                     provider: plan.provider,
                     connectionString,
                     client,
-                    signingCertificatePath: plan.signingCertificate ? certificatePath : undefined,
+                    signingCertificatePath: certificatePath,
                     signingCertificatePassword,
                     logLevel,
                     redisConnection,

@@ -37,7 +37,8 @@ export interface DockerSettings {
     readonly build?: { readonly context: pulumi.Input<string>; readonly dockerfile: pulumi.Input<string> };
     readonly containerName: pulumi.Input<string>;
     readonly httpPort: pulumi.Input<number>;
-    readonly hostname: pulumi.Input<string>;
+    /** Undefined: derived from the Docker daemon's address (`defaultHostname`). */
+    readonly hostname?: pulumi.Input<string>;
     readonly bindAddress: pulumi.Input<string>;
     readonly networks?: pulumi.Input<pulumi.Input<string>[]>;
     readonly restart: pulumi.Input<RestartPolicy>;
@@ -86,7 +87,7 @@ export function dockerSettings(name: string, args: DockerDeployment, check: Argu
                     : `${describe(value)} is not a valid container name; use letters, digits, "_", "." and "-", starting with a letter or digit`,
         ),
         httpPort,
-        hostname: check.input("docker.hostname", args.hostname ?? DEFAULT_HOSTNAME, checks.hostname),
+        hostname: check.optional("docker.hostname", args.hostname, checks.hostname),
         bindAddress: check.input("docker.bindAddress", args.bindAddress ?? DEFAULT_BIND_ADDRESS, value =>
             net.isIP(value) ? undefined : `${describe(value)} is not an IP address; use for example "0.0.0.0" or "127.0.0.1"`,
         ),
@@ -108,7 +109,60 @@ export function dockerClaims(settings: DockerSettings, host: string): Claim[] {
     ]);
 }
 
-/** The URL the service answers on, from the deploying machine and from Creatio. */
+/**
+ * The host of a remote Docker daemon, from the Docker provider's `host` (as `DOCKER_HOST` writes it:
+ * `ssh://user@host:22`, `tcp://host:2376`), or undefined for a daemon on this machine (a Unix socket, a named pipe,
+ * a loopback address, or nothing set).
+ */
+export function remoteDockerHost(daemon: string | undefined): string | undefined {
+    if (!daemon) {
+        return undefined;
+    }
+    let parsed: URL;
+    try {
+        parsed = new URL(daemon);
+    } catch {
+        return undefined; // not a URL Docker accepts; the provider reports it
+    }
+    if (parsed.protocol !== "ssh:" && parsed.protocol !== "tcp:" && parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+        return undefined; // unix://, npipe://
+    }
+    const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
+    return host === "" || isLoopback(host) ? undefined : host;
+}
+
+/** Whether a host name or address names this machine only. */
+export function isLoopback(host: string): boolean {
+    const bare = host.toLowerCase().replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "");
+    return bare === "localhost" || bare.endsWith(".localhost") || bare === "::1" || /^127\.\d+\.\d+\.\d+$/.test(bare) || bare === "0.0.0.0";
+}
+
+/**
+ * Where the machine that runs Pulumi reaches the published ports when `docker.hostname` is not given: the remote
+ * daemon's host (the ports are published there), else `localhost`.
+ */
+export function defaultHostname(daemon: string | undefined): string {
+    return remoteDockerHost(daemon) ?? DEFAULT_HOSTNAME;
+}
+
+/**
+ * The warning for a remote Docker host whose service would be handed to Creatio as a loopback address (Creatio
+ * would then look for the service on its own machine), or undefined.
+ */
+export function loopbackPublicUrlWarning(daemon: string | undefined, publicUrl: string): string | undefined {
+    const remote = remoteDockerHost(daemon);
+    const host = new URL(publicUrl).hostname;
+    if (remote === undefined || !isLoopback(host)) {
+        return undefined;
+    }
+    return (
+        `the service runs on the remote Docker host ${remote}, but Creatio would receive ${publicUrl} ` +
+        "(OAuth20IdentityServerUrl), which points at Creatio's own machine; set `publicUrl` to the address at which Creatio reaches the service " +
+        `(for example "http://${remote}:${new URL(publicUrl).port || 80}")`
+    );
+}
+
+/** The URL the service answers on at a host name and the published port(s). */
 export function serviceUrl(hostname: string, httpPort: number, httpsPort?: number): string {
     return httpsPort === undefined ? `http://${hostname}:${httpPort}` : `https://${hostname}:${httpsPort}`;
 }
@@ -145,11 +199,14 @@ export interface DockerServiceInputs {
     readonly configuration: pulumi.Output<Setting[]>;
     /** Base64 bytes of the signing PFX (secret), when one is given. */
     readonly signingCertificate?: pulumi.Output<string>;
+    /** The Docker daemon's address (the provider's `host`), to derive the default host name from. */
+    readonly daemon?: pulumi.Input<string | undefined>;
 }
 
 export interface DockerService {
     readonly image: docker.Image | docker.RemoteImage;
     readonly container: docker.Container;
+    /** The service URL as the machine that runs Pulumi reaches it. */
     readonly url: pulumi.Output<string>;
 }
 
@@ -232,7 +289,7 @@ export function createDockerService(
     );
 
     const url = pulumi
-        .all([settings.hostname, settings.httpPort, httpsPort])
-        .apply(([hostname, port, tlsPort]) => serviceUrl(hostname, port, tlsPort));
+        .all([settings.hostname, inputs.daemon, settings.httpPort, httpsPort])
+        .apply(([hostname, daemon, port, tlsPort]) => serviceUrl(hostname ?? defaultHostname(daemon), port, tlsPort));
     return { image: image.resource, container, url };
 }

@@ -11,7 +11,7 @@ import { CLIENT_ID_LENGTH, CLIENT_SECRET_LENGTH } from "./credentials";
 import { DockerSettings, dockerSettings } from "./docker";
 import { IisSettings, iisSettings } from "./iis";
 import { ReadinessSettings, readinessSettings } from "./readiness";
-import { ArgumentCheck, checks, describe } from "./validation";
+import { ArgumentCheck, Check, checks, describe, isKnown } from "./validation";
 import { FEATURES, FIRST_DOCKER_VERSION, formatVersion, resolveVersion, VersionProfile } from "./versions";
 
 /** Longest access token lifetime accepted: 30 days. */
@@ -27,6 +27,11 @@ export interface ClientPlan {
     readonly reseed: boolean;
 }
 
+/** The user's own PFX, or one generated for the instance. */
+export type SigningCertificatePlan =
+    | { readonly kind: "file"; readonly path: pulumi.Input<string>; readonly password?: pulumi.Input<string> }
+    | { readonly kind: "generated"; readonly rotation?: pulumi.Input<string> };
+
 export interface DeploymentPlan {
     readonly target: DeploymentTarget;
     readonly profile: VersionProfile;
@@ -35,10 +40,12 @@ export interface DeploymentPlan {
     /** The connection string re-seeding uses from the deploying machine. */
     readonly reseedConnectionString: pulumi.Input<string>;
     readonly client: ClientPlan;
-    readonly signingCertificate?: { readonly path: pulumi.Input<string>; readonly password?: pulumi.Input<string> };
+    readonly signingCertificate: SigningCertificatePlan;
     readonly logLevel: pulumi.Input<LogLevel>;
     readonly redisConnection?: pulumi.Input<string>;
     readonly forceHttpsSchemeInRequests?: pulumi.Input<boolean>;
+    /** The URL handed to Creatio; undefined: the target's `url`. */
+    readonly publicUrl?: pulumi.Input<string>;
     readonly docker?: DockerSettings;
     readonly iis?: IisSettings;
     readonly readiness: ReadinessSettings;
@@ -82,17 +89,7 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
         reseed: client?.reseed ?? true,
     };
 
-    const signingCertificate = args.signingCertificate && {
-        path: check.input("signingCertificate.path", args.signingCertificate.path, pfxFile),
-        password: args.signingCertificate.password,
-    };
-    if (!signingCertificate && typeof profile === "object" && profile.supports.signingCertificateRequired) {
-        check.fail(
-            "signingCertificate",
-            `Creatio ${profile.text} ships no sample signing certificate (removed in ${formatVersion(FEATURES.signingCertificateRequired)}); ` +
-                "give `signingCertificate.path` of a unique .pfx for this instance",
-        );
-    }
+    const signingCertificate = planSigningCertificate(args, check);
 
     if (args.redisConnection !== undefined && typeof profile === "object" && !profile.supports.redisConnection) {
         check.fail("redisConnection", `is supported from Creatio ${formatVersion(FEATURES.redisConnection)}; remove it for ${profile.text}`);
@@ -117,12 +114,53 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
         logLevel: check.input("logLevel", args.logLevel ?? DEFAULT_LOG_LEVEL, checks.oneOf(LogLevel, "log level")),
         redisConnection: args.redisConnection,
         forceHttpsSchemeInRequests: args.forceHttpsSchemeInRequests,
+        publicUrl: mapInput(check.optional("publicUrl", args.publicUrl, publicUrlCheck), withoutTrailingSlash),
         docker: target === DeploymentTarget.Docker && args.docker ? dockerSettings(name, args.docker, check) : undefined,
         iis: target === DeploymentTarget.Iis && args.iis ? iisSettings(name, args.iis, check) : undefined,
         readiness: readinessSettings(args.readiness, check),
     };
     check.throwIfAny();
     return plan;
+}
+
+const publicUrlCheck: Check<string> = value => {
+    const problem = checks.httpUrl(value);
+    if (problem) {
+        return `${problem.replace(/"https:\/\/creatio\.example\.com"/, '"http://ids.example.com:8090"')}, the address at which Creatio reaches the service`;
+    }
+    const url = new URL(value);
+    return url.search || url.hash
+        ? `${describe(value)} has a query or fragment; give the service's base URL, like "http://ids.example.com:8090"`
+        : undefined;
+};
+
+function withoutTrailingSlash(value: string): string {
+    return typeof value === "string" ? value.replace(/\/+$/, "") : value;
+}
+
+/** Applies a function to an Input, now when known, else when it resolves. */
+function mapInput<T, U>(value: pulumi.Input<T> | undefined, f: (value: T) => U): pulumi.Input<U> | undefined {
+    if (value === undefined) {
+        return undefined;
+    }
+    return isKnown(value) ? f(value) : (pulumi.output(value).apply(v => f(v as T)) as pulumi.Input<U>);
+}
+
+function planSigningCertificate(args: IdentityServiceArgs, check: ArgumentCheck): SigningCertificatePlan {
+    const given = args.signingCertificate;
+    if (given?.path === undefined) {
+        if (given?.password !== undefined) {
+            check.fail("signingCertificate.password", "is set but `path` is not; give the `path` of the .pfx it opens, or remove it to have a certificate generated");
+        }
+        return { kind: "generated", rotation: given?.rotation };
+    }
+    if (given.rotation !== undefined) {
+        check.fail(
+            "signingCertificate.rotation",
+            "rotates a generated certificate only; remove it (replace the file at `path` to rotate your own), or remove `path` to have one generated",
+        );
+    }
+    return { kind: "file", path: check.input("signingCertificate.path", given.path, pfxFile), password: given.password };
 }
 
 function checkTargetBlocks(args: IdentityServiceArgs, check: ArgumentCheck): void {

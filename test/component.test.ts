@@ -1,7 +1,10 @@
 import "./support/mocks";
 import { strict as assert } from "assert";
+import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import { encodePkcs12 } from "../src/certificates";
 import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, LogLevel, RestartPolicy } from "../src";
 import { isSecretInput, Recorder, resetMocks, settle, valueOf } from "./support/mocks";
 
@@ -270,6 +273,132 @@ describe("IdentityService on Docker (mocks)", () => {
             }),
         );
         assert.equal(await valueOf(service.url), "http://localhost:8099");
+    });
+});
+
+describe("the URL handed to Creatio (mocks)", () => {
+    beforeEach(resetMocks);
+    let warnings: string[] = [];
+    const warn = pulumi.log.warn;
+    beforeEach(() => {
+        warnings = [];
+        (pulumi.log as { warn: typeof pulumi.log.warn }).warn = async (message: string) => void warnings.push(message);
+    });
+    afterEach(() => ((pulumi.log as { warn: typeof pulumi.log.warn }).warn = warn));
+
+    const readinessUrl = (recorder: Recorder, name: string) =>
+        valueOf(recorder.byName(`${name}-readiness`).props.environment.IDENTITY_SERVICE_URL);
+
+    it("hands Creatio publicUrl (without a trailing slash) while the gate checks the deploying machine's address", async () => {
+        const { service, recorder } = deploy("pub", dockerArgs({ publicUrl: "http://identity-service:80/" }));
+        assert.equal(await valueOf(service.url), "http://localhost:8090");
+        assert.equal(await readinessUrl(recorder, "pub"), "http://localhost:8090");
+        assert.equal(await valueOf(service.publicUrl), "http://identity-service:80");
+        assert.equal((await valueOf(service.creatioSystemSettings)).OAuth20IdentityServerUrl, "http://identity-service:80");
+        assert.equal(await pulumi.isSecret(service.publicUrl), false);
+    });
+
+    it("defaults publicUrl to url", async () => {
+        const { service } = deploy("same", dockerArgs({ docker: { build: { context: "/ids" }, hostname: "ids.example.com" } }));
+        assert.equal(await valueOf(service.publicUrl), "http://ids.example.com:8090");
+        assert.equal((await valueOf(service.creatioSystemSettings)).OAuth20IdentityServerUrl, "http://ids.example.com:8090");
+    });
+
+    it("on a remote Docker host, polls that host (not this machine) and hands it to Creatio, without a warning", async () => {
+        const provider = new docker.Provider("remote", { host: "ssh://deploy@docker1.example.com" });
+        const recorder = new Recorder();
+        const service = new IdentityService("far", dockerArgs(), { providers: [provider], transformations: [recorder.transformation] });
+        assert.equal(await valueOf(service.url), "http://docker1.example.com:8090");
+        assert.equal(await readinessUrl(recorder, "far"), "http://docker1.example.com:8090");
+        assert.equal((await valueOf(service.creatioSystemSettings)).OAuth20IdentityServerUrl, "http://docker1.example.com:8090");
+        await settle();
+        assert.deepEqual(warnings, []);
+    });
+
+    it("warns when Creatio would receive localhost from a remote Docker host", async () => {
+        const provider = new docker.Provider("tunnel", { host: "tcp://10.20.30.40:2376" });
+        const service = new IdentityService("tun", dockerArgs({ docker: { build: { context: "/ids" }, hostname: "localhost" } }), { provider });
+        await valueOf(service.creatioSystemSettings);
+        await settle();
+        assert.equal(warnings.length, 1);
+        assert.match(warnings[0], /remote Docker host 10\.20\.30\.40, but Creatio would receive http:\/\/localhost:8090/);
+
+        warnings = [];
+        resetMocks();
+        const fixed = new IdentityService("tun2", dockerArgs({ docker: { build: { context: "/ids" }, hostname: "localhost" }, publicUrl: "http://10.20.30.40:8090" }), { provider });
+        await valueOf(fixed.creatioSystemSettings);
+        await settle();
+        assert.deepEqual(warnings, [], "no warning once publicUrl is given");
+    });
+
+    it("does not warn for a local Docker host", async () => {
+        const { service } = deploy("local", dockerArgs());
+        await valueOf(service.creatioSystemSettings);
+        await settle();
+        assert.deepEqual(warnings, []);
+    });
+});
+
+describe("generated signing certificate (mocks)", () => {
+    beforeEach(resetMocks);
+    const generatedPfx = () =>
+        encodePkcs12(
+            fs.readFileSync(path.join(certificates, "generated-key.pem"), "utf8"),
+            fs.readFileSync(path.join(certificates, "generated-certificate.pem"), "utf8"),
+        );
+    const withoutCertificate = (overrides: Partial<IdentityServiceArgs> = {}) => {
+        const args = dockerArgs();
+        delete args.signingCertificate;
+        return { ...args, ...overrides };
+    };
+
+    it("generates an RSA key and a self-signed signing certificate per instance when none is given (also on 8.2.3)", async () => {
+        const { service, recorder } = deploy("gen", withoutCertificate());
+        await valueOf(service.url);
+        const key = recorder.byName("gen-signing-key");
+        const certificate = recorder.byName("gen-signing-certificate");
+        assert.equal(key.type, "tls:index/privateKey:PrivateKey");
+        assert.deepEqual([key.props.algorithm, key.props.rsaBits], ["RSA", 2048]);
+        assert.ok(((key.opts as pulumi.CustomResourceOptions).additionalSecretOutputs ?? []).includes("privateKeyPem"), "the private key is a secret in state");
+        assert.equal(certificate.type, "tls:index/selfSignedCert:SelfSignedCert");
+        assert.equal(await valueOf(certificate.props.privateKeyPem), fs.readFileSync(path.join(certificates, "generated-key.pem"), "utf8"));
+        assert.equal(await isSecretInput(certificate.props.privateKeyPem), true);
+        assert.deepEqual(certificate.props.allowedUses, ["digital_signature"]);
+        assert.match(certificate.props.subject.commonName, /\(gen\)$/);
+        for (const child of [key, certificate]) {
+            assert.equal(child.opts.parent, service);
+        }
+    });
+
+    it("delivers the generated PFX exactly as a supplied one: a secret upload at the same path, byte-stable", async () => {
+        const { recorder } = deploy("deliver", withoutCertificate());
+        const container = recorder.byName("deliver-container");
+        assert.equal(await isSecretInput(container.props.uploads), true);
+        const [upload] = await valueOf(container.props.uploads);
+        assert.equal(upload.file, "/app/signing-certificate.pfx");
+        assert.equal(upload.contentBase64, (await generatedPfx()).toString("base64"));
+        const environment: string[] = await valueOf(container.props.envs);
+        assert.ok(environment.includes("X509CertificatePath=/app/signing-certificate.pfx"));
+        assert.ok(!environment.some(line => line.startsWith("X509CertificatePassword=")), "the generated PFX has no password");
+
+        resetMocks();
+        const again = deploy("deliver", withoutCertificate()).recorder.byName("deliver-container");
+        assert.equal((await valueOf(again.props.uploads))[0].contentBase64, upload.contentBase64, "a re-run changes nothing");
+    });
+
+    it("rotates the key (and with it the certificate) when signingCertificate.rotation changes", async () => {
+        const { recorder } = deploy("rot", withoutCertificate({ signingCertificate: { rotation: "2026-11" } }));
+        const key = recorder.byName("rot-signing-key");
+        assert.equal(await valueOf((key.opts as pulumi.CustomResourceOptions).replacementTrigger), "2026-11");
+        resetMocks();
+        const unrotated = deploy("rot", withoutCertificate()).recorder.byName("rot-signing-key");
+        assert.equal((unrotated.opts as pulumi.CustomResourceOptions).replacementTrigger, undefined);
+    });
+
+    it("generates nothing when a PFX is supplied", async () => {
+        const { service, recorder } = deploy("own-pfx", dockerArgs());
+        await valueOf(service.url);
+        assert.ok(!recorder.constructed.some(r => r.type.startsWith("tls:")));
     });
 });
 

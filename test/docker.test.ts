@@ -1,5 +1,13 @@
 import { strict as assert } from "assert";
-import { builtImageName, containerEnvironment, serviceUrl } from "../src/docker";
+import {
+    builtImageName,
+    containerEnvironment,
+    defaultHostname,
+    isLoopback,
+    loopbackPublicUrlWarning,
+    remoteDockerHost,
+    serviceUrl,
+} from "../src/docker";
 
 describe("Docker target rendering", () => {
     it("serves plain HTTP on port 80 inside the container by default", () => {
@@ -33,5 +41,46 @@ describe("Docker target rendering", () => {
         assert.equal(builtImageName("My IDS/Prod", "8.2.1"), "creatio-identity-service:8.2.1-my-ids-prod");
         assert.equal(builtImageName("__", "8.2.1"), "creatio-identity-service:8.2.1-default");
         assert.ok(builtImageName("x".repeat(300), "8.2.1").length <= 128);
+    });
+});
+
+describe("Docker host and the URLs derived from it", () => {
+    const daemons: [string | undefined, string | undefined][] = [
+        [undefined, undefined],
+        ["", undefined],
+        ["unix:///var/run/docker.sock", undefined],
+        ["npipe:////./pipe/docker_engine", undefined],
+        ["tcp://127.0.0.1:2375", undefined],
+        ["tcp://localhost:2375", undefined],
+        ["tcp://[::1]:2375", undefined],
+        ["ssh://deploy@docker1.example.com", "docker1.example.com"],
+        ["ssh://deploy@docker1.example.com:2222", "docker1.example.com"],
+        ["tcp://10.20.30.40:2376", "10.20.30.40"],
+        ["tcp://[fd00::5]:2376", "fd00::5"],
+        ["not a url", undefined],
+    ];
+    for (const [daemon, remote] of daemons) {
+        it(`reads ${JSON.stringify(daemon)} as ${remote ? `the remote host ${remote}` : "this machine"}`, () => {
+            assert.equal(remoteDockerHost(daemon), remote);
+            assert.equal(defaultHostname(daemon), remote ?? "localhost");
+        });
+    }
+
+    it("knows loopback names and addresses", () => {
+        for (const host of ["localhost", "LOCALHOST", "ids.localhost", "127.0.0.1", "127.8.9.10", "::1", "[::1]", "0.0.0.0"]) {
+            assert.equal(isLoopback(host), true, host);
+        }
+        for (const host of ["ids.example.com", "10.0.0.1", "fd00::5", "localhost.example.com"]) {
+            assert.equal(isLoopback(host), false, host);
+        }
+    });
+
+    it("warns only when a remote Docker host's service would be handed to Creatio as a loopback address", () => {
+        const warning = loopbackPublicUrlWarning("ssh://deploy@docker1.example.com", "http://localhost:8090");
+        assert.match(warning!, /remote Docker host docker1\.example\.com, but Creatio would receive http:\/\/localhost:8090/);
+        assert.match(warning!, /set `publicUrl`.*"http:\/\/docker1\.example\.com:8090"/);
+        assert.equal(loopbackPublicUrlWarning("ssh://deploy@docker1.example.com", "http://docker1.example.com:8090"), undefined);
+        assert.equal(loopbackPublicUrlWarning(undefined, "http://localhost:8090"), undefined);
+        assert.equal(loopbackPublicUrlWarning("unix:///var/run/docker.sock", "http://127.0.0.1:8090"), undefined);
     });
 });

@@ -365,6 +365,15 @@ describe("IIS target (mocks)", () => {
             const named = deploy("url3", iisArgs({ connection: SSH, hostname: "ids.example.com" }));
             assert.equal(await valueOf(named.service.url), "http://ids.example.com:8090");
         });
+
+        it("hands Creatio the server's host and site port by default, or publicUrl", async () => {
+            const ssh = deploy("pub1", iisArgs({ connection: SSH }));
+            assert.equal(await valueOf(ssh.service.publicUrl), "http://win-iis.example.com:8090");
+            assert.equal((await valueOf(ssh.service.creatioSystemSettings)).OAuth20IdentityServerUrl, "http://win-iis.example.com:8090");
+            const proxied = deploy("pub2", iisArgs({ connection: SSH }, { publicUrl: "https://login.example.com/ids/" }));
+            assert.equal(await valueOf(proxied.service.url), "http://win-iis.example.com:8090");
+            assert.equal((await valueOf(proxied.service.creatioSystemSettings)).OAuth20IdentityServerUrl, "https://login.example.com/ids");
+        });
     });
 
     describe("secrets", () => {

@@ -57,13 +57,16 @@ const cases: Case[] = [
     ["Creatio URL not a URL", a => (a.client = { creatioUrl: "creatio.example.com" }), "client.creatioUrl", /is not an http\(s\) URL/],
     ["Creatio URL with another scheme", a => (a.client = { creatioUrl: "ftp://creatio" }), "client.creatioUrl", /is not an http\(s\) URL/],
     ["zero token lifetime", a => (a.client = { accessTokenLifetimeSeconds: 0 }), "client.accessTokenLifetimeSeconds", /0 is out of range/],
-    ["missing signing certificate on 8.2.3", a => delete a.signingCertificate, "signingCertificate", /ships no sample signing certificate.*8\.2\.3/],
+    ["rotation of a supplied signing certificate", a => (a.signingCertificate.rotation = "2"), "signingCertificate.rotation", /rotates a generated certificate only; remove it/],
+    ["signing certificate password without a path", a => (a.signingCertificate = { password: "Sign-Pw-Secret-55" }), "signingCertificate.password", /is set but `path` is not/],
     ["signing certificate that does not exist", a => (a.signingCertificate.path = "/nonexistent/signing.pfx"), "signingCertificate.path", /does not exist or cannot be read/],
     ["signing certificate that is a folder", a => (a.signingCertificate.path = certificates), "signingCertificate.path", /is not a file/],
     ["signing certificate that is not a PFX", a => (a.signingCertificate.path = path.join(certificates, "not-a-pfx.pfx")), "signingCertificate.path", /is not a PFX \(PKCS#12\) file/],
     ["unknown log level", a => (a.logLevel = "Verbose"), "logLevel", /"Verbose" is not a known log level/],
     ["Redis before 8.0", a => ((a.target = DeploymentTarget.Iis), delete a.docker, (a.iis = {}), (a.creatioVersion = "7.18.5"), (a.redisConnection = "redis")), "redisConnection", /is supported from Creatio 8\.0\.0/],
     ["ForceHttpsSchemeInRequests before 8.3.1", a => (a.forceHttpsSchemeInRequests = true), "forceHttpsSchemeInRequests", /is supported from Creatio 8\.3\.1; remove it for 8\.2\.3/],
+    ["publicUrl without a scheme", a => (a.publicUrl = "ids.example.com:8090"), "publicUrl", /is not an http\(s\) URL; write it like "http:\/\/ids\.example\.com:8090", the address at which Creatio reaches the service/],
+    ["publicUrl with a query", a => (a.publicUrl = "http://ids.example.com:8090/?x=1"), "publicUrl", /has a query or fragment; give the service's base URL/],
     ["readiness timeout zero", a => (a.readiness = { timeoutSeconds: 0 }), "readiness.timeoutSeconds", /0 is out of range; use a whole number of seconds from 1 to 3600/],
     ["readiness timeout too long", a => (a.readiness = { timeoutSeconds: 7200 }), "readiness.timeoutSeconds", /7200 is out of range/],
 ];
@@ -84,6 +87,7 @@ describe("argument checks", () => {
                     assert.match(error.message, fix);
                     assert.ok(!error.message.includes("Very-Secret-Pw-8842"), "no secret in the message");
                     assert.ok(!error.message.includes("short-secret-value"), "no secret in the message");
+                    assert.ok(!error.message.includes("Sign-Pw-Secret-55"), "no secret in the message");
                     return true;
                 },
             );
@@ -119,7 +123,8 @@ describe("argument checks", () => {
     it("applies the documented defaults", async () => {
         const plan = planDeployment("defaults", valid());
         assert.equal(plan.docker!.httpPort, 8090);
-        assert.equal(plan.docker!.hostname, "localhost");
+        assert.equal(plan.docker!.hostname, undefined, "derived from the Docker host when the service is deployed");
+        assert.equal(plan.publicUrl, undefined, "the target's url");
         assert.equal(plan.docker!.bindAddress, "0.0.0.0");
         assert.equal(plan.docker!.restart, RestartPolicy.UnlessStopped);
         assert.equal(plan.docker!.containerName, "defaults");
@@ -131,10 +136,17 @@ describe("argument checks", () => {
         assert.deepEqual(plan.readiness, { enabled: true, timeoutSeconds: 300, verifyToken: true });
     });
 
-    it("accepts a version without a signing certificate before 8.2.3 (the archive ships a sample)", () => {
-        const args = valid();
-        args.creatioVersion = "8.2.2";
-        delete args.signingCertificate;
-        assert.doesNotThrow(() => planDeployment("sample", args));
-    });
+    for (const version of ["7.16.4", "8.2.2", "8.2.3"]) {
+        it(`generates a signing certificate when none is given (${version})`, () => {
+            const args = valid();
+            args.creatioVersion = version;
+            if (version.startsWith("7.")) {
+                args.target = DeploymentTarget.Iis;
+                delete args.docker;
+                args.iis = { creatioPath: "C:\\Creatio", archivePath: "C:\\Creatio\\IdentityService.zip", port: 8090 };
+            }
+            delete args.signingCertificate;
+            assert.deepEqual(planDeployment("generated", args).signingCertificate, { kind: "generated", rotation: undefined });
+        });
+    }
 });

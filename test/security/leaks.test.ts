@@ -1,6 +1,9 @@
 import "../support/mocks";
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import { IdentityService } from "../../src";
+import { encodePkcs12 } from "../../src/certificates";
 import { captureRegistrations, countStrings, findLeaks } from "../support/leaks";
 import { resetMocks, valueOf } from "../support/mocks";
 import { ALL_VARIANTS, Scenario, scenarios } from "./scenarios";
@@ -10,10 +13,24 @@ async function build(scenario: Scenario, name = "leak") {
     resetMocks();
     const captured = captureRegistrations();
     const service = new IdentityService(name, scenario.args);
-    const secrets = { ...scenario.secrets, generatedClientSecret: await valueOf(service.clientSecret) };
+    const secrets: Record<string, string> = { ...scenario.secrets, generatedClientSecret: await valueOf(service.clientSecret) };
+    if (scenario.secrets.generatedSigningKey) {
+        secrets.generatedSigningPfx = (await generatedPfx()).toString("base64").slice(200, 260);
+    }
     await valueOf(service.creatioSystemSettings);
     await new Promise(resolve => setTimeout(resolve, 20));
     return { captured, secrets };
+}
+
+const certificates = path.join(__dirname, "..", "fixtures", "certificates");
+let generatedPfxBytes: Promise<Buffer> | undefined;
+/** The PFX the component encodes from the TLS double's key and certificate. */
+function generatedPfx(): Promise<Buffer> {
+    generatedPfxBytes ??= encodePkcs12(
+        fs.readFileSync(path.join(certificates, "generated-key.pem"), "utf8"),
+        fs.readFileSync(path.join(certificates, "generated-certificate.pem"), "utf8"),
+    );
+    return generatedPfxBytes;
 }
 
 const matrix = scenarios(ALL_VARIANTS);
@@ -42,6 +59,16 @@ describe("secret-leak scan", () => {
         const { captured, secrets } = await build(planted, "planted");
         const leaks = findLeaks(captured, secrets);
         assert.ok(leaks.some(l => l.secretLabel === "connectionString" && l.where.startsWith("outputs")), JSON.stringify(leaks));
+    });
+
+    it("detects a planted generated key, so the scan covers the generated certificate", async () => {
+        const scenario = matrix.find(s => s.secrets.generatedSigningKey)!;
+        const planted: Scenario = { ...scenario, args: { ...scenario.args, client: { ...scenario.args.client, name: `k ${scenario.secrets.generatedSigningKey}` } } };
+        const { captured, secrets } = await build(planted, "planted-key");
+        assert.ok(findLeaks(captured, secrets).some(l => l.secretLabel === "generatedSigningKey"));
+        const pfxPlanted: Scenario = { ...scenario, args: { ...scenario.args, client: { ...scenario.args.client, name: `p ${secrets.generatedSigningPfx}` } } };
+        const second = await build(pfxPlanted, "planted-pfx");
+        assert.ok(findLeaks(second.captured, second.secrets).some(l => l.secretLabel === "generatedSigningPfx"));
     });
 
     after(() => {

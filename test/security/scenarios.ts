@@ -1,6 +1,6 @@
 /**
  * The scenario matrix the security tests run over: every target variant × database provider × HTTPS × supplied
- * or generated credentials × Redis × Creatio version row, each with distinctive secret values.
+ * or generated credentials (client and signing certificate) × Redis × Creatio version row, each with distinctive secret values.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -8,6 +8,9 @@ import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs } from "../../s
 import { RELEASES, formatVersion } from "../../src/versions";
 
 const certificates = path.join(__dirname, "..", "fixtures", "certificates");
+
+/** A run of the generated signing key's PEM body (the double's fixed key), long enough to be unique. */
+export const GENERATED_KEY_BODY = fs.readFileSync(path.join(certificates, "generated-key.pem"), "utf8").split("\n")[5];
 
 export interface Scenario {
     readonly title: string;
@@ -94,6 +97,9 @@ export function scenarios(variants: readonly Variant[]): Scenario[] {
                             };
                             if (supplied) {
                                 secrets.clientSecret = `Client${tag}Secret`.padEnd(32, "z");
+                            } else {
+                                // What the TLS provider's test double returns as the generated private key.
+                                secrets.generatedSigningKey = GENERATED_KEY_BODY;
                             }
                             if (redis) {
                                 secrets.redisConnection = `redis:6379,password=Redis${tag}Secret`;
@@ -112,7 +118,9 @@ export function scenarios(variants: readonly Variant[]): Scenario[] {
                                     client: supplied
                                         ? { id: `client-id-${tag}`.padEnd(16, "0"), secret: secrets.clientSecret, creatioUrl: "https://creatio.example.com" }
                                         : { rotation: "1" },
-                                    signingCertificate: { path: path.join(certificates, "signing.pfx"), password: secrets.signingPassword },
+                                    signingCertificate: supplied
+                                        ? { path: path.join(certificates, "signing.pfx"), password: secrets.signingPassword }
+                                        : { rotation: "1" },
                                     redisConnection: secrets.redisConnection,
                                     ...variant.block(https, secrets),
                                 },

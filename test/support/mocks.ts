@@ -3,6 +3,9 @@
  * engine sees it (type, name, plain inputs) and once as constructed (the raw Inputs and options, captured by a
  * transformation, so tests can check secrecy and parents).
  */
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface RegisteredResource {
@@ -22,6 +25,33 @@ export interface ConstructedResource {
 
 export const registered: RegisteredResource[] = [];
 
+const certificates = path.join(__dirname, "..", "fixtures", "certificates");
+
+/**
+ * What the TLS provider returns for an RSA `PrivateKey` (its documented outputs: PKCS#1 `privateKeyPem`, PKCS#8,
+ * public key) and a `SelfSignedCert` (`certPem` and the validity window), from one fixed key and certificate.
+ */
+function tlsState(type: "key" | "certificate"): Record<string, any> {
+    if (type === "key") {
+        const privateKeyPem = fs.readFileSync(path.join(certificates, "generated-key.pem"), "utf8");
+        const key = crypto.createPrivateKey(privateKeyPem);
+        return {
+            privateKeyPem,
+            privateKeyPemPkcs8: key.export({ type: "pkcs8", format: "pem" }),
+            publicKeyPem: crypto.createPublicKey(key).export({ type: "spki", format: "pem" }),
+        };
+    }
+    const certPem = fs.readFileSync(path.join(certificates, "generated-certificate.pem"), "utf8");
+    const certificate = new crypto.X509Certificate(certPem);
+    return {
+        certPem,
+        keyAlgorithm: "RSA",
+        validityStartTime: new Date(certificate.validFrom).toISOString(),
+        validityEndTime: new Date(certificate.validTo).toISOString(),
+        readyForRenewal: false,
+    };
+}
+
 /** Deterministic stand-ins for the values providers compute. */
 function computedState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
     switch (type) {
@@ -38,6 +68,10 @@ function computedState(type: string, name: string, inputs: Record<string, any>):
             return { repoDigest: `sha256:built-${name}`, imageName: inputs.imageName };
         case "docker:index/remoteImage:RemoteImage":
             return { imageId: `sha256:pulled-${name}`, repoDigest: `${inputs.name}@sha256:pulled` };
+        case "tls:index/privateKey:PrivateKey":
+            return tlsState("key");
+        case "tls:index/selfSignedCert:SelfSignedCert":
+            return tlsState("certificate");
         case "command:local:Command":
         case "command:remote:Command":
             return { stdout: "{}", stderr: "" };
