@@ -44,6 +44,7 @@ export interface ResourceState {
     aliases?: string[];
     customTimeouts?: CustomTimeouts;
     deleteBeforeReplace?: boolean;
+    replacementTrigger?: PropertyValue;
 }
 
 export interface CustomTimeouts {
@@ -92,6 +93,8 @@ export interface Registration {
     additionalSecretOutputs: string[];
     aliasURNs: string[];
     customTimeouts?: CustomTimeouts;
+    /** The replacementTrigger option: a change of this value replaces the resource. */
+    replacementTrigger?: PropertyValue;
 }
 
 export interface RegistrationResult {
@@ -287,7 +290,7 @@ export class Deployment {
             parent: reg.parent || undefined, dependencies: reg.dependencies, propertyDependencies: reg.propertyDependencies,
             protect: reg.protect, additionalSecretOutputs: reg.additionalSecretOutputs.length ? reg.additionalSecretOutputs : undefined,
             aliases: reg.aliasURNs.length ? reg.aliasURNs : undefined, customTimeouts: reg.customTimeouts,
-            deleteBeforeReplace: reg.deleteBeforeReplace,
+            deleteBeforeReplace: reg.deleteBeforeReplace, replacementTrigger: reg.replacementTrigger,
         };
         if (!reg.custom) return this.registerComponent(base, old);
         if (isProviderType(reg.type)) return this.registerProvider(base, old);
@@ -318,7 +321,13 @@ export class Deployment {
         const oldProviderUrn = old.provider?.slice(0, old.provider.lastIndexOf("::"));
         const newProviderUrn = ref.slice(0, ref.lastIndexOf("::"));
         if (oldProviderUrn !== newProviderUrn) replaceKeys.add("provider");
-        const changed = [...new Set([...diff.changedKeys, ...(replaceKeys.has("provider") ? ["provider"] : [])])];
+        // replacementTrigger: a changed (or, at preview, unknown) trigger value replaces.
+        if (reg.replacementTrigger !== undefined && old.replacementTrigger !== undefined &&
+            (containsUnknowns(reg.replacementTrigger) || !deepEqual(reveal(old.replacementTrigger), reveal(reg.replacementTrigger)))) {
+            replaceKeys.add("replacementTrigger");
+        }
+        const extra = ["provider", "replacementTrigger"].filter(k => replaceKeys.has(k));
+        const changed = [...new Set([...diff.changedKeys, ...extra])];
 
         if (changed.length === 0) {
             const step: Step = { op: "same", urn, type: reg.type, old, new: base, changedKeys: [], replaceKeys: [] };

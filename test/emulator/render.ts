@@ -134,7 +134,7 @@ export function renderPreview(stack: string, steps: Step[], diagnostics: Diagnos
             }
         } else if (step.op === "update" || step.op === "replace") {
             const source = isStack ? "outputs" : "inputs";
-            for (const key of step.changedKeys.filter(k => k !== "provider" && k !== "outputs")) {
+            for (const key of step.changedKeys.filter(k => !["provider", "outputs", "replacementTrigger"].includes(k))) {
                 lines.push(...printDiff(key, step.old![source][key], state[source][key], detail.slice(0, -2)));
             }
             if (isStack) {

@@ -53,7 +53,6 @@ export function decodeRegistration(req: any): Registration {
     if (req.getDeletedwith()) refusals.push("deletedWith");
     if (req.getReplaceWithList?.().length) refusals.push("replaceWith");
     if (req.getHidediffsList?.().length) refusals.push("hideDiffs");
-    if (req.hasReplacementTrigger?.()) refusals.push("replacementTrigger");
     if (req.getAliasesList().length) refusals.push("structured aliases (the emulator takes alias URNs)");
     if (refusals.length) {
         throw refuse("RegisterResource", `${req.getType()} ${req.getName()} uses ${refusals.join(", ")}, which the emulator does not honour`);
@@ -78,6 +77,7 @@ export function decodeRegistration(req: any): Registration {
         replaceOnChanges: req.getReplaceonchangesList(),
         additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
         aliasURNs: req.getAliasurnsList(),
+        replacementTrigger: req.hasReplacementTrigger?.() ? req.getReplacementTrigger().toJavaScript() : undefined,
         customTimeouts: timeouts
             ? { create: timeouts.getCreate() || undefined, update: timeouts.getUpdate() || undefined, delete: timeouts.getDelete() || undefined }
             : undefined,

@@ -12,6 +12,7 @@ import { CommandProvider } from "./providers/command";
 import { DockerProvider } from "./providers/docker";
 import { EmulatedProvider } from "./providers/provider";
 import { RandomProvider } from "./providers/random";
+import { TlsProvider } from "./providers/tls";
 import { renderPreview } from "./render";
 import { serve } from "./rpc";
 import { PropertyMap, PropertyValue, SECRET_SIG, SIG_KEY, isSecret, reveal } from "./values";
@@ -22,8 +23,9 @@ export const defaultProviders: ProviderFactory = (pkg: string): EmulatedProvider
         case "random": return new RandomProvider();
         case "command": return new CommandProvider();
         case "docker": return new DockerProvider();
+        case "tls": return new TlsProvider();
         default:
-            throw new Error(`no emulated provider for package ${pkg}; the emulator has random, command and docker`);
+            throw new Error(`no emulated provider for package ${pkg}; the emulator has random, command, docker and tls`);
     }
 };
 
