@@ -14,6 +14,10 @@ export const DeploymentTarget = {
      * An IIS site and application pool on a Windows server. Creatio 7.16.4 and later.
      */
     Iis: "iis",
+    /**
+     * A Docker Swarm service with several replicas behind one address, rolled one task at a time. Creatio 8.0.8 and later.
+     */
+    Swarm: "swarm",
 } as const;
 /**
  * Where the Identity Service runs.
@@ -293,6 +297,143 @@ export interface DockerDeployment {
 }
 
 /**
+ * How a Swarm service changes its tasks: `updateConfig` and `rollbackConfig` of the service.
+ */
+export interface SwarmUpdate {
+    /**
+     * Tasks changed at a time. Default: 1.
+     */
+    parallelism?: pulumi.Input<number>;
+    /**
+     * Wait between two batches, a duration such as `5s`. Default: `0s`.
+     */
+    delay?: pulumi.Input<string>;
+    /**
+     * How long a new task is watched for a failure before the next batch, a duration such as `10s`. Default: `15s`.
+     */
+    monitor?: pulumi.Input<string>;
+    /**
+     * `start-first` starts a new task before its old one stops (no capacity lost); `stop-first` stops it first.
+     * Default: `start-first`.
+     */
+    order?: pulumi.Input<string>;
+}
+
+/**
+ * CPU and memory of each task.
+ */
+export interface SwarmResources {
+    /**
+     * The most CPU a task may use, in cores (for example 0.5). Default: no limit.
+     */
+    cpuLimit?: pulumi.Input<number>;
+    /**
+     * The most memory a task may use, in MiB. Default: no limit.
+     */
+    memoryLimitMb?: pulumi.Input<number>;
+    /**
+     * CPU reserved for a task when it is scheduled, in cores. Default: none.
+     */
+    cpuReservation?: pulumi.Input<number>;
+    /**
+     * Memory reserved for a task when it is scheduled, in MiB. Default: none.
+     */
+    memoryReservationMb?: pulumi.Input<number>;
+}
+
+/**
+ * A Redis service the component runs next to the Identity Service, on the component's overlay network, to share
+ * the key the replicas protect their data with. For production, prefer a managed Redis given as `redisConnection`.
+ */
+export interface SwarmRedis {
+    /**
+     * The Redis image, for example `redis:7-alpine`. It must be on every node that may run it or in a registry they reach.
+     */
+    image: pulumi.Input<string>;
+}
+
+/**
+ * Settings of the Docker Swarm target: the Identity Service as a replicated Swarm service. The connection string,
+ * the client secret and the certificate reach the tasks as Docker secrets (files), never in the service's environment.
+ */
+export interface SwarmDeployment {
+    /**
+     * How many tasks serve the service. More than one needs a shared data-protection key: `redisConnection` or
+     * `swarm.redis`. Every task opens its own database connection pool: keep `replicas` times the pool size (the
+     * connection string's `Maximum Pool Size`, 100 by default) below the database's connection limit. Default: 2.
+     */
+    replicas?: pulumi.Input<number>;
+    /**
+     * A prebuilt Identity Service image (for example `registry.example.com/creatio-identity-service:8.2.1`) that every
+     * node can pull. Give exactly one of `image` and `build`.
+     */
+    image?: pulumi.Input<string>;
+    /**
+     * Build the image locally from the extracted `IdentityService.zip`; it is never pushed, so only the node that
+     * built it can run it: a single-node swarm. Give exactly one of `image` and `build`.
+     */
+    build?: DockerBuild;
+    /**
+     * The port the service is published on (the routing mesh's ingress port on every node). With `endpointMode`
+     * `dnsrr` nothing is published and this is the port of the load balancer in front of the tasks. Default: 8090.
+     */
+    httpPort?: pulumi.Input<number>;
+    /**
+     * The host name under which the machine that runs Pulumi reaches `httpPort`. Default: as for `docker.hostname`.
+     */
+    hostname?: pulumi.Input<string>;
+    /**
+     * `vip`: one virtual IP and the routing mesh publish `httpPort` on every node. `dnsrr`: no virtual IP and no
+     * published port; the tasks' addresses are the DNS answers for `serviceAlias` on the service's networks, for a
+     * load balancer of your own (needed on hosts without IPVS, where the routing mesh does not work). Default: `vip`.
+     */
+    endpointMode?: pulumi.Input<string>;
+    /**
+     * The DNS name of the service on its networks. Default: the component name.
+     */
+    serviceAlias?: pulumi.Input<string>;
+    /**
+     * IDs of existing overlay networks to attach the service to as well (for example the network of Creatio or of
+     * the load balancer). The service is always on an overlay network of its own. Default: none.
+     */
+    networks?: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * Placement constraints, for example `node.role==worker`. Default: none.
+     */
+    constraints?: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * CPU and memory of each task. Default: no limits or reservations.
+     */
+    resources?: SwarmResources;
+    /**
+     * How an update rolls through the tasks. A task that fails its health check rolls the update back. Default: one
+     * task at a time, start-first, 15 s of monitoring each.
+     */
+    update?: SwarmUpdate;
+    /**
+     * How a rollback rolls through the tasks. Default: one task at a time, start-first.
+     */
+    rollback?: SwarmUpdate;
+    /**
+     * Run Redis as a service of the component for the shared data-protection key. Not with `redisConnection`.
+     * Default: none.
+     */
+    redis?: SwarmRedis;
+    /**
+     * The tasks' health check, as Docker's `test` (for example `["CMD", "/probe"]`): a task takes traffic, and an
+     * update moves on, only once it is healthy; a failing new task rolls the update back. Default: a `bash` probe of
+     * the discovery document on port 80 (the vendor's image has `bash` but no `curl`).
+     */
+    healthCheck?: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * The database connections this service may use (for PostgreSQL: `max_connections` minus what Creatio and others
+     * use). When given, the most tasks that run at once (`replicas` plus `update.parallelism` during a start-first
+     * update) times the pool size (`Maximum Pool Size` of the connection string, else 100) must fit. Default: not checked.
+     */
+    maxDatabaseConnections?: pulumi.Input<number>;
+}
+
+/**
  * A custom account for the IIS application pool (instead of ApplicationPoolIdentity).
  */
 export interface IisAppPoolIdentity {
@@ -420,7 +561,7 @@ export interface Readiness {
  */
 export interface IdentityServiceArgs {
     /**
-     * Where the service runs: a Docker container or an IIS site.
+     * Where the service runs: a Docker container, an IIS site, or a Docker Swarm service.
      */
     target: DeploymentTarget;
     /**
@@ -472,6 +613,10 @@ export interface IdentityServiceArgs {
      * Settings of the IIS target. Required when `target` is `iis`, not allowed otherwise.
      */
     iis?: IisDeployment;
+    /**
+     * Settings of the Docker Swarm target. Required when `target` is `swarm`, not allowed otherwise.
+     */
+    swarm?: SwarmDeployment;
     /**
      * The readiness gate. Default: enabled, 300 seconds, with a token request.
      */

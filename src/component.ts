@@ -83,6 +83,7 @@ export class IdentityService extends pulumi.ComponentResource {
         claimExclusively(name, [
             ...(plan.docker ? dockerClaims(plan.docker, providerKey(providerFor(opts, docker.Provider.isInstance))) : []),
             ...(plan.iis ? iisClaims(plan.iis) : []),
+            ...(plan.swarm ? plan.swarm.claims(providerKey(providerFor(opts, docker.Provider.isInstance))) : []),
         ]);
 
         const credentials = createClientCredentials(name, plan.client, this);
@@ -104,7 +105,26 @@ export class IdentityService extends pulumi.ComponentResource {
         let url: pulumi.Output<string>;
         let gate: pulumi.CustomResource | undefined;
         let service: pulumi.CustomResource;
-        if (plan.docker) {
+        if (plan.swarm) {
+            const deployed = plan.swarm.deploy(
+                name,
+                {
+                    profile: plan.profile,
+                    configuration,
+                    signingCertificate,
+                    daemon: dockerDaemon(opts),
+                    restartToken: serviceRestartToken,
+                    readiness: plan.readiness.enabled
+                        ? { settings: plan.readiness, clientId: credentials.id, clientSecret: credentials.secret }
+                        : undefined,
+                },
+                this,
+                serviceDependsOn,
+            );
+            service = deployed.service;
+            url = deployed.url;
+            gate = deployed.gate;
+        } else if (plan.docker) {
             const daemon = dockerDaemon(opts);
             const deployed = createDockerService(
                 name,
@@ -235,6 +255,9 @@ interface TargetFacts {
 }
 
 function targetFacts(plan: DeploymentPlan): TargetFacts {
+    if (plan.swarm) {
+        return plan.swarm.facts;
+    }
     return plan.docker
         ? { signingCertificatePath: CONTAINER_SIGNING_CERTIFICATE_PATH, servedOverHttps: plan.docker.https !== undefined }
         : { signingCertificatePath: signingCertificatePath(plan.iis!), servedOverHttps: plan.iis!.https !== undefined };

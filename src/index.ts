@@ -16,6 +16,10 @@ export {
     Readiness,
     RestartPolicy,
     SigningCertificate,
+    SwarmDeployment,
+    SwarmRedis,
+    SwarmResources,
+    SwarmUpdate,
     TlsCertificate,
 } from "./args";
 export { IdentityService } from "./component";

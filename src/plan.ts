@@ -11,6 +11,8 @@ import { CLIENT_ID_LENGTH, CLIENT_SECRET_LENGTH } from "./credentials";
 import { DockerSettings, dockerSettings } from "./docker";
 import { IisSettings, iisSettings } from "./iis";
 import { ReadinessSettings, readinessSettings } from "./readiness";
+import { planSwarm, swarmRedisConnection, SwarmSettings, swarmSettings } from "./targets/swarm";
+import { PlannedTarget } from "./targets/target";
 import { ArgumentCheck, Check, checks, describe, isKnown } from "./validation";
 import { FEATURES, FIRST_DOCKER_VERSION, formatVersion, resolveVersion, VersionProfile } from "./versions";
 
@@ -48,6 +50,8 @@ export interface DeploymentPlan {
     readonly publicUrl?: pulumi.Input<string>;
     readonly docker?: DockerSettings;
     readonly iis?: IisSettings;
+    /** The Swarm target, planned behind the target interface. */
+    readonly swarm?: PlannedTarget;
     readonly readiness: ReadinessSettings;
 }
 
@@ -55,6 +59,7 @@ export interface DeploymentPlan {
 const TARGET_BLOCKS: Record<DeploymentTarget, string> = {
     [DeploymentTarget.Docker]: "docker",
     [DeploymentTarget.Iis]: "iis",
+    [DeploymentTarget.Swarm]: "swarm",
 };
 
 export function planDeployment(name: string, args: IdentityServiceArgs): DeploymentPlan {
@@ -66,7 +71,7 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
 
     const target = args.target;
     if (!Object.values(DeploymentTarget).includes(target)) {
-        check.fail("target", `${describe(target)} is not a deployment target; use DeploymentTarget.Docker ("docker") or DeploymentTarget.Iis ("iis")`);
+        check.fail("target", `${describe(target)} is not a deployment target; use DeploymentTarget.Docker ("docker"), DeploymentTarget.Iis ("iis") or DeploymentTarget.Swarm ("swarm")`);
     }
     checkTargetBlocks(args, check);
 
@@ -101,6 +106,10 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
         );
     }
 
+    const swarm: SwarmSettings | undefined =
+        target === DeploymentTarget.Swarm && args.swarm
+            ? swarmSettings(name, args.swarm, { redisConnection: args.redisConnection, connectionString }, check)
+            : undefined;
     const plan: DeploymentPlan = {
         target,
         profile: profile as VersionProfile,
@@ -112,11 +121,12 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
         client: clientPlan,
         signingCertificate,
         logLevel: check.input("logLevel", args.logLevel ?? DEFAULT_LOG_LEVEL, checks.oneOf(LogLevel, "log level")),
-        redisConnection: args.redisConnection,
+        redisConnection: args.redisConnection ?? (swarm && swarmRedisConnection(swarm)),
         forceHttpsSchemeInRequests: args.forceHttpsSchemeInRequests,
         publicUrl: mapInput(check.optional("publicUrl", args.publicUrl, publicUrlCheck), withoutTrailingSlash),
         docker: target === DeploymentTarget.Docker && args.docker ? dockerSettings(name, args.docker, check) : undefined,
         iis: target === DeploymentTarget.Iis && args.iis ? iisSettings(name, args.iis, check) : undefined,
+        swarm: swarm && planSwarm(swarm),
         readiness: readinessSettings(args.readiness, check),
     };
     check.throwIfAny();
@@ -185,10 +195,10 @@ function planVersion(args: IdentityServiceArgs, check: ArgumentCheck): VersionPr
         check.fail("creatioVersion", profile);
         return undefined;
     }
-    if (args.target === DeploymentTarget.Docker && !profile.release.docker) {
+    if ((args.target === DeploymentTarget.Docker || args.target === DeploymentTarget.Swarm) && !profile.release.docker) {
         check.fail(
             "creatioVersion",
-            `Creatio ${profile.text} does not support the Docker deployment (Docker needs ${FIRST_DOCKER_VERSION} or later); use target "iis"`,
+            `Creatio ${profile.text} does not support the Docker deployment (Docker${args.target === DeploymentTarget.Swarm ? " and Swarm" : ""} need${args.target === DeploymentTarget.Swarm ? "" : "s"} ${FIRST_DOCKER_VERSION} or later); use target "iis"`,
         );
     }
     return profile;

@@ -1,0 +1,426 @@
+/**
+ * The Docker Swarm target: the Identity Service as a replicated Swarm service on an overlay network of its own.
+ * Everything secret (the rendered configuration with the connection string and the client secret, and the signing
+ * certificate) reaches the tasks as Docker secrets mounted as files, so `docker service inspect` shows none of it.
+ * Secrets are immutable and auto-named: a change creates a new secret, the service rolls over to it one task at a
+ * time (start-first, health-gated, rolled back when a new task fails its health check), and the old secret is
+ * deleted once nothing uses it.
+ */
+import * as crypto from "crypto";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import { parse as parseConnectionString } from "@tediousjs/connection-string";
+import { SwarmDeployment, SwarmUpdate } from "../args";
+import { Claim, knownClaims } from "../claims";
+import { Setting, toAppSettingsPatch } from "../configuration";
+import {
+    builtImageName,
+    CONTAINER_HTTP_PORT,
+    CONTAINER_LABEL,
+    CONTAINER_SIGNING_CERTIFICATE_PATH,
+    DEFAULT_DOCKERFILE,
+    DEFAULT_HTTP_PORT,
+    defaultHostname,
+    RESTART_TOKEN_LABEL,
+    serviceUrl,
+} from "../docker";
+import { pathForProviders } from "../providerPaths";
+import { createLocalReadinessGate } from "../readiness";
+import { ArgumentCheck, Check, checks, describe, isKnown } from "../validation";
+import { Deployed, DeployInputs, PlannedTarget } from "./target";
+
+export const DEFAULT_REPLICAS = 2;
+/** More tasks than this is almost certainly a typo: every task holds a database connection pool. */
+export const MAX_REPLICAS = 100;
+export const DEFAULT_ENDPOINT_MODE = "vip";
+export const ENDPOINT_MODES = { vip: "vip", dnsrr: "dnsrr" } as const;
+export const UPDATE_ORDERS = { startFirst: "start-first", stopFirst: "stop-first" } as const;
+export const DEFAULT_UPDATE: Required<SwarmUpdate> = { parallelism: 1, delay: "0s", monitor: "15s", order: UPDATE_ORDERS.startFirst };
+export const REDIS_PORT = 6379;
+
+/**
+ * ASP.NET Core reads `appsettings.{Environment}.json` from the content root after `appsettings.json`; the
+ * environment is `Production` unless `ASPNETCORE_ENVIRONMENT` says otherwise. The vendor's image runs from /app.
+ */
+export const ASPNETCORE_ENVIRONMENT = "Production";
+export const SETTINGS_FILE_PATH = `/app/appsettings.${ASPNETCORE_ENVIRONMENT}.json`;
+
+/** Npgsql's and SqlClient's default `Maximum Pool Size`. */
+export const DEFAULT_CONNECTION_POOL_SIZE = 100;
+const POOL_SIZE_KEYS = ["maximumpoolsize", "maxpoolsize"];
+
+/**
+ * The default health check: the vendor's image (ASP.NET Core on Debian) has `bash` but neither `curl` nor `wget`,
+ * so the probe asks for the discovery document over bash's `/dev/tcp`.
+ */
+export const DEFAULT_HEALTH_CHECK = [
+    "CMD",
+    "bash",
+    "-c",
+    `exec 3<>/dev/tcp/127.0.0.1/${CONTAINER_HTTP_PORT} && ` +
+        "printf 'GET /.well-known/openid-configuration HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && " +
+        "head -n 1 <&3 | grep -q ' 200 '",
+];
+
+/** Swarm settings with defaults applied and plain values checked. */
+export interface SwarmSettings {
+    readonly replicas: pulumi.Input<number>;
+    readonly image?: pulumi.Input<string>;
+    readonly build?: { readonly context: pulumi.Input<string>; readonly dockerfile: pulumi.Input<string> };
+    readonly httpPort: pulumi.Input<number>;
+    readonly hostname?: pulumi.Input<string>;
+    readonly endpointMode: pulumi.Input<string>;
+    readonly serviceAlias: pulumi.Input<string>;
+    readonly networks?: pulumi.Input<pulumi.Input<string>[]>;
+    readonly constraints?: pulumi.Input<pulumi.Input<string>[]>;
+    readonly resources?: {
+        readonly limits?: { readonly nanoCpus?: pulumi.Input<number>; readonly memoryBytes?: pulumi.Input<number> };
+        readonly reservation?: { readonly nanoCpus?: pulumi.Input<number>; readonly memoryBytes?: pulumi.Input<number> };
+    };
+    readonly update: Required<SwarmUpdate>;
+    readonly rollback: Required<SwarmUpdate>;
+    readonly redisImage?: pulumi.Input<string>;
+    readonly healthCheck: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+/** What the Swarm check needs to know from the rest of the arguments. */
+export interface SwarmContext {
+    readonly redisConnection?: pulumi.Input<string>;
+    readonly connectionString: pulumi.Input<string>;
+}
+
+const GO_DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+const duration: Check<string> = value =>
+    typeof value === "string" && GO_DURATION.test(value) ? undefined : `${describe(value)} is not a duration; write it like "10s", "1m30s" or "500ms"`;
+
+const wholeNumber =
+    (min: number, max: number, what: string): Check<number> =>
+    value =>
+        Number.isInteger(value) && value >= min && value <= max ? undefined : `${describe(value)} is out of range; use a whole number of ${what} from ${min} to ${max}`;
+
+const positiveNumber =
+    (what: string): Check<number> =>
+    value =>
+        typeof value === "number" && Number.isFinite(value) && value > 0 ? undefined : `${describe(value)} is not a positive number of ${what}`;
+
+/** The redis connection of the component's own Redis service: its alias on the component's network. */
+export function redisServiceConnection(serviceAlias: string): string {
+    return `${serviceAlias}-redis:${REDIS_PORT}`;
+}
+
+/** The default service alias: the component name as a DNS label. */
+export function defaultServiceAlias(componentName: string): string {
+    return (
+        componentName
+            .toLowerCase()
+            .replace(/[^a-z0-9-]+/g, "-")
+            .replace(/^-+|-+$/g, "")
+            .slice(0, 57)
+            .replace(/-+$/, "") || "identity-service"
+    );
+}
+
+/**
+ * The connection pool size of one task: `Maximum Pool Size` (or `Max Pool Size`) of the connection string, else
+ * the drivers' default of 100. Undefined when the connection string cannot be parsed (the service reports that).
+ */
+export function connectionPoolSize(connectionString: string): number | undefined {
+    let parsed: Map<string, unknown>;
+    try {
+        parsed = parseConnectionString(connectionString) as unknown as Map<string, unknown>;
+    } catch {
+        return undefined;
+    }
+    for (const [key, value] of parsed) {
+        if (POOL_SIZE_KEYS.includes(key.toLowerCase().replace(/[\s_]/g, ""))) {
+            const size = Number(value);
+            return Number.isInteger(size) && size > 0 ? size : undefined;
+        }
+    }
+    return DEFAULT_CONNECTION_POOL_SIZE;
+}
+
+/**
+ * What the database must allow: the most tasks that run at once (during a start-first update, `parallelism` new
+ * tasks run next to the old ones) times each task's pool. Undefined when it fits, else the problem.
+ */
+export function databaseConnectionProblem(replicas: number, update: { parallelism: number; order: string }, poolSize: number, limit: number): string | undefined {
+    const tasks = replicas + (update.order === UPDATE_ORDERS.startFirst ? update.parallelism : 0);
+    const needed = tasks * poolSize;
+    if (needed <= limit) {
+        return undefined;
+    }
+    return (
+        `${tasks} tasks at once (replicas ${replicas}` +
+        (tasks > replicas ? ` plus ${update.parallelism} started first during an update` : "") +
+        `) with a pool of ${poolSize} connections each can open ${needed} connections, more than the ${limit} allowed; ` +
+        "lower `replicas`, or set `Maximum Pool Size` in the connection string so that they fit"
+    );
+}
+
+function updateSettings(field: string, given: SwarmUpdate | undefined, check: ArgumentCheck): Required<SwarmUpdate> {
+    return {
+        parallelism: check.input(`${field}.parallelism`, given?.parallelism ?? DEFAULT_UPDATE.parallelism, wholeNumber(1, MAX_REPLICAS, "tasks")),
+        delay: check.input(`${field}.delay`, given?.delay ?? DEFAULT_UPDATE.delay, duration),
+        monitor: check.input(`${field}.monitor`, given?.monitor ?? DEFAULT_UPDATE.monitor, duration),
+        order: check.input<string>(`${field}.order`, given?.order ?? DEFAULT_UPDATE.order, checks.oneOf<string>(UPDATE_ORDERS, "update order")),
+    };
+}
+
+/** Checks the `swarm` block; every problem is recorded in `check`. */
+export function swarmSettings(name: string, args: SwarmDeployment, context: SwarmContext, check: ArgumentCheck): SwarmSettings {
+    if ((args.image === undefined) === (args.build === undefined)) {
+        check.fail(
+            "swarm",
+            args.image === undefined
+                ? "neither `image` nor `build` is set; give `image` (an image every node can pull) or `build` (the extracted IdentityService.zip folder, single-node swarms only)"
+                : "both `image` and `build` are set; give only one of them",
+        );
+    }
+    const replicas = check.input("swarm.replicas", args.replicas ?? DEFAULT_REPLICAS, wholeNumber(1, MAX_REPLICAS, "tasks"));
+    if (args.redis !== undefined && context.redisConnection !== undefined) {
+        check.fail("swarm.redis", "is set and so is `redisConnection`; give only one: your Redis in `redisConnection`, or `swarm.redis` to run one");
+    }
+    if (isKnown(replicas) && replicas > 1 && args.redis === undefined && context.redisConnection === undefined) {
+        check.fail(
+            "swarm.replicas",
+            `${replicas} tasks must share the key they protect their data with; set \`redisConnection\` (your Redis) or \`swarm.redis\` (a Redis service of the component), or use 1 replica`,
+        );
+    }
+    const update = updateSettings("swarm.update", args.update, check);
+    const serviceAlias = check.input("swarm.serviceAlias", args.serviceAlias ?? defaultServiceAlias(name), value =>
+        typeof value === "string" && DNS_LABEL.test(value) && value.length <= 57
+            ? undefined
+            : `${describe(value)} is not a DNS name for the service; use at most 57 lowercase letters, digits and "-", starting and ending with a letter or digit`,
+    );
+    const resources = args.resources;
+    const cpu = (field: string, cores: pulumi.Input<number> | undefined) =>
+        cores === undefined ? undefined : pulumi.output(check.input(field, cores, positiveNumber("cores"))).apply(value => Math.round(value * 1e9));
+    const memory = (field: string, mb: pulumi.Input<number> | undefined) =>
+        mb === undefined ? undefined : pulumi.output(check.input(field, mb, positiveNumber("MiB"))).apply(value => Math.round(value * 1024 * 1024));
+    const settings: SwarmSettings = {
+        replicas,
+        image: args.image && check.input("swarm.image", args.image, checks.nonEmpty),
+        build: args.build && {
+            context: check.input("swarm.build.context", args.build.context, checks.nonEmpty),
+            dockerfile: args.build.dockerfile ?? DEFAULT_DOCKERFILE,
+        },
+        httpPort: check.input("swarm.httpPort", args.httpPort ?? DEFAULT_HTTP_PORT, checks.port),
+        hostname: check.optional("swarm.hostname", args.hostname, checks.hostname),
+        endpointMode: check.input<string>("swarm.endpointMode", args.endpointMode ?? DEFAULT_ENDPOINT_MODE, checks.oneOf<string>(ENDPOINT_MODES, "endpoint mode")),
+        serviceAlias,
+        networks: args.networks,
+        constraints: args.constraints,
+        resources: resources && {
+            limits: { nanoCpus: cpu("swarm.resources.cpuLimit", resources.cpuLimit), memoryBytes: memory("swarm.resources.memoryLimitMb", resources.memoryLimitMb) },
+            reservation: {
+                nanoCpus: cpu("swarm.resources.cpuReservation", resources.cpuReservation),
+                memoryBytes: memory("swarm.resources.memoryReservationMb", resources.memoryReservationMb),
+            },
+        },
+        update,
+        rollback: updateSettings("swarm.rollback", args.rollback, check),
+        redisImage: args.redis && check.input("swarm.redis.image", args.redis.image, checks.nonEmpty),
+        healthCheck: check.input("swarm.healthCheck", args.healthCheck ?? DEFAULT_HEALTH_CHECK, value =>
+            Array.isArray(value) && value.length > 0 && ["CMD", "CMD-SHELL"].includes(String(value[0]))
+                ? undefined
+                : `is not a health check command; give Docker's \`test\` form, like ["CMD", "/probe", "--url", "http://localhost/"] or ["CMD-SHELL", "probe"]`,
+        ),
+    };
+    if (args.maxDatabaseConnections === undefined) {
+        return settings;
+    }
+    const limit = check.input("swarm.maxDatabaseConnections", args.maxDatabaseConnections, wholeNumber(1, 1_000_000, "connections"));
+    const values: [pulumi.Input<number>, pulumi.Input<number>, pulumi.Input<string>, pulumi.Input<number>, pulumi.Input<string>] = [
+        replicas,
+        update.parallelism,
+        update.order,
+        limit,
+        context.connectionString,
+    ];
+    if (values.every(value => isKnown<unknown>(value))) {
+        const problem = poolProblem(replicas as number, update.parallelism as number, update.order as string, context.connectionString as string, limit as number);
+        if (problem) {
+            check.fail("swarm.maxDatabaseConnections", problem);
+        }
+        return settings;
+    }
+    // Known only at deployment: the same check then, before the service is created (it needs `replicas`).
+    const checked = check.input<[number, number, string, number, string]>(
+        "swarm.maxDatabaseConnections",
+        pulumi.all(values),
+        ([r, p, o, l, c]) => poolProblem(r, p, o, c, l),
+    );
+    // The number of tasks is no secret, even though the connection string it was checked with is.
+    return { ...settings, replicas: pulumi.unsecret(pulumi.output(checked).apply(([r]) => r)) };
+}
+
+function poolProblem(replicas: number, parallelism: number, order: string, connectionString: string, limit: number): string | undefined {
+    const poolSize = connectionPoolSize(connectionString);
+    return poolSize === undefined ? undefined : databaseConnectionProblem(replicas, { parallelism, order }, poolSize, limit);
+}
+
+/** The redis connection the configuration gets: the component's own Redis service, when it runs one. */
+export function swarmRedisConnection(settings: SwarmSettings): pulumi.Input<string> | undefined {
+    return settings.redisImage === undefined ? undefined : pulumi.output(settings.serviceAlias).apply(redisServiceConnection);
+}
+
+/** The content of appsettings.Production.json: the rendered settings as nested JSON. */
+export function settingsFile(configuration: readonly Setting[]): string {
+    return JSON.stringify(toAppSettingsPatch(configuration), null, 2) + "\n";
+}
+
+/** The service's labels and its containers': the component's name, and the restart token once there is one. */
+export function swarmLabels(componentName: string, restartToken: string | undefined): docker.types.input.ServiceLabel[] {
+    const labels = [{ label: CONTAINER_LABEL, value: componentName }];
+    return restartToken ? [...labels, { label: RESTART_TOKEN_LABEL, value: restartToken }] : labels;
+}
+
+/** A short hash that changes whenever a task would be replaced: it re-runs the readiness gate. */
+export function taskRevision(parts: readonly (string | number | undefined)[]): string {
+    return crypto.createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 16);
+}
+
+export function planSwarm(settings: SwarmSettings): PlannedTarget {
+    return {
+        facts: { signingCertificatePath: CONTAINER_SIGNING_CERTIFICATE_PATH, servedOverHttps: false },
+        claims: host => swarmClaims(settings, host),
+        deploy: (name, inputs, parent, dependsOn) => deploySwarm(name, settings, inputs, parent, dependsOn),
+    };
+}
+
+/**
+ * The published port, on the same Docker host as the Docker target's ports: the routing mesh listens on it on every
+ * node. Nothing is published in `dnsrr` mode.
+ */
+export function swarmClaims(settings: SwarmSettings, host: string): Claim[] {
+    if (isKnown(settings.endpointMode) && settings.endpointMode !== ENDPOINT_MODES.vip) {
+        return [];
+    }
+    return knownClaims(`docker:${host}`, host === "default" ? "on the default Docker host" : `on the Docker host of ${host}`, [
+        ["swarm.httpPort", settings.httpPort, port => `host port ${port}`],
+    ]);
+}
+
+function labelled(name: string): { labels: docker.types.input.ServiceLabel[] } {
+    return { labels: [{ label: CONTAINER_LABEL, value: name }] };
+}
+
+function swarmImage(name: string, settings: SwarmSettings, creatioVersion: string, parent: pulumi.Resource): pulumi.Input<string> {
+    if (!settings.build) {
+        // Every node pulls it itself; the provider resolves the tag to a digest when it creates or updates the service.
+        return settings.image!;
+    }
+    const { build } = settings;
+    const built = new docker.Image(
+        `${name}-image`,
+        {
+            imageName: builtImageName(name, creatioVersion),
+            build: {
+                context: pulumi.output(build.context).apply(context => pathForProviders(context)),
+                dockerfile: pulumi
+                    .all([build.context, build.dockerfile])
+                    .apply(([context, dockerfile]) => pathForProviders(path.resolve(context, dockerfile))),
+            },
+            skipPush: true,
+        },
+        { parent },
+    );
+    // The local image id: a tag would not change when the image does, and a digest needs a registry.
+    return built.repoDigest;
+}
+
+function updateConfig(update: Required<SwarmUpdate>, failureAction: string) {
+    return { ...update, failureAction, maxFailureRatio: "0" };
+}
+
+function deploySwarm(name: string, settings: SwarmSettings, inputs: DeployInputs, parent: pulumi.Resource, dependsOn: pulumi.Resource[]): Deployed {
+    const network = new docker.Network(`${name}-network`, { driver: "overlay", attachable: true, ...labelled(name) }, { parent });
+    const settingsSecret = new docker.Secret(
+        `${name}-settings`,
+        { data: pulumi.secret(inputs.configuration.apply(configuration => Buffer.from(settingsFile(configuration)).toString("base64"))), ...labelled(name) },
+        { parent },
+    );
+    const certificateSecret = new docker.Secret(`${name}-signing-certificate`, { data: pulumi.secret(inputs.signingCertificate), ...labelled(name) }, { parent });
+
+    const redis = settings.redisImage
+        ? new docker.Service(
+              `${name}-redis`,
+              {
+                  taskSpec: {
+                      containerSpec: { image: settings.redisImage, ...labelled(name) },
+                      networksAdvanceds: [{ id: network.id, aliases: [pulumi.output(settings.serviceAlias).apply(alias => `${alias}-redis`)] }],
+                      restartPolicy: { condition: "any", delay: "5s", window: "30s" },
+                  },
+                  mode: { replicated: { replicas: 1 } },
+                  // One task: its DNS answer is its own address, with or without a routing mesh.
+                  endpointSpec: { mode: ENDPOINT_MODES.dnsrr },
+                  convergeConfig: { delay: "2s", timeout: "5m" },
+                  ...labelled(name),
+              },
+              { parent },
+          )
+        : undefined;
+
+    const image = swarmImage(name, settings, inputs.profile.text, parent);
+    const taskLabels = inputs.restartToken ? inputs.restartToken.apply(token => swarmLabels(name, token)) : swarmLabels(name, undefined);
+    const networks = pulumi
+        .all([network.id, settings.serviceAlias, settings.networks ?? []])
+        .apply(([own, alias, extra]) => [own, ...extra].map(id => ({ id, aliases: [alias] })));
+    const published = pulumi.output(settings.endpointMode).apply(mode => mode === ENDPOINT_MODES.vip);
+
+    const service = new docker.Service(
+        `${name}-service`,
+        {
+            taskSpec: {
+                containerSpec: {
+                    image,
+                    // Only what is not secret: the configuration comes from the mounted appsettings file.
+                    env: { ASPNETCORE_URLS: `http://+:${CONTAINER_HTTP_PORT}`, ASPNETCORE_ENVIRONMENT },
+                    secrets: [
+                        { secretId: settingsSecret.id, secretName: settingsSecret.name, fileName: SETTINGS_FILE_PATH, fileMode: 0o444 },
+                        { secretId: certificateSecret.id, secretName: certificateSecret.name, fileName: CONTAINER_SIGNING_CERTIFICATE_PATH, fileMode: 0o444 },
+                    ],
+                    healthcheck: { tests: settings.healthCheck, interval: "3s", timeout: "3s", startPeriod: "60s", retries: 3 },
+                    labels: taskLabels,
+                },
+                networksAdvanceds: networks,
+                placement: settings.constraints ? { constraints: settings.constraints } : undefined,
+                resources: settings.resources,
+                // A task that loses the race to create the service's tables on a first start is started again.
+                restartPolicy: { condition: "any", delay: "5s", window: "30s" },
+            },
+            mode: { replicated: { replicas: settings.replicas } },
+            updateConfig: updateConfig(settings.update, "rollback"),
+            rollbackConfig: updateConfig(settings.rollback, "pause"),
+            endpointSpec: published.apply(vip =>
+                vip
+                    ? { mode: ENDPOINT_MODES.vip, ports: [{ targetPort: CONTAINER_HTTP_PORT, publishedPort: settings.httpPort, publishMode: "ingress", protocol: "tcp" }] }
+                    : { mode: ENDPOINT_MODES.dnsrr },
+            ),
+            // Create and update return only once every task runs (and is healthy) or the update rolled back.
+            convergeConfig: { delay: "2s", timeout: "10m" },
+            ...labelled(name),
+        },
+        { parent, dependsOn: [...dependsOn, ...(redis ? [redis] : [])] },
+    );
+
+    const url = pulumi
+        .all([settings.hostname, inputs.daemon, settings.httpPort])
+        .apply(([hostname, daemon, port]) => serviceUrl(hostname ?? defaultHostname(daemon), port));
+    const revision = pulumi
+        .all([service.id, image, settingsSecret.id, certificateSecret.id, settings.replicas, inputs.restartToken ?? ""])
+        .apply(parts => taskRevision(parts));
+    const gate = inputs.readiness
+        ? createLocalReadinessGate(
+              name,
+              { url, clientId: inputs.readiness.clientId, clientSecret: inputs.readiness.clientSecret, revision },
+              inputs.readiness.settings,
+              { parent, dependsOn: [service] },
+          )
+        : undefined;
+    return { url, gate, service };
+}

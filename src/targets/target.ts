@@ -1,0 +1,56 @@
+/**
+ * What every deployment target offers the component: the facts the configuration is rendered with, what it takes
+ * exclusively on its host, and its deployment, which returns the URL the service answers on and the readiness gate
+ * that proves it. The component only conducts: it plans, renders, calls `deploy` and waits for the gate.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { Claim } from "../claims";
+import { Setting } from "../configuration";
+import { ReadinessSettings } from "../readiness";
+import { VersionProfile } from "../versions";
+
+/** What the configuration needs to know about the target. */
+export interface TargetFacts {
+    /** Where the signing certificate is placed on the target. */
+    readonly signingCertificatePath: pulumi.Input<string>;
+    /** Whether the service itself terminates HTTPS; decides the default of `ForceHttpsSchemeInRequests`. */
+    readonly servedOverHttps: boolean;
+}
+
+/** What a deployment is made from; every target receives the same. */
+export interface DeployInputs {
+    readonly profile: VersionProfile;
+    /** The rendered service configuration (secret). */
+    readonly configuration: pulumi.Output<Setting[]>;
+    /** Base64 bytes of the signing PFX (secret). */
+    readonly signingCertificate: pulumi.Output<string>;
+    /** The Docker daemon's address (the provider's `host`), to derive a default host name from. */
+    readonly daemon?: pulumi.Input<string | undefined>;
+    /** Changes whenever client re-seeding deleted rows: the service must start again to insert its client. */
+    readonly restartToken?: pulumi.Output<string>;
+    /** The readiness gate to build, when it is enabled. */
+    readonly readiness?: {
+        readonly settings: ReadinessSettings;
+        readonly clientId: pulumi.Input<string>;
+        readonly clientSecret: pulumi.Input<string>;
+    };
+}
+
+/** A deployed target. */
+export interface Deployed {
+    /** The service URL as the machine that runs Pulumi reaches it. */
+    readonly url: pulumi.Output<string>;
+    /** The resource that proves the service answers, when readiness is enabled. */
+    readonly gate?: pulumi.CustomResource;
+    /** The resource that runs the service (what waits on it waits for the service). */
+    readonly service: pulumi.CustomResource;
+}
+
+/** A target whose settings were checked. */
+export interface PlannedTarget {
+    readonly facts: TargetFacts;
+    /** What the target takes exclusively on its host; `providerHost` names the provider's host (see claims.ts). */
+    claims(providerHost: string): Claim[];
+    /** Creates the target's children under `parent`, the service after `dependsOn`. */
+    deploy(name: string, inputs: DeployInputs, parent: pulumi.Resource, dependsOn: pulumi.Resource[]): Deployed;
+}

@@ -1,0 +1,297 @@
+import "../support/mocks";
+import { strict as assert } from "assert";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../../src";
+import { planDeployment } from "../../src/plan";
+import {
+    connectionPoolSize,
+    databaseConnectionProblem,
+    DEFAULT_CONNECTION_POOL_SIZE,
+    defaultServiceAlias,
+    SETTINGS_FILE_PATH,
+    settingsFile,
+    swarmClaims,
+    swarmSettings,
+    taskRevision,
+} from "../../src/targets/swarm";
+import { ArgumentCheck } from "../../src/validation";
+import { CONTAINER_SIGNING_CERTIFICATE_PATH } from "../../src/docker";
+import { Recorder, registered, resetMocks, settle, valueOf } from "../support/mocks";
+
+const certificates = path.join(__dirname, "..", "fixtures", "certificates");
+const SECRET_CONNECTION = "Server=db;Database=creatio;User ID=u;Password=Very-Secret-Pw-8842;";
+const CLIENT_SECRET = "Client-Secret-Value-0123456789-abcdef";
+
+function valid(): IdentityServiceArgs & { swarm: any } {
+    return {
+        target: DeploymentTarget.Swarm,
+        creatioVersion: "8.2.3",
+        database: { provider: DatabaseProvider.Postgres, connectionString: SECRET_CONNECTION },
+        client: { secret: CLIENT_SECRET },
+        signingCertificate: { path: path.join(certificates, "signing.pfx") },
+        redisConnection: "redis.internal:6379",
+        swarm: { image: "registry.example.com/ids:8.2.3" },
+    };
+}
+
+/** The JSON in a Docker secret's `data` (base64), as the mock monitor received it (a secret envelope). */
+function decodeSecretData(data: any): any {
+    const base64 = typeof data === "string" ? data : data.value;
+    return JSON.parse(Buffer.from(base64, "base64").toString());
+}
+
+/** A modification of valid arguments, the field the message must name, and a fragment of the fix. */
+type Case = [string, (args: any) => void, string, RegExp];
+
+const cases: Case[] = [
+    ["swarm target without swarm block", a => delete a.swarm, "swarm", /target is "swarm" but `swarm` is missing/],
+    ["swarm block on the docker target", a => ((a.target = "docker"), (a.docker = { image: "ids:1" })), "swarm", /is set but target is "docker"; remove `swarm`/],
+    ["docker block on the swarm target", a => (a.docker = { image: "ids:1" }), "docker", /is set but target is "swarm"; remove `docker`/],
+    ["version without Docker support", a => (a.creatioVersion = "8.0.7"), "creatioVersion", /Docker and Swarm need 8\.0\.8 or later/],
+    ["both image and build", a => (a.swarm.build = { context: "/ids" }), "swarm", /both `image` and `build` are set/],
+    ["neither image nor build", a => delete a.swarm.image, "swarm", /neither `image` nor `build` is set/],
+    ["empty image", a => (a.swarm.image = " "), "swarm.image", /must not be empty/],
+    ["zero replicas", a => (a.swarm.replicas = 0), "swarm.replicas", /0 is out of range; use a whole number of tasks from 1 to 100/],
+    ["fractional replicas", a => (a.swarm.replicas = 2.5), "swarm.replicas", /2\.5 is out of range/],
+    ["replicas without a shared key", a => delete a.redisConnection, "swarm.replicas", /2 tasks must share the key.*`redisConnection`.*`swarm\.redis`/],
+    ["Redis twice", a => (a.swarm.redis = { image: "redis:7" }), "swarm.redis", /is set and so is `redisConnection`; give only one/],
+    ["empty Redis image", a => (delete a.redisConnection, (a.swarm.redis = { image: "" })), "swarm.redis.image", /must not be empty/],
+    ["port 0", a => (a.swarm.httpPort = 0), "swarm.httpPort", /0 is not a TCP port/],
+    ["bad host name", a => (a.swarm.hostname = "ids_host"), "swarm.hostname", /"ids_host" is not a valid host name/],
+    ["unknown endpoint mode", a => (a.swarm.endpointMode = "mesh"), "swarm.endpointMode", /"mesh" is not a known endpoint mode; use one of "vip", "dnsrr"/],
+    ["service alias with upper case", a => (a.swarm.serviceAlias = "Ids"), "swarm.serviceAlias", /"Ids" is not a DNS name for the service/],
+    ["update parallelism 0", a => (a.swarm.update = { parallelism: 0 }), "swarm.update.parallelism", /0 is out of range/],
+    ["update delay without unit", a => (a.swarm.update = { delay: "10" }), "swarm.update.delay", /"10" is not a duration; write it like "10s"/],
+    ["update monitor in words", a => (a.swarm.update = { monitor: "ten seconds" }), "swarm.update.monitor", /is not a duration/],
+    ["unknown update order", a => (a.swarm.update = { order: "random" }), "swarm.update.order", /"random" is not a known update order; use one of "start-first", "stop-first"/],
+    ["unknown rollback order", a => (a.swarm.rollback = { order: "sideways" }), "swarm.rollback.order", /"sideways" is not a known update order/],
+    ["negative CPU limit", a => (a.swarm.resources = { cpuLimit: -1 }), "swarm.resources.cpuLimit", /-1 is not a positive number of cores/],
+    ["zero memory limit", a => (a.swarm.resources = { memoryLimitMb: 0 }), "swarm.resources.memoryLimitMb", /0 is not a positive number of MiB/],
+    ["health check without CMD", a => (a.swarm.healthCheck = ["curl", "-f", "http://localhost/"]), "swarm.healthCheck", /is not a health check command; give Docker's `test` form/],
+    ["pools beyond the database", a => ((a.swarm.replicas = 3), (a.swarm.maxDatabaseConnections = 300)), "swarm.maxDatabaseConnections", /4 tasks at once \(replicas 3 plus 1 started first during an update\) with a pool of 100 connections each can open 400 connections, more than the 300 allowed/],
+    ["connection limit zero", a => (a.swarm.maxDatabaseConnections = 0), "swarm.maxDatabaseConnections", /0 is out of range/],
+];
+
+describe("swarm target: argument checks", () => {
+    beforeEach(resetMocks);
+
+    for (const [title, modify, field, fix] of cases) {
+        it(`rejects ${title}, naming ${field}, before creating anything`, async () => {
+            const args = valid();
+            modify(args);
+            const before = registered.length;
+            assert.throws(
+                () => new IdentityService(`swarm-bad-${cases.findIndex(c => c[0] === title)}`, args),
+                (error: Error) => {
+                    assert.ok(error.message.includes(`- ${field}: `), `message names ${field}:\n${error.message}`);
+                    assert.match(error.message, fix);
+                    assert.ok(!error.message.includes("Very-Secret-Pw-8842"), "no secret in the message");
+                    return true;
+                },
+            );
+            await settle();
+            const children = registered.slice(before).filter(r => r.type !== "creatio-identity-service:index:IdentityService");
+            assert.deepEqual(children, [], "no child resource was registered");
+        });
+    }
+
+    it("accepts one replica without Redis", () => {
+        const args = valid();
+        delete args.redisConnection;
+        args.swarm.replicas = 1;
+        assert.doesNotThrow(() => planDeployment("single", args));
+    });
+
+    it("accepts pools that fit, counting the task started first", () => {
+        const args = valid();
+        args.database.connectionString = `${SECRET_CONNECTION}Maximum Pool Size=20;`;
+        args.swarm.replicas = 3;
+        args.swarm.maxDatabaseConnections = 80;
+        assert.doesNotThrow(() => planDeployment("fits", args));
+    });
+
+    it("checks the pools when the connection string resolves, without showing it", async () => {
+        const args = valid();
+        args.database.connectionString = pulumi.secret(SECRET_CONNECTION);
+        args.swarm.maxDatabaseConnections = 150;
+        const plan = planDeployment("late-pool", args);
+        const settings = swarmSettings("late-pool", args.swarm, { connectionString: args.database.connectionString, redisConnection: "r" }, new ArgumentCheck("late-pool"));
+        await assert.rejects(valueOf(settings.replicas), (error: Error) => {
+            assert.match(error.message, /swarm\.maxDatabaseConnections: 3 tasks at once .* 300 connections, more than the 150 allowed/);
+            assert.ok(!error.message.includes("Very-Secret-Pw-8842"));
+            return true;
+        });
+        assert.ok(plan.swarm, "planned");
+    });
+});
+
+describe("swarm target: pure parts", () => {
+    it("reads the pool size from the connection string, else the drivers' default", () => {
+        assert.equal(connectionPoolSize("Server=db;Maximum Pool Size=25;"), 25);
+        assert.equal(connectionPoolSize("Server=db;Max Pool Size=30;Password=x"), 30);
+        assert.equal(connectionPoolSize("Server=db;MaxPoolSize=7"), 7);
+        assert.equal(connectionPoolSize("Server=db;Password=x"), DEFAULT_CONNECTION_POOL_SIZE);
+        assert.equal(connectionPoolSize("Server=db;Maximum Pool Size=lots"), undefined);
+    });
+
+    it("counts the tasks a start-first update adds, and not a stop-first one", () => {
+        assert.equal(databaseConnectionProblem(3, { parallelism: 1, order: "start-first" }, 100, 400), undefined);
+        assert.match(databaseConnectionProblem(3, { parallelism: 2, order: "start-first" }, 100, 400)!, /5 tasks at once.*500 connections/);
+        assert.equal(databaseConnectionProblem(4, { parallelism: 2, order: "stop-first" }, 100, 400), undefined);
+    });
+
+    it("derives a DNS alias from the component name", () => {
+        assert.equal(defaultServiceAlias("Identity_Service"), "identity-service");
+        assert.equal(defaultServiceAlias("ids"), "ids");
+        assert.equal(defaultServiceAlias("---"), "identity-service");
+        assert.ok(defaultServiceAlias("x".repeat(80)).length <= 57);
+    });
+
+    it("renders the settings as the nested appsettings JSON ASP.NET Core reads", () => {
+        const file = settingsFile([
+            { key: "DbProvider", value: "Postgres" },
+            { key: "Logging:LogLevel:Default", value: "Warning" },
+            { key: "ForceHttpsSchemeInRequests", value: false },
+        ]);
+        assert.deepEqual(JSON.parse(file), { DbProvider: "Postgres", Logging: { LogLevel: { Default: "Warning" } }, ForceHttpsSchemeInRequests: false });
+    });
+
+    it("changes the task revision with any part", () => {
+        assert.equal(taskRevision(["a", 1]), taskRevision(["a", 1]));
+        assert.notEqual(taskRevision(["a", 1]), taskRevision(["a", 2]));
+    });
+
+    it("claims the published port in vip mode only", () => {
+        const check = new ArgumentCheck("c");
+        const vip = swarmSettings("c", { image: "i", replicas: 1, httpPort: 9100 }, { connectionString: "x" }, check);
+        const dnsrr = swarmSettings("c", { image: "i", replicas: 1, httpPort: 9100, endpointMode: "dnsrr" }, { connectionString: "x" }, check);
+        assert.deepEqual(
+            swarmClaims(vip, "default").map(claim => claim.what),
+            ["host port 9100"],
+        );
+        assert.deepEqual(swarmClaims(dnsrr, "default"), []);
+    });
+});
+
+describe("swarm target: resources", () => {
+    beforeEach(resetMocks);
+
+    async function deploy(name: string, modify: (args: ReturnType<typeof valid>) => void = () => undefined) {
+        const recorder = new Recorder();
+        const args = valid();
+        modify(args);
+        const component = new IdentityService(name, args, { transformations: [recorder.transformation] });
+        const url = await valueOf(component.url);
+        await settle();
+        const mine = registered.filter(r => r.name.startsWith(name));
+        return { recorder, url, mine, byName: (n: string) => mine.find(r => r.name === n)! };
+    }
+
+    it("creates a network, two secrets, the service and the gate, all children of the component", async () => {
+        const { recorder, mine } = await deploy("sw-children");
+        const names = mine.filter(r => r.type.startsWith("docker:")).map(r => `${r.type} ${r.name}`).sort();
+        assert.deepEqual(names, [
+            "docker:index/network:Network sw-children-network",
+            "docker:index/secret:Secret sw-children-settings",
+            "docker:index/secret:Secret sw-children-signing-certificate",
+            "docker:index/service:Service sw-children-service",
+        ]);
+        for (const name of ["sw-children-network", "sw-children-settings", "sw-children-service", "sw-children-readiness"]) {
+            assert.ok(recorder.byName(name).opts.parent, `${name} has a parent`);
+        }
+        assert.equal(recorder.byName("sw-children-network").props.driver, "overlay");
+    });
+
+    it("keeps every secret out of the service spec and delivers it as Docker secrets", async () => {
+        const { recorder, byName } = await deploy("sw-secrets");
+        const service = byName("sw-secrets-service");
+        const spec = JSON.stringify(service.inputs);
+        for (const secret of ["Very-Secret-Pw-8842", CLIENT_SECRET, "redis.internal"]) {
+            assert.ok(!spec.includes(secret), `the service spec does not contain ${secret}`);
+        }
+        assert.deepEqual(service.inputs.taskSpec.containerSpec.env, { ASPNETCORE_URLS: "http://+:80", ASPNETCORE_ENVIRONMENT: "Production" });
+        const mounts = service.inputs.taskSpec.containerSpec.secrets.map((s: any) => [s.secretId, s.fileName]);
+        assert.deepEqual(mounts, [
+            ["sw-secrets-settings-id", SETTINGS_FILE_PATH],
+            ["sw-secrets-signing-certificate-id", CONTAINER_SIGNING_CERTIFICATE_PATH],
+        ]);
+        const settings = decodeSecretData(byName("sw-secrets-settings").inputs.data);
+        assert.equal(settings.DatabaseConnectionString, SECRET_CONNECTION);
+        assert.equal(settings.RedisConnection, "redis.internal:6379");
+        assert.equal(settings.X509CertificatePath, CONTAINER_SIGNING_CERTIFICATE_PATH);
+        assert.equal(JSON.parse(settings.Clients)[0].Secrets[0], CLIENT_SECRET);
+        const props = recorder.byName("sw-secrets-settings").props;
+        assert.ok(pulumi.Output.isInstance(props.data) && (await pulumi.isSecret(props.data)), "the settings secret's data is a secret");
+        assert.ok(await pulumi.isSecret(recorder.byName("sw-secrets-signing-certificate").props.data), "the certificate's data is a secret");
+        assert.equal(byName("sw-secrets-settings").inputs.name, undefined, "auto-named: a change creates a new secret");
+    });
+
+    it("rolls one task at a time, start-first, and rolls back a failed update", async () => {
+        const { byName, url } = await deploy("sw-rolling");
+        const service = byName("sw-rolling-service").inputs;
+        assert.deepEqual(service.mode, { replicated: { replicas: 2 } });
+        assert.deepEqual(service.updateConfig, { parallelism: 1, delay: "0s", monitor: "15s", order: "start-first", failureAction: "rollback", maxFailureRatio: "0" });
+        assert.deepEqual(service.rollbackConfig, { parallelism: 1, delay: "0s", monitor: "15s", order: "start-first", failureAction: "pause", maxFailureRatio: "0" });
+        assert.deepEqual(service.endpointSpec, { mode: "vip", ports: [{ targetPort: 80, publishedPort: 8090, publishMode: "ingress", protocol: "tcp" }] });
+        assert.ok(service.convergeConfig.timeout, "create and update wait for the tasks");
+        assert.equal(service.taskSpec.containerSpec.healthcheck.tests[1], "bash");
+        assert.deepEqual(service.taskSpec.networksAdvanceds, [{ id: "sw-rolling-network-id", aliases: ["sw-rolling"] }]);
+        assert.equal(url, "http://localhost:8090");
+    });
+
+    it("publishes nothing in dnsrr mode and joins the given networks", async () => {
+        const { byName } = await deploy("sw-dnsrr", a => {
+            a.swarm.endpointMode = "dnsrr";
+            a.swarm.networks = ["net-front"];
+            a.swarm.serviceAlias = "ids";
+            a.swarm.constraints = ["node.role==worker"];
+            a.swarm.resources = { cpuLimit: 0.5, memoryLimitMb: 512 };
+            a.swarm.replicas = 3;
+        });
+        const service = byName("sw-dnsrr-service").inputs;
+        assert.deepEqual(service.endpointSpec, { mode: "dnsrr" });
+        assert.deepEqual(service.taskSpec.networksAdvanceds, [
+            { id: "sw-dnsrr-network-id", aliases: ["ids"] },
+            { id: "net-front", aliases: ["ids"] },
+        ]);
+        assert.deepEqual(service.taskSpec.placement, { constraints: ["node.role==worker"] });
+        assert.deepEqual(service.taskSpec.resources.limits, { nanoCpus: 500000000, memoryBytes: 536870912 });
+        assert.deepEqual(service.mode, { replicated: { replicas: 3 } });
+    });
+
+    it("runs its own Redis on its network when asked, and points the service at it", async () => {
+        const { byName } = await deploy("sw-redis", a => {
+            delete a.redisConnection;
+            a.swarm.redis = { image: "redis:7-alpine" };
+        });
+        const redis = byName("sw-redis-redis").inputs;
+        assert.equal(redis.taskSpec.containerSpec.image, "redis:7-alpine");
+        assert.deepEqual(redis.taskSpec.networksAdvanceds, [{ id: "sw-redis-network-id", aliases: ["sw-redis-redis"] }]);
+        const settings = decodeSecretData(byName("sw-redis-settings").inputs.data);
+        assert.equal(settings.RedisConnection, "sw-redis-redis:6379");
+    });
+
+    it("builds the image locally and runs it by its image id", async () => {
+        const { byName } = await deploy("sw-build", a => {
+            delete a.swarm.image;
+            a.swarm.build = { context: "/ids" };
+        });
+        assert.equal(byName("sw-build-service").inputs.taskSpec.containerSpec.image, "sha256:built-sw-build-image");
+        assert.equal(byName("sw-build-image").inputs.skipPush, true);
+    });
+
+    it("collides with a Docker container of the same program on the published port", () => {
+        new IdentityService("sw-port-a", valid());
+        assert.throws(
+            () =>
+                new IdentityService("sw-port-b", {
+                    ...valid(),
+                    target: DeploymentTarget.Docker,
+                    swarm: undefined,
+                    docker: { image: "ids:1", containerName: "other" },
+                } as IdentityServiceArgs),
+            /host port 8090/,
+        );
+    });
+});
