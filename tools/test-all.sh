@@ -18,6 +18,7 @@ SUITES=(
   "grammar   test:grammar  native-build"      # PowerShell scripts parsed with tree-sitter-powershell
   "mono      test:mono     mono"              # the IIS configuration patcher compiled and run with Mono
   "e2e       test:e2e      docker postgres"   # deployments against a real Docker Engine and PostgreSQL
+  "swarm     test:swarm    docker postgres swarm" # the Swarm target on a real single-node swarm, with load during updates
   "pwsh      test:pwsh     pwsh"              # the IIS steps run in PowerShell 7 against a stand-in IIS
 )
 
@@ -55,6 +56,11 @@ need_docker() {
 need_postgres() {
   apt_for pg_ctlcluster postgresql
   SETUP+=(setup_postgres)
+}
+need_swarm() {
+  # The suite runs `docker swarm init --advertise-addr 127.0.0.1` itself when the engine is not in a swarm, and
+  # leaves the swarm again at its end; nothing to install beyond Docker.
+  command -v docker >/dev/null || apt_for dockerd docker.io
 }
 need_pwsh() {
   # PowerShell as a .NET tool, pinned in .config/dotnet-tools.json.

@@ -37,6 +37,7 @@ import * as fs from "fs";
 import * as path from "path";
 import dockerignore from "@balena/dockerignore";
 import * as pulumi from "@pulumi/pulumi";
+import { networkProvider, secretProvider, serviceProvider } from "./swarm";
 
 type Plain = Record<string, unknown>;
 
@@ -1381,6 +1382,10 @@ const PROVIDERS: Record<string, Provider> = {
   "docker:index/remoteImage:RemoteImage": remoteImageProvider,
   "docker:index/container:Container": containerProvider,
   "command:local:Command": commandProvider,
+  // Swarm: see swarm.ts.
+  "docker:index/network:Network": networkProvider,
+  "docker:index/secret:Secret": secretProvider,
+  "docker:index/service:Service": { ...serviceProvider, changedKeys: (old, inputs) => serviceProvider.changedPaths(old.inputs, inputs) },
 };
 
 // -----------------------------------------------------------------------------------------------------------------
