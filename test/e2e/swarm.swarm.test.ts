@@ -17,8 +17,6 @@ import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as http from "http";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -26,20 +24,19 @@ import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArg
 import { CONTAINER_LABEL } from "../../src/docker";
 import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase } from "./infra/postgres";
 import { docker, Executor, Operation, RunResult } from "./support/executor";
+import { DB_RELAY_PORT, Front, startFront } from "./support/front";
+import { describeFailures, failures, freePort, Load, longestGap, request, tokenStatus } from "./support/load";
 import { engine } from "./support/swarm";
 
 const REPO_ROOT = path.join(__dirname, "..", "..");
 const INFRA_DIR = path.join(__dirname, "infra");
 const FIXTURE_DIR = path.join(REPO_ROOT, "test", "fixtures", "identity-service");
-const FRONT_SCRIPT = path.join(__dirname, "swarm", "front.js");
 const SIGNING_PFX = path.join(REPO_ROOT, "test", "fixtures", "certificates", "signing.pfx");
-const BASE_IMAGE = "creatio-identity-service-e2e/node-base:local";
 
 const RUN_ID = crypto.randomBytes(3).toString("hex");
 const NAME = `cis-swarm-${RUN_ID}`;
 const FRONT = `${NAME}-front`;
 const ALIAS = `ids-${RUN_ID}`;
-const DB_RELAY_PORT = 5432;
 
 /** The health check of the stand-in image, which has `node` but no `bash` (the default probe is for the vendor's image). */
 const NODE_HEALTH_CHECK = [
@@ -54,104 +51,6 @@ const T = {
   secret: "docker:index/secret:Secret",
   network: "docker:index/network:Network",
 };
-
-interface Sample {
-  readonly startedAt: number;
-  readonly endedAt: number;
-  readonly ok: boolean;
-  readonly detail: string;
-}
-
-/** One request on its own connection (no keep-alive), never retried: what one client would see. */
-function request(url: string, method = "GET", body?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      {
-        method,
-        agent: false,
-        timeout: 5000,
-        headers: body ? { "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body) } : {},
-      },
-      response => {
-        const chunks: Buffer[] = [];
-        response.on("data", chunk => chunks.push(chunk));
-        response.on("end", () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-        response.on("error", reject);
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
-function tokenBody(clientId: string, clientSecret: string): string {
-  return new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: clientSecret }).toString();
-}
-
-/** A steady load of one kind of request until stopped: discovery, or tokens with given credentials. */
-class Load {
-  readonly samples: Sample[] = [];
-  private running = true;
-  private readonly loop: Promise<void>;
-
-  constructor(private readonly attempt: () => Promise<{ ok: boolean; detail: string }>) {
-    this.loop = (async () => {
-      while (this.running) {
-        const startedAt = performance.now();
-        let outcome: { ok: boolean; detail: string };
-        try {
-          outcome = await this.attempt();
-        } catch (err) {
-          outcome = { ok: false, detail: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
-        }
-        this.samples.push({ startedAt, endedAt: performance.now(), ...outcome });
-        await new Promise(resolve => setTimeout(resolve, 20));
-      }
-    })();
-  }
-
-  async stop(): Promise<Sample[]> {
-    this.running = false;
-    await this.loop;
-    return this.samples;
-  }
-
-  static discovery(url: string): Load {
-    return new Load(async () => {
-      const answer = await request(`${url}/.well-known/openid-configuration`);
-      return { ok: answer.status === 200, detail: `HTTP ${answer.status}` };
-    });
-  }
-
-  static token(url: string, clientId: string, clientSecret: string): Load {
-    return new Load(async () => {
-      const answer = await request(`${url}/connect/token`, "POST", tokenBody(clientId, clientSecret));
-      return { ok: answer.status === 200, detail: `HTTP ${answer.status} ${answer.body.slice(0, 60)}` };
-    });
-  }
-}
-
-function failures(samples: readonly Sample[]): Sample[] {
-  return samples.filter(sample => !sample.ok);
-}
-
-function describeFailures(samples: readonly Sample[]): string {
-  const failed = failures(samples);
-  return `${failed.length} of ${samples.length} failed: ${[...new Set(failed.map(s => s.detail))].slice(0, 5).join("; ")}`;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Task {
   ID: string;
@@ -186,7 +85,7 @@ describe("IdentityService on Docker Swarm, deployed by the test executor (real s
   let db: ScratchDatabase;
   let executor: Executor;
   let initialisedSwarm = false;
-  let frontNetworkId: string;
+  let front: Front;
   let url: string;
   let connectionString: string;
   let reseedConnectionString: string;
@@ -215,7 +114,7 @@ describe("IdentityService on Docker Swarm, deployed by the test executor (real s
         replicas: options.replicas,
         endpointMode: "dnsrr",
         serviceAlias: ALIAS,
-        networks: [frontNetworkId],
+        networks: [front.networkId],
         httpPort: Number(new URL(url).port),
         hostname: "127.0.0.1",
         healthCheck: NODE_HEALTH_CHECK,
@@ -235,10 +134,6 @@ describe("IdentityService on Docker Swarm, deployed by the test executor (real s
     return { clientId: String(result.outputs.clientId), clientSecret: String(result.outputs.clientSecret) };
   }
 
-  async function tokenStatus(clientId: string, clientSecret: string): Promise<number> {
-    return (await request(`${url}/connect/token`, "POST", tokenBody(clientId, clientSecret))).status;
-  }
-
   /** Runs `pulumi up` with a discovery load and a token load with the current credentials; both must never fail before the retire step. */
   async function upUnderLoad(step: string, serviceArgs: () => IdentityServiceArgs): Promise<RunResult> {
     const discovery = Load.discovery(url);
@@ -248,7 +143,10 @@ describe("IdentityService on Docker Swarm, deployed by the test executor (real s
     const tokenSamples = await tokens.stop();
     const retire = result.operations.find(o => o.name === `${NAME}-client-retire`);
     const beforeRetire = tokenSamples.filter(s => retire === undefined || s.endedAt < retire.startedAt);
-    report.push(`${step}: discovery ${describeFailures(discoverySamples)}; old credentials before the retire step ${describeFailures(beforeRetire)}`);
+    report.push(
+      `${step}: discovery ${describeFailures(discoverySamples)}, longest gap ${Math.round(longestGap(discoverySamples))} ms; ` +
+        `old credentials before the retire step ${describeFailures(beforeRetire)}`,
+    );
     assert.equal(failures(discoverySamples).length, 0, `${step}: no discovery request fails (${describeFailures(discoverySamples)})`);
     assert.equal(failures(beforeRetire).length, 0, `${step}: the old credentials keep working until retired (${describeFailures(beforeRetire)})`);
     assert.ok(discoverySamples.length > 20, `${step}: the load ran (${discoverySamples.length} requests)`);
@@ -273,17 +171,14 @@ describe("IdentityService on Docker Swarm, deployed by the test executor (real s
     execFileSync("bash", [path.join(INFRA_DIR, "build-base-image.sh")], { stdio: ["ignore", "ignore", "inherit"] });
 
     db = await createScratchDatabase(env, "cis_swarm");
-    url = `http://127.0.0.1:${await freePort()}`;
-    // The balancer: on an overlay network the service joins, published on loopback, and on the bridge for the database.
-    frontNetworkId = (await docker(["network", "create", "--driver", "overlay", "--attachable", "--label", `${CONTAINER_LABEL}=${FRONT}`, FRONT])).stdout.trim();
-    await docker([
-      "run", "-d", "--name", FRONT, "--network", FRONT, "--label", `${CONTAINER_LABEL}=${FRONT}`,
-      "-p", `127.0.0.1:${new URL(url).port}:8080`,
-      "-v", `${FRONT_SCRIPT}:/front.js:ro`,
-      "-e", `SERVICE_NAME=${ALIAS}`, "-e", `DB_HOST=${env.hostFromContainers}`, "-e", `DB_PORT=${env.port}`,
-      "--entrypoint", "/usr/bin/node", BASE_IMAGE, "/front.js",
-    ]);
-    await docker(["network", "connect", "bridge", FRONT]);
+    front = await startFront(FRONT, {
+      serviceAlias: ALIAS,
+      port: await freePort(),
+      dbHost: env.hostFromContainers,
+      dbPort: env.port,
+      label: `${CONTAINER_LABEL}=${FRONT}`,
+    });
+    url = front.url;
     const connection = (host: string, port: number) =>
       `Server=${host};Port=${port};Database=${db.name};User ID=${env.user};Password=${env.password};Timeout=5;Maximum Pool Size=20;`;
     connectionString = connection(FRONT, DB_RELAY_PORT);
@@ -302,12 +197,15 @@ describe("IdentityService on Docker Swarm, deployed by the test executor (real s
     // Whatever a failed test left: the component's services, secrets and networks, then the balancer.
     for (const service of (await labelled("services").catch(() => [])) as Array<{ ID: string }>) await engine("DELETE", `/services/${service.ID}`).catch(() => undefined);
     for (const secret of (await labelled("secrets").catch(() => [])) as Array<{ ID: string }>) await engine("DELETE", `/secrets/${secret.ID}`).catch(() => undefined);
-    await docker(["rm", "-f", FRONT], { allowFailure: true });
+    if (front) {
+      const redispatched = (await front.logs()).filter(line => /refused/.test(line)).length;
+      report.push(`balancer: ${redispatched} connection(s) refused by a stopping task and sent to the next one`);
+      await front.remove();
+    }
     for (let attempt = 0; attempt < 30; attempt++) {
       const networks = (await labelled("networks").catch(() => [])) as Array<{ Id: string }>;
-      const front = await docker(["network", "rm", FRONT], { allowFailure: true });
+      if (networks.length === 0) break;
       for (const network of networks) await engine("DELETE", `/networks/${network.Id}`).catch(() => undefined);
-      if (networks.length === 0 && (front.code === 0 || /not found/.test(front.stderr))) break;
       await new Promise(resolve => setTimeout(resolve, 1000));
     }
     if (upgradeContext) fs.rmSync(upgradeContext, { recursive: true, force: true });
@@ -340,7 +238,7 @@ describe("IdentityService on Docker Swarm, deployed by the test executor (real s
     }
     assert.equal((await labelled("secrets")).length, 2, "the settings and the signing certificate");
     assert.equal((await request(`${url}/.well-known/openid-configuration`)).status, 200);
-    assert.equal(await tokenStatus(credentials.clientId, credentials.clientSecret), 200, "the output credentials get a token");
+    assert.equal(await tokenStatus(url, credentials.clientId, credentials.clientSecret), 200, "the output credentials get a token");
   });
 
   it("2. keeps answering while a task is stopped, and Swarm replaces it", async function () {
@@ -360,8 +258,8 @@ describe("IdentityService on Docker Swarm, deployed by the test executor (real s
     const result = await upUnderLoad("rotation", () => args({ rotation: "2", replicas: 3 }));
     credentials = outputs(result);
     assert.notEqual(credentials.clientId, old.clientId);
-    assert.equal(await tokenStatus(credentials.clientId, credentials.clientSecret), 200, "the new credentials work as soon as up returns");
-    assert.equal(await tokenStatus(old.clientId, old.clientSecret), 400, "the old credentials are retired");
+    assert.equal(await tokenStatus(url, credentials.clientId, credentials.clientSecret), 200, "the new credentials work as soon as up returns");
+    assert.equal(await tokenStatus(url, old.clientId, old.clientSecret), 400, "the old credentials are retired");
     const secretIds = (await labelled("secrets")).map(s => s.ID).sort();
     assert.equal(secretIds.length, 2, "the replaced settings secret was deleted after the update");
     assert.notDeepEqual(secretIds, oldSecretIds, "a new settings secret");
@@ -374,7 +272,7 @@ describe("IdentityService on Docker Swarm, deployed by the test executor (real s
     const after = executor.resource(T.service, `${NAME}-service`)!.inputs as any;
     assert.notEqual(after.taskSpec.containerSpec.image, before.taskSpec.containerSpec.image, "a new image rolled out");
     assert.equal((await runningTasks(serviceId)).length, 3);
-    assert.equal(await tokenStatus(credentials.clientId, credentials.clientSecret), 200);
+    assert.equal(await tokenStatus(url, credentials.clientId, credentials.clientSecret), 200);
   });
 
   it("5. scales from three tasks to one under load", async function () {
