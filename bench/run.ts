@@ -9,6 +9,7 @@ import { performance } from "perf_hooks";
 import { ConstructionReport, runConstruction } from "./construction";
 import { E2eReport, runE2e } from "./e2e";
 import { DEFAULT_READINESS_OPTIONS, ReadinessReport, runReadiness, Summary } from "./readiness";
+import { RolloutReport, rolloutSection, runRollout } from "./rollout";
 
 const REPO_ROOT = path.join(__dirname, "..");
 const OUTPUT = path.join(REPO_ROOT, "BENCHMARKS.md");
@@ -19,6 +20,8 @@ const RESERVED_FOR_BUILD_AND_WRITE_MS = 40_000;
 
 const CONSTRUCTION_RATIO_GOAL = 1.2;
 const READINESS_P50_GOAL_MS = 250;
+/** The rollout comparison deploys both targets three times each: about two and a half minutes on 2 cores. */
+const ROLLOUT_NEEDS_MS = 150_000;
 
 function log(line: string): void {
     process.stderr.write(`[bench] ${line}\n`);
@@ -207,6 +210,16 @@ async function main(): Promise<void> {
     const e2e: E2eReport =
         left > 30_000 ? await runE2e(left, log) : { status: "skipped", reason: "no time left in the 5-minute budget" };
 
+    const leftForRollout = BUDGET_MS - RESERVED_FOR_BUILD_AND_WRITE_MS - (performance.now() - started);
+    log(`rollout (${Math.round(leftForRollout / 1000)} s left in the budget)`);
+    const rollout: RolloutReport =
+        leftForRollout > ROLLOUT_NEEDS_MS
+            ? await runRollout(log)
+            : {
+                  status: "skipped",
+                  reason: `less than ${ROLLOUT_NEEDS_MS / 1000} s left in the 5-minute budget; run it alone with \`npx ts-node --transpile-only bench/rollout.ts\``,
+              };
+
     const totalMs = performance.now() - started;
     const loadAfter = os.loadavg();
     const constructionPart = constructionSection(construction);
@@ -233,12 +246,19 @@ async function main(): Promise<void> {
             readiness.package.summary.p95,
         )} (fixed 5 s poller: p50 ${ms(readiness.fixed.summary.p50)}) |`,
         `| end-to-end timings | ${e2e.status === "ran" ? `${e2e.rows.length} steps timed` : "skipped"} |`,
+        `| rollouts under load (Docker, Swarm) | ${
+            rollout.status === "ran"
+                ? rollout.rows.map(row => `${row.target} ${row.step}: ${row.discoveryFailed} of ${row.discoveryRequests} discovery requests failed`).join("; ")
+                : "skipped"
+        } |`,
         "",
         constructionPart.text,
         "",
         readinessPart.text,
         "",
         e2eSection(e2e),
+        "",
+        rolloutSection(rollout),
         "",
     ].join("\n");
     fs.writeFileSync(OUTPUT, text);

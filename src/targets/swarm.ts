@@ -344,7 +344,7 @@ function deploySwarm(name: string, settings: SwarmSettings, inputs: DeployInputs
         { data: pulumi.secret(inputs.configuration.apply(configuration => Buffer.from(settingsFile(configuration)).toString("base64"))), ...labelled(name) },
         { parent },
     );
-    const certificateSecret = new docker.Secret(`${name}-signing-certificate`, { data: pulumi.secret(inputs.signingCertificate), ...labelled(name) }, { parent });
+    const certificateSecret = new docker.Secret(`${name}-signing-pfx`, { data: pulumi.secret(inputs.signingCertificate), ...labelled(name) }, { parent });
 
     const redis = settings.redisImage
         ? new docker.Service(

@@ -217,14 +217,14 @@ describe("IdentityService on Docker Swarm, deployed by the test executor (real s
   it("1. deploys three replicas with every secret in Docker secrets, none in the service spec", async function () {
     const result = await executor.run(program(() => args({ rotation: "1", replicas: 3 })));
     assert.deepEqual(
-      summary(result.operations).filter(line => /-(network|settings|signing-certificate|service|readiness|image)$/.test(line)),
+      summary(result.operations).filter(line => /-(network|settings|signing-pfx|service|readiness|image)$/.test(line)),
       [
         `create ${NAME}-image`,
         `create ${NAME}-network`,
         `create ${NAME}-readiness`,
         `create ${NAME}-service`,
         `create ${NAME}-settings`,
-        `create ${NAME}-signing-certificate`,
+        `create ${NAME}-signing-pfx`,
       ],
     );
     credentials = outputs(result);

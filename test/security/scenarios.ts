@@ -62,7 +62,17 @@ function iisVariant(title: string, ssh: boolean): Variant {
 
 export const iisLocalVariant = iisVariant("IIS local", false);
 export const iisSshVariant = iisVariant("IIS over SSH", true);
-export const ALL_VARIANTS = [dockerVariant, iisLocalVariant, iisSshVariant];
+/** Swarm serves plain HTTP (TLS ends at the load balancer); more than one replica needs the shared Redis. */
+export const swarmVariant: Variant = {
+    title: "Swarm",
+    target: DeploymentTarget.Swarm,
+    block: (_https, secrets) => ({
+        swarm: { image: "registry.example.com/creatio-identity-service:8", replicas: secrets.redisConnection ? 3 : 1 },
+    }),
+    supports: version => RELEASES.find(r => formatVersion(r.from) === version)!.docker,
+};
+
+export const ALL_VARIANTS = [dockerVariant, iisLocalVariant, iisSshVariant, swarmVariant];
 
 /** The first version of each row, and the versions where a feature switches on. */
 export const VERSIONS = [...RELEASES.map(r => formatVersion(r.from)), "8.2.3", "8.3.1"];

@@ -28,6 +28,7 @@ export const defaultDeployments: Record<string, IdentityServiceArgs> = {
     docker: scenario("Docker 8.2.1 Postgres http generated credentials"),
     "iis-local": scenario("IIS local 8.2.1 MsSqlServer http generated credentials"),
     "iis-ssh": scenario("IIS over SSH 8.2.1 MsSqlServer https generated credentials"),
+    swarm: scenario("Swarm 8.2.1 Postgres http generated credentials redis"),
 };
 
 describe("upgrade safety", () => {

@@ -194,7 +194,7 @@ describe("swarm target: resources", () => {
         assert.deepEqual(names, [
             "docker:index/network:Network sw-children-network",
             "docker:index/secret:Secret sw-children-settings",
-            "docker:index/secret:Secret sw-children-signing-certificate",
+            "docker:index/secret:Secret sw-children-signing-pfx",
             "docker:index/service:Service sw-children-service",
         ]);
         for (const name of ["sw-children-network", "sw-children-settings", "sw-children-service", "sw-children-readiness"]) {
@@ -214,7 +214,7 @@ describe("swarm target: resources", () => {
         const mounts = service.inputs.taskSpec.containerSpec.secrets.map((s: any) => [s.secretId, s.fileName]);
         assert.deepEqual(mounts, [
             ["sw-secrets-settings-id", SETTINGS_FILE_PATH],
-            ["sw-secrets-signing-certificate-id", CONTAINER_SIGNING_CERTIFICATE_PATH],
+            ["sw-secrets-signing-pfx-id", CONTAINER_SIGNING_CERTIFICATE_PATH],
         ]);
         const settings = decodeSecretData(byName("sw-secrets-settings").inputs.data);
         assert.equal(settings.DatabaseConnectionString, SECRET_CONNECTION);
@@ -223,7 +223,7 @@ describe("swarm target: resources", () => {
         assert.equal(JSON.parse(settings.Clients)[0].Secrets[0], CLIENT_SECRET);
         const props = recorder.byName("sw-secrets-settings").props;
         assert.ok(pulumi.Output.isInstance(props.data) && (await pulumi.isSecret(props.data)), "the settings secret's data is a secret");
-        assert.ok(await pulumi.isSecret(recorder.byName("sw-secrets-signing-certificate").props.data), "the certificate's data is a secret");
+        assert.ok(await pulumi.isSecret(recorder.byName("sw-secrets-signing-pfx").props.data), "the certificate's data is a secret");
         assert.equal(byName("sw-secrets-settings").inputs.name, undefined, "auto-named: a change creates a new secret");
     });
 
