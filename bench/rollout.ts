@@ -142,7 +142,8 @@ export async function runRollout(log: (line: string) => void = () => undefined):
     const runId = crypto.randomBytes(3).toString("hex");
     const nextRelease = fs.mkdtempSync(path.join(os.tmpdir(), `cis-bench-release-`));
     fs.cpSync(FIXTURE_DIR, nextRelease, { recursive: true });
-    fs.writeFileSync(path.join(nextRelease, "release.txt"), `next release ${runId}\n`);
+    // The program file is what the Dockerfile copies, so its change gives a new image.
+    fs.appendFileSync(path.join(nextRelease, "IdentityService.js"), `// next release ${runId}\n`);
     const databases: ScratchDatabase[] = [];
     let front: Front | undefined;
     const initialisedSwarm = swarmState === "inactive";

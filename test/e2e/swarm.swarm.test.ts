@@ -184,10 +184,11 @@ describe("IdentityService on Docker Swarm, deployed by the test executor (real s
     connectionString = connection(FRONT, DB_RELAY_PORT);
     reseedConnectionString = connection(env.host, env.port);
 
-    // The next release's archive: the same program with one more file, so that its image differs.
+    // The next release's archive: the same program, changed by one comment line, so that its image differs.
     upgradeContext = fs.mkdtempSync(path.join(os.tmpdir(), `${NAME}-release-`));
     fs.cpSync(FIXTURE_DIR, upgradeContext, { recursive: true });
-    fs.writeFileSync(path.join(upgradeContext, "release.txt"), `next release ${RUN_ID}\n`);
+    // The program file is what the Dockerfile copies, so its change gives a new image.
+    fs.appendFileSync(path.join(upgradeContext, "IdentityService.js"), `// next release ${RUN_ID}\n`);
 
     executor = new Executor({ log });
   });
@@ -241,11 +242,12 @@ describe("IdentityService on Docker Swarm, deployed by the test executor (real s
     assert.equal(await tokenStatus(url, credentials.clientId, credentials.clientSecret), 200, "the output credentials get a token");
   });
 
-  it("2. keeps answering while a task is stopped, and Swarm replaces it", async function () {
+  it("2. keeps answering while a task is stopped, and Swarm starts another", async function () {
     const discovery = Load.discovery(url);
     await new Promise(resolve => setTimeout(resolve, 1000));
     const [victim] = await runningTasks(serviceId);
-    await docker(["rm", "-f", victim.Status.ContainerStatus!.ContainerID!]);
+    // As an operator or a node drain stops it: SIGTERM, then the service finishes what it is answering.
+    await docker(["stop", victim.Status.ContainerStatus!.ContainerID!]);
     await until("three running tasks again", async () => (await runningTasks(serviceId)).filter(t => t.ID !== victim.ID).length === 3);
     const samples = await discovery.stop();
     report.push(`task stopped: discovery ${describeFailures(samples)}`);
