@@ -578,7 +578,7 @@ function createStep(
         // update, which each step survives without changing anything there.
         const triggers = pulumi
             .all([serverOf(connection), pulumi.output(options.triggers ?? [])])
-            .apply(([server, others]) => [server, ...others]);
+            .apply(([server, others]) => [server, ...(others ?? [])]);
         return new command.remote.Command(
             resourceName,
             { ...common, triggers, connection, create: line(create), update: line(create), delete: remove && line(remove) },
