@@ -404,10 +404,14 @@ export class Executor {
     // After a failed step the SDK never registers the resources that depend on it, and outputs that wait for them
     // never settle. The engine then ends the program; so does this: once a step failed and nothing is in flight.
     const finished = { value: false };
-    await Promise.race([programDone, this.quiescentAfterFailure(context, finished)]);
-    finished.value = true;
-    await this.settle(context);
-    restoreProgramDirectory();
+    try {
+      await Promise.race([programDone, this.quiescentAfterFailure(context, finished)]);
+      finished.value = true;
+      await this.settle(context);
+    } finally {
+      finished.value = true;
+      restoreProgramDirectory();
+    }
 
     if (context.failures.length === 0) {
       const stale = [...this.entries.values()].filter(entry => !context.registered.has(entry.key));
