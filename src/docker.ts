@@ -29,6 +29,8 @@ export const CONTAINER_TLS_CERTIFICATE_PATH = "/app/tls-certificate.pfx";
 
 /** Label that marks the containers of this package, with the component name as value. */
 export const CONTAINER_LABEL = "creatio-identity-service.component";
+/** Label with client re-seeding's restart token: a new token replaces the container, so the service seeds again. */
+export const RESTART_TOKEN_LABEL = "creatio-identity-service.client-reseed";
 
 const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
@@ -234,6 +236,14 @@ export interface DockerServiceInputs {
     readonly signingCertificate?: pulumi.Output<string>;
     /** The Docker daemon's address (the provider's `host`), to derive the default host name from. */
     readonly daemon?: pulumi.Input<string | undefined>;
+    /** Changes whenever client re-seeding deleted rows (empty until then). */
+    readonly restartToken?: pulumi.Output<string>;
+}
+
+/** The container's labels: the restart token only once there is one, so that turning re-seeding on changes nothing. */
+export function containerLabels(componentName: string, restartToken: string | undefined): docker.types.input.ContainerLabel[] {
+    const labels = [{ label: CONTAINER_LABEL, value: componentName }];
+    return restartToken ? [...labels, { label: RESTART_TOKEN_LABEL, value: restartToken }] : labels;
 }
 
 export interface DockerService {
@@ -317,7 +327,9 @@ export function createDockerService(
             networksAdvanced: settings.networks
                 ? pulumi.output(settings.networks).apply(names => names.map(network => ({ name: network })))
                 : undefined,
-            labels: [{ label: CONTAINER_LABEL, value: name }],
+            labels: inputs.restartToken
+                ? inputs.restartToken.apply(token => containerLabels(name, token))
+                : containerLabels(name, undefined),
             mustRun: true,
         },
         // A fixed container name and host port cannot exist twice: remove the old container first.

@@ -382,7 +382,7 @@ function adviceFor(lastSeen, clientId) {
   if (kind === "http" && (oauthError === "invalid_client" || status === 401 || (status === 400 && !oauthError))) {
     return (
       `The token endpoint rejected the credentials${client}: the client id or secret stored in the Identity Service database differs from the configuration. ` +
-      "After a rotation, delete the old client rows (Clients, ClientScopes, ClientSecrets, ClientClaims) and restart the service so it inserts the configured client."
+      "The package deletes the old client rows when the client changes, unless client.reseed is false or database.reseedConnectionString names another database than the service uses: correct that setting and run pulumi up again, or delete the client's rows (Clients, ClientScopes, ClientSecrets, ClientClaims) yourself and restart the service so it inserts the configured client."
     );
   }
   if (kind === "http" && status >= 500) {

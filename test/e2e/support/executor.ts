@@ -136,7 +136,11 @@ export interface CapturedOptions {
 }
 
 /** Component resources (no provider operation) the executor accepts. */
-const COMPONENT_TYPES = new Set(["pulumi:pulumi:Stack", "creatio-identity-service:index:IdentityService"]);
+const COMPONENT_TYPES = new Set([
+  "pulumi:pulumi:Stack",
+  "creatio-identity-service:index:IdentityService",
+  "creatio-identity-service:index:CreatioOAuthConnection",
+]);
 
 /** Resource options with no effect on what the executor does, or handled by the SDK before registration. */
 const IGNORED_OPTIONS = new Set(["parent", "dependsOn", "version", "pluginDownloadURL", "transformations", "id", "urn"]);
