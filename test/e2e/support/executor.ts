@@ -174,6 +174,7 @@ export class Executor {
   private seq = 0;
   private readonly createdContainers = new Set<string>();
   private readonly containerLabels = new Set<string>();
+  /** Tags it built and references it pulled. */
   private readonly builtImages = new Set<string>();
   private readonly failureMessages = new Set<string>();
 
@@ -246,7 +247,7 @@ export class Executor {
 
   /**
    * Safety net for `after` hooks, even when a test failed: removes every container this executor created (and any
-   * container carrying a label value it gave one) that still exists, and the image tags it built. The state is
+   * container carrying a label value it gave one) that still exists, and the images it built or pulled. The state is
    * forgotten. Never throws.
    */
   async cleanup(): Promise<string[]> {
@@ -737,6 +738,9 @@ export class Executor {
       containerLabelled: label => {
         this.containerLabels.add(label);
       },
+      imagePulled: reference => {
+        this.builtImages.add(reference);
+      },
       imageBuilt: tag => {
         this.builtImages.add(tag);
       },
@@ -790,6 +794,7 @@ interface ProviderContext {
   containerDeleted(id: string): void;
   containerLabelled(label: string): void;
   imageBuilt(tag: string): void;
+  imagePulled(reference: string): void;
 }
 
 /**
@@ -1023,24 +1028,35 @@ function goFileMode(permissions: number, symlink: boolean): string {
 }
 
 /**
- * @pulumi/docker RemoteImage (kreuzwerker docker_image): "pulls" an image that must already be on the local engine
- * (no registry is reachable); `name` forces a replacement, `keepLocally` only changes state; on delete the image is
- * removed unless `keepLocally`.
+ * @pulumi/docker RemoteImage (kreuzwerker/terraform-provider-docker v4.5.0, resource_docker_image_funcs.go): Create
+ * runs `findImage`, which uses a local image of that name when there is one and pulls only when there is none (so a
+ * tag pushed again is never pulled again while the old one is local), then Read sets `imageId` and `repoDigest`;
+ * `name` forces a replacement, `keepLocally` only changes state; Delete removes the image unless `keepLocally`.
+ * Pulls go to registries on loopback only (a test registry); any other registry is refused, as none is reachable.
  */
 const remoteImageProvider: Provider = {
   schema: { name: true, keepLocally: true },
   diff: changed => (changed.every(key => key === "keepLocally") ? "update" : "replace"),
-  async create(_name, inputs) {
+  async create(_name, inputs, ctx) {
     const name = String(inputs.name);
-    const inspected = await docker(["image", "inspect", name], { allowFailure: true });
+    let inspected = await docker(["image", "inspect", name], { allowFailure: true });
     if (inspected.code !== 0) {
-      throw new Error(
-        `image ${JSON.stringify(name)} is not on the local Docker Engine and no registry is reachable here to pull it: ` +
-          `build or load it first (${inspected.stderr.trim()})`,
-      );
+      const registry = name.includes("/") ? name.slice(0, name.indexOf("/")) : "";
+      if (!/^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(registry)) {
+        throw new Error(
+          `image ${JSON.stringify(name)} is not on the local Docker Engine and no registry is reachable here to pull it: ` +
+            `build or load it first, or serve it from a registry on loopback (${inspected.stderr.trim()})`,
+        );
+      }
+      const pulled = await docker(["pull", name], { allowFailure: true });
+      if (pulled.code !== 0) throw new Error(`Unable to read Docker image into resource: unable to pull image ${name}: ${pulled.stderr.trim()}`);
+      ctx.imagePulled(name);
+      inspected = await docker(["image", "inspect", name]);
     }
     const image = JSON.parse(inspected.stdout)[0] as { Id: string; RepoDigests?: string[] };
-    return { id: `${image.Id}${name}`, outputs: { ...inputs, imageId: image.Id, repoDigest: image.RepoDigests?.[0] ?? "" } };
+    const repository = name.replace(/@.*$/, "").replace(/:[^/:]*$/, "");
+    const repoDigest = image.RepoDigests?.find(digest => digest.startsWith(`${repository}@`)) ?? image.RepoDigests?.[0] ?? "";
+    return { id: `${image.Id}${name}`, outputs: { ...inputs, imageId: image.Id, repoDigest } };
   },
   async update(old, inputs) {
     return { ...old.outputs, ...inputs };
