@@ -35,11 +35,11 @@ export class TestRegistry {
   ) {}
 
   static async start(): Promise<TestRegistry> {
-    let registry: TestRegistry | undefined;
-    const server = http.createServer((req, res) => registry!.handle(req, res));
+    const started: { registry?: TestRegistry } = {};
+    const server = http.createServer((req, res) => started.registry!.handle(req, res));
     await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
-    registry = new TestRegistry(server, `127.0.0.1:${(server.address() as AddressInfo).port}`);
-    return registry;
+    started.registry = new TestRegistry(server, `127.0.0.1:${(server.address() as AddressInfo).port}`);
+    return started.registry;
   }
 
   /**
