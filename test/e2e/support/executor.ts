@@ -17,8 +17,9 @@
 //
 // What is emulated rather than real: the engine's bookkeeping (state, diffs, replacement order, deletes of resources
 // the program dropped, destroy order: dependents first), the providers' diffs (re-implemented from their source, cited
-// at each provider below), and image "pulls" (no registry is reachable: a RemoteImage must already be on the local
-// Docker Engine). Previews are not implemented.
+// at each provider below). Images are pulled for real only from registries on loopback (test/e2e/support/registry.ts);
+// any other registry is unreachable here, so such a RemoteImage must already be on the local Docker Engine. Previews
+// are not implemented.
 //
 // Engine rules, from pulumi/pulumi pkg/resource/deploy (step_generator.go, step_executor.go):
 // - The old resource of a create-before-delete replacement is deleted after the program finished, with the deletes
