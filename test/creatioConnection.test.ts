@@ -147,6 +147,24 @@ describe("IdentityService with creatio (mocks)", () => {
         assert.deepEqual(recorder.constructed.map(r => r.name), ["ids"], "no child of the component");
     });
 
+    it("reports the creatio block's problems together with the deployment's", () => {
+        assert.throws(
+            () =>
+                new IdentityService("both", {
+                    ...serviceArgs({ url: "creatio", username: "S", password: PASSWORD, runtime: CreatioRuntime.NetFramework }),
+                    docker: { build: { context: "/opt/IdentityService" }, httpPort: 70000 },
+                }),
+            (err: Error) => {
+                const lines = err.message.split("\n");
+                assert.equal(lines[0], 'IdentityService "both" has invalid arguments:');
+                assert.ok(lines.some(line => line.startsWith("- docker.httpPort: ")), err.message);
+                assert.ok(lines.some(line => line.startsWith("- creatio.url: ")), err.message);
+                assert.equal(lines.filter(line => line.includes("has invalid arguments")).length, 1);
+                return true;
+            },
+        );
+    });
+
     it("creates no connection without creatio", async () => {
         const service = new IdentityService("plain", serviceArgs(undefined));
         assert.equal(service.creatioConnection, undefined);
