@@ -217,15 +217,33 @@ function detailOf(body) {
   return `: ${truncate(text.replace(/\s+/g, " "))}`;
 }
 
+/** The secrets of this run, once read: server text is scrubbed of them before it is cut (a cut could hide a part). */
+const secretsToScrub = [];
+
 function truncate(text) {
-  return text.length > MAX_DETAIL_CHARS ? text.slice(0, MAX_DETAIL_CHARS) + "…" : text;
+  const scrubbed = scrub(text, secretsToScrub);
+  return scrubbed.length > MAX_DETAIL_CHARS ? scrubbed.slice(0, MAX_DETAIL_CHARS) + "…" : scrubbed;
 }
 
-/** Removes every secret from a text before it is printed. */
+/**
+ * The ways a secret can come back in server text: as is, JSON-escaped once or twice (a request body echoed inside
+ * a JSON answer), URL- or form-encoded; longest first.
+ */
+function secretForms(secret) {
+  const json = JSON.stringify(secret).slice(1, -1);
+  const forms = [secret, json, JSON.stringify(json).slice(1, -1), encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)];
+  return [...new Set(forms)].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Removes every secret, in every form, from a text before it is printed. The command provider repeats a failed
+ * command's whole output in its error message, whatever `logging` says.
+ */
 function scrub(text, secrets) {
   let out = String(text);
   for (const secret of secrets) {
-    if (secret) out = out.split(secret).join("***");
+    if (!secret) continue;
+    for (const form of secretForms(secret)) out = out.split(form).join("***");
   }
   return out;
 }
@@ -515,6 +533,7 @@ async function main() {
   try {
     const config = readConfig(process.env, process.argv[2]);
     secrets = readSecrets(await readStdin(), config.action);
+    secretsToScrub.push(secrets.password, secrets.clientSecret);
     const { report, warnings } = await (config.action === "apply" ? apply(config, secrets) : clear(config, secrets));
     for (const warning of warnings) process.stderr.write(scrub(`warning: ${warning}`, [secrets.password, secrets.clientSecret]) + "\n");
     process.stdout.write(scrub(JSON.stringify(report), [secrets.password, secrets.clientSecret]) + "\n");
