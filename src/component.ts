@@ -172,9 +172,10 @@ export class IdentityService extends pulumi.ComponentResource {
                 OAuth20IdentityServerClientSecret: secret,
             })),
         );
+        let connection: CreatioOAuthConnection | undefined;
         if (args.creatio) {
             // Creatio gets the URL it reaches the service at; the readiness gate has passed before it resolves.
-            const connection = new CreatioOAuthConnection(
+            connection = new CreatioOAuthConnection(
                 `${name}-creatio`,
                 {
                     ...serviceConnectionOptions(args.creatio),

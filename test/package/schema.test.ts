@@ -59,7 +59,6 @@ describe("multi-language schema (Pulumi's own inference)", () => {
             ["readiness", "Readiness", false, true],
             ["publicUrl", "string", false, false],
             ["creatio", "IdentityServiceCreatio", false, true],
-            ["publicUrl", "string", false, false],
         ];
         assert.deepEqual(Object.keys(inputs).sort(), expectations.map(e => e[0]).sort());
         for (const [name, type, required, plain] of expectations) {
@@ -82,7 +81,6 @@ describe("multi-language schema (Pulumi's own inference)", () => {
             clientSecret: "string",
             creatioSystemSettings: "CreatioSystemSettings",
             creatioHealthCheck: "CreatioHealthCheckResult",
-            publicUrl: "string",
         };
         assert.deepEqual(Object.keys(outputs).sort(), Object.keys(expected).sort());
         for (const [name, type] of Object.entries(expected)) {
