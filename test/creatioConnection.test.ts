@@ -61,6 +61,13 @@ describe("CreatioOAuthConnection (mocks)", () => {
         assert.ok(!text.includes(PASSWORD) && !text.includes(SECRET), "no secret outside stdin");
         assert.equal(await valueOf(connection.identityServiceUrl), "http://ids.internal:8090");
         assert.equal(await valueOf(connection.clientId), "AbCdEfGh12345678");
+        assert.equal(await pulumi.isSecret(connection.clientId), false, "a plain client id stays plain");
+        assert.equal(await pulumi.isSecret(connection.healthCheck), false);
+    });
+
+    it("keeps a secret client id secret in its output", async () => {
+        const { connection } = connect("sec", { clientId: pulumi.secret("SecretClientId01") });
+        assert.equal(await pulumi.isSecret(connection.clientId), true);
     });
 
     it("clears the settings on delete only when asked, and passes the TLS options", async () => {
