@@ -1,8 +1,8 @@
 // A test-only stand-in for the Pulumi engine and for the providers this package uses, for machines without the
 // Pulumi CLI or provider plugins. It drives a real Pulumi program through `pulumi.runtime.setMocks`: every resource
 // the program registers is created, updated, replaced or deleted for real (random values, `docker build`, containers,
-// Swarm services, secrets and networks (swarm.ts), local commands) and the real resulting state goes back to the program. State is kept between runs like an engine
-// keeps it, so a second run with the same inputs performs nothing.
+// Swarm services, secrets and networks (swarm.ts), local commands) and the real resulting state goes back to the
+// program. State is kept between runs like an engine keeps it, so a second run with the same inputs performs nothing.
 //
 // Anything it does not implement (a resource type, an argument, a resource option, an invoke) is refused with an
 // error that lists it: a test can never pass because something was silently ignored.
