@@ -261,6 +261,25 @@ describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)",
         ].sort());
     });
 
+    it("examples/swarm: three replicas, the secrets as Docker secrets, and a Redis service of the component", async () => {
+        const run = await runProgram(path.join(root, "examples", "swarm"), {
+            image: "registry.example.com/creatio-identity-service:8.2.3",
+            connectionString: "Server=db;Database=creatio;User ID=u;Password=p;Maximum Pool Size=30;",
+            maxDatabaseConnections: "150",
+        }, ["connectionString"]);
+        const types = resourcesOf(run).filter(line => line.startsWith("docker:"));
+        assert.deepEqual(types, [
+            "docker:index/network:Network identity-service-network",
+            "docker:index/secret:Secret identity-service-settings",
+            "docker:index/secret:Secret identity-service-signing-pfx",
+            "docker:index/service:Service identity-service-redis",
+            "docker:index/service:Service identity-service-service",
+        ].sort());
+        const service = run.registered.find(r => r.name === "identity-service-service")!;
+        assert.deepEqual(service.inputs.mode, { replicated: { replicas: 3 } });
+        assert.ok(!JSON.stringify(service.inputs).includes("Password=p"), "no connection string in the service spec");
+    });
+
     it("examples/composed: the component inside a larger program, on a remote Docker host's provider", async () => {
         const run = await runProgram(path.join(root, "examples", "composed"), {
             dockerHost: "ssh://deploy@creatio-apps.example.com",
@@ -324,7 +343,7 @@ describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)",
 
     it("every Node.js program is covered here", () => {
         const nodePrograms = fs.readdirSync(path.join(root, "examples")).filter(example => parse(fs.readFileSync(path.join(root, "examples", example, "Pulumi.yaml"), "utf8")).runtime === "nodejs");
-        assert.deepEqual(nodePrograms.sort(), ["composed", "creatio-connection", "docker-postgres", "iis-ssh"]);
+        assert.deepEqual(nodePrograms.sort(), ["composed", "creatio-connection", "docker-postgres", "iis-ssh", "swarm"]);
         // Pulumi takes the entry point from the nearest package.json and compiles with the tsconfig.json of the folder
         // it runs the program in; without one, ts-node falls back to settings under which directory imports fail.
         for (const folder of [...nodePrograms.map(example => path.join(root, "examples", example)), programFolder(root).folder]) {
