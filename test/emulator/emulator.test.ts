@@ -304,4 +304,14 @@ describe("engine emulator: a program through preview, update, options and destro
         assert.deepEqual(stack.state(), []);
         assert.doesNotMatch(result.text, new RegExp(TOKEN));
     });
+
+    it("a failing step fails the update with the command's error, cancels the program and keeps what was created", async () => {
+        stack.configSet("logFile", path.join(path.dirname(log), "missing", "operations.log"));
+        const failure = await stack.up(ENV).then(() => undefined, (error: Error) => error);
+        assert.ok(failure, "up fails");
+        assert.match(failure.message, /command:local:Command::step: exit status \d+: running "echo \\"create \$MARKER\\" >> .*Directory nonexistent/s);
+        assert.ok(!failure.message.includes(TOKEN));
+        const names = stack.state().map(r => r.urn.split("::").pop());
+        assert.ok(names.includes("echo") && !names.includes("step"), names.join(", "));
+    });
 });

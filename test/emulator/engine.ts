@@ -195,6 +195,8 @@ export class Deployment {
     readonly news = new Map<string, ResourceState>();
     readonly failures: Error[] = [];
     rootUrn = "";
+    /** Called on the first failed step: the CLI then cancels the program (see stack.ts). */
+    onFailure?: () => void;
     private readonly oldByUrn = new Map<string, ResourceState>();
     private readonly consumedOlds = new Set<string>();
     /** Old resources of create-before-delete replacements, deleted at the end. */
@@ -273,6 +275,7 @@ export class Deployment {
         } catch (error) {
             const failure = error instanceof StepError ? error : new StepError(urn, (error as Error).message);
             this.failures.push(failure);
+            if (this.failures.length === 1) this.onFailure?.();
             throw failure;
         }
     }

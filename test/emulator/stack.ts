@@ -227,6 +227,13 @@ export class Stack {
                 child.stderr.on("data", chunk => (stderr += chunk));
                 child.on("error", reject);
                 child.on("close", resolve);
+                // A failed step ends the run: the engine cancels the language host's Run, whose context cancels
+                // the program with an interrupt and kills it 5 s later (main.go execRuntime: cmd.Cancel sends
+                // os.Interrupt, cmd.WaitDelay = 5s). The program first gets a moment to report its error.
+                deployment.onFailure = () => {
+                    setTimeout(() => child.exitCode === null && child.kill("SIGINT"), 1000).unref();
+                    setTimeout(() => child.exitCode === null && child.kill("SIGKILL"), 6000).unref();
+                };
             });
             if (code !== 0 && deployment.failures.length === 0) {
                 deployment.failures.push(new Error(`Program exited with non-zero exit code: ${code}`));
