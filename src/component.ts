@@ -6,14 +6,23 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { CreatioSystemSettings, IdentityServiceArgs } from "./args";
 import { createSigningCertificate, readPfxBase64 } from "./certificates";
+import { CreatioHealthCheckResult } from "./creatioArgs";
 import { claimExclusively, providerFor, providerKey } from "./claims";
-import { ClientSettings, renderClients, renderSettings, Setting } from "./configuration";
+import { clientDefinition, ClientSettings, renderSettings, Setting } from "./configuration";
 import { ClientCredentials, createClientCredentials } from "./credentials";
 import { CONTAINER_SIGNING_CERTIFICATE_PATH, createDockerService, dockerClaims, loopbackPublicUrlWarning } from "./docker";
 import { createIisService, iisClaims, signingCertificatePath } from "./iis";
 import { DeploymentPlan, planDeployment } from "./plan";
 import { afterGate, createLocalReadinessGate } from "./readiness";
-import { createReseed } from "./reseed";
+import { createReseed, createRetirement, ReseedInputs, restartToken } from "./reseed";
+import { CreatioOAuthConnection } from "./creatioConnection";
+import { planServiceConnection, serviceConnectionOptions, serviceCreatioInstance } from "./creatioPlan";
+
+/**
+ * Each component's Creatio connection, kept outside the instance: schema inference reads every instance field as
+ * an output, and a resource of this package cannot be one.
+ */
+const connections = new WeakMap<IdentityService, CreatioOAuthConnection>();
 
 export const TYPE_TOKEN = "creatio-identity-service:index:IdentityService";
 
@@ -62,10 +71,15 @@ export class IdentityService extends pulumi.ComponentResource {
      * `OAuth20IdentityServerClientSecret` system settings. A secret. Resolves once the service answers.
      */
     public readonly creatioSystemSettings: pulumi.Output<CreatioSystemSettings>;
+    /**
+     * What Creatio's OAuth health check answered, when `creatio` is set. Resolves once Creatio is connected.
+     */
+    public readonly creatioHealthCheck?: pulumi.Output<CreatioHealthCheckResult>;
 
     constructor(name: string, args: IdentityServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super(TYPE_TOKEN, name, {}, opts);
         const plan = planDeployment(name, args);
+        planServiceConnection(name, args.creatio, args.creatioVersion);
         claimExclusively(name, [
             ...(plan.docker ? dockerClaims(plan.docker, providerKey(providerFor(opts, docker.Provider.isInstance))) : []),
             ...(plan.iis ? iisClaims(plan.iis) : []),
@@ -73,20 +87,14 @@ export class IdentityService extends pulumi.ComponentResource {
 
         const credentials = createClientCredentials(name, plan.client, this);
         const client = clientOutput(plan, credentials);
-        const reseed = plan.client.reseed
-            ? [
-                  createReseed(
-                      name,
-                      {
-                          provider: plan.provider,
-                          connectionString: plan.reseedConnectionString,
-                          clientId: credentials.id,
-                          clientsJson: pulumi.secret(client.apply(renderClients)),
-                      },
-                      { parent: this },
-                  ),
-              ]
-            : [];
+        const reseedInputs: ReseedInputs = {
+            provider: plan.provider,
+            connectionString: plan.reseedConnectionString,
+            client: pulumi.secret(client.apply(clientDefinition)),
+        };
+        const reseed = plan.client.reseed ? createReseed(name, reseedInputs, { parent: this }) : undefined;
+        const serviceDependsOn = reseed ? [reseed] : [];
+        const serviceRestartToken = reseed ? restartToken(reseed) : undefined;
 
         const configuration = renderConfiguration(plan, client, targetFacts(plan));
         const signingCertificate =
@@ -95,14 +103,23 @@ export class IdentityService extends pulumi.ComponentResource {
                 : createSigningCertificate(name, plan.signingCertificate.rotation, this).pfxBase64;
         let url: pulumi.Output<string>;
         let gate: pulumi.CustomResource | undefined;
+        let service: pulumi.CustomResource;
         if (plan.docker) {
             const daemon = dockerDaemon(opts);
             const deployed = createDockerService(
                 name,
-                { settings: plan.docker, creatioVersion: plan.profile.text, configuration, signingCertificate, daemon },
+                {
+                    settings: plan.docker,
+                    creatioVersion: plan.profile.text,
+                    configuration,
+                    signingCertificate,
+                    daemon,
+                    restartToken: serviceRestartToken,
+                },
                 this,
-                reseed,
+                serviceDependsOn,
             );
+            service = deployed.container;
             url = deployed.url;
             pulumi.all([daemon, plan.publicUrl ?? url]).apply(([host, publicUrl]) => {
                 const warning = loopbackPublicUrlWarning(host, publicUrl);
@@ -131,10 +148,12 @@ export class IdentityService extends pulumi.ComponentResource {
                     readiness: plan.readiness.enabled
                         ? { settings: plan.readiness, clientId: credentials.id, clientSecret: credentials.secret }
                         : undefined,
+                    restartToken: serviceRestartToken,
                 },
                 this,
-                reseed,
+                serviceDependsOn,
             );
+            service = deployed.configuration;
             url = deployed.url;
             gate = deployed.gate;
         }
@@ -153,7 +172,31 @@ export class IdentityService extends pulumi.ComponentResource {
                 OAuth20IdentityServerClientSecret: secret,
             })),
         );
+        let connection: CreatioOAuthConnection | undefined;
+        if (args.creatio) {
+            // Creatio gets the URL it reaches the service at; the readiness gate has passed before it resolves.
+            connection = new CreatioOAuthConnection(
+                `${name}-creatio`,
+                {
+                    ...serviceConnectionOptions(args.creatio),
+                    creatio: serviceCreatioInstance(args.creatio, args.creatioVersion),
+                    identityServiceUrl: this.publicUrl,
+                    clientId: credentials.id,
+                    clientSecret: credentials.secret,
+                },
+                { parent: this },
+            );
+            connections.set(this, connection);
+            this.creatioHealthCheck = connection.healthCheck;
+        }
+        if (reseed) {
+            // The replaced credentials are retired only once everything in `retireAfter` uses the new ones: the
+            // service (its readiness gate) and whatever hands the credentials on, such as the connection to Creatio.
+            const retireAfter: pulumi.Resource[] = [gate ?? service, ...(connection ? [connection] : [])];
+            createRetirement(name, reseedInputs, retireAfter, { parent: this });
+        }
         this.registerOutputs({
+            creatioHealthCheck: this.creatioHealthCheck,
             url: this.url,
             publicUrl: this.publicUrl,
             discoveryUrl: this.discoveryUrl,
@@ -163,6 +206,14 @@ export class IdentityService extends pulumi.ComponentResource {
             clientSecret: this.clientSecret,
             creatioSystemSettings: this.creatioSystemSettings,
         });
+    }
+
+    /**
+     * The connection to Creatio when `creatio` is set (a child created after the readiness gate), else undefined.
+     * Order other resources after it with `dependsOn`, for example a step that retires old credentials.
+     */
+    public get creatioConnection(): CreatioOAuthConnection | undefined {
+        return connections.get(this);
     }
 }
 

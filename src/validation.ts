@@ -25,7 +25,11 @@ export function describe(value: unknown, secret = false): string {
 export class ArgumentCheck {
     private readonly problems: string[] = [];
 
-    constructor(private readonly component: string) {}
+    /** `kind` is the component type named in the error header. */
+    constructor(
+        private readonly component: string,
+        private readonly kind: string = "IdentityService",
+    ) {}
 
     /** Records a problem with a field. */
     fail(field: string, message: string): void {
@@ -70,7 +74,7 @@ export class ArgumentCheck {
     }
 
     private header(): string {
-        return `IdentityService "${this.component}" has invalid arguments:`;
+        return `${this.kind} "${this.component}" has invalid arguments:`;
     }
 }
 
