@@ -54,7 +54,7 @@ describe("engine emulator: the package as a plugin (multi-language)", function (
         assert.match(component.new!.parent!, /pulumi:pulumi:Stack::identity-service-yaml-dev$/);
         const children = preview.steps.filter(s => s.new?.parent === component.urn).map(s => s.type).sort();
         assert.deepEqual(children, [
-            "command:local:Command", "command:local:Command", "docker:index/container:Container", "docker:index/image:Image",
+            "command:local:Command", "command:local:Command", "command:local:Command", "docker:index/container:Container", "docker:index/image:Image",
             "random:index/randomPassword:RandomPassword", "random:index/randomString:RandomString",
         ]);
         assert.ok(preview.steps.every(s => s.op === "create"));

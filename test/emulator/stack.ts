@@ -19,11 +19,11 @@ import { serve } from "./rpc";
 import { PropertyMap, PropertyValue, SECRET_SIG, SIG_KEY, isSecret, reveal } from "./values";
 
 /** The emulated providers, one new instance per provider resource. */
-export const defaultProviders: ProviderFactory = (pkg: string): EmulatedProvider => {
+export const defaultProviders: ProviderFactory = (pkg: string, pwd: string): EmulatedProvider => {
     switch (pkg) {
         case "random": return new RandomProvider();
         case "command": return new CommandProvider();
-        case "docker": return new DockerProvider();
+        case "docker": return new DockerProvider(pwd);
         case "tls": return new TlsProvider();
         default:
             throw new Error(`no emulated provider for package ${pkg}; the emulator has random, command, docker and tls`);

@@ -66,8 +66,8 @@ function asSet(value: PropertyValue | undefined): PropertyValue | undefined {
     return [...value].sort((a, b) => JSON.stringify(reveal(a)).localeCompare(JSON.stringify(reveal(b))));
 }
 
-function docker(args: string[], input?: Buffer): string {
-    const result = spawnSync("docker", args, { input, maxBuffer: 64 * 1024 * 1024 });
+function docker(args: string[], input?: Buffer, cwd?: string): string {
+    const result = spawnSync("docker", args, { input, cwd, maxBuffer: 64 * 1024 * 1024 });
     if (result.error) throw new Error(`docker ${args[0]}: ${result.error.message}`);
     if (result.status !== 0) throw new Error(`docker ${args.slice(0, 2).join(" ")} failed: ${result.stderr.toString().trim()}`);
     return result.stdout.toString().trim();
@@ -107,6 +107,9 @@ export class DockerProvider implements EmulatedProvider {
     readonly name = "docker";
     private host: string | undefined;
 
+    /** `pwd`: the provider's working directory, against which relative paths (context, Dockerfile) resolve. */
+    constructor(private readonly pwd: string) {}
+
     configure(config: PropertyMap): void {
         const host = reveal(config.host ?? null);
         this.host = typeof host === "string" ? host : undefined;
@@ -119,10 +122,10 @@ export class DockerProvider implements EmulatedProvider {
             const inputs: PropertyMap = { ...news };
             if (!news.imageName) failures.push({ property: "imageName", reason: "missing required property 'imageName'" });
             if (build && !containsUnknowns(build)) {
-                const context = String(build.context ?? ".");
-                const dockerfile = String(build.dockerfile ?? path.join(context, "Dockerfile"));
+                const context = path.resolve(this.pwd, String(build.context ?? "."));
+                const dockerfile = path.resolve(this.pwd, String(build.dockerfile ?? path.join(String(build.context ?? "."), "Dockerfile")));
                 if (!fs.existsSync(dockerfile)) {
-                    failures.push({ property: "build.dockerfile", reason: `could not open dockerfile at relative path ${dockerfile}` });
+                    failures.push({ property: "build.dockerfile", reason: `could not open dockerfile at relative path ${String(build.dockerfile)}` });
                 } else {
                     inputs.build = { ...news.build as PropertyMap, platform: build.platform ?? `linux/${goArch()}`, contextDigest: contextDigest(context) };
                 }
@@ -208,7 +211,7 @@ export class DockerProvider implements EmulatedProvider {
         const args = ["build", "--quiet", "-t", imageName, "-f", String(build.dockerfile ?? path.join(context, "Dockerfile"))];
         for (const [k, v] of Object.entries((build.args as Record<string, string> | undefined) ?? {})) args.push("--build-arg", `${k}=${v}`);
         args.push(context);
-        docker(args);
+        docker(args, undefined, this.pwd);
         return this.imageOutputs(inputs, docker(["image", "inspect", "--format", "{{.Id}}", imageName]));
     }
 
