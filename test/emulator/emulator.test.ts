@@ -107,6 +107,12 @@ describe("engine emulator: pure rules", () => {
         assert.match(text, /- b\n.*\+ c/);
         assert.doesNotMatch(text, /old|new/);
         assert.match(text, /~ 1 to update/);
+        // A list becoming unknown prints the list, then the unknown.
+        const list = renderPreview("s", [{
+            op: "update", urn: old.urn, type: "t", old: { ...old, inputs: { labels: [{ label: "a", value: "b" }] } },
+            new: { ...old, inputs: { labels: UNKNOWN } }, changedKeys: ["labels"], replaceKeys: [],
+        }]);
+        assert.match(list, /~ labels: \[\n.*\[0\]: \{\n.*label: "a"\n.*value: "b"\n.*\}\n.*\] => output<string>/);
     });
 
     it("refuses to delete a protected resource", async () => {
