@@ -83,7 +83,7 @@ describe("examples", () => {
             'bad.database.connectionString: required',
             'bad.docker.bogus: not in the schema',
             'bad.docker.httpPort: expected a number',
-            'bad.target: "kubernetes" is not one of docker, iis',
+            'bad.target: "kubernetes" is not one of docker, iis, swarm',
         ]);
     });
 
