@@ -17,6 +17,7 @@ SUITES=(
   "unit      test          openssl"           # build, type check, lint, unit tests: Node only (openssl: see need_openssl)
   "grammar   test:grammar  native-build"      # PowerShell scripts parsed with tree-sitter-powershell
   "mono      test:mono     mono"              # the IIS configuration patcher compiled and run with Mono
+  "preview   test:preview  "                  # the examples previewed through the engine emulator: Node only
   "e2e       test:e2e      docker postgres"   # deployments against a real Docker Engine and PostgreSQL
   "pwsh      test:pwsh     pwsh"              # the IIS steps run in PowerShell 7 against a stand-in IIS
 )
