@@ -578,7 +578,8 @@ function createStep(
         // update, which each step survives without changing anything there.
         const triggers = pulumi
             .all([serverOf(connection), pulumi.output(options.triggers ?? [])])
-            .apply(([server, others]) => [server, ...others]);
+            // The configuration step's triggers resolve to undefined while re-seeding has no restart token yet.
+            .apply(([server, others]) => [server, ...(others ?? [])]);
         return new command.remote.Command(
             resourceName,
             { ...common, triggers, connection, create: line(create), update: line(create), delete: remove && line(remove) },

@@ -66,8 +66,8 @@ function asSet(value: PropertyValue | undefined): PropertyValue | undefined {
     return [...value].sort((a, b) => JSON.stringify(reveal(a)).localeCompare(JSON.stringify(reveal(b))));
 }
 
-function docker(args: string[], input?: Buffer): string {
-    const result = spawnSync("docker", args, { input, maxBuffer: 64 * 1024 * 1024 });
+function docker(args: string[], input?: Buffer, cwd?: string): string {
+    const result = spawnSync("docker", args, { input, cwd, maxBuffer: 64 * 1024 * 1024 });
     if (result.error) throw new Error(`docker ${args[0]}: ${result.error.message}`);
     if (result.status !== 0) throw new Error(`docker ${args.slice(0, 2).join(" ")} failed: ${result.stderr.toString().trim()}`);
     return result.stdout.toString().trim();
@@ -112,16 +112,17 @@ export class DockerProvider implements EmulatedProvider {
         this.host = typeof host === "string" ? host : undefined;
     }
 
-    check(type: string, _olds: PropertyMap | undefined, news: PropertyMap): CheckResult {
+    check(type: string, _olds: PropertyMap | undefined, news: PropertyMap, pwd: string = process.cwd()): CheckResult {
         const failures: CheckFailure[] = [];
         if (type === IMAGE) {
             const build = reveal(news.build ?? null) as PropertyMap | null;
             const inputs: PropertyMap = { ...news };
             if (!news.imageName) failures.push({ property: "imageName", reason: "missing required property 'imageName'" });
             if (build && !containsUnknowns(build)) {
-                const context = String(build.context ?? ".");
-                const dockerfile = String(build.dockerfile ?? path.join(context, "Dockerfile"));
-                if (!fs.existsSync(dockerfile)) {
+                // Relative paths resolve from the provider's working directory, as in the real provider's process.
+                const context = path.resolve(pwd, String(build.context ?? "."));
+                const dockerfile = String(build.dockerfile ?? path.join(String(build.context ?? "."), "Dockerfile"));
+                if (!fs.existsSync(path.resolve(pwd, dockerfile))) {
                     failures.push({ property: "build.dockerfile", reason: `could not open dockerfile at relative path ${dockerfile}` });
                 } else {
                     inputs.build = { ...news.build as PropertyMap, platform: build.platform ?? `linux/${goArch()}`, contextDigest: contextDigest(context) };
@@ -181,7 +182,7 @@ export class DockerProvider implements EmulatedProvider {
             }
             return { id: `${imageId}${name}`, outputs: { ...inputs, imageId, repoDigest: "" } };
         }
-        if (type === IMAGE) return { id: String(plain.imageName), outputs: this.build(inputs) };
+        if (type === IMAGE) return { id: String(plain.imageName), outputs: this.build(inputs, ctx.pwd) };
         if (type === CONTAINER) return this.createContainer(inputs, ctx);
         return unsupportedType(this.name, type);
     }
@@ -200,7 +201,8 @@ export class DockerProvider implements EmulatedProvider {
         };
     }
 
-    private build(inputs: PropertyMap): PropertyMap {
+    /** `docker build` in the provider's working directory, so relative paths resolve as the real provider's do. */
+    private build(inputs: PropertyMap, pwd: string): PropertyMap {
         const plain = reveal(inputs) as PropertyMap;
         const build = plain.build as PropertyMap;
         const imageName = String(plain.imageName);
@@ -208,7 +210,7 @@ export class DockerProvider implements EmulatedProvider {
         const args = ["build", "--quiet", "-t", imageName, "-f", String(build.dockerfile ?? path.join(context, "Dockerfile"))];
         for (const [k, v] of Object.entries((build.args as Record<string, string> | undefined) ?? {})) args.push("--build-arg", `${k}=${v}`);
         args.push(context);
-        docker(args);
+        docker(args, undefined, pwd);
         return this.imageOutputs(inputs, docker(["image", "inspect", "--format", "{{.Id}}", imageName]));
     }
 
@@ -253,7 +255,7 @@ export class DockerProvider implements EmulatedProvider {
         if (type === IMAGE) {
             if (preview) return this.imageOutputs(news, UNKNOWN);
             requireDocker(ctx.urn);
-            return this.build(news);
+            return this.build(news, ctx.pwd);
         }
         if (preview) return { ...oldOutputs, ...news };
         requireDocker(ctx.urn);
