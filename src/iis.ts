@@ -576,9 +576,9 @@ function createStep(
         // Another server is another deployment: the step is replaced, so its delete runs on the old server (with the
         // connection kept in the state) and it runs anew on the new one. New credentials for the same server are an
         // update, which each step survives without changing anything there.
+        // Extra triggers may be an Output that resolves to an array or to nothing (no restart token).
         const triggers = pulumi
             .all([serverOf(connection), pulumi.output(options.triggers ?? [])])
-            // The configuration step's triggers resolve to undefined while re-seeding has no restart token yet.
             .apply(([server, others]) => [server, ...(others ?? [])]);
         return new command.remote.Command(
             resourceName,
