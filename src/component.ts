@@ -13,6 +13,7 @@ import { ClientCredentials, createClientCredentials } from "./credentials";
 import { CONTAINER_SIGNING_CERTIFICATE_PATH, createDockerService, dockerClaims, loopbackPublicUrlWarning } from "./docker";
 import { createIisService, iisClaims, signingCertificatePath } from "./iis";
 import { DeploymentPlan, planDeployment } from "./plan";
+import { checkPlainInputs } from "./plainInputs";
 import { afterGate, createLocalReadinessGate } from "./readiness";
 import { createReseed, createRetirement, ReseedInputs, restartToken } from "./reseed";
 import { CreatioOAuthConnection } from "./creatioConnection";
@@ -78,6 +79,7 @@ export class IdentityService extends pulumi.ComponentResource {
 
     constructor(name: string, args: IdentityServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super(TYPE_TOKEN, name, {}, opts);
+        checkPlainInputs(name, args);
         // The creatio block is checked with the rest, before any child exists; the connection child plans it again.
         const plan = withServiceConnectionChecks(name, args?.creatio, args?.creatioVersion, () => planDeployment(name, args));
         claimExclusively(name, [
