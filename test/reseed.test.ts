@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityService } from "../src";
 import { clientDefinition } from "../src/configuration";
 import { CONTAINER_LABEL, RESTART_TOKEN_LABEL } from "../src/docker";
-import { identityServerSecretHash, parseRestartToken, storedClient } from "../src/reseed";
+import { identityServerSecretHash, parseRestartToken, parseSupersededClientIds, storedClient } from "../src/reseed";
 import { Recorder, resetMocks, valueOf } from "./support/mocks";
 
 describe("client re-seeding inputs", () => {
@@ -26,6 +26,12 @@ describe("client re-seeding inputs", () => {
         const { Secrets, ...rest } = definition;
         assert.deepEqual(storedClient(definition), { ...rest, SecretHashes: Secrets.map(identityServerSecretHash) });
         assert.ok(!JSON.stringify(storedClient(definition)).includes("Client-Secret-0000000000000000000001"));
+    });
+
+    it("reads the client ids the re-seed step saw replaced, for the retire step", () => {
+        assert.deepEqual(parseSupersededClientIds(undefined), []);
+        assert.deepEqual(parseSupersededClientIds("{}"), []);
+        assert.deepEqual(parseSupersededClientIds(JSON.stringify({ clientId: "new", supersededClientIds: ["old", "", 7] })), ["old"]);
     });
 
     it("reads the restart token from the re-seed step's output: empty until it deletes rows", () => {
