@@ -174,21 +174,18 @@ export class IdentityService extends pulumi.ComponentResource {
         );
         let connection: CreatioOAuthConnection | undefined;
         if (args.creatio) {
-            // The URL Creatio reaches the service at.
-            const creatioFacingUrl = this.publicUrl;
+            // Creatio gets the URL it reaches the service at; the readiness gate has passed before it resolves.
             connection = new CreatioOAuthConnection(
                 `${name}-creatio`,
                 {
                     ...serviceConnectionOptions(args.creatio),
                     creatio: serviceCreatioInstance(args.creatio, args.creatioVersion),
-                    identityServiceUrl: creatioFacingUrl,
+                    identityServiceUrl: this.publicUrl,
                     clientId: credentials.id,
                     clientSecret: credentials.secret,
                 },
                 { parent: this },
             );
-        }
-        if (connection) {
             connections.set(this, connection);
             this.creatioHealthCheck = connection.healthCheck;
         }

@@ -10,6 +10,7 @@ import { DockerDeployment, RestartPolicy } from "./args";
 import { pfxFile, readPfxBase64 } from "./certificates";
 import { Claim, knownClaims } from "./claims";
 import { Setting, toEnvironment } from "./configuration";
+import { pathForProviders } from "./providerPaths";
 import { ArgumentCheck, checks, describe, isKnown } from "./validation";
 
 export const DEFAULT_HTTP_PORT = 8090;
@@ -36,6 +37,7 @@ const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 /** Docker settings with defaults applied and plain values checked. */
 export interface DockerSettings {
     readonly image?: pulumi.Input<string>;
+    readonly imageDigest?: pulumi.Input<string>;
     readonly build?: { readonly context: pulumi.Input<string>; readonly dockerfile: pulumi.Input<string> };
     readonly containerName: pulumi.Input<string>;
     readonly httpPort: pulumi.Input<number>;
@@ -76,6 +78,7 @@ export function dockerSettings(name: string, args: DockerDeployment, check: Argu
     }
     return {
         image: args.image && check.input("docker.image", args.image, checks.nonEmpty),
+        imageDigest: imageDigest(args, check),
         build: args.build && {
             context: check.input("docker.build.context", args.build.context, checks.nonEmpty),
             dockerfile: args.build.dockerfile ?? DEFAULT_DOCKERFILE,
@@ -97,6 +100,36 @@ export function dockerSettings(name: string, args: DockerDeployment, check: Argu
         restart: check.input("docker.restart", args.restart ?? DEFAULT_RESTART_POLICY, checks.oneOf(RestartPolicy, "restart policy")),
         https,
     };
+}
+
+const IMAGE_DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+function imageDigest(args: DockerDeployment, check: ArgumentCheck): pulumi.Input<string> | undefined {
+    if (args.imageDigest === undefined) {
+        return undefined;
+    }
+    if (args.build !== undefined) {
+        check.fail("docker.imageDigest", "applies to a pulled `image`, not to `build`; remove it");
+    }
+    if (typeof args.image === "string" && args.image.includes("@")) {
+        check.fail("docker.imageDigest", "`image` already names a digest; give the digest in one place only");
+    }
+    return check.input("docker.imageDigest", args.imageDigest, value =>
+        IMAGE_DIGEST.test(value)
+            ? undefined
+            : `${describe(value)} is not an image digest; give "sha256:" and 64 lowercase hex digits, as \`docker buildx imagetools inspect <image>\` prints it`,
+    );
+}
+
+/**
+ * The reference to pull: the image by its digest when one is given. The Docker provider looks a reference up
+ * locally before pulling, so only a digest reference that is not local yet makes it pull a re-pushed tag.
+ */
+export function pullReference(image: string, digest: string | undefined): string {
+    if (digest === undefined) {
+        return image;
+    }
+    return `${image}@${digest}`;
 }
 
 /**
@@ -228,11 +261,13 @@ function createImage(name: string, inputs: DockerServiceInputs, opts: pulumi.Cus
             {
                 imageName: builtImageName(name, inputs.creatioVersion),
                 build: {
-                    context: build.context,
-                    // The provider resolves a relative Dockerfile from the program's directory, not the context.
+                    // The provider stores both paths as given and diffs them: relative paths keep a checkout in
+                    // another folder from rebuilding (the context's contents are hashed separately).
+                    context: pulumi.output(build.context).apply(context => pathForProviders(context)),
+                    // The provider resolves a relative Dockerfile from its working directory, not from the context.
                     dockerfile: pulumi
                         .all([build.context, build.dockerfile])
-                        .apply(([context, dockerfile]) => path.join(context, dockerfile)),
+                        .apply(([context, dockerfile]) => pathForProviders(path.resolve(context, dockerfile))),
                 },
                 skipPush: true,
             },
@@ -240,7 +275,8 @@ function createImage(name: string, inputs: DockerServiceInputs, opts: pulumi.Cus
         );
         return { resource: built, reference: built.repoDigest };
     }
-    const pulled = new docker.RemoteImage(`${name}-image`, { name: image!, keepLocally: true }, opts);
+    const reference = pulumi.all([image!, inputs.settings.imageDigest]).apply(([tag, digest]) => pullReference(tag, digest));
+    const pulled = new docker.RemoteImage(`${name}-image`, { name: reference, keepLocally: true }, opts);
     return { resource: pulled, reference: pulled.imageId };
 }
 

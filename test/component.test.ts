@@ -163,7 +163,7 @@ describe("IdentityService on Docker (mocks)", () => {
         const image = recorder.byName("bld-image").props;
         assert.equal(image.skipPush, true);
         assert.equal(image.imageName, "creatio-identity-service:8.2.3-bld");
-        assert.equal(image.build.context, "/opt/IdentityService");
+        assert.equal(await valueOf(image.build.context), "/opt/IdentityService");
         assert.equal(await valueOf(image.build.dockerfile), path.join("/opt/IdentityService", "Dockerfile-OAuth"));
         assert.equal(await valueOf(recorder.byName("bld-container").props.image), "sha256:built-bld-image");
     });
@@ -172,9 +172,30 @@ describe("IdentityService on Docker (mocks)", () => {
         const { recorder } = deploy("pull", dockerArgs({ docker: { image: "registry.example.com/ids:8.2.3" } }));
         const image = recorder.byName("pull-image");
         assert.equal(image.type, "docker:index/remoteImage:RemoteImage");
-        assert.equal(image.props.name, "registry.example.com/ids:8.2.3");
+        assert.equal(await valueOf(image.props.name), "registry.example.com/ids:8.2.3");
         assert.equal(image.props.keepLocally, true);
         assert.equal(await valueOf(recorder.byName("pull-container").props.image), "sha256:pulled-pull-image");
+    });
+
+    it("pulls by digest when imageDigest is given, so a new digest pulls a tag that was pushed again", async () => {
+        const digest = `sha256:${"ab12".repeat(16)}`;
+        const { recorder } = deploy("dig", dockerArgs({ docker: { image: "registry.example.com/ids:8.2.3", imageDigest: digest } }));
+        assert.equal(await valueOf(recorder.byName("dig-image").props.name), `registry.example.com/ids:8.2.3@${digest}`);
+    });
+
+    it("refuses an imageDigest that is no digest, one given with build, and a digest given twice", () => {
+        assert.throws(
+            () => deploy("bad1", dockerArgs({ docker: { image: "ids:8.2.3", imageDigest: "latest" } })),
+            /docker\.imageDigest: "latest" is not an image digest; give "sha256:" and 64 lowercase hex digits/,
+        );
+        assert.throws(
+            () => deploy("bad2", dockerArgs({ docker: { build: { context: "/ids" }, imageDigest: `sha256:${"0".repeat(64)}` } })),
+            /docker\.imageDigest: applies to a pulled `image`, not to `build`; remove it/,
+        );
+        assert.throws(
+            () => deploy("bad3", dockerArgs({ docker: { image: `ids@sha256:${"1".repeat(64)}`, imageDigest: `sha256:${"2".repeat(64)}` } })),
+            /docker\.imageDigest: `image` already names a digest; give the digest in one place only/,
+        );
     });
 
     it("serves HTTPS with its own certificate, apart from the signing certificate", async () => {

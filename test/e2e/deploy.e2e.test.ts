@@ -480,6 +480,9 @@ describe("IdentityService on Docker, deployed by the test executor (real Docker 
     assert.ok(first, "needs the first deploy");
     const { result, now } = await rotateUnderLoad("rotation (generated id)", first, () => args("2"));
     assert.deepEqual(summary(result.operations), [
+      `delete-replaced ${NAME}-client-id`,
+      `delete-replaced ${NAME}-client-secret`,
+      `delete-replaced ${NAME}-readiness`,
       `replace ${NAME}-client-id`,
       `replace ${NAME}-client-secret`,
       `replace ${NAME}-container`,
