@@ -578,7 +578,8 @@ function createStep(
         // update, which each step survives without changing anything there.
         const triggers = pulumi
             .all([serverOf(connection), pulumi.output(options.triggers ?? [])])
-            .apply(([server, others]) => [server, ...others]);
+            // `others` is undefined when a step's triggers resolve to nothing (the restart token before any deletion).
+            .apply(([server, others]) => [server, ...((others as unknown[] | undefined) ?? [])]);
         return new command.remote.Command(
             resourceName,
             { ...common, triggers, connection, create: line(create), update: line(create), delete: remove && line(remove) },

@@ -216,6 +216,7 @@ const IDENTITY_SERVICE_DOCKER = [
     "command:local:Command identity-service-client-reseed",
     "docker:index/container:Container identity-service-container",
     "command:local:Command identity-service-readiness",
+    "command:local:Command identity-service-client-retire",
 ];
 
 describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)", function () {
@@ -295,6 +296,7 @@ describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)",
             ...["prerequisites", "scripts", "install", "app-pool", "site", "configuration"].map(step => `command:remote:Command identity-service-iis-${step}`),
             "command:local:Command identity-service-client-reseed",
             "command:remote:Command identity-service-readiness",
+            "command:local:Command identity-service-client-retire",
         ].sort());
     });
 

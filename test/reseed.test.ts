@@ -102,6 +102,22 @@ describe("client re-seeding's restart token reaches the service (mocks)", () => 
         assert.deepEqual(await valueOf(recorder.byName("tok-iis-configuration").props.triggers), [TOKEN]);
     });
 
+    it("adds it to the server among the triggers of the IIS configuration step over SSH, and only once there is one", async () => {
+        const ssh = { host: "win-iis.example.com", user: "Administrator", password: "Ssh-Secret-1" };
+        const iis = { creatioPath: "C:\\Creatio", archivePath: "C:\\Packages\\IdentityService.zip", port: 8090, connection: ssh };
+        withDeletion();
+        const deleted = new Recorder();
+        new IdentityService("ssh", { ...base, target: DeploymentTarget.Iis, iis }, { transformations: [deleted.transformation] });
+        const withToken: unknown[] = await valueOf(deleted.byName("ssh-iis-configuration").props.triggers);
+        assert.equal(withToken[withToken.length - 1], TOKEN);
+
+        resetMocks();
+        const untouched = new Recorder();
+        new IdentityService("ssh", { ...base, target: DeploymentTarget.Iis, iis }, { transformations: [untouched.transformation] });
+        const withoutToken: unknown[] = await valueOf(untouched.byName("ssh-iis-configuration").props.triggers);
+        assert.deepEqual(withoutToken, withToken.slice(0, -1), "the server alone");
+    });
+
     it("leaves the IIS configuration step without triggers until re-seeding deleted rows", async () => {
         resetMocks();
         const recorder = new Recorder();

@@ -4,7 +4,9 @@ import { strict as assert } from "assert";
 import * as http from "http";
 import { AddressInfo } from "net";
 import * as net from "net";
+import { clientDefinition } from "../../src/configuration";
 import { nodeScriptCommand } from "../../src/packagedScripts";
+import { storedClient } from "../../src/reseed";
 import { CommandRun, leakedForms, runLikeCommandProvider } from "../support/commandProvider";
 
 /** Characters that JSON, URLs and forms each encode differently. */
@@ -151,9 +153,10 @@ describe("command failures hold no secrets (as the command provider reports them
     });
 
     describe("reseed.js", () => {
-        const clientHash = "ab".repeat(32);
-        const input = (connectionString: string) => JSON.stringify({ connectionString, clientId: CLIENT_ID, clientHash });
-        const secrets = { password: DB_PASSWORD };
+        // The client as the component hands it over: its secret only as IdentityServer4's hash.
+        const client = storedClient(clientDefinition({ id: CLIENT_ID, name: "Creatio", secret: CLIENT_SECRET, accessTokenLifetimeSeconds: 3600 }));
+        const input = (connectionString: string) => JSON.stringify({ action: "prepare", connectionString, client });
+        const secrets = { password: DB_PASSWORD, clientSecret: CLIENT_SECRET };
         const quoted = `"${DB_PASSWORD.replace(/"/g, '""')}"`;
 
         it("a database server that cannot be reached", async () => {
