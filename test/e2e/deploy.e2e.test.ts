@@ -529,6 +529,7 @@ describe("IdentityService on Docker, deployed by the test executor (real Docker 
       args("2", { client: { ...fixed, secret: secondSecret } }),
     );
     assert.deepEqual(summary(result.operations), [
+      `delete-replaced ${NAME}-readiness`,
       `replace ${NAME}-container`,
       `replace ${NAME}-readiness`,
       `update ${NAME}-client-reseed`,
@@ -567,6 +568,7 @@ describe("IdentityService on Docker, deployed by the test executor (real Docker 
       ),
     );
     assert.deepEqual(summary(result.operations), [
+      `delete-replaced ${NAME}-readiness`,
       `replace ${NAME}-container`,
       `replace ${NAME}-readiness`,
       `update ${NAME}-client-reseed`,
