@@ -41,6 +41,7 @@
  */
 "use strict";
 
+const crypto = require("crypto");
 const { parse } = require("@tediousjs/connection-string");
 
 const EXIT_OK = 0;
@@ -365,9 +366,10 @@ function planPrepare(desired, stored) {
 }
 
 /**
- * After the new client is in service: retire the credentials it replaces (clients this step put in service
- * before, those the prepare step saw replaced in this run, and every other secret of the configured client). Nothing is retired unless the configured client with
- * its configured secret is in the database: retiring would otherwise leave no working credentials.
+ * After the new client is in service: retire the credentials it replaces (clients this step put in service before,
+ * those the prepare step saw replaced, and every other secret of the configured client). Nothing is retired unless
+ * the configured client with its configured secret is in the database: retiring would otherwise leave no working
+ * credentials; the client ids then stay pending for the next run.
  */
 function planRetire(desired, stored, previous, supersededClientIds = []) {
   const candidates = sortedSet([...(previous ? [previous.clientId, ...previous.pendingClientIds] : []), ...supersededClientIds]).filter(
@@ -392,7 +394,7 @@ function planRetire(desired, stored, previous, supersededClientIds = []) {
 }
 
 function newRestartToken() {
-  return require("crypto").randomBytes(8).toString("hex");
+  return crypto.randomBytes(8).toString("hex");
 }
 
 // ---------------------------------------------------------------------------
