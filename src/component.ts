@@ -16,7 +16,7 @@ import { DeploymentPlan, planDeployment } from "./plan";
 import { afterGate, createLocalReadinessGate } from "./readiness";
 import { createReseed, createRetirement, ReseedInputs, restartToken } from "./reseed";
 import { CreatioOAuthConnection } from "./creatioConnection";
-import { planServiceConnection, serviceConnectionOptions, serviceCreatioInstance } from "./creatioPlan";
+import { serviceConnectionOptions, serviceCreatioInstance, withServiceConnectionChecks } from "./creatioPlan";
 
 /**
  * Each component's Creatio connection, kept outside the instance: schema inference reads every instance field as
@@ -78,8 +78,8 @@ export class IdentityService extends pulumi.ComponentResource {
 
     constructor(name: string, args: IdentityServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super(TYPE_TOKEN, name, {}, opts);
-        const plan = planDeployment(name, args);
-        planServiceConnection(name, args.creatio, args.creatioVersion);
+        // The creatio block is checked with the rest, before any child exists; the connection child plans it again.
+        const plan = withServiceConnectionChecks(name, args?.creatio, args?.creatioVersion, () => planDeployment(name, args));
         claimExclusively(name, [
             ...(plan.docker ? dockerClaims(plan.docker, providerKey(providerFor(opts, docker.Provider.isInstance))) : []),
             ...(plan.iis ? iisClaims(plan.iis) : []),

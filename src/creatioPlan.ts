@@ -251,3 +251,29 @@ export function serviceConnectionOptions(creatio: IdentityServiceCreatio): Creat
     const { enableFeature, healthCheck, tls, clearSettingsOnDelete, timeoutSeconds } = creatio;
     return { enableFeature, healthCheck, tls, clearSettingsOnDelete, timeoutSeconds };
 }
+
+/**
+ * Runs the deployment's own checks and the `creatio` block's, and reports the problems of both in one error, so a
+ * user fixes everything in one round.
+ */
+export function withServiceConnectionChecks<T>(name: string, creatio: IdentityServiceCreatio | undefined, creatioVersion: string, planDeployment: () => T): T {
+    let creatioError: Error | undefined;
+    try {
+        planServiceConnection(name, creatio, creatioVersion);
+    } catch (err) {
+        creatioError = err as Error;
+    }
+    let plan: T;
+    try {
+        plan = planDeployment();
+    } catch (err) {
+        if (creatioError && err instanceof Error) {
+            err.message += "\n" + creatioError.message.split("\n").slice(1).join("\n");
+        }
+        throw err;
+    }
+    if (creatioError) {
+        throw creatioError;
+    }
+    return plan;
+}

@@ -4,7 +4,6 @@ import { strict as assert } from "assert";
 import * as http from "http";
 import { AddressInfo } from "net";
 import * as net from "net";
-import { clientDefinition } from "../../src/configuration";
 import { nodeScriptCommand } from "../../src/packagedScripts";
 import { storedClient } from "../../src/reseed";
 import { CommandRun, leakedForms, runLikeCommandProvider } from "../support/commandProvider";
@@ -153,8 +152,18 @@ describe("command failures hold no secrets (as the command provider reports them
     });
 
     describe("reseed.js", () => {
-        // The client as the component hands it over: its secret only as IdentityServer4's hash.
-        const client = storedClient(clientDefinition({ id: CLIENT_ID, name: "Creatio", secret: CLIENT_SECRET, accessTokenLifetimeSeconds: 3600 }));
+        // The input as the component builds it: the client with its secret hashed.
+        const client = storedClient({
+            ClientId: CLIENT_ID,
+            ClientName: "Creatio",
+            Secrets: [CLIENT_SECRET],
+            AllowedGrantTypes: ["client_credentials"],
+            RedirectUris: [],
+            PostLogoutRedirectUris: [],
+            IdentityTokenLifetime: 300,
+            AccessTokenLifetime: 3600,
+            AllowedScopes: ["IdentityServerApi"],
+        });
         const input = (connectionString: string) => JSON.stringify({ action: "prepare", connectionString, client });
         const secrets = { password: DB_PASSWORD, clientSecret: CLIENT_SECRET };
         const quoted = `"${DB_PASSWORD.replace(/"/g, '""')}"`;
