@@ -1,9 +1,11 @@
+import "./support/mocks";
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs } from "../src";
+import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../src";
 import { checkPlainInputs, outputValuedPlainFields, PLAIN_FIELDS, PlainFields } from "../src/plainInputs";
+import { registered, resetMocks } from "./support/mocks";
 
 const COMPONENT = "creatio-identity-service:index:IdentityService";
 const CONNECTION = "Server=db;Database=creatio;User ID=u;Password=Plain-Inputs-Secret-77;";
@@ -70,5 +72,18 @@ describe("plain inputs", () => {
         assert.match(error.message, /- database: must be a plain object known when the program runs .*write the `database` block out in the program and make only the values inside it secret/);
         assert.ok(!error.message.includes(CONNECTION));
         assert.doesNotThrow(() => checkPlainInputs("ids", args()));
+    });
+
+    it("the component refuses a block given as an Output before it creates any child", () => {
+        resetMocks();
+        const before = registered.length;
+        const given = { ...args(), creatio: pulumi.secret({ url: "https://creatio.example.com", username: "Supervisor", password: "x" }) };
+        assert.throws(() => new IdentityService("output-block", given as unknown as IdentityServiceArgs), (error: Error) => {
+            assert.match(error.message, /^IdentityService "output-block" has invalid arguments:\n- creatio: must be a plain object/);
+            assert.ok(!error.message.includes("Calling [toString]"), error.message);
+            return true;
+        });
+        const children = registered.slice(before).filter(r => r.type !== "creatio-identity-service:index:IdentityService");
+        assert.deepEqual(children, [], "no child resource was registered");
     });
 });
