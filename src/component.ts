@@ -64,8 +64,9 @@ export class IdentityService extends pulumi.ComponentResource {
     public readonly creatioSystemSettings: pulumi.Output<CreatioSystemSettings>;
 
     constructor(name: string, args: IdentityServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(TYPE_TOKEN, name, {}, opts);
+        // Checked before the component registers; values known only later are checked before it registers too.
         const plan = planDeployment(name, args);
+        super(TYPE_TOKEN, name, {}, plan.argumentsResolved ? pulumi.mergeOptions(opts, { dependsOn: plan.argumentsResolved }) : opts);
         claimExclusively(name, [
             ...(plan.docker ? dockerClaims(plan.docker, providerKey(providerFor(opts, docker.Provider.isInstance))) : []),
             ...(plan.iis ? iisClaims(plan.iis) : []),
@@ -104,7 +105,7 @@ export class IdentityService extends pulumi.ComponentResource {
                 reseed,
             );
             url = deployed.url;
-            pulumi.all([daemon, plan.publicUrl ?? url]).apply(([host, publicUrl]) => {
+            pulumi.all([daemon, plan.publicUrl ?? url, plan.argumentsResolved]).apply(([host, publicUrl]) => {
                 const warning = loopbackPublicUrlWarning(host, publicUrl);
                 if (warning) {
                     void pulumi.log.warn(warning, this);
