@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import { IdentityServiceCreatio } from "./creatioArgs";
 
 /**
  * Where the Identity Service runs.
@@ -444,6 +445,12 @@ export interface IdentityServiceArgs {
      * The readiness gate. Default: enabled, 300 seconds, with a token request.
      */
     readiness?: Readiness;
+    /**
+     * Connect this Creatio instance to the service once it answers: its URL, client id and secret are written to
+     * Creatio's `OAuth20IdentityServer*` settings and Creatio's own health check must pass. The version is
+     * `creatioVersion`. Default: not connected (the values are in `creatioSystemSettings`).
+     */
+    creatio?: IdentityServiceCreatio;
 }
 
 /**

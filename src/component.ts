@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { CreatioSystemSettings, IdentityServiceArgs } from "./args";
 import { createSigningCertificate, readPfxBase64 } from "./certificates";
+import { CreatioHealthCheckResult } from "./creatioArgs";
 import { claimExclusively, providerFor, providerKey } from "./claims";
 import { ClientSettings, renderClients, renderSettings, Setting } from "./configuration";
 import { ClientCredentials, createClientCredentials } from "./credentials";
@@ -13,7 +14,16 @@ import { CONTAINER_SIGNING_CERTIFICATE_PATH, createDockerService, dockerClaims, 
 import { createIisService, iisClaims, signingCertificatePath } from "./iis";
 import { DeploymentPlan, planDeployment } from "./plan";
 import { afterGate, createLocalReadinessGate } from "./readiness";
+import { afterArgumentChecks } from "./validation";
 import { createReseed } from "./reseed";
+import { CreatioOAuthConnection } from "./creatioConnection";
+import { planServiceConnection, serviceConnectionOptions, serviceCreatioInstance } from "./creatioPlan";
+
+/**
+ * Each component's Creatio connection, kept outside the instance: schema inference reads every instance field as
+ * an output, and a resource of this package cannot be one.
+ */
+const connections = new WeakMap<IdentityService, CreatioOAuthConnection>();
 
 export const TYPE_TOKEN = "creatio-identity-service:index:IdentityService";
 
@@ -62,11 +72,16 @@ export class IdentityService extends pulumi.ComponentResource {
      * `OAuth20IdentityServerClientSecret` system settings. A secret. Resolves once the service answers.
      */
     public readonly creatioSystemSettings: pulumi.Output<CreatioSystemSettings>;
+    /**
+     * What Creatio's OAuth health check answered, when `creatio` is set. Resolves once Creatio is connected.
+     */
+    public readonly creatioHealthCheck?: pulumi.Output<CreatioHealthCheckResult>;
 
     constructor(name: string, args: IdentityServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         // Checked before the component registers; values known only later are checked before it registers too.
         const plan = planDeployment(name, args);
-        super(TYPE_TOKEN, name, {}, plan.argumentsResolved ? pulumi.mergeOptions(opts, { dependsOn: plan.argumentsResolved }) : opts);
+        const creatioPlan = planServiceConnection(name, args.creatio, args.creatioVersion);
+        super(TYPE_TOKEN, name, {}, afterArgumentChecks(opts, [plan.argumentsResolved, creatioPlan?.argumentsResolved]));
         claimExclusively(name, [
             ...(plan.docker ? dockerClaims(plan.docker, providerKey(providerFor(opts, docker.Provider.isInstance))) : []),
             ...(plan.iis ? iisClaims(plan.iis) : []),
@@ -154,7 +169,28 @@ export class IdentityService extends pulumi.ComponentResource {
                 OAuth20IdentityServerClientSecret: secret,
             })),
         );
+        let connection: CreatioOAuthConnection | undefined;
+        if (args.creatio) {
+            // The URL Creatio reaches the service at.
+            const creatioFacingUrl = this.publicUrl;
+            connection = new CreatioOAuthConnection(
+                `${name}-creatio`,
+                {
+                    ...serviceConnectionOptions(args.creatio),
+                    creatio: serviceCreatioInstance(args.creatio, args.creatioVersion),
+                    identityServiceUrl: creatioFacingUrl,
+                    clientId: credentials.id,
+                    clientSecret: credentials.secret,
+                },
+                { parent: this },
+            );
+        }
+        if (connection) {
+            connections.set(this, connection);
+            this.creatioHealthCheck = connection.healthCheck;
+        }
         this.registerOutputs({
+            creatioHealthCheck: this.creatioHealthCheck,
             url: this.url,
             publicUrl: this.publicUrl,
             discoveryUrl: this.discoveryUrl,
@@ -164,6 +200,14 @@ export class IdentityService extends pulumi.ComponentResource {
             clientSecret: this.clientSecret,
             creatioSystemSettings: this.creatioSystemSettings,
         });
+    }
+
+    /**
+     * The connection to Creatio when `creatio` is set (a child created after the readiness gate), else undefined.
+     * Order other resources after it with `dependsOn`, for example a step that retires old credentials.
+     */
+    public get creatioConnection(): CreatioOAuthConnection | undefined {
+        return connections.get(this);
     }
 }
 

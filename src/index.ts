@@ -19,3 +19,13 @@ export {
     TlsCertificate,
 } from "./args";
 export { IdentityService } from "./component";
+export {
+    CreatioConnectionOptions,
+    CreatioHealthCheckResult,
+    CreatioInstance,
+    CreatioOAuthConnectionArgs,
+    CreatioRuntime,
+    CreatioTls,
+    IdentityServiceCreatio,
+} from "./creatioArgs";
+export { CreatioOAuthConnection } from "./creatioConnection";

@@ -53,7 +53,11 @@ export class ArgumentCheck {
     private readonly problems: Problem[] = [];
     private readonly pending: pulumi.Output<Problem | undefined>[] = [];
 
-    constructor(private readonly component: string) {}
+    /** `kind` is the component type named in the error header. */
+    constructor(
+        private readonly component: string,
+        private readonly kind: string = "IdentityService",
+    ) {}
 
     /** Records a problem with a field. */
     fail(field: string, message: string): void {
@@ -127,10 +131,22 @@ export class ArgumentCheck {
      */
     private error(problems: readonly Problem[]): pulumi.InputPropertiesError {
         return new pulumi.InputPropertiesError({
-            message: `IdentityService "${this.component}" has invalid arguments:\n${problems.map(p => `- ${p.field}: ${p.message}`).join("\n")}`,
+            message: `${this.kind} "${this.component}" has invalid arguments:\n${problems.map(p => `- ${p.field}: ${p.message}`).join("\n")}`,
             errors: problems.map(p => ({ propertyPath: propertyPath(p.field), reason: p.message })),
         });
     }
+}
+
+/**
+ * A component's options with the late checks of its arguments (`ArgumentCheck.resolved`) added to `dependsOn`:
+ * the component, and so each of its children, registers only once they have passed.
+ */
+export function afterArgumentChecks(
+    opts: pulumi.ComponentResourceOptions | undefined,
+    resolved: readonly (pulumi.Output<pulumi.Resource[]> | undefined)[],
+): pulumi.ComponentResourceOptions | undefined {
+    const pending = resolved.filter((output): output is pulumi.Output<pulumi.Resource[]> => output !== undefined);
+    return pending.length === 0 ? opts : pulumi.mergeOptions(opts, { dependsOn: pulumi.all(pending).apply(lists => lists.flat()) });
 }
 
 export const checks = {

@@ -1,5 +1,7 @@
 import { strict as assert } from "assert";
+import { execFile } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 
@@ -141,5 +143,143 @@ describe("examples", () => {
             const entry = ({ nodejs: "index.ts", yaml: "Pulumi.yaml", python: "__main__.py" } as Record<string, string>)[runtime];
             assert.ok(entry && fs.existsSync(path.join(dir, entry)), `${example} has its ${runtime} program`);
         }
+    });
+});
+
+/** Where Pulumi runs a program: the `main` folder of its Pulumi.yaml (or the project folder), as the engine does. */
+function programFolder(projectFolder: string): { folder: string; project: string } {
+    const project = parse(fs.readFileSync(path.join(projectFolder, "Pulumi.yaml"), "utf8"));
+    const main = project.main ? path.join(projectFolder, project.main) : projectFolder;
+    return { folder: fs.statSync(main).isDirectory() ? main : path.dirname(main), project: project.name };
+}
+
+interface ProgramRun {
+    cwd: string;
+    exitCode: number;
+    registered: Array<{ type: string; name: string; inputs: Record<string, any> }>;
+    output: string;
+}
+
+/**
+ * Runs a program as `pulumi up` does, through the SDK's own cmd/run under mocks (test/support/runProgram.js), with
+ * its config in PULUMI_CONFIG as the CLI passes it: every key `<project>:<key>`, secret keys listed apart.
+ */
+function runProgram(projectFolder: string, config: Record<string, string>, secrets: string[] = []): Promise<ProgramRun> {
+    const { folder, project } = programFolder(projectFolder);
+    const resultFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "program-run-")), "result.json");
+    const key = (name: string) => `${project}:${name}`;
+    const env = {
+        ...process.env,
+        PULUMI_CONFIG: JSON.stringify(Object.fromEntries(Object.entries(config).map(([name, value]) => [key(name), value]))),
+        PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(secrets.map(key)),
+        // Type checking is `npm run typecheck`'s (tsconfig.check.json covers every program); here only loading counts.
+        PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+    };
+    return new Promise(resolve => {
+        execFile(process.execPath, [path.join(root, "test", "support", "runProgram.js"), folder, resultFile, project, "dev"], { env }, (_error, stdout, stderr) => {
+            const result = fs.existsSync(resultFile) ? JSON.parse(fs.readFileSync(resultFile, "utf8")) : { cwd: "", exitCode: -1, registered: [] };
+            fs.rmSync(path.dirname(resultFile), { recursive: true, force: true });
+            resolve({ ...result, output: `${stdout}${stderr}` });
+        });
+    });
+}
+
+function resourcesOf(run: ProgramRun): string[] {
+    assert.equal(run.exitCode, 0, `the program failed:\n${run.output}`);
+    return run.registered.map(r => `${r.type} ${r.name}`).sort();
+}
+
+const IDENTITY_SERVICE_DOCKER = [
+    "creatio-identity-service:index:IdentityService identity-service",
+    "random:index/randomString:RandomString identity-service-client-id",
+    "random:index/randomPassword:RandomPassword identity-service-client-secret",
+    "docker:index/image:Image identity-service-image",
+    "command:local:Command identity-service-client-reseed",
+    "docker:index/container:Container identity-service-container",
+    "command:local:Command identity-service-readiness",
+];
+
+describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)", function () {
+    this.timeout(180000);
+    const fixtures = path.join(root, "test", "fixtures");
+    let privateKeyFile: string;
+    before(() => {
+        assert.ok(fs.existsSync(path.join(root, "bin", "index.js")), "the examples load the built package: run `npm run build` first");
+        privateKeyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "program-key-")), "id_ed25519");
+        fs.writeFileSync(privateKeyFile, "-----BEGIN OPENSSH PRIVATE KEY-----\ntest key, never used to connect\n-----END OPENSSH PRIVATE KEY-----\n");
+    });
+    after(() => fs.rmSync(path.dirname(privateKeyFile), { recursive: true, force: true }));
+
+    it("the quickstart (root Pulumi.yaml, main: quickstart/) runs in quickstart/ and deploys the service, with paths relative to that folder", async () => {
+        const run = await runProgram(root, {
+            creatioVersion: "8.2.3",
+            // Relative to the program's working directory: quickstart/.
+            identityServiceFolder: "../test/fixtures/identity-service",
+            signingCertificatePath: "../test/fixtures/certificates/signing.pfx",
+            connectionString: "Server=db;Port=5432;Database=creatio;User ID=creatio;Password=secret;",
+        }, ["connectionString"]);
+        assert.equal(run.cwd, path.join(root, "quickstart"));
+        assert.deepEqual(resourcesOf(run), ["pulumi:pulumi:Stack creatio-identity-service-quickstart-dev", ...IDENTITY_SERVICE_DOCKER].sort());
+        const image = run.registered.find(r => r.name === "identity-service-image")!;
+        assert.ok(fs.existsSync(path.join(run.cwd, image.inputs.build.context, "Dockerfile-OAuth")), image.inputs.build.context);
+    });
+
+    it("examples/docker-postgres: the service next to its PostgreSQL container on a private network", async () => {
+        const run = await runProgram(path.join(root, "examples", "docker-postgres"), {
+            identityServiceFolder: "../../test/fixtures/identity-service",
+            signingCertificatePath: "../../test/fixtures/certificates/signing.pfx",
+        });
+        assert.equal(run.cwd, path.join(root, "examples", "docker-postgres"));
+        assert.deepEqual(resourcesOf(run), [
+            "pulumi:pulumi:Stack identity-service-docker-postgres-dev",
+            "docker:index/network:Network creatio",
+            "docker:index/remoteImage:RemoteImage postgres",
+            "random:index/randomPassword:RandomPassword postgres-password",
+            "docker:index/container:Container postgres",
+            ...IDENTITY_SERVICE_DOCKER,
+        ].sort());
+    });
+
+    it("examples/composed: the component inside a larger program, on a remote Docker host's provider", async () => {
+        const run = await runProgram(path.join(root, "examples", "composed"), {
+            dockerHost: "ssh://deploy@creatio-apps.example.com",
+            publicHostname: "creatio-apps.example.com",
+            creatioUrl: "https://creatio.example.com",
+            identityServiceFolder: path.join(fixtures, "identity-service"),
+            signingCertificatePath: path.join(fixtures, "certificates", "signing.pfx"),
+        });
+        assert.deepEqual(resourcesOf(run), [
+            "pulumi:pulumi:Stack creatio-platform-dev",
+            "pulumi:providers:docker apps-host",
+            "creatio-platform:index:IdentityDatabase identity-db",
+            "docker:index/network:Network creatio-private",
+            "docker:index/remoteImage:RemoteImage identity-db-image",
+            "random:index/randomPassword:RandomPassword identity-db-password",
+            "docker:index/container:Container identity-db-container",
+            ...IDENTITY_SERVICE_DOCKER,
+        ].sort());
+    });
+
+    it("examples/iis-ssh: the six IIS steps and the readiness gate over SSH, re-seeding from this machine", async () => {
+        const run = await runProgram(path.join(root, "examples", "iis-ssh"), {
+            host: "creatio-app01.example.com",
+            connectionString: "Server=sql;Database=creatio;User ID=identity;Password=secret;",
+            signingCertificatePath: "../../test/fixtures/certificates/signing.pfx",
+            privateKeyPath: privateKeyFile,
+        }, ["connectionString"]);
+        assert.deepEqual(resourcesOf(run), [
+            "pulumi:pulumi:Stack identity-service-iis-ssh-dev",
+            "creatio-identity-service:index:IdentityService identity-service",
+            "random:index/randomString:RandomString identity-service-client-id",
+            "random:index/randomPassword:RandomPassword identity-service-client-secret",
+            ...["prerequisites", "scripts", "install", "app-pool", "site", "configuration"].map(step => `command:remote:Command identity-service-iis-${step}`),
+            "command:local:Command identity-service-client-reseed",
+            "command:remote:Command identity-service-readiness",
+        ].sort());
+    });
+
+    it("every Node.js program is covered here", () => {
+        const nodePrograms = fs.readdirSync(path.join(root, "examples")).filter(example => parse(fs.readFileSync(path.join(root, "examples", example, "Pulumi.yaml"), "utf8")).runtime === "nodejs");
+        assert.deepEqual(nodePrograms.sort(), ["composed", "docker-postgres", "iis-ssh"]);
     });
 });

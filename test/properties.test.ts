@@ -4,6 +4,7 @@ import { DatabaseProvider, LogLevel } from "../src/args";
 import { renderClients, renderSettings, toAppSettingsPatch } from "../src/configuration";
 import { containerEnvironment } from "../src/docker";
 import { resolveVersion, VersionProfile } from "../src/versions";
+import { DEFAULT_SEED, seedFromEnvironment } from "./support/fastCheckSeed";
 
 const RUNS = 300;
 
@@ -85,5 +86,21 @@ describe("rendering properties (fast-check)", () => {
             }),
             { numRuns: RUNS },
         );
+    });
+});
+
+describe("fast-check seed", () => {
+    it("every property of this run uses the seed the root hook printed: FAST_CHECK_SEED, else a fixed default", () => {
+        assert.equal(fc.readConfigureGlobal().seed, seedFromEnvironment(process.env.FAST_CHECK_SEED));
+    });
+
+    it("reads FAST_CHECK_SEED: unset or empty is the fixed default, an integer is itself, random draws one, else an error", () => {
+        assert.equal(seedFromEnvironment(undefined), DEFAULT_SEED);
+        assert.equal(seedFromEnvironment(""), DEFAULT_SEED);
+        assert.equal(seedFromEnvironment("1727444887"), 1727444887);
+        assert.equal(seedFromEnvironment("-5"), -5);
+        assert.ok(Number.isInteger(seedFromEnvironment("random")));
+        assert.throws(() => seedFromEnvironment("abc"), /FAST_CHECK_SEED: "abc" is not a seed/);
+        assert.throws(() => seedFromEnvironment("1.5"), /is not a seed/);
     });
 });

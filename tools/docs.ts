@@ -91,27 +91,30 @@ export function readmeOutputs(schema: Schema): string {
 }
 
 export function reference(schema: Schema): string {
-    const { token, resource } = component(schema);
     const parts = [
         "# API reference",
         "",
         "Generated from `schema.json` (Pulumi's schema inference over `src/`) by `npm run generate`; do not edit by hand.",
         "",
-        `## IdentityService`,
-        "",
-        `Type token: \`${token}\``,
-        "",
-        oneLine(resource.description),
-        "",
-        "### Inputs",
-        "",
-        table(inputRows(schema, resource.inputProperties ?? {}, resource.requiredInputs ?? [], "", "").filter(row => !row.name.includes(".")), true),
-        "",
-        "### Outputs",
-        "",
-        table(inputRows(schema, resource.properties ?? {}, [], "", "").filter(row => !row.name.includes(".")), false),
-        "",
     ];
+    for (const [token, resource] of Object.entries(schema.resources)) {
+        parts.push(
+            `## ${typeName(TOKEN_PREFIX + token)}`,
+            "",
+            `Type token: \`${token}\``,
+            "",
+            oneLine(resource.description),
+            "",
+            "### Inputs",
+            "",
+            table(inputRows(schema, resource.inputProperties ?? {}, resource.requiredInputs ?? [], "", "").filter(row => !row.name.includes(".")), true),
+            "",
+            "### Outputs",
+            "",
+            table(inputRows(schema, resource.properties ?? {}, [], "", "").filter(row => !row.name.includes(".")), false),
+            "",
+        );
+    }
     for (const [typeToken, type] of Object.entries(schema.types).sort(([a], [b]) => typeName(TOKEN_PREFIX + a).localeCompare(typeName(TOKEN_PREFIX + b)))) {
         const name = typeName(TOKEN_PREFIX + typeToken);
         parts.push(`## ${name}`, "", oneLine(type.description), "");

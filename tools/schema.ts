@@ -10,7 +10,7 @@ import { generateSchema, PackageSpec } from "@pulumi/pulumi/provider/experimenta
 
 export const ROOT = path.join(__dirname, "..");
 export const SCHEMA_FILE = path.join(ROOT, "schema.json");
-export const COMPONENTS = ["IdentityService"];
+export const COMPONENTS = ["IdentityService", "CreatioOAuthConnection"];
 
 export function inferSchema(root: string = ROOT): PackageSpec {
     const packageJson = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));

@@ -1,11 +1,12 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import type { PackageSpec } from "@pulumi/pulumi/provider/experimental/schema";
-import { DatabaseProvider, DeploymentTarget, LogLevel, RestartPolicy } from "../../src";
+import { CreatioRuntime, DatabaseProvider, DeploymentTarget, LogLevel, RestartPolicy } from "../../src";
 import { readmeInputs, readmeOutputs, reference, README_FILE, REFERENCE_FILE, renderReadme } from "../../tools/docs";
 import { inferSchema, renderSchema, SCHEMA_FILE } from "../../tools/schema";
 
 const TOKEN = "creatio-identity-service:index:IdentityService";
+const CONNECTION_TOKEN = "creatio-identity-service:index:CreatioOAuthConnection";
 const typeToken = (name: string) => `creatio-identity-service:index:${name}`;
 
 describe("multi-language schema (Pulumi's own inference)", () => {
@@ -19,10 +20,25 @@ describe("multi-language schema (Pulumi's own inference)", () => {
         assert.equal(renderSchema(schema), fs.readFileSync(SCHEMA_FILE, "utf8"));
     });
 
-    it("finds the component under its type token", () => {
-        assert.deepEqual(Object.keys(schema.resources), [TOKEN]);
-        assert.equal(schema.resources[TOKEN].isComponent, true);
-        assert.ok(schema.resources[TOKEN].description!.length > 20);
+    it("finds both components under their type tokens", () => {
+        assert.deepEqual(Object.keys(schema.resources), [TOKEN, CONNECTION_TOKEN]);
+        for (const token of [TOKEN, CONNECTION_TOKEN]) {
+            assert.equal(schema.resources[token].isComponent, true);
+            assert.ok(schema.resources[token].description!.length > 20);
+        }
+    });
+
+    it("types the connection's inputs and outputs", () => {
+        const resource = schema.resources[CONNECTION_TOKEN];
+        assert.deepEqual(resource.requiredInputs!.slice().sort(), ["clientId", "clientSecret", "creatio", "identityServiceUrl"]);
+        assert.equal((resource.inputProperties!.creatio as any).$ref.split(":").pop(), "CreatioInstance");
+        assert.equal((resource.inputProperties!.creatio as any).plain, true);
+        const instance = schema.types[typeToken("CreatioInstance")];
+        assert.deepEqual(instance.required!.slice().sort(), ["password", "runtime", "url", "username", "version"]);
+        assert.equal((instance.properties!.version as any).plain, true);
+        assert.equal((instance.properties!.runtime as any).plain, true);
+        assert.deepEqual(Object.keys(resource.properties!).sort(), ["clientId", "healthCheck", "identityServiceUrl"]);
+        assert.equal(schema.types[typeToken("IdentityServiceCreatio")].properties!.version, undefined, "the service's own version is used");
     });
 
     it("types every input with the right optionality and plainness", () => {
@@ -41,6 +57,8 @@ describe("multi-language schema (Pulumi's own inference)", () => {
             ["docker", "DockerDeployment", false, true],
             ["iis", "IisDeployment", false, true],
             ["readiness", "Readiness", false, true],
+            ["creatio", "IdentityServiceCreatio", false, true],
+            ["publicUrl", "string", false, false],
         ];
         assert.deepEqual(Object.keys(inputs).sort(), expectations.map(e => e[0]).sort());
         for (const [name, type, required, plain] of expectations) {
@@ -61,6 +79,8 @@ describe("multi-language schema (Pulumi's own inference)", () => {
             clientName: "string",
             clientSecret: "string",
             creatioSystemSettings: "CreatioSystemSettings",
+            creatioHealthCheck: "CreatioHealthCheckResult",
+            publicUrl: "string",
         };
         assert.deepEqual(Object.keys(outputs).sort(), Object.keys(expected).sort());
         for (const [name, type] of Object.entries(expected)) {
@@ -83,8 +103,10 @@ describe("multi-language schema (Pulumi's own inference)", () => {
                 }
             }
         };
-        check("inputs", schema.resources[TOKEN].inputProperties);
-        check("outputs", schema.resources[TOKEN].properties);
+        for (const token of [TOKEN, CONNECTION_TOKEN]) {
+            check(`${token} inputs`, schema.resources[token].inputProperties);
+            check(`${token} outputs`, schema.resources[token].properties);
+        }
         for (const [token, type] of Object.entries(schema.types)) {
             check(token, type.properties);
             for (const value of type.enum ?? []) {
@@ -97,7 +119,7 @@ describe("multi-language schema (Pulumi's own inference)", () => {
     });
 
     it("turns the TypeScript enums into schema enums with the same values", () => {
-        const enums: Record<string, Record<string, string>> = { DeploymentTarget, DatabaseProvider, LogLevel, RestartPolicy };
+        const enums: Record<string, Record<string, string>> = { DeploymentTarget, DatabaseProvider, LogLevel, RestartPolicy, CreatioRuntime };
         for (const [name, values] of Object.entries(enums)) {
             const type = schema.types[typeToken(name)];
             assert.equal(type.type, "string", name);
@@ -117,11 +139,14 @@ describe("multi-language schema (Pulumi's own inference)", () => {
             ["SigningCertificate", "password"],
             ["TlsCertificate", "password"],
             ["IisAppPoolIdentity", "password"],
+            ["CreatioInstance", "password"],
+            ["IdentityServiceCreatio", "password"],
         ];
         for (const [type, field] of secretFields) {
             assert.match(schema.types[typeToken(type)].properties![field].description!, /secret/i, `${type}.${field}`);
         }
         assert.match(schema.resources[TOKEN].inputProperties!.redisConnection.description!, /secret/i);
+        assert.match(schema.resources[CONNECTION_TOKEN].inputProperties!.clientSecret.description!, /secret/i);
         for (const output of ["clientSecret", "creatioSystemSettings"]) {
             assert.match(schema.resources[TOKEN].properties![output].description!, /secret/i, output);
         }

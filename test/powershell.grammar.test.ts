@@ -186,14 +186,18 @@ describe("PowerShell scripts of the IIS target parse (tree-sitter-powershell)", 
                     for (const script of STEP_SCRIPTS) {
                         const text = commandScript(script, directory);
                         assert.deepEqual(syntaxErrors(parser, text), [], script);
-                        if (scriptTransport(script).kind === "file") {
+                        const transport = scriptTransport(script);
+                        if (transport.kind === "file") {
                             const literals = literalsOf(text);
                             assert.equal(literals.length, 1, script);
-                            assert.ok(literals[0].startsWith(directory), script);
+                            // The same file as Windows resolves it: a folder given with trailing separators ("C:\\")
+                            // is joined without them, so compare resolved paths, not text.
+                            assert.equal(path.win32.normalize(literals[0]), path.win32.join(directory, transport.file.name), script);
                         }
                     }
                 }),
-                { numRuns: RUNS / 10 },
+                // Folders ending in separators first: the join drops them (a failure seen once in CI, seed 1727444887).
+                { numRuns: RUNS / 10, examples: [["\\"], ["/"], ["a\\\\"], ["a\\/"]] },
             );
         });
 

@@ -1,0 +1,159 @@
+import "./support/mocks";
+import * as path from "path";
+import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { CreatioOAuthConnection, CreatioRuntime, DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../src";
+import { parseHealthCheck } from "../src/creatioConnection";
+import { isSecretInput, Recorder, registered, resetMocks, valueOf } from "./support/mocks";
+
+/** The extracted IdentityService.zip of the test fixture service (it holds Dockerfile-OAuth). */
+const BUILD_CONTEXT = path.join(__dirname, "fixtures", "identity-service");
+
+const PASSWORD = "Creatio-Pass-5521";
+const SECRET = "client-secret-0123456789abcdef01";
+
+function connect(name: string, overrides: Record<string, unknown> = {}) {
+    const recorder = new Recorder();
+    const connection = new CreatioOAuthConnection(
+        name,
+        {
+            creatio: { url: "https://creatio.example.com/", username: "Supervisor", password: PASSWORD, runtime: CreatioRuntime.NetFramework, version: "8.1.3" },
+            identityServiceUrl: "http://ids.internal:8090/",
+            clientId: "AbCdEfGh12345678",
+            clientSecret: pulumi.secret(SECRET),
+            ...overrides,
+        },
+        { transformations: [recorder.transformation] },
+    );
+    return { connection, recorder };
+}
+
+describe("CreatioOAuthConnection (mocks)", () => {
+    beforeEach(resetMocks);
+
+    it("is one local command running the packaged script, secrets on stdin only, output kept secret", async () => {
+        const { connection, recorder } = connect("crm");
+        await valueOf(connection.clientId);
+        assert.deepEqual(
+            recorder.constructed.map(r => `${r.type} ${r.name}`),
+            ["creatio-identity-service:index:CreatioOAuthConnection crm", "command:local:Command crm-connection"],
+        );
+        const command = recorder.byName("crm-connection");
+        assert.equal(command.opts.parent, connection);
+        assert.deepEqual((command.opts as pulumi.CustomResourceOptions).additionalSecretOutputs, ["stdout", "stderr"]);
+        assert.equal(command.props.logging, "none");
+        assert.match(command.props.create, /^node "[^"]*src\/scripts\/creatio-connect\.js" apply$/);
+        assert.equal(command.props.update, command.props.create);
+        assert.equal(command.props.delete, undefined, "destroy leaves Creatio's settings by default");
+        assert.ok(await isSecretInput(command.props.stdin));
+        assert.deepEqual(JSON.parse(await valueOf(command.props.stdin)), { password: PASSWORD, clientSecret: SECRET });
+
+        const engine = registered.find(r => r.name === "crm-connection")!.inputs;
+        assert.deepEqual(engine.environment, {
+            CREATIO_URL: "https://creatio.example.com",
+            CREATIO_USERNAME: "Supervisor",
+            CREATIO_RUNTIME: "netFramework",
+            CREATIO_VERSION: "8.1.3",
+            CREATIO_ROUTE_PREFIX: "/0",
+            CREATIO_STEPS: "settings,feature,defaultResource,healthCheck",
+            CREATIO_TLS_VERIFY: "true",
+            CREATIO_TIMEOUT_SECONDS: "120",
+            IDENTITY_SERVICE_URL: "http://ids.internal:8090",
+            IDENTITY_SERVICE_CLIENT_ID: "AbCdEfGh12345678",
+        });
+        const text = JSON.stringify({ create: engine.create, environment: engine.environment });
+        assert.ok(!text.includes(PASSWORD) && !text.includes(SECRET), "no secret outside stdin");
+        assert.equal(await valueOf(connection.identityServiceUrl), "http://ids.internal:8090");
+        assert.equal(await valueOf(connection.clientId), "AbCdEfGh12345678");
+    });
+
+    it("clears the settings on delete only when asked, and passes the TLS options", async () => {
+        const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        const { recorder } = connect("clr", { clearSettingsOnDelete: true, tls: { verify: false, caCertificate: pem }, timeoutSeconds: 30 });
+        const command = recorder.byName("clr-connection");
+        assert.match(command.props.delete, /creatio-connect\.js" clear$/);
+        assert.equal(await valueOf(command.props.environment.CREATIO_TLS_VERIFY), "false");
+        assert.equal(await valueOf(command.props.environment.CREATIO_CA_CERTIFICATE), pem);
+        assert.equal(await valueOf(command.props.environment.CREATIO_TIMEOUT_SECONDS), "30");
+    });
+
+    it("fails before creating anything when an argument is wrong", () => {
+        const recorder = new Recorder();
+        assert.throws(
+            () =>
+                new CreatioOAuthConnection(
+                    "bad",
+                    { creatio: { url: "x", username: "u", password: "p", runtime: CreatioRuntime.Net, version: "8.3.2" }, identityServiceUrl: "http://i", clientId: "", clientSecret: "s" },
+                    { transformations: [recorder.transformation] },
+                ),
+            /CreatioOAuthConnection "bad" has invalid arguments:\n- creatio\.url: "x" is not an http\(s\) URL.*\n- clientId: must not be empty/s,
+        );
+    });
+
+    it("reads the health check result from the script's report", () => {
+        assert.deepEqual(
+            parseHealthCheck('{"steps":["settings","healthCheck"],"healthCheck":{"checked":true,"hasProblem":false,"isSystemSettingsFilledIn":true,"isIdentityServiceAvailable":true,"isAccessTokenRetrievableForSystemActions":true}}'),
+            { checked: true, hasProblem: false, isSystemSettingsFilledIn: true, isIdentityServiceAvailable: true, isAccessTokenRetrievableForSystemActions: true },
+        );
+        assert.deepEqual(parseHealthCheck('{"steps":["settings"],"healthCheck":{"checked":false}}'), { checked: false });
+        assert.deepEqual(parseHealthCheck(""), { checked: false });
+    });
+});
+
+describe("IdentityService with creatio (mocks)", () => {
+    beforeEach(resetMocks);
+
+    const serviceArgs = (creatio: IdentityServiceArgs["creatio"]): IdentityServiceArgs => ({
+        target: DeploymentTarget.Docker,
+        creatioVersion: "8.1.3",
+        database: { provider: DatabaseProvider.Postgres, connectionString: "Server=db;Database=c;User ID=u;Password=p;" },
+        docker: { build: { context: BUILD_CONTEXT }, httpPort: 9100 },
+        creatio,
+    });
+
+    it("connects Creatio after the readiness gate with the component's own URL and credentials", async () => {
+        const recorder = new Recorder();
+        const service = new IdentityService(
+            "ids",
+            serviceArgs({ url: "https://creatio.example.com", username: "Supervisor", password: PASSWORD, runtime: CreatioRuntime.NetFramework, clearSettingsOnDelete: true }),
+            { transformations: [recorder.transformation] },
+        );
+        const health = await valueOf(service.creatioHealthCheck!);
+        assert.deepEqual(health, { checked: false }, "the mock command reports nothing");
+        const names = recorder.constructed.map(r => r.name);
+        assert.deepEqual(names.slice(-2), ["ids-creatio", "ids-creatio-connection"]);
+        assert.ok(service.creatioConnection instanceof CreatioOAuthConnection);
+        assert.equal(recorder.byName("ids-creatio").opts.parent, service);
+
+        const engine = registered.find(r => r.name === "ids-creatio-connection")!.inputs;
+        assert.equal(engine.environment.IDENTITY_SERVICE_URL, "http://localhost:9100");
+        assert.equal(engine.environment.IDENTITY_SERVICE_CLIENT_ID, await valueOf(service.clientId));
+        assert.equal(engine.environment.CREATIO_VERSION, "8.1.3");
+        assert.match(engine.delete, /clear$/);
+        const stdin = JSON.parse(await valueOf(recorder.byName("ids-creatio-connection").props.stdin));
+        assert.deepEqual(stdin, { password: PASSWORD, clientSecret: await valueOf(service.clientSecret) });
+
+        // The connection waits for the gate: its URL input resolves through the gate's id.
+        const connectionUrl = recorder.byName("ids-creatio-connection").props.environment.IDENTITY_SERVICE_URL;
+        const resources = await (connectionUrl as any).allResources();
+        assert.ok([...resources].some((r: pulumi.Resource) => (r as any).__name === "ids-readiness"), "depends on the readiness gate");
+    });
+
+    it("checks the creatio block before creating anything, with the service's version", () => {
+        const recorder = new Recorder();
+        assert.throws(
+            () =>
+                new IdentityService("ids", serviceArgs({ url: "https://c.example.com", username: "S", password: PASSWORD, runtime: CreatioRuntime.Net }), {
+                    transformations: [recorder.transformation],
+                }),
+            /IdentityService "ids" has invalid arguments:\n- creatio\.runtime: Creatio on \.NET supports the Identity Service from 8\.3\.2 \(this is 8\.1\.3\)/,
+        );
+        assert.deepEqual(recorder.constructed.map(r => r.name), [], "nothing, not even the component itself");
+    });
+
+    it("creates no connection without creatio", async () => {
+        const service = new IdentityService("plain", serviceArgs(undefined));
+        assert.equal(service.creatioConnection, undefined);
+        assert.equal(service.creatioHealthCheck, undefined);
+    });
+});
