@@ -90,6 +90,26 @@ describe("CreatioOAuthConnection (mocks)", () => {
         );
     });
 
+    it("checks values known only later in one place: a plain error, and nothing registered", async () => {
+        const before = registered.length;
+        const seen = new Set<unknown>();
+        const listener = (reason: unknown) => void seen.add(reason);
+        process.on("unhandledRejection", listener);
+        try {
+            connect("late-crm", { identityServiceUrl: pulumi.output("ids.internal:8090") });
+            while (seen.size === 0) {
+                await new Promise(resolve => setTimeout(resolve, 50));
+            }
+        } finally {
+            process.off("unhandledRejection", listener);
+        }
+        const [error] = [...seen] as Error[];
+        assert.equal(seen.size, 1);
+        assert.equal(pulumi.InputPropertiesError.isInstance(error), true);
+        assert.match(error.message, /^CreatioOAuthConnection "late-crm" has invalid arguments:\n- identityServiceUrl: "ids\.internal:8090" is not an http\(s\) URL/);
+        assert.deepEqual(registered.slice(before).map(r => r.name), []);
+    });
+
     it("reads the health check result from the script's report", () => {
         assert.deepEqual(
             parseHealthCheck('{"steps":["settings","healthCheck"],"healthCheck":{"checked":true,"hasProblem":false,"isSystemSettingsFilledIn":true,"isIdentityServiceAvailable":true,"isAccessTokenRetrievableForSystemActions":true}}'),
