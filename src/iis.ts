@@ -96,11 +96,25 @@ const DRIVE_PATH = /^[A-Za-z]:[\\/]/;
 const UNC_PATH = /^\\\\[^\\/]+[\\/][^\\/]+/;
 const PATH_FORBIDDEN = /[<>"|?*\u0000-\u001f]/;
 
-/** An absolute Windows path: `C:\...` or a UNC path `\\server\share\...`. */
-export function windowsPathCheck(options: { zip?: boolean; folder?: boolean } = {}): Check<string> {
+/**
+ * An absolute Windows path: `C:\...` or a UNC path `\\server\share\...`. With `local`, UNC paths are refused: an
+ * application pool's virtual account cannot be granted access on a file server, and an SSH session logged on with a
+ * key has no network credentials.
+ */
+export function windowsPathCheck(options: { zip?: boolean; folder?: boolean; local?: boolean } = {}): Check<string> {
     return value => {
+        if (options.local && typeof value === "string" && UNC_PATH.test(value)) {
+            return `${describe(value)} is a network (UNC) path; give a folder on a local drive of the IIS server, such as "C:\\Creatio"`;
+        }
         if (typeof value !== "string" || !(DRIVE_PATH.test(value) || UNC_PATH.test(value))) {
-            return `${describe(value)} is not an absolute Windows path; write it like "C:\\Creatio\\IdentityService" or "\\\\server\\share\\folder"`;
+            const example = options.zip
+                ? '"C:\\Creatio\\IdentityService.zip" or "\\\\server\\share\\IdentityService.zip"'
+                : '"C:\\Creatio\\IdentityService" or "\\\\server\\share\\folder"';
+            // "C:\Creatio" written with one backslash in TypeScript or JavaScript arrives as "C:Creatio".
+            const escaping = typeof value === "string" && /^[A-Za-z]:[^\\/]/.test(value)
+                ? '; in TypeScript and JavaScript strings write each backslash twice ("C:\\\\Creatio")'
+                : "";
+            return `${describe(value)} is not an absolute Windows path; write it like ${example}${escaping}`;
         }
         if (PATH_FORBIDDEN.test(value) || value.slice(2).includes(":")) {
             return `${describe(value)} contains characters Windows does not allow in paths (< > " | ? * : or control characters); remove them`;
@@ -165,12 +179,23 @@ export function iisSettings(name: string, args: IisDeployment, check: ArgumentCh
     const creatioPath = check.input(
         "iis.creatioPath",
         args.creatioPath,
-        required('Creatio\'s root folder on the server, such as "C:\\Creatio"', windowsPathCheck({ folder: true })),
+        required('Creatio\'s root folder on the server, such as "C:\\Creatio"', windowsPathCheck({ folder: true, local: true })),
     );
     const installPath =
         args.installPath === undefined
             ? mapInput(creatioPath, path => (typeof path === "string" ? windowsJoin(path, DEFAULT_INSTALL_FOLDER) : path))
-            : check.input("iis.installPath", args.installPath, windowsPathCheck({ folder: true }));
+            : check.input("iis.installPath", args.installPath, windowsPathCheck({ folder: true, local: true }));
+    if (args.installPath !== undefined && isKnown(installPath) && isKnown(creatioPath) && typeof installPath === "string" && typeof creatioPath === "string") {
+        const folder = (path: string) => path.replace(/\//g, "\\").replace(/\\+$/, "").toLowerCase();
+        const install = folder(installPath);
+        const creatio = folder(creatioPath);
+        if (install === creatio || creatio.startsWith(`${install}\\`)) {
+            check.fail(
+                "iis.installPath",
+                `${describe(installPath)} is Creatio's folder (iis.creatioPath) or a folder above it; give a folder of its own, such as "${windowsJoin(creatioPath, DEFAULT_INSTALL_FOLDER)}"`,
+            );
+        }
+    }
     const port = check.input("iis.port", args.port, required("the site's HTTP port, such as 8090", checks.port));
 
     const https = args.https && {
@@ -315,18 +340,46 @@ export function commandScript(script: StepScript, scriptsDir: string): string {
     if (transport.kind === "inline") {
         return transport.text;
     }
-    const path = windowsJoin(scriptsDir, transport.file.name);
-    return `$global:LASTEXITCODE = 0\n& ${quote(path)}\nexit $LASTEXITCODE`;
+    return uploadRunner(windowsJoin(scriptsDir, transport.file.name));
+}
+
+/**
+ * The runner of an uploaded script. It reads the file and runs its text as a script block: neither the execution
+ * policy (which Group Policy can enforce over `-ExecutionPolicy Bypass`) nor wildcard characters in the path can
+ * keep it from starting, and when it cannot start (the file is gone, unreadable or does not parse) the step fails
+ * with a plain-text message instead of exiting 0.
+ */
+export function uploadRunner(path: string): string {
+    return [
+        "$ErrorActionPreference = 'Stop'",
+        "[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false",
+        `$path = ${quote(path)}`,
+        "try {",
+        "$script = [ScriptBlock]::Create([System.IO.File]::ReadAllText($ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($path)))",
+        "} catch {",
+        "[Console]::Error.WriteLine(\"runner: cannot start $($path): $($_.Exception.Message) (run pulumi up again to upload the step scripts)\")",
+        "exit 1",
+        "}",
+        "$global:LASTEXITCODE = 0",
+        "try {",
+        "& $script",
+        "} catch {",
+        "[Console]::Error.WriteLine(\"runner: $($path) failed: $($_.Exception.Message)\")",
+        "exit 1",
+        "}",
+        "exit $LASTEXITCODE",
+    ].join("\n");
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Standard input of each step: pure builders, all values as JSON
 
-export function prerequisitesInput(profile: VersionProfile): string {
+export function prerequisitesInput(profile: VersionProfile, creatioPath: string): string {
     return JSON.stringify({
         hostingBundleVersion: profile.release.iis.hostingBundleVersion,
         frameworks: profile.release.iis.frameworks,
         install: profile.release.iis.install,
+        creatioPath,
     });
 }
 
@@ -337,6 +390,8 @@ export function scriptsInput(directory: string, files: readonly UploadedFile[]):
 export interface InstallValues {
     readonly archivePath: string;
     readonly installPath: string;
+    /** Creatio's folder: the install folder may not be it, nor above it. */
+    readonly creatioPath: string;
     readonly appPoolName: string;
     readonly creatioVersion: string;
 }
@@ -345,6 +400,7 @@ export function installInput(values: InstallValues): string {
     return JSON.stringify({
         archivePath: values.archivePath,
         installPath: values.installPath,
+        creatioPath: values.creatioPath,
         appPoolName: values.appPoolName,
         creatioVersion: values.creatioVersion,
     });
@@ -352,6 +408,8 @@ export function installInput(values: InstallValues): string {
 
 export interface AppPoolValues {
     readonly appPoolName: string;
+    /** This deployment's site: a pool that another site's application runs in is someone else's. */
+    readonly siteName: string;
     readonly loadUserProfile: boolean;
     readonly identity?: { readonly username: string; readonly password: string };
 }
@@ -359,6 +417,7 @@ export interface AppPoolValues {
 export function appPoolInput(values: AppPoolValues): string {
     return JSON.stringify({
         appPoolName: values.appPoolName,
+        siteName: values.siteName,
         loadUserProfile: values.loadUserProfile,
         identity: values.identity ? { username: values.identity.username, password: values.identity.password } : null,
     });
@@ -434,6 +493,8 @@ export interface IisServiceInputs {
     readonly signingCertificate?: pulumi.Output<string>;
     /** Every secret value of the configuration, to redact from error messages. */
     readonly secrets: pulumi.Input<string | undefined>[];
+    /** Changes whenever client re-seeding deleted rows: the configuration step then runs (and restarts the site) again. */
+    readonly restartToken?: pulumi.Output<string>;
     /** The readiness gate, when enabled. */
     readonly readiness?: {
         readonly settings: ReadinessSettings;
@@ -467,13 +528,20 @@ export function iisLocalUrl(settings: IisSettings): pulumi.Output<string> {
     return pulumi.all([settings.port, settings.https?.port]).apply(([port, httpsPort]) => serviceUrl("localhost", port, httpsPort));
 }
 
+/** The server a connection reaches, `host:port` (host without case), not secret: what a step is replaced for. */
+export function serverOf(connection: command.types.input.remote.ConnectionArgs): pulumi.Output<string> {
+    return pulumi
+        .all([connection.host, connection.port ?? 22])
+        .apply(([host, port]) => `${String(host).toLowerCase()}:${port}`);
+}
+
 interface StepOptions {
     readonly create: StepScript;
     readonly delete?: StepScript;
     readonly stdin: pulumi.Input<string>;
     /** The stdin holds secrets: no logging, secret stdout and stderr. */
     readonly secret: boolean;
-    readonly triggers?: pulumi.Input<unknown>[];
+    readonly triggers?: pulumi.Input<pulumi.Input<unknown>[]>;
     readonly dependsOn: pulumi.Resource[];
     readonly deleteBeforeReplace?: boolean;
 }
@@ -505,9 +573,15 @@ function createStep(
     const { connection } = context.settings;
     if (connection) {
         const line = (text: pulumi.Output<string>) => text.apply(b64 => [...POWERSHELL, "-EncodedCommand", b64].join(" "));
+        // Another server is another deployment: the step is replaced, so its delete runs on the old server (with the
+        // connection kept in the state) and it runs anew on the new one. New credentials for the same server are an
+        // update, which each step survives without changing anything there.
+        const triggers = pulumi
+            .all([serverOf(connection), pulumi.output(options.triggers ?? [])])
+            .apply(([server, others]) => [server, ...(others ?? [])]);
         return new command.remote.Command(
             resourceName,
-            { ...common, connection, create: line(create), update: line(create), delete: remove && line(remove) },
+            { ...common, triggers, connection, create: line(create), update: line(create), delete: remove && line(remove) },
             opts,
         );
     }
@@ -535,12 +609,7 @@ export function createIisService(
     const files = uploadedFiles();
     const patcher = files[0];
 
-    const prerequisites = createStep(
-        `${name}-iis-prerequisites`,
-        { create: "prerequisites", stdin: prerequisitesInput(profile), secret: false, dependsOn: [] },
-        context,
-    );
-
+    // The scripts come first: the prerequisites check is one of the scripts too long to travel inline.
     const scripts = createStep(
         `${name}-iis-scripts`,
         {
@@ -548,7 +617,20 @@ export function createIisService(
             delete: "delete-scripts",
             stdin: scriptsDir.apply(dir => scriptsInput(dir, files)),
             secret: false,
-            dependsOn: [prerequisites],
+            // A new folder replaces the step, so the old folder is removed once everything moved over.
+            triggers: [scriptsDir],
+            dependsOn: [],
+        },
+        context,
+    );
+
+    const prerequisites = createStep(
+        `${name}-iis-prerequisites`,
+        {
+            create: "prerequisites",
+            stdin: pulumi.output(settings.creatioPath).apply(creatioPath => prerequisitesInput(profile, creatioPath)),
+            secret: false,
+            dependsOn: [scripts],
         },
         context,
     );
@@ -559,14 +641,14 @@ export function createIisService(
             create: "install",
             delete: "delete-install",
             stdin: pulumi
-                .all([settings.archivePath, installPath, settings.appPoolName])
-                .apply(([archivePath, path, appPoolName]) =>
-                    installInput({ archivePath, installPath: path, appPoolName, creatioVersion: profile.text }),
+                .all([settings.archivePath, installPath, settings.creatioPath, settings.appPoolName])
+                .apply(([archivePath, path, creatioPath, appPoolName]) =>
+                    installInput({ archivePath, installPath: path, creatioPath, appPoolName, creatioVersion: profile.text }),
                 ),
             secret: false,
             // A new install folder is a new install: the old folder is removed (after everything moved over).
             triggers: [installPath],
-            dependsOn: [scripts],
+            dependsOn: [prerequisites],
         },
         context,
     );
@@ -578,10 +660,11 @@ export function createIisService(
             create: "app-pool",
             delete: "delete-app-pool",
             stdin: pulumi
-                .all([settings.appPoolName, settings.loadUserProfile, identity?.username, identity?.password])
-                .apply(([appPoolName, loadUserProfile, username, password]) =>
+                .all([settings.appPoolName, settings.siteName, settings.loadUserProfile, identity?.username, identity?.password])
+                .apply(([appPoolName, siteName, loadUserProfile, username, password]) =>
                     appPoolInput({
                         appPoolName,
+                        siteName,
                         loadUserProfile,
                         identity: identity ? { username: username!, password: password! } : undefined,
                     }),
@@ -647,6 +730,9 @@ export function createIisService(
                     }),
                 ),
             secret: true,
+            // Absent until re-seeding first deletes rows, so that turning re-seeding on changes nothing (an output
+            // that resolves to undefined leaves the property unset, which the SDK's type does not express).
+            triggers: inputs.restartToken?.apply(token => (token ? [token] : undefined)) as pulumi.Output<unknown[]> | undefined,
             dependsOn: [site, ...configurationDependsOn],
         },
         context,
@@ -673,8 +759,11 @@ export function createIisService(
             {
             create: "readiness",
             stdin: pulumi
-                .all([environment, readiness.clientSecret])
-                .apply(([values, clientSecret]) => JSON.stringify({ ...values, clientSecret })),
+                .all([environment, readiness.clientSecret, settings.https?.certificateThumbprint])
+                // The site's own certificate is trusted by its thumbprint, so a self-signed one passes too.
+                .apply(([values, clientSecret, thumbprint]) =>
+                    JSON.stringify({ ...values, clientSecret, ...(thumbprint === undefined ? {} : { certificateThumbprint: thumbprint }) }),
+                ),
             secret: true,
             // The configuration step prints a new revision on every run: the check runs again after each restart.
             triggers: [configuration.stdout],

@@ -16,6 +16,7 @@ import {
     STEP_SCRIPTS,
     stepScript,
     uploadedFiles,
+    uploadRunner,
 } from "../src/iis";
 import { planDeployment } from "../src/plan";
 import { decodeCommand, MAX_COMMAND_LINE, POWERSHELL } from "../src/powershell";
@@ -35,7 +36,7 @@ const SECRETS = {
     redis: "redis:6379,password=Redis-Secret-3381",
 };
 
-const STEPS = ["prerequisites", "scripts", "install", "app-pool", "site", "configuration"] as const;
+const STEPS = ["scripts", "prerequisites", "install", "app-pool", "site", "configuration"] as const;
 
 function iisArgs(iis: Partial<IisDeployment> = {}, overrides: Partial<IdentityServiceArgs> = {}): IdentityServiceArgs {
     return {
@@ -98,6 +99,7 @@ describe("IIS target (mocks)", () => {
                     "command:local:Command ids-client-reseed",
                     ...STEPS.map(step => `command:local:Command ids-iis-${step}`),
                     "command:local:Command ids-readiness",
+                    "command:local:Command ids-client-retire",
                 ],
             );
             for (const child of recorder.constructed.slice(1)) {
@@ -200,8 +202,8 @@ describe("IIS target (mocks)", () => {
             }
         });
 
-        it("keeps the steps that run before the upload (and every delete) inline, so they never need an uploaded file", () => {
-            for (const script of ["prerequisites", "scripts", "delete-scripts", "delete-install", "delete-app-pool", "delete-site"] as const) {
+        it("keeps the upload step and every delete inline, so they never need an uploaded file", () => {
+            for (const script of ["scripts", "delete-scripts", "delete-install", "delete-app-pool", "delete-site"] as const) {
                 assert.equal(scriptTransport(script).kind, "inline", script);
             }
             for (const script of STEP_SCRIPTS) {
@@ -236,15 +238,18 @@ describe("IIS target (mocks)", () => {
                 hostingBundleVersion: "8.0",
                 frameworks: [{ name: "Microsoft.AspNetCore.App", version: "8.0" }],
                 install: ".NET 8 runtime and the ASP.NET Core 8.0 hosting bundle",
+                creatioPath: "C:\\Creatio",
             });
             assert.deepEqual(await stdinOf(recorder, "defaults-iis-install"), {
                 archivePath: "C:\\Packages\\IdentityService.zip",
                 installPath: "C:\\Creatio\\IdentityService",
+                creatioPath: "C:\\Creatio",
                 appPoolName: "IdentityService-defaults",
                 creatioVersion: "8.2.3",
             });
             assert.deepEqual(await stdinOf(recorder, "defaults-iis-app-pool"), {
                 appPoolName: "IdentityService-defaults",
+                siteName: "IdentityService-defaults",
                 loadUserProfile: true,
                 identity: null,
             });
@@ -279,6 +284,7 @@ describe("IIS target (mocks)", () => {
             await valueOf(service.url);
             assert.deepEqual(await stdinOf(recorder, "custom-iis-app-pool"), {
                 appPoolName: "IdentityService-custom",
+                siteName: "IdentityService-custom",
                 loadUserProfile: false,
                 identity: { username: "CONTOSO\\svc-ids", password: SECRETS.poolPassword },
             });
@@ -340,15 +346,19 @@ describe("IIS target (mocks)", () => {
                 clientSecret: SECRETS.clientSecret,
             });
             const gate = recorder.byName("ready-readiness").props;
-            // The trigger is the configuration step's stdout (the mocks answer "{}"): a new revision on every run.
-            assert.deepEqual(await valueOf(gate.triggers), ["{}"]);
+            // The triggers are the server (another server is another deployment) and the configuration step's stdout (the
+            // mocks answer "{}"): a new revision whenever the service was restarted.
+            assert.deepEqual(await valueOf(gate.triggers), ["win-iis.example.com:22", "{}"]);
             assert.equal(gate.environment, undefined, "nothing travels in the environment (sshd would need AcceptEnv)");
         });
 
         it("checks readiness over https on the https port when the site has an https binding", async () => {
             const { service, recorder } = deploy("readys", iisArgs({ https: { port: 8443, certificateThumbprint: "b".repeat(40) } }));
             await valueOf(service.url);
-            assert.equal((await stdinOf(recorder, "readys-readiness")).IDENTITY_SERVICE_URL, "https://localhost:8443");
+            const input = await stdinOf(recorder, "readys-readiness");
+            assert.equal(input.IDENTITY_SERVICE_URL, "https://localhost:8443");
+            // The site's own certificate is trusted by its thumbprint (a self-signed one passes, nothing else does).
+            assert.equal(input.certificateThumbprint, "B".repeat(40));
         });
     });
 
@@ -425,7 +435,7 @@ describe("IIS target (mocks)", () => {
                             texts.push(text, (await scriptOf(resource.props, which))!);
                         }
                     }
-                    texts.push(JSON.stringify(await valueOf(resource.props.triggers ?? [])));
+                    texts.push(JSON.stringify((await valueOf(resource.props.triggers)) ?? []));
                     texts.push(JSON.stringify(await valueOf(resource.props.environment ?? {})));
                     texts.push(JSON.stringify(await valueOf(resource.props.interpreter ?? [])));
                     for (const text of texts) {
@@ -507,6 +517,56 @@ describe("IIS target (mocks)", () => {
         it("stdout logging re-runs the configuration step only", async () => {
             assert.deepEqual(await changedSteps(a => (a.iis!.stdoutLog = { enabled: true }), "u6"), ["iis-configuration"]);
         });
+
+        /** Each remote step's triggers and connection, as the engine would diff them. */
+        async function connectionView(name: string, connection: NonNullable<IisDeployment["connection"]>) {
+            const args = iisArgs({ connection, siteName: "IDS", appPoolName: "IDSPool" });
+            args.client = { id: "fixed-client-id-0001", secret: SECRETS.clientSecret };
+            const { service, recorder } = deploy(name, args);
+            await valueOf(service.url);
+            const result: Record<string, { triggers: string; rest: string; connection: Record<string, unknown> }> = {};
+            for (const step of [...STEPS.map(s => `iis-${s}`), "readiness"]) {
+                const props = recorder.byName(`${name}-${step}`).props;
+                result[step] = {
+                    triggers: JSON.stringify(await valueOf(props.triggers)),
+                    rest: JSON.stringify(await valueOf(pulumi.all([props.stdin, props.create, props.update, props.delete]))),
+                    connection: (await valueOf(props.connection)) as Record<string, unknown>,
+                };
+            }
+            return result;
+        }
+
+        it("another server replaces every step: the old server's deletes run there, and everything runs on the new one", async () => {
+            const before = await connectionView("h1", SSH);
+            const after = await connectionView("h2", { ...SSH, host: "win-iis-02.example.com" });
+            for (const step of Object.keys(before)) {
+                // A changed trigger replaces the step; its delete then runs with the connection kept in the state.
+                assert.notEqual(after[step].triggers, before[step].triggers, `${step} is replaced`);
+                assert.equal(JSON.parse(after[step].triggers)[0], "win-iis-02.example.com:22");
+                assert.equal(after[step].rest, before[step].rest, `${step}: nothing else differs`);
+            }
+            const port = await connectionView("h3", { ...SSH, port: 2222 });
+            assert.ok(Object.keys(before).every(step => port[step].triggers !== before[step].triggers), "another SSH port is another server");
+            const sameHost = await connectionView("h4", { ...SSH, host: "WIN-IIS.example.com" });
+            assert.ok(Object.keys(before).every(step => sameHost[step].triggers === before[step].triggers), "host names compare without case");
+        });
+
+        it("new SSH credentials for the same server replace nothing and change no step's script, input or trigger", async () => {
+            const before = await connectionView("c1", SSH);
+            for (const [label, connection] of [
+                ["password", { ...SSH, password: "Rotated-Ssh-Secret-9" }],
+                ["key", { host: SSH.host, user: SSH.user, privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nrotated\n" }],
+            ] as const) {
+                const after = await connectionView(`c-${label}`, connection);
+                for (const step of Object.keys(before)) {
+                    assert.equal(after[step].triggers, before[step].triggers, `${label}: ${step} is not replaced`);
+                    assert.equal(after[step].rest, before[step].rest, `${label}: ${step} runs the same script with the same input`);
+                    // Only the connection differs: the step is updated with it (and the state keeps the new credentials);
+                    // re-running a step whose work is done changes nothing on the server (the PowerShell suite shows it).
+                    assert.notDeepEqual(after[step].connection, before[step].connection);
+                }
+            }
+        });
     });
 });
 
@@ -524,7 +584,9 @@ describe("IIS arguments", () => {
         ["installPath with a colon inside", iis => (iis.installPath = "C:\\Creatio\\a:b"), "iis.installPath", /characters Windows does not allow/],
         ["missing archivePath", iis => delete iis.archivePath, "iis.archivePath", /is missing; give the path of IdentityService\.zip/],
         ["archivePath not a zip", iis => (iis.archivePath = "C:\\Packages\\IdentityService.7z"), "iis.archivePath", /does not end in \.zip/],
-        ["relative archivePath", iis => (iis.archivePath = "IdentityService.zip"), "iis.archivePath", /is not an absolute Windows path/],
+        ["relative archivePath", iis => (iis.archivePath = "IdentityService.zip"), "iis.archivePath", /is not an absolute Windows path; write it like "C:\\Creatio\\IdentityService\.zip" or "\\\\server\\share\\IdentityService\.zip"$/],
+        // "C:\Creatio\IdentityService.zip" with single backslashes in TypeScript: the escapes vanish.
+        ["archivePath with its backslashes lost", iis => (iis.archivePath = "C:CreatioIdentityService.zip"), "iis.archivePath", /write it like "C:\\Creatio\\IdentityService\.zip" .*; in TypeScript and JavaScript strings write each backslash twice \("C:\\\\Creatio"\)$/],
         ["missing port", iis => delete iis.port, "iis.port", /is missing; give the site's HTTP port/],
         ["port 0", iis => (iis.port = 0), "iis.port", /0 is not a TCP port; use a whole number from 1 to 65535/],
         ["port 65536", iis => (iis.port = 65536), "iis.port", /65536 is not a TCP port/],
@@ -591,12 +653,33 @@ describe("IIS arguments", () => {
         assert.doesNotMatch(defaultIisName("x'\"[]%;,+=<>|?*\\\u0001"), /['"[\]%;,+=<>|?*\\\u0001]/);
     });
 
-    it("accepts UNC paths, forward slashes and a thumbprint with spaces", async () => {
+    it("refuses network (UNC) paths for Creatio's and the install folder, naming the field", () => {
+        for (const field of ["creatioPath", "installPath"] as const) {
+            assert.throws(
+                () => deploy(`iis-unc-${field}`, iisArgs({ [field]: "\\\\fileserver\\creatio\\ids" })),
+                (error: Error) =>
+                    error.message.includes(`- iis.${field}: "\\\\\\\\fileserver\\\\creatio\\\\ids" is a network (UNC) path; give a folder on a local drive`),
+            );
+        }
+    });
+
+    it("refuses Creatio's folder, or a folder above it, as the install folder", () => {
+        for (const installPath of ["C:\\Apps\\Creatio", "c:/apps/creatio/", "C:\\Apps"]) {
+            assert.throws(
+                () => deploy("iis-above", iisArgs({ creatioPath: "C:\\Apps\\Creatio", installPath })),
+                (error: Error) =>
+                    error.message.includes("is Creatio's folder (iis.creatioPath) or a folder above it; give a folder of its own, such as") &&
+                    error.message.includes("- iis.installPath: "),
+            );
+        }
+    });
+
+    it("accepts a UNC archive path, forward slashes and a thumbprint with spaces", async () => {
         const { service } = deploy(
             "iis-ok",
             iisArgs({
-                creatioPath: "\\\\fileserver\\creatio",
-                archivePath: "C:/Packages/IdentityService.ZIP",
+                archivePath: "\\\\fileserver\\packages\\IdentityService.zip",
+                installPath: "C:/Creatio/IdentityService",
                 https: { port: 443, certificateThumbprint: "0a 1b 2c 3d 4e 5f 60 71 82 93 a4 b5 c6 d7 e8 f9 0a 1b 2c 3d" },
             }),
         );
@@ -629,3 +712,26 @@ describe("IIS documentation and readiness port stay in step with the code", () =
     });
 });
 
+describe("rules every IIS script keeps (beyond parsing)", () => {
+    it("never uses $input: with -EncodedCommand the host would then drain stdin before the script reads its JSON", () => {
+        for (const script of STEP_SCRIPTS) {
+            assert.doesNotMatch(stepScript(script), /\$input\b/i, script);
+        }
+        assert.doesNotMatch(uploadRunner("C:\\x.ps1"), /\$input\b/i);
+    });
+
+    it("writes UTF-8 to stdout and stderr from the first statement on, so localized messages arrive readable", () => {
+        for (const script of STEP_SCRIPTS) {
+            assert.match(stepScript(script), /^\[Console\]::OutputEncoding = New-Object System\.Text\.UTF8Encoding \$false$/m, script);
+        }
+        assert.match(uploadRunner("C:\\x.ps1"), /^\[Console\]::OutputEncoding = New-Object System\.Text\.UTF8Encoding \$false$/m);
+    });
+
+    it("runs an uploaded script as a script block read from the file, not by path (no execution policy, no wildcards)", () => {
+        const runner = uploadRunner("C:\\Creatio [1]\\It's.deploy\\install-0123456789ab.ps1");
+        assert.ok(runner.includes("$path = 'C:\\Creatio [1]\\It''s.deploy\\install-0123456789ab.ps1'"));
+        assert.match(runner, /\[ScriptBlock\]::Create\(\[System\.IO\.File\]::ReadAllText\(/);
+        assert.doesNotMatch(runner, /^& '/m, "the file is never invoked by path");
+        assert.match(runner, /exit 1/);
+    });
+});

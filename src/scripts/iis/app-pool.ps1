@@ -1,10 +1,14 @@
-# Step "app-pool" of the IIS target: creates the application pool, or brings an existing one to the wanted settings.
-# Input: {"appPoolName": "...", "loadUserProfile": true, "identity": null | {"username": "...", "password": "..."}}
-# Settings: No Managed Code (empty managedRuntimeVersion), Integrated pipeline, the identity
-# (ApplicationPoolIdentity unless a user is given), Load User Profile. A new pool is created without auto-start:
-# the configuration step starts it once appsettings.json is in place.
+# Step "app-pool" of the IIS target: creates the application pool, or brings the package's existing one to the
+# wanted settings.
+# Input: {"appPoolName": "...", "siteName": "...", "loadUserProfile": true,
+#         "identity": null | {"username": "...", "password": "..."}}
+# Settings: No Managed Code (empty managedRuntimeVersion), Integrated pipeline, 64-bit, the identity
+# (ApplicationPoolIdentity unless a user is given), Load User Profile with the profile environment. A new pool is
+# created without auto-start: the configuration step starts it once appsettings.json is in place. A pool that an
+# application of another site runs in belongs to someone else and is never changed.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
+[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
 $step = 'app-pool'
 try {
     $reader = New-Object System.IO.StreamReader([Console]::OpenStandardInput(), (New-Object System.Text.UTF8Encoding $false))
@@ -20,6 +24,16 @@ if ($null -ne $in.identity) {
 try {
     Import-Module WebAdministration
     $manager = New-Object Microsoft.Web.Administration.ServerManager
+    foreach ($site in $manager.Sites) {
+        if ($site.Name -eq $in.siteName) {
+            continue
+        }
+        foreach ($application in $site.Applications) {
+            if ($application.ApplicationPoolName -eq $in.appPoolName) {
+                throw "the application pool '$($in.appPoolName)' is used by the IIS site '$($site.Name)': it is not this deployment's; choose another iis.appPoolName"
+            }
+        }
+    }
     $pool = $manager.ApplicationPools[$in.appPoolName]
     $created = $null -eq $pool
     if ($created) {
@@ -28,11 +42,15 @@ try {
     }
     $pool.ManagedRuntimeVersion = ''
     $pool.ManagedPipelineMode = [Microsoft.Web.Administration.ManagedPipelineMode]::Integrated
+    $pool.Enable32BitAppOnWin64 = $false
     $pool.ProcessModel.LoadUserProfile = [bool]$in.loadUserProfile
+    $pool.ProcessModel.SetProfileEnvironment = [bool]$in.loadUserProfile
     if ($null -ne $in.identity) {
         $pool.ProcessModel.IdentityType = [Microsoft.Web.Administration.ProcessModelIdentityType]::SpecificUser
         $pool.ProcessModel.UserName = $in.identity.username
-        $pool.ProcessModel.Password = $in.identity.password
+        if ($pool.ProcessModel.Password -ne $in.identity.password) {
+            $pool.ProcessModel.Password = $in.identity.password
+        }
     } else {
         $pool.ProcessModel.IdentityType = [Microsoft.Web.Administration.ProcessModelIdentityType]::ApplicationPoolIdentity
         $pool.ProcessModel.UserName = ''

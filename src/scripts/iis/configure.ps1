@@ -4,17 +4,20 @@
 #    "appSettings": "<JSON object to merge into appsettings.json, as a string>",
 #    "webConfig": {"stdoutLogEnabled": false, "stdoutLogFile": ".\\logs\\stdout"},
 #    "signingCertificate": null | {"path": "C:\\...\\signing-certificate.pfx", "base64": "..."},
-#    "poolAccount": "IIS AppPool\\<pool>" | "<user>", "archiveSha256": "...", "secrets": ["..."]}
+#    "poolAccount": "IIS AppPool\\<pool>" | "<user>", "installRevision": "...", "secrets": ["..."]}
 # 1. signing certificate: the PFX is written (only when its bytes differ) and readable by the pool's account only
-#    (plus Administrators and SYSTEM);
+#    (plus Administrators and SYSTEM); appsettings.json, which holds the secrets, gets the same permissions;
 # 2. appsettings.json and web.config are patched by ConfigPatch.cs (see there: other keys kept, BOM handled,
 #    written only when the bytes change); with stdout logging on, the log folder is created and made writable
 #    by the pool's account;
 # 3. the pool is set to start automatically and started, or recycled when it runs, so the service reads the new
-#    settings; the site is started.
-# Output: {"revision": "<new GUID>", ...}: a new value on every run, which re-runs the readiness check.
+#    settings (a pool IIS reports as starting or stopping is waited for first); the site is started.
+# Output: {"revision": "<GUID>", ...}: a new value whenever the service was (re)started, which re-runs the readiness
+# check. A run that changes no file while the pool runs (for instance after new SSH credentials) restarts nothing
+# and prints the revision of the last start (kept in <installPath>\.identity-service-revision).
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
+[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
 $step = 'configuration'
 try {
     $reader = New-Object System.IO.StreamReader([Console]::OpenStandardInput(), (New-Object System.Text.UTF8Encoding $false))
@@ -23,58 +26,81 @@ try {
     [Console]::Error.WriteLine("${step}: could not read the JSON input on standard input")
     exit 1
 }
-function ConvertTo-Account([string] $name) {
+function Get-HostPath([string] $path) {
+    return $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($path)
+}
+function Get-PoolAccount {
+    $name = [string]$in.poolAccount
     if ($name.StartsWith('.\')) {
         $name = $env:COMPUTERNAME + $name.Substring(1)
     }
-    return New-Object System.Security.Principal.NTAccount($name)
+    return $name
 }
-function Grant-Access([string] $path, [string] $rights, [bool] $container) {
-    $account = ConvertTo-Account $in.poolAccount
-    $acl = Get-Acl -LiteralPath $path
-    $inheritance = if ($container) { 'ContainerInherit, ObjectInherit' } else { 'None' }
-    $rule = New-Object System.Security.AccessControl.FileSystemAccessRule($account, $rights, $inheritance, 'None', 'Allow')
-    $acl.AddAccessRule($rule)
-    Set-Acl -LiteralPath $path -AclObject $acl
+# Sets a file's or folder's permissions with icacls: inheritance removed, Administrators and SYSTEM full control, and
+# the given rights for the pool's account; or, with $inherit, adds the account's rights to what is inherited.
+function Set-Access([string] $path, [string] $rights, [bool] $container, [bool] $inherit) {
+    $flags = if ($container) { '(OI)(CI)' } else { '' }
+    $grants = @('/grant:r', ((Get-PoolAccount) + ':' + $flags + $rights))
+    if (-not $inherit) {
+        $grants = @('/inheritance:r', '/grant:r', ('*S-1-5-32-544:' + $flags + 'F'), '/grant:r', ('*S-1-5-18:' + $flags + 'F')) + $grants
+    }
+    $ErrorActionPreference = 'Continue'
+    $output = & icacls.exe $path @grants 2>&1
+    $ErrorActionPreference = 'Stop'
+    if ($LASTEXITCODE -ne 0) {
+        throw "could not set the permissions of ${path}: $output"
+    }
+}
+# Waits while IIS reports a pool starting or stopping, and returns the state it settles in.
+function Wait-PoolState($pool) {
+    for ($wait = 0; $wait -lt 120; $wait++) {
+        $state = [string]$pool.State
+        if ($state -eq 'Started' -or $state -eq 'Stopped') {
+            return $state
+        }
+        Start-Sleep -Milliseconds 500
+    }
+    return [string]$pool.State
 }
 try {
     $step = 'configuration: loading the patcher'
-    $xml = [System.Xml.XmlDocument].Assembly.Location
-    Add-Type -TypeDefinition ([System.IO.File]::ReadAllText($in.patcherPath)) -Language CSharp -ReferencedAssemblies $xml
+    $compile = @{ TypeDefinition = [System.IO.File]::ReadAllText((Get-HostPath $in.patcherPath)); Language = 'CSharp' }
+    if ($PSVersionTable.PSEdition -ne 'Core') {
+        # Windows PowerShell compiles against the .NET Framework, where System.Xml is not referenced by default.
+        $compile.ReferencedAssemblies = @([System.Xml.XmlDocument].Assembly.Location)
+    }
+    Add-Type @compile
 
     $certificateChanged = $false
     if ($null -ne $in.signingCertificate) {
         $step = 'configuration: signing certificate'
-        $path = $in.signingCertificate.path
-        $current = if (Test-Path -LiteralPath $path) { [Convert]::ToBase64String([System.IO.File]::ReadAllBytes($path)) } else { '' }
+        $path = Get-HostPath $in.signingCertificate.path
+        $current = if ([System.IO.File]::Exists($path)) { [Convert]::ToBase64String([System.IO.File]::ReadAllBytes($path)) } else { '' }
         if ($current -ne $in.signingCertificate.base64) {
             [System.IO.File]::WriteAllBytes($path, [Convert]::FromBase64String($in.signingCertificate.base64))
             $certificateChanged = $true
         }
-        $acl = New-Object System.Security.AccessControl.FileSecurity
-        $acl.SetAccessRuleProtection($true, $false)
-        foreach ($administrator in @('S-1-5-32-544', 'S-1-5-18')) {
-            $sid = New-Object System.Security.Principal.SecurityIdentifier($administrator)
-            $acl.AddAccessRule((New-Object System.Security.AccessControl.FileSystemAccessRule($sid, 'FullControl', 'Allow')))
-        }
-        $acl.AddAccessRule((New-Object System.Security.AccessControl.FileSystemAccessRule((ConvertTo-Account $in.poolAccount), 'Read', 'Allow')))
-        Set-Acl -LiteralPath $path -AclObject $acl
+        Set-Access $in.signingCertificate.path 'R' $false $false
     }
 
     $step = 'configuration: appsettings.json'
-    $appSettings = [CreatioIdentityService.ConfigPatch]::PatchAppSettingsFile((Join-Path $in.installPath 'appsettings.json'), $in.appSettings)
+    $appSettingsPath = Join-Path $in.installPath 'appsettings.json'
+    $appSettings = [CreatioIdentityService.ConfigPatch]::PatchAppSettingsFile((Get-HostPath $appSettingsPath), $in.appSettings)
+    Set-Access $appSettingsPath 'R' $false $false
 
     $step = 'configuration: web.config'
     $enabled = [bool]$in.webConfig.stdoutLogEnabled
-    $webConfig = [CreatioIdentityService.ConfigPatch]::PatchWebConfigFile((Join-Path $in.installPath 'web.config'), $enabled, $in.webConfig.stdoutLogFile)
+    $webConfig = [CreatioIdentityService.ConfigPatch]::PatchWebConfigFile((Get-HostPath (Join-Path $in.installPath 'web.config')), $enabled, $in.webConfig.stdoutLogFile)
     if ($enabled) {
         $logFile = $in.webConfig.stdoutLogFile
-        if (-not [System.IO.Path]::IsPathRooted($logFile)) {
+        if (-not (Split-Path -IsAbsolute $logFile)) {
             $logFile = Join-Path $in.installPath $logFile
         }
         $logFolder = Split-Path -Parent $logFile
-        New-Item -ItemType Directory -Force -Path $logFolder | Out-Null
-        Grant-Access $logFolder 'Modify' $true
+        if (-not (Test-Path -LiteralPath $logFolder)) {
+            New-Item -ItemType Directory -Path $logFolder | Out-Null
+        }
+        Set-Access $logFolder 'M' $true $true
     }
 
     $step = 'configuration: starting the service'
@@ -88,20 +114,34 @@ try {
     $manager.CommitChanges()
     $manager = New-Object Microsoft.Web.Administration.ServerManager
     $pool = $manager.ApplicationPools[$in.appPoolName]
-    if ($pool.State -eq 'Started') {
+    $revisionFile = Get-HostPath (Join-Path $in.installPath '.identity-service-revision')
+    $revision = if ([System.IO.File]::Exists($revisionFile)) { [System.IO.File]::ReadAllText($revisionFile).Trim() } else { '' }
+    $changed = $appSettings -eq 'changed' -or $webConfig -eq 'changed' -or $certificateChanged -or $revision -eq ''
+    $state = Wait-PoolState $pool
+    if ($state -eq 'Started' -and -not $changed) {
+        # Nothing the service reads has changed (a run for another reason, such as new SSH credentials): it keeps running.
+    } elseif ($state -eq 'Started') {
         $pool.Recycle() | Out-Null
     } else {
-        for ($wait = 0; $wait -lt 30 -and $pool.State -eq 'Stopping'; $wait++) {
-            Start-Sleep -Seconds 1
+        try {
+            $pool.Start() | Out-Null
+        } catch {
+            # Started in the meantime (by WAS or a first request): that is what was wanted.
+            if ((Wait-PoolState $pool) -ne 'Started') {
+                throw
+            }
         }
-        $pool.Start() | Out-Null
     }
     $site = $manager.Sites[$in.siteName]
-    if ($null -ne $site -and $site.State -ne 'Started') {
+    if ($null -ne $site -and [string]$site.State -ne 'Started') {
         $site.Start() | Out-Null
     }
+    if ($changed -or $state -ne 'Started') {
+        $revision = [guid]::NewGuid().ToString()
+        [System.IO.File]::WriteAllText($revisionFile, $revision)
+    }
     Write-Output (ConvertTo-Json -Compress -InputObject @{
-            revision = [guid]::NewGuid().ToString()
+            revision = $revision
             appSettings = $appSettings
             webConfig = $webConfig
             signingCertificateChanged = $certificateChanged

@@ -1,7 +1,9 @@
-# Deletes the application pool: stops it, then removes it. A pool (or IIS) that is already gone is fine.
-# Input: the same JSON as app-pool.ps1 (only appPoolName is used).
+# Deletes the application pool: stops it, then removes it. A pool (or IIS) that is already gone is fine; a pool that
+# an application of some site still runs in is not this deployment's alone and is left in place.
+# Input: the same JSON as app-pool.ps1 (appPoolName is used).
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
+[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
 $step = 'app-pool (delete)'
 try {
     $reader = New-Object System.IO.StreamReader([Console]::OpenStandardInput(), (New-Object System.Text.UTF8Encoding $false))
@@ -18,17 +20,26 @@ try {
     Import-Module WebAdministration
     $manager = New-Object Microsoft.Web.Administration.ServerManager
     $pool = $manager.ApplicationPools[$in.appPoolName]
-    if ($null -ne $pool) {
-        try {
-            if ($pool.State -ne 'Stopped') {
-                $pool.Stop() | Out-Null
-            }
-        } catch {
-            # A pool that cannot report or change its state can still be removed.
-        }
-        $manager.ApplicationPools.Remove($pool)
-        $manager.CommitChanges()
+    if ($null -eq $pool) {
+        exit 0
     }
+    foreach ($site in $manager.Sites) {
+        foreach ($application in $site.Applications) {
+            if ($application.ApplicationPoolName -eq $in.appPoolName) {
+                Write-Output "the application pool '$($in.appPoolName)' is used by the IIS site '$($site.Name)': left in place"
+                exit 0
+            }
+        }
+    }
+    try {
+        if ($pool.State -eq 'Started') {
+            $pool.Stop() | Out-Null
+        }
+    } catch {
+        # A pool that cannot report or change its state can still be removed.
+    }
+    $manager.ApplicationPools.Remove($pool)
+    $manager.CommitChanges()
 } catch {
     [Console]::Error.WriteLine("${step}: $($_.Exception.Message)")
     exit 1

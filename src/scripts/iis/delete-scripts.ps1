@@ -2,6 +2,7 @@
 # Input: the same JSON as scripts.ps1. A folder that is already gone is fine.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
+[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
 $step = 'scripts (delete)'
 try {
     $reader = New-Object System.IO.StreamReader([Console]::OpenStandardInput(), (New-Object System.Text.UTF8Encoding $false))

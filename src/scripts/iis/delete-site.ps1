@@ -1,9 +1,10 @@
-# Deletes the site: stops it, removes it, and removes the https certificate binding of its https port from
-# HTTP.sys when it still holds this site's certificate and no other site uses the port. A site that is already
-# gone is fine.
+# Deletes the site: stops it and removes it (IIS removes the site's https certificate binding from HTTP.sys with it).
+# A site that is already gone is fine; a site that serves a folder the install step did not fill is someone else's
+# and is left in place.
 # Input: the same JSON as site.ps1.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
+[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
 $step = 'site (delete)'
 try {
     $reader = New-Object System.IO.StreamReader([Console]::OpenStandardInput(), (New-Object System.Text.UTF8Encoding $false))
@@ -20,34 +21,24 @@ try {
     Import-Module WebAdministration
     $manager = New-Object Microsoft.Web.Administration.ServerManager
     $site = $manager.Sites[$in.siteName]
-    if ($null -ne $site) {
-        try {
-            if ($site.State -ne 'Stopped') {
-                $site.Stop() | Out-Null
-            }
-        } catch {
-            # A site that cannot report or change its state can still be removed.
-        }
-        $manager.Sites.Remove($site)
-        $manager.CommitChanges()
+    if ($null -eq $site) {
+        exit 0
     }
-    if ($null -ne $in.https) {
-        $port = [string]$in.https.port
-        $used = $false
-        foreach ($other in (New-Object Microsoft.Web.Administration.ServerManager).Sites) {
-            foreach ($binding in $other.Bindings) {
-                if ($binding.BindingInformation.Split(':')[1] -eq $port) {
-                    $used = $true
-                }
-            }
-        }
-        $sslBinding = 'IIS:\SslBindings\0.0.0.0!' + $port
-        if (-not $used -and (Test-Path -LiteralPath $sslBinding)) {
-            if ((Get-Item -LiteralPath $sslBinding).Thumbprint -eq $in.https.certificateThumbprint) {
-                Remove-Item -LiteralPath $sslBinding -Force
-            }
-        }
+    $current = $site.Applications['/'].VirtualDirectories['/'].PhysicalPath
+    $owned = $current -eq $in.physicalPath -or (Test-Path -LiteralPath (Join-Path ([Environment]::ExpandEnvironmentVariables($current)) '.identity-service-archive'))
+    if (-not $owned) {
+        Write-Output "the IIS site '$($in.siteName)' serves $current, which this package did not install: left in place"
+        exit 0
     }
+    try {
+        if ($site.State -eq 'Started') {
+            $site.Stop() | Out-Null
+        }
+    } catch {
+        # A site that cannot report or change its state can still be removed.
+    }
+    $manager.Sites.Remove($site)
+    $manager.CommitChanges()
 } catch {
     [Console]::Error.WriteLine("${step}: $($_.Exception.Message)")
     exit 1

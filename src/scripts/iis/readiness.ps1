@@ -14,10 +14,12 @@
 # Step 2 (unless READINESS_VERIFY_TOKEN is "false") requests a client_credentials token from the discovery
 # document's token_endpoint (or <url>/connect/token) until it returns an access_token.
 # Both steps share one deadline; each HTTP attempt is bounded by min(5 s, time left).
-# For an https URL the certificate must be trusted; only a host name mismatch is accepted, because the check runs
-# against localhost while the certificate names the public host.
+# For an https URL the certificate must be trusted, or be the one the site was given ("certificateThumbprint" on
+# stdin: a self-signed certificate is then accepted by its thumbprint, nothing else); a host name mismatch is
+# accepted, because the check runs against localhost while the certificate names the public host.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
+[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
 
 $maxAttemptMs = 5000
 $maxDetailChars = 200
@@ -288,7 +290,7 @@ function Get-Advice($lastSeen, [string] $clientId) {
     $oauthError = $lastSeen.oauthError
     if ($kind -eq 'http' -and ($oauthError -eq 'invalid_client' -or $status -eq 401 -or ($status -eq 400 -and -not $oauthError))) {
         return "The token endpoint rejected the credentials${client}: the client id or secret stored in the Identity Service database differs from the configuration. " +
-            'After a rotation, delete the old client rows (Clients, ClientScopes, ClientSecrets, ClientClaims) and restart the service so it inserts the configured client.'
+            'The package deletes the old client rows when the client changes, unless client.reseed is false or database.reseedConnectionString names another database than the service uses: correct that setting and run pulumi up again, or delete the client's rows (Clients, ClientScopes, ClientSecrets, ClientClaims) yourself and restart the service so it inserts the configured client.'
     }
     if ($kind -eq 'http' -and $status -ge 500) {
         return 'The token endpoint fails: read the service logs and check its database connection.'
@@ -337,6 +339,7 @@ try {
         Fail-Config 'clientSecret on standard input must be a string: pass {"clientSecret": "<secret>"}.'
     }
     $secret = if ($settings.clientSecret) { [string]$settings.clientSecret } else { '' }
+    $trustedThumbprint = if ($settings.certificateThumbprint -is [string]) { $settings.certificateThumbprint.ToUpperInvariant() } else { '' }
     $url = Read-BaseUrl (Get-Setting $settings 'IDENTITY_SERVICE_URL')
     $verifyToken = Read-Boolean 'READINESS_VERIFY_TOKEN' (Get-Setting $settings 'READINESS_VERIFY_TOKEN') $true
     $clientId = Get-Setting $settings 'IDENTITY_SERVICE_CLIENT_ID'
@@ -353,6 +356,9 @@ try {
     [System.Net.ServicePointManager]::SecurityProtocol = [System.Net.ServicePointManager]::SecurityProtocol -bor [System.Net.SecurityProtocolType]::Tls12
     [System.Net.ServicePointManager]::ServerCertificateValidationCallback = {
         param($sender, $certificate, $chain, $errors)
+        if ($trustedThumbprint -and $null -ne $certificate -and $certificate.GetCertHashString() -eq $trustedThumbprint) {
+            return $true
+        }
         return $errors -eq [System.Net.Security.SslPolicyErrors]::None -or $errors -eq [System.Net.Security.SslPolicyErrors]::RemoteCertificateNameMismatch
     }
 

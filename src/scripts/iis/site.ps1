@@ -1,10 +1,13 @@
-# Step "site" of the IIS target: creates the site, or brings an existing one to the wanted settings.
+# Step "site" of the IIS target: creates the site, or brings the package's existing one to the wanted settings.
 # Input: {"siteName": "...", "appPoolName": "...", "physicalPath": "C:\\...", "port": 8090,
 #         "https": null | {"port": 8443, "certificateThumbprint": "<40 hex digits>"}}
 # The site gets exactly these bindings: http on *:<port>, and https on *:<https.port> with the certificate from
-# the LocalMachine\My (or WebHosting) store. A port bound by another site is an error.
+# the LocalMachine\My (or WebHosting) store; bindings that are already right are left alone, so HTTP.sys keeps its
+# certificate binding. A port bound over http(s) by another site is an error. An existing site whose folder holds no
+# marker of the install step is someone else's and is never changed.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
+[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
 $step = 'site'
 try {
     $reader = New-Object System.IO.StreamReader([Console]::OpenStandardInput(), (New-Object System.Text.UTF8Encoding $false))
@@ -25,38 +28,67 @@ try {
             continue
         }
         foreach ($binding in $other.Bindings) {
-            $parts = $binding.BindingInformation.Split(':')
-            if ($parts.Count -ge 2 -and $ports -contains [int]$parts[1]) {
-                throw "port $($parts[1]) is already bound by the IIS site '$($other.Name)': choose another iis.port or iis.https.port"
+            # Only http and https bind TCP ports here ("ip:port:host"); net.tcp "808:*" and the like do not.
+            if ($binding.Protocol -ne 'http' -and $binding.Protocol -ne 'https') {
+                continue
+            }
+            if ($binding.BindingInformation -match '^.*:(\d+):[^:]*$' -and $ports -contains [int]$Matches[1]) {
+                throw "port $($Matches[1]) is already bound by the IIS site '$($other.Name)': choose another iis.port or iis.https.port"
             }
         }
     }
-    $certificate = $null
+    $wanted = @(@{ protocol = 'http'; information = '*:' + $in.port + ':'; hash = $null; store = $null })
     if ($null -ne $in.https) {
+        $certificate = $null
         foreach ($store in @('My', 'WebHosting')) {
-            $candidate = Join-Path "Cert:\LocalMachine\$store" $in.https.certificateThumbprint
+            $candidate = 'Cert:\LocalMachine\' + $store + '\' + $in.https.certificateThumbprint
             if (Test-Path -LiteralPath $candidate) {
-                $certificate = @{ hash = (Get-Item -LiteralPath $candidate).GetCertHash(); store = $store }
+                $certificate = Get-Item -LiteralPath $candidate
                 break
             }
         }
         if ($null -eq $certificate) {
             throw "no certificate with thumbprint $($in.https.certificateThumbprint) in the LocalMachine\My or LocalMachine\WebHosting store: import it with its private key, or fix iis.https.certificateThumbprint"
         }
+        if (-not $certificate.HasPrivateKey) {
+            throw "the certificate $($in.https.certificateThumbprint) in LocalMachine\$store has no private key: import it again from a .pfx with its private key"
+        }
+        $wanted += @{ protocol = 'https'; information = '*:' + $in.https.port + ':'; hash = $certificate.GetCertHash(); store = $store }
     }
-    $httpBinding = '*:' + $in.port + ':'
     $site = $manager.Sites[$in.siteName]
     $created = $null -eq $site
     if ($created) {
-        $site = $manager.Sites.Add($in.siteName, 'http', $httpBinding, $in.physicalPath)
+        $site = $manager.Sites.Add($in.siteName, 'http', $wanted[0].information, $in.physicalPath)
+    } else {
+        $current = $site.Applications['/'].VirtualDirectories['/'].PhysicalPath
+        $owned = $current -eq $in.physicalPath -or (Test-Path -LiteralPath (Join-Path ([Environment]::ExpandEnvironmentVariables($current)) '.identity-service-archive'))
+        if (-not $owned) {
+            throw "the IIS site '$($in.siteName)' serves $current, which this package did not install: it is not this deployment's; choose another iis.siteName"
+        }
     }
     $application = $site.Applications['/']
     $application.ApplicationPoolName = $in.appPoolName
     $application.VirtualDirectories['/'].PhysicalPath = $in.physicalPath
-    $site.Bindings.Clear()
-    $site.Bindings.Add($httpBinding, 'http') | Out-Null
-    if ($null -ne $certificate) {
-        $site.Bindings.Add('*:' + $in.https.port + ':', $certificate.hash, $certificate.store) | Out-Null
+    $same = {
+        param($binding, $want)
+        $hash = if ($null -ne $binding.CertificateHash) { [BitConverter]::ToString($binding.CertificateHash) } else { $null }
+        $wantHash = if ($null -ne $want.hash) { [BitConverter]::ToString($want.hash) } else { $null }
+        $binding.Protocol -eq $want.protocol -and $binding.BindingInformation -eq $want.information -and $hash -eq $wantHash -and
+            ($null -eq $want.store -or $binding.CertificateStoreName -eq $want.store)
+    }
+    foreach ($binding in @($site.Bindings)) {
+        if (@($wanted | Where-Object { & $same $binding $_ }).Count -eq 0) {
+            $site.Bindings.Remove($binding)
+        }
+    }
+    foreach ($want in $wanted) {
+        if (@(@($site.Bindings) | Where-Object { & $same $_ $want }).Count -eq 0) {
+            if ($want.protocol -eq 'https') {
+                $site.Bindings.Add($want.information, $want.hash, $want.store) | Out-Null
+            } else {
+                $site.Bindings.Add($want.information, 'http') | Out-Null
+            }
+        }
     }
     $manager.CommitChanges()
     Write-Output (ConvertTo-Json -Compress -InputObject @{ siteName = $in.siteName; created = $created })

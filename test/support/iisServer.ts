@@ -1,0 +1,277 @@
+/**
+ * A stand-in Windows server with IIS for running the package's IIS steps in real PowerShell (pwsh from the project's
+ * dotnet tool manifest, standing for powershell.exe). See test/fixtures/iis-server/README.md for what is emulated.
+ * Each server is a folder: C:\ is `<root>/C`, IIS configuration is `<root>/config/applicationHost.config`, run-time
+ * state (services, pool and site state, HTTP.sys certificate bindings) `<root>/runtime.xml`, file permission
+ * changes `<root>/acl.json`, and the certificate store `<root>/certificates/<location>/<store>/`.
+ */
+import { execFileSync, spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+export const FIXTURE = path.join(__dirname, "..", "fixtures", "iis-server");
+const REPOSITORY = path.join(__dirname, "..", "..");
+
+/** A runtime as the dotnet muxer lists it. */
+export interface Runtime {
+    readonly name: string;
+    readonly version: string;
+}
+
+export interface ServerLayout {
+    /** W3SVC installed and running (IIS). Default true. */
+    readonly iis?: boolean;
+    /** The WebAdministration module on PSModulePath. Default true. */
+    readonly webAdministration?: boolean;
+    /** AspNetCoreModuleV2 in IIS's global modules, as the hosting bundle registers it. Default true. */
+    readonly aspNetCoreModule?: boolean;
+    /** %ProgramFiles%\dotnet\dotnet.exe and the runtimes it lists; null for no muxer. */
+    readonly runtimes?: readonly Runtime[] | null;
+}
+
+/** Shared, compiled once per test run. */
+interface Toolchain {
+    readonly pwsh: readonly string[];
+    readonly bin: string;
+}
+
+let toolchain: Toolchain | undefined;
+
+/** Finds pwsh (restoring the dotnet tool when needed) and compiles the stand-in assemblies once. */
+export function prepareToolchain(): Toolchain {
+    if (toolchain) {
+        return toolchain;
+    }
+    execFileSync("dotnet", ["tool", "restore"], { cwd: REPOSITORY, stdio: "pipe" });
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "iis-standin-bin-"));
+    const script = [
+        "$ErrorActionPreference = 'Stop'",
+        "[Console]::Out.WriteLine([System.Reflection.Assembly]::GetEntryAssembly().Location)",
+        `Add-Type -Path '${path.join(FIXTURE, "Microsoft.Web.Administration.cs")}' -OutputAssembly '${path.join(bin, "Microsoft.Web.Administration.dll")}' ` +
+            "-ReferencedAssemblies System.Private.Xml,System.Private.Xml.Linq,System.Xml.Linq,System.Xml.ReaderWriter,System.Net.Primitives," +
+            "System.Collections,System.Linq,System.Runtime.InteropServices,System.Console,System.Runtime,System.Private.CoreLib,netstandard",
+        `Add-Type -Path '${path.join(FIXTURE, "StandIn.Machine.cs")}' -OutputAssembly '${path.join(bin, "StandIn.Machine.dll")}'`,
+    ].join("\n");
+    const pwshDll = execFileSync("dotnet", ["tool", "run", "pwsh", "-NoProfile", "-NonInteractive", "-Command", script], {
+        cwd: REPOSITORY,
+        encoding: "utf8",
+    }).trim();
+    toolchain = { pwsh: ["dotnet", pwshDll], bin };
+    return toolchain;
+}
+
+export interface RunResult {
+    readonly code: number;
+    readonly stdout: string;
+    readonly stderr: string;
+}
+
+const GLOBAL_MODULES = [
+    ["HttpLoggingModule", "%windir%\\System32\\inetsrv\\loghttp.dll"],
+    ["UriCacheModule", "%windir%\\System32\\inetsrv\\cachuri.dll"],
+    ["StaticFileModule", "%windir%\\System32\\inetsrv\\static.dll"],
+    ["ProtocolSupportModule", "%windir%\\System32\\inetsrv\\protsup.dll"],
+];
+
+function applicationHostConfig(layout: ServerLayout): string {
+    const modules = [...GLOBAL_MODULES];
+    if (layout.aspNetCoreModule ?? true) {
+        modules.push(["AspNetCoreModuleV2", "%ProgramFiles%\\IIS\\Asp.Net Core Module\\V2\\aspnetcorev2.dll"]);
+    }
+    return `<?xml version="1.0" encoding="UTF-8"?>
+<configuration>
+    <system.applicationHost>
+        <applicationPools>
+            <add name="DefaultAppPool" />
+            <add name="Creatio" managedRuntimeVersion="v4.0" />
+            <applicationPoolDefaults managedRuntimeVersion="v4.0">
+                <processModel identityType="ApplicationPoolIdentity" />
+            </applicationPoolDefaults>
+        </applicationPools>
+        <sites>
+            <site name="Default Web Site" id="1">
+                <application path="/">
+                    <virtualDirectory path="/" physicalPath="%SystemDrive%\\inetpub\\wwwroot" />
+                </application>
+                <bindings>
+                    <binding protocol="http" bindingInformation="*:80:" />
+                    <binding protocol="net.tcp" bindingInformation="808:*" />
+                    <binding protocol="net.pipe" bindingInformation="*" />
+                    <binding protocol="net.msmq" bindingInformation="localhost" />
+                </bindings>
+            </site>
+            <site name="Creatio" id="2">
+                <application path="/" applicationPool="Creatio">
+                    <virtualDirectory path="/" physicalPath="C:\\Creatio" />
+                </application>
+                <bindings>
+                    <binding protocol="http" bindingInformation="*:8080:" />
+                </bindings>
+            </site>
+            <siteDefaults>
+                <logFile logFormat="W3C" directory="%SystemDrive%\\inetpub\\logs\\LogFiles" />
+            </siteDefaults>
+            <applicationDefaults applicationPool="DefaultAppPool" />
+        </sites>
+    </system.applicationHost>
+    <system.webServer>
+        <globalModules>
+${modules.map(([name, image]) => `            <add name="${name}" image="${image}" />`).join("\n")}
+        </globalModules>
+    </system.webServer>
+</configuration>
+`;
+}
+
+function runtimeXml(layout: ServerLayout): string {
+    const services = (layout.iis ?? true)
+        ? '    <service name="W3SVC" status="Running" startType="Automatic" />\n    <service name="WAS" status="Running" startType="Manual" />\n'
+        : "";
+    return `<?xml version="1.0" encoding="utf-8"?>
+<runtime>
+${services}    <pool name="DefaultAppPool" state="Started" />
+    <pool name="Creatio" state="Started" />
+    <site name="Default Web Site" state="Started" />
+    <site name="Creatio" state="Started" />
+</runtime>
+`;
+}
+
+/** The runtimes the hosting bundle of Creatio 8.2.x (ASP.NET Core 8) installs. */
+export const NET8_RUNTIMES: Runtime[] = [
+    { name: "Microsoft.AspNetCore.App", version: "8.0.11" },
+    { name: "Microsoft.NETCore.App", version: "8.0.11" },
+];
+
+export class IisServer {
+    readonly root: string;
+    private readonly chain: Toolchain;
+
+    constructor(readonly layout: ServerLayout = {}, copyOf?: IisServer) {
+        this.chain = prepareToolchain();
+        this.root = fs.mkdtempSync(path.join(os.tmpdir(), "iis-standin-server-"));
+        if (copyOf) {
+            // Nothing in a server's files names its folder on this machine: a copy is the same server.
+            fs.cpSync(copyOf.root, this.root, { recursive: true, preserveTimestamps: true });
+            return;
+        }
+        fs.mkdirSync(path.join(this.root, "config"));
+        fs.writeFileSync(path.join(this.root, "config", "applicationHost.config"), applicationHostConfig(layout));
+        fs.writeFileSync(path.join(this.root, "runtime.xml"), runtimeXml(layout));
+        fs.writeFileSync(path.join(this.root, "layout.json"), JSON.stringify({ runtimes: layout.runtimes ?? NET8_RUNTIMES }));
+        for (const folder of ["Creatio", "Windows\\System32\\inetsrv", "inetpub\\wwwroot", "Packages"]) {
+            fs.mkdirSync(this.hostPath(`C:\\${folder}`), { recursive: true });
+        }
+        if (layout.runtimes !== null) {
+            const muxer = this.hostPath("C:\\Program Files\\dotnet\\dotnet.exe");
+            fs.mkdirSync(path.dirname(muxer), { recursive: true });
+            fs.copyFileSync(path.join(FIXTURE, "dotnet.exe"), muxer);
+            fs.chmodSync(muxer, 0o755);
+        }
+        fs.mkdirSync(path.join(this.root, "certificates", "LocalMachine", "My"), { recursive: true });
+        fs.mkdirSync(path.join(this.root, "certificates", "LocalMachine", "WebHosting"), { recursive: true });
+    }
+
+    /** Where a Windows path of this server lives on this machine (C:\ only). */
+    hostPath(windowsPath: string): string {
+        const match = /^[Cc]:[\\/]?(.*)$/.exec(windowsPath);
+        if (!match) {
+            throw new Error(`not a path on the stand-in C: drive: ${windowsPath}`);
+        }
+        return path.join(this.root, "C", ...match[1].split(/[\\/]+/).filter(part => part !== ""));
+    }
+
+    /** The environment a session on this server gets. */
+    environment(): NodeJS.ProcessEnv {
+        const modules = this.layout.webAdministration ?? true ? path.join(FIXTURE, "Modules") : "";
+        return {
+            PATH: `${path.join(FIXTURE, "bin")}${path.delimiter}${process.env.PATH}`,
+            HOME: process.env.HOME,
+            IIS_STANDIN_ROOT: this.root,
+            IIS_STANDIN_BIN: this.chain.bin,
+            IIS_STANDIN_PWSH: JSON.stringify(this.chain.pwsh),
+            PSModulePath: modules,
+            windir: "C:\\Windows",
+            SystemDrive: "C:",
+            ProgramFiles: "C:\\Program Files",
+            COMPUTERNAME: "IIS-STANDIN",
+            DOTNET_CLI_TELEMETRY_OPTOUT: "1",
+            DOTNET_NOLOGO: "1",
+            POWERSHELL_TELEMETRY_OPTOUT: "1",
+            POWERSHELL_UPDATECHECK: "Off",
+        };
+    }
+
+    /** Runs a local command as `@pulumi/command` does: the interpreter's argv with the create text appended. */
+    runLocal(interpreter: readonly string[], text: string, stdin: string): RunResult {
+        const [file, ...args] = interpreter;
+        return this.finish(spawnSync(file, [...args, text], { input: stdin, env: this.environment(), encoding: "utf8", cwd: this.root }));
+    }
+
+    /** As `runLocal`, without blocking this process (for tests that serve HTTP to the step themselves). */
+    runLocalAsync(interpreter: readonly string[], text: string, stdin: string): Promise<RunResult> {
+        const [file, ...args] = interpreter;
+        return new Promise((resolve, reject) => {
+            const child = spawn(file, [...args, text], { env: this.environment(), cwd: this.root });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", chunk => (stdout += chunk));
+            child.stderr.on("data", chunk => (stderr += chunk));
+            child.on("error", reject);
+            child.on("close", code => resolve({ code: code ?? -1, stdout, stderr }));
+            child.stdin.end(stdin);
+        });
+    }
+
+    /** Runs a remote command line as an SSH server hands it to the account's shell. */
+    runLine(line: string, stdin: string): RunResult {
+        return this.finish(spawnSync("/bin/sh", ["-c", line], { input: stdin, env: this.environment(), encoding: "utf8", cwd: this.root }));
+    }
+
+    private finish(result: ReturnType<typeof spawnSync>): RunResult {
+        if (result.error) {
+            throw result.error;
+        }
+        return { code: result.status ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+    }
+
+    config(): string {
+        return fs.readFileSync(path.join(this.root, "config", "applicationHost.config"), "utf8");
+    }
+
+    runtime(): string {
+        return fs.readFileSync(path.join(this.root, "runtime.xml"), "utf8");
+    }
+
+    /** Edits the run-time state, e.g. to hold a pool in "Starting" for some reads. */
+    editRuntime(edit: (xml: string) => string): void {
+        fs.writeFileSync(path.join(this.root, "runtime.xml"), edit(this.runtime()));
+    }
+
+    acl(): Record<string, { path: string; inherited: boolean; grants: { account: string; inheritance: string; rights: string }[] }> {
+        const file = path.join(this.root, "acl.json");
+        return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
+    }
+
+    /** Adds a certificate (a PFX with a private key, or a CER without) to LocalMachine\<store>. */
+    addCertificate(store: "My" | "WebHosting", fileName: string, bytes: Buffer): void {
+        fs.writeFileSync(path.join(this.root, "certificates", "LocalMachine", store, fileName), bytes);
+    }
+
+    /** An identical server in a folder of its own (to start several tests from one deployed state). */
+    copy(): IisServer {
+        return new IisServer(this.layout, this);
+    }
+
+    dispose(): void {
+        fs.rmSync(this.root, { recursive: true, force: true });
+    }
+}
+
+/** Runs a PowerShell snippet with pwsh directly (test setup, not a step). */
+export function pwsh(script: string, env: NodeJS.ProcessEnv = process.env): string {
+    const chain = prepareToolchain();
+    const [file, ...args] = chain.pwsh;
+    return execFileSync(file, [...args, "-NoProfile", "-NonInteractive", "-Command", script], { env, encoding: "utf8" });
+}
