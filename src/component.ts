@@ -17,7 +17,7 @@ import { afterGate, createLocalReadinessGate } from "./readiness";
 import { createReseed, createRetirement, ReseedInputs, restartToken } from "./reseed";
 import { afterArgumentChecks } from "./validation";
 import { CreatioOAuthConnection } from "./creatioConnection";
-import { planServiceConnection, serviceConnectionOptions, serviceCreatioInstance } from "./creatioPlan";
+import { serviceConnectionOptions, serviceCreatioInstance, withServiceConnectionChecks } from "./creatioPlan";
 
 /**
  * Each component's Creatio connection, kept outside the instance: schema inference reads every instance field as
@@ -78,10 +78,12 @@ export class IdentityService extends pulumi.ComponentResource {
     public readonly creatioHealthCheck?: pulumi.Output<CreatioHealthCheckResult>;
 
     constructor(name: string, args: IdentityServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-        // Checked before the component registers; values known only later are checked before it registers too.
-        const plan = planDeployment(name, args);
-        const creatioPlan = planServiceConnection(name, args.creatio, args.creatioVersion);
-        super(TYPE_TOKEN, name, {}, afterArgumentChecks(opts, [plan.argumentsResolved, creatioPlan?.argumentsResolved]));
+        // Checked before the component registers (the creatio block with the rest, in one error); values known only
+        // later are checked before it registers too. The connection child plans the creatio block again.
+        const { plan, creatioArgumentsResolved } = withServiceConnectionChecks(name, args?.creatio, args?.creatioVersion, () =>
+            planDeployment(name, args),
+        );
+        super(TYPE_TOKEN, name, {}, afterArgumentChecks(opts, [plan.argumentsResolved, creatioArgumentsResolved]));
         claimExclusively(name, [
             ...(plan.docker ? dockerClaims(plan.docker, providerKey(providerFor(opts, docker.Provider.isInstance))) : []),
             ...(plan.iis ? iisClaims(plan.iis) : []),

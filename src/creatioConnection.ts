@@ -70,10 +70,11 @@ export function createConnectionCommand(name: string, plan: ConnectionPlan, opts
         },
         { ...opts, additionalSecretOutputs: ["stdout", "stderr"] },
     );
-    const after = <T>(value: pulumi.Input<T>): pulumi.Output<T> => pulumi.all([connection.stdout, value]).apply(([, resolved]) => resolved as T);
+    // Resolve once the command has run, keeping each value's own secrecy (the id is not a secret; stdout is).
+    const after = <T>(value: pulumi.Input<T>): pulumi.Output<T> => pulumi.all([connection.id, value]).apply(([, resolved]) => resolved as T);
     return {
         command: connection,
-        identityServiceUrl: pulumi.unsecret(after(plan.identityServiceUrl)),
+        identityServiceUrl: after(plan.identityServiceUrl),
         clientId: after(plan.clientId),
         // The script's report holds no secret (it is scrubbed); only its health check booleans are taken from it.
         healthCheck: pulumi.unsecret(connection.stdout.apply(parseHealthCheck)),

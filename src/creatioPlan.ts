@@ -259,3 +259,39 @@ export function serviceConnectionOptions(creatio: IdentityServiceCreatio): Creat
     const { enableFeature, healthCheck, tls, clearSettingsOnDelete, timeoutSeconds } = creatio;
     return { enableFeature, healthCheck, tls, clearSettingsOnDelete, timeoutSeconds };
 }
+
+/**
+ * Runs the deployment's own checks and the `creatio` block's, and reports the problems of both in one error, so a
+ * user fixes everything in one round. Returns the deployment's plan and the `creatio` block's late checks
+ * (`ArgumentCheck.resolved`), which the component waits for with its own.
+ */
+export function withServiceConnectionChecks<T>(
+    name: string,
+    creatio: IdentityServiceCreatio | undefined,
+    creatioVersion: string,
+    planDeployment: () => T,
+): { plan: T; creatioArgumentsResolved?: pulumi.Output<pulumi.Resource[]> } {
+    let creatioError: Error | undefined;
+    let creatioPlan: CreatioPlan | undefined;
+    try {
+        creatioPlan = planServiceConnection(name, creatio, creatioVersion);
+    } catch (err) {
+        creatioError = err as Error;
+    }
+    let plan: T;
+    try {
+        plan = planDeployment();
+    } catch (err) {
+        if (creatioError && err instanceof Error) {
+            err.message += "\n" + creatioError.message.split("\n").slice(1).join("\n");
+            if (pulumi.InputPropertiesError.isInstance(err) && pulumi.InputPropertiesError.isInstance(creatioError)) {
+                err.errors.push(...creatioError.errors);
+            }
+        }
+        throw err;
+    }
+    if (creatioError) {
+        throw creatioError;
+    }
+    return { plan, creatioArgumentsResolved: creatioPlan?.argumentsResolved };
+}

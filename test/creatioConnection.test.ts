@@ -65,6 +65,13 @@ describe("CreatioOAuthConnection (mocks)", () => {
         assert.ok(!text.includes(PASSWORD) && !text.includes(SECRET), "no secret outside stdin");
         assert.equal(await valueOf(connection.identityServiceUrl), "http://ids.internal:8090");
         assert.equal(await valueOf(connection.clientId), "AbCdEfGh12345678");
+        assert.equal(await pulumi.isSecret(connection.clientId), false, "a plain client id stays plain");
+        assert.equal(await pulumi.isSecret(connection.healthCheck), false);
+    });
+
+    it("keeps a secret client id secret in its output", async () => {
+        const { connection } = connect("sec", { clientId: pulumi.secret("SecretClientId01") });
+        assert.equal(await pulumi.isSecret(connection.clientId), true);
     });
 
     it("clears the settings on delete only when asked, and passes the TLS options", async () => {
@@ -169,6 +176,24 @@ describe("IdentityService with creatio (mocks)", () => {
             /IdentityService "ids" has invalid arguments:\n- creatio\.runtime: Creatio on \.NET supports the Identity Service from 8\.3\.2 \(this is 8\.1\.3\)/,
         );
         assert.deepEqual(recorder.constructed.map(r => r.name), [], "nothing, not even the component itself");
+    });
+
+    it("reports the creatio block's problems together with the deployment's", () => {
+        assert.throws(
+            () =>
+                new IdentityService("both", {
+                    ...serviceArgs({ url: "creatio", username: "S", password: PASSWORD, runtime: CreatioRuntime.NetFramework }),
+                    docker: { build: { context: "/opt/IdentityService" }, httpPort: 70000 },
+                }),
+            (err: Error) => {
+                const lines = err.message.split("\n");
+                assert.equal(lines[0], 'IdentityService "both" has invalid arguments:');
+                assert.ok(lines.some(line => line.startsWith("- docker.httpPort: ")), err.message);
+                assert.ok(lines.some(line => line.startsWith("- creatio.url: ")), err.message);
+                assert.equal(lines.filter(line => line.includes("has invalid arguments")).length, 1);
+                return true;
+            },
+        );
     });
 
     it("creates no connection without creatio", async () => {

@@ -519,6 +519,7 @@ describe("IdentityService on Docker, deployed by the test executor (real Docker 
       args("2", { client: { ...fixed, secret: secondSecret } }),
     );
     assert.deepEqual(summary(result.operations), [
+      `delete-replaced ${NAME}-readiness`,
       `replace ${NAME}-container`,
       `replace ${NAME}-readiness`,
       `update ${NAME}-client-reseed`,
@@ -557,6 +558,7 @@ describe("IdentityService on Docker, deployed by the test executor (real Docker 
       ),
     );
     assert.deepEqual(summary(result.operations), [
+      `delete-replaced ${NAME}-readiness`,
       `replace ${NAME}-container`,
       `replace ${NAME}-readiness`,
       `update ${NAME}-client-reseed`,

@@ -1,6 +1,7 @@
 // Images of the Docker target through the test executor, on the real Docker Engine: the same program in another
-// checkout builds nothing again, and a built image removed from the engine is rebuilt with a forced replacement of
-// the image (`pulumi up --replace`), since the provider never notices it is gone. Needs
+// checkout builds nothing again; a built image removed from the engine is rebuilt with a forced replacement of
+// the image (`pulumi up --replace`), since the provider never notices it is gone; and a tag pushed again to a
+// registry (a test registry on 127.0.0.1) is pulled again through a new `docker.imageDigest`. Needs
 // test/e2e/infra/start-docker.sh; no database (re-seeding and the readiness gate are off).
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
@@ -11,6 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import { DatabaseProvider, DeploymentTarget, IdentityService } from "../../src";
 import { docker, Executor, RunError } from "./support/executor";
+import { TestRegistry } from "./support/registry";
 
 const REPO_ROOT = path.join(__dirname, "..", "..");
 const FIXTURE_DIR = path.join(REPO_ROOT, "test", "fixtures", "identity-service");
@@ -114,5 +116,53 @@ describe("IdentityService images on Docker, through the test executor (real Dock
     const rebuilt = String(executor.resource(IMAGE, `${NAME}-image`)!.outputs.repoDigest);
     const running = JSON.parse((await docker(["inspect", executor.resource(CONTAINER, `${NAME}-container`)!.id])).stdout)[0];
     assert.equal(running.Image, rebuilt, "the new container runs the rebuilt image");
+  });
+
+  it("a tag pushed again is pulled again through a new imageDigest, and the container runs the new image", async function () {
+    const registry = await TestRegistry.start();
+    const pulling = new Executor();
+    const name = `${NAME}-pull`;
+    const variant = `creatio-identity-service-e2e/images-variant:${RUN_ID}`;
+    try {
+      const dir = fs.mkdtempSync(path.join(tmp, "variant-"));
+      fs.writeFileSync(path.join(dir, "Dockerfile"), `FROM creatio-identity-service-e2e/node-base:local\nLABEL variant=${RUN_ID}\n`);
+      await docker(["build", "-q", "--label", "creatio-identity-service-e2e=1", "-t", variant, dir], { env: { DOCKER_BUILDKIT: "0" } });
+      const repository = `cis-e2e/identity-service-${RUN_ID}`;
+      const image = `${registry.host}/${repository}:8.2.3`;
+      const firstDigest = registry.publish("creatio-identity-service-e2e/node-base:local", repository, "8.2.3");
+      const pullPort = await freePort();
+      const program = (imageDigest: string) => () => {
+        const service = new IdentityService(name, {
+          target: DeploymentTarget.Docker,
+          creatioVersion: "8.2.3",
+          database: { provider: DatabaseProvider.Postgres, connectionString: "Server=127.0.0.1;Port=1;Database=none;User ID=none;Password=none;" },
+          client: { reseed: false },
+          signingCertificate: { path: SIGNING_PFX },
+          docker: { image, imageDigest, httpPort: pullPort, bindAddress: "127.0.0.1" },
+          readiness: { enabled: false },
+        });
+        return { url: service.url };
+      };
+      const localId = async (reference: string) => (await docker(["image", "inspect", "-f", "{{.Id}}", reference])).stdout.trim();
+      const runningImage = async () =>
+        JSON.parse((await docker(["inspect", pulling.resource(CONTAINER, `${name}-container`)!.id])).stdout)[0].Image as string;
+
+      await pulling.run(program(firstDigest));
+      assert.ok(registry.requests.includes(`GET /v2/${repository}/manifests/${firstDigest}`), "pulled by the digest");
+      assert.equal(await runningImage(), await localId("creatio-identity-service-e2e/node-base:local"));
+
+      // The tag is pushed again with other content; the same digest changes nothing.
+      const secondDigest = registry.publish(variant, repository, "8.2.3");
+      assert.deepEqual(kinds((await pulling.run(program(firstDigest))).operations), []);
+
+      const updated = await pulling.run(program(secondDigest));
+      assert.deepEqual(kinds(updated.operations).filter(op => !op.startsWith("delete-replaced")), [`replace ${name}-image`, `replace ${name}-container`]);
+      assert.ok(registry.requests.includes(`GET /v2/${repository}/manifests/${secondDigest}`), "pulled by the new digest");
+      assert.equal(await runningImage(), await localId(variant), "the container runs the image the tag names now");
+    } finally {
+      await pulling.cleanup();
+      await docker(["image", "rm", variant], { allowFailure: true });
+      await registry.close();
+    }
   });
 });

@@ -5,6 +5,7 @@ import * as http from "http";
 import { AddressInfo } from "net";
 import * as net from "net";
 import { nodeScriptCommand } from "../../src/packagedScripts";
+import { storedClient } from "../../src/reseed";
 import { CommandRun, leakedForms, runLikeCommandProvider } from "../support/commandProvider";
 
 /** Characters that JSON, URLs and forms each encode differently. */
@@ -151,9 +152,20 @@ describe("command failures hold no secrets (as the command provider reports them
     });
 
     describe("reseed.js", () => {
-        const clientHash = "ab".repeat(32);
-        const input = (connectionString: string) => JSON.stringify({ connectionString, clientId: CLIENT_ID, clientHash });
-        const secrets = { password: DB_PASSWORD };
+        // The input as the component builds it: the client with its secret hashed.
+        const client = storedClient({
+            ClientId: CLIENT_ID,
+            ClientName: "Creatio",
+            Secrets: [CLIENT_SECRET],
+            AllowedGrantTypes: ["client_credentials"],
+            RedirectUris: [],
+            PostLogoutRedirectUris: [],
+            IdentityTokenLifetime: 300,
+            AccessTokenLifetime: 3600,
+            AllowedScopes: ["IdentityServerApi"],
+        });
+        const input = (connectionString: string) => JSON.stringify({ action: "prepare", connectionString, client });
+        const secrets = { password: DB_PASSWORD, clientSecret: CLIENT_SECRET };
         const quoted = `"${DB_PASSWORD.replace(/"/g, '""')}"`;
 
         it("a database server that cannot be reached", async () => {

@@ -17,8 +17,9 @@
 //
 // What is emulated rather than real: the engine's bookkeeping (state, diffs, replacement order, deletes of resources
 // the program dropped, destroy order: dependents first), the providers' diffs (re-implemented from their source, cited
-// at each provider below), and image "pulls" (no registry is reachable: a RemoteImage must already be on the local
-// Docker Engine). Previews are not implemented.
+// at each provider below). Images are pulled for real only from registries on loopback (test/e2e/support/registry.ts);
+// any other registry is unreachable here, so such a RemoteImage must already be on the local Docker Engine. Previews
+// are not implemented.
 //
 // Engine rules, from pulumi/pulumi pkg/resource/deploy (step_generator.go, step_executor.go):
 // - The old resource of a create-before-delete replacement is deleted after the program finished, with the deletes
@@ -174,6 +175,7 @@ export class Executor {
   private seq = 0;
   private readonly createdContainers = new Set<string>();
   private readonly containerLabels = new Set<string>();
+  /** Tags it built and references it pulled. */
   private readonly builtImages = new Set<string>();
   private readonly failureMessages = new Set<string>();
 
@@ -246,7 +248,7 @@ export class Executor {
 
   /**
    * Safety net for `after` hooks, even when a test failed: removes every container this executor created (and any
-   * container carrying a label value it gave one) that still exists, and the image tags it built. The state is
+   * container carrying a label value it gave one) that still exists, and the images it built or pulled. The state is
    * forgotten. Never throws.
    */
   async cleanup(): Promise<string[]> {
@@ -408,10 +410,14 @@ export class Executor {
     // After a failed step the SDK never registers the resources that depend on it, and outputs that wait for them
     // never settle. The engine then ends the program; so does this: once a step failed and nothing is in flight.
     const finished = { value: false };
-    await Promise.race([programDone, this.quiescentAfterFailure(context, finished)]);
-    finished.value = true;
-    await this.settle(context);
-    restoreProgramDirectory();
+    try {
+      await Promise.race([programDone, this.quiescentAfterFailure(context, finished)]);
+      finished.value = true;
+      await this.settle(context);
+    } finally {
+      finished.value = true;
+      restoreProgramDirectory();
+    }
 
     if (context.failures.length === 0) {
       const stale = [...this.entries.values()].filter(entry => !context.registered.has(entry.key));
@@ -733,6 +739,9 @@ export class Executor {
       containerLabelled: label => {
         this.containerLabels.add(label);
       },
+      imagePulled: reference => {
+        this.builtImages.add(reference);
+      },
       imageBuilt: tag => {
         this.builtImages.add(tag);
       },
@@ -786,6 +795,7 @@ interface ProviderContext {
   containerDeleted(id: string): void;
   containerLabelled(label: string): void;
   imageBuilt(tag: string): void;
+  imagePulled(reference: string): void;
 }
 
 /**
@@ -1019,24 +1029,35 @@ function goFileMode(permissions: number, symlink: boolean): string {
 }
 
 /**
- * @pulumi/docker RemoteImage (kreuzwerker docker_image): "pulls" an image that must already be on the local engine
- * (no registry is reachable); `name` forces a replacement, `keepLocally` only changes state; on delete the image is
- * removed unless `keepLocally`.
+ * @pulumi/docker RemoteImage (kreuzwerker/terraform-provider-docker v4.5.0, resource_docker_image_funcs.go): Create
+ * runs `findImage`, which uses a local image of that name when there is one and pulls only when there is none (so a
+ * tag pushed again is never pulled again while the old one is local), then Read sets `imageId` and `repoDigest`;
+ * `name` forces a replacement, `keepLocally` only changes state; Delete removes the image unless `keepLocally`.
+ * Pulls go to registries on loopback only (a test registry); any other registry is refused, as none is reachable.
  */
 const remoteImageProvider: Provider = {
   schema: { name: true, keepLocally: true },
   diff: changed => (changed.every(key => key === "keepLocally") ? "update" : "replace"),
-  async create(_name, inputs) {
+  async create(_name, inputs, ctx) {
     const name = String(inputs.name);
-    const inspected = await docker(["image", "inspect", name], { allowFailure: true });
+    let inspected = await docker(["image", "inspect", name], { allowFailure: true });
     if (inspected.code !== 0) {
-      throw new Error(
-        `image ${JSON.stringify(name)} is not on the local Docker Engine and no registry is reachable here to pull it: ` +
-          `build or load it first (${inspected.stderr.trim()})`,
-      );
+      const registry = name.includes("/") ? name.slice(0, name.indexOf("/")) : "";
+      if (!/^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(registry)) {
+        throw new Error(
+          `image ${JSON.stringify(name)} is not on the local Docker Engine and no registry is reachable here to pull it: ` +
+            `build or load it first, or serve it from a registry on loopback (${inspected.stderr.trim()})`,
+        );
+      }
+      const pulled = await docker(["pull", name], { allowFailure: true });
+      if (pulled.code !== 0) throw new Error(`Unable to read Docker image into resource: unable to pull image ${name}: ${pulled.stderr.trim()}`);
+      ctx.imagePulled(name);
+      inspected = await docker(["image", "inspect", name]);
     }
     const image = JSON.parse(inspected.stdout)[0] as { Id: string; RepoDigests?: string[] };
-    return { id: `${image.Id}${name}`, outputs: { ...inputs, imageId: image.Id, repoDigest: image.RepoDigests?.[0] ?? "" } };
+    const repository = name.replace(/@.*$/, "").replace(/:[^/:]*$/, "");
+    const repoDigest = image.RepoDigests?.find(digest => digest.startsWith(`${repository}@`)) ?? image.RepoDigests?.[0] ?? "";
+    return { id: `${image.Id}${name}`, outputs: { ...inputs, imageId: image.Id, repoDigest } };
   },
   async update(old, inputs) {
     return { ...old.outputs, ...inputs };
