@@ -183,7 +183,7 @@ describe("IdentityService with creatio (mocks)", () => {
             () =>
                 new IdentityService("both", {
                     ...serviceArgs({ url: "creatio", username: "S", password: PASSWORD, runtime: CreatioRuntime.NetFramework }),
-                    docker: { build: { context: "/opt/IdentityService" }, httpPort: 70000 },
+                    docker: { build: { context: BUILD_CONTEXT }, httpPort: 70000 },
                 }),
             (err: Error) => {
                 const lines = err.message.split("\n");
@@ -191,6 +191,9 @@ describe("IdentityService with creatio (mocks)", () => {
                 assert.ok(lines.some(line => line.startsWith("- docker.httpPort: ")), err.message);
                 assert.ok(lines.some(line => line.startsWith("- creatio.url: ")), err.message);
                 assert.equal(lines.filter(line => line.includes("has invalid arguments")).length, 1);
+                assert.ok(pulumi.InputPropertiesError.isInstance(err));
+                const paths = (err as pulumi.InputPropertiesError).errors.map(e => e.propertyPath);
+                assert.ok(paths.includes("docker.httpPort") && paths.includes("creatio.url"), paths.join(", "));
                 return true;
             },
         );
