@@ -197,7 +197,7 @@ export class IdentityService extends pulumi.ComponentResource {
             // The replaced credentials are retired only once everything in `retireAfter` uses the new ones: the
             // service (its readiness gate) and whatever hands the credentials on, such as the connection to Creatio.
             const retireAfter: pulumi.Resource[] = [gate ?? service, ...(connection ? [connection] : [])];
-            createRetirement(name, reseedInputs, retireAfter, { parent: this });
+            createRetirement(name, reseedInputs, reseed, retireAfter, { parent: this });
         }
         this.registerOutputs({
             creatioHealthCheck: this.creatioHealthCheck,
