@@ -16,6 +16,7 @@ import { DeploymentPlan, planDeployment } from "./plan";
 import { checkPlainInputs } from "./plainInputs";
 import { afterGate, createLocalReadinessGate } from "./readiness";
 import { createReseed, createRetirement, ReseedInputs, restartToken } from "./reseed";
+import { afterArgumentChecks } from "./validation";
 import { CreatioOAuthConnection } from "./creatioConnection";
 import { serviceConnectionOptions, serviceCreatioInstance, withServiceConnectionChecks } from "./creatioPlan";
 
@@ -78,10 +79,14 @@ export class IdentityService extends pulumi.ComponentResource {
     public readonly creatioHealthCheck?: pulumi.Output<CreatioHealthCheckResult>;
 
     constructor(name: string, args: IdentityServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(TYPE_TOKEN, name, {}, opts);
+        // Fields that decide the graph must be plain values (other languages can send an Output): checked first.
         checkPlainInputs(name, args);
-        // The creatio block is checked with the rest, before any child exists; the connection child plans it again.
-        const plan = withServiceConnectionChecks(name, args?.creatio, args?.creatioVersion, () => planDeployment(name, args));
+        // Checked before the component registers (the creatio block with the rest, in one error); values known only
+        // later are checked before it registers too. The connection child plans the creatio block again.
+        const { plan, creatioArgumentsResolved } = withServiceConnectionChecks(name, args?.creatio, args?.creatioVersion, () =>
+            planDeployment(name, args),
+        );
+        super(TYPE_TOKEN, name, {}, afterArgumentChecks(opts, [plan.argumentsResolved, creatioArgumentsResolved]));
         claimExclusively(name, [
             ...(plan.docker ? dockerClaims(plan.docker, providerKey(providerFor(opts, docker.Provider.isInstance))) : []),
             ...(plan.iis ? iisClaims(plan.iis) : []),
@@ -123,7 +128,7 @@ export class IdentityService extends pulumi.ComponentResource {
             );
             service = deployed.container;
             url = deployed.url;
-            pulumi.all([daemon, plan.publicUrl ?? url]).apply(([host, publicUrl]) => {
+            pulumi.all([daemon, plan.publicUrl ?? url, plan.argumentsResolved]).apply(([host, publicUrl]) => {
                 const warning = loopbackPublicUrlWarning(host, publicUrl);
                 if (warning) {
                     void pulumi.log.warn(warning, this);
