@@ -305,7 +305,7 @@ export class Deployment {
         if (old) {
             for (const path of reg.ignoreChanges) news = setPath(news, path, getPath(old.inputs, path));
         }
-        const checked = provider.check(reg.type, old?.inputs, news, this.options.pwd);
+        const checked = provider.check(reg.type, old?.inputs, news);
         if (checked.failures.length > 0) {
             throw new StepError(urn, checked.failures.map(f => `${reg.type}: property ${f.property}: ${f.reason}`).join("; "));
         }

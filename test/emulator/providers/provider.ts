@@ -48,8 +48,7 @@ export interface EmulatedProvider {
     readonly name: string;
     /** Provider-level configuration (explicit provider inputs), set before any resource operation. */
     configure?(config: PropertyMap): void;
-    /** `pwd`: the provider's working directory (plugins start in ctx.Pwd), where relative paths resolve. */
-    check(type: string, olds: PropertyMap | undefined, news: PropertyMap, pwd?: string): CheckResult;
+    check(type: string, olds: PropertyMap | undefined, news: PropertyMap): CheckResult;
     diff(type: string, oldInputs: PropertyMap, oldOutputs: PropertyMap, news: PropertyMap): DiffResult;
     /** With preview, nothing is created: outputs not known before creation are UNKNOWN. */
     create(type: string, inputs: PropertyMap, ctx: ProviderContext, preview: boolean): Promise<CreateResult>;
