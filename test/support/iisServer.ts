@@ -190,7 +190,7 @@ export class IisServer {
             HOME: process.env.HOME,
             IIS_STANDIN_ROOT: this.root,
             IIS_STANDIN_BIN: this.chain.bin,
-            IIS_STANDIN_PWSH: JSON.stringify(this.chain.pwsh),
+            IIS_STANDIN_PWSH: this.chain.pwsh.join(path.delimiter),
             PSModulePath: modules,
             windir: "C:\\Windows",
             SystemDrive: "C:",

@@ -279,7 +279,8 @@ function Get-Advice($lastSeen, [string] $clientId) {
             return 'Check the certificate the site presents (trusted, matching the host name), or use the http:// address for a local check.'
         }
         if ($kind -eq 'http' -and $status -ge 500) {
-            return 'The service answers but fails: read its logs (docker logs for the container, the stdout log of the IIS site); a database connection or configuration error at startup is the usual cause.'
+            return 'The service answers but fails: read its logs (docker logs for the container, the stdout log of the IIS site); a database connection or configuration error at startup is the usual cause.' +
+                ' On IIS, HTTP 500.30-500.37 right after installing the hosting bundle means IIS has not been restarted since: run net stop was /y, then net start w3svc.'
         }
         if ($kind -eq 'http' -or $kind -eq 'not-json' -or $kind -eq 'no-issuer') {
             return 'Something answers at this address but it is not the Identity Service''s discovery endpoint: check the URL (host, port, virtual directory) and the port mapping, and that no proxy or default site answers instead.'
