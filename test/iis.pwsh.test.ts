@@ -277,6 +277,20 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             assert.match(server.runtime(), /<pool name="IdentityService-upd" state="Started" log="[^"]*stop;start;"/);
         });
 
+        it("a new archive while the pool is still starting, and its worker process lingers: waited for, then replaced", async () => {
+            fs.copyFileSync(ARCHIVE_V2, server.hostPath("C:\\Packages\\IdentityService-v2.zip"));
+            const steps = await stepCommands("upd", iisArgs({ archivePath: "C:\\Packages\\IdentityService-v2.zip" }));
+            server.editRuntime(xml =>
+                xml.replace(/<pool name="IdentityService-upd" state="Started"/, '<pool name="IdentityService-upd" state="Started" transition="Starting" reads="2" lingering="2"'),
+            );
+            ok(run(server, steps.install), "install");
+            const pool = /<pool name="IdentityService-upd"[^>]*>/.exec(server.runtime())![0];
+            assert.match(pool, /state="Stopped"/);
+            assert.match(pool, /reads="0"/, "the state was read until it settled");
+            assert.match(pool, /lingering="0"/, "the worker process was waited for");
+            assert.equal(fs.readFileSync(server.hostPath("C:\\Creatio\\IdentityService\\IdentityService.dll"), "utf8"), "stand-in assembly v2");
+        });
+
         it("files extracted again from the same archive: a new extraction id, so the configuration runs again", async () => {
             const steps = await stepCommands("upd", iisArgs());
             const marker = server.hostPath("C:\\Creatio\\IdentityService\\.identity-service-archive");
