@@ -362,7 +362,7 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
         });
 
         it("a pool that IIS still reports as starting is waited for, not started twice", async () => {
-            const steps = await stepCommands("upd", iisArgs({}, { logLevel: "Warning" as any }));
+            const steps = await stepCommands("upd", iisArgs({}, { logLevel: "Error" as any }));
             server.editRuntime(xml => xml.replace('<pool name="IdentityService-upd" state="Started"', '<pool name="IdentityService-upd" state="Started" transition="Starting" reads="3"'));
             ok(run(server, steps.configuration), "configuration");
             assert.match(server.runtime(), /<pool name="IdentityService-upd" state="Started" transition="Starting" reads="0" log="[^"]*recycle;"/);
