@@ -18,7 +18,7 @@ SUITES=(
   "grammar   test:grammar  native-build"      # PowerShell scripts parsed with tree-sitter-powershell
   "mono      test:mono     mono"              # the IIS configuration patcher compiled and run with Mono
   "e2e       test:e2e      docker postgres"   # deployments against a real Docker Engine and PostgreSQL
-  "pwsh      test:pwsh     pwsh sshd"         # the IIS steps in PowerShell 7 against a stand-in IIS, also over OpenSSH
+  "pwsh      test:pwsh     pwsh sshd postgres" # the IIS steps in PowerShell 7 against a stand-in IIS, also over OpenSSH
 )
 
 step() { printf '\n=== %s\n' "$*"; }

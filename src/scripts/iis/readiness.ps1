@@ -162,10 +162,12 @@ function Invoke-Exchange([string] $method, [string] $url, [string] $body, [int] 
             }
             $response = $failure.Response
         }
+        # Read what is needed before closing: a closed response throws on every property (ObjectDisposedException).
+        $seen = @{ status = [int]$response.StatusCode; reason = $response.StatusDescription; contentType = $response.ContentType }
         $reader = New-Object System.IO.StreamReader($response.GetResponseStream(), [System.Text.Encoding]::UTF8)
-        $text = $reader.ReadToEnd()
+        $seen.text = $reader.ReadToEnd()
         $response.Close()
-        return @{ response = @{ status = [int]$response.StatusCode; reason = $response.StatusDescription; contentType = $response.ContentType; text = $text } }
+        return @{ response = $seen }
     } catch {
         $exception = $_.Exception
         while ($exception -is [System.Management.Automation.MethodInvocationException] -and $null -ne $exception.InnerException) {
