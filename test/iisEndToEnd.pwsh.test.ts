@@ -76,6 +76,14 @@ describe("IIS deployment end to end over SSH, with the stand-in Identity Service
     });
 
     after(async () => {
+        // A service a failed test left running is stopped here (the destroy test stops it otherwise).
+        for (const match of server?.runtime().matchAll(/pid="(\d+)"/g) ?? []) {
+            try {
+                process.kill(Number(match[1]));
+            } catch {
+                // already gone
+            }
+        }
         ssh?.stop();
         server?.dispose();
         await database?.drop();
