@@ -118,6 +118,17 @@ async function programB(instances: number): Promise<Subject> {
     const alphanumeric = (length: number) => ({ length, special: false, upper: true, lower: true, numeric: true });
     const secretOutputs = { additionalSecretOutputs: ["stdout", "stderr"] };
 
+    const SCOPES = [
+        "register_own_resource",
+        "get_resource_list",
+        "get_client_info",
+        "find_clients",
+        "remove_client",
+        "update_client",
+        "add_registrar_client",
+        "IdentityServerApi",
+    ];
+
     function deploy(name: string, port: number) {
         const clientId = new random.RandomString(`${name}-client-id`, alphanumeric(16));
         const clientSecret = new random.RandomPassword(`${name}-client-secret`, alphanumeric(32));
@@ -133,39 +144,53 @@ async function programB(instances: number): Promise<Subject> {
                         PostLogoutRedirectUris: [],
                         IdentityTokenLifetime: 300,
                         AccessTokenLifetime: 3600,
-                        AllowedScopes: [
-                            "register_own_resource",
-                            "get_resource_list",
-                            "get_client_info",
-                            "find_clients",
-                            "remove_client",
-                            "update_client",
-                            "add_registrar_client",
-                            "IdentityServerApi",
-                        ],
+                        AllowedScopes: SCOPES,
                     },
                 ]),
             ),
         );
-        const reseed = new command.local.Command(
-            `${name}-client-reseed`,
-            {
-                create: RESEED,
-                update: RESEED,
-                environment: { RESEED_DB_PROVIDER: "Postgres" },
-                stdin: pulumi.secret(
-                    pulumi.all([clientId.result, clientsJson]).apply(([id, json]) =>
-                        JSON.stringify({
-                            connectionString: CONNECTION_STRING,
-                            clientId: id,
-                            clientHash: crypto.createHash("sha256").update(json).digest("hex"),
-                        }),
-                    ),
+        const reseedStdin = (action: string) =>
+            pulumi.secret(
+                pulumi.all([clientId.result, clientSecret.result]).apply(([id, secret]) =>
+                    JSON.stringify({
+                        action,
+                        connectionString: CONNECTION_STRING,
+                        client: {
+                            ClientId: id,
+                            ClientName: "Creatio",
+                            AllowedGrantTypes: ["implicit", "client_credentials"],
+                            RedirectUris: [],
+                            PostLogoutRedirectUris: [],
+                            IdentityTokenLifetime: 300,
+                            AccessTokenLifetime: 3600,
+                            AllowedScopes: SCOPES,
+                            SecretHashes: [crypto.createHash("sha256").update(secret).digest("base64")],
+                        },
+                    }),
                 ),
-                addPreviousOutputInEnv: true,
-                logging: "none",
-            },
-            secretOutputs,
+            );
+        const reseedCommand = (resourceName: string, action: string, opts: object) =>
+            new command.local.Command(
+                resourceName,
+                {
+                    create: RESEED,
+                    update: RESEED,
+                    environment: { RESEED_DB_PROVIDER: "Postgres" },
+                    stdin: reseedStdin(action),
+                    addPreviousOutputInEnv: true,
+                    logging: "none",
+                },
+                { ...secretOutputs, ...opts },
+            );
+        const reseed = reseedCommand(`${name}-client-reseed`, "prepare", {});
+        const restartToken = pulumi.unsecret(
+            reseed.stdout.apply(stdout => {
+                try {
+                    return String(JSON.parse(stdout ?? "").restartToken ?? "");
+                } catch {
+                    return "";
+                }
+            }),
         );
         const image = new docker.Image(`${name}-image`, {
             imageName: `creatio-identity-service:${CREATIO_VERSION}-${name}`,
@@ -193,7 +218,10 @@ async function programB(instances: number): Promise<Subject> {
                     { file: "/app/signing-certificate.pfx", contentBase64: fs.readFileSync(SIGNING_PFX).toString("base64") },
                 ]),
                 restart: "unless-stopped",
-                labels: [{ label: "creatio-identity-service.component", value: name }],
+                labels: restartToken.apply(token => [
+                    { label: "creatio-identity-service.component", value: name },
+                    ...(token ? [{ label: "creatio-identity-service.client-reseed", value: token }] : []),
+                ]),
                 mustRun: true,
             },
             { dependsOn: [reseed], deleteBeforeReplace: true },
@@ -215,6 +243,7 @@ async function programB(instances: number): Promise<Subject> {
             },
             secretOutputs,
         );
+        const retire = reseedCommand(`${name}-client-retire`, "retire", { dependsOn: [readiness] });
         return [
             clientId.urn, clientId.id, clientId.result,
             clientSecret.urn, clientSecret.id, clientSecret.result,
@@ -222,6 +251,7 @@ async function programB(instances: number): Promise<Subject> {
             image.urn, image.id, image.repoDigest,
             container.urn, container.id,
             readiness.urn, readiness.id, readiness.stdout,
+            retire.urn, retire.id, retire.stdout,
         ];
     }
 

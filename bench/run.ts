@@ -45,8 +45,9 @@ function constructionSection(report: ConstructionReport): { text: string; goal: 
         "",
         "Program A constructs N `IdentityService` instances (Docker target, `docker.build` with a fake context, the",
         "fixture signing certificate, Creatio 8.2.3, generated credentials, one host port per instance). Program B",
-        "registers the same six resources per instance by hand (RandomString, RandomPassword, the re-seed Command,",
-        "Image, Container, the readiness Command) without a parent. Both run under `test/support/mocks.ts`.",
+        "registers the same seven resources per instance by hand (RandomString, RandomPassword, the re-seed Command,",
+        "Image, Container, the readiness Command, the retire Command) without a parent. Both run under",
+        "`test/support/mocks.ts`.",
         `Check that B is equivalent: the inputs the mocks received from A's children and from B (N = 1, secret markers included) are ${
             report.equivalence.equal ? "identical" : "**different**: " + report.equivalence.differences.join("; ")
         } (${report.equivalence.resources} resources).`,
@@ -164,6 +165,12 @@ function e2eSection(report: E2eReport): string {
         "| step | time |",
         "|---|---:|",
         ...report.rows.map(row => `| ${row.step} | ${ms(row.ms)} |`),
+        "",
+        "Rows ending in \"longest time without an answer\": during that run, token requests with the old credentials",
+        "went on one after another; this is the longest stretch in which the service did not answer at all (the",
+        "container being replaced: its name and port are fixed, so the old one goes first). The test asserts that none",
+        "of those requests was refused before the retire step started, and that the new credentials get a token as soon",
+        "as the run returns.",
     );
     if (report.failures.length > 0) {
         lines.push(

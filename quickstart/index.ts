@@ -1,5 +1,7 @@
 // The quickstart program: the Identity Service in Docker, built from the IdentityService.zip that ships with
 // Creatio, connected to Creatio's existing database. Configure it with `pulumi config` (see the README).
+// Pulumi runs it from this folder (the `main` of ../Pulumi.yaml), so relative paths in config are relative to it.
+// It loads the package from this repository's sources; a program of your own imports "creatio-identity-service".
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityService } from "../src";
 

@@ -5,86 +5,106 @@ import { IdentityServiceCreatio } from "./creatioArgs";
 /**
  * Where the Identity Service runs.
  */
-export enum DeploymentTarget {
+export const DeploymentTarget = {
     /**
      * A Docker container built from the extracted `IdentityService.zip` (or a prebuilt image). Creatio 8.0.8 and later.
      */
-    Docker = "docker",
+    Docker: "docker",
     /**
      * An IIS site and application pool on a Windows server. Creatio 7.16.4 and later.
      */
-    Iis = "iis",
-}
+    Iis: "iis",
+} as const;
+/**
+ * Where the Identity Service runs.
+ * Accepts the members of `DeploymentTarget` or their string values.
+ */
+export type DeploymentTarget = (typeof DeploymentTarget)[keyof typeof DeploymentTarget];
 
 /**
  * The database engine the Identity Service stores its clients in (normally Creatio's own database).
  */
-export enum DatabaseProvider {
+export const DatabaseProvider = {
     /**
      * PostgreSQL.
      */
-    Postgres = "Postgres",
+    Postgres: "Postgres",
     /**
      * Microsoft SQL Server.
      */
-    MsSqlServer = "MsSqlServer",
-}
+    MsSqlServer: "MsSqlServer",
+} as const;
+/**
+ * The database engine the Identity Service stores its clients in (normally Creatio's own database).
+ * Accepts the members of `DatabaseProvider` or their string values.
+ */
+export type DatabaseProvider = (typeof DatabaseProvider)[keyof typeof DatabaseProvider];
 
 /**
  * The service's default log level (`Logging:LogLevel:Default`).
  */
-export enum LogLevel {
+export const LogLevel = {
     /**
      * Everything, including sensitive protocol details: debugging only.
      */
-    Trace = "Trace",
+    Trace: "Trace",
     /**
      * Debugging detail.
      */
-    Debug = "Debug",
+    Debug: "Debug",
     /**
      * General flow of the service.
      */
-    Information = "Information",
+    Information: "Information",
     /**
      * Unexpected events that do not stop the service.
      */
-    Warning = "Warning",
+    Warning: "Warning",
     /**
      * Failures of a request or operation.
      */
-    Error = "Error",
+    Error: "Error",
     /**
      * Failures that stop the service.
      */
-    Critical = "Critical",
+    Critical: "Critical",
     /**
      * No logging.
      */
-    None = "None",
-}
+    None: "None",
+} as const;
+/**
+ * The service's default log level (`Logging:LogLevel:Default`).
+ * Accepts the members of `LogLevel` or their string values.
+ */
+export type LogLevel = (typeof LogLevel)[keyof typeof LogLevel];
 
 /**
  * Docker restart policy of the Identity Service container.
  */
-export enum RestartPolicy {
+export const RestartPolicy = {
     /**
      * Never restart.
      */
-    No = "no",
+    No: "no",
     /**
      * Restart only when the service exits with an error.
      */
-    OnFailure = "on-failure",
+    OnFailure: "on-failure",
     /**
      * Always restart, including after the Docker daemon restarts.
      */
-    Always = "always",
+    Always: "always",
     /**
      * Always restart unless the container was stopped by hand.
      */
-    UnlessStopped = "unless-stopped",
-}
+    UnlessStopped: "unless-stopped",
+} as const;
+/**
+ * Docker restart policy of the Identity Service container.
+ * Accepts the members of `RestartPolicy` or their string values.
+ */
+export type RestartPolicy = (typeof RestartPolicy)[keyof typeof RestartPolicy];
 
 /**
  * The database the Identity Service stores its clients in.
@@ -128,7 +148,8 @@ export interface Client {
     secret?: pulumi.Input<string>;
     /**
      * Any value; changing it generates a new client id and secret (only those that are generated, not supplied ones).
-     * Default: none.
+     * Setting it for the first time is a change too: it generates new ones. With re-seeding on, the old credentials
+     * keep working until the new ones are in service. Default: none.
      */
     rotation?: pulumi.Input<string>;
     /**
@@ -141,9 +162,10 @@ export interface Client {
      */
     accessTokenLifetimeSeconds?: pulumi.Input<number>;
     /**
-     * Delete the client's rows from the database when its configuration changes, so that the service inserts it
-     * again with the new values on restart (the service only inserts a missing client). Needs the deploying machine
-     * to reach the database. Default: true.
+     * Keep the client in the database equal to its configuration (the service only inserts a missing client): before
+     * the service restarts, a client whose stored fields differ is deleted (and the service restarted to insert it
+     * again), a new secret is added next to the old one; once the new client is in service, the credentials it
+     * replaced are retired. Needs the deploying machine to reach the database. Default: true.
      */
     reseed?: boolean;
 }
@@ -204,7 +226,9 @@ export interface DockerHttps {
  */
 export interface DockerBuild {
     /**
-     * The extracted `IdentityService.zip` folder (the build context).
+     * The extracted `IdentityService.zip` folder (the build context), absolute or relative to the program's working
+     * directory. The provider hashes the folder's contents, so the same files in another folder or on another machine
+     * do not rebuild the image.
      */
     context: pulumi.Input<string>;
     /**
@@ -222,6 +246,13 @@ export interface DockerDeployment {
      * Give exactly one of `image` and `build`.
      */
     image?: pulumi.Input<string>;
+    /**
+     * The registry digest (`sha256:` and 64 hex digits) of `image`: the image is then pulled by this digest. Docker
+     * reuses a local image with the same tag and never pulls again on its own, so a tag that was pushed again
+     * reaches the service only through a new digest here (for example from `docker buildx imagetools inspect`);
+     * changing it pulls that image and replaces the container. Only with `image`.
+     */
+    imageDigest?: pulumi.Input<string>;
     /**
      * Build the image locally from the extracted `IdentityService.zip`; the image is never pushed.
      * Give exactly one of `image` and `build`.

@@ -8,13 +8,13 @@ import { CreatioSystemSettings, IdentityServiceArgs } from "./args";
 import { createSigningCertificate, readPfxBase64 } from "./certificates";
 import { CreatioHealthCheckResult } from "./creatioArgs";
 import { claimExclusively, providerFor, providerKey } from "./claims";
-import { ClientSettings, renderClients, renderSettings, Setting } from "./configuration";
+import { clientDefinition, ClientSettings, renderSettings, Setting } from "./configuration";
 import { ClientCredentials, createClientCredentials } from "./credentials";
 import { CONTAINER_SIGNING_CERTIFICATE_PATH, createDockerService, dockerClaims, loopbackPublicUrlWarning } from "./docker";
 import { createIisService, iisClaims, signingCertificatePath } from "./iis";
 import { DeploymentPlan, planDeployment } from "./plan";
 import { afterGate, createLocalReadinessGate } from "./readiness";
-import { createReseed } from "./reseed";
+import { createReseed, createRetirement, ReseedInputs, restartToken } from "./reseed";
 import { CreatioOAuthConnection } from "./creatioConnection";
 import { planServiceConnection, serviceConnectionOptions, serviceCreatioInstance } from "./creatioPlan";
 
@@ -87,20 +87,14 @@ export class IdentityService extends pulumi.ComponentResource {
 
         const credentials = createClientCredentials(name, plan.client, this);
         const client = clientOutput(plan, credentials);
-        const reseed = plan.client.reseed
-            ? [
-                  createReseed(
-                      name,
-                      {
-                          provider: plan.provider,
-                          connectionString: plan.reseedConnectionString,
-                          clientId: credentials.id,
-                          clientsJson: pulumi.secret(client.apply(renderClients)),
-                      },
-                      { parent: this },
-                  ),
-              ]
-            : [];
+        const reseedInputs: ReseedInputs = {
+            provider: plan.provider,
+            connectionString: plan.reseedConnectionString,
+            client: pulumi.secret(client.apply(clientDefinition)),
+        };
+        const reseed = plan.client.reseed ? createReseed(name, reseedInputs, { parent: this }) : undefined;
+        const serviceDependsOn = reseed ? [reseed] : [];
+        const serviceRestartToken = reseed ? restartToken(reseed) : undefined;
 
         const configuration = renderConfiguration(plan, client, targetFacts(plan));
         const signingCertificate =
@@ -109,14 +103,23 @@ export class IdentityService extends pulumi.ComponentResource {
                 : createSigningCertificate(name, plan.signingCertificate.rotation, this).pfxBase64;
         let url: pulumi.Output<string>;
         let gate: pulumi.CustomResource | undefined;
+        let service: pulumi.CustomResource;
         if (plan.docker) {
             const daemon = dockerDaemon(opts);
             const deployed = createDockerService(
                 name,
-                { settings: plan.docker, creatioVersion: plan.profile.text, configuration, signingCertificate, daemon },
+                {
+                    settings: plan.docker,
+                    creatioVersion: plan.profile.text,
+                    configuration,
+                    signingCertificate,
+                    daemon,
+                    restartToken: serviceRestartToken,
+                },
                 this,
-                reseed,
+                serviceDependsOn,
             );
+            service = deployed.container;
             url = deployed.url;
             pulumi.all([daemon, plan.publicUrl ?? url]).apply(([host, publicUrl]) => {
                 const warning = loopbackPublicUrlWarning(host, publicUrl);
@@ -145,10 +148,12 @@ export class IdentityService extends pulumi.ComponentResource {
                     readiness: plan.readiness.enabled
                         ? { settings: plan.readiness, clientId: credentials.id, clientSecret: credentials.secret }
                         : undefined,
+                    restartToken: serviceRestartToken,
                 },
                 this,
-                reseed,
+                serviceDependsOn,
             );
+            service = deployed.configuration;
             url = deployed.url;
             gate = deployed.gate;
         }
@@ -169,23 +174,26 @@ export class IdentityService extends pulumi.ComponentResource {
         );
         let connection: CreatioOAuthConnection | undefined;
         if (args.creatio) {
-            // The URL Creatio reaches the service at.
-            const creatioFacingUrl = this.publicUrl;
+            // Creatio gets the URL it reaches the service at; the readiness gate has passed before it resolves.
             connection = new CreatioOAuthConnection(
                 `${name}-creatio`,
                 {
                     ...serviceConnectionOptions(args.creatio),
                     creatio: serviceCreatioInstance(args.creatio, args.creatioVersion),
-                    identityServiceUrl: creatioFacingUrl,
+                    identityServiceUrl: this.publicUrl,
                     clientId: credentials.id,
                     clientSecret: credentials.secret,
                 },
                 { parent: this },
             );
-        }
-        if (connection) {
             connections.set(this, connection);
             this.creatioHealthCheck = connection.healthCheck;
+        }
+        if (reseed) {
+            // The replaced credentials are retired only once everything in `retireAfter` uses the new ones: the
+            // service (its readiness gate) and whatever hands the credentials on, such as the connection to Creatio.
+            const retireAfter: pulumi.Resource[] = [gate ?? service, ...(connection ? [connection] : [])];
+            createRetirement(name, reseedInputs, retireAfter, { parent: this });
         }
         this.registerOutputs({
             creatioHealthCheck: this.creatioHealthCheck,

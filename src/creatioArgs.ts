@@ -5,16 +5,23 @@ import * as pulumi from "@pulumi/pulumi";
  * under `/0/` (for example `/0/DataService/...`); on .NET the `/0` prefix is dropped. The login route is at the site
  * root on both.
  */
-export enum CreatioRuntime {
+export const CreatioRuntime = {
     /**
      * Creatio on .NET Framework (IIS on Windows): application routes under `/0/`.
      */
-    NetFramework = "netFramework",
+    NetFramework: "netFramework",
     /**
      * Creatio on .NET (formerly .NET Core / .NET 6 / .NET 8): application routes without the `/0` prefix.
      */
-    Net = "net",
-}
+    Net: "net",
+} as const;
+/**
+ * The runtime a Creatio instance runs on. It decides the URL layout: on .NET Framework every application route sits
+ * under `/0/` (for example `/0/DataService/...`); on .NET the `/0` prefix is dropped. The login route is at the site
+ * root on both.
+ * Accepts the members of `CreatioRuntime` or their string values.
+ */
+export type CreatioRuntime = (typeof CreatioRuntime)[keyof typeof CreatioRuntime];
 
 /**
  * How the connection trusts Creatio's HTTPS certificate.

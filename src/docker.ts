@@ -10,6 +10,7 @@ import { DockerDeployment, RestartPolicy } from "./args";
 import { pfxFile, readPfxBase64 } from "./certificates";
 import { Claim, knownClaims } from "./claims";
 import { Setting, toEnvironment } from "./configuration";
+import { pathForProviders } from "./providerPaths";
 import { ArgumentCheck, checks, describe, isKnown } from "./validation";
 
 export const DEFAULT_HTTP_PORT = 8090;
@@ -28,12 +29,15 @@ export const CONTAINER_TLS_CERTIFICATE_PATH = "/app/tls-certificate.pfx";
 
 /** Label that marks the containers of this package, with the component name as value. */
 export const CONTAINER_LABEL = "creatio-identity-service.component";
+/** Label with client re-seeding's restart token: a new token replaces the container, so the service seeds again. */
+export const RESTART_TOKEN_LABEL = "creatio-identity-service.client-reseed";
 
 const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** Docker settings with defaults applied and plain values checked. */
 export interface DockerSettings {
     readonly image?: pulumi.Input<string>;
+    readonly imageDigest?: pulumi.Input<string>;
     readonly build?: { readonly context: pulumi.Input<string>; readonly dockerfile: pulumi.Input<string> };
     readonly containerName: pulumi.Input<string>;
     readonly httpPort: pulumi.Input<number>;
@@ -74,6 +78,7 @@ export function dockerSettings(name: string, args: DockerDeployment, check: Argu
     }
     return {
         image: args.image && check.input("docker.image", args.image, checks.nonEmpty),
+        imageDigest: imageDigest(args, check),
         build: args.build && {
             context: check.input("docker.build.context", args.build.context, checks.nonEmpty),
             dockerfile: args.build.dockerfile ?? DEFAULT_DOCKERFILE,
@@ -95,6 +100,36 @@ export function dockerSettings(name: string, args: DockerDeployment, check: Argu
         restart: check.input("docker.restart", args.restart ?? DEFAULT_RESTART_POLICY, checks.oneOf(RestartPolicy, "restart policy")),
         https,
     };
+}
+
+const IMAGE_DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+function imageDigest(args: DockerDeployment, check: ArgumentCheck): pulumi.Input<string> | undefined {
+    if (args.imageDigest === undefined) {
+        return undefined;
+    }
+    if (args.build !== undefined) {
+        check.fail("docker.imageDigest", "applies to a pulled `image`, not to `build`; remove it");
+    }
+    if (typeof args.image === "string" && args.image.includes("@")) {
+        check.fail("docker.imageDigest", "`image` already names a digest; give the digest in one place only");
+    }
+    return check.input("docker.imageDigest", args.imageDigest, value =>
+        IMAGE_DIGEST.test(value)
+            ? undefined
+            : `${describe(value)} is not an image digest; give "sha256:" and 64 lowercase hex digits, as \`docker buildx imagetools inspect <image>\` prints it`,
+    );
+}
+
+/**
+ * The reference to pull: the image by its digest when one is given. The Docker provider looks a reference up
+ * locally before pulling, so only a digest reference that is not local yet makes it pull a re-pushed tag.
+ */
+export function pullReference(image: string, digest: string | undefined): string {
+    if (digest === undefined) {
+        return image;
+    }
+    return `${image}@${digest}`;
 }
 
 /**
@@ -201,6 +236,14 @@ export interface DockerServiceInputs {
     readonly signingCertificate?: pulumi.Output<string>;
     /** The Docker daemon's address (the provider's `host`), to derive the default host name from. */
     readonly daemon?: pulumi.Input<string | undefined>;
+    /** Changes whenever client re-seeding deleted rows (empty until then). */
+    readonly restartToken?: pulumi.Output<string>;
+}
+
+/** The container's labels: the restart token only once there is one, so that turning re-seeding on changes nothing. */
+export function containerLabels(componentName: string, restartToken: string | undefined): docker.types.input.ContainerLabel[] {
+    const labels = [{ label: CONTAINER_LABEL, value: componentName }];
+    return restartToken ? [...labels, { label: RESTART_TOKEN_LABEL, value: restartToken }] : labels;
 }
 
 export interface DockerService {
@@ -218,11 +261,13 @@ function createImage(name: string, inputs: DockerServiceInputs, opts: pulumi.Cus
             {
                 imageName: builtImageName(name, inputs.creatioVersion),
                 build: {
-                    context: build.context,
-                    // The provider resolves a relative Dockerfile from the program's directory, not the context.
+                    // The provider stores both paths as given and diffs them: relative paths keep a checkout in
+                    // another folder from rebuilding (the context's contents are hashed separately).
+                    context: pulumi.output(build.context).apply(context => pathForProviders(context)),
+                    // The provider resolves a relative Dockerfile from its working directory, not from the context.
                     dockerfile: pulumi
                         .all([build.context, build.dockerfile])
-                        .apply(([context, dockerfile]) => path.join(context, dockerfile)),
+                        .apply(([context, dockerfile]) => pathForProviders(path.resolve(context, dockerfile))),
                 },
                 skipPush: true,
             },
@@ -230,7 +275,8 @@ function createImage(name: string, inputs: DockerServiceInputs, opts: pulumi.Cus
         );
         return { resource: built, reference: built.repoDigest };
     }
-    const pulled = new docker.RemoteImage(`${name}-image`, { name: image!, keepLocally: true }, opts);
+    const reference = pulumi.all([image!, inputs.settings.imageDigest]).apply(([tag, digest]) => pullReference(tag, digest));
+    const pulled = new docker.RemoteImage(`${name}-image`, { name: reference, keepLocally: true }, opts);
     return { resource: pulled, reference: pulled.imageId };
 }
 
@@ -281,7 +327,9 @@ export function createDockerService(
             networksAdvanced: settings.networks
                 ? pulumi.output(settings.networks).apply(names => names.map(network => ({ name: network })))
                 : undefined,
-            labels: [{ label: CONTAINER_LABEL, value: name }],
+            labels: inputs.restartToken
+                ? inputs.restartToken.apply(token => containerLabels(name, token))
+                : containerLabels(name, undefined),
             mustRun: true,
         },
         // A fixed container name and host port cannot exist twice: remove the old container first.

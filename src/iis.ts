@@ -107,7 +107,14 @@ export function windowsPathCheck(options: { zip?: boolean; folder?: boolean; loc
             return `${describe(value)} is a network (UNC) path; give a folder on a local drive of the IIS server, such as "C:\\Creatio"`;
         }
         if (typeof value !== "string" || !(DRIVE_PATH.test(value) || UNC_PATH.test(value))) {
-            return `${describe(value)} is not an absolute Windows path; write it like "C:\\Creatio\\IdentityService" or "\\\\server\\share\\folder"`;
+            const example = options.zip
+                ? '"C:\\Creatio\\IdentityService.zip" or "\\\\server\\share\\IdentityService.zip"'
+                : '"C:\\Creatio\\IdentityService" or "\\\\server\\share\\folder"';
+            // "C:\Creatio" written with one backslash in TypeScript or JavaScript arrives as "C:Creatio".
+            const escaping = typeof value === "string" && /^[A-Za-z]:[^\\/]/.test(value)
+                ? '; in TypeScript and JavaScript strings write each backslash twice ("C:\\\\Creatio")'
+                : "";
+            return `${describe(value)} is not an absolute Windows path; write it like ${example}${escaping}`;
         }
         if (PATH_FORBIDDEN.test(value) || value.slice(2).includes(":")) {
             return `${describe(value)} contains characters Windows does not allow in paths (< > " | ? * : or control characters); remove them`;
@@ -486,6 +493,8 @@ export interface IisServiceInputs {
     readonly signingCertificate?: pulumi.Output<string>;
     /** Every secret value of the configuration, to redact from error messages. */
     readonly secrets: pulumi.Input<string | undefined>[];
+    /** Changes whenever client re-seeding deleted rows: the configuration step then runs (and restarts the site) again. */
+    readonly restartToken?: pulumi.Output<string>;
     /** The readiness gate, when enabled. */
     readonly readiness?: {
         readonly settings: ReadinessSettings;
@@ -532,7 +541,7 @@ interface StepOptions {
     readonly stdin: pulumi.Input<string>;
     /** The stdin holds secrets: no logging, secret stdout and stderr. */
     readonly secret: boolean;
-    readonly triggers?: pulumi.Input<unknown>[];
+    readonly triggers?: pulumi.Input<pulumi.Input<unknown>[]>;
     readonly dependsOn: pulumi.Resource[];
     readonly deleteBeforeReplace?: boolean;
 }
@@ -567,7 +576,9 @@ function createStep(
         // Another server is another deployment: the step is replaced, so its delete runs on the old server (with the
         // connection kept in the state) and it runs anew on the new one. New credentials for the same server are an
         // update, which each step survives without changing anything there.
-        const triggers = [serverOf(connection), ...(options.triggers ?? [])];
+        const triggers = pulumi
+            .all([serverOf(connection), pulumi.output(options.triggers ?? [])])
+            .apply(([server, others]) => [server, ...(others ?? [])]);
         return new command.remote.Command(
             resourceName,
             { ...common, triggers, connection, create: line(create), update: line(create), delete: remove && line(remove) },
@@ -719,6 +730,9 @@ export function createIisService(
                     }),
                 ),
             secret: true,
+            // Absent until re-seeding first deletes rows, so that turning re-seeding on changes nothing (an output
+            // that resolves to undefined leaves the property unset, which the SDK's type does not express).
+            triggers: inputs.restartToken?.apply(token => (token ? [token] : undefined)) as pulumi.Output<unknown[]> | undefined,
             dependsOn: [site, ...configurationDependsOn],
         },
         context,

@@ -3,6 +3,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { pathForProviders, providerWorkingDirectory } from "./providerPaths";
 
 /** `src/scripts/` of this package, from the compiled `bin/` or from `src/` alike. */
 export const SCRIPTS_DIR = path.join(__dirname, "..", "src", "scripts");
@@ -16,11 +17,10 @@ export function readScript(file: string): string {
 }
 
 /**
- * The command line that runs a packaged Node script. The path is relative to the Pulumi program's directory
- * (where local commands run), so the command text, and with it the preview, is the same on every machine
- * that checks out the program; an absolute path would show as a change whenever a colleague runs `pulumi up`.
+ * The command line that runs a packaged Node script, with the script's path as `pathForProviders` gives it: found
+ * from the command provider's working directory, and the same text on every machine that runs the program through
+ * the Pulumi CLI (an absolute path would show as a change whenever a colleague runs `pulumi up`).
  */
-export function nodeScriptCommand(file: string, programDir: string = process.cwd()): string {
-    const relative = path.relative(programDir, scriptPath(file)).split(path.sep).join("/");
-    return `node "${relative}"`;
+export function nodeScriptCommand(file: string, workingDirectory: string | undefined = providerWorkingDirectory()): string {
+    return `node "${pathForProviders(scriptPath(file), workingDirectory)}"`;
 }

@@ -1,54 +1,99 @@
 /**
- * Client re-seeding. The service inserts its system client only when the client is missing, so a changed
- * id, secret or any other client field would be ignored. Before the service restarts with a new client
- * configuration, `src/scripts/reseed.js` deletes the old client's rows in one transaction.
+ * Client re-seeding. The service inserts its system client from configuration only when that client id is missing,
+ * so the database must match the configuration before the service starts. Two local commands run
+ * `src/scripts/reseed.js`, both deciding from the rows in the database (never from a previous run alone):
+ * `<name>-client-reseed` before the service (re)starts deletes a client that differs from its configuration (and
+ * then hands the service a new restart token) or adds a rotated secret next to the old one; `<name>-client-retire`,
+ * once the new client is in service, removes the credentials it replaced. Old and new credentials overlap in between.
  */
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { DatabaseProvider } from "./args";
+import { ClientDefinition } from "./configuration";
 import { nodeScriptCommand } from "./packagedScripts";
 
-/** A fingerprint of the rendered `Clients` value: the script deletes rows only when it changes. */
-export function clientHash(clientsJson: string): string {
-    return crypto.createHash("sha256").update(clientsJson).digest("hex");
+/** IdentityServer4 stores a shared secret as `secret.Sha256()`: Base64 of the SHA-256 of its UTF-8 bytes. */
+export function identityServerSecretHash(secret: string): string {
+    return crypto.createHash("sha256").update(secret, "utf8").digest("base64");
 }
+
+/** The client as the service stores it: the secrets hashed, so the script never needs them in clear. */
+export interface StoredClient extends Omit<ClientDefinition, "Secrets"> {
+    SecretHashes: string[];
+}
+
+export function storedClient(definition: ClientDefinition): StoredClient {
+    const { Secrets, ...rest } = definition;
+    return { ...rest, SecretHashes: Secrets.map(identityServerSecretHash) };
+}
+
+export type ReseedAction = "prepare" | "retire";
 
 export interface ReseedInputs {
     readonly provider: DatabaseProvider;
     readonly connectionString: pulumi.Input<string>;
-    readonly clientId: pulumi.Input<string>;
-    readonly clientsJson: pulumi.Input<string>;
+    /** The client the service is given (its `Clients` entry). */
+    readonly client: pulumi.Input<ClientDefinition>;
 }
 
-/** What the script reads on stdin: all of it secret. */
-export function reseedStdin(inputs: ReseedInputs): pulumi.Output<string> {
+/** What the script reads on stdin: secret, as it holds the connection string. */
+export function reseedStdin(inputs: ReseedInputs, action: ReseedAction): pulumi.Output<string> {
     return pulumi.secret(
         pulumi
-            .all([inputs.connectionString, inputs.clientId, inputs.clientsJson])
-            .apply(([connectionString, clientId, clientsJson]) =>
-                JSON.stringify({ connectionString, clientId, clientHash: clientHash(clientsJson) }),
-            ),
+            .all([inputs.connectionString, inputs.client])
+            .apply(([connectionString, client]) => JSON.stringify({ action, connectionString, client: storedClient(client) })),
     );
 }
 
-/**
- * The re-seed command. It runs on every change of its stdin, but deletes rows only when the client hash
- * differs from the one it printed last time (the provider hands the previous stdout back), so a new
- * connection string alone never removes the client.
- */
-export function createReseed(name: string, inputs: ReseedInputs, opts: pulumi.CustomResourceOptions): command.local.Command {
+function createStep(resourceName: string, action: ReseedAction, inputs: ReseedInputs, opts: pulumi.CustomResourceOptions) {
     const script = nodeScriptCommand("reseed.js");
     return new command.local.Command(
-        `${name}-client-reseed`,
+        resourceName,
         {
             create: script,
             update: script,
             environment: { RESEED_DB_PROVIDER: inputs.provider },
-            stdin: reseedStdin(inputs),
+            stdin: reseedStdin(inputs, action),
             addPreviousOutputInEnv: true,
             logging: "none",
         },
         { ...opts, additionalSecretOutputs: ["stdout", "stderr"] },
     );
+}
+
+/** The step before the service (re)starts. Order the service after it and feed it `restartToken(step)`. */
+export function createReseed(name: string, inputs: ReseedInputs, opts: pulumi.CustomResourceOptions): command.local.Command {
+    return createStep(`${name}-client-reseed`, "prepare", inputs, opts);
+}
+
+/**
+ * The step that retires the replaced credentials. `after` lists every resource that must have the new credentials
+ * in use first: the readiness gate (or the service itself when there is none) and any consumer the program connects.
+ */
+export function createRetirement(
+    name: string,
+    inputs: ReseedInputs,
+    after: pulumi.Resource[],
+    opts: pulumi.CustomResourceOptions,
+): command.local.Command {
+    return createStep(`${name}-client-retire`, "retire", inputs, { ...opts, dependsOn: after });
+}
+
+/** The re-seed step's restart token: empty until it deletes rows, then new on every deletion. Not secret. */
+export function parseRestartToken(stdout: string | undefined): string {
+    for (const line of (stdout ?? "").split(/\r?\n/).reverse()) {
+        try {
+            const value = JSON.parse(line) as { restartToken?: unknown };
+            if (value && typeof value.restartToken === "string") return value.restartToken;
+        } catch {
+            // not the script's JSON line
+        }
+    }
+    return "";
+}
+
+export function restartToken(reseed: command.local.Command): pulumi.Output<string> {
+    // The token is random and tells nothing about the client, so it may leave the secret stdout in clear.
+    return pulumi.unsecret(reseed.stdout.apply(parseRestartToken));
 }

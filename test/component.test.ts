@@ -5,7 +5,10 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { encodePkcs12 } from "../src/certificates";
-import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, LogLevel, RestartPolicy } from "../src";
+import { CreatioRuntime, DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, LogLevel, RestartPolicy } from "../src";
+import { clientDefinition } from "../src/configuration";
+import { CONTAINER_LABEL } from "../src/docker";
+import { identityServerSecretHash, storedClient } from "../src/reseed";
 import { isSecretInput, Recorder, resetMocks, settle, valueOf } from "./support/mocks";
 
 const certificates = path.join(__dirname, "fixtures", "certificates");
@@ -44,6 +47,7 @@ describe("IdentityService on Docker (mocks)", () => {
                 "docker:index/image:Image ids-image",
                 "docker:index/container:Container ids-container",
                 "command:local:Command ids-readiness",
+                "command:local:Command ids-client-retire",
             ],
         );
         for (const child of recorder.constructed.slice(1)) {
@@ -63,6 +67,20 @@ describe("IdentityService on Docker (mocks)", () => {
         }
         assert.match(await valueOf(service.clientId), /^[A-Za-z0-9]{16}$/);
         assert.match(await valueOf(service.clientSecret), /^[A-Za-z0-9]{32}$/);
+    });
+
+    it("sends no keepers without client.rotation, so that setting it the first time is a change that regenerates", async () => {
+        // terraform-provider-random replaces on keepers that go from null to a value (RequiresReplaceIfValuesNotNull):
+        // the first `rotation` rotates, by design, like any later change of it.
+        const before = deploy("first", dockerArgs()).recorder;
+        for (const child of ["first-client-id", "first-client-secret"]) {
+            assert.equal(before.byName(child).props.keepers, undefined);
+        }
+        resetMocks();
+        const after = deploy("first", dockerArgs({ client: { rotation: "1" } })).recorder;
+        for (const child of ["first-client-id", "first-client-secret"]) {
+            assert.deepEqual(after.byName(child).props.keepers, { rotation: "1" });
+        }
     });
 
     it("uses supplied credentials as given and generates nothing", async () => {
@@ -145,7 +163,7 @@ describe("IdentityService on Docker (mocks)", () => {
         const image = recorder.byName("bld-image").props;
         assert.equal(image.skipPush, true);
         assert.equal(image.imageName, "creatio-identity-service:8.2.3-bld");
-        assert.equal(image.build.context, "/opt/IdentityService");
+        assert.equal(await valueOf(image.build.context), "/opt/IdentityService");
         assert.equal(await valueOf(image.build.dockerfile), path.join("/opt/IdentityService", "Dockerfile-OAuth"));
         assert.equal(await valueOf(recorder.byName("bld-container").props.image), "sha256:built-bld-image");
     });
@@ -154,9 +172,30 @@ describe("IdentityService on Docker (mocks)", () => {
         const { recorder } = deploy("pull", dockerArgs({ docker: { image: "registry.example.com/ids:8.2.3" } }));
         const image = recorder.byName("pull-image");
         assert.equal(image.type, "docker:index/remoteImage:RemoteImage");
-        assert.equal(image.props.name, "registry.example.com/ids:8.2.3");
+        assert.equal(await valueOf(image.props.name), "registry.example.com/ids:8.2.3");
         assert.equal(image.props.keepLocally, true);
         assert.equal(await valueOf(recorder.byName("pull-container").props.image), "sha256:pulled-pull-image");
+    });
+
+    it("pulls by digest when imageDigest is given, so a new digest pulls a tag that was pushed again", async () => {
+        const digest = `sha256:${"ab12".repeat(16)}`;
+        const { recorder } = deploy("dig", dockerArgs({ docker: { image: "registry.example.com/ids:8.2.3", imageDigest: digest } }));
+        assert.equal(await valueOf(recorder.byName("dig-image").props.name), `registry.example.com/ids:8.2.3@${digest}`);
+    });
+
+    it("refuses an imageDigest that is no digest, one given with build, and a digest given twice", () => {
+        assert.throws(
+            () => deploy("bad1", dockerArgs({ docker: { image: "ids:8.2.3", imageDigest: "latest" } })),
+            /docker\.imageDigest: "latest" is not an image digest; give "sha256:" and 64 lowercase hex digits/,
+        );
+        assert.throws(
+            () => deploy("bad2", dockerArgs({ docker: { build: { context: "/ids" }, imageDigest: `sha256:${"0".repeat(64)}` } })),
+            /docker\.imageDigest: applies to a pulled `image`, not to `build`; remove it/,
+        );
+        assert.throws(
+            () => deploy("bad3", dockerArgs({ docker: { image: `ids@sha256:${"1".repeat(64)}`, imageDigest: `sha256:${"2".repeat(64)}` } })),
+            /docker\.imageDigest: `image` already names a digest; give the digest in one place only/,
+        );
     });
 
     it("serves HTTPS with its own certificate, apart from the signing certificate", async () => {
@@ -196,8 +235,10 @@ describe("IdentityService on Docker (mocks)", () => {
         const reseed = recorder.byName("ord-client-reseed");
         const container = recorder.byName("ord-container");
         const readiness = recorder.byName("ord-readiness");
+        const retire = recorder.byName("ord-client-retire");
         assert.deepEqual(await urnsOf(container.opts.dependsOn), [await urnOfChild("ord-client-reseed")]);
-        for (const cmd of [reseed, readiness]) {
+        assert.deepEqual(await urnsOf(retire.opts.dependsOn), [await urnOfChild("ord-readiness")], "retired once the new client answers");
+        for (const cmd of [reseed, readiness, retire]) {
             assert.equal(cmd.props.logging, "none");
             assert.deepEqual((cmd.opts as pulumi.CustomResourceOptions).additionalSecretOutputs, ["stdout", "stderr"]);
             assert.equal(await isSecretInput(cmd.props.stdin), true);
@@ -207,17 +248,53 @@ describe("IdentityService on Docker (mocks)", () => {
             assert.ok(!visible.includes("Client-Secret-0000000000000000000042"));
             assert.ok(!visible.includes("Conn-Secret-7731"));
         }
-        assert.equal(reseed.props.addPreviousOutputInEnv, true);
-        assert.equal(reseed.props.environment.RESEED_DB_PROVIDER, "Postgres");
-        const reseedStdin = JSON.parse(await valueOf(reseed.props.stdin));
-        assert.equal(reseedStdin.connectionString, CONNECTION_STRING);
-        assert.match(reseedStdin.clientHash, /^[0-9a-f]{64}$/);
+        for (const [cmd, action] of [[reseed, "prepare"], [retire, "retire"]] as const) {
+            assert.equal(cmd.props.addPreviousOutputInEnv, true);
+            assert.equal(cmd.props.environment.RESEED_DB_PROVIDER, "Postgres");
+            const stdinText: string = await valueOf(cmd.props.stdin);
+            const stdin = JSON.parse(stdinText);
+            assert.equal(stdin.action, action);
+            assert.equal(stdin.connectionString, CONNECTION_STRING);
+            // The secret as IdentityServer4 stores it, never in clear.
+            assert.deepEqual(stdin.client.SecretHashes, [identityServerSecretHash("Client-Secret-0000000000000000000042")]);
+            assert.ok(!stdinText.includes("Client-Secret-0000000000000000000042"));
+            const configured = clientDefinition({
+                id: stdin.client.ClientId,
+                name: "Creatio",
+                secret: "Client-Secret-0000000000000000000042",
+                accessTokenLifetimeSeconds: 3600,
+            });
+            assert.deepEqual(stdin.client, storedClient(configured), "the client the service is given");
+        }
+        // Re-seeding has deleted nothing yet: no restart token on the container.
+        assert.deepEqual(await valueOf(container.props.labels), [{ label: CONTAINER_LABEL, value: "ord" }]);
         assert.deepEqual(JSON.parse(await valueOf(readiness.props.stdin)), { clientSecret: "Client-Secret-0000000000000000000042" });
         const env = await valueOf(readiness.props.environment);
         assert.equal(env.IDENTITY_SERVICE_URL, "http://localhost:8090");
         assert.equal(env.READINESS_TIMEOUT_SECONDS, "300");
         assert.equal(env.READINESS_VERIFY_TOKEN, "true");
         assert.deepEqual(await valueOf(readiness.props.triggers), ["ord-container-id"]);
+    });
+
+    it("retires replaced credentials only after the readiness gate and the connection to Creatio", async () => {
+        const { service, recorder } = deploy(
+            "conn",
+            dockerArgs({
+                creatioVersion: "8.1.3",
+                creatio: { url: "https://creatio.example.com", username: "Supervisor", password: "Creatio-Secret-1", runtime: CreatioRuntime.NetFramework },
+            }),
+        );
+        await valueOf(service.url);
+        const retire = recorder.byName("conn-client-retire");
+        const names = (await urnsOf(retire.opts.dependsOn)).map(urn => urn.split("::").pop());
+        assert.deepEqual(names, ["conn-readiness", "conn-creatio"]);
+        assert.equal(recorder.constructed[recorder.constructed.length - 1].name, "conn-client-retire", "created after every other child");
+    });
+
+    it("retires after the container itself when the readiness gate is off", async () => {
+        const { recorder } = deploy("nogate", dockerArgs({ readiness: { enabled: false } }));
+        const names = (await urnsOf(recorder.byName("nogate-client-retire").opts.dependsOn)).map(urn => urn.split("::").pop());
+        assert.deepEqual(names, ["nogate-container"]);
     });
 
     it("re-seeds through a separate connection string when the deploying machine reaches the database elsewhere", async () => {

@@ -117,7 +117,7 @@ describe("IdentityService with creatio (mocks)", () => {
         const health = await valueOf(service.creatioHealthCheck!);
         assert.deepEqual(health, { checked: false }, "the mock command reports nothing");
         const names = recorder.constructed.map(r => r.name);
-        assert.deepEqual(names.slice(-2), ["ids-creatio", "ids-creatio-connection"]);
+        assert.deepEqual(names.slice(-3), ["ids-creatio", "ids-creatio-connection", "ids-client-retire"]);
         assert.ok(service.creatioConnection instanceof CreatioOAuthConnection);
         assert.equal(recorder.byName("ids-creatio").opts.parent, service);
 

@@ -1,11 +1,14 @@
 import { strict as assert } from "assert";
 import {
     builtImageName,
+    CONTAINER_LABEL,
     containerEnvironment,
+    containerLabels,
     defaultHostname,
     isLoopback,
     loopbackPublicUrlWarning,
     remoteDockerHost,
+    RESTART_TOKEN_LABEL,
     serviceUrl,
 } from "../src/docker";
 
@@ -41,6 +44,15 @@ describe("Docker target rendering", () => {
         assert.equal(builtImageName("My IDS/Prod", "8.2.1"), "creatio-identity-service:8.2.1-my-ids-prod");
         assert.equal(builtImageName("__", "8.2.1"), "creatio-identity-service:8.2.1-default");
         assert.ok(builtImageName("x".repeat(300), "8.2.1").length <= 128);
+    });
+
+    it("labels the container with re-seeding's restart token only once there is one", () => {
+        assert.deepEqual(containerLabels("ids", undefined), [{ label: CONTAINER_LABEL, value: "ids" }]);
+        assert.deepEqual(containerLabels("ids", ""), [{ label: CONTAINER_LABEL, value: "ids" }]);
+        assert.deepEqual(containerLabels("ids", "0123456789abcdef"), [
+            { label: CONTAINER_LABEL, value: "ids" },
+            { label: RESTART_TOKEN_LABEL, value: "0123456789abcdef" },
+        ]);
     });
 });
 

@@ -131,6 +131,25 @@ describe("examples", () => {
         assert.ok(checked > 25, `checked ${checked} names`);
     });
 
+    it("every example's README gives the steps from a fresh clone: installing, a stack, the signing certificate", () => {
+        const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+        assert.match(readme, /^### Signing certificate$/m);
+        for (const example of fs.readdirSync(path.join(root, "examples"))) {
+            const dir = path.join(root, "examples", example);
+            const text = fs.readFileSync(path.join(dir, "README.md"), "utf8");
+            assert.match(text, /^pulumi stack init /m, `${example}/README.md creates a stack`);
+            assert.match(text, /\(\.\.\/\.\.\/README\.md#signing-certificate\)/, `${example}/README.md says how to make the signing certificate`);
+            if (parse(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8")).runtime === "nodejs") {
+                assert.match(text, /^\(cd \.\.\/\.\. && npm ci\)/m, `${example}/README.md installs (and builds) the package in the repository root first`);
+                assert.match(text, /^npm install /m, `${example}/README.md installs the program's dependencies`);
+            }
+        }
+        const quickstart = readme.slice(readme.indexOf("## Quickstart"), readme.indexOf("### Signing certificate"));
+        for (const step of [/^npm ci /m, /^pulumi stack init /m, /^pulumi up$/m]) {
+            assert.match(quickstart, step);
+        }
+    });
+
     it("every example is a complete program with its own Pulumi.yaml and README", () => {
         const examples = fs.readdirSync(path.join(root, "examples"));
         assert.ok(examples.length >= 5, examples.join(", "));
@@ -224,10 +243,9 @@ describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)",
         assert.ok(fs.existsSync(path.join(run.cwd, image.inputs.build.context, "Dockerfile-OAuth")), image.inputs.build.context);
     });
 
-    it("examples/docker-postgres: the service next to its PostgreSQL container on a private network", async () => {
+    it("examples/docker-postgres: the service next to its PostgreSQL container on a private network, with a generated signing certificate", async () => {
         const run = await runProgram(path.join(root, "examples", "docker-postgres"), {
             identityServiceFolder: "../../test/fixtures/identity-service",
-            signingCertificatePath: "../../test/fixtures/certificates/signing.pfx",
         });
         assert.equal(run.cwd, path.join(root, "examples", "docker-postgres"));
         assert.deepEqual(resourcesOf(run), [
@@ -237,6 +255,8 @@ describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)",
             "random:index/randomPassword:RandomPassword postgres-password",
             "docker:index/container:Container postgres",
             ...IDENTITY_SERVICE_DOCKER,
+            "tls:index/privateKey:PrivateKey identity-service-signing-key",
+            "tls:index/selfSignedCert:SelfSignedCert identity-service-signing-certificate",
         ].sort());
     });
 
@@ -278,8 +298,37 @@ describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)",
         ].sort());
     });
 
+    it("examples/creatio-connection: the service, then Creatio connected after the readiness gate", async () => {
+        const run = await runProgram(path.join(root, "examples", "creatio-connection"), {
+            creatioVersion: "8.2.3",
+            creatioRuntime: "netFramework",
+            creatioUrl: "https://creatio.example.com",
+            creatioPassword: "Supervisor-password",
+            databaseConnectionString: "Server=db;Port=5432;Database=creatio;User ID=creatio;Password=secret;",
+            identityServiceFolder: "../../test/fixtures/identity-service",
+            signingCertificatePath: "../../test/fixtures/certificates/signing.pfx",
+            identityServicePublicUrl: "http://ids.internal:8090",
+        }, ["creatioPassword", "databaseConnectionString"]);
+        assert.deepEqual(resourcesOf(run), [
+            "pulumi:pulumi:Stack identity-service-creatio-connection-dev",
+            ...IDENTITY_SERVICE_DOCKER,
+            "creatio-identity-service:index:CreatioOAuthConnection identity-service-creatio",
+            "command:local:Command identity-service-creatio-connection",
+        ].sort());
+        const connection = run.registered.find(r => r.name === "identity-service-creatio-connection")!;
+        assert.equal(connection.inputs.environment.IDENTITY_SERVICE_URL, "http://ids.internal:8090");
+        assert.equal(connection.inputs.environment.CREATIO_STEPS, "settings,feature,healthCheck");
+    });
+
     it("every Node.js program is covered here", () => {
         const nodePrograms = fs.readdirSync(path.join(root, "examples")).filter(example => parse(fs.readFileSync(path.join(root, "examples", example, "Pulumi.yaml"), "utf8")).runtime === "nodejs");
-        assert.deepEqual(nodePrograms.sort(), ["composed", "docker-postgres", "iis-ssh"]);
+        assert.deepEqual(nodePrograms.sort(), ["composed", "creatio-connection", "docker-postgres", "iis-ssh"]);
+        // Pulumi takes the entry point from the nearest package.json and compiles with the tsconfig.json of the folder
+        // it runs the program in; without one, ts-node falls back to settings under which directory imports fail.
+        for (const folder of [...nodePrograms.map(example => path.join(root, "examples", example)), programFolder(root).folder]) {
+            const packageJson = JSON.parse(fs.readFileSync(path.join(folder, "package.json"), "utf8"));
+            assert.ok(fs.existsSync(path.join(folder, packageJson.main)), `${path.relative(root, folder)}/package.json names its entry point`);
+            assert.ok(fs.existsSync(path.join(folder, "tsconfig.json")), `${path.relative(root, folder)}/tsconfig.json`);
+        }
     });
 });

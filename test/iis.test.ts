@@ -99,6 +99,7 @@ describe("IIS target (mocks)", () => {
                     "command:local:Command ids-client-reseed",
                     ...STEPS.map(step => `command:local:Command ids-iis-${step}`),
                     "command:local:Command ids-readiness",
+                    "command:local:Command ids-client-retire",
                 ],
             );
             for (const child of recorder.constructed.slice(1)) {
@@ -436,7 +437,7 @@ describe("IIS target (mocks)", () => {
                             texts.push(text, (await scriptOf(resource.props, which))!);
                         }
                     }
-                    texts.push(JSON.stringify(await valueOf(resource.props.triggers ?? [])));
+                    texts.push(JSON.stringify((await valueOf(resource.props.triggers)) ?? []));
                     texts.push(JSON.stringify(await valueOf(resource.props.environment ?? {})));
                     texts.push(JSON.stringify(await valueOf(resource.props.interpreter ?? [])));
                     for (const text of texts) {
@@ -585,7 +586,9 @@ describe("IIS arguments", () => {
         ["installPath with a colon inside", iis => (iis.installPath = "C:\\Creatio\\a:b"), "iis.installPath", /characters Windows does not allow/],
         ["missing archivePath", iis => delete iis.archivePath, "iis.archivePath", /is missing; give the path of IdentityService\.zip/],
         ["archivePath not a zip", iis => (iis.archivePath = "C:\\Packages\\IdentityService.7z"), "iis.archivePath", /does not end in \.zip/],
-        ["relative archivePath", iis => (iis.archivePath = "IdentityService.zip"), "iis.archivePath", /is not an absolute Windows path/],
+        ["relative archivePath", iis => (iis.archivePath = "IdentityService.zip"), "iis.archivePath", /is not an absolute Windows path; write it like "C:\\Creatio\\IdentityService\.zip" or "\\\\server\\share\\IdentityService\.zip"$/],
+        // "C:\Creatio\IdentityService.zip" with single backslashes in TypeScript: the escapes vanish.
+        ["archivePath with its backslashes lost", iis => (iis.archivePath = "C:CreatioIdentityService.zip"), "iis.archivePath", /write it like "C:\\Creatio\\IdentityService\.zip" .*; in TypeScript and JavaScript strings write each backslash twice \("C:\\\\Creatio"\)$/],
         ["missing port", iis => delete iis.port, "iis.port", /is missing; give the site's HTTP port/],
         ["port 0", iis => (iis.port = 0), "iis.port", /0 is not a TCP port; use a whole number from 1 to 65535/],
         ["port 65536", iis => (iis.port = 65536), "iis.port", /65536 is not a TCP port/],

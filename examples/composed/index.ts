@@ -27,7 +27,8 @@ const identityService = new IdentityService(
             reseedConnectionString: database.maintenanceConnectionString,
         },
         client: { creatioUrl: config.require("creatioUrl"), rotation: config.get("clientRotation") },
-        signingCertificate: { path: config.require("signingCertificatePath") },
+        // Your own .pfx, if you have one; otherwise the package generates a signing certificate for this instance.
+        signingCertificate: config.get("signingCertificatePath") ? { path: config.require("signingCertificatePath") } : undefined,
         docker: {
             build: { context: config.require("identityServiceFolder") },
             hostname: publicHostname,

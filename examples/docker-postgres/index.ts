@@ -38,7 +38,8 @@ const identityService = new IdentityService(
             reseedConnectionString: pulumi.interpolate`Server=127.0.0.1;Port=15432;Database=creatio;User ID=creatio;Password=${databasePassword.result};`,
         },
         client: { creatioUrl },
-        signingCertificate: { path: config.require("signingCertificatePath") },
+        // Your own .pfx, if you have one; otherwise the package generates a signing certificate for this instance.
+        signingCertificate: config.get("signingCertificatePath") ? { path: config.require("signingCertificatePath") } : undefined,
         logLevel: LogLevel.Information,
         docker: {
             build: { context: identityServiceFolder },

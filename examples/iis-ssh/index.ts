@@ -19,11 +19,11 @@ const identityService = new IdentityService("identity-service", {
         reseedConnectionString: config.getSecret("reseedConnectionString"),
     },
     client: { creatioUrl: config.get("creatioUrl") },
-    // The token-signing certificate, on this machine: its bytes are written next to the service on the server.
-    signingCertificate: {
-        path: config.require("signingCertificatePath"),
-        password: config.getSecret("signingCertificatePassword"),
-    },
+    // Your own token-signing certificate, on this machine, if you have one (its bytes are written next to the service
+    // on the server); otherwise the package generates one for this instance.
+    signingCertificate: config.get("signingCertificatePath")
+        ? { path: config.require("signingCertificatePath"), password: config.getSecret("signingCertificatePassword") }
+        : undefined,
     logLevel: LogLevel.Information,
     iis: {
         connection: {

@@ -34,10 +34,10 @@
  *              is a warning: the state is saved and takes effect later).
  *   defaultResource  POST {prefix}/rest/OAuthConfigService/AddDefaultResource {}; "already exists" is success.
  *   healthCheck GET {prefix}/api/OAuthHealthCheck; HTTP 500 with HasProblem is a result: its Message is mapped to
- *              what to do.
+ *              what to do. A problem is checked up to 3 times, 1.5 s apart (caches may lag behind the write).
  * A 401 (or an HTML login page) after login means the session ended: log in once more and repeat the request.
- * Connection failures and HTTP 502/503/504 are retried with backoff until the deadline; each request is bounded
- * by min(30 s, time left).
+ * Connection failures and HTTP 502/503/504 (a starting Creatio) are retried with backoff until the deadline;
+ * each request is bounded by min(30 s, time left).
  *
  * Node 20 built-ins only. `require` it to use its pure functions; it only runs main() when started directly.
  */
@@ -55,6 +55,9 @@ const DEFAULT_TIMEOUT_SECONDS = 120;
 const MAX_REQUEST_MS = 30000;
 const MAX_DETAIL_CHARS = 300;
 const RETRY_STATUSES = new Set([502, 503, 504]);
+/** A problem the health check reports right after the settings were written may be a cache still catching up. */
+const HEALTH_CHECK_ATTEMPTS = 3;
+const HEALTH_CHECK_PAUSE_MS = 1500;
 
 const SETTING_CODES = {
   url: "OAuth20IdentityServerUrl",
@@ -214,15 +217,33 @@ function detailOf(body) {
   return `: ${truncate(text.replace(/\s+/g, " "))}`;
 }
 
+/** The secrets of this run, once read: server text is scrubbed of them before it is cut (a cut could hide a part). */
+const secretsToScrub = [];
+
 function truncate(text) {
-  return text.length > MAX_DETAIL_CHARS ? text.slice(0, MAX_DETAIL_CHARS) + "…" : text;
+  const scrubbed = scrub(text, secretsToScrub);
+  return scrubbed.length > MAX_DETAIL_CHARS ? scrubbed.slice(0, MAX_DETAIL_CHARS) + "…" : scrubbed;
 }
 
-/** Removes every secret from a text before it is printed. */
+/**
+ * The ways a secret can come back in server text: as is, JSON-escaped once or twice (a request body echoed inside
+ * a JSON answer), URL- or form-encoded; longest first.
+ */
+function secretForms(secret) {
+  const json = JSON.stringify(secret).slice(1, -1);
+  const forms = [secret, json, JSON.stringify(json).slice(1, -1), encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)];
+  return [...new Set(forms)].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Removes every secret, in every form, from a text before it is printed. The command provider repeats a failed
+ * command's whole output in its error message, whatever `logging` says.
+ */
 function scrub(text, secrets) {
   let out = String(text);
   for (const secret of secrets) {
-    if (secret) out = out.split(secret).join("***");
+    if (!secret) continue;
+    for (const form of secretForms(secret)) out = out.split(form).join("***");
   }
   return out;
 }
@@ -279,7 +300,7 @@ class CreatioClient {
     for (let attempt = 0; ; attempt++) {
       const left = this.timeLeft();
       if (left <= 0) {
-        throw new StepError(step, `no answer from ${url.origin}${url.pathname} within the time limit (${this.config.timeoutMs / 1000} s): ${lastProblem}; check that Creatio runs and the URL is right`);
+        throw new StepError(step, `no usable answer from ${url.origin}${url.pathname} within the time limit (${this.config.timeoutMs / 1000} s): ${lastProblem}; check that Creatio runs and the URL is right`);
       }
       try {
         const response = await this.exchange(url, method, body, Math.min(MAX_REQUEST_MS, left));
@@ -457,11 +478,16 @@ async function addDefaultResource(client, step) {
 
 async function healthCheck(client, step) {
   const route = "/api/OAuthHealthCheck";
-  const response = await client.call("GET", route, undefined, step);
-  if (response.status === 404) throw routeNotFound(step, response, route, client.config, "the health check does not exist there");
-  const { result, problem } = interpretHealthCheck(response.status, response.json);
-  if (problem) throw new StepError(step, problem);
-  return result;
+  for (let attempt = 1; ; attempt++) {
+    const response = await client.call("GET", route, undefined, step);
+    if (response.status === 404) throw routeNotFound(step, response, route, client.config, "the health check does not exist there");
+    const { result, problem } = interpretHealthCheck(response.status, response.json);
+    if (!problem) return result;
+    if (attempt >= HEALTH_CHECK_ATTEMPTS || client.timeLeft() < HEALTH_CHECK_PAUSE_MS) {
+      throw new StepError(step, attempt > 1 ? `${problem} (the same after ${attempt} checks)` : problem);
+    }
+    await sleep(HEALTH_CHECK_PAUSE_MS);
+  }
 }
 
 async function apply(config, secrets) {
@@ -507,6 +533,7 @@ async function main() {
   try {
     const config = readConfig(process.env, process.argv[2]);
     secrets = readSecrets(await readStdin(), config.action);
+    secretsToScrub.push(secrets.password, secrets.clientSecret);
     const { report, warnings } = await (config.action === "apply" ? apply(config, secrets) : clear(config, secrets));
     for (const warning of warnings) process.stderr.write(scrub(`warning: ${warning}`, [secrets.password, secrets.clientSecret]) + "\n");
     process.stdout.write(scrub(JSON.stringify(report), [secrets.password, secrets.clientSecret]) + "\n");

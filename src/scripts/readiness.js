@@ -208,8 +208,8 @@ function shorten(text) {
   return oneLine.length > MAX_DETAIL_CHARS ? oneLine.slice(0, MAX_DETAIL_CHARS) + "..." : oneLine;
 }
 
-function describeStatus(response) {
-  const reason = response.statusText ? ` ${shorten(response.statusText)}` : "";
+function describeStatus(response, secret) {
+  const reason = response.statusText ? ` ${shorten(redact(response.statusText, secret))}` : "";
   return `HTTP ${response.status}${reason}`;
 }
 
@@ -310,8 +310,9 @@ async function requestToken(fetchImpl, tokenEndpoint, clientId, clientSecret, ti
   if (is2xx && isObject(json) && typeof json.access_token === "string" && json.access_token !== "") {
     return { ok: true };
   }
-  const oauthError = isObject(json) && typeof json.error === "string" ? shorten(json.error) : undefined;
-  let detail = describeStatus(response);
+  // Redacted before shortening: a cut could leave part of the secret that no longer matches it.
+  const oauthError = isObject(json) && typeof json.error === "string" ? shorten(redact(json.error, clientSecret)) : undefined;
+  let detail = describeStatus(response, clientSecret);
   if (oauthError) detail += ` with error "${oauthError}"`;
   else if (is2xx) detail += json === undefined ? " but the response was not JSON" : " but no access_token";
   return { ok: false, seen: { kind: is2xx ? "no-token" : "http", status: response.status, oauthError, detail } };
@@ -381,7 +382,7 @@ function adviceFor(lastSeen, clientId) {
   if (kind === "http" && (oauthError === "invalid_client" || status === 401 || (status === 400 && !oauthError))) {
     return (
       `The token endpoint rejected the credentials${client}: the client id or secret stored in the Identity Service database differs from the configuration. ` +
-      "After a rotation, delete the old client rows (Clients, ClientScopes, ClientSecrets, ClientClaims) and restart the service so it inserts the configured client."
+      "The package deletes the old client rows when the client changes, unless client.reseed is false or database.reseedConnectionString names another database than the service uses: correct that setting and run pulumi up again, or delete the client's rows (Clients, ClientScopes, ClientSecrets, ClientClaims) yourself and restart the service so it inserts the configured client."
     );
   }
   if (kind === "http" && status >= 500) {
@@ -409,9 +410,31 @@ function formatTimeoutMessage({ url, timeoutMs, clientId, lastSeen }) {
   );
 }
 
-/** Removes the secret from any text about to be printed (belt and braces: messages never include it). */
+/**
+ * The ways the secret can come back in server-provided text: as is, JSON-escaped (once or twice), and URL- or form-encoded
+ * (it is posted form-encoded, and a server may echo the request), longest first.
+ */
+function secretForms(secret) {
+  const json = JSON.stringify(secret).slice(1, -1);
+  const forms = [
+    secret,
+    json,
+    JSON.stringify(json).slice(1, -1),
+    encodeURIComponent(secret),
+    new URLSearchParams({ s: secret }).toString().slice(2),
+  ];
+  return [...new Set(forms)].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Removes the secret from any text about to be printed. The command provider repeats a failed command's whole
+ * output in its error message, whatever `logging` says, so nothing printed may hold it in any form.
+ */
 function redact(text, secret) {
-  return secret ? String(text).split(secret).join("[redacted]") : String(text);
+  let result = String(text);
+  if (!secret) return result;
+  for (const form of secretForms(secret)) result = result.split(form).join("[redacted]");
+  return result;
 }
 
 // ---------------------------------------------------------------------------

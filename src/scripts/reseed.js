@@ -1,24 +1,37 @@
 #!/usr/bin/env node
 /*
- * Client re-seed for the Creatio Identity Service.
+ * Keeps the Identity Service's system client in the database equal to its configuration.
  *
- * The service inserts the system client from its configuration only when no client with that id exists,
- * so a changed client (id, secret, lifetimes, redirect URIs, ...) has no effect until the old rows are gone.
- * This script deletes them, in one transaction, before the service restarts with the new configuration.
+ * The service inserts the client from its `Clients` setting only when no client with that id exists, so a changed
+ * client (secret, lifetimes, redirect URIs, ...) or one edited in the database has no effect until the database
+ * matches. Two steps, each one transaction, both deciding from the rows in the database:
+ *
+ *   prepare  (before the service restarts with the configuration)
+ *     no "Clients" table, or no row for the client id: nothing to do (the service inserts it);
+ *     a stored field differs from the configuration (name, lifetimes, grant types, scopes, redirect URIs, disabled):
+ *       delete the client and its child rows, and print a new `restartToken`, which the deployment feeds into the
+ *       service's inputs so that the service restarts (and inserts the client again) in the same run;
+ *     only the secret is new: add it as a second secret row (IdentityServer4 accepts any of a client's secrets),
+ *       so the old credentials keep working;
+ *     otherwise nothing.
+ *   retire   (after the new client is in service)
+ *     when the configured client with its configured secret is in the database: delete the client ids this step
+ *     put in service before (its previous output) and every other secret of the configured client; else nothing.
+ *
+ * Secrets are compared as IdentityServer4 stores them, Base64(SHA-256(secret)); the script never sees a secret.
  *
  * Run as `node reseed.js` by a local command with `addPreviousOutputInEnv: true`.
  *   Environment:
  *     RESEED_DB_PROVIDER     "Postgres" or "MsSqlServer" (the service's DbProvider)
- *     PULUMI_COMMAND_STDOUT  this script's previous stdout (set by the command provider on update)
- *   Standard input: JSON {"connectionString": "<ADO.NET style>", "clientId": "<new client id>",
- *                         "clientHash": "<sha256 hex of the rendered Clients JSON>"}
- *   Standard output: exactly one JSON line {"clientId": "...", "clientHash": "...", "deletedClients": N}
- *   Exit codes: 0 done (or nothing to do), 1 database error (rolled back), 2 bad input.
- *
- * Decision: when the previous run printed the same clientHash, nothing changes (a new connection string
- * alone must not delete the client). Otherwise, for the new and the previous client id: if table "Clients"
- * does not exist yet (first deploy), nothing to do; else delete the rows of every table with a foreign key
- * to "Clients" for those clients, then the clients themselves.
+ *     PULUMI_COMMAND_STDOUT  this step's previous stdout (set by the command provider on update only)
+ *   Standard input: JSON {"action": "prepare" | "retire", "connectionString": "<ADO.NET style>",
+ *                         "client": {"ClientId", "ClientName", "SecretHashes": [...], "AllowedGrantTypes": [...],
+ *                                    "AllowedScopes", "RedirectUris", "PostLogoutRedirectUris",
+ *                                    "IdentityTokenLifetime", "AccessTokenLifetime"}}
+ *   Standard output: exactly one JSON line,
+ *     prepare: {"clientId", "deletedClients", "addedSecrets", "restartToken"}
+ *     retire:  {"clientId", "retiredClients", "retiredSecrets", "pendingClientIds"}
+ *   Exit codes: 0 done (or nothing to do), 1 database error (nothing changed), 2 bad input.
  *
  * Messages name the database host and database, never the password or the connection string.
  * `require` it to use the helpers; it only runs main() when started directly.
@@ -193,7 +206,25 @@ function describeTarget(provider, connectionString) {
 }
 
 // ---------------------------------------------------------------------------
-// Inputs and the decision
+// Inputs
+
+/** The list fields of a client, each stored in its own child table: [field, table, column]. */
+const CLIENT_LISTS = [
+  ["AllowedGrantTypes", "ClientGrantTypes", "GrantType"],
+  ["AllowedScopes", "ClientScopes", "Scope"],
+  ["RedirectUris", "ClientRedirectUris", "RedirectUri"],
+  ["PostLogoutRedirectUris", "ClientPostLogoutRedirectUris", "PostLogoutRedirectUri"],
+];
+/** The scalar fields of a client, columns of "Clients". */
+const CLIENT_COLUMNS = ["ClientName", "IdentityTokenLifetime", "AccessTokenLifetime"];
+const SECRETS_TABLE = "ClientSecrets";
+/** IdentityServer4's type of a hashed shared secret. */
+const SHARED_SECRET = "SharedSecret";
+const ACTIONS = ["prepare", "retire"];
+const SECRET_HASH = /^[A-Za-z0-9+/]{43}=$/;
+
+const INPUT_SHAPE =
+  '{"action": "prepare" | "retire", "connectionString": "...", "client": {"ClientId": "...", "SecretHashes": ["<base64 SHA-256>"], ...}}';
 
 function parseInput(text) {
   let input;
@@ -201,20 +232,56 @@ function parseInput(text) {
     input = JSON.parse(text);
   } catch {
     throw new ConfigError(
-      'standard input is not valid JSON: pass {"connectionString": "...", "clientId": "...", "clientHash": "..."} ' +
-        "(the content is not shown here because it holds the connection string)",
+      `standard input is not valid JSON: pass ${INPUT_SHAPE} (the content is not shown here because it holds the connection string)`,
     );
   }
   if (input === null || typeof input !== "object") throw new ConfigError("standard input must be a JSON object");
-  for (const key of ["connectionString", "clientId", "clientHash"]) {
-    if (typeof input[key] !== "string" || input[key] === "") {
-      throw new ConfigError(`standard input has no "${key}" (a non-empty string is required)`);
+  if (!ACTIONS.includes(input.action)) {
+    throw new ConfigError(`standard input's "action" must be one of ${ACTIONS.join(", ")}`);
+  }
+  if (typeof input.connectionString !== "string" || input.connectionString === "") {
+    throw new ConfigError('standard input has no "connectionString" (a non-empty string is required)');
+  }
+  return { action: input.action, connectionString: input.connectionString, client: parseClient(input.client) };
+}
+
+/** The client as the service will store it: secrets as IdentityServer4 hashes them, never in clear. */
+function parseClient(client) {
+  if (client === null || typeof client !== "object") throw new ConfigError('standard input has no "client" object');
+  const text = (field) => {
+    if (typeof client[field] !== "string" || client[field] === "") {
+      throw new ConfigError(`standard input's client has no "${field}" (a non-empty string is required)`);
     }
+    return client[field];
+  };
+  const list = (field) => {
+    const value = client[field] === undefined ? [] : client[field];
+    if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
+      throw new ConfigError(`standard input's client.${field} must be an array of strings`);
+    }
+    return value;
+  };
+  const lifetime = (field) => {
+    if (!Number.isInteger(client[field]) || client[field] <= 0) {
+      throw new ConfigError(`standard input's client.${field} must be a positive whole number`);
+    }
+    return client[field];
+  };
+  const secretHashes = list("SecretHashes");
+  if (secretHashes.length === 0 || secretHashes.some((h) => !SECRET_HASH.test(h))) {
+    throw new ConfigError("standard input's client.SecretHashes must hold the Base64 SHA-256 of each secret (never the secret)");
   }
-  if (!/^[0-9a-f]{64}$/i.test(input.clientHash)) {
-    throw new ConfigError('"clientHash" must be the SHA-256 hex digest of the rendered Clients JSON');
-  }
-  return { connectionString: input.connectionString, clientId: input.clientId, clientHash: input.clientHash.toLowerCase() };
+  return {
+    ClientId: text("ClientId"),
+    ClientName: text("ClientName"),
+    SecretHashes: secretHashes,
+    AllowedGrantTypes: list("AllowedGrantTypes"),
+    AllowedScopes: list("AllowedScopes"),
+    RedirectUris: list("RedirectUris"),
+    PostLogoutRedirectUris: list("PostLogoutRedirectUris"),
+    IdentityTokenLifetime: lifetime("IdentityTokenLifetime"),
+    AccessTokenLifetime: lifetime("AccessTokenLifetime"),
+  };
 }
 
 function parseProvider(value) {
@@ -226,8 +293,8 @@ function parseProvider(value) {
 }
 
 /**
- * The previous run's result from PULUMI_COMMAND_STDOUT: the last line that is a JSON object with a string
- * clientHash, or undefined (first run, or output from something else).
+ * This step's previous result from PULUMI_COMMAND_STDOUT (the command provider sets it on update only): the last
+ * line that is a JSON object with a string clientId, or undefined (a create, or output from something else).
  */
 function parsePreviousOutput(stdout) {
   if (typeof stdout !== "string") return undefined;
@@ -235,10 +302,12 @@ function parsePreviousOutput(stdout) {
   for (let i = lines.length - 1; i >= 0; i--) {
     try {
       const value = JSON.parse(lines[i]);
-      if (value && typeof value === "object" && typeof value.clientHash === "string") {
+      if (value && typeof value === "object" && typeof value.clientId === "string" && value.clientId !== "") {
+        const strings = (v) => (Array.isArray(v) ? v.filter((x) => typeof x === "string" && x !== "") : []);
         return {
-          clientId: typeof value.clientId === "string" && value.clientId !== "" ? value.clientId : undefined,
-          clientHash: value.clientHash.toLowerCase(),
+          clientId: value.clientId,
+          restartToken: typeof value.restartToken === "string" ? value.restartToken : "",
+          pendingClientIds: strings(value.pendingClientIds),
         };
       }
     } catch {
@@ -248,98 +317,291 @@ function parsePreviousOutput(stdout) {
   return undefined;
 }
 
-/** What to do: `{ action: "none" }` when the client is unchanged, else the client ids whose rows go. */
-function planReseed(input, previous) {
-  if (previous && previous.clientHash === input.clientHash) return { action: "none", clientIds: [] };
-  const clientIds = [input.clientId];
-  if (previous && previous.clientId && previous.clientId !== input.clientId) clientIds.push(previous.clientId);
-  return { action: "delete", clientIds };
+// ---------------------------------------------------------------------------
+// The decisions (pure)
+
+const sortedSet = (values) => [...new Set(values)].sort();
+
+/**
+ * The fields in which the stored client differs from the configured one, secrets left out (they are compared on
+ * their own). `stored` is what `readClient` returns.
+ */
+function clientDifferences(desired, stored) {
+  const differences = [];
+  if (!stored.Enabled) differences.push("Enabled");
+  for (const column of CLIENT_COLUMNS) {
+    if (String(stored[column] ?? "") !== String(desired[column])) differences.push(column);
+  }
+  for (const [field] of CLIENT_LISTS) {
+    if (JSON.stringify(sortedSet(stored[field])) !== JSON.stringify(sortedSet(desired[field]))) differences.push(field);
+  }
+  return differences;
+}
+
+/**
+ * Before the service (re)starts. The service inserts its configured client only when that client id is missing,
+ * so the rows must already match the configuration or be gone:
+ *   - no tables or no such client: nothing to do, the service inserts it;
+ *   - a field differs (a changed setting, or an edit by hand): delete the client, the service must restart;
+ *   - only the secret is new: add it as one more secret, the old one keeps working until it is retired;
+ *   - otherwise: nothing to do.
+ */
+function planPrepare(desired, stored) {
+  if (!stored) return { action: "none", reason: "the client is not in the database: the service inserts it when it starts" };
+  const differences = clientDifferences(desired, stored);
+  if (differences.length > 0) {
+    return { action: "delete", reason: `the stored client differs from its configuration in ${differences.join(", ")}` };
+  }
+  const missing = desired.SecretHashes.filter((hash) => !stored.SecretHashes.includes(hash));
+  if (missing.length > 0) return { action: "addSecrets", secretHashes: missing, reason: "a new secret: added next to the current one" };
+  return { action: "none", reason: "the stored client matches its configuration" };
+}
+
+/**
+ * After the new client is in service: retire the credentials it replaces (clients this step put in service
+ * before, and every other secret of the configured client). Nothing is retired unless the configured client with
+ * its configured secret is in the database: retiring would otherwise leave no working credentials.
+ */
+function planRetire(desired, stored, previous) {
+  const candidates = sortedSet([...(previous ? [previous.clientId, ...previous.pendingClientIds] : [])]).filter(
+    (id) => id !== desired.ClientId,
+  );
+  const inService = stored && clientDifferences(desired, stored).length === 0 && desired.SecretHashes.every((h) => stored.SecretHashes.includes(h));
+  if (!inService) {
+    return {
+      action: "none",
+      clientIds: [],
+      secretHashes: [],
+      pendingClientIds: candidates,
+      reason: "the configured client is not in the database as configured yet: nothing retired",
+    };
+  }
+  return {
+    action: "retire",
+    clientIds: candidates,
+    secretHashes: stored.SecretHashes.filter((hash) => !desired.SecretHashes.includes(hash)),
+    pendingClientIds: [],
+  };
+}
+
+function newRestartToken() {
+  return require("crypto").randomBytes(8).toString("hex");
 }
 
 // ---------------------------------------------------------------------------
-// Database work: one transaction each
+// PostgreSQL
 
-async function reseedPostgres(connectionString, clientIds) {
+/** Opens a connection and runs `work` in one transaction; the connection is closed whatever happens. */
+async function withPostgres(connectionString, work) {
   const pg = require("pg");
   const client = new pg.Client(pgConfigFromConnectionString(connectionString));
   client.on("error", () => {}); // a dropped connection surfaces as a failed query
-  await client.connect();
+  let begun = false;
   try {
+    try {
+      await client.connect();
+    } catch (err) {
+      err.whileConnecting = true;
+      throw err;
+    }
     await client.query("BEGIN");
-    const clients = await client.query(
-      `SELECT c.oid, n.nspname AS schema, c.relname AS name
-         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.oid = to_regclass($1)`,
-      [pg.escapeIdentifier(CLIENTS_TABLE)],
-    );
-    if (clients.rowCount === 0) {
-      await client.query("COMMIT");
-      return { deletedClients: 0, deletedChildRows: 0, tablesFound: false };
-    }
-    const { oid, schema, name } = clients.rows[0];
-    const clientsTable = `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(name)}`;
-    const children = await client.query(
-      `SELECT n.nspname AS schema, c.relname AS name, a.attname AS column, ra.attname AS referenced,
-              cardinality(con.conkey) AS columns
-         FROM pg_catalog.pg_constraint con
-         JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
-         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-         JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = con.conkey[1]
-         JOIN pg_catalog.pg_attribute ra ON ra.attrelid = con.confrelid AND ra.attnum = con.confkey[1]
-        WHERE con.contype = 'f' AND con.confrelid = $1 AND con.conrelid <> con.confrelid
-        ORDER BY n.nspname, c.relname, a.attname`,
-      [oid],
-    );
-    let deletedChildRows = 0;
-    for (const child of children.rows) {
-      if (Number(child.columns) !== 1) {
-        throw new Error(`table ${child.schema}.${child.name} references "Clients" with a multi-column foreign key, which this script does not handle`);
-      }
-      const result = await client.query(
-        `DELETE FROM ${pg.escapeIdentifier(child.schema)}.${pg.escapeIdentifier(child.name)}
-          WHERE ${pg.escapeIdentifier(child.column)} IN
-                (SELECT ${pg.escapeIdentifier(child.referenced)} FROM ${clientsTable} WHERE "ClientId" = ANY($1::text[]))`,
-        [clientIds],
-      );
-      deletedChildRows += result.rowCount;
-    }
-    const deleted = await client.query(`DELETE FROM ${clientsTable} WHERE "ClientId" = ANY($1::text[])`, [clientIds]);
+    begun = true;
+    // Expiration and Created are UTC in IdentityServer4's tables.
+    await client.query("SET LOCAL TIME ZONE 'UTC'");
+    const result = await work(postgresStore(client, pg));
     await client.query("COMMIT");
-    return { deletedClients: deleted.rowCount, deletedChildRows, tablesFound: true };
+    return result;
   } catch (err) {
-    await client.query("ROLLBACK").catch(() => {});
+    if (begun) {
+      await client.query("ROLLBACK").catch(() => {});
+      err.rolledBack = true;
+    }
     throw err;
   } finally {
     await client.end().catch(() => {});
   }
 }
 
-async function reseedMsSql(connectionString, clientIds) {
+/** The client tables of one PostgreSQL database, found through the connection's search path. */
+function postgresStore(client, pg) {
+  const id = pg.escapeIdentifier;
+  let tables;
+  async function locate() {
+    if (tables !== undefined) return tables;
+    const found = await client.query(
+      `SELECT c.oid, n.nspname AS schema FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.oid = to_regclass($1)`,
+      [id(CLIENTS_TABLE)],
+    );
+    if (found.rowCount === 0) return (tables = null);
+    const { oid, schema } = found.rows[0];
+    const name = (table) => `${id(schema)}.${id(table)}`;
+    const columns = await client.query(
+      `SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`,
+      [name(SECRETS_TABLE)],
+    );
+    return (tables = { oid, name, secretColumns: new Set(columns.rows.map((r) => r.attname)) });
+  }
+  return {
+    async readClient(clientId) {
+      const t = await locate();
+      if (!t) return undefined;
+      const row = await client.query(
+        `SELECT "Id", "Enabled", ${CLIENT_COLUMNS.map(id).join(", ")} FROM ${t.name(CLIENTS_TABLE)} WHERE "ClientId" = $1 FOR UPDATE`,
+        [clientId],
+      );
+      if (row.rowCount === 0) return undefined;
+      const stored = { ...row.rows[0] };
+      for (const [field, table, column] of CLIENT_LISTS) {
+        const values = await client.query(`SELECT ${id(column)} AS v FROM ${t.name(table)} WHERE "ClientId" = $1`, [stored.Id]);
+        stored[field] = values.rows.map((r) => r.v);
+      }
+      const secrets = await client.query(
+        `SELECT "Value" FROM ${t.name(SECRETS_TABLE)}
+          WHERE "ClientId" = $1 AND "Type" = $2 AND ("Expiration" IS NULL OR "Expiration" > now())`,
+        [stored.Id, SHARED_SECRET],
+      );
+      stored.SecretHashes = secrets.rows.map((r) => r.Value);
+      return stored;
+    },
+    async tablesExist() {
+      return (await locate()) !== null;
+    },
+    async deleteClients(clientIds) {
+      const t = await locate();
+      if (!t || clientIds.length === 0) return { deletedClients: 0, deletedChildRows: 0 };
+      const children = await client.query(
+        `SELECT n.nspname AS schema, c.relname AS name, a.attname AS column, ra.attname AS referenced,
+                cardinality(con.conkey) AS columns
+           FROM pg_catalog.pg_constraint con
+           JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+           JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = con.conkey[1]
+           JOIN pg_catalog.pg_attribute ra ON ra.attrelid = con.confrelid AND ra.attnum = con.confkey[1]
+          WHERE con.contype = 'f' AND con.confrelid = $1 AND con.conrelid <> con.confrelid
+          ORDER BY n.nspname, c.relname, a.attname`,
+        [t.oid],
+      );
+      let deletedChildRows = 0;
+      for (const child of children.rows) {
+        if (Number(child.columns) !== 1) {
+          throw new Error(`table ${child.schema}.${child.name} references "Clients" with a multi-column foreign key, which this script does not handle`);
+        }
+        const result = await client.query(
+          `DELETE FROM ${id(child.schema)}.${id(child.name)}
+            WHERE ${id(child.column)} IN (SELECT ${id(child.referenced)} FROM ${t.name(CLIENTS_TABLE)} WHERE "ClientId" = ANY($1::text[]))`,
+          [clientIds],
+        );
+        deletedChildRows += result.rowCount;
+      }
+      const deleted = await client.query(`DELETE FROM ${t.name(CLIENTS_TABLE)} WHERE "ClientId" = ANY($1::text[])`, [clientIds]);
+      return { deletedClients: deleted.rowCount, deletedChildRows };
+    },
+    async addSecrets(stored, secretHashes) {
+      const t = await locate();
+      // IdentityServer4 3.x and later require "Created" (set by the application, no column default).
+      const created = t.secretColumns.has("Created");
+      for (const hash of secretHashes) {
+        await client.query(
+          `INSERT INTO ${t.name(SECRETS_TABLE)} ("ClientId", "Value", "Type"${created ? ', "Created"' : ""})
+           VALUES ($1, $2, $3${created ? ", now()" : ""})`,
+          [stored.Id, hash, SHARED_SECRET],
+        );
+      }
+      return secretHashes.length;
+    },
+    async deleteSecrets(stored, secretHashes) {
+      if (secretHashes.length === 0) return 0;
+      const t = await locate();
+      const result = await client.query(
+        `DELETE FROM ${t.name(SECRETS_TABLE)} WHERE "ClientId" = $1 AND "Type" = $2 AND "Value" = ANY($3::text[])`,
+        [stored.Id, SHARED_SECRET, secretHashes],
+      );
+      return result.rowCount;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// SQL Server
+
+async function withMsSql(connectionString, work) {
   checkMsSqlConnectionString(connectionString);
   const sql = require("mssql");
   const pool = new sql.ConnectionPool(connectionString);
   pool.on("error", () => {});
-  await pool.connect();
+  let transaction;
   try {
-    const transaction = new sql.Transaction(pool);
-    await transaction.begin();
-    const request = () => {
-      const r = new sql.Request(transaction);
-      clientIds.forEach((id, i) => r.input(`id${i}`, sql.NVarChar(4000), id));
-      return r;
-    };
-    const idList = clientIds.map((_, i) => `@id${i}`).join(", ");
     try {
-      const clients = await request().query(
-        `SELECT OBJECT_ID(N'${CLIENTS_TABLE}', N'U') AS id,
-                QUOTENAME(OBJECT_SCHEMA_NAME(OBJECT_ID(N'${CLIENTS_TABLE}', N'U'))) + N'.' + QUOTENAME(N'${CLIENTS_TABLE}') AS name`,
-      );
-      const found = clients.recordset[0];
-      if (!found || found.id === null) {
-        await transaction.commit();
-        return { deletedClients: 0, deletedChildRows: 0, tablesFound: false };
+      await pool.connect();
+    } catch (err) {
+      err.whileConnecting = true;
+      throw err;
+    }
+    transaction = new sql.Transaction(pool);
+    await transaction.begin();
+    const result = await work(msSqlStore(transaction, sql));
+    await transaction.commit();
+    return result;
+  } catch (err) {
+    if (transaction) {
+      await transaction.rollback().catch(() => {});
+      err.rolledBack = true;
+    }
+    throw err;
+  } finally {
+    await pool.close().catch(() => {});
+  }
+}
+
+function msSqlStore(transaction, sql) {
+  const request = () => new sql.Request(transaction);
+  let tables;
+  async function locate() {
+    if (tables !== undefined) return tables;
+    const found = (
+      await request().query(
+        `SELECT OBJECT_ID(N'${CLIENTS_TABLE}', N'U') AS id, QUOTENAME(OBJECT_SCHEMA_NAME(OBJECT_ID(N'${CLIENTS_TABLE}', N'U'))) AS [schema]`,
+      )
+    ).recordset[0];
+    if (!found || found.id === null) return (tables = null);
+    const name = (table) => `${found.schema}.[${table}]`;
+    const columns = await request().query(`SELECT name FROM sys.columns WHERE object_id = OBJECT_ID(N'${found.schema}.[${SECRETS_TABLE}]')`);
+    return (tables = { id: found.id, name, secretColumns: new Set(columns.recordset.map((r) => r.name)) });
+  }
+  const withIds = (r, ids) => {
+    ids.forEach((v, i) => r.input(`id${i}`, sql.NVarChar(4000), v));
+    return ids.map((_, i) => `@id${i}`).join(", ");
+  };
+  return {
+    async readClient(clientId) {
+      const t = await locate();
+      if (!t) return undefined;
+      const row = await request()
+        .input("clientId", sql.NVarChar(200), clientId)
+        .query(`SELECT [Id], [Enabled], ${CLIENT_COLUMNS.map((c) => `[${c}]`).join(", ")} FROM ${t.name(CLIENTS_TABLE)} WITH (UPDLOCK)
+                 WHERE [ClientId] = @clientId`);
+      if (row.recordset.length === 0) return undefined;
+      const stored = { ...row.recordset[0] };
+      for (const [field, table, column] of CLIENT_LISTS) {
+        const values = await request().input("id", sql.Int, stored.Id).query(`SELECT [${column}] AS v FROM ${t.name(table)} WHERE [ClientId] = @id`);
+        stored[field] = values.recordset.map((r) => r.v);
       }
-      const children = await request().input("clients", sql.Int, found.id).query(
+      const secrets = await request()
+        .input("id", sql.Int, stored.Id)
+        .input("type", sql.NVarChar(250), SHARED_SECRET)
+        .query(`SELECT [Value] FROM ${t.name(SECRETS_TABLE)}
+                 WHERE [ClientId] = @id AND [Type] = @type AND ([Expiration] IS NULL OR [Expiration] > SYSUTCDATETIME())`);
+      stored.SecretHashes = secrets.recordset.map((r) => r.Value);
+      return stored;
+    },
+    async tablesExist() {
+      return (await locate()) !== null;
+    },
+    async deleteClients(clientIds) {
+      const t = await locate();
+      if (!t || clientIds.length === 0) return { deletedClients: 0, deletedChildRows: 0 };
+      const children = await request().input("clients", sql.Int, t.id).query(
         `SELECT QUOTENAME(OBJECT_SCHEMA_NAME(fk.parent_object_id)) + N'.' + QUOTENAME(OBJECT_NAME(fk.parent_object_id)) AS name,
                 QUOTENAME(pc.name) AS [column], QUOTENAME(rc.name) AS referenced,
                 (SELECT COUNT(*) FROM sys.foreign_key_columns k WHERE k.constraint_object_id = fk.object_id) AS columns
@@ -355,22 +617,76 @@ async function reseedMsSql(connectionString, clientIds) {
         if (Number(child.columns) !== 1) {
           throw new Error(`table ${child.name} references "Clients" with a multi-column foreign key, which this script does not handle`);
         }
-        const result = await request().query(
-          `DELETE FROM ${child.name} WHERE ${child.column} IN
-             (SELECT ${child.referenced} FROM ${found.name} WHERE [ClientId] IN (${idList}))`,
+        const r = request();
+        const list = withIds(r, clientIds);
+        const result = await r.query(
+          `DELETE FROM ${child.name} WHERE ${child.column} IN (SELECT ${child.referenced} FROM ${t.name(CLIENTS_TABLE)} WHERE [ClientId] IN (${list}))`,
         );
         deletedChildRows += result.rowsAffected[0] || 0;
       }
-      const deleted = await request().query(`DELETE FROM ${found.name} WHERE [ClientId] IN (${idList})`);
-      await transaction.commit();
-      return { deletedClients: deleted.rowsAffected[0] || 0, deletedChildRows, tablesFound: true };
-    } catch (err) {
-      await transaction.rollback().catch(() => {});
-      throw err;
-    }
-  } finally {
-    await pool.close().catch(() => {});
+      const r = request();
+      const list = withIds(r, clientIds);
+      const deleted = await r.query(`DELETE FROM ${t.name(CLIENTS_TABLE)} WHERE [ClientId] IN (${list})`);
+      return { deletedClients: deleted.rowsAffected[0] || 0, deletedChildRows };
+    },
+    async addSecrets(stored, secretHashes) {
+      const t = await locate();
+      const created = t.secretColumns.has("Created");
+      for (const hash of secretHashes) {
+        await request()
+          .input("id", sql.Int, stored.Id)
+          .input("value", sql.NVarChar(4000), hash)
+          .input("type", sql.NVarChar(250), SHARED_SECRET)
+          .query(`INSERT INTO ${t.name(SECRETS_TABLE)} ([ClientId], [Value], [Type]${created ? ", [Created]" : ""})
+                  VALUES (@id, @value, @type${created ? ", SYSUTCDATETIME()" : ""})`);
+      }
+      return secretHashes.length;
+    },
+    async deleteSecrets(stored, secretHashes) {
+      if (secretHashes.length === 0) return 0;
+      const r = request().input("id", sql.Int, stored.Id).input("type", sql.NVarChar(250), SHARED_SECRET);
+      const list = withIds(r, secretHashes);
+      const result = await r.query(`DELETE FROM ${(await locate()).name(SECRETS_TABLE)} WHERE [ClientId] = @id AND [Type] = @type AND [Value] IN (${list})`);
+      return result.rowsAffected[0] || 0;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// The two steps, on any store
+
+/** Before the service (re)starts: see `planPrepare`. The restart token changes whenever rows were deleted. */
+async function prepare(store, desired, previous) {
+  const output = { clientId: desired.ClientId, deletedClients: 0, addedSecrets: 0, restartToken: previous ? previous.restartToken : "" };
+  if (!(await store.tablesExist())) {
+    return { output, note: 'table "Clients" does not exist yet: the service creates it and inserts the client' };
   }
+  const stored = await store.readClient(desired.ClientId);
+  const plan = planPrepare(desired, stored);
+  if (plan.action === "delete") {
+    const deleted = await store.deleteClients([desired.ClientId]);
+    output.deletedClients = deleted.deletedClients;
+    output.restartToken = newRestartToken();
+    return {
+      output,
+      note: `${plan.reason}: deleted it (${deleted.deletedChildRows} child row(s)); the service inserts it again when it restarts`,
+    };
+  }
+  if (plan.action === "addSecrets") {
+    output.addedSecrets = await store.addSecrets(stored, plan.secretHashes);
+  }
+  return { output, note: plan.reason };
+}
+
+/** After the new client is in service: see `planRetire`. */
+async function retire(store, desired, previous) {
+  const stored = (await store.tablesExist()) ? await store.readClient(desired.ClientId) : undefined;
+  const plan = planRetire(desired, stored, previous);
+  const output = { clientId: desired.ClientId, retiredClients: 0, retiredSecrets: 0, pendingClientIds: plan.pendingClientIds };
+  if (plan.action === "none") return { output, note: plan.reason };
+  output.retiredClients = (await store.deleteClients(plan.clientIds)).deletedClients;
+  output.retiredSecrets = await store.deleteSecrets(stored, plan.secretHashes);
+  return { output, note: `retired ${output.retiredClients} client(s) and ${output.retiredSecrets} other secret(s) of the client` };
 }
 
 // ---------------------------------------------------------------------------
@@ -401,10 +717,14 @@ function describeError(err, provider, connectionString) {
   const number = err && (err.number || (err.originalError && err.originalError.number));
   const detail = (err && err.message) || String(err);
   let what;
-  if (code === "57014" || code === "55P03") {
+  if (err && err.whileConnecting && !target.password && /password/i.test(detail)) {
+    what =
+      `${where} asks for a password, but the connection string has none (${detail}). Add Password=... to the connection ` +
+      "string (`database.reseedConnectionString` when only this machine's string lacks it). Nothing was changed.";
+  } else if (code === "57014" || code === "55P03") {
     what =
       `${where} did not answer in time (${detail}). Something may hold a lock on "Clients" or its child tables; ` +
-      `raise Command Timeout in the connection string or retry. Nothing was deleted.`;
+      `raise Command Timeout in the connection string or retry. Nothing was changed.`;
   } else if (UNREACHABLE_CODES.has(code) || /timeout|timed out|terminated unexpectedly/i.test(detail)) {
     what =
       `cannot reach ${where} (${detail}). Check the server name and port in the connection string and that this machine ` +
@@ -422,9 +742,13 @@ function describeError(err, provider, connectionString) {
   } else if (code === "42501" || number === 229 || number === 230) {
     what =
       `permission denied on ${where} (${detail}). The connection string's user needs SELECT and DELETE on "Clients" ` +
-      `and on every table that references it. Nothing was deleted.`;
+      `, INSERT on "ClientSecrets", and DELETE on every table that references "Clients". Nothing was changed.`;
+  } else if (err && err.whileConnecting) {
+    what = `cannot connect to ${where} (${detail}). Nothing was changed.`;
+  } else if (err && err.rolledBack) {
+    what = `failed on ${where}: ${detail}. Nothing was changed (the transaction was rolled back).`;
   } else {
-    what = `failed on ${where}: ${detail}. Nothing was deleted (the transaction was rolled back).`;
+    what = `failed on ${where}: ${detail}. Nothing was changed.`;
   }
   // Drivers do not echo passwords, but be sure; passwords under 4 characters cannot be told from ordinary text.
   return redact(`reseed: ${what}`, [connectionString, target.password]);
@@ -434,32 +758,23 @@ function describeError(err, provider, connectionString) {
 // Main
 
 /**
- * Runs one re-seed. `drivers` is for tests; returns the stdout object and a note for stderr.
+ * Runs one step (`prepare` or `retire`). `stores` is for tests: provider name -> (connectionString, work) => result.
+ * Returns the stdout object and a note for stderr.
  */
-async function run({ provider, stdinText, previousStdout }, drivers = { Postgres: reseedPostgres, MsSqlServer: reseedMsSql }) {
+async function run({ provider, stdinText, previousStdout }, stores = { Postgres: withPostgres, MsSqlServer: withMsSql }) {
   const dbProvider = parseProvider(provider);
   const input = parseInput(stdinText);
   const previous = parsePreviousOutput(previousStdout);
-  const plan = planReseed(input, previous);
-  const output = { clientId: input.clientId, clientHash: input.clientHash, deletedClients: 0 };
-  if (plan.action === "none") {
-    return { output, note: "client configuration unchanged: nothing deleted" };
-  }
   if (dbProvider === "Postgres") pgConfigFromConnectionString(input.connectionString); // bad strings are input errors
   else checkMsSqlConnectionString(input.connectionString);
-  let result;
+  const step = input.action === "prepare" ? prepare : retire;
   try {
-    result = await drivers[dbProvider](input.connectionString, plan.clientIds);
+    return await stores[dbProvider](input.connectionString, (store) => step(store, input.client, previous));
   } catch (err) {
     const failure = new Error(describeError(err, dbProvider, input.connectionString));
     failure.exitCode = EXIT_DB_ERROR;
     throw failure;
   }
-  output.deletedClients = result.deletedClients;
-  const note = result.tablesFound
-    ? `deleted ${result.deletedClients} client(s) and ${result.deletedChildRows} child row(s)`
-    : 'table "Clients" does not exist yet: nothing to delete';
-  return { output, note };
 }
 
 function readStdin() {
@@ -497,9 +812,13 @@ module.exports = {
   parseInput,
   parseProvider,
   parsePreviousOutput,
-  planReseed,
-  reseedPostgres,
-  reseedMsSql,
+  clientDifferences,
+  planPrepare,
+  planRetire,
+  prepare,
+  retire,
+  withPostgres,
+  withMsSql,
   redact,
   describeError,
   run,

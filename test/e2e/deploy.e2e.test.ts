@@ -1,7 +1,8 @@
 // The IdentityService component's real program, deployed to the real Docker Engine and PostgreSQL of the e2e infra
 // scripts by the test executor (test/e2e/support/executor.ts), which performs every resource operation for real and
-// keeps state between runs like the Pulumi engine. Scenarios: first deploy, a no-op second run, a client rotation,
-// a service that never becomes ready, and destroy. A timing table is printed at the end.
+// keeps state between runs like the Pulumi engine. Scenarios: first deploy, a no-op second run, re-seeding turned off
+// and on again, rotations of a generated and of a fixed client id under a token-request load, the repair of a client
+// edited in the database, a service that never becomes ready, and destroy. A timing table is printed at the end.
 //
 // Needs: test/e2e/infra/start-docker.sh, then start-postgres.sh. The service (in its container) reaches PostgreSQL at
 // the Docker bridge gateway; the re-seed command (on this machine) uses 127.0.0.1 through
@@ -18,7 +19,7 @@ import * as path from "path";
 import { promisify } from "util";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../../src";
-import { CONTAINER_LABEL } from "../../src/docker";
+import { CONTAINER_LABEL, RESTART_TOKEN_LABEL } from "../../src/docker";
 import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase, withClient } from "./infra/postgres";
 import { docker, Executor, Operation, RunError, RunResult } from "./support/executor";
 
@@ -112,6 +113,74 @@ function requestToken(url: string, clientId: string, clientSecret: string): Prom
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: clientSecret }),
   });
+}
+
+/** What one token request got: a token, a refusal (`invalid_client`), another answer, or no answer at all. */
+type TokenOutcome = "accepted" | "refused" | "other" | "unavailable";
+
+interface TokenSample {
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly outcome: TokenOutcome;
+}
+
+/** One token request, never retried: for the load below, which records what a client like Creatio would see. */
+async function tokenOutcome(url: string, clientId: string, clientSecret: string): Promise<TokenOutcome> {
+  try {
+    const response = await fetch(`${url}/connect/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: clientSecret }),
+      signal: AbortSignal.timeout(3000),
+    });
+    const body = (await response.json().catch(() => ({}))) as { error?: string };
+    if (response.status === 200) return "accepted";
+    return response.status === 400 && body.error === "invalid_client" ? "refused" : "other";
+  } catch {
+    return "unavailable";
+  }
+}
+
+/** Token requests with one pair of credentials, one after another, until stopped. */
+class TokenLoad {
+  readonly samples: TokenSample[] = [];
+  private running = true;
+  private readonly loop: Promise<void>;
+
+  constructor(url: string, clientId: string, clientSecret: string, pauseMs = 25) {
+    this.loop = (async () => {
+      while (this.running) {
+        const startedAt = performance.now();
+        const outcome = await tokenOutcome(url, clientId, clientSecret);
+        this.samples.push({ startedAt, endedAt: performance.now(), outcome });
+        await new Promise(resolve => setTimeout(resolve, pauseMs));
+      }
+    })();
+  }
+
+  async stop(): Promise<TokenSample[]> {
+    this.running = false;
+    await this.loop;
+    return this.samples;
+  }
+}
+
+function count(samples: readonly TokenSample[], outcome: TokenOutcome): number {
+  return samples.filter(sample => sample.outcome === outcome).length;
+}
+
+/** The longest stretch with no answer at all (the container being replaced), in ms. */
+function longestUnavailability(samples: readonly TokenSample[]): number {
+  let longest = 0;
+  let since: number | undefined;
+  for (const sample of samples) {
+    if (sample.outcome === "unavailable") since ??= sample.startedAt;
+    else if (since !== undefined) {
+      longest = Math.max(longest, sample.startedAt - since);
+      since = undefined;
+    }
+  }
+  return longest;
 }
 
 async function inspect(containerId: string): Promise<Record<string, any>> {
@@ -216,10 +285,59 @@ describe("IdentityService on Docker, deployed by the test executor (real Docker 
     });
   }
 
-  function reseedOutput(): { clientId: string; deletedClients: number } {
+  function reseedOutput(): { clientId: string; deletedClients: number; addedSecrets: number; restartToken: string } {
     const reseed = executor.resource(T.command, `${NAME}-client-reseed`);
     assert.ok(reseed, "the re-seed command is in the executor's state");
     return JSON.parse(String(reseed.outputs.stdout));
+  }
+
+  function retireOutput(): { clientId: string; retiredClients: number; retiredSecrets: number; pendingClientIds: string[] } {
+    const retire = executor.resource(T.command, `${NAME}-client-retire`);
+    assert.ok(retire, "the retire command is in the executor's state");
+    return JSON.parse(String(retire.outputs.stdout));
+  }
+
+  async function secretRows(clientId: string): Promise<number> {
+    return withClient(db.config, async c => {
+      const found = await c.query(
+        `SELECT count(*)::int AS n FROM "ClientSecrets" s JOIN "Clients" cl ON cl."Id" = s."ClientId" WHERE cl."ClientId" = $1`,
+        [clientId],
+      );
+      return found.rows[0].n as number;
+    });
+  }
+
+  /**
+   * Runs `program` while token requests with the old credentials go on: none may be refused before the retire step
+   * starts; the new credentials get a token from the moment the run returns; the old ones are refused afterwards.
+   * Records how long the service did not answer at all (the container being replaced) in the timing table.
+   */
+  async function rotateUnderLoad(step: string, old: Deployed, serviceArgs: () => IdentityServiceArgs): Promise<{ result: RunResult; now: Deployed }> {
+    const load = new TokenLoad(old.url, old.clientId, old.clientSecret);
+    let result: RunResult;
+    try {
+      result = await timed(step, () => executor.run(program(NAME, serviceArgs)));
+    } finally {
+      await load.stop();
+    }
+    const now = deployed(result);
+    const immediately = await Promise.all(Array.from({ length: 5 }, () => tokenOutcome(now.url, now.clientId, now.clientSecret)));
+    assert.deepEqual(immediately, Array(5).fill("accepted"), "the new credentials get a token as soon as the run returns");
+
+    const retire = result.operations.find(o => o.name === `${NAME}-client-retire`);
+    assert.ok(retire, "the retire step ran");
+    const beforeRetirement = load.samples.filter(sample => sample.endedAt < retire.startedAt);
+    assert.equal(count(beforeRetirement, "refused"), 0, "the old credentials were never refused before the retire step");
+    assert.equal(count(beforeRetirement, "other"), 0);
+    assert.ok(count(beforeRetirement, "accepted") > 0, "the load ran while the old service was up");
+    assert.equal(await tokenOutcome(now.url, old.clientId, old.clientSecret), "refused", "the old credentials are retired");
+    timings.push([`${step}: longest time without an answer`, longestUnavailability(load.samples)]);
+    console.log(
+      `    ${step}: ${load.samples.length} token requests with the old credentials: ${count(load.samples, "accepted")} accepted, ` +
+        `${count(load.samples, "unavailable")} unanswered while the container was replaced, ${count(load.samples, "refused")} refused ` +
+        `(all after the retire step started)`,
+    );
+    return { result, now };
   }
 
   before(async function () {
@@ -261,6 +379,7 @@ describe("IdentityService on Docker, deployed by the test executor (real Docker 
     assert.deepEqual(summary(result.operations), [
       `create ${NAME}-client-id`,
       `create ${NAME}-client-reseed`,
+      `create ${NAME}-client-retire`,
       `create ${NAME}-client-secret`,
       `create ${NAME}-container`,
       `create ${NAME}-image`,
@@ -273,6 +392,7 @@ describe("IdentityService on Docker, deployed by the test executor (real Docker 
     assert.ok(op(`${NAME}-client-reseed`).endedAt <= op(`${NAME}-container`).startedAt, "re-seed before the container");
     assert.ok(op(`${NAME}-image`).endedAt <= op(`${NAME}-container`).startedAt, "image before the container");
     assert.ok(op(`${NAME}-container`).endedAt <= op(`${NAME}-readiness`).startedAt, "readiness gate after the container");
+    assert.ok(op(`${NAME}-readiness`).endedAt <= op(`${NAME}-client-retire`).startedAt, "retire step after the gate");
 
     // Outputs: generated credentials of the documented lengths; the secret ones are secrets.
     assert.equal(first.url, `http://localhost:${httpPort}`);
@@ -312,7 +432,8 @@ describe("IdentityService on Docker, deployed by the test executor (real Docker 
     assert.equal(typeof token.body.access_token, "string");
     assert.equal(await clientRows(first.clientId), 1);
     assert.equal(reseedOutput().clientId, first.clientId);
-    assert.equal(reseedOutput().deletedClients, 0, "nothing to delete on a first deploy");
+    assert.deepEqual(reseedOutput(), { clientId: first.clientId, deletedClients: 0, addedSecrets: 0, restartToken: "" }, "nothing to do on a first deploy");
+    assert.deepEqual(retireOutput(), { clientId: first.clientId, retiredClients: 0, retiredSecrets: 0, pendingClientIds: [] });
     assert.equal((await inspect(first.containerId)).RestartCount, 0, "the service never restarted");
   });
 
@@ -326,17 +447,46 @@ describe("IdentityService on Docker, deployed by the test executor (real Docker 
     assert.equal((await requestToken(first.url, first.clientId, first.clientSecret)).status, 200);
   });
 
-  it("3. a new client.rotation re-seeds, replaces the container, and only the new secret gets a token", async function () {
+  it("3. turning re-seeding off and on again for the running deployment changes nothing else, and tokens keep working", async function () {
     assert.ok(first, "needs the first deploy");
-    const result = await timed("rotation", () => executor.run(program(NAME, () => args("2"))));
+    const off = await executor.run(program(NAME, () => args("1", { client: { rotation: "1", reseed: false } })));
+    assert.deepEqual(summary(off.operations), [`delete ${NAME}-client-reseed`, `delete ${NAME}-client-retire`]);
+
+    // Created anew, the steps have no previous output: they decide from the database, where the client matches.
+    const load = new TokenLoad(first.url, first.clientId, first.clientSecret);
+    let on: RunResult;
+    try {
+      on = await timed("re-seeding turned on", () => executor.run(program(NAME, () => args("1"))));
+    } finally {
+      await load.stop();
+    }
+    assert.deepEqual(summary(on.operations), [`create ${NAME}-client-reseed`, `create ${NAME}-client-retire`]);
+    assert.deepEqual(reseedOutput(), { clientId: first.clientId, deletedClients: 0, addedSecrets: 0, restartToken: "" });
+    assert.equal(await clientRows(first.clientId), 1);
+    assert.deepEqual(deployed(on), first, "the same container, the same credentials");
+    assert.ok(load.samples.length > 0);
+    assert.deepEqual(
+      load.samples.filter(sample => sample.outcome !== "accepted"),
+      [],
+      "every token request during the run succeeded",
+    );
+  });
+
+  it("4. a new client.rotation: the new client joins the old one, which is retired only after the new one is in service", async function () {
+    assert.ok(first, "needs the first deploy");
+    const { result, now } = await rotateUnderLoad("rotation (generated id)", first, () => args("2"));
     assert.deepEqual(summary(result.operations), [
+      `delete-replaced ${NAME}-client-id`,
+      `delete-replaced ${NAME}-client-secret`,
+      `delete-replaced ${NAME}-readiness`,
       `replace ${NAME}-client-id`,
       `replace ${NAME}-client-secret`,
       `replace ${NAME}-container`,
       `replace ${NAME}-readiness`,
       `update ${NAME}-client-reseed`,
+      `update ${NAME}-client-retire`,
     ]);
-    rotated = deployed(result);
+    rotated = now;
     assert.notEqual(rotated.clientId, first.clientId);
     assert.notEqual(rotated.clientSecret, first.clientSecret);
     assert.notEqual(rotated.containerId, first.containerId, "a new container");
@@ -344,22 +494,103 @@ describe("IdentityService on Docker, deployed by the test executor (real Docker 
 
     const op = (name: string) => result.operations.find(o => o.name === name)!;
     assert.ok(op(`${NAME}-client-reseed`).endedAt <= op(`${NAME}-container`).startedAt, "re-seed before the new container");
+    assert.ok(op(`${NAME}-readiness`).endedAt <= op(`${NAME}-client-retire`).startedAt, "retired after the gate");
 
-    // The re-seed command deleted the old client's rows; the new container inserted the new client.
-    assert.equal(reseedOutput().clientId, rotated.clientId);
-    assert.equal(reseedOutput().deletedClients, 1);
+    // Nothing deleted before the service restarted; the new client inserted by it; the old one retired after.
+    assert.deepEqual(reseedOutput(), { clientId: rotated.clientId, deletedClients: 0, addedSecrets: 0, restartToken: "" });
+    assert.deepEqual(retireOutput(), { clientId: rotated.clientId, retiredClients: 1, retiredSecrets: 0, pendingClientIds: [] });
     assert.equal(await clientRows(first.clientId), 0);
     assert.equal(await clientRows(rotated.clientId), 1);
-
-    const fresh = await requestToken(rotated.url, rotated.clientId, rotated.clientSecret);
-    assert.equal(fresh.status, 200, JSON.stringify(fresh.body));
-    const old = await requestToken(rotated.url, first.clientId, first.clientSecret);
-    assert.equal(old.status, 400);
-    assert.deepEqual(old.body, { error: "invalid_client" });
     assert.equal((await inspect(rotated.containerId)).RestartCount, 0, "the new service never restarted");
   });
 
-  it("4. a service that never becomes ready fails the deploy within the gate's timeout, naming the URL and the last status", async function () {
+  it("5. a fixed client.id with a rotated secret: both secrets work until the old one is retired", async function () {
+    assert.ok(rotated, "needs the rotated deployment");
+    const fixed = { id: `cis-e2e-fixed-${RUN_ID}`, reseed: true };
+    const firstSecret = `First-${RUN_ID}-secret-0123456789abcdefgh`;
+    const secondSecret = `Second-${RUN_ID}-secret-0123456789abcdefg`;
+
+    // From generated credentials to supplied ones: the generated client is retired like any replaced client.
+    const { now: withFixedId } = await rotateUnderLoad("to a fixed client id", rotated, () => args("2", { client: { ...fixed, secret: firstSecret } }));
+    assert.equal(withFixedId.clientId, fixed.id);
+    assert.equal(await clientRows(rotated.clientId), 0);
+
+    const { result, now } = await rotateUnderLoad("rotation (fixed id, new secret)", withFixedId, () =>
+      args("2", { client: { ...fixed, secret: secondSecret } }),
+    );
+    assert.deepEqual(summary(result.operations), [
+      `delete-replaced ${NAME}-readiness`,
+      `replace ${NAME}-container`,
+      `replace ${NAME}-readiness`,
+      `update ${NAME}-client-reseed`,
+      `update ${NAME}-client-retire`,
+    ]);
+    assert.equal(now.clientId, fixed.id);
+    assert.equal(now.clientSecret, secondSecret);
+    assert.equal(reseedOutput().addedSecrets, 1, "the new secret went in next to the old one, before the service restarted");
+    assert.equal(reseedOutput().deletedClients, 0);
+    assert.equal(retireOutput().retiredSecrets, 1);
+    assert.equal(await clientRows(fixed.id), 1);
+    assert.equal(await secretRows(fixed.id), 1);
+    rotated = now;
+  });
+
+  it("6. a client edited in the database is repaired: deleted, and the service restarted to insert it again", async function () {
+    assert.ok(rotated, "needs the rotated deployment");
+    const current = rotated;
+    await withClient(db.config, c => c.query(`UPDATE "Clients" SET "AccessTokenLifetime" = 60 WHERE "ClientId" = $1`, [current.clientId]));
+    assert.equal((await requestToken(current.url, current.clientId, current.clientSecret)).body.expires_in, 60);
+
+    // Any run of the re-seed step compares the database with the configuration: here a new re-seed connection string.
+    const client = { id: current.clientId, secret: current.clientSecret };
+    const result = await timed("repair", () =>
+      executor.run(
+        program(NAME, () =>
+          args("2", {
+            client,
+            database: {
+              provider: DatabaseProvider.Postgres,
+              connectionString: pulumi.secret(connectionString),
+              reseedConnectionString: pulumi.secret(`${reseedConnectionString}Application Name=cis-e2e-repair;`),
+            },
+          }),
+        ),
+      ),
+    );
+    assert.deepEqual(summary(result.operations), [
+      `delete-replaced ${NAME}-readiness`,
+      `replace ${NAME}-container`,
+      `replace ${NAME}-readiness`,
+      `update ${NAME}-client-reseed`,
+      `update ${NAME}-client-retire`,
+    ]);
+    const repaired = deployed(result);
+    assert.equal(reseedOutput().deletedClients, 1);
+    assert.match(reseedOutput().restartToken, /^[0-9a-f]{16}$/);
+    assert.notEqual(repaired.containerId, current.containerId, "the container was replaced, so the service seeded again");
+    assert.equal((await inspect(repaired.containerId)).Config.Labels[RESTART_TOKEN_LABEL], reseedOutput().restartToken);
+    const token = await requestToken(repaired.url, repaired.clientId, repaired.clientSecret);
+    assert.equal(token.status, 200, JSON.stringify(token.body));
+    assert.equal(token.body.expires_in, 3600);
+
+    // The same program again: nothing runs, nothing restarts.
+    const again = await executor.run(
+      program(NAME, () =>
+        args("2", {
+          client,
+          database: {
+            provider: DatabaseProvider.Postgres,
+            connectionString: pulumi.secret(connectionString),
+            reseedConnectionString: pulumi.secret(`${reseedConnectionString}Application Name=cis-e2e-repair;`),
+          },
+        }),
+      ),
+    );
+    assert.deepEqual(summary(again.operations), []);
+    rotated = repaired;
+  });
+
+  it("7. a service that never becomes ready fails the deploy within the gate's timeout, naming the URL and the last status", async function () {
     const port = await freePort();
     neverReady = new Executor({ log });
     const started = performance.now();
@@ -408,18 +639,18 @@ describe("IdentityService on Docker, deployed by the test executor (real Docker 
     assert.equal((await docker(["image", "inspect", NEVER_READY_IMAGE], { allowFailure: true })).code, 0, "keepLocally: the image stays");
   });
 
-  it("5. destroy removes everything of the stack from Docker and leaves no state", async function () {
+  it("8. destroy removes everything of the stack from Docker and leaves no state", async function () {
     assert.ok(rotated ?? first, "needs a deployed stack");
     const operations = await timed("destroy", () => executor.destroy());
     assert.deepEqual(summary(operations), [
-      `delete ${NAME}-client-id`,
       `delete ${NAME}-client-reseed`,
-      `delete ${NAME}-client-secret`,
+      `delete ${NAME}-client-retire`,
       `delete ${NAME}-container`,
       `delete ${NAME}-image`,
       `delete ${NAME}-readiness`,
     ]);
     const order = operations.map(o => o.name);
+    assert.ok(order.indexOf(`${NAME}-client-retire`) < order.indexOf(`${NAME}-readiness`), "the retire step before the gate");
     assert.ok(order.indexOf(`${NAME}-readiness`) < order.indexOf(`${NAME}-container`), "the gate before the container");
     assert.ok(order.indexOf(`${NAME}-container`) < order.indexOf(`${NAME}-client-reseed`), "the container before the re-seed");
     assert.ok(order.indexOf(`${NAME}-container`) < order.indexOf(`${NAME}-image`), "the container before its image");

@@ -78,7 +78,7 @@ describe("test executor: engine semantics and providers", function () {
     assert.equal(updated.outputs.stdout, `updated after [created hello in ${fs.realpathSync(tmp)}, one], two`);
 
     const replaced = await ex.run(program("two", "b"));
-    assert.deepEqual(kinds(replaced.operations), ["replace cmd"]);
+    assert.deepEqual(kinds(replaced.operations), ["replace cmd", "delete-replaced cmd"]);
     assert.equal(replaced.outputs.stdout, `created hello in ${fs.realpathSync(tmp)}, two`);
     assert.equal(fs.readFileSync(deleted, "utf8"), `deleted after [updated after [created hello in ${fs.realpathSync(tmp)}, one], two]\n`);
 
@@ -137,9 +137,61 @@ describe("test executor: engine semantics and providers", function () {
     assert.deepEqual(again.outputs, first.outputs);
 
     const rotated = await ex.run(program("2"));
-    assert.deepEqual(kinds(rotated.operations), ["replace password"]);
+    assert.deepEqual(kinds(rotated.operations), ["replace password", "delete-replaced password"]);
     assert.notEqual(rotated.outputs.password, first.outputs.password);
     assert.equal(rotated.outputs.lower, first.outputs.lower);
+  });
+
+  it("deletes the old resource of a create-before-delete replacement at the end of the run, or at the start of the next after a failure", async () => {
+    const ex = executor();
+    const log = path.join(tmp, "replacement.log");
+    fs.writeFileSync(log, "");
+    const program = (generation: string, run: string, failAfter = false) => () => {
+      const replaced = new command.local.Command("replaced", {
+        create: `echo "create ${generation}" >> "${log}"`,
+        delete: `echo "delete ${generation}" >> "${log}"`,
+        triggers: [generation],
+      });
+      const after = new command.local.Command(
+        "after",
+        { create: `echo "after ${run}" >> "${log}"${failAfter ? "; exit 1" : ""}`, environment: { RUN: run } },
+        { dependsOn: [replaced] },
+      );
+      return { after: after.stdout };
+    };
+    await ex.run(program("g1", "r1"));
+    const second = await ex.run(program("g2", "r2"));
+    assert.deepEqual(kinds(second.operations), ["replace replaced", "update after", "delete-replaced replaced"]);
+    assert.deepEqual(fs.readFileSync(log, "utf8").trim().split("\n"), ["create g1", "after r1", "create g2", "after r2", "delete g1"]);
+
+    fs.writeFileSync(log, "");
+    const failed = await failure(ex, program("g3", "r3", true));
+    assert.deepEqual(kinds(failed.operations), ["replace replaced", "update after"]);
+    assert.deepEqual(ex.pending.map(entry => entry.name), ["replaced"], "the old one waits, as a pending delete");
+    const fixed = await ex.run(program("g3", "r4"));
+    assert.deepEqual(kinds(fixed.operations), ["delete-replaced replaced", "update after"]);
+    assert.deepEqual(fs.readFileSync(log, "utf8").trim().split("\n"), ["create g3", "after r3", "delete g2", "after r4"]);
+    assert.deepEqual(ex.pending, []);
+  });
+
+  it("marks outputs secret as the engine and the command provider do", async () => {
+    const ex = executor();
+    const result = await ex.run(() => {
+      const cmd = new command.local.Command("secrets", { create: "true", environment: { PLAIN: "p", HIDDEN: pulumi.secret("h") } });
+      const whole = new random.RandomString("whole", { length: 4, keepers: pulumi.secret({ k: "v" }) });
+      return { environment: cmd.environment, create: cmd.create, keepers: whole.keepers, length: whole.length };
+    });
+    // The command provider (infer ensureDefaultSecrets) marks an output whose input holds a secret anywhere.
+    assert.deepEqual([...result.secretOutputs].sort(), ["environment", "keepers"]);
+  });
+
+  it("runs the program like the Pulumi CLI (in the providers' directory, told the root), or like an inline program", async () => {
+    const seen = (ex: Executor) => ex.run(() => ({ cwd: process.cwd(), root: pulumi.runtime.getRootDirectory() }));
+    const workspace = fs.mkdtempSync(path.join(tmp, "workspace-"));
+    const cli = await seen(new Executor({ cwd: workspace }));
+    assert.deepEqual(cli.outputs, { cwd: workspace, root: workspace });
+    const inline = await seen(new Executor({ cwd: workspace, inlineProgram: true }));
+    assert.deepEqual(inline.outputs, { cwd: process.cwd(), root: "" });
   });
 
   it("refuses resource types, arguments, resource options and invokes it does not implement", async () => {
@@ -221,8 +273,134 @@ describe("test executor: images (Docker)", function () {
     assert.equal((await dockerCli(["image", "inspect", tag], { allowFailure: true })).code, 0, "the provider leaves the image");
   });
 
+  it("hashes the build context as the provider does: no rebuild for an empty folder or ignored files", async () => {
+    const context = fs.mkdtempSync(path.join(tmp, "digest-"));
+    fs.writeFileSync(path.join(context, "build.Dockerfile"), "FROM creatio-identity-service-e2e/node-base:local\nCOPY kept.txt /kept.txt\n");
+    fs.writeFileSync(path.join(context, "kept.txt"), "kept\n");
+    fs.writeFileSync(path.join(context, "notes.txt"), "one\n");
+    fs.mkdirSync(path.join(context, "docs"));
+    fs.writeFileSync(path.join(context, "docs", "readme.md"), "one\n");
+    fs.writeFileSync(path.join(context, ".dockerignore"), "notes.txt\ndocs\n");
+    const digestTag = `${tag}-digest`;
+    const program = () => {
+      const image = new docker.Image("digest", {
+        imageName: digestTag,
+        build: { context, dockerfile: path.join(context, "build.Dockerfile") },
+        skipPush: true,
+      });
+      return { repoDigest: image.repoDigest };
+    };
+    const digester = new Executor();
+    try {
+      assert.deepEqual(kinds((await digester.run(program)).operations), ["create digest"]);
+      fs.mkdirSync(path.join(context, "empty-folder"));
+      fs.writeFileSync(path.join(context, "notes.txt"), "two\n");
+      fs.writeFileSync(path.join(context, "docs", "readme.md"), "two\n");
+      assert.deepEqual(kinds((await digester.run(program)).operations), [], "an empty folder and ignored files change nothing");
+      fs.writeFileSync(path.join(context, "kept.txt"), "changed\n");
+      assert.deepEqual(kinds((await digester.run(program)).operations), ["update digest"]);
+      const stored = digester.resource("docker:index/image:Image", "digest")?.inputs.build as Record<string, unknown>;
+      assert.equal(stored.platform, `linux/${process.arch === "x64" ? "amd64" : process.arch}`, "Check adds the default platform");
+    } finally {
+      await digester.cleanup();
+    }
+  });
+
   it("fails a RemoteImage that is not on the engine, since nothing can be pulled here", async () => {
     const err = await failure(ex, () => ({ id: new docker.RemoteImage("missing", { name: "creatio-identity-service-e2e/no-such-image:0" }).imageId }));
     assert.match(err.message, /image "creatio-identity-service-e2e\/no-such-image:0" is not on the local Docker Engine and no registry is reachable/);
+  });
+});
+
+describe("test executor: containers as kreuzwerker v4.5 creates, reads and diffs them (Docker)", function () {
+  const suffix = `${process.pid}-${Date.now().toString(36)}`;
+  const exitsImage = `creatio-identity-service-e2e/executor-exits:${suffix}`;
+  const sleepsImage = `creatio-identity-service-e2e/executor-sleeps:${suffix}`;
+  const label = `creatio-identity-service-e2e.executor-test=${suffix}`;
+  let tmp: string;
+  const executors: Executor[] = [];
+  const executor = () => {
+    const created = new Executor();
+    executors.push(created);
+    return created;
+  };
+
+  before(async function () {
+    execFileSync("bash", [path.join(INFRA_DIR, "build-base-image.sh")], { stdio: ["ignore", "ignore", "inherit"] });
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cis-e2e-executor-container-"));
+    for (const [image, script] of [
+      [exitsImage, "process.exit(3)"],
+      [sleepsImage, "setInterval(() => undefined, 60000); process.on('SIGTERM', () => process.exit(0))"],
+    ]) {
+      const dir = fs.mkdtempSync(path.join(tmp, "image-"));
+      fs.writeFileSync(path.join(dir, "Dockerfile"), `FROM creatio-identity-service-e2e/node-base:local\nENTRYPOINT ["/usr/bin/node", "-e", ${JSON.stringify(script)}]\n`);
+      await dockerCli(["build", "-q", "--label", label, "-t", image, dir], { env: { DOCKER_BUILDKIT: "0" } });
+    }
+  });
+
+  after(async () => {
+    for (const created of executors) await created.cleanup();
+    await dockerCli(["image", "rm", exitsImage, sleepsImage], { allowFailure: true });
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const container = (name: string, image: string, extra: Partial<docker.ContainerArgs> = {}) => () => ({
+    id: new docker.Container(name, { name: `cis-executor-${name}-${suffix}`, image, labels: [{ label: "creatio-identity-service-e2e.executor-test", value: suffix }], ...extra }).id,
+  });
+
+  it("creates a container that stops at once (no wait for running); a refresh finds it stopped and starts or replaces it", async () => {
+    const ex = executor();
+    const plain = container("exits", exitsImage);
+    const created = await ex.run(plain);
+    assert.deepEqual(kinds(created.operations), ["create exits"], "the create succeeds although the service exits");
+    const id = ex.resource("docker:index/container:Container", "exits")!.id;
+    await dockerCli(["wait", id]);
+    // Read finds it stopped: must_run false in the state, so must_run true is an update that starts it again.
+    const refreshed = await ex.run(plain, { refresh: true });
+    assert.deepEqual(kinds(refreshed.operations), ["update exits"]);
+    assert.deepEqual(refreshed.operations[0].changed, ["mustRun"]);
+
+    // With published ports, Read also finds no ports on the stopped container: a replacement.
+    const port = 20000 + (process.pid % 20000);
+    const published = container("exits-ports", exitsImage, { ports: [{ internal: 80, external: port, ip: "127.0.0.1" }] });
+    await ex.run(published);
+    await dockerCli(["wait", ex.resource("docker:index/container:Container", "exits-ports")!.id]);
+    const replaced = await ex.run(published, { refresh: true });
+    const replacement = replaced.operations.find(op => op.name === "exits-ports" && op.kind === "replace");
+    assert.ok(replacement, replaced.operations.map(op => `${op.kind} ${op.name}`).join(", "));
+    assert.deepEqual(replacement.changed, ["mustRun", "ports"]);
+  });
+
+  it("compares env, labels and uploads as sets, reads ports back, and notices a stopped or removed container only on refresh", async () => {
+    const ex = executor();
+    const port = 20000 + ((process.pid + 1) % 20000);
+    const program = (envs: string[], labels: Array<{ label: string; value: string }>) =>
+      container("sleeps", sleepsImage, {
+        envs,
+        labels: [...labels, { label: "creatio-identity-service-e2e.executor-test", value: suffix }],
+        ports: [{ internal: 80, external: port, ip: "127.0.0.1" }],
+        uploads: [
+          { file: "/a.txt", content: "a" },
+          { file: "/b.txt", content: "b" },
+        ],
+      });
+    const first = await ex.run(program(["A=1", "B=2"], [{ label: "x", value: "1" }, { label: "y", value: "2" }]));
+    assert.deepEqual(kinds(first.operations), ["create sleeps"]);
+    const state = ex.resource("docker:index/container:Container", "sleeps")!;
+    assert.deepEqual(state.outputs.ports, [{ internal: 80, external: port, ip: "127.0.0.1", protocol: "tcp" }], "read back from the engine");
+
+    const reordered = await ex.run(program(["B=2", "A=1", "A=1"], [{ label: "y", value: "2" }, { label: "x", value: "1" }]));
+    assert.deepEqual(kinds(reordered.operations), [], "sets: order and repetitions do not count");
+
+    const id = state.id;
+    await dockerCli(["stop", "-t", "1", id]);
+    assert.deepEqual(kinds((await ex.run(program(["A=1", "B=2"], [{ label: "x", value: "1" }, { label: "y", value: "2" }]))).operations), [], "no refresh, nothing noticed");
+    const refreshed = await ex.run(program(["A=1", "B=2"], [{ label: "x", value: "1" }, { label: "y", value: "2" }]), { refresh: true });
+    assert.deepEqual(kinds(refreshed.operations), ["replace sleeps"]);
+    assert.deepEqual(refreshed.operations[0].changed, ["mustRun", "ports"]);
+
+    await dockerCli(["rm", "-f", ex.resource("docker:index/container:Container", "sleeps")!.id]);
+    const recreated = await ex.run(program(["A=1", "B=2"], [{ label: "x", value: "1" }, { label: "y", value: "2" }]), { refresh: true });
+    assert.deepEqual(kinds(recreated.operations), ["create sleeps"], "a removed container leaves the state on refresh");
   });
 });

@@ -12,6 +12,7 @@ import { promisify } from "util";
 import { Client } from "pg";
 import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase, withClient } from "./infra/postgres";
 import { ClientDefinition } from "../../src/configuration";
+import { storedClient } from "../../src/reseed";
 
 const execFileAsync = promisify(execFile);
 
@@ -257,42 +258,56 @@ describe("Identity Service test double in Docker", function () {
     service = second;
   });
 
-  it("ignores a changed client until reseed.js deleted the old rows, then applies it", async () => {
+  it("ignores a changed client until reseed.js deleted the old rows, then applies it; accepts a second secret at once", async () => {
     const own = await createScratchDatabase(env, "cis_e2e_fixture_reseed");
     try {
       const newSecret = "AnotherSecretForE2eTests98765432";
-      const v1 = [systemClient()];
-      const v2 = [systemClient({ Secrets: [newSecret], AccessTokenLifetime: 600 })];
+      const rotatedSecret = "RotatedSecretForE2eTests12345678";
+      const v1 = systemClient();
+      const v2 = systemClient({ Secrets: [newSecret], AccessTokenLifetime: 600 });
+      const v3 = systemClient({ Secrets: [rotatedSecret], AccessTokenLifetime: 600 });
       const hostConnectionString = `Server=${env.host};Port=${env.port};Database=${own.name};User ID=${env.user};Password=${env.password};`;
-      const reseed = (clients: ClientConfig[], previousStdout?: string) =>
-        runReseed({ connectionString: hostConnectionString, clientId: CLIENT_ID, clientHash: sha256Hex(JSON.stringify(clients)) }, previousStdout);
+      const reseed = (action: "prepare" | "retire", client: ClientConfig, previousStdout?: string) =>
+        runReseed({ action, connectionString: hostConnectionString, client: storedClient(client) }, previousStdout);
 
       // Deploy 1: no tables yet, nothing to delete; the service inserts the client.
-      const first = await reseed(v1);
+      const first = await reseed("prepare", v1);
       assert.equal(JSON.parse(first).deletedClients, 0);
-      const s1 = await waitReady(await startService({ database: own.name, clients: v1 }));
+      const s1 = await waitReady(await startService({ database: own.name, clients: [v1] }));
       assert.equal((await requestToken(s1.url, credentials())).status, 200);
       await docker(["rm", "-f", s1.id]);
 
       // The vendor's behaviour: a changed client alone has no effect on restart.
-      const stale = await waitReady(await startService({ database: own.name, clients: v2 }));
+      const stale = await waitReady(await startService({ database: own.name, clients: [v2] }));
       assert.equal((await requestToken(stale.url, credentials(newSecret))).status, 400);
       assert.equal((await requestToken(stale.url, credentials())).status, 200);
       await docker(["rm", "-f", stale.id]);
 
-      // Deploy 2: reseed.js sees a new client hash, deletes the old rows; the restarted service inserts v2.
-      const second = await reseed(v2, first);
+      // Deploy 2: reseed.js finds the stored client differing from v2, deletes it; the restarted service inserts v2.
+      const second = await reseed("prepare", v2, first);
       assert.equal(JSON.parse(second).deletedClients, 1);
-      const s2 = await waitReady(await startService({ database: own.name, clients: v2 }));
+      assert.notEqual(JSON.parse(second).restartToken, "");
+      const s2 = await waitReady(await startService({ database: own.name, clients: [v2] }));
       const ok = await requestToken(s2.url, credentials(newSecret));
       assert.equal(ok.status, 200);
       assert.equal(((await ok.json()) as { expires_in: number }).expires_in, 600);
       assert.equal((await requestToken(s2.url, credentials())).status, 400);
       assert.deepEqual(await countRows(own, CLIENT_ID), { clients: 1, secrets: 1 });
 
-      // Deploy 3 with the same client: nothing is deleted.
-      const third = await reseed(v2, second);
+      // Deploy 3 with the same client: nothing is deleted, the restart token stays.
+      const third = await reseed("prepare", v2, second);
       assert.equal(JSON.parse(third).deletedClients, 0);
+      assert.equal(JSON.parse(third).restartToken, JSON.parse(second).restartToken);
+      assert.deepEqual(await countRows(own, CLIENT_ID), { clients: 1, secrets: 1 });
+
+      // Deploy 4, only the secret rotated: added as a second secret, which the running service accepts at once
+      // next to the old one; retiring removes the old one.
+      assert.equal(JSON.parse(await reseed("prepare", v3, third)).addedSecrets, 1);
+      assert.equal((await requestToken(s2.url, credentials(rotatedSecret))).status, 200);
+      assert.equal((await requestToken(s2.url, credentials(newSecret))).status, 200);
+      assert.equal(JSON.parse(await reseed("retire", v3)).retiredSecrets, 1);
+      assert.equal((await requestToken(s2.url, credentials(rotatedSecret))).status, 200);
+      assert.equal((await requestToken(s2.url, credentials(newSecret))).status, 400);
       assert.deepEqual(await countRows(own, CLIENT_ID), { clients: 1, secrets: 1 });
       await docker(["rm", "-f", s2.id]);
     } finally {
@@ -314,10 +329,6 @@ describe("Identity Service test double in Docker", function () {
     assert.match(await logsOf(id), /is not a PFX/);
   });
 });
-
-function sha256Hex(text: string): string {
-  return crypto.createHash("sha256").update(text).digest("hex");
-}
 
 /** Runs reseed.js the way the command provider does; resolves with its stdout, rejects with its stderr. */
 function runReseed(stdin: object, previousStdout?: string): Promise<string> {

@@ -57,8 +57,8 @@ describe("multi-language schema (Pulumi's own inference)", () => {
             ["docker", "DockerDeployment", false, true],
             ["iis", "IisDeployment", false, true],
             ["readiness", "Readiness", false, true],
-            ["creatio", "IdentityServiceCreatio", false, true],
             ["publicUrl", "string", false, false],
+            ["creatio", "IdentityServiceCreatio", false, true],
         ];
         assert.deepEqual(Object.keys(inputs).sort(), expectations.map(e => e[0]).sort());
         for (const [name, type, required, plain] of expectations) {
@@ -73,6 +73,7 @@ describe("multi-language schema (Pulumi's own inference)", () => {
         const outputs = schema.resources[TOKEN].properties!;
         const expected: Record<string, string> = {
             url: "string",
+            publicUrl: "string",
             discoveryUrl: "string",
             tokenUrl: "string",
             clientId: "string",
@@ -80,7 +81,6 @@ describe("multi-language schema (Pulumi's own inference)", () => {
             clientSecret: "string",
             creatioSystemSettings: "CreatioSystemSettings",
             creatioHealthCheck: "CreatioHealthCheckResult",
-            publicUrl: "string",
         };
         assert.deepEqual(Object.keys(outputs).sort(), Object.keys(expected).sort());
         for (const [name, type] of Object.entries(expected)) {

@@ -3,7 +3,9 @@
 // Secrets travel on stdin; every run's output is checked for them. The last block tests the pure rules.
 import { strict as assert } from "assert";
 import { spawn } from "child_process";
+import * as fs from "fs";
 import * as http from "http";
+import * as tls from "tls";
 import { AddressInfo } from "net";
 import * as path from "path";
 
@@ -33,8 +35,8 @@ interface TokenServer {
   close(): Promise<void>;
 }
 
-/** Discovery and client_credentials for one client, like the Identity Service. */
-function startTokenServer(clientId: string, secret: string): Promise<TokenServer> {
+/** Discovery and client_credentials for one client, like the Identity Service; it may refuse the first requests. */
+function startTokenServer(clientId: string, secret: string, refuseFirst = 0): Promise<TokenServer> {
   const counts = { tokens: 0, refused: 0 };
   let base = "";
   const server = http.createServer((req, res) => {
@@ -46,7 +48,8 @@ function startTokenServer(clientId: string, secret: string): Promise<TokenServer
         res.end(JSON.stringify({ issuer: base, token_endpoint: `${base}/connect/token` }));
       } else if (req.method === "POST" && req.url === "/connect/token") {
         const form = new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
-        if (form.get("grant_type") === "client_credentials" && form.get("client_id") === clientId && form.get("client_secret") === secret) {
+        const valid = form.get("grant_type") === "client_credentials" && form.get("client_id") === clientId && form.get("client_secret") === secret;
+        if (valid && counts.refused >= refuseFirst) {
           counts.tokens++;
           res.end(JSON.stringify({ access_token: "opaque-token", expires_in: 3600, token_type: "Bearer" }));
         } else {
@@ -210,7 +213,8 @@ describe("creatio-connect.js against the stand-in Creatio", function () {
     const result = await run("apply", environment(standIn, "net", "8.3.2", "settings,healthCheck", "http://127.0.0.1:9"));
     assert.equal(result.code, 1);
     assert.match(result.stderr, /healthCheck: Creatio reports a problem: "IdentityService specified in system setting OAuth20IdentityServerUrl is unavailable\."/);
-    assert.match(result.stderr, /not reachable from the Creatio host/);
+    assert.match(result.stderr, /not reachable from the Creatio host.*\(the same after 3 checks\)/);
+    assert.equal(standIn.requests.filter(r => r.path === "/api/OAuthHealthCheck").length, 3);
   });
 
   it("a client the service does not know maps to 'the service refused the client'", async () => {
@@ -221,7 +225,7 @@ describe("creatio-connect.js against the stand-in Creatio", function () {
     assert.match(result.stderr, /Can't retrieve access_token/);
     assert.match(result.stderr, /the Identity Service refused the client/);
     assert.ok(!result.stderr.includes("another-secret-not-the-client"));
-    assert.equal(identity.refused, refusedBefore + 1);
+    assert.equal(identity.refused, refusedBefore + 3, "checked three times");
   });
 
   it("a client id longer than the ShortText setting is reported as not saved", async () => {
@@ -256,6 +260,71 @@ describe("creatio-connect.js against the stand-in Creatio", function () {
     assert.equal(standIn.requests.filter(r => r.status === 401).length, 1);
   });
 
+  describe("over HTTPS with a self-signed certificate", () => {
+    const TLS = { pfx: fs.readFileSync(path.join(__dirname, "..", "fixtures", "certificates", "tls.pfx")), passphrase: "tls-test-password" };
+    let standIn: StandIn;
+    let certificatePem: string;
+
+    before(async () => {
+      standIn = await creatio("net", "8.3.2", { tls: TLS });
+      // The server's own certificate, as an administrator would export it.
+      const url = new URL(standIn.url);
+      certificatePem = await new Promise<string>((resolve, reject) => {
+        const socket = tls.connect({ host: "127.0.0.1", port: Number(url.port), servername: "localhost", rejectUnauthorized: false }, () => {
+          const der = socket.getPeerCertificate().raw.toString("base64");
+          socket.end();
+          resolve(`-----BEGIN CERTIFICATE-----\n${der.match(/.{1,64}/g)!.join("\n")}\n-----END CERTIFICATE-----\n`);
+        });
+        socket.on("error", reject);
+      });
+    });
+
+    it("is refused by default, with what to do", async () => {
+      const result = await run("apply", environment(standIn, "net", "8.3.2", "settings", identity.url));
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /login: Creatio's TLS certificate is not trusted \(\w+\); give its authority in tls\.caCertificate/);
+    });
+
+    it("connects when the certificate is given as the authority", async () => {
+      const result = await run("apply", environment(standIn, "net", "8.3.2", "settings,healthCheck", identity.url, { CREATIO_CA_CERTIFICATE: certificatePem }));
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(JSON.parse(result.stdout).healthCheck.hasProblem, false);
+    });
+
+    it("connects with verification turned off", async () => {
+      const result = await run("apply", environment(standIn, "net", "8.3.2", "settings", identity.url, { CREATIO_TLS_VERIFY: "false" }));
+      assert.equal(result.code, 0, result.stderr);
+    });
+  });
+
+  it("waits through 503 answers of a Creatio that is starting", async () => {
+    const standIn = await creatio("netFramework", "8.2.1", { startingRequests: 2 });
+    const result = await run("apply", environment(standIn, "netFramework", "8.2.1", "settings", identity.url));
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(standIn.requests.slice(0, 3).map(r => r.status), [503, 503, 200]);
+  });
+
+  it("gives up on a Creatio that keeps answering 503 at the time limit", async () => {
+    const standIn = await creatio("netFramework", "8.2.1", { startingRequests: 1000 });
+    const result = await run("apply", { ...environment(standIn, "netFramework", "8.2.1", "settings", identity.url), CREATIO_TIMEOUT_SECONDS: "2" });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /login: no usable answer from .*\/ServiceModel\/AuthService\.svc\/Login within the time limit \(2 s\): HTTP 503/);
+    assert.ok(standIn.requests.length >= 2 && standIn.requests.length < 10, `${standIn.requests.length} attempts, with backoff`);
+  });
+
+  it("passes when a health check problem clears on the next check", async () => {
+    const lagging = await startTokenServer(CLIENT_ID, SECRET, 1);
+    try {
+      const standIn = await creatio("net", "8.3.2");
+      const result = await run("apply", environment(standIn, "net", "8.3.2", "settings,healthCheck", lagging.url));
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual([lagging.refused, lagging.tokens], [1, 1]);
+      assert.deepEqual(standIn.state.healthChecks.map((h: { outcome: string }) => h.outcome), ["no token", "token"]);
+    } finally {
+      await lagging.close();
+    }
+  });
+
   it("clear empties the three settings", async () => {
     const standIn = await creatio("netFramework", "8.2.1");
     assert.equal((await run("apply", environment(standIn, "netFramework", "8.2.1", "settings", identity.url))).code, 0);
@@ -275,7 +344,7 @@ describe("creatio-connect.js against the stand-in Creatio", function () {
       IDENTITY_SERVICE_CLIENT_ID: CLIENT_ID,
     });
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /login: no answer from http:\/\/127\.0\.0\.1:9\/ServiceModel\/AuthService\.svc\/Login within the time limit \(1 s\): ECONNREFUSED/);
+    assert.match(result.stderr, /login: no usable answer from http:\/\/127\.0\.0\.1:9\/ServiceModel\/AuthService\.svc\/Login within the time limit \(1 s\): ECONNREFUSED/);
   });
 
   it("bad configuration exits 2 naming the variable", async () => {

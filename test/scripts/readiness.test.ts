@@ -318,8 +318,8 @@ describe("readiness gate script", function () {
       assert.match(result.stderr, /HTTP 400/);
       assert.match(result.stderr, /invalid_client/);
       assert.ok(result.stderr.includes(CLIENT_ID), "names the client id");
-      assert.match(result.stderr, /delete the old client rows/);
-      assert.match(result.stderr, /restart the service/);
+      assert.match(result.stderr, /unless client\.reseed is false or database\.reseedConnectionString names another database than the service uses/);
+      assert.match(result.stderr, /delete the client's rows \(Clients, ClientScopes, ClientSecrets, ClientClaims\) yourself and restart the service/);
       assert.ok(!result.stderr.includes("wrong-one"), "not even a wrong secret is printed");
       assert.ok(server.requests.filter(isTokenRequest).length >= 2, "the token request was retried");
     });
@@ -455,7 +455,7 @@ describe("readiness gate script", function () {
           assert.equal(error.lastSeen.phase, "token");
           assert.equal(error.lastSeen.status, 400);
           assert.equal(error.lastSeen.oauthError, "invalid_client");
-          assert.match(error.message, /delete the old client rows/);
+          assert.match(error.message, /delete the client's rows/);
           assert.ok(!error.message.includes(SECRET));
           return true;
         },

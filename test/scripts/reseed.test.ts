@@ -21,32 +21,81 @@ interface PgConfig {
   options?: string;
 }
 interface Previous {
-  clientId?: string;
-  clientHash: string;
-}
-interface Input {
-  connectionString: string;
   clientId: string;
-  clientHash: string;
+  restartToken: string;
+  pendingClientIds: string[];
 }
-type Driver = (connectionString: string, clientIds: string[]) => Promise<{ deletedClients: number; deletedChildRows: number; tablesFound: boolean }>;
+interface Desired {
+  ClientId: string;
+  ClientName: string;
+  SecretHashes: string[];
+  AllowedGrantTypes: string[];
+  AllowedScopes: string[];
+  RedirectUris: string[];
+  PostLogoutRedirectUris: string[];
+  IdentityTokenLifetime: number;
+  AccessTokenLifetime: number;
+}
+type Stored = Omit<Desired, "ClientId"> & { Id: number; Enabled: boolean };
+interface Store {
+  tablesExist(): Promise<boolean>;
+  readClient(clientId: string): Promise<Stored | undefined>;
+  deleteClients(clientIds: string[]): Promise<{ deletedClients: number; deletedChildRows: number }>;
+  addSecrets(stored: Stored, hashes: string[]): Promise<number>;
+  deleteSecrets(stored: Stored, hashes: string[]): Promise<number>;
+}
+type WithStore = (connectionString: string, work: (store: Store) => Promise<unknown>) => Promise<unknown>;
 interface ReseedModule {
   ConfigError: new (message: string) => Error;
   pgConfigFromConnectionString(connectionString: string): PgConfig;
   parsePreviousOutput(stdout: string | undefined): Previous | undefined;
-  planReseed(input: Input, previous: Previous | undefined): { action: "none" | "delete"; clientIds: string[] };
+  clientDifferences(desired: Desired, stored: Stored): string[];
+  planPrepare(desired: Desired, stored: Stored | undefined): { action: "none" | "delete" | "addSecrets"; secretHashes?: string[]; reason: string };
+  planRetire(
+    desired: Desired,
+    stored: Stored | undefined,
+    previous: Previous | undefined,
+  ): { action: "none" | "retire"; clientIds: string[]; secretHashes: string[]; pendingClientIds: string[] };
   describeError(err: unknown, provider: string, connectionString: string): string;
   run(
     args: { provider: string | undefined; stdinText: string; previousStdout: string | undefined },
-    drivers?: Record<string, Driver>,
-  ): Promise<{ output: { clientId: string; clientHash: string; deletedClients: number }; note: string }>;
+    stores?: Record<string, WithStore>,
+  ): Promise<{ output: Record<string, unknown>; note: string }>;
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const reseed: ReseedModule = require(scriptPath);
 
-const hash = (text: string) => crypto.createHash("sha256").update(text).digest("hex");
-const HASH_A = hash("clients A");
-const HASH_B = hash("clients B");
+/** IdentityServer4's stored form of a shared secret. */
+const hash = (text: string) => crypto.createHash("sha256").update(text, "utf8").digest("base64");
+const HASH_A = hash("secret A");
+const HASH_B = hash("secret B");
+const DESIRED: Desired = {
+  ClientId: "new-client-id-16",
+  ClientName: "Creatio",
+  SecretHashes: [HASH_B],
+  AllowedGrantTypes: ["implicit", "client_credentials"],
+  AllowedScopes: ["IdentityServerApi", "get_client_info"],
+  RedirectUris: ["https://c.example", "https://c.example/lib"],
+  PostLogoutRedirectUris: ["https://c.example"],
+  IdentityTokenLifetime: 300,
+  AccessTokenLifetime: 3600,
+};
+/** The rows the service stores for `DESIRED`, lists in another order (the database keeps no order). */
+const storedAs = (desired: Desired, changes: Partial<Stored> = {}): Stored => {
+  return {
+    ClientName: desired.ClientName,
+    SecretHashes: desired.SecretHashes,
+    RedirectUris: desired.RedirectUris,
+    PostLogoutRedirectUris: desired.PostLogoutRedirectUris,
+    IdentityTokenLifetime: desired.IdentityTokenLifetime,
+    AccessTokenLifetime: desired.AccessTokenLifetime,
+    Id: 7,
+    Enabled: true,
+    AllowedGrantTypes: [...desired.AllowedGrantTypes].reverse(),
+    AllowedScopes: [...desired.AllowedScopes].reverse(),
+    ...changes,
+  };
+};
 const PASSWORD = "S3cret-Pa55;word'with\"quotes";
 /** ADO.NET quoting: double quotes around the value, inner double quotes doubled. */
 const quote = (value: string) => `"${value.replace(/"/g, '""')}"`;
@@ -150,102 +199,151 @@ describe("reseed.js: Npgsql connection string -> pg options", () => {
 });
 
 describe("reseed.js: previous stdout", () => {
-  it("reads the JSON line the script printed last time", () => {
-    const line = JSON.stringify({ clientId: "old-client-id-16", clientHash: HASH_A, deletedClients: 1 });
-    assert.deepEqual(reseed.parsePreviousOutput(line), { clientId: "old-client-id-16", clientHash: HASH_A });
-    assert.deepEqual(reseed.parsePreviousOutput(`${line}\n`), { clientId: "old-client-id-16", clientHash: HASH_A });
-    assert.deepEqual(reseed.parsePreviousOutput(`some warning\r\n${line}\r\n\r\n`), {
-      clientId: "old-client-id-16",
-      clientHash: HASH_A,
-    });
+  it("reads the JSON line the step printed last time", () => {
+    const line = JSON.stringify({ clientId: "old-client-id-16", deletedClients: 1, addedSecrets: 0, restartToken: "0123456789abcdef" });
+    const expected = { clientId: "old-client-id-16", restartToken: "0123456789abcdef", pendingClientIds: [] };
+    assert.deepEqual(reseed.parsePreviousOutput(line), expected);
+    assert.deepEqual(reseed.parsePreviousOutput(`some warning\r\n${line}\r\n\r\n`), expected);
   });
 
-  it("normalizes the hash to lower case and takes the last JSON line", () => {
-    const first = JSON.stringify({ clientId: "a", clientHash: HASH_B });
-    const last = JSON.stringify({ clientId: "b", clientHash: HASH_A.toUpperCase() });
-    assert.deepEqual(reseed.parsePreviousOutput(`${first}\n${last}`), { clientId: "b", clientHash: HASH_A });
+  it("takes the last JSON line, and the retire step's pending ids", () => {
+    const first = JSON.stringify({ clientId: "a" });
+    const last = JSON.stringify({ clientId: "b", retiredClients: 0, pendingClientIds: ["old", "", 3] });
+    assert.deepEqual(reseed.parsePreviousOutput(`${first}\n${last}`), { clientId: "b", restartToken: "", pendingClientIds: ["old"] });
   });
 
-  it("returns undefined on a first run or for output that is not the script's", () => {
-    for (const stdout of [undefined, "", "\n", "not json", "[1,2]", '{"clientId":"x"}', "null", '"text"']) {
+  it("returns undefined on a create (no previous output) or for output that is not the script's", () => {
+    for (const stdout of [undefined, "", "\n", "not json", "[1,2]", '{"clientHash":"x"}', '{"clientId":""}', "null", '"text"']) {
       assert.equal(reseed.parsePreviousOutput(stdout), undefined, String(stdout));
     }
   });
 });
 
-describe("reseed.js: the decision", () => {
-  const input = { connectionString: "Server=h;Database=d", clientId: "new-client-id-16", clientHash: HASH_B };
-
-  it("changes nothing when the client hash is the same (a new connection string alone)", () => {
-    assert.deepEqual(reseed.planReseed(input, { clientId: "new-client-id-16", clientHash: HASH_B }), {
-      action: "none",
-      clientIds: [],
-    });
-  });
-
-  it("deletes the new and the previous client when the hash differs", () => {
-    assert.deepEqual(reseed.planReseed(input, { clientId: "old-client-id-16", clientHash: HASH_A }), {
-      action: "delete",
-      clientIds: ["new-client-id-16", "old-client-id-16"],
-    });
-  });
-
-  it("deletes the new client on a first run, and the same id only once", () => {
-    assert.deepEqual(reseed.planReseed(input, undefined).clientIds, ["new-client-id-16"]);
-    assert.deepEqual(reseed.planReseed(input, { clientId: "new-client-id-16", clientHash: HASH_A }).clientIds, [
-      "new-client-id-16",
-    ]);
-  });
-
-  it("does not call the database when nothing changes, even with an unusable connection string", async () => {
-    let called = false;
-    const driver: Driver = async () => {
-      called = true;
-      return { deletedClients: 0, deletedChildRows: 0, tablesFound: true };
-    };
-    const result = await reseed.run(
-      {
-        provider: "Postgres",
-        stdinText: JSON.stringify({ ...input, connectionString: "Server=unreachable.invalid;Database=d" }),
-        previousStdout: JSON.stringify({ clientId: input.clientId, clientHash: HASH_B, deletedClients: 1 }),
-      },
-      { Postgres: driver, MsSqlServer: driver },
+describe("reseed.js: the decisions, from the stored rows", () => {
+  it("compares lists as sets and secrets apart", () => {
+    assert.deepEqual(reseed.clientDifferences(DESIRED, storedAs(DESIRED)), []);
+    assert.deepEqual(reseed.clientDifferences(DESIRED, storedAs(DESIRED, { SecretHashes: [HASH_A] })), []);
+    assert.deepEqual(
+      reseed.clientDifferences(DESIRED, storedAs(DESIRED, { Enabled: false, AccessTokenLifetime: 60, RedirectUris: [], ClientName: "x" })),
+      ["Enabled", "ClientName", "AccessTokenLifetime", "RedirectUris"],
     );
-    assert.equal(called, false);
-    assert.deepEqual(result.output, { clientId: "new-client-id-16", clientHash: HASH_B, deletedClients: 0 });
   });
 
-  it("hands the driver both client ids and reports what it deleted", async () => {
-    const seen: string[][] = [];
-    const driver: Driver = async (_cs, ids) => {
-      seen.push(ids);
-      return { deletedClients: 2, deletedChildRows: 9, tablesFound: true };
-    };
-    const result = await reseed.run(
-      {
-        provider: "postgres",
-        stdinText: JSON.stringify(input),
-        previousStdout: JSON.stringify({ clientId: "old-client-id-16", clientHash: HASH_A, deletedClients: 0 }),
+  it("prepare: nothing while the client is missing, nothing when it matches, whatever ran before", () => {
+    assert.equal(reseed.planPrepare(DESIRED, undefined).action, "none");
+    assert.equal(reseed.planPrepare(DESIRED, storedAs(DESIRED)).action, "none");
+    // An older secret next to the configured one is the retire step's business.
+    assert.equal(reseed.planPrepare(DESIRED, storedAs(DESIRED, { SecretHashes: [HASH_A, HASH_B] })).action, "none");
+  });
+
+  it("prepare: a new secret is added next to the old one; any other difference deletes the client", () => {
+    assert.deepEqual(reseed.planPrepare(DESIRED, storedAs(DESIRED, { SecretHashes: [HASH_A] })), {
+      action: "addSecrets",
+      secretHashes: [HASH_B],
+      reason: "a new secret: added next to the current one",
+    });
+    const changed = reseed.planPrepare(DESIRED, storedAs(DESIRED, { SecretHashes: [HASH_A], IdentityTokenLifetime: 1 }));
+    assert.equal(changed.action, "delete");
+    assert.match(changed.reason, /IdentityTokenLifetime/);
+  });
+
+  it("retire: removes the previous client ids and the other secrets once the configured client is in service", () => {
+    const previous = { clientId: "old-client-id-16", restartToken: "", pendingClientIds: ["older-client-id1", DESIRED.ClientId] };
+    assert.deepEqual(reseed.planRetire(DESIRED, storedAs(DESIRED, { SecretHashes: [HASH_A, HASH_B] }), previous), {
+      action: "retire",
+      clientIds: ["old-client-id-16", "older-client-id1"],
+      secretHashes: [HASH_A],
+      pendingClientIds: [],
+    });
+    // A create (no previous output): only the configured client's other secrets.
+    assert.deepEqual(reseed.planRetire(DESIRED, storedAs(DESIRED), undefined).clientIds, []);
+  });
+
+  it("retire: removes nothing while the configured client is missing, differs or lacks its secret, and keeps the ids pending", () => {
+    const previous = { clientId: "old-client-id-16", restartToken: "", pendingClientIds: [] };
+    for (const stored of [undefined, storedAs(DESIRED, { SecretHashes: [HASH_A] }), storedAs(DESIRED, { AccessTokenLifetime: 1 })]) {
+      const plan = reseed.planRetire(DESIRED, stored, previous);
+      assert.equal(plan.action, "none");
+      assert.deepEqual(plan.clientIds, []);
+      assert.deepEqual(plan.secretHashes, []);
+      assert.deepEqual(plan.pendingClientIds, ["old-client-id-16"]);
+    }
+  });
+});
+
+describe("reseed.js: the steps against a store", () => {
+  /** A database of one table of clients, in memory: records what the steps do to it. */
+  function memoryStore(initial: Record<string, Stored>, log: string[]): WithStore {
+    const clients = new Map(Object.entries(initial));
+    const store: Store = {
+      tablesExist: async () => true,
+      readClient: async (id) => (clients.has(id) ? { ...clients.get(id)! } : undefined),
+      deleteClients: async (ids) => {
+        const found = ids.filter((id) => clients.has(id));
+        found.forEach((id) => clients.delete(id));
+        log.push(`delete ${ids.join(",")}`);
+        return { deletedClients: found.length, deletedChildRows: found.length * 3 };
       },
-      { Postgres: driver, MsSqlServer: driver },
+      addSecrets: async (_stored, hashes) => {
+        log.push(`add ${hashes.length}`);
+        return hashes.length;
+      },
+      deleteSecrets: async (_stored, hashes) => {
+        log.push(`delete secrets ${hashes.length}`);
+        return hashes.length;
+      },
+    };
+    return async (_connectionString, work) => work(store);
+  }
+  const stdin = (action: string, client: Desired = DESIRED) => JSON.stringify({ action, connectionString: "Server=h;Database=d;Password=p", client });
+
+  it("prepare deletes a differing client and hands out a new restart token; an unchanged one keeps the previous token", async () => {
+    const log: string[] = [];
+    const clients = { [DESIRED.ClientId]: storedAs(DESIRED, { ClientName: "edited" }) };
+    const first = await reseed.run(
+      { provider: "postgres", stdinText: stdin("prepare"), previousStdout: JSON.stringify({ clientId: DESIRED.ClientId, restartToken: "aaaa" }) },
+      { Postgres: memoryStore(clients, log) },
     );
-    assert.deepEqual(seen, [["new-client-id-16", "old-client-id-16"]]);
-    assert.equal(result.output.deletedClients, 2);
-    assert.match(result.note, /deleted 2 client\(s\) and 9 child row\(s\)/);
+    assert.deepEqual(log, [`delete ${DESIRED.ClientId}`]);
+    assert.equal(first.output.deletedClients, 1);
+    assert.match(String(first.output.restartToken), /^[0-9a-f]{16}$/);
+    assert.notEqual(first.output.restartToken, "aaaa");
+    assert.match(first.note, /differs from its configuration in ClientName: deleted it \(3 child row\(s\)\)/);
+
+    const again = await reseed.run(
+      { provider: "Postgres", stdinText: stdin("prepare"), previousStdout: JSON.stringify(first.output) },
+      { Postgres: memoryStore({ [DESIRED.ClientId]: storedAs(DESIRED) }, log) },
+    );
+    assert.deepEqual(again.output, { clientId: DESIRED.ClientId, deletedClients: 0, addedSecrets: 0, restartToken: first.output.restartToken });
   });
 
-  it("rejects a bad provider and bad stdin as input errors", async () => {
+  it("retire reports what it removed and what stays pending", async () => {
+    const log: string[] = [];
+    const result = await reseed.run(
+      { provider: "Postgres", stdinText: stdin("retire"), previousStdout: JSON.stringify({ clientId: "old-client-id-16" }) },
+      { Postgres: memoryStore({ [DESIRED.ClientId]: storedAs(DESIRED, { SecretHashes: [HASH_A, HASH_B] }), "old-client-id-16": storedAs(DESIRED) }, log) },
+    );
+    assert.deepEqual(log, ["delete old-client-id-16", "delete secrets 1"]);
+    assert.deepEqual(result.output, { clientId: DESIRED.ClientId, retiredClients: 1, retiredSecrets: 1, pendingClientIds: [] });
+  });
+
+  it("rejects a bad provider and bad stdin as input errors, never echoing the input", async () => {
     await assert.rejects(
-      reseed.run({ provider: "Oracle", stdinText: JSON.stringify(input), previousStdout: undefined }),
+      reseed.run({ provider: "Oracle", stdinText: stdin("prepare"), previousStdout: undefined }),
       (err: Error) => err instanceof reseed.ConfigError && /RESEED_DB_PROVIDER/.test(err.message),
     );
     await assert.rejects(
       reseed.run({ provider: "Postgres", stdinText: "Password=x", previousStdout: undefined }),
       (err: Error) => err instanceof reseed.ConfigError && !/Password=x/.test(err.message),
     );
+    await assert.rejects(reseed.run({ provider: "Postgres", stdinText: stdin("delete"), previousStdout: undefined }), /"action" must be one of prepare, retire/);
     await assert.rejects(
-      reseed.run({ provider: "Postgres", stdinText: JSON.stringify({ ...input, clientHash: "abc" }), previousStdout: undefined }),
-      /clientHash/,
+      reseed.run({ provider: "Postgres", stdinText: stdin("prepare", { ...DESIRED, SecretHashes: ["plain secret"] }), previousStdout: undefined }),
+      /SecretHashes must hold the Base64 SHA-256 of each secret/,
+    );
+    await assert.rejects(
+      reseed.run({ provider: "Postgres", stdinText: stdin("prepare", { ...DESIRED, AccessTokenLifetime: 0 }), previousStdout: undefined }),
+      /client\.AccessTokenLifetime must be a positive whole number/,
     );
   });
 });
@@ -253,6 +351,17 @@ describe("reseed.js: the decision", () => {
 describe("reseed.js: error messages", () => {
   const connectionString = `Server=db.internal;Port=5433;Database=creatio;User ID=creatio;Password=${quote(PASSWORD)}`;
   const errorWith = (props: Record<string, unknown>) => Object.assign(new Error(String(props.message ?? "failed")), props);
+
+  it("says a missing password is missing, and never claims a rollback before connecting", () => {
+    const noPassword = "Server=db.internal;Port=5433;Database=creatio;User ID=creatio;";
+    const message = reseed.describeError(
+      errorWith({ message: "SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string", whileConnecting: true }),
+      "Postgres",
+      noPassword,
+    );
+    assert.match(message, /"creatio" at db\.internal:5433 asks for a password, but the connection string has none/);
+    assert.doesNotMatch(message, /rolled back/);
+  });
 
   it("names host and database and what to check, per kind of failure", () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
@@ -263,7 +372,8 @@ describe("reseed.js: error messages", () => {
       [{ code: "3D000", message: 'database "creatio" does not exist' }, /does not exist or cannot be opened/],
       [{ code: "42501", message: "permission denied for table Clients" }, /permission denied .*DELETE/s],
       [{ code: "57014", message: "canceling statement due to statement timeout" }, /did not answer in time/],
-      [{ code: "XX000", message: "something else" }, /rolled back/],
+      [{ code: "XX000", message: "something else", rolledBack: true }, /Nothing was changed \(the transaction was rolled back\)/],
+      [{ code: "XX000", message: "something else", whileConnecting: true }, /cannot connect to .*Nothing was changed\.$/s],
     ];
     for (const [props, pattern] of cases) {
       const message = reseed.describeError(errorWith(props), "Postgres", connectionString);
@@ -318,20 +428,9 @@ describe("reseed.js as a process", () => {
     });
   }
 
-  it("prints exactly one JSON line and exits 0 when nothing changed", async () => {
-    const input = { connectionString: `Server=127.0.0.1;Port=1;Database=d;Password=${PASSWORD}`, clientId: "c", clientHash: HASH_A };
-    const result = await runScript(
-      { RESEED_DB_PROVIDER: "Postgres", PULUMI_COMMAND_STDOUT: JSON.stringify({ clientId: "c", clientHash: HASH_A, deletedClients: 0 }) },
-      JSON.stringify(input),
-    );
-    assert.equal(result.code, 0, result.stderr);
-    assert.equal(result.stdout, `${JSON.stringify({ clientId: "c", clientHash: HASH_A, deletedClients: 0 })}\n`);
-    assert.match(result.stderr, /unchanged/);
-  });
-
   it("exits 1 with a message naming the database, not the password, when the server is unreachable", async () => {
     // Port 1 on loopback: refused at once.
-    const input = { connectionString: `Server=127.0.0.1;Port=1;Database=creatio;User ID=u;Password=${quote(PASSWORD)}`, clientId: "c", clientHash: HASH_A };
+    const input = { action: "prepare", connectionString: `Server=127.0.0.1;Port=1;Database=creatio;User ID=u;Password=${quote(PASSWORD)}`, client: DESIRED };
     const result = await runScript({ RESEED_DB_PROVIDER: "Postgres" }, JSON.stringify(input));
     assert.equal(result.code, 1);
     assert.equal(result.stdout, "");

@@ -2,7 +2,7 @@ import "../support/mocks";
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { IdentityService } from "../../src";
+import { CreatioRuntime, DatabaseProvider, IdentityService } from "../../src";
 import { encodePkcs12 } from "../../src/certificates";
 import { captureRegistrations, countStrings, findLeaks } from "../support/leaks";
 import { resetMocks, valueOf } from "../support/mocks";
@@ -18,6 +18,9 @@ async function build(scenario: Scenario, name = "leak") {
         secrets.generatedSigningPfx = (await generatedPfx()).toString("base64").slice(200, 260);
     }
     await valueOf(service.creatioSystemSettings);
+    if (service.creatioHealthCheck) {
+        await valueOf(service.creatioHealthCheck);
+    }
     await new Promise(resolve => setTimeout(resolve, 20));
     return { captured, secrets };
 }
@@ -71,7 +74,44 @@ describe("secret-leak scan", () => {
         assert.ok(findLeaks(second.captured, second.secrets).some(l => l.secretLabel === "generatedSigningPfx"));
     });
 
+    // The Creatio connection on every variant and version that has it: the Creatio password and the client secret
+    // must stay inside Pulumi secrets (the connection command's stdin) there too.
+    const withCreatio = matrix
+        .filter(s => !s.args.creatioVersion.startsWith("7.") && s.args.database.provider === DatabaseProvider.Postgres && !/ https |redis/.test(s.title))
+        .map(
+            (scenario): Scenario => ({
+                title: `${scenario.title} with Creatio connected`,
+                secrets: { ...scenario.secrets, creatioPassword: `Creatio${scenario.title.length}Password-${scenario.args.creatioVersion}` },
+                args: {
+                    ...scenario.args,
+                    creatio: {
+                        url: "https://creatio.example.com",
+                        username: "Supervisor",
+                        password: `Creatio${scenario.title.length}Password-${scenario.args.creatioVersion}`,
+                        runtime: CreatioRuntime.NetFramework,
+                        tls: { caCertificate: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" },
+                    },
+                },
+            }),
+        );
+    for (const scenario of withCreatio) {
+        it(`finds no secret outside a Pulumi secret: ${scenario.title}`, async () => {
+            const { captured, secrets } = await build(scenario, "leak-creatio");
+            assert.ok(captured.some(c => c.kind === "outputs"), "the component's outputs were captured");
+            assert.deepEqual(findLeaks(captured, secrets), []);
+            valuesChecked += Object.keys(secrets).length;
+            stringsScanned += countStrings(captured);
+        });
+    }
+
+    it("detects a planted Creatio password, so the scan covers the connection", async () => {
+        const scenario = withCreatio[0];
+        const planted: Scenario = { ...scenario, args: { ...scenario.args, creatio: { ...scenario.args.creatio!, username: `u ${scenario.secrets.creatioPassword}` } } };
+        const { captured, secrets } = await build(planted, "planted-creatio");
+        assert.ok(findLeaks(captured, secrets).some(l => l.secretLabel === "creatioPassword"));
+    });
+
     after(() => {
-        console.log(`      secret-leak scan: ${matrix.length} scenarios, ${valuesChecked} secret values checked in ${stringsScanned} stored strings, 0 leaks`);
+        console.log(`      secret-leak scan: ${matrix.length + withCreatio.length} scenarios, ${valuesChecked} secret values checked in ${stringsScanned} stored strings, 0 leaks`);
     });
 });

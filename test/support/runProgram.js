@@ -36,19 +36,31 @@ process.env.PULUMI_NODEJS_STACK = stack;
 const fromProgram = { paths: [process.cwd()] };
 const pulumi = require(require.resolve("@pulumi/pulumi", fromProgram));
 
+/** What providers compute, where a program or the component reads it: fixed stand-ins (the TLS ones from fixtures). */
+function computed(type, inputs) {
+    const certificates = path.join(packageRoot, "test", "fixtures", "certificates");
+    switch (type) {
+        case "random:index/randomString:RandomString":
+        case "random:index/randomPassword:RandomPassword":
+            return { result: "x".repeat(inputs.length ?? 16) };
+        case "tls:index/privateKey:PrivateKey":
+            return { privateKeyPem: fs.readFileSync(path.join(certificates, "generated-key.pem"), "utf8") };
+        case "tls:index/selfSignedCert:SelfSignedCert":
+            return { certPem: fs.readFileSync(path.join(certificates, "generated-certificate.pem"), "utf8") };
+        case "command:local:Command":
+        case "command:remote:Command":
+            return { stdout: "{}", stderr: "" };
+        default:
+            return {};
+    }
+}
+
 const registered = [];
 pulumi.runtime.setMocks(
     {
         newResource(args) {
             registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-            const state = { ...args.inputs };
-            if (args.type.startsWith("random:")) {
-                state.result = "x".repeat(args.inputs.length ?? 16);
-            }
-            if (args.type === "command:local:Command" || args.type === "command:remote:Command") {
-                state.stdout = "{}";
-            }
-            return { id: `${args.name}-id`, state };
+            return { id: `${args.name}-id`, state: { ...args.inputs, ...computed(args.type, args.inputs) } };
         },
         call(args) {
             return args.inputs;

@@ -16,18 +16,33 @@
 // replaceOnChanges are applied as the engine applies them; the others are refused when set).
 //
 // What is emulated rather than real: the engine's bookkeeping (state, diffs, replacement order, deletes of resources
-// the program dropped, destroy order: dependents first), the providers' diffs (re-implemented from their documented
-// semantics, see each provider below), and image "pulls" (no registry is reachable: a RemoteImage must already be on
-// the local Docker Engine). Previews are not implemented.
+// the program dropped, destroy order: dependents first), the providers' diffs (re-implemented from their source, cited
+// at each provider below). Images are pulled for real only from registries on loopback (test/e2e/support/registry.ts);
+// any other registry is unreachable here, so such a RemoteImage must already be on the local Docker Engine. Previews
+// are not implemented.
+//
+// Engine rules, from pulumi/pulumi pkg/resource/deploy (step_generator.go, step_executor.go):
+// - The old resource of a create-before-delete replacement is deleted after the program finished, with the deletes
+//   of the resources it dropped (GenerateDeletes: "Planner decided to delete '%v' due to replacement"). When the run
+//   fails first, it stays pending and is deleted at the start of the next run (GeneratePendingDeletes).
+// - An output is secret when it is listed in additionalSecretOutputs or its same-named input was a secret as a whole;
+//   providers may mark more (the command provider: any same-named input that contains a secret).
+// - `run(program, { refresh: true })` reads every resource back first, like `pulumi up --refresh`; `replace` forces
+//   replacements, like `pulumi up --replace <urn>`.
+// - Like the Pulumi CLI, the program runs in the providers' working directory (`cwd`) and is told the project root;
+//   `inlineProgram` runs it like an Automation API inline program instead: in the host's working directory, not told
+//   the root, while the providers still run in `cwd`.
 import { execFileSync, spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import dockerignore from "@balena/dockerignore";
 import * as pulumi from "@pulumi/pulumi";
 
 type Plain = Record<string, unknown>;
 
-export type OperationKind = "create" | "update" | "replace" | "delete";
+/** As the engine names its steps; `delete-replaced` removes the old resource of a create-before-delete replacement. */
+export type OperationKind = "create" | "update" | "replace" | "delete" | "delete-replaced";
 
 /** One provider operation, as an engine would report it. */
 export interface Operation {
@@ -77,8 +92,10 @@ export interface ResourceEntry {
   readonly id: string;
   /** Checked inputs (secrets unwrapped), as the provider's Check returned them. */
   readonly inputs: Plain;
-  /** Top-level inputs that were (or held) secrets. */
+  /** Top-level inputs that were secrets as a whole. */
   readonly secretInputs: readonly string[];
+  /** Top-level inputs that held a secret somewhere inside. */
+  readonly nestedSecretInputs: readonly string[];
   readonly outputs: Plain;
   /** Keys of the resources this one depends on (explicit and through its inputs). */
   readonly dependencies: readonly string[];
@@ -91,12 +108,24 @@ export interface ExecutorOptions {
   /** Project and stack names of the mocks. Default: "creatio-identity-service-e2e" and "e2e". */
   readonly project?: string;
   readonly stack?: string;
-  /** Directory local commands run in and relative paths resolve from. Default: the working directory of each run. */
+  /** Directory the providers (and, like the CLI, the program) run in. Default: the working directory of each run. */
   readonly cwd?: string;
+  /** Run programs like Automation API inline programs: in the host's working directory, not told the project root. */
+  readonly inlineProgram?: boolean;
   /** Receives one line per operation. Default: none. */
   readonly log?: (line: string) => void;
   /** A local command still running after this long is killed and fails. Default: 15 minutes. */
   readonly commandTimeoutMs?: number;
+}
+
+/** Options of one run. */
+export interface RunOptions {
+  /** Read every resource back from the real world before the program runs (`pulumi up --refresh`). */
+  readonly refresh?: boolean;
+  /** Resources to replace whatever their diff, as "type::name" (`pulumi up --replace <urn>`). */
+  readonly replace?: readonly string[];
+  /** This run's working directory instead of the executor's `cwd`: the same program in another checkout. */
+  readonly cwd?: string;
 }
 
 /** The resource options the executor implements; the others are refused when set. */
@@ -108,7 +137,11 @@ export interface CapturedOptions {
 }
 
 /** Component resources (no provider operation) the executor accepts. */
-const COMPONENT_TYPES = new Set(["pulumi:pulumi:Stack", "creatio-identity-service:index:IdentityService"]);
+const COMPONENT_TYPES = new Set([
+  "pulumi:pulumi:Stack",
+  "creatio-identity-service:index:IdentityService",
+  "creatio-identity-service:index:CreatioOAuthConnection",
+]);
 
 /** Resource options with no effect on what the executor does, or handled by the SDK before registration. */
 const IGNORED_OPTIONS = new Set(["parent", "dependsOn", "version", "pluginDownloadURL", "transformations", "id", "urn"]);
@@ -135,11 +168,14 @@ function onExit(): void {
 
 export class Executor {
   private readonly entries = new Map<string, ResourceEntry>();
+  /** Old resources of create-before-delete replacements whose delete has not run yet (the engine's `delete: true`). */
+  private readonly pendingDeletes: ResourceEntry[] = [];
   private readonly allOperations: Operation[] = [];
   private runCount = 0;
   private seq = 0;
   private readonly createdContainers = new Set<string>();
   private readonly containerLabels = new Set<string>();
+  /** Tags it built and references it pulled. */
   private readonly builtImages = new Set<string>();
   private readonly failureMessages = new Set<string>();
 
@@ -155,6 +191,11 @@ export class Executor {
     return [...this.entries.values()].sort((a, b) => a.seq - b.seq);
   }
 
+  /** Old resources of replacements still waiting for their delete. */
+  get pending(): readonly ResourceEntry[] {
+    return [...this.pendingDeletes];
+  }
+
   /** The state of one resource by type and name, or undefined. */
   resource(type: string, name: string): ResourceEntry | undefined {
     return this.entries.get(resourceKey(type, name));
@@ -165,15 +206,30 @@ export class Executor {
    * deletes the resources of the previous run that the program no longer registers. Rejects with a RunError when
    * any step or output failed; then, like the engine, deletes nothing and keeps what was created.
    */
-  async run(program: () => Record<string, pulumi.Input<unknown>>): Promise<RunResult> {
+  async run(program: () => Record<string, pulumi.Input<unknown>>, options: RunOptions = {}): Promise<RunResult> {
     if (runInProgress) {
       throw new Error("another Executor run is in progress; the Pulumi runtime is global, so runs cannot overlap");
     }
     runInProgress = true;
     try {
-      return await this.runExclusive(program);
+      return await this.runExclusive(program, options);
     } finally {
       runInProgress = false;
+    }
+  }
+
+  /**
+   * Reads every resource back from the real world, like `pulumi refresh`: a provider that reads (the container)
+   * updates the state from what it finds, and a resource that is gone leaves the state. Others keep their state, as
+   * their providers' Read returns it unchanged (pulumi-docker provider.go `Read`: "we do no reconciliation").
+   */
+  async refresh(): Promise<void> {
+    for (const entry of this.state) {
+      const provider = PROVIDERS[entry.type];
+      if (!entry.custom || !provider?.read) continue;
+      const outputs = await provider.read(entry, this.providerContext(this.options.cwd ?? process.cwd()));
+      if (outputs === undefined) this.entries.delete(entry.key);
+      else this.entries.set(entry.key, { ...entry, outputs });
     }
   }
 
@@ -182,7 +238,7 @@ export class Executor {
     const runNumber = ++this.runCount;
     const first = this.allOperations.length;
     const failures: string[] = [];
-    await this.deleteAll([...this.entries.keys()], runNumber, failures);
+    await this.deleteAll([...this.entries.values(), ...this.pendingDeletes], runNumber, failures);
     const operations = this.allOperations.slice(first);
     if (failures.length > 0) {
       throw new RunError(`destroy failed:\n  ${failures.join("\n  ")}`, failures, operations, 0);
@@ -192,7 +248,7 @@ export class Executor {
 
   /**
    * Safety net for `after` hooks, even when a test failed: removes every container this executor created (and any
-   * container carrying a label value it gave one) that still exists, and the image tags it built. The state is
+   * container carrying a label value it gave one) that still exists, and the images it built or pulled. The state is
    * forgotten. Never throws.
    */
   async cleanup(): Promise<string[]> {
@@ -215,6 +271,7 @@ export class Executor {
       this.createdContainers.clear();
       this.builtImages.clear();
       this.entries.clear();
+      this.pendingDeletes.length = 0;
       this.stopListening();
     }
     return removed;
@@ -239,14 +296,23 @@ export class Executor {
   // -------------------------------------------------------------------------------------------------------------
   // One run
 
-  private async runExclusive(program: () => Record<string, pulumi.Input<unknown>>): Promise<RunResult> {
+  private async runExclusive(program: () => Record<string, pulumi.Input<unknown>>, runOptions: RunOptions): Promise<RunResult> {
     const runNumber = ++this.runCount;
     const started = performance.now();
     const firstOperation = this.allOperations.length;
-    const cwd = this.options.cwd ?? process.cwd();
+    const cwd = runOptions.cwd ?? this.options.cwd ?? process.cwd();
+    // Pending deletes of an earlier failed run go first (GeneratePendingDeletes, "called at the start of a plan").
+    const pendingFailures: string[] = [];
+    await this.deleteAll([...this.pendingDeletes], runNumber, pendingFailures);
+    if (pendingFailures.length > 0) {
+      const operations = this.allOperations.slice(firstOperation);
+      throw new RunError(`update failed:\n  ${pendingFailures.join("\n  ")}`, pendingFailures, operations, performance.now() - started);
+    }
+    if (runOptions.refresh) await this.refresh();
     const context: RunContext = {
       runNumber,
       cwd,
+      replace: new Set(runOptions.replace ?? []),
       registered: new Set(),
       options: new Map(),
       dependencies: new Map(),
@@ -289,6 +355,7 @@ export class Executor {
       false,
     );
     this.captureDependencies(context);
+    const restoreProgramDirectory = this.enterProgramDirectory(cwd);
 
     let programOutputs: Record<string, pulumi.Input<unknown>> | undefined;
     const capture: pulumi.ResourceTransformation = args => {
@@ -343,13 +410,18 @@ export class Executor {
     // After a failed step the SDK never registers the resources that depend on it, and outputs that wait for them
     // never settle. The engine then ends the program; so does this: once a step failed and nothing is in flight.
     const finished = { value: false };
-    await Promise.race([programDone, this.quiescentAfterFailure(context, finished)]);
-    finished.value = true;
-    await this.settle(context);
+    try {
+      await Promise.race([programDone, this.quiescentAfterFailure(context, finished)]);
+      finished.value = true;
+      await this.settle(context);
+    } finally {
+      finished.value = true;
+      restoreProgramDirectory();
+    }
 
     if (context.failures.length === 0) {
-      const stale = [...this.entries.keys()].filter(key => !context.registered.has(key));
-      await this.deleteAll(stale, runNumber, context.failures);
+      const stale = [...this.entries.values()].filter(entry => !context.registered.has(entry.key));
+      await this.deleteAll([...stale, ...this.pendingDeletes], runNumber, context.failures);
     }
     const operations = this.allOperations.slice(firstOperation);
     const durationMs = performance.now() - started;
@@ -357,6 +429,28 @@ export class Executor {
       throw new RunError(`update failed:\n  ${context.failures.join("\n  ")}`, context.failures, operations, durationMs);
     }
     return { outputs, secretOutputs, operations, durationMs };
+  }
+
+  /**
+   * Where the program runs and what it is told, as the Pulumi CLI does it: the nodejs language host starts the
+   * program in the providers' directory (`--pwd`, sdk/nodejs/cmd/run/run.ts `process.chdir(pwd)`) and passes the
+   * project root (PULUMI_NODEJS_ROOT_DIRECTORY). An Automation API inline program keeps its host's directory and is
+   * not passed the root (sdk/nodejs/automation/server.ts `resetOptions` leaves it unset). Returns the undo.
+   */
+  private enterProgramDirectory(cwd: string): () => void {
+    const options = rootDirectoryOptions();
+    const previousRoot = options.rootDirectory;
+    const previousCwd = process.cwd();
+    if (this.options.inlineProgram) {
+      options.rootDirectory = undefined;
+    } else {
+      process.chdir(cwd);
+      options.rootDirectory = cwd;
+    }
+    return () => {
+      options.rootDirectory = previousRoot;
+      if (process.cwd() !== previousCwd) process.chdir(previousCwd);
+    };
   }
 
   /** Resolves once a step failed and no registration has been in flight for a moment, or once `finished`. */
@@ -434,14 +528,15 @@ export class Executor {
     if (unfinished.length > 0) {
       throw new Error(`registered before its dependencies finished: ${unfinished.join(", ")}`);
     }
-    const { value, secretKeys } = unwrapSecrets(args.inputs ?? {});
+    const { value, secretKeys, nestedSecretKeys } = unwrapSecrets(args.inputs ?? {});
     const rawInputs = value as Plain;
+    const secrecy = { secretInputs: secretKeys, nestedSecretInputs: nestedSecretKeys };
 
     if (!args.custom) {
       if (!COMPONENT_TYPES.has(args.type)) {
         throw new Error(`component type ${args.type} is not known to the test executor`);
       }
-      this.entries.set(key, this.entryFor(key, args, "", {}, [], {}, dependencies, captured.options, this.entries.get(key)?.seq));
+      this.entries.set(key, this.entryFor(key, args, "", {}, secrecy, {}, dependencies, captured.options, this.entries.get(key)?.seq));
       context.completed.add(key);
       return { id: undefined, state: {} };
     }
@@ -467,34 +562,39 @@ export class Executor {
       skip();
       entry = await this.operate(context.runNumber, "create", args, [], async () => {
         const created = await provider.create(args.name, inputs, ctx);
-        return this.entryFor(key, args, created.id, inputs, secretKeys, created.outputs, dependencies, captured.options);
+        return this.entryFor(key, args, created.id, inputs, secrecy, created.outputs, dependencies, captured.options);
       });
     } else {
-      const changed = changedKeys(old.inputs, inputs);
-      const kind = changed.length === 0 ? "none" : forcesReplacement(changed, captured.options.replaceOnChanges) ? "replace" : provider.diff(changed);
+      const forced = context.replace.has(key);
+      const changed = provider.changedKeys ? provider.changedKeys(old, inputs) : changedKeys(old.inputs, inputs);
+      const kind =
+        forced || (changed.length > 0 && forcesReplacement(changed, captured.options.replaceOnChanges))
+          ? "replace"
+          : changed.length === 0
+            ? "none"
+            : provider.diff(changed);
       if (kind === "none") {
         // Inputs unchanged: no provider call, but secrecy and dependencies follow the new registration.
-        entry = { ...old, secretInputs: secretKeys, dependencies, options: captured.options };
+        entry = { ...old, ...secrecy, dependencies, options: captured.options };
       } else if (kind === "update") {
         skip();
         entry = await this.operate(context.runNumber, "update", args, changed, async () => {
           const updated = await provider.update(old, inputs, ctx);
-          return this.entryFor(key, args, old.id, inputs, secretKeys, updated, dependencies, captured.options, old.seq);
+          return this.entryFor(key, args, old.id, inputs, secrecy, updated, dependencies, captured.options, old.seq);
         });
       } else {
         skip();
         // The resource option wins; else the provider's own default; else the engine's create-before-delete.
         const deleteFirst = captured.options.deleteBeforeReplace ?? provider.deleteBeforeReplace ?? false;
-        entry = await this.operate(context.runNumber, "replace", args, changed, async () => {
+        entry = await this.operate(context.runNumber, "replace", args, forced && changed.length === 0 ? ["(--replace)"] : changed, async () => {
           if (deleteFirst) {
             await provider.delete(old, ctx);
             this.entries.delete(key);
           }
           const created = await provider.create(args.name, inputs, ctx);
-          if (!deleteFirst) {
-            await provider.delete(old, ctx);
-          }
-          return this.entryFor(key, args, created.id, inputs, secretKeys, created.outputs, dependencies, captured.options);
+          // Create-before-delete: the old one is deleted at the end of the run (see the header).
+          if (!deleteFirst) this.pendingDeletes.push(old);
+          return this.entryFor(key, args, created.id, inputs, secrecy, created.outputs, dependencies, captured.options);
         });
       }
     }
@@ -513,7 +613,7 @@ export class Executor {
     args: pulumi.runtime.MockResourceArgs,
     id: string,
     inputs: Plain,
-    secretInputs: readonly string[],
+    secrecy: { secretInputs: readonly string[]; nestedSecretInputs: readonly string[] },
     outputs: Plain,
     dependencies: readonly string[],
     options: CapturedOptions,
@@ -526,7 +626,7 @@ export class Executor {
       custom: args.custom ?? false,
       id,
       inputs,
-      secretInputs,
+      ...secrecy,
       outputs,
       dependencies,
       options,
@@ -535,11 +635,19 @@ export class Executor {
   }
 
   /**
-   * The state the program sees. As the engine does, an output named like a secret input is secret, and so is every
-   * output listed in `additionalSecretOutputs` (mocks alone apply neither).
+   * The state the program sees (mocks alone mark no secrets). The engine marks an output secret when it is listed in
+   * `additionalSecretOutputs` or when the same-named input was a secret as a whole (pkg/resource/deploy
+   * step_executor.go, where outputs are completed after Create/Update); a provider that propagates nested secrets
+   * (the command provider through pulumi-go-provider infer `ensureDefaultSecrets`, resource.go, which uses
+   * ContainsSecrets) also marks the same-named outputs of inputs that hold a secret anywhere.
    */
   private programState(entry: ResourceEntry): Record<string, unknown> {
-    const secret = new Set([...entry.secretInputs, ...(entry.options.additionalSecretOutputs ?? [])]);
+    const provider = PROVIDERS[entry.type];
+    const secret = new Set([
+      ...entry.secretInputs,
+      ...(provider?.propagatesNestedSecrets ? entry.nestedSecretInputs : []),
+      ...(entry.options.additionalSecretOutputs ?? []),
+    ]);
     const state: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(entry.outputs)) {
       state[name] = secret.has(name) && value !== undefined ? pulumi.secret(value) : value;
@@ -583,29 +691,34 @@ export class Executor {
     }
   }
 
-  /** Deletes the given resources, dependents before their dependencies. */
-  private async deleteAll(keys: string[], runNumber: number, failures: string[]): Promise<void> {
-    const remaining = new Set(keys);
-    while (remaining.size > 0) {
-      // Next: a resource that nothing remaining depends on; among those, the newest.
-      const candidates = [...remaining]
-        .filter(key => ![...remaining].some(other => other !== key && this.entries.get(other)?.dependencies.includes(key)))
-        .sort((a, b) => (this.entries.get(b)?.seq ?? 0) - (this.entries.get(a)?.seq ?? 0));
-      const key = candidates[0] ?? [...remaining][0];
-      remaining.delete(key);
-      const entry = this.entries.get(key);
-      if (!entry) continue;
+  /**
+   * Deletes the given resources (from the state, or pending deletes of replacements), dependents before their
+   * dependencies (ScheduleDeletes); among independent ones, the newest first.
+   */
+  private async deleteAll(condemned: ResourceEntry[], runNumber: number, failures: string[]): Promise<void> {
+    const remaining = [...condemned];
+    while (remaining.length > 0) {
+      const candidates = remaining
+        .filter(entry => !remaining.some(other => other !== entry && other.key !== entry.key && other.dependencies.includes(entry.key)))
+        .sort((a, b) => b.seq - a.seq);
+      const entry = candidates[0] ?? remaining[0];
+      remaining.splice(remaining.indexOf(entry), 1);
+      const pendingIndex = this.pendingDeletes.indexOf(entry);
+      const forget = () => {
+        if (pendingIndex >= 0) this.pendingDeletes.splice(this.pendingDeletes.indexOf(entry), 1);
+        else this.entries.delete(entry.key);
+      };
       if (!entry.custom) {
-        this.entries.delete(key);
+        forget();
         continue;
       }
       const provider = PROVIDERS[entry.type];
       try {
-        await this.operate(runNumber, "delete", entry, [], async () => {
+        await this.operate(runNumber, pendingIndex >= 0 ? "delete-replaced" : "delete", entry, [], async () => {
           await provider.delete(entry, this.providerContext(this.options.cwd ?? process.cwd()));
           return entry;
         });
-        this.entries.delete(key);
+        forget();
       } catch (err) {
         failures.push(`delete ${entry.type} "${entry.name}": ${errorMessage(err)}`);
         return; // like the engine: stop at the first failed delete, keep the rest in state
@@ -625,6 +738,9 @@ export class Executor {
       },
       containerLabelled: label => {
         this.containerLabels.add(label);
+      },
+      imagePulled: reference => {
+        this.builtImages.add(reference);
       },
       imageBuilt: tag => {
         this.builtImages.add(tag);
@@ -650,6 +766,8 @@ export class Executor {
 interface RunContext {
   readonly runNumber: number;
   readonly cwd: string;
+  /** Keys to replace whatever their diff. */
+  readonly replace: ReadonlySet<string>;
   readonly registered: Set<string>;
   readonly options: Map<string, { unsupported: string[]; options: CapturedOptions }>;
   readonly dependencies: Map<string, string[]>;
@@ -677,6 +795,7 @@ interface ProviderContext {
   containerDeleted(id: string): void;
   containerLabelled(label: string): void;
   imageBuilt(tag: string): void;
+  imagePulled(reference: string): void;
 }
 
 /**
@@ -693,6 +812,15 @@ interface Provider {
   check?(inputs: Plain, ctx: ProviderContext): Promise<Plain>;
   /** The operation for these changed top-level inputs. */
   diff(changed: readonly string[]): "update" | "replace";
+  /**
+   * The changed top-level inputs, when the provider does not diff old inputs against new ones (the default): the
+   * Terraform bridge diffs the state its Read left against the new inputs.
+   */
+  changedKeys?(old: ResourceEntry, inputs: Plain): string[];
+  /** Reads the resource back (refresh): its new outputs, or undefined when it no longer exists. */
+  read?(entry: ResourceEntry, ctx: ProviderContext): Promise<Plain | undefined>;
+  /** Whether outputs named like an input that holds a secret anywhere are secret (see `programState`). */
+  readonly propagatesNestedSecrets?: boolean;
   create(name: string, inputs: Plain, ctx: ProviderContext): Promise<{ id: string; outputs: Plain }>;
   update(old: ResourceEntry, inputs: Plain, ctx: ProviderContext): Promise<Plain>;
   delete(entry: ResourceEntry, ctx: ProviderContext): Promise<void>;
@@ -776,14 +904,22 @@ function randomValue(inputs: Plain): string {
   return chars.join("");
 }
 
+/** Go's GOARCH for this machine, as the provider names its default platform. */
+const HOST_ARCHITECTURE = ({ x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386" } as Record<string, string>)[process.arch] ?? process.arch;
+
 /**
- * @pulumi/docker Image (the provider's own, not bridged): Check resolves the Dockerfile from the working directory
- * and adds a digest of the build context, so a changed context is a diff; every diff is an update (a rebuild);
- * Delete does nothing (the image stays on the engine). Pushing is refused: no registry is reachable here.
+ * @pulumi/docker Image (the provider's own, not bridged; pulumi-docker provider/provider.go): Check resolves the
+ * Dockerfile from the working directory and adds the build context digest and the default platform, so a changed
+ * context is a diff; Diff compares only the stored inputs (`__inputs`) and every diff is an update (a rebuild); Read
+ * returns the state as it is ("we do no reconciliation"), so an image removed from the engine is not noticed; Delete
+ * does nothing (the image stays on the engine). Pushing is refused: no registry is reachable here.
+ * Not the same: the provider builds with BuildKit through the Engine API (image.go, `Version: "2"` with a session);
+ * the docker CLI here has no buildx, so the executor uses the classic builder for the same platform.
  */
+
 const imageProvider: Provider = {
   // buildOnPreview only matters in a preview, which the executor never runs.
-  schema: { imageName: true, skipPush: true, buildOnPreview: true, build: { context: true, dockerfile: true } },
+  schema: { imageName: true, skipPush: true, buildOnPreview: true, build: { context: true, dockerfile: true, platform: true } },
   async check(inputs, ctx) {
     if (inputs.skipPush !== true) {
       throw new Error("pushing an image is not possible here (no registry); the executor only builds with skipPush: true");
@@ -798,7 +934,16 @@ const imageProvider: Provider = {
       const hint = fs.existsSync(path.join(context, dockerfileInput)) ? `; try ${JSON.stringify(path.join(build.context, dockerfileInput))}` : "";
       throw new Error(`could not open dockerfile at ${path.isAbsolute(dockerfileInput) ? "absolute" : "relative"} path ${dockerfileInput}${hint}`);
     }
-    return { ...inputs, build: { ...build, contextDigest: await hashContext(context, dockerfile) } };
+    // Check adds the digest and the default platform "linux/<GOARCH of the provider>" (provider.go `Check`).
+    const platform = build.platform ?? `linux/${HOST_ARCHITECTURE}`;
+    if (platform !== `linux/${HOST_ARCHITECTURE}`) {
+      throw new Error(`build.platform ${JSON.stringify(platform)}: the executor builds only for this machine (linux/${HOST_ARCHITECTURE})`);
+    }
+    // BuildKit reads `<Dockerfile>.dockerignore`; the classic builder used here would not, and would build otherwise.
+    if (fs.existsSync(`${dockerfile}.dockerignore`)) {
+      throw new Error(`${dockerfile}.dockerignore: a Dockerfile-specific ignore file is not implemented by the test executor's builder`);
+    }
+    return { ...inputs, build: { ...build, platform, contextDigest: hashContext(context, dockerfile) } };
   },
   diff: () => "update",
   async create(_name, inputs, ctx) {
@@ -833,51 +978,86 @@ async function buildImage(inputs: Plain, ctx: ProviderContext): Promise<Plain> {
   };
 }
 
-/** A digest of the build context like the provider's: every file's path, mode and content, and the Dockerfile. */
-async function hashContext(context: string, dockerfile: string): Promise<string> {
-  if (fs.existsSync(path.join(context, ".dockerignore"))) {
-    throw new Error(`${context} has a .dockerignore, which the test executor's context digest does not implement`);
-  }
-  const hash = crypto.createHash("sha256");
+/**
+ * The build context digest as pulumi-docker computes it (provider/provider.go `hashContext`, `hashPath`,
+ * `getIgnorePatterns`): the Dockerfile first, under the name "Dockerfile" and mode 0, then every regular file and
+ * symlink of the context in walk order (directories themselves are not hashed), each as its "/"-separated relative
+ * name, its Go file mode string, the SHA-256 of its content (of its resolved target path for a symlink) and a NUL.
+ * Ignore patterns come from `<Dockerfile>.dockerignore` when it exists, else from `<context>/.dockerignore`, with
+ * Docker's own matching rules (@balena/dockerignore).
+ */
+function hashContext(context: string, dockerfile: string): string {
+  const patterns = [`${dockerfile}.dockerignore`, path.join(context, ".dockerignore")]
+    .filter(candidate => fs.existsSync(candidate))
+    .map(candidate => fs.readFileSync(candidate, "utf8"))[0];
+  const ignored = dockerignore().add(patterns === undefined ? [] : patterns.split(/\r?\n/));
+  const accumulator: Buffer[] = [];
+  const hashPath = (file: string, name: string, mode: string, symlink: boolean) => {
+    const content = symlink ? Buffer.from(fs.realpathSync(file).split(path.sep).join("/")) : fs.readFileSync(file);
+    accumulator.push(Buffer.from(path.posix.normalize(name.split(path.sep).join("/"))), Buffer.from(mode));
+    accumulator.push(crypto.createHash("sha256").update(content).digest(), Buffer.from([0]));
+  };
+  hashPath(dockerfile, "Dockerfile", goFileMode(0, false), false);
   const walk = (dir: string) => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    // Go's walk: entries sorted by name (bytes), depth first.
+    const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
+    for (const entry of entries) {
       const full = path.join(dir, entry.name);
-      const relative = path.relative(context, full);
+      const relative = path.relative(context, full).split(path.sep).join("/");
       if (entry.isDirectory()) {
-        hash.update(`d ${relative}\0`);
         walk(full);
-      } else if (entry.isSymbolicLink()) {
-        hash.update(`l ${relative} ${fs.readlinkSync(full)}\0`);
+        continue;
+      }
+      if (ignored.ignores(relative)) continue;
+      if (entry.isSymbolicLink()) {
+        hashPath(full, relative, goFileMode(fs.lstatSync(full).mode & 0o777, true), true);
       } else if (entry.isFile()) {
-        const mode = fs.statSync(full).mode & 0o777;
-        hash.update(`f ${relative} ${mode.toString(8)}\0`).update(fs.readFileSync(full)).update("\0");
+        hashPath(full, relative, goFileMode(fs.statSync(full).mode & 0o777, false), false);
       }
     }
   };
   walk(context);
-  hash.update(`dockerfile ${path.relative(context, dockerfile)}\0`).update(fs.readFileSync(dockerfile));
-  return hash.digest("hex");
+  return crypto.createHash("sha256").update(Buffer.concat(accumulator)).digest("hex");
+}
+
+/** Go's `fs.FileMode.String()` for a regular file ("-rw-r--r--") or a symlink ("Lrwxrwxrwx"). */
+function goFileMode(permissions: number, symlink: boolean): string {
+  const rwx = "rwxrwxrwx";
+  let text = symlink ? "L" : "-";
+  for (let bit = 8; bit >= 0; bit--) text += permissions & (1 << bit) ? rwx[8 - bit] : "-";
+  return text;
 }
 
 /**
- * @pulumi/docker RemoteImage (kreuzwerker docker_image): "pulls" an image that must already be on the local engine
- * (no registry is reachable); `name` forces a replacement, `keepLocally` only changes state; on delete the image is
- * removed unless `keepLocally`.
+ * @pulumi/docker RemoteImage (kreuzwerker/terraform-provider-docker v4.5.0, resource_docker_image_funcs.go): Create
+ * runs `findImage`, which uses a local image of that name when there is one and pulls only when there is none (so a
+ * tag pushed again is never pulled again while the old one is local), then Read sets `imageId` and `repoDigest`;
+ * `name` forces a replacement, `keepLocally` only changes state; Delete removes the image unless `keepLocally`.
+ * Pulls go to registries on loopback only (a test registry); any other registry is refused, as none is reachable.
  */
 const remoteImageProvider: Provider = {
   schema: { name: true, keepLocally: true },
   diff: changed => (changed.every(key => key === "keepLocally") ? "update" : "replace"),
-  async create(_name, inputs) {
+  async create(_name, inputs, ctx) {
     const name = String(inputs.name);
-    const inspected = await docker(["image", "inspect", name], { allowFailure: true });
+    let inspected = await docker(["image", "inspect", name], { allowFailure: true });
     if (inspected.code !== 0) {
-      throw new Error(
-        `image ${JSON.stringify(name)} is not on the local Docker Engine and no registry is reachable here to pull it: ` +
-          `build or load it first (${inspected.stderr.trim()})`,
-      );
+      const registry = name.includes("/") ? name.slice(0, name.indexOf("/")) : "";
+      if (!/^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(registry)) {
+        throw new Error(
+          `image ${JSON.stringify(name)} is not on the local Docker Engine and no registry is reachable here to pull it: ` +
+            `build or load it first, or serve it from a registry on loopback (${inspected.stderr.trim()})`,
+        );
+      }
+      const pulled = await docker(["pull", name], { allowFailure: true });
+      if (pulled.code !== 0) throw new Error(`Unable to read Docker image into resource: unable to pull image ${name}: ${pulled.stderr.trim()}`);
+      ctx.imagePulled(name);
+      inspected = await docker(["image", "inspect", name]);
     }
     const image = JSON.parse(inspected.stdout)[0] as { Id: string; RepoDigests?: string[] };
-    return { id: `${image.Id}${name}`, outputs: { ...inputs, imageId: image.Id, repoDigest: image.RepoDigests?.[0] ?? "" } };
+    const repository = name.replace(/@.*$/, "").replace(/:[^/:]*$/, "");
+    const repoDigest = image.RepoDigests?.find(digest => digest.startsWith(`${repository}@`)) ?? image.RepoDigests?.[0] ?? "";
+    return { id: `${image.Id}${name}`, outputs: { ...inputs, imageId: image.Id, repoDigest } };
   },
   async update(old, inputs) {
     return { ...old.outputs, ...inputs };
@@ -889,18 +1069,26 @@ const remoteImageProvider: Provider = {
 };
 
 /**
- * @pulumi/docker Container (kreuzwerker docker_container): `restart` is updated in place (`docker update`) and a
- * `mustRun` that becomes true starts the container; every other argument forces a replacement. Create = `docker
- * create` (environment values travel in the docker CLI's own environment, never on its command line), attached only to
- * the `networksAdvanced` networks when there are any (the provider disconnects the default bridge), each upload copied
- * in as a tar stream on stdin with the provider's layout (full path extracted at "/", mode 0644 or 0744; nothing
- * written to this machine's disk), then `docker start`; with `mustRun` (default true) the container must be running
- * within 15 s (the provider's read timeout). Unlike the provider, which keeps a container that fails that check in
- * the state, the executor removes it and fails the create. Delete = `docker rm -f -v`. Replacements delete first
- * (the provider declares DeleteBeforeReplace).
+ * @pulumi/docker Container (kreuzwerker/terraform-provider-docker v4.5.0, internal/provider/): `restart` is updated in
+ * place (`docker update`) and a `mustRun` that becomes true starts the container (funcs.go `Update`: "must_run changed
+ * from false to true"); every other argument forces a replacement (ForceNew in resource_docker_container.go).
+ * Check applies the schema defaults (restart "no", must_run true, ports ip "0.0.0.0" and protocol "tcp").
+ *
+ * Create = `docker create` (environment values travel in the docker CLI's own environment, never on its command
+ * line), attached only to the `networksAdvanced` networks when there are any, each upload copied in as a tar stream
+ * with the provider's layout (full path extracted at "/", mode 0644 or 0744), `docker start`, then Read. There is no
+ * wait for "running" (removed in v4.0.0 by #841): a container that stops at once is created all the same, and Read
+ * records it (funcs.go `Read`): not running with must_run true -> must_run false in the state; ports are read back
+ * from the engine only while it runs or must_run is true (an exited container has none); the image is read back
+ * as the container's image id when it was given as "sha256:...". Delete = `docker rm -f -v`. Replacements delete
+ * first (pulumi-docker resources.go declares DeleteBeforeReplace for docker_container).
+ *
+ * The diff is the bridge's: the state Read left against the new inputs, with env, labels, upload and
+ * networks_advanced compared as sets (TypeSet: order-insensitive, duplicates collapsed) and ports as a list.
  */
+const CONTAINER_SETS = new Set(["envs", "labels", "uploads", "networksAdvanced"]);
+
 const containerProvider: Provider = {
-  // pulumi-docker declares DeleteBeforeReplace for docker_container (a fixed name and host port cannot exist twice).
   deleteBeforeReplace: true,
   schema: {
     name: true,
@@ -913,20 +1101,44 @@ const containerProvider: Provider = {
     labels: { label: true, value: true },
     mustRun: true,
   },
+  async check(inputs) {
+    const ports = inputs.ports as Plain[] | undefined;
+    return {
+      ...inputs,
+      restart: inputs.restart ?? "no",
+      mustRun: inputs.mustRun ?? true,
+      ...(ports ? { ports: ports.map(port => ({ ...port, ip: port.ip || "0.0.0.0", protocol: port.protocol ?? "tcp" })) } : {}),
+    };
+  },
+  changedKeys(old, inputs) {
+    const keys = new Set([...Object.keys(old.inputs), ...Object.keys(inputs)]);
+    return [...keys]
+      .filter(key => {
+        const before = key in old.outputs ? old.outputs[key] : old.inputs[key];
+        return CONTAINER_SETS.has(key) ? !sameSet(before, inputs[key]) : stableJson(before) !== stableJson(inputs[key]);
+      })
+      .sort();
+  },
   diff: changed => (changed.every(key => key === "restart" || key === "mustRun") ? "update" : "replace"),
   async create(_name, inputs, ctx) {
     const id = await createContainer(inputs, ctx);
-    return { id, outputs: { ...inputs, id, name: inputs.name } };
+    const outputs = await readContainer(id, { ...inputs, id });
+    if (!outputs) throw new Error(`container ${id.slice(0, 12)} disappeared right after it was created`);
+    return { id, outputs };
   },
   async update(old, inputs) {
-    if (old.inputs.restart !== inputs.restart) {
+    if (old.outputs.restart !== inputs.restart) {
       await docker(["update", "--restart", String(inputs.restart ?? "no"), old.id]);
     }
-    if (old.inputs.mustRun === false && inputs.mustRun !== false) {
+    if (old.outputs.mustRun === false && inputs.mustRun !== false) {
       await docker(["start", old.id]);
-      await waitRunning(old.id);
     }
-    return { ...old.outputs, ...inputs };
+    const outputs = await readContainer(old.id, { ...old.outputs, ...inputs });
+    if (!outputs) throw new Error(`container ${old.id.slice(0, 12)} no longer exists`);
+    return outputs;
+  },
+  read(entry) {
+    return readContainer(entry.id, entry.outputs);
   },
   async delete(entry, ctx) {
     const removed = await docker(["rm", "-f", "-v", entry.id], { allowFailure: true });
@@ -936,6 +1148,63 @@ const containerProvider: Provider = {
     ctx.containerDeleted(entry.id);
   },
 };
+
+/** The provider's Read of a container into its state (see containerProvider); undefined when it is gone. */
+async function readContainer(id: string, state: Plain): Promise<Plain | undefined> {
+  const inspected = await docker(["inspect", "--type", "container", id], { allowFailure: true });
+  if (inspected.code !== 0) {
+    if (/No such (object|container)/i.test(inspected.stderr)) return undefined;
+    throw new Error(`docker inspect failed: ${inspected.stderr.trim()}`);
+  }
+  const container = JSON.parse(inspected.stdout)[0] as {
+    Id: string;
+    Name: string;
+    Image: string;
+    Config: { Image: string };
+    State: { Running: boolean; ExitCode: number };
+    HostConfig: { RestartPolicy?: { Name?: string } };
+    NetworkSettings?: { Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | null };
+  };
+  const read: Plain = { ...state, id: container.Id, name: container.Name.replace(/^\/+/, "") };
+  const running = container.State.Running;
+  if ((running || state.mustRun !== false) && Array.isArray(state.ports) && state.ports.length > 0) {
+    read.ports = flattenPorts(container.NetworkSettings?.Ports ?? {});
+  }
+  if (!running) {
+    read.exitCode = container.State.ExitCode;
+    if (state.mustRun !== false) read.mustRun = false;
+  }
+  read.image = String(state.image ?? "").startsWith("sha256:") ? container.Image : container.Config.Image;
+  read.restart = container.HostConfig.RestartPolicy?.Name || "no";
+  return read;
+}
+
+/** resource_docker_container_structures.go `flattenContainerPorts`: by port and protocol, one entry per binding. */
+function flattenPorts(ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null>): Plain[] {
+  const keys = Object.keys(ports).sort((a, b) => {
+    const [portA, protoA] = a.split("/");
+    const [portB, protoB] = b.split("/");
+    return Number(portA) - Number(portB) || (protoA < protoB ? -1 : protoA > protoB ? 1 : 0);
+  });
+  return keys.flatMap(key => {
+    const [internal, protocol] = key.split("/");
+    return (ports[key] ?? []).map(binding => ({
+      internal: Number(internal),
+      external: Number(binding.HostPort) || 0,
+      ip: binding.HostIp,
+      protocol,
+    }));
+  });
+}
+
+/** Two values as Terraform sets: the same elements, whatever their order and repetitions. */
+function sameSet(a: unknown, b: unknown): boolean {
+  const elements = (value: unknown) =>
+    new Set((Array.isArray(value) ? value : value === undefined || value === null ? [] : [value]).map(stableJson));
+  const left = elements(a);
+  const right = elements(b);
+  return left.size === right.size && [...left].every(element => right.has(element));
+}
 
 async function createContainer(inputs: Plain, ctx: ProviderContext): Promise<string> {
   if (typeof inputs.name !== "string" || inputs.name === "") throw new Error("name is required");
@@ -989,27 +1258,12 @@ async function createContainer(inputs: Plain, ctx: ProviderContext): Promise<str
       await docker(["cp", "-", `${id}:/`], { input: tarOneFile(file.replace(/^\/+/, ""), content, mode) });
     }
     await docker(["start", id]);
-    if (inputs.mustRun !== false) await waitRunning(id);
   } catch (err) {
     await docker(["rm", "-f", "-v", id], { allowFailure: true });
     ctx.containerDeleted(id);
     throw err;
   }
   return id;
-}
-
-/** Waits until the container runs; fails with its logs if it exits first (the provider's mustRun check). */
-async function waitRunning(id: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const status = (await docker(["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", id])).stdout.trim();
-    if (status.startsWith("running")) return;
-    if (status.startsWith("exited") || status.startsWith("dead") || Date.now() > deadline) {
-      const logs = await docker(["logs", "--tail", "20", id], { allowFailure: true });
-      throw new Error(`container ${id.slice(0, 12)} failed to be in running state (${status}); last logs:\n${logs.stdout}${logs.stderr}`);
-    }
-    await new Promise(resolve => setTimeout(resolve, 100));
-  }
 }
 
 /** A POSIX (ustar) tar archive holding one regular file owned by root; missing parent folders are created on extraction. */
@@ -1055,6 +1309,7 @@ function tarOneFile(name: string, content: Buffer, mode: number): Buffer {
  * command and its combined output.
  */
 const commandProvider: Provider = {
+  propagatesNestedSecrets: true,
   schema: {
     create: true,
     update: true,
@@ -1164,15 +1419,24 @@ function keyFromUrn(urn: string): string {
   return resourceKey(type, name);
 }
 
-/** Replaces the SDK's secret envelopes by their values; reports which top-level properties held one. */
-function unwrapSecrets(inputs: Plain): { value: unknown; secretKeys: string[] } {
+/**
+ * Replaces the SDK's secret envelopes by their values; reports the top-level properties that were secrets as a whole
+ * (`secretKeys`) and those that held one anywhere (`nestedSecretKeys`, a superset).
+ */
+function unwrapSecrets(inputs: Plain): { value: unknown; secretKeys: string[]; nestedSecretKeys: string[] } {
   const secretKeys: string[] = [];
+  const nestedSecretKeys: string[] = [];
+  const isSecret = (value: unknown) =>
+    value !== null && typeof value === "object" && (value as Plain)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig;
+  for (const [key, value] of Object.entries(inputs)) {
+    if (isSecret(value)) secretKeys.push(key);
+  }
   const walk = (value: unknown, top: string | undefined): unknown => {
     if (Array.isArray(value)) return value.map(item => walk(item, top));
     if (value !== null && typeof value === "object") {
       const object = value as Plain;
-      if (object[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) {
-        if (top !== undefined && !secretKeys.includes(top)) secretKeys.push(top);
+      if (isSecret(object)) {
+        if (top !== undefined && !nestedSecretKeys.includes(top)) nestedSecretKeys.push(top);
         return walk(object.value, top);
       }
       if (pulumi.runtime.specialSigKey in object) {
@@ -1182,7 +1446,7 @@ function unwrapSecrets(inputs: Plain): { value: unknown; secretKeys: string[] } 
     }
     return value;
   };
-  return { value: walk(inputs, undefined), secretKeys };
+  return { value: walk(inputs, undefined), secretKeys, nestedSecretKeys };
 }
 
 /** Paths of arguments that are set (not empty) but not in the schema. */
@@ -1239,6 +1503,13 @@ function stableJson(value: unknown): string {
       .join(",")}}`;
   }
   return JSON.stringify(value);
+}
+
+/** The Node SDK's settings, whose project root `pulumi.runtime.getRootDirectory()` reports. */
+function rootDirectoryOptions(): { rootDirectory?: string } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const state = require("@pulumi/pulumi/runtime/state") as { getStore(): { settings: { options: { rootDirectory?: string } } } };
+  return state.getStore().settings.options;
 }
 
 function errorMessage(err: unknown): string {

@@ -1,0 +1,481 @@
+// The emulated engine's planning: one Deployment per `pulumi preview`, `up`, `destroy` or `refresh`. It turns each
+// RegisterResource into a step the way pulumi/pulumi pkg/resource/deploy/step_generator.go does, runs it against
+// an emulated provider, and keeps the resulting state. Rules taken from the engine (pulumi/pulumi HEAD):
+// - URNs: `urn:pulumi:<stack>::<project>::<qualified type>::<name>`, the qualified type prefixed by the parent's
+//   (`parent$type`) unless the parent is the stack (sdk/go/common/resource/urn.go NewURN).
+// - Old state is found by URN or by any alias URN (step_generator.go generateAliases / olds lookup).
+// - ignoreChanges: the old input value replaces the new one before Check (step_generator.go processIgnoreChanges).
+// - Diff: the provider's diff; replaceOnChanges turns a matching change into a replacement
+//   (applyReplaceOnChanges); a different provider replaces.
+// - Replacement: delete-before-replace when the option says so (deleteBeforeReplaceDefined) or else the provider
+//   default; otherwise create-before-delete, the old resource deleted after the program finishes
+//   (GenerateDeletes: "Planner decided to delete ... due to replacement").
+// - Resources not registered again are deleted at the end, dependents first (reverse state order).
+// - Secrets: an output is secret when named in additionalSecretOutputs or when the same-named input is secret
+//   (step_executor.go:515-566).
+// - Preview (dry run): nothing is created; a created or changed resource's outputs not known before the
+//   provider runs are unknown, and unknown ids are sent as "" (the SDK reads an empty id as unknown).
+// - Default providers: `pulumi:providers:<pkg>::default_<version>` registered in state like any resource
+//   (pkg/resource/deploy/providers/registry.go), configured from the stack's `<pkg>:*` configuration.
+// - protect: deleting a protected resource fails.
+// - customTimeouts reach the provider as the operation's timeout.
+import * as crypto from "crypto";
+import { EmulatedProvider, ProviderContext } from "./providers/provider";
+import {
+    PropertyMap, PropertyValue, UNKNOWN, containsUnknowns, deepEqual, isSecret, reveal, secret,
+} from "./values";
+
+export type Operation = "same" | "create" | "update" | "replace" | "delete" | "refresh";
+
+/** One resource in the checkpoint, as the engine's `ResourceV3` keeps it. */
+export interface ResourceState {
+    urn: string;
+    type: string;
+    custom: boolean;
+    id?: string;
+    inputs: PropertyMap;
+    outputs: PropertyMap;
+    parent?: string;
+    dependencies: string[];
+    propertyDependencies: Record<string, string[]>;
+    provider?: string;
+    protect?: boolean;
+    additionalSecretOutputs?: string[];
+    aliases?: string[];
+    customTimeouts?: CustomTimeouts;
+    deleteBeforeReplace?: boolean;
+    replacementTrigger?: PropertyValue;
+}
+
+export interface CustomTimeouts {
+    create?: string;
+    update?: string;
+    delete?: string;
+}
+
+/** One planned or executed step, what a preview shows. */
+export interface Step {
+    readonly op: Operation;
+    readonly urn: string;
+    readonly type: string;
+    readonly old?: ResourceState;
+    readonly new?: ResourceState;
+    /** Changed top-level input keys (update and replace). */
+    readonly changedKeys: string[];
+    /** Keys that forced the replacement. */
+    readonly replaceKeys: string[];
+    /** For a replacement: whether the old resource goes first. */
+    readonly deleteBeforeReplace?: boolean;
+}
+
+export interface Diagnostic {
+    readonly severity: string;
+    readonly message: string;
+    readonly urn?: string;
+}
+
+/** What the engine needs to know about the registration request (decoded from the RPC). */
+export interface Registration {
+    type: string;
+    name: string;
+    parent: string;
+    custom: boolean;
+    remote: boolean;
+    object: PropertyMap;
+    provider: string;
+    version: string;
+    dependencies: string[];
+    propertyDependencies: Record<string, string[]>;
+    protect?: boolean;
+    deleteBeforeReplace?: boolean;
+    ignoreChanges: string[];
+    replaceOnChanges: string[];
+    additionalSecretOutputs: string[];
+    aliasURNs: string[];
+    customTimeouts?: CustomTimeouts;
+    /** The replacementTrigger option: a change of this value replaces the resource. */
+    replacementTrigger?: PropertyValue;
+}
+
+export interface RegistrationResult {
+    urn: string;
+    id: string;
+    outputs: PropertyMap;
+}
+
+export type ProviderFactory = (pkg: string) => EmulatedProvider;
+
+export interface DeploymentOptions {
+    readonly project: string;
+    readonly stack: string;
+    readonly dryRun: boolean;
+    readonly olds: ResourceState[];
+    readonly providers: ProviderFactory;
+    /** The program directory: providers run there. */
+    readonly pwd: string;
+    /** Stack configuration, plain values by `namespace:key` (for default providers). */
+    readonly config: Record<string, string>;
+}
+
+/** Parses a Go duration as customTimeouts take it ("5m", "30s", "1h30m"). */
+export function durationSeconds(text: string | undefined): number {
+    if (!text) return 0;
+    const units: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001 };
+    let total = 0;
+    const pattern = /(\d+(?:\.\d+)?)(ms|h|m|s)/g;
+    let match: RegExpExecArray | null;
+    let consumed = "";
+    while ((match = pattern.exec(text)) !== null) {
+        total += Number(match[1]) * units[match[2]];
+        consumed += match[0];
+    }
+    if (consumed !== text) throw new Error(`customTimeouts: "${text}" is not a duration such as "5m" or "1h30m"`);
+    return total;
+}
+
+function qualifiedType(urn: string): string {
+    return urn.split("::")[2];
+}
+
+function isProviderType(type: string): boolean {
+    return type.startsWith("pulumi:providers:");
+}
+
+/** Reads a top-level or dotted property path ("a.b", "list[0]", "triggers[*]" reduces to "triggers"). */
+function topKey(path: string): string {
+    return path.split(/[.[]/)[0].replace(/^"|"$/g, "");
+}
+
+function getPath(map: PropertyMap, path: string): PropertyValue | undefined {
+    let value: PropertyValue | undefined = map;
+    for (const part of path.split(".")) {
+        if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
+        value = (value as PropertyMap)[part];
+    }
+    return value;
+}
+
+function setPath(map: PropertyMap, path: string, value: PropertyValue | undefined): PropertyMap {
+    const parts = path.split(".");
+    const copy: PropertyMap = { ...map };
+    let cursor = copy;
+    for (const part of parts.slice(0, -1)) {
+        const next = cursor[part];
+        if (next === null || typeof next !== "object" || Array.isArray(next)) return copy;
+        cursor[part] = { ...(next as PropertyMap) };
+        cursor = cursor[part] as PropertyMap;
+    }
+    const last = parts[parts.length - 1];
+    const entries = Object.entries(cursor).filter(([k]) => k !== last);
+    if (value !== undefined) entries.push([last, value]);
+    for (const key of Object.keys(cursor)) Reflect.deleteProperty(cursor, key);
+    Object.assign(cursor, Object.fromEntries(entries));
+    return copy;
+}
+
+/** Marks outputs secret as step_executor.go does. */
+export function markSecrets(outputs: PropertyMap, inputs: PropertyMap, additionalSecretOutputs: string[]): PropertyMap {
+    return Object.fromEntries(Object.entries(outputs).map(([key, value]) => {
+        const shouldBeSecret = additionalSecretOutputs.includes(key) || isSecret(inputs[key]);
+        return [key, shouldBeSecret && value !== UNKNOWN ? secret(value) : value];
+    }));
+}
+
+/** A step failure with the resource it belongs to. */
+export class StepError extends Error {
+    constructor(readonly urn: string, message: string) {
+        super(`${urn}: ${message}`);
+    }
+}
+
+export class Deployment {
+    readonly steps: Step[] = [];
+    readonly diagnostics: Diagnostic[] = [];
+    /** New state in registration order. */
+    readonly news = new Map<string, ResourceState>();
+    readonly failures: Error[] = [];
+    rootUrn = "";
+    private readonly oldByUrn = new Map<string, ResourceState>();
+    private readonly consumedOlds = new Set<string>();
+    /** Old resources of create-before-delete replacements, deleted at the end. */
+    private readonly pendingDeletes: ResourceState[] = [];
+    private readonly deletedOlds = new Set<string>();
+    private readonly providerInstances = new Map<string, EmulatedProvider>();
+
+    constructor(private readonly options: DeploymentOptions) {
+        for (const old of options.olds) this.oldByUrn.set(old.urn, old);
+    }
+
+    urnFor(type: string, name: string, parent: string): string {
+        const parentType = parent && !this.isStack(parent) ? `${qualifiedType(parent)}$` : "";
+        return `urn:pulumi:${this.options.stack}::${this.options.project}::${parentType}${type}::${name}`;
+    }
+
+    private isStack(urn: string): boolean {
+        return qualifiedType(urn) === "pulumi:pulumi:Stack";
+    }
+
+    private findOld(urn: string, aliases: string[]): ResourceState | undefined {
+        for (const candidate of [urn, ...aliases]) {
+            const old = this.oldByUrn.get(candidate);
+            if (old && !this.consumedOlds.has(old.urn)) return old;
+        }
+        return undefined;
+    }
+
+    log(severity: string, message: string, urn?: string): void {
+        this.diagnostics.push({ severity, message, urn });
+    }
+
+    private context(urn: string, timeout: string | undefined): ProviderContext {
+        return {
+            pwd: this.options.pwd,
+            urn,
+            timeoutSeconds: durationSeconds(timeout),
+            log: (severity, message) => this.log(severity, message, urn),
+        };
+    }
+
+    /** The provider instance for a resource: explicit ("urn::id") or the package's default. */
+    private async providerFor(reg: Registration, urn: string): Promise<{ ref: string; provider: EmulatedProvider }> {
+        const pkg = reg.type.split(":")[0];
+        let providerUrn: string;
+        let ref = reg.provider;
+        if (!ref) {
+            const version = reg.version ? `_${reg.version.replace(/[.-]/g, "_")}` : "";
+            providerUrn = this.urnFor(`pulumi:providers:${pkg}`, `default${version}`, "");
+            if (!this.news.has(providerUrn)) {
+                const config = Object.fromEntries(Object.entries(this.options.config)
+                    .filter(([k]) => k.startsWith(`${pkg}:`)).map(([k, v]) => [k.slice(pkg.length + 1), v]));
+                await this.register({
+                    type: `pulumi:providers:${pkg}`, name: `default${version}`, parent: "", custom: true, remote: false,
+                    object: { ...config, ...(reg.version ? { version: reg.version } : {}) }, provider: "", version: "",
+                    dependencies: [], propertyDependencies: {}, ignoreChanges: [], replaceOnChanges: [],
+                    additionalSecretOutputs: [], aliasURNs: [],
+                });
+            }
+            const state = this.news.get(providerUrn)!;
+            ref = `${providerUrn}::${state.id ?? UNKNOWN}`;
+        } else {
+            providerUrn = ref.slice(0, ref.lastIndexOf("::"));
+        }
+        const provider = this.providerInstances.get(providerUrn);
+        if (!provider) throw new StepError(urn, `provider ${ref} was not registered before the resource that uses it`);
+        if (provider.name !== pkg) throw new StepError(urn, `provider ${providerUrn} is a ${provider.name} provider, not a ${pkg} one`);
+        return { ref, provider };
+    }
+
+    /** RegisterResource: plans the step, runs it (unless preview) and returns what the SDK gets back. */
+    async register(reg: Registration): Promise<RegistrationResult> {
+        const urn = this.urnFor(reg.type, reg.name, reg.parent);
+        try {
+            return await this.registerUnchecked(reg, urn);
+        } catch (error) {
+            const failure = error instanceof StepError ? error : new StepError(urn, (error as Error).message);
+            this.failures.push(failure);
+            throw failure;
+        }
+    }
+
+    private async registerUnchecked(reg: Registration, urn: string): Promise<RegistrationResult> {
+        if (this.news.has(urn)) throw new StepError(urn, "Duplicate resource URN; try giving it a unique name");
+        if (reg.remote) {
+            throw new StepError(urn, "the emulator does not construct remote components through RegisterResource; " +
+                "start the component's plugin and call Construct (test/emulator/plugin.ts)");
+        }
+        const old = this.findOld(urn, reg.aliasURNs);
+        if (old) this.consumedOlds.add(old.urn);
+        const base: ResourceState = {
+            urn, type: reg.type, custom: reg.custom, inputs: reg.object, outputs: {},
+            parent: reg.parent || undefined, dependencies: reg.dependencies, propertyDependencies: reg.propertyDependencies,
+            protect: reg.protect, additionalSecretOutputs: reg.additionalSecretOutputs.length ? reg.additionalSecretOutputs : undefined,
+            aliases: reg.aliasURNs.length ? reg.aliasURNs : undefined, customTimeouts: reg.customTimeouts,
+            deleteBeforeReplace: reg.deleteBeforeReplace, replacementTrigger: reg.replacementTrigger,
+        };
+        if (!reg.custom) return this.registerComponent(base, old);
+        if (isProviderType(reg.type)) return this.registerProvider(base, old);
+
+        const { ref, provider } = await this.providerFor(reg, urn);
+        base.provider = ref;
+        let news = reg.object;
+        if (old) {
+            for (const path of reg.ignoreChanges) news = setPath(news, path, getPath(old.inputs, path));
+        }
+        const checked = provider.check(reg.type, old?.inputs, news);
+        if (checked.failures.length > 0) {
+            throw new StepError(urn, checked.failures.map(f => `${reg.type}: property ${f.property}: ${f.reason}`).join("; "));
+        }
+        base.inputs = checked.inputs;
+        const dryRun = this.options.dryRun;
+
+        if (!old) {
+            const created = await provider.create(reg.type, checked.inputs, this.context(urn, reg.customTimeouts?.create), dryRun);
+            return this.record({ op: "create", urn, type: reg.type, new: base, changedKeys: [], replaceKeys: [] }, base, created.id, created.outputs);
+        }
+
+        const diff = provider.diff(reg.type, old.inputs, old.outputs, checked.inputs);
+        const replaceKeys = new Set(diff.replaceKeys);
+        for (const pattern of reg.replaceOnChanges) {
+            for (const key of diff.changedKeys) if (pattern === "*" || topKey(pattern) === key) replaceKeys.add(key);
+        }
+        const oldProviderUrn = old.provider?.slice(0, old.provider.lastIndexOf("::"));
+        const newProviderUrn = ref.slice(0, ref.lastIndexOf("::"));
+        if (oldProviderUrn !== newProviderUrn) replaceKeys.add("provider");
+        // replacementTrigger: a changed (or, at preview, unknown) trigger value replaces.
+        if (reg.replacementTrigger !== undefined && old.replacementTrigger !== undefined &&
+            (containsUnknowns(reg.replacementTrigger) || !deepEqual(reveal(old.replacementTrigger), reveal(reg.replacementTrigger)))) {
+            replaceKeys.add("replacementTrigger");
+        }
+        const extra = ["provider", "replacementTrigger"].filter(k => replaceKeys.has(k));
+        const changed = [...new Set([...diff.changedKeys, ...extra])];
+
+        if (changed.length === 0) {
+            const step: Step = { op: "same", urn, type: reg.type, old, new: base, changedKeys: [], replaceKeys: [] };
+            return this.record(step, base, old.id!, old.outputs, true);
+        }
+        if (replaceKeys.size === 0) {
+            const outputs = await provider.update(reg.type, old.id!, old.outputs, checked.inputs, this.context(urn, reg.customTimeouts?.update), dryRun);
+            return this.record({ op: "update", urn, type: reg.type, old, new: base, changedKeys: changed, replaceKeys: [] }, base, old.id!, outputs);
+        }
+        const deleteBeforeReplace = reg.deleteBeforeReplace ?? diff.deleteBeforeReplace;
+        const step: Step = {
+            op: "replace", urn, type: reg.type, old, new: base, changedKeys: changed, replaceKeys: [...replaceKeys].sort(), deleteBeforeReplace,
+        };
+        if (deleteBeforeReplace && !dryRun) await this.deleteResource(old);
+        const created = await provider.create(reg.type, checked.inputs, this.context(urn, reg.customTimeouts?.create), dryRun);
+        if (!deleteBeforeReplace) this.pendingDeletes.push(old);
+        return this.record(step, base, created.id, created.outputs);
+    }
+
+    private record(step: Step, state: ResourceState, id: string, outputs: PropertyMap, keepSecrets = false): RegistrationResult {
+        state.id = id;
+        state.outputs = keepSecrets ? outputs : markSecrets(outputs, state.inputs, state.additionalSecretOutputs ?? []);
+        this.news.set(state.urn, state);
+        this.steps.push(step);
+        return { urn: state.urn, id: id === UNKNOWN ? "" : id, outputs: state.outputs };
+    }
+
+    private registerComponent(state: ResourceState, old: ResourceState | undefined): RegistrationResult {
+        if (!state.parent && qualifiedType(state.urn) === "pulumi:pulumi:Stack") this.rootUrn = state.urn;
+        state.outputs = old?.outputs ?? {};
+        const op: Operation = !old ? "create" : deepEqual(old.inputs, state.inputs) ? "same" : "update";
+        const changed = old ? Object.keys({ ...old.inputs, ...state.inputs }).filter(k => !deepEqual(old.inputs[k], state.inputs[k])) : [];
+        this.news.set(state.urn, state);
+        this.steps.push({ op, urn: state.urn, type: state.type, old, new: state, changedKeys: changed, replaceKeys: [] });
+        return { urn: state.urn, id: "", outputs: {} };
+    }
+
+    private async registerProvider(state: ResourceState, old: ResourceState | undefined): Promise<RegistrationResult> {
+        const pkg = state.type.slice("pulumi:providers:".length);
+        const provider = this.options.providers(pkg);
+        provider.configure?.(state.inputs);
+        this.providerInstances.set(state.urn, provider);
+        const changed = old ? Object.keys({ ...old.inputs, ...state.inputs }).filter(k => !deepEqual(old.inputs[k], state.inputs[k])) : [];
+        const op: Operation = !old ? "create" : changed.length ? "update" : "same";
+        // Configure is real also at preview: the engine configures providers for both.
+        const id = old?.id ?? crypto.randomUUID();
+        return this.record({ op, urn: state.urn, type: state.type, old, new: state, changedKeys: changed, replaceKeys: [] }, state, id, state.inputs);
+    }
+
+    /** RegisterResourceOutputs: a component's (or the stack's) outputs. */
+    registerOutputs(urn: string, outputs: PropertyMap): void {
+        const state = this.news.get(urn);
+        if (!state) throw new Error(`RegisterResourceOutputs for ${urn}, which was never registered`);
+        const before = state.outputs;
+        state.outputs = outputs;
+        const step = this.steps.find(s => s.urn === urn);
+        if (step && step.op === "same" && !deepEqual(before, outputs) && qualifiedType(urn) === "pulumi:pulumi:Stack") {
+            // Stack outputs changing is shown, not hidden (the display diffs the stack's outputs).
+            const index = this.steps.indexOf(step);
+            this.steps[index] = { ...step, op: "update", changedKeys: ["outputs"] };
+        }
+    }
+
+    private async deleteResource(old: ResourceState): Promise<void> {
+        if (old.protect) {
+            throw new StepError(old.urn, "unable to delete resource: it is protected; set protect: false first (pulumi state unprotect)");
+        }
+        if (this.deletedOlds.has(old.urn + (old.id ?? ""))) return;
+        if (old.custom && !isProviderType(old.type) && old.provider) {
+            const providerUrn = old.provider.slice(0, old.provider.lastIndexOf("::"));
+            const provider = this.providerInstances.get(providerUrn) ?? this.providerFromOldState(providerUrn);
+            await provider.delete(old.type, old.id!, old.outputs, this.context(old.urn, old.customTimeouts?.delete));
+        }
+        this.deletedOlds.add(old.urn + (old.id ?? ""));
+    }
+
+    private providerFromOldState(providerUrn: string): EmulatedProvider {
+        const state = this.oldByUrn.get(providerUrn);
+        if (!state) throw new Error(`the provider ${providerUrn} of a resource to delete is not in the checkpoint`);
+        const provider = this.options.providers(state.type.slice("pulumi:providers:".length));
+        provider.configure?.(state.inputs);
+        this.providerInstances.set(providerUrn, provider);
+        return provider;
+    }
+
+    /**
+     * After the program: deletes (or, in preview, plans the deletion of) every old resource not registered again,
+     * dependents first, then the old halves of create-before-delete replacements.
+     */
+    async finish(): Promise<void> {
+        const stale = this.options.olds.filter(old => !this.consumedOlds.has(old.urn) && !this.news.has(old.urn));
+        for (const old of [...stale].reverse()) {
+            this.steps.push({ op: "delete", urn: old.urn, type: old.type, old, changedKeys: [], replaceKeys: [] });
+            if (!this.options.dryRun) await this.deleteResource(old);
+        }
+        if (!this.options.dryRun) {
+            for (const old of [...this.pendingDeletes].reverse()) await this.deleteResource(old);
+        }
+    }
+
+    /** The checkpoint's resources after this deployment (on failure, what still exists is kept). */
+    resultingState(): ResourceState[] {
+        const kept = this.options.olds.filter(old =>
+            !this.news.has(old.urn) && !this.consumedOlds.has(old.urn) && !this.deletedOlds.has(old.urn + (old.id ?? "")));
+        const pending = this.pendingDeletes.filter(old => !this.deletedOlds.has(old.urn + (old.id ?? "")));
+        return [...this.news.values(), ...kept, ...pending.filter(p => !kept.includes(p))];
+    }
+}
+
+/** Destroy: deletes every resource of the state, dependents first. */
+export async function destroy(options: DeploymentOptions): Promise<Deployment> {
+    const deployment = new Deployment(options);
+    await deployment.finish();
+    return deployment;
+}
+
+/** Refresh: reads every custom resource back through its provider; gone resources leave the state. */
+export async function refresh(options: DeploymentOptions): Promise<{ state: ResourceState[]; steps: Step[] }> {
+    const providers = new Map<string, EmulatedProvider>();
+    const state: ResourceState[] = [];
+    const steps: Step[] = [];
+    for (const old of options.olds) {
+        if (isProviderType(old.type)) {
+            const provider = options.providers(old.type.slice("pulumi:providers:".length));
+            provider.configure?.(old.inputs);
+            providers.set(old.urn, provider);
+        }
+        if (!old.custom || isProviderType(old.type) || !old.provider) {
+            state.push(old);
+            continue;
+        }
+        const provider = providers.get(old.provider.slice(0, old.provider.lastIndexOf("::")));
+        if (!provider) throw new Error(`${old.urn}: its provider is missing from the checkpoint`);
+        const ctx: ProviderContext = { pwd: options.pwd, urn: old.urn, timeoutSeconds: 0, log: () => undefined };
+        const read = await provider.read(old.type, old.id!, old.outputs, ctx);
+        if (read === undefined) {
+            steps.push({ op: "delete", urn: old.urn, type: old.type, old, changedKeys: [], replaceKeys: [] });
+            continue;
+        }
+        const outputs = markSecrets(read, old.inputs, old.additionalSecretOutputs ?? []);
+        const changed = Object.keys({ ...old.outputs, ...outputs }).filter(k => !deepEqual(reveal(old.outputs[k] ?? null), reveal(outputs[k] ?? null)));
+        if (changed.length) steps.push({ op: "refresh", urn: old.urn, type: old.type, old, new: { ...old, outputs }, changedKeys: changed, replaceKeys: [] });
+        state.push(changed.length && !options.dryRun ? { ...old, outputs } : old);
+    }
+    return { state, steps };
+}
+
+/** True when any output is still unknown (a preview value). */
+export function hasUnknowns(state: ResourceState): boolean {
+    return containsUnknowns(state.outputs);
+}

@@ -1,0 +1,300 @@
+// Emulated @pulumi/docker 5.2 (pulumi-docker provider/ for Image, the Terraform bridge of
+// kreuzwerker/terraform-provider-docker v4.5.0 for Container, RemoteImage and Network). Resources are real:
+// each operation drives the Docker Engine through the `docker` CLI. Check and Diff need no Docker, so a preview
+// runs anywhere; creating, changing or deleting without a reachable Docker Engine is refused.
+// - Image (provider/provider.go): Check (141-237) requires the Dockerfile to exist (resolved from the provider's
+//   working directory), adds `platform: linux/<GOARCH>` and a `contextDigest` of the build context (hashContext,
+//   606-649: regular files and symlinks); Diff (271-328) compares stored inputs and is always an update (a rebuild),
+//   never a replacement; Delete (490-495) does nothing; outputs (image.go:286-300) are imageName, baseImageName,
+//   registryServer "", context, dockerfile, platform and repoDigest = the local image id for an unpushed build,
+//   unknown at preview (buildOnPreview defaults to false).
+// - Container (resource_docker_container.go): every argument is ForceNew except restart, must_run, memory,
+//   memory_swap, cpu_shares, cpu_set, destroy_grace_seconds, remove_volumes, wait, wait_timeout and
+//   container_read_refresh_timeout_milliseconds (ContainerUpdate, funcs.go:991-1077); env, labels, upload and
+//   networks_advanced are sets (order does not matter); the provider declares DeleteBeforeReplace
+//   (pulumi-docker resources.go:112-114). Create (funcs.go:586-673) creates, uploads files (tar at "/", mode
+//   0644), starts and reads back; it does not wait for "running" (#841).
+// - RemoteImage: `name` is ForceNew, keepLocally updates in place; the local image is used when present
+//   (findImage), pulled otherwise; delete removes the image unless keepLocally.
+// - Network: every argument is ForceNew.
+import { execFileSync, spawnSync } from "child_process";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { PropertyMap, PropertyValue, UNKNOWN, containsUnknowns, plainEqual, reveal } from "../values";
+import { CheckFailure, CheckResult, CreateResult, DiffResult, EmulatedProvider, ProviderContext, unsupportedType } from "./provider";
+
+const IMAGE = "docker:index/image:Image";
+const CONTAINER = "docker:index/container:Container";
+const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
+const NETWORK = "docker:index/network:Network";
+
+const CONTAINER_IN_PLACE = new Set([
+    "restart", "mustRun", "memory", "memorySwap", "cpuShares", "cpuSet", "destroyGraceSeconds", "removeVolumes",
+    "wait", "waitTimeout", "containerReadRefreshTimeoutMilliseconds",
+]);
+const CONTAINER_SETS = new Set(["envs", "labels", "uploads", "networksAdvanced"]);
+
+/** Go's GOARCH for this machine, as the provider's default platform uses it. */
+function goArch(): string {
+    return ({ x64: "amd64", arm64: "arm64", ia32: "386" } as Record<string, string>)[process.arch] ?? process.arch;
+}
+
+/** hashContext of provider.go: the relative path and content of every regular file and symlink, sorted. */
+export function contextDigest(context: string): string {
+    if (fs.existsSync(path.join(context, ".dockerignore"))) {
+        throw new Error(`docker.Image: ${context} has a .dockerignore; the emulated provider does not apply ignore patterns ` +
+            "(the real one does, provider.go:656-684), so it refuses rather than hash a different context");
+    }
+    const hash = createHash("sha256");
+    const walk = (dir: string) => {
+        for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+            const full = path.join(dir, entry.name);
+            const relative = path.relative(context, full);
+            if (entry.isDirectory()) walk(full);
+            else if (entry.isSymbolicLink()) hash.update(`${relative}\0link\0${fs.readlinkSync(full)}\0`);
+            else if (entry.isFile()) hash.update(`${relative}\0file\0`).update(fs.readFileSync(full)).update("\0");
+        }
+    };
+    walk(context);
+    return hash.digest("hex");
+}
+
+/** Sorted copy of a list whose provider schema is a set. */
+function asSet(value: PropertyValue | undefined): PropertyValue | undefined {
+    if (!Array.isArray(value)) return value;
+    return [...value].sort((a, b) => JSON.stringify(reveal(a)).localeCompare(JSON.stringify(reveal(b))));
+}
+
+function docker(args: string[], input?: Buffer): string {
+    const result = spawnSync("docker", args, { input, maxBuffer: 64 * 1024 * 1024 });
+    if (result.error) throw new Error(`docker ${args[0]}: ${result.error.message}`);
+    if (result.status !== 0) throw new Error(`docker ${args.slice(0, 2).join(" ")} failed: ${result.stderr.toString().trim()}`);
+    return result.stdout.toString().trim();
+}
+
+/** Refuses an operation when no Docker Engine answers. */
+function requireDocker(urn: string): void {
+    const result = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], { encoding: "utf8" });
+    if (result.error || result.status !== 0) {
+        throw new Error(`${urn}: the emulated docker provider creates, changes and deletes real Docker resources, and no ` +
+            "Docker Engine answers here (docker info failed); run previews only, or start Docker (test/e2e/infra/start-docker.sh)");
+    }
+}
+
+/** A tar archive with one regular file, as the provider uploads (funcs.go:505-586). */
+function tarOf(file: string, content: Buffer): Buffer {
+    const header = Buffer.alloc(512);
+    const name = file.replace(/^\//, "");
+    header.write(name, 0, 100, "utf8");
+    header.write("0000644\0", 100);
+    header.write("0000000\0", 108);
+    header.write("0000000\0", 116);
+    header.write(content.length.toString(8).padStart(11, "0") + "\0", 124);
+    header.write(Math.floor(Date.now() / 1000).toString(8).padStart(11, "0") + "\0", 136);
+    header.write("        ", 148);
+    header.write("0", 156);
+    header.write("ustar\0", 257);
+    header.write("00", 263);
+    let sum = 0;
+    for (const byte of header) sum += byte;
+    header.write(sum.toString(8).padStart(6, "0") + "\0 ", 148);
+    const padding = Buffer.alloc((512 - (content.length % 512)) % 512);
+    return Buffer.concat([header, content, padding, Buffer.alloc(1024)]);
+}
+
+export class DockerProvider implements EmulatedProvider {
+    readonly name = "docker";
+    private host: string | undefined;
+
+    configure(config: PropertyMap): void {
+        const host = reveal(config.host ?? null);
+        this.host = typeof host === "string" ? host : undefined;
+    }
+
+    check(type: string, _olds: PropertyMap | undefined, news: PropertyMap): CheckResult {
+        const failures: CheckFailure[] = [];
+        if (type === IMAGE) {
+            const build = reveal(news.build ?? null) as PropertyMap | null;
+            const inputs: PropertyMap = { ...news };
+            if (!news.imageName) failures.push({ property: "imageName", reason: "missing required property 'imageName'" });
+            if (build && !containsUnknowns(build)) {
+                const context = String(build.context ?? ".");
+                const dockerfile = String(build.dockerfile ?? path.join(context, "Dockerfile"));
+                if (!fs.existsSync(dockerfile)) {
+                    failures.push({ property: "build.dockerfile", reason: `could not open dockerfile at relative path ${dockerfile}` });
+                } else {
+                    inputs.build = { ...news.build as PropertyMap, platform: build.platform ?? `linux/${goArch()}`, contextDigest: contextDigest(context) };
+                }
+            }
+            return { inputs, failures };
+        }
+        if (type === CONTAINER) {
+            if (!news.image) failures.push({ property: "image", reason: "missing required property 'image'" });
+            return { inputs: { mustRun: true, ...news }, failures };
+        }
+        if (type === REMOTE_IMAGE) {
+            if (!news.name) failures.push({ property: "name", reason: "missing required property 'name'" });
+            return { inputs: news, failures };
+        }
+        if (type === NETWORK) return { inputs: news, failures };
+        return unsupportedType(this.name, type);
+    }
+
+    diff(type: string, oldInputs: PropertyMap, _oldOutputs: PropertyMap, news: PropertyMap): DiffResult {
+        const equal = (key: string) => (a: unknown, b: unknown) =>
+            CONTAINER_SETS.has(key) && type === CONTAINER
+                ? plainEqual(asSet(a as PropertyValue), asSet(b as PropertyValue))
+                : plainEqual(a as PropertyValue, b as PropertyValue);
+        const keys = new Set([...Object.keys(oldInputs), ...Object.keys(news)]);
+        const changed = [...keys].filter(k => containsUnknowns(news[k]) || !equal(k)(oldInputs[k] ?? null, news[k] ?? null)).sort();
+        let replaceKeys: string[] = [];
+        if (type === CONTAINER) replaceKeys = changed.filter(k => !CONTAINER_IN_PLACE.has(k));
+        else if (type === REMOTE_IMAGE) replaceKeys = changed.filter(k => k !== "keepLocally");
+        else if (type === NETWORK) replaceKeys = changed;
+        return { changedKeys: changed, replaceKeys, deleteBeforeReplace: type === CONTAINER };
+    }
+
+    private env(): NodeJS.ProcessEnv {
+        return this.host ? { ...process.env, DOCKER_HOST: this.host } : process.env;
+    }
+
+    async create(type: string, inputs: PropertyMap, ctx: ProviderContext, preview: boolean): Promise<CreateResult> {
+        if (preview) {
+            if (type === IMAGE) return { id: UNKNOWN, outputs: this.imageOutputs(inputs, UNKNOWN) };
+            if (type === REMOTE_IMAGE) return { id: UNKNOWN, outputs: { ...inputs, imageId: UNKNOWN, repoDigest: UNKNOWN } };
+            return { id: UNKNOWN, outputs: { ...inputs } };
+        }
+        requireDocker(ctx.urn);
+        const plain = reveal(inputs) as PropertyMap;
+        if (this.host) process.env.DOCKER_HOST = this.host;
+        if (type === NETWORK) {
+            const id = docker(["network", "create", ...(plain.driver ? ["--driver", String(plain.driver)] : []), String(plain.name)]);
+            return { id, outputs: { ...inputs, driver: plain.driver ?? "bridge" } };
+        }
+        if (type === REMOTE_IMAGE) {
+            const name = String(plain.name);
+            let imageId = spawnSync("docker", ["image", "inspect", "--format", "{{.Id}}", name], { encoding: "utf8" }).stdout.trim();
+            if (!imageId) {
+                docker(["pull", name]);
+                imageId = docker(["image", "inspect", "--format", "{{.Id}}", name]);
+            }
+            return { id: `${imageId}${name}`, outputs: { ...inputs, imageId, repoDigest: "" } };
+        }
+        if (type === IMAGE) return { id: String(plain.imageName), outputs: this.build(inputs) };
+        if (type === CONTAINER) return this.createContainer(inputs, ctx);
+        return unsupportedType(this.name, type);
+    }
+
+    private imageOutputs(inputs: PropertyMap, repoDigest: string): PropertyMap {
+        const build = reveal(inputs.build ?? {}) as PropertyMap;
+        return {
+            ...inputs,
+            imageName: inputs.imageName,
+            baseImageName: inputs.imageName,
+            registryServer: "",
+            context: build.context ?? ".",
+            dockerfile: build.dockerfile ?? "Dockerfile",
+            platform: build.platform ?? `linux/${goArch()}`,
+            repoDigest,
+        };
+    }
+
+    private build(inputs: PropertyMap): PropertyMap {
+        const plain = reveal(inputs) as PropertyMap;
+        const build = plain.build as PropertyMap;
+        const imageName = String(plain.imageName);
+        const context = String(build.context ?? ".");
+        const args = ["build", "--quiet", "-t", imageName, "-f", String(build.dockerfile ?? path.join(context, "Dockerfile"))];
+        for (const [k, v] of Object.entries((build.args as Record<string, string> | undefined) ?? {})) args.push("--build-arg", `${k}=${v}`);
+        args.push(context);
+        docker(args);
+        return this.imageOutputs(inputs, docker(["image", "inspect", "--format", "{{.Id}}", imageName]));
+    }
+
+    private async createContainer(inputs: PropertyMap, ctx: ProviderContext): Promise<CreateResult> {
+        const plain = reveal(inputs) as PropertyMap;
+        const name = String(plain.name ?? ctx.urn.split("::").pop());
+        const args = ["create", "--name", name];
+        for (const env of (plain.envs as string[] | undefined) ?? []) args.push("--env", env);
+        for (const port of (plain.ports as PropertyMap[] | undefined) ?? []) {
+            args.push("--publish", `${port.ip ?? "0.0.0.0"}:${port.external ?? ""}:${port.internal}/${port.protocol ?? "tcp"}`);
+        }
+        for (const label of (plain.labels as PropertyMap[] | undefined) ?? []) args.push("--label", `${label.label}=${label.value}`);
+        if (plain.restart) args.push("--restart", String(plain.restart));
+        const networks = (plain.networksAdvanced as PropertyMap[] | undefined) ?? [];
+        if (networks[0]) {
+            args.push("--network", String(networks[0].name));
+            for (const alias of (networks[0].aliases as string[] | undefined) ?? []) args.push("--network-alias", alias);
+        }
+        args.push(String(plain.image));
+        const id = docker(args);
+        try {
+            for (const upload of (plain.uploads as PropertyMap[] | undefined) ?? []) {
+                const content = upload.contentBase64 !== undefined
+                    ? Buffer.from(String(upload.contentBase64), "base64")
+                    : Buffer.from(String(upload.content ?? ""), "utf8");
+                docker(["cp", "-", `${id}:/`], tarOf(String(upload.file), content));
+            }
+            for (const network of networks.slice(1)) {
+                docker(["network", "connect", ...((network.aliases as string[] | undefined) ?? []).flatMap(a => ["--alias", a]), String(network.name), id]);
+            }
+            if (plain.mustRun !== false || plain.start !== false) docker(["start", id]);
+        } catch (error) {
+            docker(["rm", "-f", id]);
+            throw error;
+        }
+        const running = docker(["inspect", "--format", "{{.State.Running}}", id]) === "true";
+        // Read (funcs.go:815-824): a container that is not running is stored with must_run = false.
+        return { id, outputs: { ...inputs, mustRun: running ? (inputs.mustRun ?? true) : false, name } };
+    }
+
+    async update(type: string, id: string, oldOutputs: PropertyMap, news: PropertyMap, ctx: ProviderContext, preview: boolean): Promise<PropertyMap> {
+        if (type === IMAGE) {
+            if (preview) return this.imageOutputs(news, UNKNOWN);
+            requireDocker(ctx.urn);
+            return this.build(news);
+        }
+        if (preview) return { ...oldOutputs, ...news };
+        requireDocker(ctx.urn);
+        if (type === CONTAINER) {
+            const plain = reveal(news) as PropertyMap;
+            if (plain.restart) docker(["update", "--restart", String(plain.restart), id]);
+            if (plain.mustRun !== false) docker(["start", id]);
+        }
+        return { ...oldOutputs, ...news };
+    }
+
+    async delete(type: string, id: string, outputs: PropertyMap, ctx: ProviderContext): Promise<void> {
+        if (type === IMAGE) return;
+        requireDocker(ctx.urn);
+        if (type === CONTAINER) docker(["rm", "-f", id]);
+        else if (type === NETWORK) docker(["network", "rm", id]);
+        else if (type === REMOTE_IMAGE && reveal(outputs.keepLocally ?? false) !== true) {
+            spawnSync("docker", ["rmi", String(reveal(outputs.imageId ?? ""))]);
+        }
+    }
+
+    async read(type: string, id: string, outputs: PropertyMap, ctx: ProviderContext): Promise<PropertyMap | undefined> {
+        requireDocker(ctx.urn);
+        if (type === CONTAINER) {
+            const inspect = spawnSync("docker", ["inspect", "--format", "{{.State.Running}}", id], { encoding: "utf8", env: this.env() });
+            if (inspect.status !== 0) return undefined;
+            return { ...outputs, mustRun: inspect.stdout.trim() === "true" ? (outputs.mustRun ?? true) : false };
+        }
+        if (type === NETWORK) {
+            return spawnSync("docker", ["network", "inspect", id], { env: this.env() }).status === 0 ? outputs : undefined;
+        }
+        return outputs;
+    }
+}
+
+/** True when a Docker Engine answers (e2e suites skip otherwise). */
+export function dockerAvailable(): boolean {
+    try {
+        execFileSync("docker", ["info", "--format", "{{.ServerVersion}}"], { stdio: "ignore" });
+        return true;
+    } catch {
+        return false;
+    }
+}
