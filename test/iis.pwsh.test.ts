@@ -361,6 +361,19 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             assert.match(server.runtime(), /<pool name="IdentityService-upd" state="Started" log="[^"]*recycle;"/);
         });
 
+        it("a new restart token (client re-seeding deleted rows) recycles the pool once, though no file changed", async () => {
+            const steps = await stepCommands("upd", iisArgs());
+            const stdin = JSON.parse(steps.configuration.stdin);
+            stdin.restartToken = "rows-deleted-1";
+            const first = JSON.parse(ok(run(server, steps.configuration, "create", JSON.stringify(stdin)), "configuration").stdout);
+            assert.equal(first.appSettings, "unchanged");
+            assert.match(server.runtime(), /<pool name="IdentityService-upd" state="Started" log="[^"]*recycle;"/);
+            const runtime = server.runtime();
+            const again = JSON.parse(ok(run(server, steps.configuration, "create", JSON.stringify(stdin)), "configuration").stdout);
+            assert.equal(server.runtime(), runtime, "the same token does not restart it again");
+            assert.equal(again.revision, first.revision);
+        });
+
         it("a pool that IIS still reports as starting is waited for, not started twice", async () => {
             const steps = await stepCommands("upd", iisArgs({}, { logLevel: "Error" as any }));
             server.editRuntime(xml => xml.replace('<pool name="IdentityService-upd" state="Started"', '<pool name="IdentityService-upd" state="Started" transition="Starting" reads="3"'));
