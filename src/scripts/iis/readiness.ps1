@@ -293,7 +293,7 @@ function Get-Advice($lastSeen, [string] $clientId) {
     $oauthError = $lastSeen.oauthError
     if ($kind -eq 'http' -and ($oauthError -eq 'invalid_client' -or $status -eq 401 -or ($status -eq 400 -and -not $oauthError))) {
         return "The token endpoint rejected the credentials${client}: the client id or secret stored in the Identity Service database differs from the configuration. " +
-            'The package deletes the old client rows when the client changes, unless client.reseed is false or database.reseedConnectionString names another database than the service uses: correct that setting and run pulumi up again, or delete the client's rows (Clients, ClientScopes, ClientSecrets, ClientClaims) yourself and restart the service so it inserts the configured client.'
+            'The package deletes the old client rows when the client changes, unless client.reseed is false or database.reseedConnectionString names another database than the service uses: correct that setting and run pulumi up again, or delete the client''s rows (Clients, ClientScopes, ClientSecrets, ClientClaims) yourself and restart the service so it inserts the configured client.'
     }
     if ($kind -eq 'http' -and $status -ge 500) {
         return 'The token endpoint fails: read the service logs and check its database connection.'
