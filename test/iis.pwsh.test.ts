@@ -301,6 +301,18 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             assert.notEqual(install.extraction, before.split(" ")[1]);
         });
 
+        it("a marker of the previous package version (the hash alone) is honoured: nothing is extracted again", async () => {
+            const steps = await stepCommands("upd", iisArgs());
+            const marker = server.hostPath("C:\\Creatio\\IdentityService\\.identity-service-archive");
+            const hash = fs.readFileSync(marker, "utf8").split(" ")[0];
+            fs.writeFileSync(marker, hash);
+            const dll = server.hostPath("C:\\Creatio\\IdentityService\\IdentityService.dll");
+            const before = fs.statSync(dll).mtimeMs;
+            const install = JSON.parse(ok(run(server, steps.install), "install").stdout);
+            assert.deepEqual(install, { archiveSha256: hash, extraction: hash });
+            assert.equal(fs.statSync(dll).mtimeMs, before);
+        });
+
         it("a pool password: the pool runs as the user, the password stored encrypted, nothing else touched", async () => {
             for (const password of [SECRETS.poolPassword, SECRETS.rotatedPoolPassword]) {
                 const steps = await stepCommands("upd", iisArgs({ appPoolIdentity: { username: ".\\svc-ids", password } }));

@@ -116,7 +116,8 @@ try {
     $manager = New-Object Microsoft.Web.Administration.ServerManager
     $pool = $manager.ApplicationPools[$in.appPoolName]
     $revisionFile = Get-HostPath (Join-Path $in.installPath '.identity-service-revision')
-    $recorded = if ([System.IO.File]::Exists($revisionFile)) { @([System.IO.File]::ReadAllText($revisionFile).Trim() -split '\s+') } else { @('') }
+    # @() around the if: a one-element array assigned from a statement would arrive as a bare string.
+    $recorded = @(if ([System.IO.File]::Exists($revisionFile)) { [System.IO.File]::ReadAllText($revisionFile).Trim() -split '\s+' } else { '' })
     $revision = $recorded[0]
     # A new restart token means client re-seeding deleted rows: the service must start again to insert its client.
     $restartToken = if ($in.restartToken) { [string]$in.restartToken } else { '' }
