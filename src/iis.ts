@@ -579,6 +579,7 @@ function createStep(
         // Another server is another deployment: the step is replaced, so its delete runs on the old server (with the
         // connection kept in the state) and it runs anew on the new one. New credentials for the same server are an
         // update, which each step survives without changing anything there.
+        // Extra triggers may be an Output that resolves to an array or to nothing (no restart token).
         const triggers = pulumi
             .all([serverOf(connection), pulumi.output(options.triggers ?? [])])
             .apply(([server, others]) => [server, ...(others ?? [])]);

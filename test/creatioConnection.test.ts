@@ -1,9 +1,13 @@
 import "./support/mocks";
+import * as path from "path";
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { CreatioOAuthConnection, CreatioRuntime, DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../src";
 import { parseHealthCheck } from "../src/creatioConnection";
 import { isSecretInput, Recorder, registered, resetMocks, valueOf } from "./support/mocks";
+
+/** The extracted IdentityService.zip of the test fixture service (it holds Dockerfile-OAuth). */
+const BUILD_CONTEXT = path.join(__dirname, "fixtures", "identity-service");
 
 const PASSWORD = "Creatio-Pass-5521";
 const SECRET = "client-secret-0123456789abcdef01";
@@ -61,6 +65,13 @@ describe("CreatioOAuthConnection (mocks)", () => {
         assert.ok(!text.includes(PASSWORD) && !text.includes(SECRET), "no secret outside stdin");
         assert.equal(await valueOf(connection.identityServiceUrl), "http://ids.internal:8090");
         assert.equal(await valueOf(connection.clientId), "AbCdEfGh12345678");
+        assert.equal(await pulumi.isSecret(connection.clientId), false, "a plain client id stays plain");
+        assert.equal(await pulumi.isSecret(connection.healthCheck), false);
+    });
+
+    it("keeps a secret client id secret in its output", async () => {
+        const { connection } = connect("sec", { clientId: pulumi.secret("SecretClientId01") });
+        assert.equal(await pulumi.isSecret(connection.clientId), true);
     });
 
     it("clears the settings on delete only when asked, and passes the TLS options", async () => {
@@ -86,6 +97,26 @@ describe("CreatioOAuthConnection (mocks)", () => {
         );
     });
 
+    it("checks values known only later in one place: a plain error, and nothing registered", async () => {
+        const before = registered.length;
+        const seen = new Set<unknown>();
+        const listener = (reason: unknown) => void seen.add(reason);
+        process.on("unhandledRejection", listener);
+        try {
+            connect("late-crm", { identityServiceUrl: pulumi.output("ids.internal:8090") });
+            while (seen.size === 0) {
+                await new Promise(resolve => setTimeout(resolve, 50));
+            }
+        } finally {
+            process.off("unhandledRejection", listener);
+        }
+        const [error] = [...seen] as Error[];
+        assert.equal(seen.size, 1);
+        assert.equal(pulumi.InputPropertiesError.isInstance(error), true);
+        assert.match(error.message, /^CreatioOAuthConnection "late-crm" has invalid arguments:\n- identityServiceUrl: "ids\.internal:8090" is not an http\(s\) URL/);
+        assert.deepEqual(registered.slice(before).map(r => r.name), []);
+    });
+
     it("reads the health check result from the script's report", () => {
         assert.deepEqual(
             parseHealthCheck('{"steps":["settings","healthCheck"],"healthCheck":{"checked":true,"hasProblem":false,"isSystemSettingsFilledIn":true,"isIdentityServiceAvailable":true,"isAccessTokenRetrievableForSystemActions":true}}'),
@@ -103,7 +134,7 @@ describe("IdentityService with creatio (mocks)", () => {
         target: DeploymentTarget.Docker,
         creatioVersion: "8.1.3",
         database: { provider: DatabaseProvider.Postgres, connectionString: "Server=db;Database=c;User ID=u;Password=p;" },
-        docker: { build: { context: "/opt/IdentityService" }, httpPort: 9100 },
+        docker: { build: { context: BUILD_CONTEXT }, httpPort: 9100 },
         creatio,
     });
 
@@ -144,7 +175,28 @@ describe("IdentityService with creatio (mocks)", () => {
                 }),
             /IdentityService "ids" has invalid arguments:\n- creatio\.runtime: Creatio on \.NET supports the Identity Service from 8\.3\.2 \(this is 8\.1\.3\)/,
         );
-        assert.deepEqual(recorder.constructed.map(r => r.name), ["ids"], "no child of the component");
+        assert.deepEqual(recorder.constructed.map(r => r.name), [], "nothing, not even the component itself");
+    });
+
+    it("reports the creatio block's problems together with the deployment's", () => {
+        assert.throws(
+            () =>
+                new IdentityService("both", {
+                    ...serviceArgs({ url: "creatio", username: "S", password: PASSWORD, runtime: CreatioRuntime.NetFramework }),
+                    docker: { build: { context: BUILD_CONTEXT }, httpPort: 70000 },
+                }),
+            (err: Error) => {
+                const lines = err.message.split("\n");
+                assert.equal(lines[0], 'IdentityService "both" has invalid arguments:');
+                assert.ok(lines.some(line => line.startsWith("- docker.httpPort: ")), err.message);
+                assert.ok(lines.some(line => line.startsWith("- creatio.url: ")), err.message);
+                assert.equal(lines.filter(line => line.includes("has invalid arguments")).length, 1);
+                assert.ok(pulumi.InputPropertiesError.isInstance(err));
+                const paths = (err as pulumi.InputPropertiesError).errors.map(e => e.propertyPath);
+                assert.ok(paths.includes("docker.httpPort") && paths.includes("creatio.url"), paths.join(", "));
+                return true;
+            },
+        );
     });
 
     it("creates no connection without creatio", async () => {

@@ -216,6 +216,7 @@ const IDENTITY_SERVICE_DOCKER = [
     "command:local:Command identity-service-client-reseed",
     "docker:index/container:Container identity-service-container",
     "command:local:Command identity-service-readiness",
+    "command:local:Command identity-service-client-retire",
 ];
 
 describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)", function () {
@@ -240,7 +241,7 @@ describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)",
         assert.equal(run.cwd, path.join(root, "quickstart"));
         assert.deepEqual(resourcesOf(run), ["pulumi:pulumi:Stack creatio-identity-service-quickstart-dev", ...IDENTITY_SERVICE_DOCKER].sort());
         const image = run.registered.find(r => r.name === "identity-service-image")!;
-        assert.ok(fs.existsSync(path.join(run.cwd, image.inputs.build.context, "Dockerfile-OAuth")), image.inputs.build.context);
+        assert.ok(fs.existsSync(path.resolve(run.cwd, image.inputs.build.context, "Dockerfile-OAuth")), image.inputs.build.context);
     });
 
     it("examples/docker-postgres: the service next to its PostgreSQL container on a private network, with a generated signing certificate", async () => {
@@ -295,6 +296,7 @@ describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)",
             ...["prerequisites", "scripts", "install", "app-pool", "site", "configuration"].map(step => `command:remote:Command identity-service-iis-${step}`),
             "command:local:Command identity-service-client-reseed",
             "command:remote:Command identity-service-readiness",
+            "command:local:Command identity-service-client-retire",
         ].sort());
     });
 

@@ -17,6 +17,7 @@ SUITES=(
   "unit      test          openssl"           # build, type check, lint, unit tests: Node only (openssl: see need_openssl)
   "grammar   test:grammar  native-build"      # PowerShell scripts parsed with tree-sitter-powershell
   "mono      test:mono     mono"              # the IIS configuration patcher compiled and run with Mono
+  "dotnet    test:dotnet   dotnet"            # the generated signing PFX loaded by .NET, as the service loads it
   "e2e       test:e2e      docker postgres"   # deployments against a real Docker Engine and PostgreSQL
   "pwsh      test:pwsh     pwsh sshd postgres" # the IIS steps in PowerShell 7 against a stand-in IIS, also over OpenSSH
 )
@@ -56,6 +57,10 @@ need_postgres() {
   apt_for pg_ctlcluster postgresql
   SETUP+=(setup_postgres)
 }
+need_dotnet() {
+  # The .NET SDK is not a Debian package; the machines that build this package have it (as for need_pwsh).
+  SETUP+=(setup_dotnet)
+}
 need_pwsh() {
   # PowerShell as a .NET tool, pinned in .config/dotnet-tools.json.
   SETUP+=(setup_dotnet_tools)
@@ -77,6 +82,7 @@ setup_tree_sitter() {
 }
 setup_docker() { test/e2e/infra/start-docker.sh; }
 setup_postgres() { test/e2e/infra/start-postgres.sh; } # after Docker: it listens on the bridge gateway too
+setup_dotnet() { command -v dotnet >/dev/null || { echo "the .NET SDK (dotnet) is needed: install it" >&2; return 1; }; }
 setup_dotnet_tools() {
   if [ -f .config/dotnet-tools.json ]; then
     command -v dotnet >/dev/null || { echo "dotnet is needed for .config/dotnet-tools.json (install the .NET SDK)" >&2; return 1; }

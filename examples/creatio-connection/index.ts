@@ -18,7 +18,8 @@ const identityService = new IdentityService("identity-service", {
     },
     // Change the rotation value to issue a new client; Creatio gets the new secret in the same run.
     client: { rotation: config.get("clientRotation") ?? "1", creatioUrl: config.require("creatioUrl") },
-    signingCertificate: { path: config.require("signingCertificatePath") },
+    // Optional: without a path, a signing certificate is generated for this instance.
+    signingCertificate: config.get("signingCertificatePath") ? { path: config.require("signingCertificatePath") } : undefined,
     docker: { build: { context: config.require("identityServiceFolder") }, httpPort: 8090 },
     // The URL at which Creatio's server reaches the service: it becomes OAuth20IdentityServerUrl.
     publicUrl: config.require("identityServicePublicUrl"),

@@ -367,7 +367,7 @@ class CreatioClient {
         step,
         `${this.config.creatioUrl}/ServiceModel/AuthService.svc/Login answered HTTP ${response.status}` +
           (response.json ? detailOf(response.json) : " without a login result") +
-          "; check that CREATIO_URL is Creatio's base URL (without /0)",
+          "; check that creatio.url is Creatio's base URL (without /0)",
       );
     }
     const result = response.json;

@@ -193,6 +193,9 @@ describe("IdentityService connecting Creatio (real Docker and PostgreSQL, Creati
         assert.ok(operations.includes(`update ${name}-creatio-connection`), operations.join(", "));
         const op = (n: string) => result.operations.find(o => o.name === n)!;
         assert.ok(op(`${name}-readiness`).endedAt <= op(`${name}-creatio-connection`).startedAt, "after the new service is ready");
+        const retire = result.operations.find(o => o.name === `${name}-client-retire`);
+        assert.ok(retire, operations.join(", "));
+        assert.ok(op(`${name}-creatio-connection`).endedAt <= retire.startedAt, "the old client is retired only once Creatio has the new one");
         rotated = { clientId: String(result.outputs.clientId), clientSecret: String(result.outputs.clientSecret) };
         assert.notEqual(rotated.clientSecret, first.clientSecret);
         assert.equal(creatio.state.settings.OAuth20IdentityServerClientId, rotated.clientId);

@@ -285,7 +285,7 @@ describe("IdentityService on Docker, deployed by the test executor (real Docker 
     });
   }
 
-  function reseedOutput(): { clientId: string; deletedClients: number; addedSecrets: number; restartToken: string } {
+  function reseedOutput(): { clientId: string; deletedClients: number; addedSecrets: number; restartToken: string; supersededClientIds: string[] } {
     const reseed = executor.resource(T.command, `${NAME}-client-reseed`);
     assert.ok(reseed, "the re-seed command is in the executor's state");
     return JSON.parse(String(reseed.outputs.stdout));
@@ -432,7 +432,11 @@ describe("IdentityService on Docker, deployed by the test executor (real Docker 
     assert.equal(typeof token.body.access_token, "string");
     assert.equal(await clientRows(first.clientId), 1);
     assert.equal(reseedOutput().clientId, first.clientId);
-    assert.deepEqual(reseedOutput(), { clientId: first.clientId, deletedClients: 0, addedSecrets: 0, restartToken: "" }, "nothing to do on a first deploy");
+    assert.deepEqual(
+      reseedOutput(),
+      { clientId: first.clientId, deletedClients: 0, addedSecrets: 0, restartToken: "", supersededClientIds: [] },
+      "nothing to do on a first deploy",
+    );
     assert.deepEqual(retireOutput(), { clientId: first.clientId, retiredClients: 0, retiredSecrets: 0, pendingClientIds: [] });
     assert.equal((await inspect(first.containerId)).RestartCount, 0, "the service never restarted");
   });
@@ -461,7 +465,7 @@ describe("IdentityService on Docker, deployed by the test executor (real Docker 
       await load.stop();
     }
     assert.deepEqual(summary(on.operations), [`create ${NAME}-client-reseed`, `create ${NAME}-client-retire`]);
-    assert.deepEqual(reseedOutput(), { clientId: first.clientId, deletedClients: 0, addedSecrets: 0, restartToken: "" });
+    assert.deepEqual(reseedOutput(), { clientId: first.clientId, deletedClients: 0, addedSecrets: 0, restartToken: "", supersededClientIds: [] });
     assert.equal(await clientRows(first.clientId), 1);
     assert.deepEqual(deployed(on), first, "the same container, the same credentials");
     assert.ok(load.samples.length > 0);
@@ -497,7 +501,13 @@ describe("IdentityService on Docker, deployed by the test executor (real Docker 
     assert.ok(op(`${NAME}-readiness`).endedAt <= op(`${NAME}-client-retire`).startedAt, "retired after the gate");
 
     // Nothing deleted before the service restarted; the new client inserted by it; the old one retired after.
-    assert.deepEqual(reseedOutput(), { clientId: rotated.clientId, deletedClients: 0, addedSecrets: 0, restartToken: "" });
+    assert.deepEqual(reseedOutput(), {
+      clientId: rotated.clientId,
+      deletedClients: 0,
+      addedSecrets: 0,
+      restartToken: "",
+      supersededClientIds: [first.clientId],
+    });
     assert.deepEqual(retireOutput(), { clientId: rotated.clientId, retiredClients: 1, retiredSecrets: 0, pendingClientIds: [] });
     assert.equal(await clientRows(first.clientId), 0);
     assert.equal(await clientRows(rotated.clientId), 1);

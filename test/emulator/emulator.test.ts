@@ -107,6 +107,12 @@ describe("engine emulator: pure rules", () => {
         assert.match(text, /- b\n.*\+ c/);
         assert.doesNotMatch(text, /old|new/);
         assert.match(text, /~ 1 to update/);
+        // A list becoming unknown prints the list, then the unknown.
+        const list = renderPreview("s", [{
+            op: "update", urn: old.urn, type: "t", old: { ...old, inputs: { labels: [{ label: "a", value: "b" }] } },
+            new: { ...old, inputs: { labels: UNKNOWN } }, changedKeys: ["labels"], replaceKeys: [],
+        }]);
+        assert.match(list, /~ labels: \[\n.*\[0\]: \{\n.*label: "a"\n.*value: "b"\n.*\}\n.*\] => output<string>/);
     });
 
     it("refuses to delete a protected resource", async () => {
@@ -303,5 +309,15 @@ describe("engine emulator: a program through preview, update, options and destro
         assert.equal(logLines().at(-1), "delete m4");
         assert.deepEqual(stack.state(), []);
         assert.doesNotMatch(result.text, new RegExp(TOKEN));
+    });
+
+    it("a failing step fails the update with the command's error, cancels the program and keeps what was created", async () => {
+        stack.configSet("logFile", path.join(path.dirname(log), "missing", "operations.log"));
+        const failure = await stack.up(ENV).then(() => undefined, (error: Error) => error);
+        assert.ok(failure, "up fails");
+        assert.match(failure.message, /command:local:Command::step: exit status \d+: running "echo \\"create \$MARKER\\" >> .*Directory nonexistent/s);
+        assert.ok(!failure.message.includes(TOKEN));
+        const names = stack.state().map(r => r.urn.split("::").pop());
+        assert.ok(names.includes("echo") && !names.includes("step"), names.join(", "));
     });
 });

@@ -103,7 +103,8 @@ export interface RegistrationResult {
     outputs: PropertyMap;
 }
 
-export type ProviderFactory = (pkg: string) => EmulatedProvider;
+/** Makes a provider instance for a package; `pwd` is its working directory (plugins start in ctx.Pwd). */
+export type ProviderFactory = (pkg: string, pwd: string) => EmulatedProvider;
 
 export interface DeploymentOptions {
     readonly project: string;
@@ -195,6 +196,8 @@ export class Deployment {
     readonly news = new Map<string, ResourceState>();
     readonly failures: Error[] = [];
     rootUrn = "";
+    /** Called on the first failed step: the CLI then cancels the program (see stack.ts). */
+    onFailure?: () => void;
     private readonly oldByUrn = new Map<string, ResourceState>();
     private readonly consumedOlds = new Set<string>();
     /** Old resources of create-before-delete replacements, deleted at the end. */
@@ -273,6 +276,7 @@ export class Deployment {
         } catch (error) {
             const failure = error instanceof StepError ? error : new StepError(urn, (error as Error).message);
             this.failures.push(failure);
+            if (this.failures.length === 1) this.onFailure?.();
             throw failure;
         }
     }
@@ -367,7 +371,7 @@ export class Deployment {
 
     private async registerProvider(state: ResourceState, old: ResourceState | undefined): Promise<RegistrationResult> {
         const pkg = state.type.slice("pulumi:providers:".length);
-        const provider = this.options.providers(pkg);
+        const provider = this.options.providers(pkg, this.options.pwd);
         provider.configure?.(state.inputs);
         this.providerInstances.set(state.urn, provider);
         const changed = old ? Object.keys({ ...old.inputs, ...state.inputs }).filter(k => !deepEqual(old.inputs[k], state.inputs[k])) : [];
@@ -407,7 +411,7 @@ export class Deployment {
     private providerFromOldState(providerUrn: string): EmulatedProvider {
         const state = this.oldByUrn.get(providerUrn);
         if (!state) throw new Error(`the provider ${providerUrn} of a resource to delete is not in the checkpoint`);
-        const provider = this.options.providers(state.type.slice("pulumi:providers:".length));
+        const provider = this.options.providers(state.type.slice("pulumi:providers:".length), this.options.pwd);
         provider.configure?.(state.inputs);
         this.providerInstances.set(providerUrn, provider);
         return provider;
@@ -451,7 +455,7 @@ export async function refresh(options: DeploymentOptions): Promise<{ state: Reso
     const steps: Step[] = [];
     for (const old of options.olds) {
         if (isProviderType(old.type)) {
-            const provider = options.providers(old.type.slice("pulumi:providers:".length));
+            const provider = options.providers(old.type.slice("pulumi:providers:".length), options.pwd);
             provider.configure?.(old.inputs);
             providers.set(old.urn, provider);
         }

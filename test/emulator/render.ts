@@ -75,7 +75,9 @@ function printDiff(key: string, before: PropertyValue | undefined, after: Proper
         });
         return [`${indent}~ ${key}: (multi-line text)`, ...lines];
     }
-    return [`${indent}~ ${key}: ${scalar(before)} => ${scalar(after)}`];
+    const left = printValue(before, indent + "  ");
+    const right = printValue(after, indent + "  ");
+    return prefixFirst([...left.slice(0, -1), `${left[left.length - 1]} => ${right[0]}`, ...right.slice(1)], `${indent}~ ${key}: `);
 }
 
 function depth(step: Step, parents: Map<string, string | undefined>): number {

@@ -172,6 +172,14 @@ export async function serve(deployment: Deployment): Promise<ProtocolServer> {
     return {
         address: `127.0.0.1:${port}`,
         calls,
-        close: () => new Promise(resolve => server.tryShutdown(() => resolve())),
+        // The program has ended when this is called; a call still open belongs to a client that died mid-call
+        // (a failed plugin), which graceful shutdown would wait for: force it after a short grace period.
+        close: () => new Promise(resolve => {
+            const force = setTimeout(() => server.forceShutdown(), 1000);
+            server.tryShutdown(() => {
+                clearTimeout(force);
+                resolve();
+            });
+        }),
     };
 }

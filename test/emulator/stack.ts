@@ -14,15 +14,16 @@ import { EmulatedProvider } from "./providers/provider";
 import { RandomProvider } from "./providers/random";
 import { TlsProvider } from "./providers/tls";
 import { renderPreview } from "./render";
+import { runYamlProgram } from "./plugin";
 import { serve } from "./rpc";
 import { PropertyMap, PropertyValue, SECRET_SIG, SIG_KEY, isSecret, reveal } from "./values";
 
 /** The emulated providers, one new instance per provider resource. */
-export const defaultProviders: ProviderFactory = (pkg: string): EmulatedProvider => {
+export const defaultProviders: ProviderFactory = (pkg: string, pwd: string): EmulatedProvider => {
     switch (pkg) {
         case "random": return new RandomProvider();
         case "command": return new CommandProvider();
-        case "docker": return new DockerProvider();
+        case "docker": return new DockerProvider(pwd);
         case "tls": return new TlsProvider();
         default:
             throw new Error(`no emulated provider for package ${pkg}; the emulator has random, command, docker and tls`);
@@ -45,6 +46,8 @@ export interface RunResult {
     /** The RPC methods the program called. */
     readonly calls: string[];
     readonly state: ResourceState[];
+    /** For a YAML program: the schema each package's plugin served (GetSchema), by package name. */
+    readonly schemas?: Map<string, string>;
 }
 
 export class Workspace {
@@ -201,6 +204,19 @@ export class Stack {
         let stdout = "";
         let stderr = "";
         try {
+            if (this.project.runtime === "yaml") {
+                // A YAML program: its components run in their package's plugin, which registers with the monitor.
+                let schemas: Map<string, string> | undefined;
+                try {
+                    ({ schemas } = await runYamlProgram({
+                        project: this.project, stack: this.name, deployment, monitor: server.address, engine: server.address, dryRun,
+                        config: values, secretKeys,
+                    }));
+                } catch (error) {
+                    deployment.failures.push(error as Error);
+                }
+                return { ...await this.complete(deployment, dryRun, server.calls, "", ""), schemas };
+            }
             const command = programCommand({
                 project: this.project, stack: this.name, monitor: server.address, engine: server.address, dryRun,
                 config: values, secretKeys, env: options.env,
@@ -211,26 +227,39 @@ export class Stack {
                 child.stderr.on("data", chunk => (stderr += chunk));
                 child.on("error", reject);
                 child.on("close", resolve);
+                // A failed step ends the run: the engine cancels the language host's Run, whose context cancels
+                // the program with an interrupt and kills it 5 s later (main.go execRuntime: cmd.Cancel sends
+                // os.Interrupt, cmd.WaitDelay = 5s). The program first gets a moment to report its error.
+                deployment.onFailure = () => {
+                    setTimeout(() => child.exitCode === null && child.kill("SIGINT"), 1000).unref();
+                    setTimeout(() => child.exitCode === null && child.kill("SIGKILL"), 6000).unref();
+                };
             });
-            if (code !== 0 || deployment.failures.length > 0) {
-                const reasons = deployment.failures.map(f => f.message);
-                if (!dryRun) this.writeState(deployment.resultingState());
-                throw new ProgramError(
-                    `${dryRun ? "preview" : "update"} of ${this.project.name}/${this.name} failed: ` +
-                    (reasons.length ? reasons.join("\n") : `Program exited with non-zero exit code: ${code}`),
-                    stdout, stderr, deployment.diagnostics,
-                );
+            if (code !== 0 && deployment.failures.length === 0) {
+                deployment.failures.push(new Error(`Program exited with non-zero exit code: ${code}`));
             }
-            try {
-                await deployment.finish();
-            } finally {
-                if (!dryRun) this.writeState(deployment.resultingState());
-            }
+            return await this.complete(deployment, dryRun, server.calls, stdout, stderr);
         } finally {
             await server.close();
         }
+    }
+
+    /** After the program: fails with its reasons, or runs the deletes, then writes the checkpoint (not at preview). */
+    private async complete(deployment: Deployment, dryRun: boolean, calls: string[], stdout: string, stderr: string): Promise<RunResult> {
+        if (deployment.failures.length > 0) {
+            if (!dryRun) this.writeState(deployment.resultingState());
+            throw new ProgramError(
+                `${dryRun ? "preview" : "update"} of ${this.project.name}/${this.name} failed: ${deployment.failures.map(f => f.message).join("\n")}`,
+                stdout, stderr, deployment.diagnostics,
+            );
+        }
+        try {
+            await deployment.finish();
+        } finally {
+            if (!dryRun) this.writeState(deployment.resultingState());
+        }
         return {
-            steps: deployment.steps, diagnostics: deployment.diagnostics, stdout, stderr, calls: server.calls,
+            steps: deployment.steps, diagnostics: deployment.diagnostics, stdout, stderr, calls,
             text: renderPreview(this.name, deployment.steps, deployment.diagnostics, dryRun ? "Previewing update" : "Updating"),
             state: deployment.resultingState(),
         };

@@ -17,6 +17,7 @@
 // remote.Command (SSH) is checked and diffed the same way; creating one is refused: the emulator opens no SSH
 // connection.
 import { spawn } from "child_process";
+import { goQuote } from "../../support/commandProvider";
 import { PropertyMap, UNKNOWN, plainEqual, reveal } from "../values";
 import { CheckFailure, CheckResult, CreateResult, DiffResult, EmulatedProvider, ProviderContext, changedKeys, unsupportedType } from "./provider";
 
@@ -50,6 +51,7 @@ export function runCommand(command: string, inputs: PropertyMap, previous: Prope
             env,
             stdio: ["pipe", "pipe", "pipe"],
             timeout: ctx.timeoutSeconds > 0 ? ctx.timeoutSeconds * 1000 : undefined,
+            killSignal: "SIGKILL",
         });
         let stdout = "";
         let stderr = "";
@@ -72,8 +74,9 @@ export function runCommand(command: string, inputs: PropertyMap, previous: Prope
                 resolve({ stdout: trimNewline(stdout), stderr: trimNewline(stderr) });
                 return;
             }
-            const status = signal ? `signal: ${signal === "SIGTERM" && ctx.timeoutSeconds > 0 ? "killed (timeout)" : signal}` : `exit status ${code}`;
-            reject(new Error(`${status}: running ${JSON.stringify(command)}:\n${combined}`));
+            // Go's exec.ExitError text, then `%q` of the command (strconv.Quote).
+            const status = signal ? `signal: ${signal === "SIGKILL" || signal === "SIGTERM" ? "killed" : signal}` : `exit status ${code}`;
+            reject(new Error(`${status}: running ${goQuote(command)}:\n${combined}`));
         });
     });
 }

@@ -34,6 +34,24 @@ const CONTAINER_IN_PLACE = new Set([
     "wait", "waitTimeout", "containerReadRefreshTimeoutMilliseconds",
 ]);
 const CONTAINER_SETS = new Set(["envs", "labels", "uploads", "networksAdvanced"]);
+/** The inputs the real operations here carry out; any other is refused rather than silently dropped. */
+const OPERATED: Record<string, Set<string>> = {
+    [CONTAINER]: new Set(["name", "image", "envs", "ports", "labels", "restart", "networksAdvanced", "uploads", "mustRun", "start"]),
+    [IMAGE]: new Set(["imageName", "build", "skipPush", "buildOnPreview"]),
+    [REMOTE_IMAGE]: new Set(["name", "keepLocally"]),
+    [NETWORK]: new Set(["name", "driver"]),
+};
+
+function refuseUnoperated(type: string, inputs: PropertyMap, urn: string): void {
+    const extra = Object.keys(inputs).filter(k => !OPERATED[type]?.has(k));
+    if (extra.length) {
+        throw new Error(`${urn}: the emulated docker provider does not carry out ${extra.join(", ")} of ${type}; ` +
+            "add it to test/emulator/providers/docker.ts from the provider's source first");
+    }
+    if (type === IMAGE && reveal(inputs.skipPush ?? false) !== true) {
+        throw new Error(`${urn}: docker.Image pushes unless skipPush is true, and no registry is reachable from the emulator`);
+    }
+}
 
 /** Go's GOARCH for this machine, as the provider's default platform uses it. */
 function goArch(): string {
@@ -66,16 +84,16 @@ function asSet(value: PropertyValue | undefined): PropertyValue | undefined {
     return [...value].sort((a, b) => JSON.stringify(reveal(a)).localeCompare(JSON.stringify(reveal(b))));
 }
 
-function docker(args: string[], input?: Buffer): string {
-    const result = spawnSync("docker", args, { input, maxBuffer: 64 * 1024 * 1024 });
+function docker(args: string[], input?: Buffer, cwd?: string, env?: NodeJS.ProcessEnv): string {
+    const result = spawnSync("docker", args, { input, cwd, env, maxBuffer: 64 * 1024 * 1024 });
     if (result.error) throw new Error(`docker ${args[0]}: ${result.error.message}`);
     if (result.status !== 0) throw new Error(`docker ${args.slice(0, 2).join(" ")} failed: ${result.stderr.toString().trim()}`);
     return result.stdout.toString().trim();
 }
 
 /** Refuses an operation when no Docker Engine answers. */
-function requireDocker(urn: string): void {
-    const result = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], { encoding: "utf8" });
+function requireDocker(urn: string, env: NodeJS.ProcessEnv): void {
+    const result = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], { encoding: "utf8", env });
     if (result.error || result.status !== 0) {
         throw new Error(`${urn}: the emulated docker provider creates, changes and deletes real Docker resources, and no ` +
             "Docker Engine answers here (docker info failed); run previews only, or start Docker (test/e2e/infra/start-docker.sh)");
@@ -107,6 +125,9 @@ export class DockerProvider implements EmulatedProvider {
     readonly name = "docker";
     private host: string | undefined;
 
+    /** `pwd`: the provider's working directory, against which relative paths (context, Dockerfile) resolve. */
+    constructor(private readonly pwd: string) {}
+
     configure(config: PropertyMap): void {
         const host = reveal(config.host ?? null);
         this.host = typeof host === "string" ? host : undefined;
@@ -119,10 +140,10 @@ export class DockerProvider implements EmulatedProvider {
             const inputs: PropertyMap = { ...news };
             if (!news.imageName) failures.push({ property: "imageName", reason: "missing required property 'imageName'" });
             if (build && !containsUnknowns(build)) {
-                const context = String(build.context ?? ".");
-                const dockerfile = String(build.dockerfile ?? path.join(context, "Dockerfile"));
+                const context = path.resolve(this.pwd, String(build.context ?? "."));
+                const dockerfile = path.resolve(this.pwd, String(build.dockerfile ?? path.join(String(build.context ?? "."), "Dockerfile")));
                 if (!fs.existsSync(dockerfile)) {
-                    failures.push({ property: "build.dockerfile", reason: `could not open dockerfile at relative path ${dockerfile}` });
+                    failures.push({ property: "build.dockerfile", reason: `could not open dockerfile at relative path ${String(build.dockerfile)}` });
                 } else {
                     inputs.build = { ...news.build as PropertyMap, platform: build.platform ?? `linux/${goArch()}`, contextDigest: contextDigest(context) };
                 }
@@ -155,6 +176,11 @@ export class DockerProvider implements EmulatedProvider {
         return { changedKeys: changed, replaceKeys, deleteBeforeReplace: type === CONTAINER };
     }
 
+    /** The docker CLI against this provider's daemon (`host`), in its working directory. */
+    private run(args: string[], input?: Buffer): string {
+        return docker(args, input, this.pwd, this.env());
+    }
+
     private env(): NodeJS.ProcessEnv {
         return this.host ? { ...process.env, DOCKER_HOST: this.host } : process.env;
     }
@@ -165,19 +191,19 @@ export class DockerProvider implements EmulatedProvider {
             if (type === REMOTE_IMAGE) return { id: UNKNOWN, outputs: { ...inputs, imageId: UNKNOWN, repoDigest: UNKNOWN } };
             return { id: UNKNOWN, outputs: { ...inputs } };
         }
-        requireDocker(ctx.urn);
+        requireDocker(ctx.urn, this.env());
+        refuseUnoperated(type, inputs, ctx.urn);
         const plain = reveal(inputs) as PropertyMap;
-        if (this.host) process.env.DOCKER_HOST = this.host;
         if (type === NETWORK) {
-            const id = docker(["network", "create", ...(plain.driver ? ["--driver", String(plain.driver)] : []), String(plain.name)]);
+            const id = this.run(["network", "create", ...(plain.driver ? ["--driver", String(plain.driver)] : []), String(plain.name)]);
             return { id, outputs: { ...inputs, driver: plain.driver ?? "bridge" } };
         }
         if (type === REMOTE_IMAGE) {
             const name = String(plain.name);
-            let imageId = spawnSync("docker", ["image", "inspect", "--format", "{{.Id}}", name], { encoding: "utf8" }).stdout.trim();
+            let imageId = spawnSync("docker", ["image", "inspect", "--format", "{{.Id}}", name], { encoding: "utf8", env: this.env() }).stdout.trim();
             if (!imageId) {
-                docker(["pull", name]);
-                imageId = docker(["image", "inspect", "--format", "{{.Id}}", name]);
+                this.run(["pull", name]);
+                imageId = this.run(["image", "inspect", "--format", "{{.Id}}", name]);
             }
             return { id: `${imageId}${name}`, outputs: { ...inputs, imageId, repoDigest: "" } };
         }
@@ -208,8 +234,8 @@ export class DockerProvider implements EmulatedProvider {
         const args = ["build", "--quiet", "-t", imageName, "-f", String(build.dockerfile ?? path.join(context, "Dockerfile"))];
         for (const [k, v] of Object.entries((build.args as Record<string, string> | undefined) ?? {})) args.push("--build-arg", `${k}=${v}`);
         args.push(context);
-        docker(args);
-        return this.imageOutputs(inputs, docker(["image", "inspect", "--format", "{{.Id}}", imageName]));
+        this.run(args);
+        return this.imageOutputs(inputs, this.run(["image", "inspect", "--format", "{{.Id}}", imageName]));
     }
 
     private async createContainer(inputs: PropertyMap, ctx: ProviderContext): Promise<CreateResult> {
@@ -228,23 +254,23 @@ export class DockerProvider implements EmulatedProvider {
             for (const alias of (networks[0].aliases as string[] | undefined) ?? []) args.push("--network-alias", alias);
         }
         args.push(String(plain.image));
-        const id = docker(args);
+        const id = this.run(args);
         try {
             for (const upload of (plain.uploads as PropertyMap[] | undefined) ?? []) {
                 const content = upload.contentBase64 !== undefined
                     ? Buffer.from(String(upload.contentBase64), "base64")
                     : Buffer.from(String(upload.content ?? ""), "utf8");
-                docker(["cp", "-", `${id}:/`], tarOf(String(upload.file), content));
+                this.run(["cp", "-", `${id}:/`], tarOf(String(upload.file), content));
             }
             for (const network of networks.slice(1)) {
-                docker(["network", "connect", ...((network.aliases as string[] | undefined) ?? []).flatMap(a => ["--alias", a]), String(network.name), id]);
+                this.run(["network", "connect", ...((network.aliases as string[] | undefined) ?? []).flatMap(a => ["--alias", a]), String(network.name), id]);
             }
-            if (plain.mustRun !== false || plain.start !== false) docker(["start", id]);
+            if (plain.mustRun !== false || plain.start !== false) this.run(["start", id]);
         } catch (error) {
-            docker(["rm", "-f", id]);
+            this.run(["rm", "-f", id]);
             throw error;
         }
-        const running = docker(["inspect", "--format", "{{.State.Running}}", id]) === "true";
+        const running = this.run(["inspect", "--format", "{{.State.Running}}", id]) === "true";
         // Read (funcs.go:815-824): a container that is not running is stored with must_run = false.
         return { id, outputs: { ...inputs, mustRun: running ? (inputs.mustRun ?? true) : false, name } };
     }
@@ -252,31 +278,33 @@ export class DockerProvider implements EmulatedProvider {
     async update(type: string, id: string, oldOutputs: PropertyMap, news: PropertyMap, ctx: ProviderContext, preview: boolean): Promise<PropertyMap> {
         if (type === IMAGE) {
             if (preview) return this.imageOutputs(news, UNKNOWN);
-            requireDocker(ctx.urn);
+            requireDocker(ctx.urn, this.env());
+            refuseUnoperated(type, news, ctx.urn);
             return this.build(news);
         }
         if (preview) return { ...oldOutputs, ...news };
-        requireDocker(ctx.urn);
+        requireDocker(ctx.urn, this.env());
+        refuseUnoperated(type, news, ctx.urn);
         if (type === CONTAINER) {
             const plain = reveal(news) as PropertyMap;
-            if (plain.restart) docker(["update", "--restart", String(plain.restart), id]);
-            if (plain.mustRun !== false) docker(["start", id]);
+            if (plain.restart) this.run(["update", "--restart", String(plain.restart), id]);
+            if (plain.mustRun !== false) this.run(["start", id]);
         }
         return { ...oldOutputs, ...news };
     }
 
     async delete(type: string, id: string, outputs: PropertyMap, ctx: ProviderContext): Promise<void> {
         if (type === IMAGE) return;
-        requireDocker(ctx.urn);
-        if (type === CONTAINER) docker(["rm", "-f", id]);
-        else if (type === NETWORK) docker(["network", "rm", id]);
+        requireDocker(ctx.urn, this.env());
+        if (type === CONTAINER) this.run(["rm", "-f", id]);
+        else if (type === NETWORK) this.run(["network", "rm", id]);
         else if (type === REMOTE_IMAGE && reveal(outputs.keepLocally ?? false) !== true) {
-            spawnSync("docker", ["rmi", String(reveal(outputs.imageId ?? ""))]);
+            spawnSync("docker", ["rmi", String(reveal(outputs.imageId ?? ""))], { env: this.env() });
         }
     }
 
     async read(type: string, id: string, outputs: PropertyMap, ctx: ProviderContext): Promise<PropertyMap | undefined> {
-        requireDocker(ctx.urn);
+        requireDocker(ctx.urn, this.env());
         if (type === CONTAINER) {
             const inspect = spawnSync("docker", ["inspect", "--format", "{{.State.Running}}", id], { encoding: "utf8", env: this.env() });
             if (inspect.status !== 0) return undefined;

@@ -45,6 +45,7 @@ describe("engine emulator: every example previews with its documented config", f
         assertCleanPreview(preview, [DATABASE_PASSWORD]);
         assert.deepEqual(children(preview), [
             "command:local:Command::identity-service-client-reseed",
+            "command:local:Command::identity-service-client-retire",
             "command:local:Command::identity-service-readiness",
             "docker:index/container:Container::identity-service-container",
             "docker:index/image:Image::identity-service-image",
@@ -57,7 +58,7 @@ describe("engine emulator: every example previews with its documented config", f
         // The signing PFX is known at preview and secret; the environment waits for the generated credentials.
         assert.match(preview.text, /uploads *: \[secret\]/);
         assert.match(preview.text, /envs *: output<string>/);
-        assert.match(preview.text, /\+ 8 to create/);
+        assert.match(preview.text, /\+ 9 to create/);
     });
 
     it("examples/docker-postgres", async () => {
