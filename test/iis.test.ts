@@ -224,6 +224,8 @@ describe("IIS target (mocks)", () => {
                 assert.equal((opts as pulumi.CustomResourceOptions).deleteBeforeReplace, true);
             }
             assert.deepEqual(await valueOf(recorder.byName("del-iis-install").props.triggers), ["C:\\Creatio\\IdentityService"]);
+            // Another install folder means another upload folder: the step is replaced and the old folder removed.
+            assert.deepEqual(await valueOf(recorder.byName("del-iis-scripts").props.triggers), ["C:\\Creatio\\IdentityService.deploy"]);
             for (const step of ["prerequisites", "configuration"]) {
                 assert.equal(recorder.byName(`del-iis-${step}`).props.delete, undefined, `${step} has nothing to delete`);
             }

@@ -19,7 +19,7 @@ SUITES=(
   "mono      test:mono     mono"              # the IIS configuration patcher compiled and run with Mono
   "dotnet    test:dotnet   dotnet"            # the generated signing PFX loaded by .NET, as the service loads it
   "e2e       test:e2e      docker postgres"   # deployments against a real Docker Engine and PostgreSQL
-  "pwsh      test:pwsh     pwsh"              # the IIS steps run in PowerShell 7 against a stand-in IIS
+  "pwsh      test:pwsh     pwsh sshd postgres" # the IIS steps in PowerShell 7 against a stand-in IIS, also over OpenSSH
 )
 
 step() { printf '\n=== %s\n' "$*"; }
@@ -64,6 +64,11 @@ need_dotnet() {
 need_pwsh() {
   # PowerShell as a .NET tool, pinned in .config/dotnet-tools.json.
   SETUP+=(setup_dotnet_tools)
+}
+need_sshd() {
+  # The OpenSSH server and client; the tests start their own sshd on 127.0.0.1 with their own configuration.
+  apt_for sshd openssh-server
+  apt_for ssh openssh-client
 }
 
 setup_tree_sitter() {
