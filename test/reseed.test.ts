@@ -82,7 +82,7 @@ describe("client re-seeding's restart token reaches the service (mocks)", () => 
         const recorder = new Recorder();
         new IdentityService(
             "tok",
-            { ...base, target: DeploymentTarget.Docker, docker: { build: { context: "/opt/IdentityService" } } },
+            { ...base, target: DeploymentTarget.Docker, docker: { build: { context: path.join(__dirname, "fixtures", "identity-service") } } },
             { transformations: [recorder.transformation] },
         );
         assert.deepEqual(await valueOf(recorder.byName("tok-container").props.labels), [
