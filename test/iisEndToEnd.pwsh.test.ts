@@ -13,19 +13,10 @@ import { createScratchDatabase, readPostgresEnv, ScratchDatabase } from "./e2e/i
 import { STEP_ORDER, StepCommand, stepCommands, StepName } from "./iisSteps";
 import { IisServer, pwsh, RunResult } from "./support/iisServer";
 import { SshServer } from "./support/sshServer";
+import { freePort } from "./support/freePort";
 
 const REPOSITORY = path.join(__dirname, "..");
 
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const probe = net.createServer();
-        probe.once("error", reject);
-        probe.listen(0, "127.0.0.1", () => {
-            const port = (probe.address() as net.AddressInfo).port;
-            probe.close(() => resolve(port));
-        });
-    });
-}
 
 function listening(port: number): Promise<boolean> {
     return new Promise(resolve => {

@@ -13,7 +13,6 @@ import { strict as assert } from "assert";
 import { execFile, execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
@@ -22,6 +21,7 @@ import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArg
 import { CONTAINER_LABEL, RESTART_TOKEN_LABEL } from "../../src/docker";
 import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase, withClient } from "./infra/postgres";
 import { docker, Executor, Operation, RunError, RunResult } from "./support/executor";
+import { freePort } from "../support/freePort";
 
 const execFileAsync = promisify(execFile);
 
@@ -71,16 +71,6 @@ function summary(operations: readonly Operation[]): string[] {
   return operations.map(op => `${op.kind} ${op.name}`).sort();
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * One HTTP exchange. A connection closed before any answer is retried for up to 3 s (with a note on the console):

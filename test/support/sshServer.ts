@@ -9,17 +9,8 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { RunResult } from "./iisServer";
+import { freePort } from "./freePort";
 
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const probe = net.createServer();
-        probe.once("error", reject);
-        probe.listen(0, "127.0.0.1", () => {
-            const port = (probe.address() as net.AddressInfo).port;
-            probe.close(() => resolve(port));
-        });
-    });
-}
 
 export class SshServer {
     private constructor(
