@@ -18,7 +18,8 @@ import * as path from "path";
 import { performance } from "perf_hooks";
 
 export const REPO_ROOT = path.join(__dirname, "..");
-const FAKE_BUILD_CONTEXT = "/opt/IdentityService";
+/** The test fixture service's folder: the build context must exist and hold Dockerfile-OAuth. */
+const FAKE_BUILD_CONTEXT = path.join(REPO_ROOT, "test", "fixtures", "identity-service");
 const SIGNING_PFX = path.join(REPO_ROOT, "test", "fixtures", "certificates", "signing.pfx");
 const CONNECTION_STRING = "Server=db;Port=5432;Database=creatio;User ID=creatio;Password=Bench-Conn-Secret-1;";
 const CREATIO_VERSION = "8.2.3";

@@ -13,8 +13,10 @@ import { ClientCredentials, createClientCredentials } from "./credentials";
 import { CONTAINER_SIGNING_CERTIFICATE_PATH, createDockerService, dockerClaims, loopbackPublicUrlWarning } from "./docker";
 import { createIisService, iisClaims, signingCertificatePath } from "./iis";
 import { DeploymentPlan, planDeployment } from "./plan";
+import { checkPlainInputs } from "./plainInputs";
 import { afterGate, createLocalReadinessGate } from "./readiness";
 import { createReseed, createRetirement, ReseedInputs, restartToken } from "./reseed";
+import { afterArgumentChecks } from "./validation";
 import { CreatioOAuthConnection } from "./creatioConnection";
 import { serviceConnectionOptions, serviceCreatioInstance, withServiceConnectionChecks } from "./creatioPlan";
 
@@ -77,9 +79,14 @@ export class IdentityService extends pulumi.ComponentResource {
     public readonly creatioHealthCheck?: pulumi.Output<CreatioHealthCheckResult>;
 
     constructor(name: string, args: IdentityServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(TYPE_TOKEN, name, {}, opts);
-        // The creatio block is checked with the rest, before any child exists; the connection child plans it again.
-        const plan = withServiceConnectionChecks(name, args?.creatio, args?.creatioVersion, () => planDeployment(name, args));
+        // Fields that decide the graph must be plain values (other languages can send an Output): checked first.
+        checkPlainInputs(name, args);
+        // Checked before the component registers (the creatio block with the rest, in one error); values known only
+        // later are checked before it registers too. The connection child plans the creatio block again.
+        const { plan, creatioArgumentsResolved } = withServiceConnectionChecks(name, args?.creatio, args?.creatioVersion, () =>
+            planDeployment(name, args),
+        );
+        super(TYPE_TOKEN, name, {}, afterArgumentChecks(opts, [plan.argumentsResolved, creatioArgumentsResolved]));
         claimExclusively(name, [
             ...(plan.docker ? dockerClaims(plan.docker, providerKey(providerFor(opts, docker.Provider.isInstance))) : []),
             ...(plan.iis ? iisClaims(plan.iis) : []),
@@ -141,7 +148,7 @@ export class IdentityService extends pulumi.ComponentResource {
             );
             service = deployed.container;
             url = deployed.url;
-            pulumi.all([daemon, plan.publicUrl ?? url]).apply(([host, publicUrl]) => {
+            pulumi.all([daemon, plan.publicUrl ?? url, plan.argumentsResolved]).apply(([host, publicUrl]) => {
                 const warning = loopbackPublicUrlWarning(host, publicUrl);
                 if (warning) {
                     void pulumi.log.warn(warning, this);
@@ -213,7 +220,7 @@ export class IdentityService extends pulumi.ComponentResource {
             // The replaced credentials are retired only once everything in `retireAfter` uses the new ones: the
             // service (its readiness gate) and whatever hands the credentials on, such as the connection to Creatio.
             const retireAfter: pulumi.Resource[] = [gate ?? service, ...(connection ? [connection] : [])];
-            createRetirement(name, reseedInputs, retireAfter, { parent: this });
+            createRetirement(name, reseedInputs, reseed, retireAfter, { parent: this });
         }
         this.registerOutputs({
             creatioHealthCheck: this.creatioHealthCheck,

@@ -8,6 +8,7 @@ import * as command from "@pulumi/command";
 import { CreatioHealthCheckResult, CreatioOAuthConnectionArgs } from "./creatioArgs";
 import { ConnectionPlan, connectionEnvironment, connectionStdin, planConnection } from "./creatioPlan";
 import { nodeScriptCommand } from "./packagedScripts";
+import { afterArgumentChecks } from "./validation";
 
 export const CONNECTION_TYPE_TOKEN = "creatio-identity-service:index:CreatioOAuthConnection";
 export const CONNECT_SCRIPT = "creatio-connect.js";
@@ -33,8 +34,9 @@ export class CreatioOAuthConnection extends pulumi.ComponentResource {
     public readonly healthCheck: pulumi.Output<CreatioHealthCheckResult>;
 
     constructor(name: string, args: CreatioOAuthConnectionArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(CONNECTION_TYPE_TOKEN, name, {}, opts);
-        const applied = createConnectionCommand(name, planConnection(name, args), { parent: this });
+        const plan = planConnection(name, args);
+        super(CONNECTION_TYPE_TOKEN, name, {}, afterArgumentChecks(opts, [plan.argumentsResolved]));
+        const applied = createConnectionCommand(name, plan, { parent: this });
         this.identityServiceUrl = applied.identityServiceUrl;
         this.clientId = applied.clientId;
         this.healthCheck = applied.healthCheck;

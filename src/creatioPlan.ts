@@ -85,6 +85,8 @@ export interface ConnectionPlan {
     readonly caCertificate?: pulumi.Input<string>;
     readonly clearSettingsOnDelete: boolean;
     readonly timeoutSeconds: pulumi.Input<number>;
+    /** Resolves once the values known only later have passed their checks (see `ArgumentCheck.resolved`). */
+    readonly argumentsResolved?: pulumi.Output<pulumi.Resource[]>;
 }
 
 const withoutTrailingSlash = (url: string) => url.replace(/\/+$/, "");
@@ -197,7 +199,13 @@ export function planConnection(name: string, args: CreatioOAuthConnectionArgs): 
     const clientId = check.input("clientId", args.clientId ?? "", value => checks.nonEmpty(value) ?? maxLength(MAX_CLIENT_ID_LENGTH)(value));
     const clientSecret = check.input("clientSecret", args.clientSecret ?? "", checks.secretNonEmpty);
     check.throwIfAny();
-    return { ...creatio!, identityServiceUrl: pulumi.output(identityServiceUrl).apply(withoutTrailingSlash), clientId, clientSecret };
+    return {
+        ...creatio!,
+        identityServiceUrl: pulumi.output(identityServiceUrl).apply(withoutTrailingSlash),
+        clientId,
+        clientSecret,
+        argumentsResolved: check.resolved(),
+    };
 }
 
 /** The connection script's environment: everything but the two secrets, which travel on stdin. */
@@ -238,7 +246,7 @@ export function planServiceConnection(name: string, creatio: IdentityServiceCrea
     const check = new ArgumentCheck(name);
     const plan = planCreatio(serviceCreatioInstance(creatio, creatioVersion), creatio, check, "creatio.", "creatio.");
     check.throwIfAny();
-    return plan;
+    return plan && { ...plan, argumentsResolved: check.resolved() };
 }
 
 /** The Creatio instance of an IdentityService's `creatio` block. */
@@ -254,12 +262,19 @@ export function serviceConnectionOptions(creatio: IdentityServiceCreatio): Creat
 
 /**
  * Runs the deployment's own checks and the `creatio` block's, and reports the problems of both in one error, so a
- * user fixes everything in one round.
+ * user fixes everything in one round. Returns the deployment's plan and the `creatio` block's late checks
+ * (`ArgumentCheck.resolved`), which the component waits for with its own.
  */
-export function withServiceConnectionChecks<T>(name: string, creatio: IdentityServiceCreatio | undefined, creatioVersion: string, planDeployment: () => T): T {
+export function withServiceConnectionChecks<T>(
+    name: string,
+    creatio: IdentityServiceCreatio | undefined,
+    creatioVersion: string,
+    planDeployment: () => T,
+): { plan: T; creatioArgumentsResolved?: pulumi.Output<pulumi.Resource[]> } {
     let creatioError: Error | undefined;
+    let creatioPlan: CreatioPlan | undefined;
     try {
-        planServiceConnection(name, creatio, creatioVersion);
+        creatioPlan = planServiceConnection(name, creatio, creatioVersion);
     } catch (err) {
         creatioError = err as Error;
     }
@@ -269,11 +284,14 @@ export function withServiceConnectionChecks<T>(name: string, creatio: IdentitySe
     } catch (err) {
         if (creatioError && err instanceof Error) {
             err.message += "\n" + creatioError.message.split("\n").slice(1).join("\n");
+            if (pulumi.InputPropertiesError.isInstance(err) && pulumi.InputPropertiesError.isInstance(creatioError)) {
+                err.errors.push(...creatioError.errors);
+            }
         }
         throw err;
     }
     if (creatioError) {
         throw creatioError;
     }
-    return plan;
+    return { plan, creatioArgumentsResolved: creatioPlan?.argumentsResolved };
 }

@@ -2,11 +2,12 @@
  * The Docker target: an image (pulled, or built from the extracted IdentityService.zip and never pushed) and a
  * container configured entirely through its environment, with the certificates uploaded into it (no host volume).
  */
+import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { DockerDeployment, RestartPolicy } from "./args";
+import { DockerBuild, DockerDeployment, RestartPolicy } from "./args";
 import { pfxFile, readPfxBase64 } from "./certificates";
 import { Claim, knownClaims } from "./claims";
 import { Setting, toEnvironment } from "./configuration";
@@ -79,10 +80,7 @@ export function dockerSettings(name: string, args: DockerDeployment, check: Argu
     return {
         image: args.image && check.input("docker.image", args.image, checks.nonEmpty),
         imageDigest: imageDigest(args, check),
-        build: args.build && {
-            context: check.input("docker.build.context", args.build.context, checks.nonEmpty),
-            dockerfile: args.build.dockerfile ?? DEFAULT_DOCKERFILE,
-        },
+        build: args.build && buildSettings(args.build, check),
         containerName: check.input(
             args.containerName === undefined ? "docker.containerName (default: the component name)" : "docker.containerName",
             args.containerName ?? name,
@@ -100,6 +98,47 @@ export function dockerSettings(name: string, args: DockerDeployment, check: Argu
         restart: check.input("docker.restart", args.restart ?? DEFAULT_RESTART_POLICY, checks.oneOf(RestartPolicy, "restart policy")),
         https,
     };
+}
+
+/** Checks the build context: a folder on the machine that runs Pulumi that holds the Dockerfile. */
+function buildSettings(build: DockerBuild, check: ArgumentCheck): NonNullable<DockerSettings["build"]> {
+    const dockerfile = build.dockerfile ?? DEFAULT_DOCKERFILE;
+    const context = check.input("docker.build.context", build.context, value => {
+        const empty = checks.nonEmpty(value);
+        if (empty) {
+            return empty;
+        }
+        if (!isFolder(value)) {
+            return (
+                `${describe(value)} does not exist or is not a folder (relative paths start at the program's working directory, ` +
+                `${describe(process.cwd())}); give the folder IdentityService.zip was extracted to`
+            );
+        }
+        // The Dockerfile is checked here when it is known, so that the problem names the folder it is missing from.
+        if (isKnown(dockerfile) && !isFile(path.resolve(value, dockerfile))) {
+            return build.dockerfile === undefined
+                ? `${describe(value)} holds no ${DEFAULT_DOCKERFILE}; give the folder IdentityService.zip was extracted to (the one with ${DEFAULT_DOCKERFILE} in it)`
+                : `${describe(value)} holds no ${describe(dockerfile)} (docker.build.dockerfile); give the folder that has it, or correct the Dockerfile's name`;
+        }
+        return undefined;
+    });
+    return { context, dockerfile };
+}
+
+function isFolder(target: string): boolean {
+    try {
+        return fs.statSync(path.resolve(target)).isDirectory();
+    } catch {
+        return false;
+    }
+}
+
+function isFile(target: string): boolean {
+    try {
+        return fs.statSync(target).isFile();
+    } catch {
+        return false;
+    }
 }
 
 const IMAGE_DIGEST = /^sha256:[0-9a-f]{64}$/;
@@ -186,8 +225,7 @@ export function defaultHostname(daemon: string | undefined): string {
  */
 export function loopbackPublicUrlWarning(daemon: string | undefined, publicUrl: string): string | undefined {
     const remote = remoteDockerHost(daemon);
-    const host = new URL(publicUrl).hostname;
-    if (remote === undefined || !isLoopback(host)) {
+    if (remote === undefined || !URL.canParse(publicUrl) || !isLoopback(new URL(publicUrl).hostname)) {
         return undefined;
     }
     return (

@@ -459,6 +459,8 @@ export interface ConfigurationValues {
     readonly poolAccount: string;
     /** What the install step printed: changes whenever the archive was extracted again. */
     readonly installRevision: string;
+    /** Set once client re-seeding deleted rows, new each time: the service must restart even if no file changed. */
+    readonly restartToken?: string;
     /** Values to redact from error messages. */
     readonly secrets: readonly string[];
 }
@@ -477,6 +479,7 @@ export function configurationInput(values: ConfigurationValues): string {
                 : { path: windowsJoin(values.installPath, SIGNING_CERTIFICATE_FILE), base64: values.signingCertificate },
         poolAccount: values.poolAccount,
         installRevision: values.installRevision,
+        ...(values.restartToken ? { restartToken: values.restartToken } : {}),
         secrets: values.secrets.filter(secret => secret !== ""),
     });
 }
@@ -715,8 +718,9 @@ export function createIisService(
                     pulumi.all([settings.stdoutLog.enabled, settings.stdoutLog.path, install.stdout, pulumi.all(inputs.secrets)]),
                     inputs.configuration,
                     inputs.signingCertificate,
+                    inputs.restartToken,
                 ])
-                .apply(([[path, siteName, appPoolName, dir, username], [enabled, logPath, installed, secrets], configured, pfx]) =>
+                .apply(([[path, siteName, appPoolName, dir, username], [enabled, logPath, installed, secrets], configured, pfx, restart]) =>
                     configurationInput({
                         installPath: path,
                         siteName,
@@ -727,6 +731,7 @@ export function createIisService(
                         signingCertificate: pfx,
                         poolAccount: poolAccount(appPoolName, username),
                         installRevision: installed,
+                        restartToken: restart,
                         secrets: secrets.filter((secret): secret is string => typeof secret === "string"),
                     }),
                 ),

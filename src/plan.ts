@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs, LogLevel } from "./args";
 import { pfxFile } from "./certificates";
+import { connectionStringCheck, firstProblem, reseedConnectionStringCheck } from "./connectionStrings";
 import { DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS, DEFAULT_CLIENT_NAME, DEFAULT_LOG_LEVEL } from "./configuration";
 import { CLIENT_ID_LENGTH, CLIENT_SECRET_LENGTH } from "./credentials";
 import { DockerSettings, dockerSettings } from "./docker";
@@ -53,6 +54,11 @@ export interface DeploymentPlan {
     /** The Swarm target, planned behind the target interface. */
     readonly swarm?: PlannedTarget;
     readonly readiness: ReadinessSettings;
+    /**
+     * Resolves once every value that was not known at construction has passed its check, and fails with the
+     * argument error otherwise; undefined when every value was checked already. The component depends on it.
+     */
+    readonly argumentsResolved?: pulumi.Output<pulumi.Resource[]>;
 }
 
 /** Blocks that belong to one target only, by the name of their field. */
@@ -77,7 +83,17 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
 
     const profile = planVersion(args, check);
     const provider = planDatabaseProvider(args, check);
-    const connectionString = check.input("database.connectionString", args.database?.connectionString ?? "", checks.secretNonEmpty);
+    const reseed = args.client?.reseed ?? true;
+    const reseedSeparately = args.database?.reseedConnectionString !== undefined;
+    const connectionString = check.input(
+        "database.connectionString",
+        args.database?.connectionString ?? "",
+        firstProblem(
+            checks.secretNonEmpty,
+            connectionStringCheck,
+            ...(reseed && !reseedSeparately ? [reseedConnectionStringCheck(false)] : []),
+        ),
+    );
 
     const client = args.client;
     const clientPlan: ClientPlan = {
@@ -91,7 +107,7 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
             client?.accessTokenLifetimeSeconds ?? DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS,
             checks.positiveInteger(MAX_ACCESS_TOKEN_LIFETIME_SECONDS),
         ),
-        reseed: client?.reseed ?? true,
+        reseed,
     };
 
     const signingCertificate = planSigningCertificate(args, check);
@@ -116,7 +132,11 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
         provider,
         connectionString,
         reseedConnectionString:
-            check.optional("database.reseedConnectionString", args.database?.reseedConnectionString, checks.secretNonEmpty) ??
+            check.optional(
+                "database.reseedConnectionString",
+                args.database?.reseedConnectionString,
+                firstProblem(checks.secretNonEmpty, connectionStringCheck, ...(reseed ? [reseedConnectionStringCheck(true)] : [])),
+            ) ??
             connectionString,
         client: clientPlan,
         signingCertificate,
@@ -130,7 +150,7 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
         readiness: readinessSettings(args.readiness, check),
     };
     check.throwIfAny();
-    return plan;
+    return { ...plan, argumentsResolved: check.resolved() };
 }
 
 const publicUrlCheck: Check<string> = value => {

@@ -37,16 +37,30 @@ export interface ReseedInputs {
     readonly client: pulumi.Input<ClientDefinition>;
 }
 
-/** What the script reads on stdin: secret, as it holds the connection string. */
-export function reseedStdin(inputs: ReseedInputs, action: ReseedAction): pulumi.Output<string> {
+/**
+ * What the script reads on stdin: secret, as it holds the connection string. The retire step also gets the client
+ * ids the re-seed step saw replaced (`supersededClientIds`).
+ */
+export function reseedStdin(
+    inputs: ReseedInputs,
+    action: ReseedAction,
+    supersededClientIds?: pulumi.Input<string[]>,
+): pulumi.Output<string> {
     return pulumi.secret(
         pulumi
-            .all([inputs.connectionString, inputs.client])
-            .apply(([connectionString, client]) => JSON.stringify({ action, connectionString, client: storedClient(client) })),
+            .all([inputs.connectionString, inputs.client, supersededClientIds])
+            .apply(([connectionString, client, superseded]) =>
+                JSON.stringify({
+                    action,
+                    connectionString,
+                    client: storedClient(client),
+                    ...(superseded && superseded.length > 0 ? { supersededClientIds: superseded } : {}),
+                }),
+            ),
     );
 }
 
-function createStep(resourceName: string, action: ReseedAction, inputs: ReseedInputs, opts: pulumi.CustomResourceOptions) {
+function createStep(resourceName: string, stdin: pulumi.Output<string>, inputs: ReseedInputs, opts: pulumi.CustomResourceOptions) {
     const script = nodeScriptCommand("reseed.js");
     return new command.local.Command(
         resourceName,
@@ -54,7 +68,7 @@ function createStep(resourceName: string, action: ReseedAction, inputs: ReseedIn
             create: script,
             update: script,
             environment: { RESEED_DB_PROVIDER: inputs.provider },
-            stdin: reseedStdin(inputs, action),
+            stdin,
             addPreviousOutputInEnv: true,
             logging: "none",
         },
@@ -64,7 +78,7 @@ function createStep(resourceName: string, action: ReseedAction, inputs: ReseedIn
 
 /** The step before the service (re)starts. Order the service after it and feed it `restartToken(step)`. */
 export function createReseed(name: string, inputs: ReseedInputs, opts: pulumi.CustomResourceOptions): command.local.Command {
-    return createStep(`${name}-client-reseed`, "prepare", inputs, opts);
+    return createStep(`${name}-client-reseed`, reseedStdin(inputs, "prepare"), inputs, opts);
 }
 
 /**
@@ -74,23 +88,37 @@ export function createReseed(name: string, inputs: ReseedInputs, opts: pulumi.Cu
 export function createRetirement(
     name: string,
     inputs: ReseedInputs,
+    reseed: command.local.Command,
     after: pulumi.Resource[],
     opts: pulumi.CustomResourceOptions,
 ): command.local.Command {
-    return createStep(`${name}-client-retire`, "retire", inputs, { ...opts, dependsOn: after });
+    const stdin = reseedStdin(inputs, "retire", reseed.stdout.apply(parseSupersededClientIds));
+    return createStep(`${name}-client-retire`, stdin, inputs, { ...opts, dependsOn: after });
 }
 
-/** The re-seed step's restart token: empty until it deletes rows, then new on every deletion. Not secret. */
-export function parseRestartToken(stdout: string | undefined): string {
+/** The JSON line the re-seed step printed, or undefined (no output yet, as under mocks, or not the script's). */
+function reseedResult(stdout: string | undefined): { restartToken?: unknown; supersededClientIds?: unknown } | undefined {
     for (const line of (stdout ?? "").split(/\r?\n/).reverse()) {
         try {
-            const value = JSON.parse(line) as { restartToken?: unknown };
-            if (value && typeof value.restartToken === "string") return value.restartToken;
+            const value = JSON.parse(line) as unknown;
+            if (value && typeof value === "object" && !Array.isArray(value)) return value as Record<string, unknown>;
         } catch {
             // not the script's JSON line
         }
     }
-    return "";
+    return undefined;
+}
+
+/** The re-seed step's restart token: empty until it deletes rows, then new on every deletion. Not secret. */
+export function parseRestartToken(stdout: string | undefined): string {
+    const token = reseedResult(stdout)?.restartToken;
+    return typeof token === "string" ? token : "";
+}
+
+/** The client ids the re-seed step saw replaced in its last run. */
+export function parseSupersededClientIds(stdout: string | undefined): string[] {
+    const ids = reseedResult(stdout)?.supersededClientIds;
+    return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string" && id !== "") : [];
 }
 
 export function restartToken(reseed: command.local.Command): pulumi.Output<string> {

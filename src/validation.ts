@@ -1,7 +1,7 @@
 /**
  * Argument checking. Every problem names the field, the bad value (never a secret's) and the fix, and all
  * problems are reported together, before any resource is registered. Values that are not known yet
- * (Outputs) are checked again when they resolve, with the same messages.
+ * (Outputs) are checked when they resolve, with the same messages, before the component registers.
  */
 import * as pulumi from "@pulumi/pulumi";
 
@@ -21,9 +21,37 @@ export function describe(value: unknown, secret = false): string {
     return typeof value === "string" ? JSON.stringify(value) : String(value);
 }
 
+/** A problem with one field: what is wrong with it and how to fix it. */
+export interface Problem {
+    readonly field: string;
+    readonly message: string;
+}
+
+/**
+ * The field a problem names, as a property path: `docker.containerName (default: the component name)` is the
+ * path `docker.containerName`.
+ */
+export function propertyPath(field: string): string {
+    return field.replace(/ \(.*\)$/, "");
+}
+
+/**
+ * Hides a secret value inside a message a check wrote without knowing the value was secret (it came from a secret
+ * Output): every rendering of the value becomes its length.
+ */
+export function maskSecret(message: string, value: unknown): string {
+    const masked = describe(value, true);
+    let result = message.split(describe(value)).join(masked);
+    if (typeof value === "string" && value.length > 0) {
+        result = result.split(value).join(masked);
+    }
+    return result;
+}
+
 /** Collects the problems of one component's arguments. */
 export class ArgumentCheck {
-    private readonly problems: string[] = [];
+    private readonly problems: Problem[] = [];
+    private readonly pending: pulumi.Output<Problem | undefined>[] = [];
 
     /** `kind` is the component type named in the error header. */
     constructor(
@@ -33,12 +61,12 @@ export class ArgumentCheck {
 
     /** Records a problem with a field. */
     fail(field: string, message: string): void {
-        this.problems.push(`${field}: ${message}`);
+        this.problems.push({ field, message });
     }
 
     /**
-     * Checks a field now when its value is known; otherwise returns an Input that fails with the same message
-     * when the value resolves. Use the returned Input in place of the original.
+     * Checks a field now when its value is known; otherwise checks it when it resolves, as part of `resolved()`.
+     * Returns the value to use in place of the original.
      */
     input<T>(field: string, value: pulumi.Input<T>, check: Check<T>): pulumi.Input<T> {
         if (isKnown(value)) {
@@ -48,13 +76,17 @@ export class ArgumentCheck {
             }
             return value;
         }
-        return pulumi.output(value).apply(resolved => {
-            const problem = check(resolved as T);
-            if (problem) {
-                throw new Error(`${this.header()}\n- ${field}: ${problem}`);
-            }
-            return resolved as T;
-        }) as pulumi.Input<T>;
+        const output = pulumi.output(value);
+        this.pending.push(
+            output.apply(async resolved => {
+                const problem = check(resolved as T);
+                if (problem === undefined) {
+                    return undefined;
+                }
+                return { field, message: (await pulumi.isSecret(output)) ? maskSecret(problem, resolved) : problem };
+            }),
+        );
+        return value;
     }
 
     /** Like `input`, for an optional field. */
@@ -69,13 +101,52 @@ export class ArgumentCheck {
     /** Throws one error listing every problem, if there are any. */
     throwIfAny(): void {
         if (this.problems.length > 0) {
-            throw new Error(`${this.header()}\n${this.problems.map(p => `- ${p}`).join("\n")}`);
+            throw this.error(this.problems);
         }
     }
 
-    private header(): string {
-        return `${this.kind} "${this.component}" has invalid arguments:`;
+    /**
+     * The checks of values that were not known yet, in one place: an Output that resolves (to no resources) once
+     * every such value has passed, and otherwise fails with the same error, worded as the early checks word it.
+     * The component waits for it before registering (its `dependsOn`), so no child is created with a bad value and
+     * the error arrives plain, not inside the serialization of some child's property. Undefined when there is
+     * nothing left to check.
+     */
+    resolved(): pulumi.Output<pulumi.Resource[]> | undefined {
+        if (this.pending.length === 0) {
+            return undefined;
+        }
+        return pulumi.all(this.pending).apply(found => {
+            const problems = found.filter((problem): problem is Problem => problem !== undefined);
+            if (problems.length > 0) {
+                throw this.error(problems);
+            }
+            return [];
+        });
     }
+
+    /**
+     * One entry per field, so that the engine shows each field's problem (programs in any language); the message
+     * lists them all for TypeScript programs.
+     */
+    private error(problems: readonly Problem[]): pulumi.InputPropertiesError {
+        return new pulumi.InputPropertiesError({
+            message: `${this.kind} "${this.component}" has invalid arguments:\n${problems.map(p => `- ${p.field}: ${p.message}`).join("\n")}`,
+            errors: problems.map(p => ({ propertyPath: propertyPath(p.field), reason: p.message })),
+        });
+    }
+}
+
+/**
+ * A component's options with the late checks of its arguments (`ArgumentCheck.resolved`) added to `dependsOn`:
+ * the component, and so each of its children, registers only once they have passed.
+ */
+export function afterArgumentChecks(
+    opts: pulumi.ComponentResourceOptions | undefined,
+    resolved: readonly (pulumi.Output<pulumi.Resource[]> | undefined)[],
+): pulumi.ComponentResourceOptions | undefined {
+    const pending = resolved.filter((output): output is pulumi.Output<pulumi.Resource[]> => output !== undefined);
+    return pending.length === 0 ? opts : pulumi.mergeOptions(opts, { dependsOn: pulumi.all(pending).apply(lists => lists.flat()) });
 }
 
 export const checks = {

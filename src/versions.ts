@@ -76,7 +76,10 @@ export const RELEASES: readonly ReleaseRange[] = [
 export const FEATURES = {
     /** `RedisConnection` is documented from 8.0. */
     redisConnection: [8, 0, 0],
-    /** The sample signing PFX was removed from the archive in 8.2.3: a certificate is mandatory from then on. */
+    /**
+     * The sample signing PFX was removed from the archive in 8.2.3: a certificate is mandatory from then on. The
+     * package gives every version one (generated unless supplied), so this is a fact kept, not a switch.
+     */
     signingCertificateRequired: [8, 2, 3],
     /** `ForceHttpsSchemeInRequests` (default true in the service) from 8.3.1. */
     forceHttpsSchemeInRequests: [8, 3, 1],

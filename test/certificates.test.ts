@@ -3,6 +3,7 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { encodePkcs12, looksLikePfx, pfxFile, readPfxBase64 } from "../src/certificates";
@@ -102,6 +103,23 @@ describe("generated signing certificate encoding (PKCS#12)", function () {
             const ids = report.match(/localKeyID: ([0-9A-F ]+)/g) ?? [];
             assert.equal(ids.length, 2);
             assert.equal(ids[0], ids[1]);
+        });
+
+        it("the README's commands for your own certificate make a PFX the package accepts", () => {
+            const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+            const block = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map(m => m[1]).find(text => text.includes("openssl pkcs12 -export"));
+            assert.ok(block, "README.md shows the openssl commands");
+            const folder = fs.mkdtempSync(path.join(os.tmpdir(), "readme-pfx-"));
+            try {
+                const run = spawnSync("bash", ["-euo", "pipefail", "-c", block!], { cwd: folder, encoding: "utf8" });
+                assert.equal(run.status, 0, run.stderr);
+                const pfx = path.join(folder, "signing.pfx");
+                assert.equal(pfxFile(pfx), undefined);
+                assert.equal(pkcs12(["-noout", "-passin", "pass:"], fs.readFileSync(pfx)).status, 0, "no password");
+                assert.equal(fs.existsSync(path.join(folder, "signing.key")), false, "the loose private key is removed");
+            } finally {
+                fs.rmSync(folder, { recursive: true, force: true });
+            }
         });
 
         it("refuses a wrong password: the MAC is real", async () => {

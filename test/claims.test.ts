@@ -5,13 +5,16 @@ import * as docker from "@pulumi/docker";
 import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, IisDeployment } from "../src";
 import { registered, resetMocks, settle } from "./support/mocks";
 
+/** The extracted IdentityService.zip of the test fixture service (it holds Dockerfile-OAuth). */
+const BUILD_CONTEXT = path.join(__dirname, "fixtures", "identity-service");
+
 const signing = path.join(__dirname, "fixtures", "certificates", "signing.pfx");
 
 function args(dockerSettings: IdentityServiceArgs["docker"]): IdentityServiceArgs {
     return {
         target: DeploymentTarget.Docker,
         creatioVersion: "8.2.3",
-        database: { provider: DatabaseProvider.Postgres, connectionString: "Server=db;" },
+        database: { provider: DatabaseProvider.Postgres, connectionString: "Server=db;User ID=ids;Password=pw;" },
         signingCertificate: { path: signing },
         docker: dockerSettings,
     };
@@ -21,7 +24,7 @@ function iis(settings: Partial<IisDeployment>): IdentityServiceArgs {
     return {
         target: DeploymentTarget.Iis,
         creatioVersion: "8.2.3",
-        database: { provider: DatabaseProvider.MsSqlServer, connectionString: "Server=db;" },
+        database: { provider: DatabaseProvider.MsSqlServer, connectionString: "Server=db;User ID=ids;Password=pw;" },
         signingCertificate: { path: signing },
         iis: { creatioPath: "C:\\Creatio", archivePath: "C:\\Creatio\\IdentityService.zip", port: 8090, ...settings },
     };
@@ -31,10 +34,10 @@ describe("collisions between instances in one program", () => {
     beforeEach(resetMocks);
 
     it("rejects a second instance on the same host port, naming both instances, before creating anything", async () => {
-        new IdentityService("first", args({ build: { context: "/ids" } }));
+        new IdentityService("first", args({ build: { context: BUILD_CONTEXT } }));
         const before = registered.length;
         assert.throws(
-            () => new IdentityService("second", args({ build: { context: "/ids" } })),
+            () => new IdentityService("second", args({ build: { context: BUILD_CONTEXT } })),
             (error: Error) => {
                 assert.match(error.message, /IdentityService "second" has invalid arguments/);
                 assert.match(error.message, /- docker\.httpPort: host port 8090 on the default Docker host is already taken by IdentityService "first" \(its docker\.httpPort\)/);
@@ -47,9 +50,9 @@ describe("collisions between instances in one program", () => {
     });
 
     it("rejects the same container name, and an HTTPS port equal to another instance's HTTP port", () => {
-        new IdentityService("one", args({ build: { context: "/ids" }, containerName: "ids", httpPort: 9001 }));
+        new IdentityService("one", args({ build: { context: BUILD_CONTEXT }, containerName: "ids", httpPort: 9001 }));
         assert.throws(
-            () => new IdentityService("two", args({ build: { context: "/ids" }, containerName: "ids", httpPort: 9002 })),
+            () => new IdentityService("two", args({ build: { context: BUILD_CONTEXT }, containerName: "ids", httpPort: 9002 })),
             /docker\.containerName: container name "ids" on the default Docker host is already taken by IdentityService "one"/,
         );
         assert.throws(
@@ -57,7 +60,7 @@ describe("collisions between instances in one program", () => {
                 new IdentityService(
                     "three",
                     args({
-                        build: { context: "/ids" },
+                        build: { context: BUILD_CONTEXT },
                         httpPort: 9003,
                         https: { port: 9001, certificate: { path: path.join(__dirname, "fixtures", "certificates", "tls.pfx") } },
                     }),
@@ -68,18 +71,18 @@ describe("collisions between instances in one program", () => {
 
     it("allows the same port and name on two different Docker hosts", () => {
         const remote = new docker.Provider("remote", { host: "ssh://ops@docker-2.example.com" });
-        new IdentityService("local", args({ build: { context: "/ids" } }));
-        assert.doesNotThrow(() => new IdentityService("remote", args({ build: { context: "/ids" } }), { providers: [remote] }));
+        new IdentityService("local", args({ build: { context: BUILD_CONTEXT } }));
+        assert.doesNotThrow(() => new IdentityService("remote", args({ build: { context: BUILD_CONTEXT } }), { providers: [remote] }));
         assert.throws(
-            () => new IdentityService("remote-2", args({ build: { context: "/ids" }, containerName: "remote" }), { providers: { docker: remote } }),
+            () => new IdentityService("remote-2", args({ build: { context: BUILD_CONTEXT }, containerName: "remote" }), { providers: { docker: remote } }),
             /on the Docker host of provider "remote" #\d+ is already taken by IdentityService "remote"/,
         );
     });
 
     it("starts afresh in a new program run", () => {
-        new IdentityService("again", args({ build: { context: "/ids" } }));
+        new IdentityService("again", args({ build: { context: BUILD_CONTEXT } }));
         resetMocks();
-        assert.doesNotThrow(() => new IdentityService("again-2", args({ build: { context: "/ids" } })));
+        assert.doesNotThrow(() => new IdentityService("again-2", args({ build: { context: BUILD_CONTEXT } })));
     });
 
     it("rejects two IIS instances on one server with the same port, site, pool or folder, names compared without case", () => {

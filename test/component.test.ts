@@ -9,7 +9,10 @@ import { CreatioRuntime, DatabaseProvider, DeploymentTarget, IdentityService, Id
 import { clientDefinition } from "../src/configuration";
 import { CONTAINER_LABEL } from "../src/docker";
 import { identityServerSecretHash, storedClient } from "../src/reseed";
-import { isSecretInput, Recorder, resetMocks, settle, valueOf } from "./support/mocks";
+import { isSecretInput, Recorder, registered, resetMocks, settle, valueOf } from "./support/mocks";
+
+/** The extracted IdentityService.zip of the test fixture service (it holds Dockerfile-OAuth). */
+const BUILD_CONTEXT = path.join(__dirname, "fixtures", "identity-service");
 
 const certificates = path.join(__dirname, "fixtures", "certificates");
 const CONNECTION_STRING = "Server=db;Port=5432;Database=creatio;User ID=creatio;Password=Conn-Secret-7731;";
@@ -20,7 +23,7 @@ function dockerArgs(overrides: Partial<IdentityServiceArgs> = {}): IdentityServi
         creatioVersion: "8.2.3",
         database: { provider: DatabaseProvider.Postgres, connectionString: CONNECTION_STRING },
         signingCertificate: { path: path.join(certificates, "signing.pfx") },
-        docker: { build: { context: "/opt/IdentityService" } },
+        docker: { build: { context: BUILD_CONTEXT } },
         ...overrides,
     };
 }
@@ -95,7 +98,7 @@ describe("IdentityService on Docker (mocks)", () => {
     });
 
     it("exposes the URLs and the Creatio system settings, and keeps the secrets secret", async () => {
-        const { service } = deploy("out", dockerArgs({ docker: { build: { context: "/ids" }, httpPort: 9100, hostname: "ids.example.com" } }));
+        const { service } = deploy("out", dockerArgs({ docker: { build: { context: BUILD_CONTEXT }, httpPort: 9100, hostname: "ids.example.com" } }));
         assert.equal(await valueOf(service.url), "http://ids.example.com:9100");
         assert.equal(await valueOf(service.discoveryUrl), "http://ids.example.com:9100/.well-known/openid-configuration");
         assert.equal(await valueOf(service.tokenUrl), "http://ids.example.com:9100/connect/token");
@@ -159,12 +162,12 @@ describe("IdentityService on Docker (mocks)", () => {
     });
 
     it("builds from the extracted archive with Dockerfile-OAuth, never pushes, and runs the built image", async () => {
-        const { recorder } = deploy("bld", dockerArgs({ docker: { build: { context: "/opt/IdentityService" } } }));
+        const { recorder } = deploy("bld", dockerArgs({ docker: { build: { context: BUILD_CONTEXT } } }));
         const image = recorder.byName("bld-image").props;
         assert.equal(image.skipPush, true);
         assert.equal(image.imageName, "creatio-identity-service:8.2.3-bld");
-        assert.equal(await valueOf(image.build.context), "/opt/IdentityService");
-        assert.equal(await valueOf(image.build.dockerfile), path.join("/opt/IdentityService", "Dockerfile-OAuth"));
+        assert.equal(await valueOf(image.build.context), BUILD_CONTEXT);
+        assert.equal(await valueOf(image.build.dockerfile), path.join(BUILD_CONTEXT, "Dockerfile-OAuth"));
         assert.equal(await valueOf(recorder.byName("bld-container").props.image), "sha256:built-bld-image");
     });
 
@@ -189,7 +192,7 @@ describe("IdentityService on Docker (mocks)", () => {
             /docker\.imageDigest: "latest" is not an image digest; give "sha256:" and 64 lowercase hex digits/,
         );
         assert.throws(
-            () => deploy("bad2", dockerArgs({ docker: { build: { context: "/ids" }, imageDigest: `sha256:${"0".repeat(64)}` } })),
+            () => deploy("bad2", dockerArgs({ docker: { build: { context: BUILD_CONTEXT }, imageDigest: `sha256:${"0".repeat(64)}` } })),
             /docker\.imageDigest: applies to a pulled `image`, not to `build`; remove it/,
         );
         assert.throws(
@@ -203,7 +206,7 @@ describe("IdentityService on Docker (mocks)", () => {
             "tls",
             dockerArgs({
                 docker: {
-                    build: { context: "/ids" },
+                    build: { context: BUILD_CONTEXT },
                     https: { port: 9443, certificate: { path: path.join(certificates, "tls.pfx"), password: "Tls-Secret-9911" } },
                 },
             }),
@@ -226,7 +229,7 @@ describe("IdentityService on Docker (mocks)", () => {
     });
 
     it("attaches the container to the given networks", async () => {
-        const { recorder } = deploy("net", dockerArgs({ docker: { build: { context: "/ids" }, networks: ["creatio", "db"] } }));
+        const { recorder } = deploy("net", dockerArgs({ docker: { build: { context: BUILD_CONTEXT }, networks: ["creatio", "db"] } }));
         assert.deepEqual(await valueOf(recorder.byName("net-container").props.networksAdvanced), [{ name: "creatio" }, { name: "db" }]);
     });
 
@@ -334,7 +337,7 @@ describe("IdentityService on Docker (mocks)", () => {
 
     it("lets two instances live in one stack without name collisions", async () => {
         const first = deploy("ids-a", dockerArgs());
-        const second = deploy("ids-b", dockerArgs({ docker: { build: { context: "/ids" }, httpPort: 8091 } }));
+        const second = deploy("ids-b", dockerArgs({ docker: { build: { context: BUILD_CONTEXT }, httpPort: 8091 } }));
         await settle();
         const names = [...first.recorder.constructed, ...second.recorder.constructed].map(r => r.name);
         assert.equal(new Set(names).size, names.length);
@@ -346,10 +349,63 @@ describe("IdentityService on Docker (mocks)", () => {
             "outs",
             dockerArgs({
                 database: { provider: DatabaseProvider.Postgres, connectionString: pulumi.secret(CONNECTION_STRING) },
-                docker: { build: { context: pulumi.output("/ids") }, httpPort: pulumi.output(8099) },
+                docker: { build: { context: pulumi.output(BUILD_CONTEXT) }, httpPort: pulumi.output(8099) },
             }),
         );
         assert.equal(await valueOf(service.url), "http://localhost:8099");
+    });
+});
+
+describe("checks of values known only later (mocks)", () => {
+    beforeEach(resetMocks);
+
+    /**
+     * The errors a program run reports: Pulumi's Node.js host prints each distinct unhandled rejection once (by
+     * identity) and fails the run. Collects them until the first arrives and everything started has settled.
+     */
+    async function reportedErrors(run: () => void): Promise<Set<unknown>> {
+        const seen = new Set<unknown>();
+        const listener = (reason: unknown) => void seen.add(reason);
+        process.on("unhandledRejection", listener);
+        try {
+            run();
+            while (seen.size === 0) {
+                await settle();
+            }
+            await settle();
+        } finally {
+            process.off("unhandledRejection", listener);
+        }
+        return seen;
+    }
+
+    it("fail the deployment with the plain argument error, never echo a secret, and register no child", async () => {
+        const before = registered.length;
+        const errors = await reportedErrors(() =>
+            deploy(
+                "late",
+                dockerArgs({
+                    client: { id: pulumi.secret("abcdefghij") },
+                    docker: { build: { context: BUILD_CONTEXT }, httpPort: pulumi.output(70000) },
+                }),
+            ),
+        );
+        assert.equal(errors.size, 1, `one error, reported once: ${[...errors].map(e => (e as Error).message).join("\n---\n")}`);
+        const [error] = [...errors] as pulumi.InputPropertiesError[];
+        assert.equal(
+            error.message,
+            'IdentityService "late" has invalid arguments:\n' +
+                "- client.id: (a secret value of 10 characters) is too short: the Identity Service requires at least 16 characters; supply a longer value or leave it out to have one generated\n" +
+                "- docker.httpPort: 70000 is not a TCP port; use a whole number from 1 to 65535",
+        );
+        assert.equal(pulumi.InputPropertiesError.isInstance(error), true);
+        assert.deepEqual(error.errors.map(e => e.propertyPath), ["client.id", "docker.httpPort"]);
+        assert.deepEqual(registered.slice(before).map(r => r.name), [], "neither the component nor a child was registered");
+    });
+
+    it("let the deployment go ahead when the values are fine", async () => {
+        const { service } = deploy("late-ok", dockerArgs({ client: { id: pulumi.secret("abcdefghij-klmnop") } }));
+        assert.equal(await valueOf(service.url), "http://localhost:8090");
     });
 });
 
@@ -376,7 +432,7 @@ describe("the URL handed to Creatio (mocks)", () => {
     });
 
     it("defaults publicUrl to url", async () => {
-        const { service } = deploy("same", dockerArgs({ docker: { build: { context: "/ids" }, hostname: "ids.example.com" } }));
+        const { service } = deploy("same", dockerArgs({ docker: { build: { context: BUILD_CONTEXT }, hostname: "ids.example.com" } }));
         assert.equal(await valueOf(service.publicUrl), "http://ids.example.com:8090");
         assert.equal((await valueOf(service.creatioSystemSettings)).OAuth20IdentityServerUrl, "http://ids.example.com:8090");
     });
@@ -394,7 +450,7 @@ describe("the URL handed to Creatio (mocks)", () => {
 
     it("warns when Creatio would receive localhost from a remote Docker host", async () => {
         const provider = new docker.Provider("tunnel", { host: "tcp://10.20.30.40:2376" });
-        const service = new IdentityService("tun", dockerArgs({ docker: { build: { context: "/ids" }, hostname: "localhost" } }), { provider });
+        const service = new IdentityService("tun", dockerArgs({ docker: { build: { context: BUILD_CONTEXT }, hostname: "localhost" } }), { provider });
         await valueOf(service.creatioSystemSettings);
         await settle();
         assert.equal(warnings.length, 1);
@@ -402,7 +458,7 @@ describe("the URL handed to Creatio (mocks)", () => {
 
         warnings = [];
         resetMocks();
-        const fixed = new IdentityService("tun2", dockerArgs({ docker: { build: { context: "/ids" }, hostname: "localhost" }, publicUrl: "http://10.20.30.40:8090" }), { provider });
+        const fixed = new IdentityService("tun2", dockerArgs({ docker: { build: { context: BUILD_CONTEXT }, hostname: "localhost" }, publicUrl: "http://10.20.30.40:8090" }), { provider });
         await valueOf(fixed.creatioSystemSettings);
         await settle();
         assert.deepEqual(warnings, [], "no warning once publicUrl is given");

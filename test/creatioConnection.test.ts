@@ -1,9 +1,13 @@
 import "./support/mocks";
+import * as path from "path";
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { CreatioOAuthConnection, CreatioRuntime, DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../src";
 import { parseHealthCheck } from "../src/creatioConnection";
 import { isSecretInput, Recorder, registered, resetMocks, valueOf } from "./support/mocks";
+
+/** The extracted IdentityService.zip of the test fixture service (it holds Dockerfile-OAuth). */
+const BUILD_CONTEXT = path.join(__dirname, "fixtures", "identity-service");
 
 const PASSWORD = "Creatio-Pass-5521";
 const SECRET = "client-secret-0123456789abcdef01";
@@ -93,6 +97,26 @@ describe("CreatioOAuthConnection (mocks)", () => {
         );
     });
 
+    it("checks values known only later in one place: a plain error, and nothing registered", async () => {
+        const before = registered.length;
+        const seen = new Set<unknown>();
+        const listener = (reason: unknown) => void seen.add(reason);
+        process.on("unhandledRejection", listener);
+        try {
+            connect("late-crm", { identityServiceUrl: pulumi.output("ids.internal:8090") });
+            while (seen.size === 0) {
+                await new Promise(resolve => setTimeout(resolve, 50));
+            }
+        } finally {
+            process.off("unhandledRejection", listener);
+        }
+        const [error] = [...seen] as Error[];
+        assert.equal(seen.size, 1);
+        assert.equal(pulumi.InputPropertiesError.isInstance(error), true);
+        assert.match(error.message, /^CreatioOAuthConnection "late-crm" has invalid arguments:\n- identityServiceUrl: "ids\.internal:8090" is not an http\(s\) URL/);
+        assert.deepEqual(registered.slice(before).map(r => r.name), []);
+    });
+
     it("reads the health check result from the script's report", () => {
         assert.deepEqual(
             parseHealthCheck('{"steps":["settings","healthCheck"],"healthCheck":{"checked":true,"hasProblem":false,"isSystemSettingsFilledIn":true,"isIdentityServiceAvailable":true,"isAccessTokenRetrievableForSystemActions":true}}'),
@@ -110,7 +134,7 @@ describe("IdentityService with creatio (mocks)", () => {
         target: DeploymentTarget.Docker,
         creatioVersion: "8.1.3",
         database: { provider: DatabaseProvider.Postgres, connectionString: "Server=db;Database=c;User ID=u;Password=p;" },
-        docker: { build: { context: "/opt/IdentityService" }, httpPort: 9100 },
+        docker: { build: { context: BUILD_CONTEXT }, httpPort: 9100 },
         creatio,
     });
 
@@ -151,7 +175,7 @@ describe("IdentityService with creatio (mocks)", () => {
                 }),
             /IdentityService "ids" has invalid arguments:\n- creatio\.runtime: Creatio on \.NET supports the Identity Service from 8\.3\.2 \(this is 8\.1\.3\)/,
         );
-        assert.deepEqual(recorder.constructed.map(r => r.name), ["ids"], "no child of the component");
+        assert.deepEqual(recorder.constructed.map(r => r.name), [], "nothing, not even the component itself");
     });
 
     it("reports the creatio block's problems together with the deployment's", () => {
@@ -159,7 +183,7 @@ describe("IdentityService with creatio (mocks)", () => {
             () =>
                 new IdentityService("both", {
                     ...serviceArgs({ url: "creatio", username: "S", password: PASSWORD, runtime: CreatioRuntime.NetFramework }),
-                    docker: { build: { context: "/opt/IdentityService" }, httpPort: 70000 },
+                    docker: { build: { context: BUILD_CONTEXT }, httpPort: 70000 },
                 }),
             (err: Error) => {
                 const lines = err.message.split("\n");
@@ -167,6 +191,9 @@ describe("IdentityService with creatio (mocks)", () => {
                 assert.ok(lines.some(line => line.startsWith("- docker.httpPort: ")), err.message);
                 assert.ok(lines.some(line => line.startsWith("- creatio.url: ")), err.message);
                 assert.equal(lines.filter(line => line.includes("has invalid arguments")).length, 1);
+                assert.ok(pulumi.InputPropertiesError.isInstance(err));
+                const paths = (err as pulumi.InputPropertiesError).errors.map(e => e.propertyPath);
+                assert.ok(paths.includes("docker.httpPort") && paths.includes("creatio.url"), paths.join(", "));
                 return true;
             },
         );

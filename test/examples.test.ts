@@ -195,7 +195,7 @@ function runProgram(projectFolder: string, config: Record<string, string>, secre
         PULUMI_NODEJS_TRANSPILE_ONLY: "true",
     };
     return new Promise(resolve => {
-        execFile(process.execPath, [path.join(root, "test", "support", "runProgram.js"), folder, resultFile, project, "dev"], { env }, (_error, stdout, stderr) => {
+        execFile(process.execPath, [path.join(root, "test", "support", "runProgram.js"), folder, resultFile, project, "dev", projectFolder], { env }, (_error, stdout, stderr) => {
             const result = fs.existsSync(resultFile) ? JSON.parse(fs.readFileSync(resultFile, "utf8")) : { cwd: "", exitCode: -1, registered: [] };
             fs.rmSync(path.dirname(resultFile), { recursive: true, force: true });
             resolve({ ...result, output: `${stdout}${stderr}` });
@@ -214,9 +214,9 @@ const IDENTITY_SERVICE_DOCKER = [
     "random:index/randomPassword:RandomPassword identity-service-client-secret",
     "docker:index/image:Image identity-service-image",
     "command:local:Command identity-service-client-reseed",
+    "command:local:Command identity-service-client-retire",
     "docker:index/container:Container identity-service-container",
     "command:local:Command identity-service-readiness",
-    "command:local:Command identity-service-client-retire",
 ];
 
 describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)", function () {
@@ -241,7 +241,9 @@ describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)",
         assert.equal(run.cwd, path.join(root, "quickstart"));
         assert.deepEqual(resourcesOf(run), ["pulumi:pulumi:Stack creatio-identity-service-quickstart-dev", ...IDENTITY_SERVICE_DOCKER].sort());
         const image = run.registered.find(r => r.name === "identity-service-image")!;
-        assert.ok(fs.existsSync(path.resolve(run.cwd, image.inputs.build.context, "Dockerfile-OAuth")), image.inputs.build.context);
+        // As the Docker provider receives it: relative to the working directory it shares with the program.
+        assert.equal(image.inputs.build.context, "../test/fixtures/identity-service");
+        assert.ok(fs.existsSync(path.join(run.cwd, image.inputs.build.context, "Dockerfile-OAuth")));
     });
 
     it("examples/docker-postgres: the service next to its PostgreSQL container on a private network, with a generated signing certificate", async () => {
@@ -314,8 +316,8 @@ describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)",
             "random:index/randomPassword:RandomPassword identity-service-client-secret",
             ...["prerequisites", "scripts", "install", "app-pool", "site", "configuration"].map(step => `command:remote:Command identity-service-iis-${step}`),
             "command:local:Command identity-service-client-reseed",
-            "command:remote:Command identity-service-readiness",
             "command:local:Command identity-service-client-retire",
+            "command:remote:Command identity-service-readiness",
         ].sort());
     });
 

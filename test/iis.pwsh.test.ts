@@ -11,6 +11,7 @@ import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs, IisDeployment 
 import { installInput } from "../src/iis";
 import { POWERSHELL } from "../src/powershell";
 import { IisServer, NET8_RUNTIMES, pwsh, RunResult, ServerLayout } from "./support/iisServer";
+import { SshServer } from "./support/sshServer";
 import { STEP_ORDER, StepCommand, stepCommands, StepName } from "./iisSteps";
 
 const SECRETS = {
@@ -276,6 +277,20 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             assert.match(server.runtime(), /<pool name="IdentityService-upd" state="Started" log="[^"]*stop;start;"/);
         });
 
+        it("a new archive while the pool is still starting, and its worker process lingers: waited for, then replaced", async () => {
+            fs.copyFileSync(ARCHIVE_V2, server.hostPath("C:\\Packages\\IdentityService-v2.zip"));
+            const steps = await stepCommands("upd", iisArgs({ archivePath: "C:\\Packages\\IdentityService-v2.zip" }));
+            server.editRuntime(xml =>
+                xml.replace(/<pool name="IdentityService-upd" state="Started"/, '<pool name="IdentityService-upd" state="Started" transition="Starting" reads="2" lingering="2"'),
+            );
+            ok(run(server, steps.install), "install");
+            const pool = /<pool name="IdentityService-upd"[^>]*>/.exec(server.runtime())![0];
+            assert.match(pool, /state="Stopped"/);
+            assert.match(pool, /reads="0"/, "the state was read until it settled");
+            assert.match(pool, /lingering="0"/, "the worker process was waited for");
+            assert.equal(fs.readFileSync(server.hostPath("C:\\Creatio\\IdentityService\\IdentityService.dll"), "utf8"), "stand-in assembly v2");
+        });
+
         it("files extracted again from the same archive: a new extraction id, so the configuration runs again", async () => {
             const steps = await stepCommands("upd", iisArgs());
             const marker = server.hostPath("C:\\Creatio\\IdentityService\\.identity-service-archive");
@@ -284,6 +299,18 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             const install = JSON.parse(ok(run(server, steps.install), "install").stdout);
             assert.equal(install.archiveSha256, before.split(" ")[0]);
             assert.notEqual(install.extraction, before.split(" ")[1]);
+        });
+
+        it("a marker of the previous package version (the hash alone) is honoured: nothing is extracted again", async () => {
+            const steps = await stepCommands("upd", iisArgs());
+            const marker = server.hostPath("C:\\Creatio\\IdentityService\\.identity-service-archive");
+            const hash = fs.readFileSync(marker, "utf8").split(" ")[0];
+            fs.writeFileSync(marker, hash);
+            const dll = server.hostPath("C:\\Creatio\\IdentityService\\IdentityService.dll");
+            const before = fs.statSync(dll).mtimeMs;
+            const install = JSON.parse(ok(run(server, steps.install), "install").stdout);
+            assert.deepEqual(install, { archiveSha256: hash, extraction: hash });
+            assert.equal(fs.statSync(dll).mtimeMs, before);
         });
 
         it("a pool password: the pool runs as the user, the password stored encrypted, nothing else touched", async () => {
@@ -346,8 +373,21 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             assert.match(server.runtime(), /<pool name="IdentityService-upd" state="Started" log="[^"]*recycle;"/);
         });
 
+        it("a new restart token (client re-seeding deleted rows) recycles the pool once, though no file changed", async () => {
+            const steps = await stepCommands("upd", iisArgs());
+            const stdin = JSON.parse(steps.configuration.stdin);
+            stdin.restartToken = "rows-deleted-1";
+            const first = JSON.parse(ok(run(server, steps.configuration, "create", JSON.stringify(stdin)), "configuration").stdout);
+            assert.equal(first.appSettings, "unchanged");
+            assert.match(server.runtime(), /<pool name="IdentityService-upd" state="Started" log="[^"]*recycle;"/);
+            const runtime = server.runtime();
+            const again = JSON.parse(ok(run(server, steps.configuration, "create", JSON.stringify(stdin)), "configuration").stdout);
+            assert.equal(server.runtime(), runtime, "the same token does not restart it again");
+            assert.equal(again.revision, first.revision);
+        });
+
         it("a pool that IIS still reports as starting is waited for, not started twice", async () => {
-            const steps = await stepCommands("upd", iisArgs({}, { logLevel: "Warning" as any }));
+            const steps = await stepCommands("upd", iisArgs({}, { logLevel: "Error" as any }));
             server.editRuntime(xml => xml.replace('<pool name="IdentityService-upd" state="Started"', '<pool name="IdentityService-upd" state="Started" transition="Starting" reads="3"'));
             ok(run(server, steps.configuration), "configuration");
             assert.match(server.runtime(), /<pool name="IdentityService-upd" state="Started" transition="Starting" reads="0" log="[^"]*recycle;"/);
@@ -571,9 +611,15 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
          * An OAuth 2.0 server as the readiness check meets it: OpenID Connect discovery (issuer, token_endpoint) and a
          * client_credentials token endpoint (RFC 6749 4.4) that knows one client.
          */
-        async function oauthServer(clientId: string, clientSecret: string): Promise<{ port: number; close(): Promise<void> }> {
+        async function oauthServer(clientId: string, clientSecret: string, failing = false): Promise<{ port: number; close(): Promise<void> }> {
             const server = http.createServer((request, response) => {
                 const port = (server.address() as net.AddressInfo).port;
+                if (failing) {
+                    // What ASP.NET Core Module answers when the app cannot start (500.30-500.37).
+                    response.writeHead(500, { "content-type": "text/html" });
+                    response.end("<h1>HTTP Error 500.30 - ASP.NET Core app failed to start</h1>");
+                    return;
+                }
                 if (request.method === "GET" && request.url === "/.well-known/openid-configuration") {
                     response.writeHead(200, { "content-type": "application/json" });
                     response.end(JSON.stringify({ issuer: `http://localhost:${port}`, token_endpoint: `http://localhost:${port}/connect/token` }));
@@ -597,8 +643,8 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             return { port: (server.address() as net.AddressInfo).port, close: () => new Promise(resolve => server.close(() => resolve())) };
         }
 
-        async function gate(secretOnServer: string) {
-            const oauth = await oauthServer("pwsh-client-0123456789", secretOnServer);
+        async function gate(secretOnServer: string, failing = false) {
+            const oauth = await oauthServer("pwsh-client-0123456789", secretOnServer, failing);
             try {
                 const server = newServer();
                 const steps = await stepCommands("ready", iisArgs({ port: oauth.port }, { readiness: { timeoutSeconds: 4 } }));
@@ -624,18 +670,48 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             assert.ok(!result.stderr.includes(SECRETS.clientSecret) && !result.stdout.includes(SECRETS.clientSecret));
             assert.ok(!result.stderr.includes("CLIXML"));
         });
+
+        it("names the IIS restart a freshly installed hosting bundle needs when the site answers 500", async () => {
+            const result = await gate(SECRETS.clientSecret, true);
+            assert.equal(result.code, 1);
+            assert.match(result.stderr, /last seen: HTTP 500.*The service answers but fails: .* On IIS, HTTP 500\.30-500\.37 right after installing the hosting bundle means IIS has not been restarted since: run net stop was \/y, then net start w3svc\./s);
+        });
     });
 
-    describe("over SSH", () => {
-        it("runs the command line a remote step sends through the account's shell, with the same result", async () => {
-            const server = newServer();
-            const steps = await stepCommands("ssh", iisArgs({ connection: { host: "win-iis.example.com", user: "Administrator", password: "Ssh-Secret-1" } }));
+    describe("over a real SSH connection (OpenSSH on loopback, key authentication)", () => {
+        let server: IisServer;
+        let ssh: SshServer;
+
+        before(async () => {
+            server = newServer();
+            const environment = server.environment();
+            ssh = await SshServer.start(
+                Object.fromEntries(Object.entries(environment).filter((entry): entry is [string, string] => entry[1] !== undefined)),
+            );
+        });
+
+        after(() => ssh?.stop());
+
+        it("deploys and deletes with the command lines the component sends, passing stdin, exit codes and stderr", async () => {
+            const steps = await stepCommands("ssh", iisArgs({ connection: { host: "127.0.0.1", port: ssh.port, user: "Administrator", privateKey: "key" } }));
             assert.equal(steps.scripts.interpreter, undefined);
-            assert.match(steps.scripts.create, /^powershell\.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand [A-Za-z0-9+/=]+$/);
-            deployAll(server, steps);
+            for (const name of STEP_ORDER) {
+                assert.match(steps[name].create, /^powershell\.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand [A-Za-z0-9+/=]+$/);
+                ok(await ssh.run(steps[name].create, steps[name].stdin), `${name} over SSH`);
+            }
             assert.match(server.runtime(), /<site name="IdentityService-ssh" state="Started"/);
-            deleteAll(server, steps);
+            // A failing step keeps its exit code and its plain-text message on the way back.
+            const taken = await stepCommands("ssh", iisArgs({ port: 8080, connection: { host: "127.0.0.1", port: ssh.port, user: "Administrator", privateKey: "key" } }));
+            const refused = await ssh.run(taken.site.create, taken.site.stdin);
+            assert.equal(refused.code, 1);
+            assert.equal(refused.stderr.trim(), "site: port 8080 is already bound by the IIS site 'Creatio': choose another iis.port or iis.https.port");
+            for (const name of [...STEP_ORDER].reverse()) {
+                if (steps[name].delete !== undefined) {
+                    ok(await ssh.run(steps[name].delete!, steps[name].stdin), `${name} (delete) over SSH`);
+                }
+            }
             assert.ok(!server.config().includes("IdentityService-ssh"));
+            assert.ok(!fs.existsSync(server.hostPath("C:\\Creatio\\IdentityService")));
         });
     });
 });

@@ -224,6 +224,8 @@ describe("IIS target (mocks)", () => {
                 assert.equal((opts as pulumi.CustomResourceOptions).deleteBeforeReplace, true);
             }
             assert.deepEqual(await valueOf(recorder.byName("del-iis-install").props.triggers), ["C:\\Creatio\\IdentityService"]);
+            // Another install folder means another upload folder: the step is replaced and the old folder removed.
+            assert.deepEqual(await valueOf(recorder.byName("del-iis-scripts").props.triggers), ["C:\\Creatio\\IdentityService.deploy"]);
             for (const step of ["prerequisites", "configuration"]) {
                 assert.equal(recorder.byName(`del-iis-${step}`).props.delete, undefined, `${step} has nothing to delete`);
             }
@@ -636,8 +638,11 @@ describe("IIS arguments", () => {
     it("checks values that are not known yet when they resolve, with the same message", async () => {
         const plan = planDeployment("iis-late", iisArgs({ port: pulumi.output(0), archivePath: pulumi.output("C:\\x.tar") }));
         const settled = (value: unknown) => (pulumi.output(value) as any).promise() as Promise<unknown>;
-        await assert.rejects(settled(plan.iis!.port), /- iis\.port: 0 is not a TCP port/);
-        await assert.rejects(settled(plan.iis!.archivePath), /- iis\.archivePath: "C:\\\\x\.tar" does not end in \.zip/);
+        await assert.rejects(settled(plan.argumentsResolved), (error: Error) => {
+            assert.match(error.message, /- iis\.port: 0 is not a TCP port/);
+            assert.match(error.message, /- iis\.archivePath: "C:\\\\x\.tar" does not end in \.zip/);
+            return true;
+        });
     });
 
     it("derives site and pool names IIS accepts from any component name, unique per instance", () => {

@@ -38,6 +38,8 @@ describe("packaged scripts", () => {
         // An inline program: the host process runs in one folder, the providers in the workspace's temporary folder.
         const hostDir = fs.mkdtempSync(path.join(os.tmpdir(), "cis-host-"));
         const workspaceDir = fs.mkdtempSync(path.join(os.tmpdir(), "automation-"));
+        // The program's own copy of the extracted archive, as a user has it beside the program.
+        fs.cpSync(path.join(__dirname, "fixtures", "identity-service"), path.join(hostDir, "IdentityService"), { recursive: true });
         const previous = process.cwd();
         process.chdir(hostDir);
         try {

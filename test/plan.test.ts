@@ -6,6 +6,9 @@ import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArg
 import { planDeployment } from "../src/plan";
 import { registered, resetMocks, settle, valueOf } from "./support/mocks";
 
+/** The extracted IdentityService.zip of the test fixture service (it holds Dockerfile-OAuth). */
+const BUILD_CONTEXT = path.join(__dirname, "fixtures", "identity-service");
+
 const certificates = path.join(__dirname, "fixtures", "certificates");
 const SECRET_CONNECTION = "Server=db;Database=creatio;User ID=u;Password=Very-Secret-Pw-8842;";
 
@@ -15,7 +18,7 @@ function valid(): IdentityServiceArgs {
         creatioVersion: "8.2.3",
         database: { provider: DatabaseProvider.Postgres, connectionString: SECRET_CONNECTION },
         signingCertificate: { path: path.join(certificates, "signing.pfx") },
-        docker: { build: { context: "/ids" } },
+        docker: { build: { context: BUILD_CONTEXT } },
     };
 }
 
@@ -51,6 +54,15 @@ const cases: Case[] = [
     ["bind address not an IP", a => (a.docker.bindAddress = "localhost"), "docker.bindAddress", /"localhost" is not an IP address/],
     ["unknown restart policy", a => (a.docker.restart = "sometimes"), "docker.restart", /"sometimes" is not a known restart policy/],
     ["empty build context", a => (a.docker.build.context = ""), "docker.build.context", /must not be empty/],
+    ["build context that does not exist", a => (a.docker.build.context = "/nonexistent/IdentityService"), "docker.build.context", /"\/nonexistent\/IdentityService" does not exist or is not a folder \(relative paths start at the program's working directory, .*\); give the folder IdentityService\.zip was extracted to/],
+    ["build context that is a file", a => (a.docker.build.context = path.join(BUILD_CONTEXT, "Dockerfile-OAuth")), "docker.build.context", /is not a folder/],
+    ["build context without Dockerfile-OAuth", a => (a.docker.build.context = certificates), "docker.build.context", /holds no Dockerfile-OAuth; give the folder IdentityService\.zip was extracted to/],
+    ["build context without the named Dockerfile", a => (a.docker.build.dockerfile = "Dockerfile"), "docker.build.context", /holds no "Dockerfile" \(docker\.build\.dockerfile\); give the folder that has it/],
+    ["connection string without a password", a => (a.database.connectionString = "Server=db;Port=5432;Database=creatio;User ID=creatio;"), "database.connectionString", /has no password; add "Password=\.\.\.;" for its User ID/],
+    ["connection string that cannot be parsed", a => (a.database.connectionString = "Server=db;Password='Very-Secret-Pw-8842"), "database.connectionString", /cannot be parsed as "Key=Value;\.\.\." pairs; check its quoting/],
+    ["re-seed connection string without a password", a => (a.database.reseedConnectionString = "Server=localhost;User ID=creatio"), "database.reseedConnectionString", /has no password/],
+    ["Integrated Security with re-seeding", a => ((a.database.provider = "MsSqlServer"), (a.database.connectionString = "Data Source=sql;Initial Catalog=creatio;Integrated Security=SSPI")), "database.connectionString", /uses Integrated Security \(Windows authentication\), which client re-seeding cannot use.*give `database\.reseedConnectionString` with a database login.*or set `client\.reseed: false`/],
+    ["Integrated Security in the re-seed connection string", a => (a.database.reseedConnectionString = "Server=sql;Database=creatio;Trusted_Connection=yes"), "database.reseedConnectionString", /uses Integrated Security.*give it a database login \(User ID and Password\) instead, or set `client\.reseed: false`/],
     ["short client id", a => (a.client = { id: "short-id" }), "client.id", /"short-id" is too short: the Identity Service requires at least 16 characters/],
     ["short client secret", a => (a.client = { secret: "short-secret-value" }), "client.secret", /\(a secret value of 18 characters\) is too short.*at least 32/],
     ["empty client name", a => (a.client = { name: "" }), "client.name", /must not be empty/],
@@ -113,11 +125,50 @@ describe("argument checks", () => {
         assert.throws(() => planDeployment("none", undefined as any), /no arguments were given/);
     });
 
-    it("checks Output values when they resolve, with the same message", async () => {
+    it("checks Output values when they resolve, with the same message, in one place", async () => {
         const args = valid();
-        args.docker = { build: { context: "/ids" }, httpPort: pulumi.output(99999) };
+        args.docker = { build: { context: BUILD_CONTEXT }, httpPort: pulumi.output(99999) };
+        args.client = { id: pulumi.output("short-late-id") };
         const plan = planDeployment("late", args);
-        await assert.rejects(valueOf(plan.docker!.httpPort), /docker\.httpPort: 99999 is not a TCP port/);
+        await assert.rejects(valueOf(plan.argumentsResolved!), (error: Error) => {
+            assert.equal(
+                error.message,
+                'IdentityService "late" has invalid arguments:\n' +
+                    '- client.id: "short-late-id" is too short: the Identity Service requires at least 16 characters; supply a longer value or leave it out to have one generated\n' +
+                    "- docker.httpPort: 99999 is not a TCP port; use a whole number from 1 to 65535",
+            );
+            return true;
+        });
+        assert.equal(await valueOf(plan.docker!.httpPort), 99999, "the value itself does not fail: the check does, once");
+    });
+
+    it("resolves when late values are fine, and is not needed when every value was known", async () => {
+        const args = valid();
+        args.docker = { build: { context: BUILD_CONTEXT }, httpPort: pulumi.output(8095) };
+        assert.deepEqual(await valueOf(planDeployment("fine", args).argumentsResolved!), []);
+        assert.equal(planDeployment("known", valid()).argumentsResolved, undefined);
+    });
+
+    it("throws a pulumi.InputPropertiesError with one entry per field (other languages show them per field)", () => {
+        const args: any = valid();
+        args.docker.httpPort = 0;
+        args.docker.containerName = "bad name";
+        args.client = { secret: "short-secret-value" };
+        assert.throws(() => planDeployment("typed", args), (error: any) => {
+            assert.equal(pulumi.InputPropertiesError.isInstance(error), true);
+            assert.deepEqual(error.errors, [
+                { propertyPath: "client.secret", reason: "(a secret value of 18 characters) is too short: the Identity Service requires at least 32 characters; supply a longer value or leave it out to have one generated" },
+                { propertyPath: "docker.httpPort", reason: "0 is not a TCP port; use a whole number from 1 to 65535" },
+                { propertyPath: "docker.containerName", reason: '"bad name" is not a valid container name; use letters, digits, "_", "." and "-", starting with a letter or digit' },
+            ]);
+            assert.match(error.message, /^IdentityService "typed" has invalid arguments:\n- client\.secret: /);
+            return true;
+        });
+        assert.throws(() => planDeployment("default-name!", { ...valid(), docker: { build: { context: BUILD_CONTEXT } } }), (error: any) => {
+            assert.deepEqual(error.errors.map((e: any) => e.propertyPath), ["docker.containerName"], "the path without the explanation");
+            assert.match(error.message, /- docker\.containerName \(default: the component name\): /);
+            return true;
+        });
     });
 
     it("applies the documented defaults", async () => {
@@ -134,6 +185,26 @@ describe("argument checks", () => {
         assert.equal(plan.client.accessTokenLifetimeSeconds, 3600);
         assert.equal(plan.client.reseed, true);
         assert.deepEqual(plan.readiness, { enabled: true, timeoutSeconds: 300, verifyToken: true });
+    });
+
+    it("accepts Integrated Security for the service when re-seeding is off or has its own login", () => {
+        const integrated = "Data Source=sql;Initial Catalog=creatio;Integrated Security=SSPI";
+        const base = valid();
+        base.database = { provider: DatabaseProvider.MsSqlServer, connectionString: integrated };
+        assert.doesNotThrow(() => planDeployment("no-reseed", { ...base, client: { reseed: false } }));
+        assert.doesNotThrow(() =>
+            planDeployment("own-login", { ...base, database: { ...base.database, reseedConnectionString: "Server=sql;User ID=u;Password=p" } }),
+        );
+    });
+
+    it("checks a connection string from a secret when it resolves, without quoting it", async () => {
+        const args = valid();
+        args.database.connectionString = pulumi.secret("Server=db;Port=5432;Database=creatio;User ID=creatio;");
+        await assert.rejects(valueOf(planDeployment("late-conn", args).argumentsResolved!), (error: Error) => {
+            assert.match(error.message, /^IdentityService "late-conn" has invalid arguments:\n- database\.connectionString: has no password/);
+            assert.ok(!error.message.includes("User ID=creatio"));
+            return true;
+        });
     });
 
     for (const version of ["7.16.4", "8.2.2", "8.2.3"]) {

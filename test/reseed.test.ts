@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityService } from "../src";
 import { clientDefinition } from "../src/configuration";
 import { CONTAINER_LABEL, RESTART_TOKEN_LABEL } from "../src/docker";
-import { identityServerSecretHash, parseRestartToken, storedClient } from "../src/reseed";
+import { identityServerSecretHash, parseRestartToken, parseSupersededClientIds, storedClient } from "../src/reseed";
 import { Recorder, resetMocks, valueOf } from "./support/mocks";
 
 describe("client re-seeding inputs", () => {
@@ -26,6 +26,12 @@ describe("client re-seeding inputs", () => {
         const { Secrets, ...rest } = definition;
         assert.deepEqual(storedClient(definition), { ...rest, SecretHashes: Secrets.map(identityServerSecretHash) });
         assert.ok(!JSON.stringify(storedClient(definition)).includes("Client-Secret-0000000000000000000001"));
+    });
+
+    it("reads the client ids the re-seed step saw replaced, for the retire step", () => {
+        assert.deepEqual(parseSupersededClientIds(undefined), []);
+        assert.deepEqual(parseSupersededClientIds("{}"), []);
+        assert.deepEqual(parseSupersededClientIds(JSON.stringify({ clientId: "new", supersededClientIds: ["old", "", 7] })), ["old"]);
     });
 
     it("reads the restart token from the re-seed step's output: empty until it deletes rows", () => {
@@ -76,7 +82,7 @@ describe("client re-seeding's restart token reaches the service (mocks)", () => 
         const recorder = new Recorder();
         new IdentityService(
             "tok",
-            { ...base, target: DeploymentTarget.Docker, docker: { build: { context: "/opt/IdentityService" } } },
+            { ...base, target: DeploymentTarget.Docker, docker: { build: { context: path.join(__dirname, "fixtures", "identity-service") } } },
             { transformations: [recorder.transformation] },
         );
         assert.deepEqual(await valueOf(recorder.byName("tok-container").props.labels), [
@@ -94,6 +100,22 @@ describe("client re-seeding's restart token reaches the service (mocks)", () => 
             { transformations: [recorder.transformation] },
         );
         assert.deepEqual(await valueOf(recorder.byName("tok-iis-configuration").props.triggers), [TOKEN]);
+    });
+
+    it("adds it to the server among the triggers of the IIS configuration step over SSH, and only once there is one", async () => {
+        const ssh = { host: "win-iis.example.com", user: "Administrator", password: "Ssh-Secret-1" };
+        const iis = { creatioPath: "C:\\Creatio", archivePath: "C:\\Packages\\IdentityService.zip", port: 8090, connection: ssh };
+        withDeletion();
+        const deleted = new Recorder();
+        new IdentityService("ssh", { ...base, target: DeploymentTarget.Iis, iis }, { transformations: [deleted.transformation] });
+        const withToken: unknown[] = await valueOf(deleted.byName("ssh-iis-configuration").props.triggers);
+        assert.equal(withToken[withToken.length - 1], TOKEN);
+
+        resetMocks();
+        const untouched = new Recorder();
+        new IdentityService("ssh", { ...base, target: DeploymentTarget.Iis, iis }, { transformations: [untouched.transformation] });
+        const withoutToken: unknown[] = await valueOf(untouched.byName("ssh-iis-configuration").props.triggers);
+        assert.deepEqual(withoutToken, withToken.slice(0, -1), "the server alone");
     });
 
     it("leaves the IIS configuration step without triggers until re-seeding deleted rows", async () => {

@@ -17,9 +17,10 @@ SUITES=(
   "unit      test          openssl"           # build, type check, lint, unit tests: Node only (openssl: see need_openssl)
   "grammar   test:grammar  native-build"      # PowerShell scripts parsed with tree-sitter-powershell
   "mono      test:mono     mono"              # the IIS configuration patcher compiled and run with Mono
+  "dotnet    test:dotnet   dotnet"            # the generated signing PFX loaded by .NET, as the service loads it
   "e2e       test:e2e      docker postgres"   # deployments against a real Docker Engine and PostgreSQL
   "swarm     test:swarm    docker postgres swarm" # the Swarm target on a real single-node swarm, with load during updates
-  "pwsh      test:pwsh     pwsh"              # the IIS steps run in PowerShell 7 against a stand-in IIS
+  "pwsh      test:pwsh     pwsh sshd postgres" # the IIS steps in PowerShell 7 against a stand-in IIS, also over OpenSSH
 )
 
 step() { printf '\n=== %s\n' "$*"; }
@@ -62,9 +63,18 @@ need_swarm() {
   # leaves the swarm again at its end; nothing to install beyond Docker.
   command -v docker >/dev/null || apt_for dockerd docker.io
 }
+need_dotnet() {
+  # The .NET SDK is not a Debian package; the machines that build this package have it (as for need_pwsh).
+  SETUP+=(setup_dotnet)
+}
 need_pwsh() {
   # PowerShell as a .NET tool, pinned in .config/dotnet-tools.json.
   SETUP+=(setup_dotnet_tools)
+}
+need_sshd() {
+  # The OpenSSH server and client; the tests start their own sshd on 127.0.0.1 with their own configuration.
+  apt_for sshd openssh-server
+  apt_for ssh openssh-client
 }
 
 setup_tree_sitter() {
@@ -78,6 +88,7 @@ setup_tree_sitter() {
 }
 setup_docker() { test/e2e/infra/start-docker.sh; }
 setup_postgres() { test/e2e/infra/start-postgres.sh; } # after Docker: it listens on the bridge gateway too
+setup_dotnet() { command -v dotnet >/dev/null || { echo "the .NET SDK (dotnet) is needed: install it" >&2; return 1; }; }
 setup_dotnet_tools() {
   if [ -f .config/dotnet-tools.json ]; then
     command -v dotnet >/dev/null || { echo "dotnet is needed for .config/dotnet-tools.json (install the .NET SDK)" >&2; return 1; }

@@ -16,7 +16,8 @@
  *     otherwise nothing.
  *   retire   (after the new client is in service)
  *     when the configured client with its configured secret is in the database: delete the client ids this step
- *     put in service before (its previous output) and every other secret of the configured client; else nothing.
+ *     or the prepare step put in service before (their previous outputs) and every other secret of the configured
+ *     client; else nothing, and the ids stay pending for its next run.
  *
  * Secrets are compared as IdentityServer4 stores them, Base64(SHA-256(secret)); the script never sees a secret.
  *
@@ -29,8 +30,10 @@
  *                                    "AllowedScopes", "RedirectUris", "PostLogoutRedirectUris",
  *                                    "IdentityTokenLifetime", "AccessTokenLifetime"}}
  *   Standard output: exactly one JSON line,
- *     prepare: {"clientId", "deletedClients", "addedSecrets", "restartToken"}
+ *     prepare: {"clientId", "deletedClients", "addedSecrets", "restartToken", "supersededClientIds"}
  *     retire:  {"clientId", "retiredClients", "retiredSecrets", "pendingClientIds"}
+ *   The retire step's input may add "supersededClientIds": the prepare step's list of that name (the client id it
+ *   prepared before, when another one replaces it), so that a retire step created in the same run still knows it.
  *   Exit codes: 0 done (or nothing to do), 1 database error (nothing changed), 2 bad input.
  *
  * Messages name the database host and database, never the password or the connection string.
@@ -38,6 +41,7 @@
  */
 "use strict";
 
+const crypto = require("crypto");
 const { parse } = require("@tediousjs/connection-string");
 
 const EXIT_OK = 0;
@@ -242,7 +246,11 @@ function parseInput(text) {
   if (typeof input.connectionString !== "string" || input.connectionString === "") {
     throw new ConfigError('standard input has no "connectionString" (a non-empty string is required)');
   }
-  return { action: input.action, connectionString: input.connectionString, client: parseClient(input.client) };
+  const superseded = input.supersededClientIds === undefined ? [] : input.supersededClientIds;
+  if (!Array.isArray(superseded) || superseded.some((id) => typeof id !== "string" || id === "")) {
+    throw new ConfigError('standard input\'s "supersededClientIds" must be an array of client ids');
+  }
+  return { action: input.action, connectionString: input.connectionString, client: parseClient(input.client), supersededClientIds: superseded };
 }
 
 /** The client as the service will store it: secrets as IdentityServer4 hashes them, never in clear. */
@@ -358,12 +366,13 @@ function planPrepare(desired, stored) {
 }
 
 /**
- * After the new client is in service: retire the credentials it replaces (clients this step put in service
- * before, and every other secret of the configured client). Nothing is retired unless the configured client with
- * its configured secret is in the database: retiring would otherwise leave no working credentials.
+ * After the new client is in service: retire the credentials it replaces (clients this step put in service before,
+ * those the prepare step saw replaced, and every other secret of the configured client). Nothing is retired unless
+ * the configured client with its configured secret is in the database: retiring would otherwise leave no working
+ * credentials; the client ids then stay pending for the next run.
  */
-function planRetire(desired, stored, previous) {
-  const candidates = sortedSet([...(previous ? [previous.clientId, ...previous.pendingClientIds] : [])]).filter(
+function planRetire(desired, stored, previous, supersededClientIds = []) {
+  const candidates = sortedSet([...(previous ? [previous.clientId, ...previous.pendingClientIds] : []), ...supersededClientIds]).filter(
     (id) => id !== desired.ClientId,
   );
   const inService = stored && clientDifferences(desired, stored).length === 0 && desired.SecretHashes.every((h) => stored.SecretHashes.includes(h));
@@ -385,7 +394,7 @@ function planRetire(desired, stored, previous) {
 }
 
 function newRestartToken() {
-  return require("crypto").randomBytes(8).toString("hex");
+  return crypto.randomBytes(8).toString("hex");
 }
 
 // ---------------------------------------------------------------------------
@@ -657,7 +666,14 @@ function msSqlStore(transaction, sql) {
 
 /** Before the service (re)starts: see `planPrepare`. The restart token changes whenever rows were deleted. */
 async function prepare(store, desired, previous) {
-  const output = { clientId: desired.ClientId, deletedClients: 0, addedSecrets: 0, restartToken: previous ? previous.restartToken : "" };
+  const output = {
+    clientId: desired.ClientId,
+    deletedClients: 0,
+    addedSecrets: 0,
+    restartToken: previous ? previous.restartToken : "",
+    // The client this step prepared before, when another one takes its place: for the retire step.
+    supersededClientIds: previous && previous.clientId !== desired.ClientId ? [previous.clientId] : [],
+  };
   if (!(await store.tablesExist())) {
     return { output, note: 'table "Clients" does not exist yet: the service creates it and inserts the client' };
   }
@@ -679,9 +695,9 @@ async function prepare(store, desired, previous) {
 }
 
 /** After the new client is in service: see `planRetire`. */
-async function retire(store, desired, previous) {
+async function retire(store, desired, previous, supersededClientIds) {
   const stored = (await store.tablesExist()) ? await store.readClient(desired.ClientId) : undefined;
-  const plan = planRetire(desired, stored, previous);
+  const plan = planRetire(desired, stored, previous, supersededClientIds);
   const output = { clientId: desired.ClientId, retiredClients: 0, retiredSecrets: 0, pendingClientIds: plan.pendingClientIds };
   if (plan.action === "none") return { output, note: plan.reason };
   output.retiredClients = (await store.deleteClients(plan.clientIds)).deletedClients;
@@ -769,7 +785,7 @@ async function run({ provider, stdinText, previousStdout }, stores = { Postgres:
   else checkMsSqlConnectionString(input.connectionString);
   const step = input.action === "prepare" ? prepare : retire;
   try {
-    return await stores[dbProvider](input.connectionString, (store) => step(store, input.client, previous));
+    return await stores[dbProvider](input.connectionString, (store) => step(store, input.client, previous, input.supersededClientIds));
   } catch (err) {
     const failure = new Error(describeError(err, dbProvider, input.connectionString));
     failure.exitCode = EXIT_DB_ERROR;

@@ -9,13 +9,13 @@
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import * as crypto from "crypto";
-import * as net from "net";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { CreatioRuntime, DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../../src";
 import { CONTAINER_LABEL } from "../../src/docker";
 import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase } from "./infra/postgres";
 import { docker, Executor, RunError } from "./support/executor";
+import { freePort } from "../support/freePort";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { startCreatio } = require("../fixtures/creatio/creatio.js");
@@ -38,16 +38,6 @@ interface StandIn {
   close(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const timings: Array<[string, number]> = [];
 async function timed<R>(step: string, action: () => Promise<R>): Promise<R> {

@@ -13,7 +13,6 @@ import { strict as assert } from "assert";
 import { execFile, execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
@@ -22,6 +21,7 @@ import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArg
 import { CONTAINER_LABEL, RESTART_TOKEN_LABEL } from "../../src/docker";
 import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase, withClient } from "./infra/postgres";
 import { docker, Executor, Operation, RunError, RunResult } from "./support/executor";
+import { freePort } from "../support/freePort";
 
 const execFileAsync = promisify(execFile);
 
@@ -71,16 +71,6 @@ function summary(operations: readonly Operation[]): string[] {
   return operations.map(op => `${op.kind} ${op.name}`).sort();
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * One HTTP exchange. A connection closed before any answer is retried for up to 3 s (with a note on the console):
@@ -285,7 +275,7 @@ describe("IdentityService on Docker, deployed by the test executor (real Docker 
     });
   }
 
-  function reseedOutput(): { clientId: string; deletedClients: number; addedSecrets: number; restartToken: string } {
+  function reseedOutput(): { clientId: string; deletedClients: number; addedSecrets: number; restartToken: string; supersededClientIds: string[] } {
     const reseed = executor.resource(T.command, `${NAME}-client-reseed`);
     assert.ok(reseed, "the re-seed command is in the executor's state");
     return JSON.parse(String(reseed.outputs.stdout));
@@ -432,7 +422,11 @@ describe("IdentityService on Docker, deployed by the test executor (real Docker 
     assert.equal(typeof token.body.access_token, "string");
     assert.equal(await clientRows(first.clientId), 1);
     assert.equal(reseedOutput().clientId, first.clientId);
-    assert.deepEqual(reseedOutput(), { clientId: first.clientId, deletedClients: 0, addedSecrets: 0, restartToken: "" }, "nothing to do on a first deploy");
+    assert.deepEqual(
+      reseedOutput(),
+      { clientId: first.clientId, deletedClients: 0, addedSecrets: 0, restartToken: "", supersededClientIds: [] },
+      "nothing to do on a first deploy",
+    );
     assert.deepEqual(retireOutput(), { clientId: first.clientId, retiredClients: 0, retiredSecrets: 0, pendingClientIds: [] });
     assert.equal((await inspect(first.containerId)).RestartCount, 0, "the service never restarted");
   });
@@ -461,7 +455,7 @@ describe("IdentityService on Docker, deployed by the test executor (real Docker 
       await load.stop();
     }
     assert.deepEqual(summary(on.operations), [`create ${NAME}-client-reseed`, `create ${NAME}-client-retire`]);
-    assert.deepEqual(reseedOutput(), { clientId: first.clientId, deletedClients: 0, addedSecrets: 0, restartToken: "" });
+    assert.deepEqual(reseedOutput(), { clientId: first.clientId, deletedClients: 0, addedSecrets: 0, restartToken: "", supersededClientIds: [] });
     assert.equal(await clientRows(first.clientId), 1);
     assert.deepEqual(deployed(on), first, "the same container, the same credentials");
     assert.ok(load.samples.length > 0);
@@ -497,7 +491,13 @@ describe("IdentityService on Docker, deployed by the test executor (real Docker 
     assert.ok(op(`${NAME}-readiness`).endedAt <= op(`${NAME}-client-retire`).startedAt, "retired after the gate");
 
     // Nothing deleted before the service restarted; the new client inserted by it; the old one retired after.
-    assert.deepEqual(reseedOutput(), { clientId: rotated.clientId, deletedClients: 0, addedSecrets: 0, restartToken: "" });
+    assert.deepEqual(reseedOutput(), {
+      clientId: rotated.clientId,
+      deletedClients: 0,
+      addedSecrets: 0,
+      restartToken: "",
+      supersededClientIds: [first.clientId],
+    });
     assert.deepEqual(retireOutput(), { clientId: rotated.clientId, retiredClients: 1, retiredSecrets: 0, pendingClientIds: [] });
     assert.equal(await clientRows(first.clientId), 0);
     assert.equal(await clientRows(rotated.clientId), 1);

@@ -12,13 +12,13 @@ import { strict as assert } from "assert";
 import { execFileSync, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase } from "./infra/postgres";
 import { Stack, Workspace } from "../emulator/stack";
 import { dockerAvailable } from "../emulator/providers/docker";
 import { IDENTITY_SERVICE_FOLDER, SIGNING_CERTIFICATE } from "../emulator/programs";
+import { freePort } from "../support/freePort";
 
 const PROGRAM = path.join(__dirname, "programs", "identity-service-docker");
 const INFRA_DIR = path.join(__dirname, "infra");
@@ -28,16 +28,6 @@ const NEVER_READY_NAME = `cis-emu-never-ready-${RUN_ID}`;
 const NEVER_READY_IMAGE = `cis-emu-never-ready-${RUN_ID}:local`;
 const TRANSPILE_ONLY = { env: { PULUMI_NODEJS_TRANSPILE_ONLY: "true" } };
 
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as net.AddressInfo;
-            server.close(() => resolve(port));
-        });
-    });
-}
 
 async function token(url: string, clientId: string, clientSecret: string): Promise<number> {
     for (let attempt = 0; ; attempt++) {

@@ -7,12 +7,12 @@ import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { DatabaseProvider, DeploymentTarget, IdentityService } from "../../src";
 import { docker, Executor, RunError } from "./support/executor";
 import { TestRegistry } from "./support/registry";
+import { freePort } from "../support/freePort";
 
 const REPO_ROOT = path.join(__dirname, "..", "..");
 const FIXTURE_DIR = path.join(REPO_ROOT, "test", "fixtures", "identity-service");
@@ -22,16 +22,6 @@ const NAME = `cis-e2e-images-${RUN_ID}`;
 const IMAGE = "docker:index/image:Image";
 const CONTAINER = "docker:index/container:Container";
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A checkout of the program: its own folder with the extracted archive inside. */
 function checkout(root: string, name: string): string {

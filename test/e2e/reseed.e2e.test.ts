@@ -172,7 +172,7 @@ describe("reseed.js against PostgreSQL", function () {
   it("does nothing on a first deploy, before the service created its tables (both steps)", async () => {
     const client1 = definition(NEW_ID, NEW_SECRET);
     const prepared = parseStdout(await runReseed(stdinFor("prepare", connectionString(), client1)));
-    assert.deepEqual(prepared, { clientId: NEW_ID, deletedClients: 0, addedSecrets: 0, restartToken: "" });
+    assert.deepEqual(prepared, { clientId: NEW_ID, deletedClients: 0, addedSecrets: 0, restartToken: "", supersededClientIds: [] });
     const retired = parseStdout(await runReseed(stdinFor("retire", connectionString(), client1)));
     assert.deepEqual(retired, { clientId: NEW_ID, retiredClients: 0, retiredSecrets: 0, pendingClientIds: [] });
     const tables = await client.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`);
@@ -186,7 +186,7 @@ describe("reseed.js against PostgreSQL", function () {
 
     const result = await runReseed(stdinFor("prepare", connectionString(), definition(NEW_ID, NEW_SECRET)));
 
-    assert.deepEqual(parseStdout(result), { clientId: NEW_ID, deletedClients: 0, addedSecrets: 0, restartToken: "" });
+    assert.deepEqual(parseStdout(result), { clientId: NEW_ID, deletedClients: 0, addedSecrets: 0, restartToken: "", supersededClientIds: [] });
     assert.match(result.stderr, /matches its configuration/);
     assert.deepEqual(await rowsOf(client, NEW_ID), FULL);
     assert.deepEqual(await rowsOf(client, OTHER_ID), FULL);
@@ -216,7 +216,7 @@ describe("reseed.js against PostgreSQL", function () {
     // Seeded again by the restarted service: the next run keeps the token (no second restart).
     await insertClient(client, definition(NEW_ID, NEW_SECRET));
     const again = parseStdout(await runReseed(stdinFor("prepare", connectionString(), definition(NEW_ID, NEW_SECRET)), JSON.stringify(out)));
-    assert.deepEqual(again, { clientId: NEW_ID, deletedClients: 0, addedSecrets: 0, restartToken: out.restartToken });
+    assert.deepEqual(again, { clientId: NEW_ID, deletedClients: 0, addedSecrets: 0, restartToken: out.restartToken, supersededClientIds: [] });
   });
 
   it("deletes a disabled client and one whose configuration changed (new redirect URIs)", async () => {
@@ -242,7 +242,7 @@ describe("reseed.js against PostgreSQL", function () {
 
     const prepared = parseStdout(await runReseed(stdinFor("prepare", connectionString(), rotated)));
 
-    assert.deepEqual(prepared, { clientId: NEW_ID, deletedClients: 0, addedSecrets: 1, restartToken: "" });
+    assert.deepEqual(prepared, { clientId: NEW_ID, deletedClients: 0, addedSecrets: 1, restartToken: "", supersededClientIds: [] });
     assert.deepEqual(await secretHashesOf(client, NEW_ID), [identityServerSecretHash(OLD_SECRET), identityServerSecretHash(NEW_SECRET)].sort());
     const created = await client.query(`SELECT "Type", "Created" FROM "ClientSecrets" WHERE "Value" = $1`, [identityServerSecretHash(NEW_SECRET)]);
     assert.equal(created.rows[0].Type, "SharedSecret");
@@ -262,7 +262,7 @@ describe("reseed.js against PostgreSQL", function () {
     const next = definition(NEW_ID, NEW_SECRET);
 
     const prepared = parseStdout(await runReseed(stdinFor("prepare", connectionString(), next), JSON.stringify({ clientId: OLD_ID, restartToken: "" })));
-    assert.deepEqual(prepared, { clientId: NEW_ID, deletedClients: 0, addedSecrets: 0, restartToken: "" });
+    assert.deepEqual(prepared, { clientId: NEW_ID, deletedClients: 0, addedSecrets: 0, restartToken: "", supersededClientIds: [OLD_ID] });
     assert.deepEqual(await rowsOf(client, OLD_ID), FULL, "the old client still works");
 
     // The retire step before the new service inserted its client: nothing retired, the old id stays pending.
@@ -277,6 +277,23 @@ describe("reseed.js against PostgreSQL", function () {
     assert.deepEqual(await rowsOf(client, OLD_ID), NONE);
     assert.deepEqual(await rowsOf(client, NEW_ID), FULL);
     assert.deepEqual(await rowsOf(client, OTHER_ID), FULL, "a client this step never put in service is left alone");
+  });
+
+  it("a retire step created in the same run as a rotation retires the client the re-seed step saw replaced", async () => {
+    await createTables(client);
+    await insertClient(client, definition(OLD_ID, OLD_SECRET));
+    const next = definition(NEW_ID, NEW_SECRET);
+    const prepared = parseStdout(await runReseed(stdinFor("prepare", connectionString(), next), JSON.stringify({ clientId: OLD_ID })));
+    await insertClient(client, next);
+
+    // No previous output of its own: only the re-seed step's list tells it which client was replaced.
+    const retired = parseStdout(
+      await runReseed({ ...stdinFor("retire", connectionString(), next), supersededClientIds: prepared.supersededClientIds }),
+    );
+
+    assert.deepEqual(retired, { clientId: NEW_ID, retiredClients: 1, retiredSecrets: 0, pendingClientIds: [] });
+    assert.deepEqual(await rowsOf(client, OLD_ID), NONE);
+    assert.deepEqual(await rowsOf(client, NEW_ID), FULL);
   });
 
   it("fails fast, naming the missing password, when the connection string has none", async function () {

@@ -7,13 +7,18 @@
 //   false`. cmd/run-plugin finds the exported components and serves them with `componentProviderHost`, which
 //   prints its port on stdout (provider/server.js `main`).
 // - GetSchema: the schema the SDK infers from the source (provider/experimental/provider.js `getSchema`).
+// - Configure: the engine configures the package's default provider before its first Construct and learns from the
+//   answer what the plugin accepts (sdk/go/common/resource/plugin/provider_plugin.go v3.248.0 `Configure`, the
+//   request at :1095-1106, the protocol taken from the response at :1114-1121; the Node.js provider server has no
+//   Handshake, so the response is what counts).
 // - Construct: what the engine sends for a remote component a YAML program declares (provider.proto
 //   ConstructRequest: project, stack, config and its secret keys, dry run, parallel, the monitor endpoint, type,
-//   name, parent, inputs with secrets as secrets); the plugin's SDK registers the component and its children with
-//   the emulator's monitor, and the response carries the component's URN and outputs.
+//   name, parent, inputs); the plugin's SDK registers the component and its children with the emulator's monitor,
+//   and the response carries the component's URN and outputs. The inputs are encoded as the engine encodes them
+//   (see `engineConstructInputs`).
 // - The YAML program: only what examples/yaml uses is evaluated, as pulumi-language-yaml would: `config:` with
-//   types, defaults and `secret: true`, `${name}` references to configuration, resources whose type belongs to a
-//   package of `packages:`, and `outputs:` reading `${resource.output}`. Anything else is refused.
+//   types, defaults and `secret: true`, `${name}` references to configuration, `fn::secret`, resources whose type
+//   belongs to a package of `packages:`, and `outputs:` reading `${resource.output}`. Anything else is refused.
 import * as grpc from "@grpc/grpc-js";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { ChildProcess, spawn } from "child_process";
@@ -22,7 +27,7 @@ import * as path from "path";
 import { parse } from "yaml";
 import { Deployment } from "./engine";
 import { Project, locateModule } from "./project";
-import { PropertyMap, PropertyValue, secret, withoutNulls } from "./values";
+import { isSecret, isUnknown, OUTPUT_VALUE_SIG, PropertyMap, PropertyValue, secret, SIG_KEY, withoutNulls } from "./values";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const providerGrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
@@ -101,8 +106,67 @@ export interface ConstructArgs {
     readonly secretKeys: string[];
 }
 
+/** What a plugin told the engine it accepts, in its answer to Configure. */
+export interface PluginProtocol {
+    readonly acceptSecrets: boolean;
+    readonly acceptResources: boolean;
+    readonly acceptOutputs: boolean;
+}
+
+/**
+ * Configure of the package's default provider, as the engine sends it (provider_plugin.go v3.248.0 :1095-1106: no
+ * variables or arguments for a default provider without configuration, AcceptSecrets and AcceptResources set).
+ */
+export async function configure(plugin: RunningPlugin, pkg: string, project: string, stack: string): Promise<PluginProtocol> {
+    const request = new providerPb.ConfigureRequest();
+    request.setAcceptsecrets(true);
+    request.setAcceptresources(true);
+    request.setSendsOldInputs(true);
+    request.setSendsOldInputsToDelete(true);
+    request.setArgs(Struct.fromJavaScript({}));
+    request.setType(`pulumi:providers:${pkg}`);
+    request.setName("default");
+    request.setUrn(`urn:pulumi:${stack}::${project}::pulumi:providers:${pkg}::default`);
+    const response = await unary<{ getAcceptsecrets(): boolean; getAcceptresources(): boolean; getAcceptoutputs(): boolean }>(plugin.client, "configure", request);
+    return { acceptSecrets: response.getAcceptsecrets(), acceptResources: response.getAcceptresources(), acceptOutputs: response.getAcceptoutputs() };
+}
+
+/**
+ * The inputs of a remote component as the engine forwards them to Construct, from the properties the program sent
+ * to the monitor (wire form, secrets and unknowns as the SDK sends them):
+ * - RegisterResource unmarshals them with KeepOutputValues and UpgradeToOutputValues (pkg/resource/deploy/
+ *   source_eval.go v3.248.0 :2090-2100), which turns every secret, at any depth, into an output value that is known
+ *   and secret, and every unknown into an unknown output value (sdk/go/common/resource/plugin/rpc.go v3.248.0
+ *   `unmarshalSecretPropertyValue` :626-642, `unmarshalUnknownPropertyValue`); a remote component keeps them
+ *   (source_eval.go :2510-2512 downgrades only for other resources).
+ * - Construct marshals them with KeepOutputValues set to what the plugin accepts (provider_plugin.go v3.248.0
+ *   :1991-2000), so an output value crosses as `{sig: OutputValueSig, value, secret}` (rpc.go :172-201), and as a
+ *   secret or unknown again when the plugin does not accept output values.
+ * The Node.js SDK turns each output value back into an Output where it stands (runtime/rpc.ts `deserializeProperty`),
+ * so a secret inside a plain object stays a secret Output inside a plain object.
+ */
+export function engineConstructInputs(inputs: PropertyMap, protocol: PluginProtocol): PropertyMap {
+    const encode = (value: PropertyValue): PropertyValue => {
+        if (isSecret(value)) {
+            const element = encode(value.value as PropertyValue);
+            return protocol.acceptOutputs ? { [SIG_KEY]: OUTPUT_VALUE_SIG, value: element, secret: true } : secret(element);
+        }
+        if (isUnknown(value)) return protocol.acceptOutputs ? { [SIG_KEY]: OUTPUT_VALUE_SIG } : value;
+        if (Array.isArray(value)) return value.map(encode);
+        if (value !== null && typeof value === "object") {
+            const map: PropertyMap = value;
+            if (SIG_KEY in map) throw new Error(`the emulator forwards secrets and unknowns to Construct, not ${JSON.stringify(map[SIG_KEY])} values`);
+            return Object.fromEntries(Object.entries(map).map(([k, v]) => [k, encode(v)]));
+        }
+        return value;
+    };
+    return Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, encode(v)]));
+}
+
 /** Construct: returns the component's URN and its outputs (wire form). */
-export async function construct(plugin: RunningPlugin, args: ConstructArgs): Promise<{ urn: string; state: PropertyMap }> {
+export async function construct(plugin: RunningPlugin, protocol: PluginProtocol, args: ConstructArgs): Promise<{ urn: string; state: PropertyMap }> {
+    // provider_plugin.go v3.248.0 Construct: "plugins that can construct components must support secrets".
+    if (!protocol.acceptSecrets) throw new Error("plugins that can construct components must support secrets");
     const request = new providerPb.ConstructRequest();
     request.setProject(args.project);
     request.setStack(args.stack);
@@ -112,8 +176,7 @@ export async function construct(plugin: RunningPlugin, args: ConstructArgs): Pro
     request.setType(args.type);
     request.setName(args.name);
     request.setParent(args.parent);
-    request.setInputs(Struct.fromJavaScript(args.inputs as never));
-    request.setAcceptssecrets?.(true);
+    request.setInputs(Struct.fromJavaScript(engineConstructInputs(args.inputs, protocol) as never));
     for (const [key, value] of Object.entries(args.config)) request.getConfigMap().set(key, value);
     request.setConfigsecretkeysList(args.secretKeys);
     const response = await unary<{ getUrn(): string; getState(): Struct }>(plugin.client, "construct", request);
@@ -154,6 +217,11 @@ function resolve(value: unknown, values: Map<string, PropertyValue>, where: stri
     }
     if (Array.isArray(value)) return value.map((item, i) => resolve(item, values, `${where}[${i}]`));
     if (value !== null && typeof value === "object") {
+        const keys = Object.keys(value);
+        if (keys.some(k => k.startsWith("fn::"))) {
+            if (keys.length !== 1 || keys[0] !== "fn::secret") throw new Error(`${where}: the emulator evaluates fn::secret only, alone in its object`);
+            return secret(resolve((value as Record<string, unknown>)["fn::secret"], values, `${where}.fn::secret`));
+        }
         return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolve(v, values, `${where}.${k}`)]));
     }
     return value as PropertyValue;
@@ -188,6 +256,7 @@ export async function runYamlProgram(args: YamlRunArgs): Promise<{ schemas: Map<
     deployment.rootUrn = stack.urn;
     const packages = (document.packages ?? {}) as Record<string, string>;
     const plugins = new Map<string, RunningPlugin>();
+    const protocols = new Map<string, PluginProtocol>();
     const schemas = new Map<string, string>();
     const outputs = new Map<string, PropertyMap>();
     try {
@@ -200,10 +269,11 @@ export async function runYamlProgram(args: YamlRunArgs): Promise<{ schemas: Map<
                 plugin = await startPlugin(path.resolve(project.root, packages[pkg]), project.pwd, args.engine);
                 plugins.set(pkg, plugin);
                 schemas.set(pkg, await getSchema(plugin));
+                protocols.set(pkg, await configure(plugin, pkg, project.name, args.stack));
             }
             const inputs = resolve(resource.properties ?? {}, values, `resources.${name}.properties`) as PropertyMap;
             try {
-                const result = await construct(plugin, {
+                const result = await construct(plugin, protocols.get(pkg)!, {
                     project: project.name, stack: args.stack, dryRun: args.dryRun, monitor: args.monitor, type: resource.type, name,
                     parent: stack.urn, inputs, config: args.config, secretKeys: args.secretKeys,
                 });

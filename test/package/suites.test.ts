@@ -48,6 +48,12 @@ describe("test suites", () => {
         assert.match(packageJson.scripts.test, /npm run test:unit$/);
     });
 
+    it("the README's table of suites lists every suite with its command", () => {
+        const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+        const rows = [...readme.matchAll(/^\| (\w[\w-]*) \| `(npm test|npm run [\w:-]+)` \|/gm)].map(([, name, command]) => `${name} ${command}`);
+        assert.deepEqual(rows, suites().map(({ name, script }) => `${name} ${script === "test" ? "npm test" : `npm run ${script}`}`));
+    });
+
     it("npm test runs no test that needs Mono, a native build, Docker or PostgreSQL", () => {
         const unit = testFiles().filter(file => !/\.[\w-]+\.test\.ts$/.test(file) && file !== "test/package/suites.test.ts");
         assert.ok(unit.length > 10, unit.join(", "));

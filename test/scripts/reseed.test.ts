@@ -55,6 +55,7 @@ interface ReseedModule {
     desired: Desired,
     stored: Stored | undefined,
     previous: Previous | undefined,
+    supersededClientIds?: string[],
   ): { action: "none" | "retire"; clientIds: string[]; secretHashes: string[]; pendingClientIds: string[] };
   describeError(err: unknown, provider: string, connectionString: string): string;
   run(
@@ -259,6 +260,11 @@ describe("reseed.js: the decisions, from the stored rows", () => {
     assert.deepEqual(reseed.planRetire(DESIRED, storedAs(DESIRED), undefined).clientIds, []);
   });
 
+  it("retire: also removes the ids the re-seed step saw replaced, when it has no previous output of its own", () => {
+    const plan = reseed.planRetire(DESIRED, storedAs(DESIRED), undefined, ["old-client-id-16", DESIRED.ClientId]);
+    assert.deepEqual(plan.clientIds, ["old-client-id-16"]);
+  });
+
   it("retire: removes nothing while the configured client is missing, differs or lacks its secret, and keeps the ids pending", () => {
     const previous = { clientId: "old-client-id-16", restartToken: "", pendingClientIds: [] };
     for (const stored of [undefined, storedAs(DESIRED, { SecretHashes: [HASH_A] }), storedAs(DESIRED, { AccessTokenLifetime: 1 })]) {
@@ -314,7 +320,13 @@ describe("reseed.js: the steps against a store", () => {
       { provider: "Postgres", stdinText: stdin("prepare"), previousStdout: JSON.stringify(first.output) },
       { Postgres: memoryStore({ [DESIRED.ClientId]: storedAs(DESIRED) }, log) },
     );
-    assert.deepEqual(again.output, { clientId: DESIRED.ClientId, deletedClients: 0, addedSecrets: 0, restartToken: first.output.restartToken });
+    assert.deepEqual(again.output, {
+      clientId: DESIRED.ClientId,
+      deletedClients: 0,
+      addedSecrets: 0,
+      restartToken: first.output.restartToken,
+      supersededClientIds: [],
+    });
   });
 
   it("retire reports what it removed and what stays pending", async () => {
@@ -337,6 +349,14 @@ describe("reseed.js: the steps against a store", () => {
       (err: Error) => err instanceof reseed.ConfigError && !/Password=x/.test(err.message),
     );
     await assert.rejects(reseed.run({ provider: "Postgres", stdinText: stdin("delete"), previousStdout: undefined }), /"action" must be one of prepare, retire/);
+    await assert.rejects(
+      reseed.run({
+        provider: "Postgres",
+        stdinText: JSON.stringify({ ...JSON.parse(stdin("retire")), supersededClientIds: "old" }),
+        previousStdout: undefined,
+      }),
+      /"supersededClientIds" must be an array of client ids/,
+    );
     await assert.rejects(
       reseed.run({ provider: "Postgres", stdinText: stdin("prepare", { ...DESIRED, SecretHashes: ["plain secret"] }), previousStdout: undefined }),
       /SecretHashes must hold the Base64 SHA-256 of each secret/,

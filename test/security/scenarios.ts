@@ -7,6 +7,9 @@ import * as path from "path";
 import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs } from "../../src";
 import { RELEASES, formatVersion } from "../../src/versions";
 
+/** The extracted IdentityService.zip of the test fixture service (it holds Dockerfile-OAuth). */
+export const BUILD_CONTEXT = path.join(__dirname, "..", "fixtures", "identity-service");
+
 const certificates = path.join(__dirname, "..", "fixtures", "certificates");
 
 /** A run of the generated signing key's PEM body (the double's fixed key), long enough to be unique. */
@@ -33,7 +36,7 @@ export const dockerVariant: Variant = {
     target: DeploymentTarget.Docker,
     block: (https, secrets) => ({
         docker: {
-            build: { context: "/opt/IdentityService" },
+            build: { context: BUILD_CONTEXT },
             https: https
                 ? { port: 8443, certificate: { path: path.join(certificates, "tls.pfx"), password: secrets.tlsPassword } }
                 : undefined,

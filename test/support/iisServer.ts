@@ -28,6 +28,8 @@ export interface ServerLayout {
     readonly aspNetCoreModule?: boolean;
     /** %ProgramFiles%\dotnet\dotnet.exe and the runtimes it lists; null for no muxer. */
     readonly runtimes?: readonly Runtime[] | null;
+    /** More environment for sessions, e.g. IIS_STANDIN_HOSTING=1 to start sites' applications. */
+    readonly environment?: Readonly<Record<string, string>>;
 }
 
 /** Shared, compiled once per test run. */
@@ -50,7 +52,8 @@ export function prepareToolchain(): Toolchain {
         "[Console]::Out.WriteLine([System.Reflection.Assembly]::GetEntryAssembly().Location)",
         `Add-Type -Path '${path.join(FIXTURE, "Microsoft.Web.Administration.cs")}' -OutputAssembly '${path.join(bin, "Microsoft.Web.Administration.dll")}' ` +
             "-ReferencedAssemblies System.Private.Xml,System.Private.Xml.Linq,System.Xml.Linq,System.Xml.ReaderWriter,System.Net.Primitives," +
-            "System.Collections,System.Linq,System.Runtime.InteropServices,System.Console,System.Runtime,System.Private.CoreLib,netstandard",
+            "System.Collections,System.Linq,System.Runtime.InteropServices,System.Console,System.Runtime,System.Private.CoreLib,netstandard," +
+            "System.Diagnostics.Process,System.ComponentModel.Primitives,System.Text.RegularExpressions,System.Collections.Specialized",
         `Add-Type -Path '${path.join(FIXTURE, "StandIn.Machine.cs")}' -OutputAssembly '${path.join(bin, "StandIn.Machine.dll")}'`,
     ].join("\n");
     const pwshDll = execFileSync("dotnet", ["tool", "run", "pwsh", "-NoProfile", "-NonInteractive", "-Command", script], {
@@ -190,7 +193,7 @@ export class IisServer {
             HOME: process.env.HOME,
             IIS_STANDIN_ROOT: this.root,
             IIS_STANDIN_BIN: this.chain.bin,
-            IIS_STANDIN_PWSH: JSON.stringify(this.chain.pwsh),
+            IIS_STANDIN_PWSH: this.chain.pwsh.join(path.delimiter),
             PSModulePath: modules,
             windir: "C:\\Windows",
             SystemDrive: "C:",
@@ -200,6 +203,7 @@ export class IisServer {
             DOTNET_NOLOGO: "1",
             POWERSHELL_TELEMETRY_OPTOUT: "1",
             POWERSHELL_UPDATECHECK: "Off",
+            ...this.layout.environment,
         };
     }
 

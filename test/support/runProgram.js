@@ -1,7 +1,7 @@
 // Runs a Pulumi Node.js program the way `pulumi up` starts it, with the resource monitor replaced by
 // `pulumi.runtime.setMocks`, and writes what the program registered to a JSON file.
 //
-// usage: node test/support/runProgram.js <program folder> <result file> <project> <stack>
+// usage: node test/support/runProgram.js <program folder> <result file> <project> <stack> <project root>
 // Config comes in PULUMI_CONFIG / PULUMI_CONFIG_SECRET_KEYS, as the Pulumi CLI passes it to the language host.
 //
 // What is Pulumi's own: the Node.js language host starts `@pulumi/pulumi/cmd/run` with the working directory at the
@@ -16,7 +16,7 @@ const fs = require("fs");
 const Module = require("module");
 const path = require("path");
 
-const [programFolder, resultFile, project, stack] = process.argv.slice(2);
+const [programFolder, resultFile, project, stack, rootDirectory] = process.argv.slice(2);
 const packageRoot = path.join(__dirname, "..", "..");
 
 const resolveFilename = Module._resolveFilename;
@@ -31,6 +31,8 @@ process.chdir(programFolder);
 process.env.PULUMI_NODEJS_TYPESCRIPT = "true";
 process.env.PULUMI_NODEJS_PROJECT = project;
 process.env.PULUMI_NODEJS_STACK = stack;
+// cmd/run sets this from --root-directory before the SDK reads its settings; setMocks below reads them first.
+process.env.PULUMI_NODEJS_ROOT_DIRECTORY = rootDirectory;
 
 // The SDK copy the program itself resolves from its folder.
 const fromProgram = { paths: [process.cwd()] };
@@ -75,7 +77,7 @@ pulumi.runtime.getMonitor().signalAndWaitForShutdown = (_request, callback) => c
 
 // The arguments the Node.js language host passes (the monitor address is only checked for presence: the mocks set
 // above take its place), then cmd/run/index.js, which parses them and calls run.js as under `pulumi up`.
-process.argv = [process.argv[0], path.dirname(require.resolve("@pulumi/pulumi/cmd/run", fromProgram)), "--monitor=mocks", `--project=${project}`, `--stack=${stack}`, `--pwd=${process.cwd()}`, "."];
+process.argv = [process.argv[0], path.dirname(require.resolve("@pulumi/pulumi/cmd/run", fromProgram)), "--monitor=mocks", `--project=${project}`, `--stack=${stack}`, `--root-directory=${rootDirectory}`, `--pwd=${process.cwd()}`, "."];
 require(require.resolve("@pulumi/pulumi/cmd/run", fromProgram));
 
 // At exit everything the program started has settled: record what it registered and how the run ended (after

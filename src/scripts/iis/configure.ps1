@@ -14,7 +14,8 @@
 #    settings (a pool IIS reports as starting or stopping is waited for first); the site is started.
 # Output: {"revision": "<GUID>", ...}: a new value whenever the service was (re)started, which re-runs the readiness
 # check. A run that changes no file while the pool runs (for instance after new SSH credentials) restarts nothing
-# and prints the revision of the last start (kept in <installPath>\.identity-service-revision).
+# and prints the revision of the last start (kept in <installPath>\.identity-service-revision), unless "restartToken"
+# (set once client re-seeding deleted rows) is new.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
@@ -115,8 +116,13 @@ try {
     $manager = New-Object Microsoft.Web.Administration.ServerManager
     $pool = $manager.ApplicationPools[$in.appPoolName]
     $revisionFile = Get-HostPath (Join-Path $in.installPath '.identity-service-revision')
-    $revision = if ([System.IO.File]::Exists($revisionFile)) { [System.IO.File]::ReadAllText($revisionFile).Trim() } else { '' }
-    $changed = $appSettings -eq 'changed' -or $webConfig -eq 'changed' -or $certificateChanged -or $revision -eq ''
+    # @() around the if: a one-element array assigned from a statement would arrive as a bare string.
+    $recorded = @(if ([System.IO.File]::Exists($revisionFile)) { [System.IO.File]::ReadAllText($revisionFile).Trim() -split '\s+' } else { '' })
+    $revision = $recorded[0]
+    # A new restart token means client re-seeding deleted rows: the service must start again to insert its client.
+    $restartToken = if ($in.restartToken) { [string]$in.restartToken } else { '' }
+    $restartRequested = $restartToken -ne '' -and ($recorded.Count -lt 2 -or $recorded[1] -ne $restartToken)
+    $changed = $appSettings -eq 'changed' -or $webConfig -eq 'changed' -or $certificateChanged -or $revision -eq '' -or $restartRequested
     $state = Wait-PoolState $pool
     if ($state -eq 'Started' -and -not $changed) {
         # Nothing the service reads has changed (a run for another reason, such as new SSH credentials): it keeps running.
@@ -138,7 +144,7 @@ try {
     }
     if ($changed -or $state -ne 'Started') {
         $revision = [guid]::NewGuid().ToString()
-        [System.IO.File]::WriteAllText($revisionFile, $revision)
+        [System.IO.File]::WriteAllText($revisionFile, ($revision + ' ' + $restartToken).Trim())
     }
     Write-Output (ConvertTo-Json -Compress -InputObject @{
             revision = $revision

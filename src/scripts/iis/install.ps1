@@ -59,7 +59,8 @@ try {
     }
     $hash = (Get-FileHash -LiteralPath $in.archivePath -Algorithm SHA256).Hash
     $marker = Join-Path $installPath '.identity-service-archive'
-    $recorded = if (Test-Path -LiteralPath $marker) { @([System.IO.File]::ReadAllText((Get-HostPath $marker)).Trim() -split '\s+') } else { @() }
+    # @() around the if: a one-element array assigned from a statement would arrive as a bare string.
+    $recorded = @(if (Test-Path -LiteralPath $marker) { [System.IO.File]::ReadAllText((Get-HostPath $marker)).Trim() -split '\s+' })
     if ($recorded.Count -ge 1 -and $recorded[0] -eq $hash) {
         $extraction = if ($recorded.Count -ge 2) { $recorded[1] } else { $hash }
         Write-Output (ConvertTo-Json -Compress -InputObject @{ archiveSha256 = $hash; extraction = $extraction })

@@ -162,10 +162,12 @@ function Invoke-Exchange([string] $method, [string] $url, [string] $body, [int] 
             }
             $response = $failure.Response
         }
+        # Read what is needed before closing: a closed response throws on every property (ObjectDisposedException).
+        $seen = @{ status = [int]$response.StatusCode; reason = $response.StatusDescription; contentType = $response.ContentType }
         $reader = New-Object System.IO.StreamReader($response.GetResponseStream(), [System.Text.Encoding]::UTF8)
-        $text = $reader.ReadToEnd()
+        $seen.text = $reader.ReadToEnd()
         $response.Close()
-        return @{ response = @{ status = [int]$response.StatusCode; reason = $response.StatusDescription; contentType = $response.ContentType; text = $text } }
+        return @{ response = $seen }
     } catch {
         $exception = $_.Exception
         while ($exception -is [System.Management.Automation.MethodInvocationException] -and $null -ne $exception.InnerException) {
@@ -279,7 +281,8 @@ function Get-Advice($lastSeen, [string] $clientId) {
             return 'Check the certificate the site presents (trusted, matching the host name), or use the http:// address for a local check.'
         }
         if ($kind -eq 'http' -and $status -ge 500) {
-            return 'The service answers but fails: read its logs (docker logs for the container, the stdout log of the IIS site); a database connection or configuration error at startup is the usual cause.'
+            return 'The service answers but fails: read its logs (docker logs for the container, the stdout log of the IIS site); a database connection or configuration error at startup is the usual cause.' +
+                ' On IIS, HTTP 500.30-500.37 right after installing the hosting bundle means IIS has not been restarted since: run net stop was /y, then net start w3svc.'
         }
         if ($kind -eq 'http' -or $kind -eq 'not-json' -or $kind -eq 'no-issuer') {
             return 'Something answers at this address but it is not the Identity Service''s discovery endpoint: check the URL (host, port, virtual directory) and the port mapping, and that no proxy or default site answers instead.'
@@ -290,7 +293,7 @@ function Get-Advice($lastSeen, [string] $clientId) {
     $oauthError = $lastSeen.oauthError
     if ($kind -eq 'http' -and ($oauthError -eq 'invalid_client' -or $status -eq 401 -or ($status -eq 400 -and -not $oauthError))) {
         return "The token endpoint rejected the credentials${client}: the client id or secret stored in the Identity Service database differs from the configuration. " +
-            'The package deletes the old client rows when the client changes, unless client.reseed is false or database.reseedConnectionString names another database than the service uses: correct that setting and run pulumi up again, or delete the client's rows (Clients, ClientScopes, ClientSecrets, ClientClaims) yourself and restart the service so it inserts the configured client.'
+            'The package deletes the old client rows when the client changes, unless client.reseed is false or database.reseedConnectionString names another database than the service uses: correct that setting and run pulumi up again, or delete the client''s rows (Clients, ClientScopes, ClientSecrets, ClientClaims) yourself and restart the service so it inserts the configured client.'
     }
     if ($kind -eq 'http' -and $status -ge 500) {
         return 'The token endpoint fails: read the service logs and check its database connection.'

@@ -16,7 +16,8 @@ try {
     exit 1
 }
 try {
-    $parent = Split-Path -Parent $in.directory
+    # The parent as written (Split-Path would rewrite the separators on some platforms).
+    $parent = $in.directory -replace '[\\/]+[^\\/]*$', ''
     if (-not (Test-Path -LiteralPath $parent -PathType Container)) {
         throw "the folder $parent does not exist on this host: fix iis.creatioPath (or iis.installPath)"
     }
