@@ -19,7 +19,7 @@ import * as path from "path";
 import { performance } from "perf_hooks";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../src";
-import { CONTAINER_LABEL } from "../src/docker";
+import { CONTAINER_LABEL } from "../src/targets/docker";
 import { createScratchDatabase, readPostgresEnv, ScratchDatabase } from "../test/e2e/infra/postgres";
 import { docker, Executor, RunResult } from "../test/e2e/support/executor";
 import { DB_RELAY_PORT, Front, startFront } from "../test/e2e/support/front";

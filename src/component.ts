@@ -10,12 +10,11 @@ import { CreatioHealthCheckResult } from "./creatioArgs";
 import { claimExclusively, providerFor, providerKey } from "./claims";
 import { clientDefinition, ClientSettings, renderSettings, Setting } from "./configuration";
 import { ClientCredentials, createClientCredentials } from "./credentials";
-import { CONTAINER_SIGNING_CERTIFICATE_PATH, createDockerService, dockerClaims, loopbackPublicUrlWarning } from "./docker";
-import { createIisService, iisClaims, signingCertificatePath } from "./iis";
 import { DeploymentPlan, planDeployment } from "./plan";
 import { checkPlainInputs } from "./plainInputs";
-import { afterGate, createLocalReadinessGate } from "./readiness";
+import { afterGate } from "./readiness";
 import { createReseed, createRetirement, ReseedInputs, restartToken } from "./reseed";
+import { TargetFacts } from "./targets/target";
 import { afterArgumentChecks } from "./validation";
 import { CreatioOAuthConnection } from "./creatioConnection";
 import { serviceConnectionOptions, serviceCreatioInstance, withServiceConnectionChecks } from "./creatioPlan";
@@ -87,11 +86,7 @@ export class IdentityService extends pulumi.ComponentResource {
             planDeployment(name, args),
         );
         super(TYPE_TOKEN, name, {}, afterArgumentChecks(opts, [plan.argumentsResolved, creatioArgumentsResolved]));
-        claimExclusively(name, [
-            ...(plan.docker ? dockerClaims(plan.docker, providerKey(providerFor(opts, docker.Provider.isInstance))) : []),
-            ...(plan.iis ? iisClaims(plan.iis) : []),
-            ...(plan.swarm ? plan.swarm.claims(providerKey(providerFor(opts, docker.Provider.isInstance))) : []),
-        ]);
+        claimExclusively(name, plan.deployment.claims(providerKey(providerFor(opts, docker.Provider.isInstance))));
 
         const credentials = createClientCredentials(name, plan.client, this);
         const client = clientOutput(plan, credentials);
@@ -104,86 +99,28 @@ export class IdentityService extends pulumi.ComponentResource {
         const serviceDependsOn = reseed ? [reseed] : [];
         const serviceRestartToken = reseed ? restartToken(reseed) : undefined;
 
-        const configuration = renderConfiguration(plan, client, targetFacts(plan));
+        const configuration = renderConfiguration(plan, client, plan.deployment.facts);
         const signingCertificate =
             plan.signingCertificate.kind === "file"
                 ? readPfxBase64(plan.signingCertificate.path)
                 : createSigningCertificate(name, plan.signingCertificate.rotation, this).pfxBase64;
-        let url: pulumi.Output<string>;
-        let gate: pulumi.CustomResource | undefined;
-        let service: pulumi.CustomResource;
-        if (plan.swarm) {
-            const deployed = plan.swarm.deploy(
-                name,
-                {
-                    profile: plan.profile,
-                    configuration,
-                    signingCertificate,
-                    daemon: dockerDaemon(opts),
-                    restartToken: serviceRestartToken,
-                    readiness: plan.readiness.enabled
-                        ? { settings: plan.readiness, clientId: credentials.id, clientSecret: credentials.secret }
-                        : undefined,
-                },
-                this,
-                serviceDependsOn,
-            );
-            service = deployed.service;
-            url = deployed.url;
-            gate = deployed.gate;
-        } else if (plan.docker) {
-            const daemon = dockerDaemon(opts);
-            const deployed = createDockerService(
-                name,
-                {
-                    settings: plan.docker,
-                    creatioVersion: plan.profile.text,
-                    configuration,
-                    signingCertificate,
-                    daemon,
-                    restartToken: serviceRestartToken,
-                },
-                this,
-                serviceDependsOn,
-            );
-            service = deployed.container;
-            url = deployed.url;
-            pulumi.all([daemon, plan.publicUrl ?? url, plan.argumentsResolved]).apply(([host, publicUrl]) => {
-                const warning = loopbackPublicUrlWarning(host, publicUrl);
-                if (warning) {
-                    void pulumi.log.warn(warning, this);
-                }
-            });
-            gate = plan.readiness.enabled
-                ? createLocalReadinessGate(
-                      name,
-                      { url, clientId: credentials.id, clientSecret: credentials.secret, revision: deployed.container.id },
-                      plan.readiness,
-                      { parent: this },
-                  )
-                : undefined;
-        } else {
-            const deployed = createIisService(
-                name,
-                {
-                    settings: plan.iis!,
-                    profile: plan.profile,
-                    configuration,
-                    signingCertificate,
-                    secrets: [plan.connectionString, credentials.secret, plan.redisConnection, signingCertificatePassword(plan)],
-                    // The gate runs on the Windows host itself (the service answers there on localhost).
-                    readiness: plan.readiness.enabled
-                        ? { settings: plan.readiness, clientId: credentials.id, clientSecret: credentials.secret }
-                        : undefined,
-                    restartToken: serviceRestartToken,
-                },
-                this,
-                serviceDependsOn,
-            );
-            service = deployed.configuration;
-            url = deployed.url;
-            gate = deployed.gate;
-        }
+        const { url, gate, service } = plan.deployment.deploy(
+            name,
+            {
+                profile: plan.profile,
+                configuration,
+                signingCertificate,
+                secrets: [plan.connectionString, credentials.secret, plan.redisConnection, signingCertificatePassword(plan)],
+                publicUrl: plan.publicUrl,
+                daemon: dockerDaemon(opts),
+                restartToken: serviceRestartToken,
+                readiness: plan.readiness.enabled
+                    ? { settings: plan.readiness, clientId: credentials.id, clientSecret: credentials.secret }
+                    : undefined,
+            },
+            this,
+            serviceDependsOn,
+        );
 
         this.url = afterGate(url, gate);
         this.publicUrl = plan.publicUrl === undefined ? this.url : afterGate(plan.publicUrl, gate);
@@ -252,22 +189,6 @@ function dockerDaemon(opts: pulumi.ComponentResourceOptions | undefined): pulumi
 
 function signingCertificatePassword(plan: DeploymentPlan): pulumi.Input<string> | undefined {
     return plan.signingCertificate.kind === "file" ? plan.signingCertificate.password : undefined;
-}
-
-/** What the configuration needs to know about the target. */
-interface TargetFacts {
-    /** Where the signing certificate is placed on the target. */
-    readonly signingCertificatePath: pulumi.Input<string>;
-    readonly servedOverHttps: boolean;
-}
-
-function targetFacts(plan: DeploymentPlan): TargetFacts {
-    if (plan.swarm) {
-        return plan.swarm.facts;
-    }
-    return plan.docker
-        ? { signingCertificatePath: CONTAINER_SIGNING_CERTIFICATE_PATH, servedOverHttps: plan.docker.https !== undefined }
-        : { signingCertificatePath: signingCertificatePath(plan.iis!), servedOverHttps: plan.iis!.https !== undefined };
 }
 
 /** The system client with every value known: rendered into `Clients` for the service and for re-seeding. */

@@ -9,9 +9,9 @@ import { pfxFile } from "./certificates";
 import { connectionStringCheck, firstProblem, reseedConnectionStringCheck } from "./connectionStrings";
 import { DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS, DEFAULT_CLIENT_NAME, DEFAULT_LOG_LEVEL } from "./configuration";
 import { CLIENT_ID_LENGTH, CLIENT_SECRET_LENGTH } from "./credentials";
-import { DockerSettings, dockerSettings } from "./docker";
-import { IisSettings, iisSettings } from "./iis";
 import { ReadinessSettings, readinessSettings } from "./readiness";
+import { DockerSettings, dockerSettings, planDocker } from "./targets/docker";
+import { IisSettings, iisSettings, planIis } from "./targets/iis";
 import { planSwarm, swarmRedisConnection, SwarmSettings, swarmSettings } from "./targets/swarm";
 import { PlannedTarget } from "./targets/target";
 import { ArgumentCheck, Check, checks, describe, isKnown } from "./validation";
@@ -51,8 +51,8 @@ export interface DeploymentPlan {
     readonly publicUrl?: pulumi.Input<string>;
     readonly docker?: DockerSettings;
     readonly iis?: IisSettings;
-    /** The Swarm target, planned behind the target interface. */
-    readonly swarm?: PlannedTarget;
+    /** The chosen target, planned: what the component deploys through. */
+    readonly deployment: PlannedTarget;
     readonly readiness: ReadinessSettings;
     /**
      * Resolves once every value that was not known at construction has passed its check, and fails with the
@@ -126,7 +126,7 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
         target === DeploymentTarget.Swarm && args.swarm
             ? swarmSettings(name, args.swarm, { redisConnection: args.redisConnection, connectionString }, check)
             : undefined;
-    const plan: DeploymentPlan = {
+    const plan: Omit<DeploymentPlan, "deployment" | "argumentsResolved"> = {
         target,
         profile: profile as VersionProfile,
         provider,
@@ -146,11 +146,15 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
         publicUrl: mapInput(check.optional("publicUrl", args.publicUrl, publicUrlCheck), withoutTrailingSlash),
         docker: target === DeploymentTarget.Docker && args.docker ? dockerSettings(name, args.docker, check) : undefined,
         iis: target === DeploymentTarget.Iis && args.iis ? iisSettings(name, args.iis, check) : undefined,
-        swarm: swarm && planSwarm(swarm),
         readiness: readinessSettings(args.readiness, check),
     };
     check.throwIfAny();
-    return { ...plan, argumentsResolved: check.resolved() };
+    const deployment = plan.docker ? planDocker(plan.docker) : plan.iis ? planIis(plan.iis) : swarm && planSwarm(swarm);
+    if (!deployment) {
+        // The block checks above report a missing block, so this is never reached.
+        throw new Error(`IdentityService "${name}": no settings for target ${describe(target)}`);
+    }
+    return { ...plan, deployment, argumentsResolved: check.resolved() };
 }
 
 const publicUrlCheck: Check<string> = value => {

@@ -7,7 +7,7 @@ import * as docker from "@pulumi/docker";
 import { encodePkcs12 } from "../src/certificates";
 import { CreatioRuntime, DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, LogLevel, RestartPolicy } from "../src";
 import { clientDefinition } from "../src/configuration";
-import { CONTAINER_LABEL } from "../src/docker";
+import { CONTAINER_LABEL } from "../src/targets/docker";
 import { identityServerSecretHash, storedClient } from "../src/reseed";
 import { isSecretInput, Recorder, registered, resetMocks, settle, valueOf } from "./support/mocks";
 

@@ -8,7 +8,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs, IisDeployment } from "../src";
-import { installInput } from "../src/iis";
+import { installInput } from "../src/targets/iis";
 import { POWERSHELL } from "../src/powershell";
 import { IisServer, NET8_RUNTIMES, pwsh, RunResult, ServerLayout } from "./support/iisServer";
 import { SshServer } from "./support/sshServer";

@@ -10,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { DatabaseProvider, LogLevel } from "../src";
 import { renderSettings } from "../src/configuration";
-import { configurationInput } from "../src/iis";
+import { configurationInput } from "../src/targets/iis";
 import { resolveVersion, VersionProfile } from "../src/versions";
 
 const root = path.join(__dirname, "..");

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, IisDeployment } from "../src";
-import { commandScript, scriptTransport, STEP_SCRIPTS, stepScript } from "../src/iis";
+import { commandScript, scriptTransport, STEP_SCRIPTS, stepScript } from "../src/targets/iis";
 import { decodeCommand, encodeCommand, encodedCommandLine, minify, quote } from "../src/powershell";
 import { RELEASES, formatVersion } from "../src/versions";
 import { Recorder, resetMocks, valueOf } from "./support/mocks";

@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import fc from "fast-check";
 import { DatabaseProvider, LogLevel } from "../src/args";
 import { renderClients, renderSettings, toAppSettingsPatch } from "../src/configuration";
-import { containerEnvironment } from "../src/docker";
+import { containerEnvironment } from "../src/targets/docker";
 import { resolveVersion, VersionProfile } from "../src/versions";
 import { DEFAULT_SEED, seedFromEnvironment } from "./support/fastCheckSeed";
 

@@ -4,7 +4,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityService } from "../src";
 import { clientDefinition } from "../src/configuration";
-import { CONTAINER_LABEL, RESTART_TOKEN_LABEL } from "../src/docker";
+import { CONTAINER_LABEL, RESTART_TOKEN_LABEL } from "../src/targets/docker";
 import { identityServerSecretHash, parseRestartToken, parseSupersededClientIds, storedClient } from "../src/reseed";
 import { Recorder, resetMocks, valueOf } from "./support/mocks";
 

@@ -24,7 +24,7 @@ import {
     defaultHostname,
     RESTART_TOKEN_LABEL,
     serviceUrl,
-} from "../docker";
+} from "./docker";
 import { pathForProviders } from "../providerPaths";
 import { createLocalReadinessGate } from "../readiness";
 import { ArgumentCheck, Check, checks, describe, isKnown } from "../validation";
@@ -248,14 +248,11 @@ export function swarmSettings(name: string, args: SwarmDeployment, context: Swar
         }
         return settings;
     }
-    // Known only at deployment: the same check then, before the service is created (it needs `replicas`).
-    const checked = check.input<[number, number, string, number, string]>(
-        "swarm.maxDatabaseConnections",
-        pulumi.all(values),
-        ([r, p, o, l, c]) => poolProblem(r, p, o, c, l),
+    // Known only at deployment: the same check then, before the component registers (see ArgumentCheck.resolved).
+    check.input<[number, number, string, number, string]>("swarm.maxDatabaseConnections", pulumi.all(values), ([r, p, o, l, c]) =>
+        poolProblem(r, p, o, c, l),
     );
-    // The number of tasks is no secret, even though the connection string it was checked with is.
-    return { ...settings, replicas: pulumi.unsecret(pulumi.output(checked).apply(([r]) => r)) };
+    return settings;
 }
 
 function poolProblem(replicas: number, parallelism: number, order: string, connectionString: string, limit: number): string | undefined {

@@ -24,6 +24,10 @@ export interface DeployInputs {
     readonly configuration: pulumi.Output<Setting[]>;
     /** Base64 bytes of the signing PFX (secret). */
     readonly signingCertificate: pulumi.Output<string>;
+    /** Every secret value of the configuration, for targets that must redact them from their own messages. */
+    readonly secrets: pulumi.Input<string | undefined>[];
+    /** The URL handed to Creatio, when it differs from the target's `url`. */
+    readonly publicUrl?: pulumi.Input<string>;
     /** The Docker daemon's address (the provider's `host`), to derive a default host name from. */
     readonly daemon?: pulumi.Input<string | undefined>;
     /** Changes whenever client re-seeding deleted rows: the service must start again to insert its client. */

@@ -12,7 +12,7 @@ import * as crypto from "crypto";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { CreatioRuntime, DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../../src";
-import { CONTAINER_LABEL } from "../../src/docker";
+import { CONTAINER_LABEL } from "../../src/targets/docker";
 import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase } from "./infra/postgres";
 import { docker, Executor, RunError } from "./support/executor";
 import { freePort } from "../support/freePort";

@@ -18,7 +18,7 @@ import * as path from "path";
 import { promisify } from "util";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../../src";
-import { CONTAINER_LABEL, RESTART_TOKEN_LABEL } from "../../src/docker";
+import { CONTAINER_LABEL, RESTART_TOKEN_LABEL } from "../../src/targets/docker";
 import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase, withClient } from "./infra/postgres";
 import { docker, Executor, Operation, RunError, RunResult } from "./support/executor";
 import { freePort } from "../support/freePort";

@@ -21,7 +21,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../../src";
-import { CONTAINER_LABEL } from "../../src/docker";
+import { CONTAINER_LABEL } from "../../src/targets/docker";
 import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase } from "./infra/postgres";
 import { docker, Executor, Operation, RunResult } from "./support/executor";
 import { DB_RELAY_PORT, Front, startFront } from "./support/front";

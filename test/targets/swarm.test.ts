@@ -16,7 +16,7 @@ import {
     taskRevision,
 } from "../../src/targets/swarm";
 import { ArgumentCheck } from "../../src/validation";
-import { CONTAINER_SIGNING_CERTIFICATE_PATH } from "../../src/docker";
+import { CONTAINER_SIGNING_CERTIFICATE_PATH } from "../../src/targets/docker";
 import { Recorder, registered, resetMocks, settle, valueOf } from "../support/mocks";
 
 const certificates = path.join(__dirname, "..", "fixtures", "certificates");
@@ -116,13 +116,15 @@ describe("swarm target: argument checks", () => {
         args.database.connectionString = pulumi.secret(SECRET_CONNECTION);
         args.swarm.maxDatabaseConnections = 150;
         const plan = planDeployment("late-pool", args);
-        const settings = swarmSettings("late-pool", args.swarm, { connectionString: args.database.connectionString, redisConnection: "r" }, new ArgumentCheck("late-pool"));
-        await assert.rejects(valueOf(settings.replicas), (error: Error) => {
+        const check = new ArgumentCheck("late-pool");
+        swarmSettings("late-pool", args.swarm, { connectionString: args.database.connectionString, redisConnection: "r" }, check);
+        await assert.rejects(valueOf(check.resolved()!), (error: Error) => {
             assert.match(error.message, /swarm\.maxDatabaseConnections: 3 tasks at once .* 300 connections, more than the 150 allowed/);
             assert.ok(!error.message.includes("Very-Secret-Pw-8842"));
             return true;
         });
-        assert.ok(plan.swarm, "planned");
+        await assert.rejects(valueOf(plan.argumentsResolved!), /swarm\.maxDatabaseConnections/);
+        assert.ok(plan.deployment, "planned");
     });
 });
 

@@ -1,12 +1,12 @@
 // The IIS target under Pulumi mocks: the graph of step commands (local and over SSH), what each step receives on
 // stdin, secrecy, that no secret shows in any command text, trigger or environment, which steps change when one
 // input changes, the URL outputs, and the argument checks of every IIS field.
-import "./support/mocks";
+import "../support/mocks";
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, IisDeployment, LogLevel } from "../src";
+import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, IisDeployment, LogLevel } from "../../src";
 import {
     commandScript,
     defaultIisName,
@@ -17,14 +17,14 @@ import {
     stepScript,
     uploadedFiles,
     uploadRunner,
-} from "../src/iis";
-import { planDeployment } from "../src/plan";
-import { decodeCommand, MAX_COMMAND_LINE, POWERSHELL } from "../src/powershell";
-import { RELEASES } from "../src/versions";
-import { captureRegistrations, findLeaks, secretForms } from "./support/leaks";
-import { isSecretInput, Recorder, registered, resetMocks, settle, valueOf } from "./support/mocks";
+} from "../../src/targets/iis";
+import { planDeployment } from "../../src/plan";
+import { decodeCommand, MAX_COMMAND_LINE, POWERSHELL } from "../../src/powershell";
+import { RELEASES } from "../../src/versions";
+import { captureRegistrations, findLeaks, secretForms } from "../support/leaks";
+import { isSecretInput, Recorder, registered, resetMocks, settle, valueOf } from "../support/mocks";
 
-const certificates = path.join(__dirname, "fixtures", "certificates");
+const certificates = path.join(__dirname, "..", "fixtures", "certificates");
 const SIGNING_PFX = path.join(certificates, "signing.pfx");
 
 const SECRETS = {
@@ -194,7 +194,7 @@ describe("IIS target (mocks)", () => {
             const upload = await stdinOf(recorder, "scr-iis-scripts");
             assert.equal(upload.directory, dir);
             assert.deepEqual(upload.files, uploadedFiles());
-            assert.equal(upload.files[0].content, fs.readFileSync(path.join(__dirname, "..", "src", "scripts", "iis", "ConfigPatch.cs"), "utf8"));
+            assert.equal(upload.files[0].content, fs.readFileSync(path.join(__dirname, "..", "..", "src", "scripts", "iis", "ConfigPatch.cs"), "utf8"));
             for (const file of upload.files.slice(1)) {
                 const script = file.name.replace(/-[0-9a-f]{12}\.ps1$/, "");
                 assert.equal(file.content, stepScript(script as any));
@@ -691,7 +691,7 @@ describe("IIS arguments", () => {
 
 describe("IIS documentation and readiness port stay in step with the code", () => {
     it("lists what to install for every row of the version table", () => {
-        const doc = fs.readFileSync(path.join(__dirname, "..", "docs", "iis.md"), "utf8");
+        const doc = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "iis.md"), "utf8");
         for (const release of RELEASES) {
             assert.ok(doc.includes(release.iis.install), `docs/iis.md names "${release.iis.install}"`);
             assert.ok(doc.includes(`ASP.NET Core ${release.iis.hostingBundleVersion}.x runtime`));
@@ -699,7 +699,7 @@ describe("IIS documentation and readiness port stay in step with the code", () =
     });
 
     it("gives the same advice and configuration messages as the Node readiness script", () => {
-        const js = fs.readFileSync(path.join(__dirname, "..", "src", "scripts", "readiness.js"), "utf8");
+        const js = fs.readFileSync(path.join(__dirname, "..", "..", "src", "scripts", "readiness.js"), "utf8");
         const ps = stepScript("readiness");
         // Every plain double-quoted message of the Node script (the Node-only "bad port" advice aside).
         const messages = [...js.matchAll(/^\s*(?:return )?"((?:[^"\\\n]|\\.){40,})"[;,)]*\s*$/gm)]

@@ -14,15 +14,16 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { IisDeployment } from "./args";
-import { Claim, knownClaims } from "./claims";
-import { Setting, toAppSettingsPatch } from "./configuration";
+import { IisDeployment } from "../args";
+import { Claim, knownClaims } from "../claims";
+import { Setting, toAppSettingsPatch } from "../configuration";
 import { serviceUrl } from "./docker";
-import { readScript } from "./packagedScripts";
-import { encodeCommand, encodedCommandLine, MAX_COMMAND_LINE, minify, POWERSHELL, quote } from "./powershell";
-import { readinessEnvironment, ReadinessSettings } from "./readiness";
-import { ArgumentCheck, Check, checks, describe, isKnown } from "./validation";
-import { VersionProfile } from "./versions";
+import { readScript } from "../packagedScripts";
+import { encodeCommand, encodedCommandLine, MAX_COMMAND_LINE, minify, POWERSHELL, quote } from "../powershell";
+import { readinessEnvironment, ReadinessSettings } from "../readiness";
+import { ArgumentCheck, Check, checks, describe, isKnown } from "../validation";
+import { VersionProfile } from "../versions";
+import { PlannedTarget } from "./target";
 
 export const DEFAULT_NAME_PREFIX = "IdentityService-";
 export const DEFAULT_INSTALL_FOLDER = "IdentityService";
@@ -781,4 +782,32 @@ export function createIisService(
     }
 
     return { steps, configuration, gate, url: iisServiceUrl(settings) };
+}
+
+/**
+ * The IIS target behind the target interface: the steps over SSH (or local PowerShell), whose last one is the
+ * configuration, and the readiness gate that runs on the server itself.
+ */
+export function planIis(settings: IisSettings): PlannedTarget {
+    return {
+        facts: { signingCertificatePath: signingCertificatePath(settings), servedOverHttps: settings.https !== undefined },
+        claims: () => iisClaims(settings),
+        deploy: (name, inputs, parent, dependsOn) => {
+            const deployed = createIisService(
+                name,
+                {
+                    settings,
+                    profile: inputs.profile,
+                    configuration: inputs.configuration,
+                    signingCertificate: inputs.signingCertificate,
+                    secrets: inputs.secrets,
+                    readiness: inputs.readiness,
+                    restartToken: inputs.restartToken,
+                },
+                parent,
+                dependsOn,
+            );
+            return { url: deployed.url, gate: deployed.gate, service: deployed.configuration };
+        },
+    };
 }

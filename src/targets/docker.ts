@@ -7,12 +7,14 @@ import * as net from "net";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { DockerBuild, DockerDeployment, RestartPolicy } from "./args";
-import { pfxFile, readPfxBase64 } from "./certificates";
-import { Claim, knownClaims } from "./claims";
-import { Setting, toEnvironment } from "./configuration";
-import { pathForProviders } from "./providerPaths";
-import { ArgumentCheck, checks, describe, isKnown } from "./validation";
+import { DockerBuild, DockerDeployment, RestartPolicy } from "../args";
+import { pfxFile, readPfxBase64 } from "../certificates";
+import { Claim, knownClaims } from "../claims";
+import { Setting, toEnvironment } from "../configuration";
+import { pathForProviders } from "../providerPaths";
+import { createLocalReadinessGate } from "../readiness";
+import { ArgumentCheck, checks, describe, isKnown } from "../validation";
+import { PlannedTarget } from "./target";
 
 export const DEFAULT_HTTP_PORT = 8090;
 export const DEFAULT_HTTPS_PORT = 8443;
@@ -378,4 +380,45 @@ export function createDockerService(
         .all([settings.hostname, inputs.daemon, settings.httpPort, httpsPort])
         .apply(([hostname, daemon, port, tlsPort]) => serviceUrl(hostname ?? defaultHostname(daemon), port, tlsPort));
     return { image: image.resource, container, url };
+}
+
+/**
+ * The Docker target behind the target interface: the image and the container, the warning for a loopback
+ * `publicUrl` on a remote Docker host, and a readiness gate on the machine that runs Pulumi.
+ */
+export function planDocker(settings: DockerSettings): PlannedTarget {
+    return {
+        facts: { signingCertificatePath: CONTAINER_SIGNING_CERTIFICATE_PATH, servedOverHttps: settings.https !== undefined },
+        claims: host => dockerClaims(settings, host),
+        deploy: (name, inputs, parent, dependsOn) => {
+            const deployed = createDockerService(
+                name,
+                {
+                    settings,
+                    creatioVersion: inputs.profile.text,
+                    configuration: inputs.configuration,
+                    signingCertificate: inputs.signingCertificate,
+                    daemon: inputs.daemon,
+                    restartToken: inputs.restartToken,
+                },
+                parent,
+                dependsOn,
+            );
+            pulumi.all([inputs.daemon, inputs.publicUrl ?? deployed.url]).apply(([host, publicUrl]) => {
+                const warning = loopbackPublicUrlWarning(host, publicUrl);
+                if (warning) {
+                    void pulumi.log.warn(warning, parent);
+                }
+            });
+            const gate = inputs.readiness
+                ? createLocalReadinessGate(
+                      name,
+                      { url: deployed.url, clientId: inputs.readiness.clientId, clientSecret: inputs.readiness.clientSecret, revision: deployed.container.id },
+                      inputs.readiness.settings,
+                      { parent },
+                  )
+                : undefined;
+            return { url: deployed.url, gate, service: deployed.container };
+        },
+    };
 }

@@ -10,7 +10,7 @@ import {
     remoteDockerHost,
     RESTART_TOKEN_LABEL,
     serviceUrl,
-} from "../src/docker";
+} from "../../src/targets/docker";
 
 describe("Docker target rendering", () => {
     it("serves plain HTTP on port 80 inside the container by default", () => {
