@@ -217,6 +217,7 @@ export async function runRollout(log: (line: string) => void = () => undefined):
         fs.rmSync(nextRelease, { recursive: true, force: true });
         if (initialisedSwarm && (await engine("GET", "/swarm").then(() => true, () => false))) {
             await docker(["swarm", "leave", "--force"], { allowFailure: true });
+            await docker(["network", "rm", "docker_gwbridge"], { allowFailure: true });
         }
     }
 }

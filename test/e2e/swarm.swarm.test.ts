@@ -211,7 +211,11 @@ describe("IdentityService on Docker Swarm, deployed by the test executor (real s
     }
     if (upgradeContext) fs.rmSync(upgradeContext, { recursive: true, force: true });
     await db?.drop().catch(() => undefined);
-    if (initialisedSwarm) await docker(["swarm", "leave", "--force"], { allowFailure: true });
+    if (initialisedSwarm) {
+      await docker(["swarm", "leave", "--force"], { allowFailure: true });
+      // `swarm init` created the bridge that tasks leave the node through; leaving the swarm keeps it.
+      await docker(["network", "rm", "docker_gwbridge"], { allowFailure: true });
+    }
     if (report.length > 0) console.log(`\n  under load:\n${report.map(line => `    ${line}`).join("\n")}`);
   });
 
