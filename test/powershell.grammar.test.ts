@@ -65,7 +65,8 @@ const HOSTILE = {
     username: "CONTOSO\\o'brien $x `y ;\u00e7",
     // Secrets may hold anything, newlines included.
     password: "pa'ss\"wo$rd`\n;\r\n\u2019\u00fc${x}@'\n'@",
-    connectionString: "Server=db;Password='\";$x`\n\u00fc;",
+    // A quoted value (inner quotes doubled), as a connection string must be to hold ";" and quotes.
+    connectionString: "Server=db;Password='\"'';$x`\n\u00fc';",
 };
 
 function variantArgs(version: string, https: boolean, identity: boolean, ssh: boolean): IdentityServiceArgs {
