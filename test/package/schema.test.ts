@@ -56,6 +56,7 @@ describe("multi-language schema (Pulumi's own inference)", () => {
             ["forceHttpsSchemeInRequests", "boolean", false, false],
             ["docker", "DockerDeployment", false, true],
             ["iis", "IisDeployment", false, true],
+            ["swarm", "SwarmDeployment", false, true],
             ["readiness", "Readiness", false, true],
             ["publicUrl", "string", false, false],
             ["creatio", "IdentityServiceCreatio", false, true],
