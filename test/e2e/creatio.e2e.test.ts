@@ -7,15 +7,15 @@
 //
 // Needs: test/e2e/infra/start-docker.sh, then start-postgres.sh. Run from the repository root.
 import { strict as assert } from "assert";
-import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { CreatioRuntime, DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../../src";
 import { CONTAINER_LABEL } from "../../src/targets/docker";
-import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase } from "./infra/postgres";
+import { createScratchDatabase, ScratchDatabase } from "./infra/postgres";
 import { docker, Executor, RunError } from "./support/executor";
 import { freePort } from "../support/freePort";
+import { DeploymentSuiteEnv, prepareDeploymentSuite } from "./support/prepare";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { startCreatio } = require("../fixtures/creatio/creatio.js");
@@ -55,21 +55,11 @@ const CASES = [
 ];
 
 describe("IdentityService connecting Creatio (real Docker and PostgreSQL, Creatio test double)", function () {
-  let env: PostgresEnv;
+  let env: DeploymentSuiteEnv;
   const log = process.env.E2E_EXECUTOR_LOG ? (line: string) => process.stderr.write(line + "\n") : undefined;
 
   before(async function () {
-    if (path.resolve(process.cwd()) !== path.resolve(REPO_ROOT)) {
-      throw new Error(`run the e2e tests from the repository root (${REPO_ROOT}): the component's local commands use paths relative to it`);
-    }
-    env = readPostgresEnv();
-    if (!env.hostFromContainers) {
-      throw new Error("PGHOST_FROM_CONTAINERS is missing: run test/e2e/infra/start-docker.sh, then test/e2e/infra/start-postgres.sh again");
-    }
-    await docker(["version", "--format", "{{.Server.Version}}"]).catch(() => {
-      throw new Error("Docker does not answer: run test/e2e/infra/start-docker.sh first");
-    });
-    execFileSync("bash", [path.join(__dirname, "infra", "build-base-image.sh")], { stdio: ["ignore", "ignore", "inherit"] });
+    env = await prepareDeploymentSuite();
   });
 
   after(function () {

@@ -10,7 +10,7 @@
 // MASQUERADE rule and arrive from another of its addresses, which the cluster's pg_hba (bridge subnet only) refuses.
 // Set E2E_EXECUTOR_LOG=1 to see every operation the executor performs.
 import { strict as assert } from "assert";
-import { execFile, execFileSync } from "child_process";
+import { execFile } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -19,14 +19,14 @@ import { promisify } from "util";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../../src";
 import { CONTAINER_LABEL, RESTART_TOKEN_LABEL } from "../../src/targets/docker";
-import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase, withClient } from "./infra/postgres";
+import { createScratchDatabase, ScratchDatabase, withClient } from "./infra/postgres";
 import { docker, Executor, Operation, RunError, RunResult } from "./support/executor";
 import { freePort } from "../support/freePort";
+import { DeploymentSuiteEnv, prepareDeploymentSuite } from "./support/prepare";
 
 const execFileAsync = promisify(execFile);
 
 const REPO_ROOT = path.join(__dirname, "..", "..");
-const INFRA_DIR = path.join(__dirname, "infra");
 const FIXTURE_DIR = path.join(REPO_ROOT, "test", "fixtures", "identity-service");
 const SIGNING_PFX = path.join(REPO_ROOT, "test", "fixtures", "certificates", "signing.pfx");
 const E2E_LABEL = "creatio-identity-service-e2e";
@@ -217,7 +217,7 @@ async function buildNeverReadyImage(): Promise<void> {
 }
 
 describe("IdentityService on Docker, deployed by the test executor (real Docker Engine and PostgreSQL)", function () {
-  let env: PostgresEnv;
+  let env: DeploymentSuiteEnv;
   let db: ScratchDatabase;
   let connectionString: string;
   let reseedConnectionString: string;
@@ -331,17 +331,7 @@ describe("IdentityService on Docker, deployed by the test executor (real Docker 
   }
 
   before(async function () {
-    if (path.resolve(process.cwd()) !== path.resolve(REPO_ROOT)) {
-      throw new Error(`run the e2e tests from the repository root (${REPO_ROOT}): the component's local commands use paths relative to it`);
-    }
-    env = readPostgresEnv();
-    if (!env.hostFromContainers) {
-      throw new Error("PGHOST_FROM_CONTAINERS is missing: run test/e2e/infra/start-docker.sh, then test/e2e/infra/start-postgres.sh again");
-    }
-    await docker(["version", "--format", "{{.Server.Version}}"]).catch(() => {
-      throw new Error("Docker does not answer: run test/e2e/infra/start-docker.sh first");
-    });
-    execFileSync("bash", [path.join(INFRA_DIR, "build-base-image.sh")], { stdio: ["ignore", "ignore", "inherit"] });
+    env = await prepareDeploymentSuite();
     await buildNeverReadyImage();
 
     db = await createScratchDatabase(env, "cis_e2e_deploy");
