@@ -3,10 +3,10 @@
 import { strict as assert } from "assert";
 import * as http from "http";
 import { AddressInfo } from "net";
-import * as net from "net";
 import { nodeScriptCommand } from "../../src/packagedScripts";
 import { storedClient } from "../../src/reseed";
 import { CommandRun, leakedForms, runLikeCommandProvider } from "../support/commandProvider";
+import { freePort } from "../support/freePort";
 
 /** Characters that JSON, URLs and forms each encode differently. */
 const CLIENT_SECRET = 'Cs9"q\\u&x+y z/=%-ü-client-SECRET-71c4';
@@ -35,14 +35,19 @@ function serve(handler: http.RequestListener): Promise<string> {
     );
 }
 
-/** A loopback port with nothing listening. */
-function closedPort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as AddressInfo;
-            server.close(() => resolve(port));
+/** An OAuth server whose discovery points at its token endpoint, which `onToken` answers with the posted form. */
+function serveTokenEndpoint(onToken: (form: string, res: http.ServerResponse) => void): Promise<string> {
+    return serve((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (chunk: Buffer) => chunks.push(chunk));
+        req.on("end", () => {
+            res.setHeader("content-type", "application/json");
+            if (req.url === "/.well-known/openid-configuration") {
+                const origin = `http://${req.headers.host}`;
+                res.end(JSON.stringify({ issuer: origin, token_endpoint: `${origin}/connect/token` }));
+                return;
+            }
+            onToken(Buffer.concat(chunks).toString("utf8"), res);
         });
     });
 }
@@ -69,42 +74,21 @@ describe("command failures hold no secrets (as the command provider reports them
         const secrets = { clientSecret: CLIENT_SECRET };
 
         it("a token endpoint that echoes the request (as is, URL-encoded and JSON-escaped) until the deadline", async () => {
-            const url = await serve((req, res) => {
-                const chunks: Buffer[] = [];
-                req.on("data", (chunk: Buffer) => chunks.push(chunk));
-                req.on("end", () => {
-                    res.setHeader("content-type", "application/json");
-                    if (req.url === "/.well-known/openid-configuration") {
-                        const origin = `http://${req.headers.host}`;
-                        res.end(JSON.stringify({ issuer: origin, token_endpoint: `${origin}/connect/token` }));
-                        return;
-                    }
-                    const body = Buffer.concat(chunks).toString("utf8");
-                    const echoed = new URLSearchParams(body).get("client_secret") ?? "";
-                    res.statusCode = 400;
-                    res.end(JSON.stringify({ error: "invalid_client", error_description: `${echoed} | ${body} | ${JSON.stringify(echoed)}` }));
-                });
+            const url = await serveTokenEndpoint((body, res) => {
+                const echoed = new URLSearchParams(body).get("client_secret") ?? "";
+                res.statusCode = 400;
+                res.end(JSON.stringify({ error: "invalid_client", error_description: `${echoed} | ${body} | ${JSON.stringify(echoed)}` }));
             });
             const run = await runLikeCommandProvider(readiness, { environment: readinessEnvironment(url), stdin });
             assertFailedWithoutSecrets(run, 1, secrets, /not ready after/);
         });
 
         it("a token endpoint that puts the posted form in its error code and status text (the secret URL- and form-encoded)", async () => {
-            const url = await serve((req, res) => {
-                const chunks: Buffer[] = [];
-                req.on("data", (chunk: Buffer) => chunks.push(chunk));
-                req.on("end", () => {
-                    res.setHeader("content-type", "application/json");
-                    if (req.url === "/.well-known/openid-configuration") {
-                        const origin = `http://${req.headers.host}`;
-                        res.end(JSON.stringify({ issuer: origin, token_endpoint: `${origin}/connect/token` }));
-                        return;
-                    }
-                    const echoed = new URLSearchParams(Buffer.concat(chunks).toString("utf8")).get("client_secret") ?? "";
-                    res.statusCode = 400;
-                    res.statusMessage = `Bad secret ${encodeURIComponent(echoed)}`;
-                    res.end(JSON.stringify({ error: `invalid_client:${new URLSearchParams({ client_secret: echoed })}` }));
-                });
+            const url = await serveTokenEndpoint((form, res) => {
+                const echoed = new URLSearchParams(form).get("client_secret") ?? "";
+                res.statusCode = 400;
+                res.statusMessage = `Bad secret ${encodeURIComponent(echoed)}`;
+                res.end(JSON.stringify({ error: `invalid_client:${new URLSearchParams({ client_secret: echoed })}` }));
             });
             const run = await runLikeCommandProvider(readiness, { environment: readinessEnvironment(url), stdin });
             assertFailedWithoutSecrets(run, 1, secrets, /not ready after 1 s: the client_credentials token request/);
@@ -129,7 +113,7 @@ describe("command failures hold no secrets (as the command provider reports them
         });
 
         it("a service that cannot be reached", async () => {
-            const url = `http://127.0.0.1:${await closedPort()}`;
+            const url = `http://127.0.0.1:${await freePort()}`;
             const run = await runLikeCommandProvider(readiness, { environment: readinessEnvironment(url), stdin });
             assertFailedWithoutSecrets(run, 1, secrets, /not ready after/);
         });
@@ -169,7 +153,7 @@ describe("command failures hold no secrets (as the command provider reports them
         const quoted = `"${DB_PASSWORD.replace(/"/g, '""')}"`;
 
         it("a database server that cannot be reached", async () => {
-            const port = await closedPort();
+            const port = await freePort();
             const connectionString = `Server=127.0.0.1;Port=${port};Database=creatio;User ID=creatio;Password=${quoted};Timeout=2;`;
             const run = await runLikeCommandProvider(reseed, { environment: { RESEED_DB_PROVIDER: "Postgres" }, stdin: input(connectionString) });
             assertFailedWithoutSecrets(run, 1, { ...secrets, connectionString }, /cannot reach the Postgres database "creatio"/);
