@@ -533,20 +533,16 @@ describe("IdentityService on Docker, deployed by the test executor (real Docker 
 
     // Any run of the re-seed step compares the database with the configuration: here a new re-seed connection string.
     const client = { id: current.clientId, secret: current.clientSecret };
-    const result = await timed("repair", () =>
-      executor.run(
-        program(NAME, () =>
-          args("2", {
-            client,
-            database: {
-              provider: DatabaseProvider.Postgres,
-              connectionString: pulumi.secret(connectionString),
-              reseedConnectionString: pulumi.secret(`${reseedConnectionString}Application Name=cis-e2e-repair;`),
-            },
-          }),
-        ),
-      ),
-    );
+    const repairArgs = () =>
+      args("2", {
+        client,
+        database: {
+          provider: DatabaseProvider.Postgres,
+          connectionString: pulumi.secret(connectionString),
+          reseedConnectionString: pulumi.secret(`${reseedConnectionString}Application Name=cis-e2e-repair;`),
+        },
+      });
+    const result = await timed("repair", () => executor.run(program(NAME, repairArgs)));
     assert.deepEqual(summary(result.operations), [
       `delete-replaced ${NAME}-readiness`,
       `replace ${NAME}-container`,
@@ -564,18 +560,7 @@ describe("IdentityService on Docker, deployed by the test executor (real Docker 
     assert.equal(token.body.expires_in, 3600);
 
     // The same program again: nothing runs, nothing restarts.
-    const again = await executor.run(
-      program(NAME, () =>
-        args("2", {
-          client,
-          database: {
-            provider: DatabaseProvider.Postgres,
-            connectionString: pulumi.secret(connectionString),
-            reseedConnectionString: pulumi.secret(`${reseedConnectionString}Application Name=cis-e2e-repair;`),
-          },
-        }),
-      ),
-    );
+    const again = await executor.run(program(NAME, repairArgs));
     assert.deepEqual(summary(again.operations), []);
     rotated = repaired;
   });
