@@ -52,6 +52,8 @@ need_mono() {
 }
 need_docker() {
   apt_for dockerd docker.io
+  # start-postgres.sh keeps this machine's own connections to the bridge gateway unmasqueraded.
+  apt_for iptables iptables
   SETUP+=(setup_docker)
 }
 need_postgres() {

@@ -21,7 +21,8 @@ command -v dockerd >/dev/null || die "dockerd is not installed (apt-get install 
 dockerd_log="$STATE_DIR/dockerd.log"
 log "starting dockerd (log: $dockerd_log)"
 # setsid: dockerd must outlive this script and not receive the caller's signals.
-setsid dockerd >"$dockerd_log" 2>&1 </dev/null &
+# --ip: a port published without an address binds to loopback, not to every interface of this machine.
+setsid dockerd --ip 127.0.0.1 >"$dockerd_log" 2>&1 </dev/null &
 echo $! >"$STATE_DIR/dockerd.pid"
 
 for ((i = 0; i < WAIT_SECONDS; i++)); do

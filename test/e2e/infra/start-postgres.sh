@@ -10,7 +10,8 @@
 # registry) and the component under test does not use host networking. So the
 # cluster also listens on the docker0 bridge gateway address (an interface of this
 # machine, not an external network) and pg_hba accepts password (scram) logins
-# from the bridge subnet only. The gateway address is written to the env file as
+# from the bridge subnet only (this machine's own connections to the gateway keep
+# their bridge source address: see the NAT rule below). The gateway address is written to the env file as
 # PGHOST_FROM_CONTAINERS. Start Docker first (start-docker.sh); without it the
 # cluster listens on loopback only and PGHOST_FROM_CONTAINERS is left out.
 set -euo pipefail
@@ -86,6 +87,19 @@ else
   pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" start \
     || die "cluster did not start; see /var/log/postgresql/postgresql-$PG_VERSION-$PG_CLUSTER.log"
   echo "$PG_VERSION $PG_CLUSTER" >"$STATE_DIR/postgres.started"
+fi
+
+# This machine's own connections to the gateway address leave through lo, where Docker's MASQUERADE rule (for
+# sources in the bridge subnet that do not leave through docker0) rewrites their source to another address of
+# this machine, which pg_hba (bridge subnet only) refuses. One rule before Docker's keeps their source, so that
+# a connection string naming the gateway works from containers and from this machine alike.
+if [ -n "$gateway" ]; then
+  command -v iptables >/dev/null || die "iptables is not installed (apt-get install -y iptables)"
+  nat_rule=(POSTROUTING -s "$gateway/32" -o lo -j RETURN)
+  if ! iptables -t nat -C "${nat_rule[@]}" 2>/dev/null; then
+    iptables -t nat -I "${nat_rule[@]:0:1}" 1 "${nat_rule[@]:1}"
+    echo "$gateway" >"$STATE_DIR/nat-exception"
+  fi
 fi
 
 # From /: the postgres user may not be allowed into the caller's working directory.

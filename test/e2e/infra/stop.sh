@@ -15,6 +15,13 @@ if command -v docker >/dev/null && docker_answers; then
   fi
 fi
 
+if [ -f "$STATE_DIR/nat-exception" ]; then
+  gateway=$(cat "$STATE_DIR/nat-exception")
+  log "removing the NAT exception for $gateway"
+  iptables -t nat -D POSTROUTING -s "$gateway/32" -o lo -j RETURN 2>/dev/null || true
+  rm -f "$STATE_DIR/nat-exception"
+fi
+
 if [ -f "$STATE_DIR/postgres.started" ]; then
   read -r pg_version pg_cluster <"$STATE_DIR/postgres.started"
   if pg_lsclusters -h 2>/dev/null | awk -v v="$pg_version" -v c="$pg_cluster" '$1 == v && $2 == c && $4 == "online" { found = 1 } END { exit !found }'; then
