@@ -6,7 +6,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { engineConstructInputs } from "./plugin";
+import * as grpc from "@grpc/grpc-js";
+import { constructFailure, engineConstructInputs, filterSecureValues, goPropertyValue } from "./plugin";
 import { IDENTITY_SERVICE_FOLDER, REPOSITORY, SIGNING_CERTIFICATE } from "./programs";
 import { Workspace } from "./stack";
 import { OUTPUT_VALUE_SIG, SECRET_SIG, SIG_KEY, UNKNOWN } from "./values";
@@ -55,6 +56,70 @@ describe("engine emulator: Construct inputs as the engine forwards them", () => 
     });
 });
 
+/** A failed call as the Node.js provider server answers an InputPropertiesError (provider/server.js buildInvalidPropertiesError). */
+function invalidProperties(message: string, errors: { propertyPath: string; reason: string }[]): grpc.ServiceError {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const statusPb = require("@pulumi/pulumi/proto/status_pb");
+    const errorsPb = require("@pulumi/pulumi/proto/errors_pb");
+    const anyPb = require("google-protobuf/google/protobuf/any_pb");
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const details = new errorsPb.InputPropertiesError();
+    for (const entry of errors) {
+        const error = new errorsPb.InputPropertiesError.PropertyError();
+        error.setPropertyPath(entry.propertyPath);
+        error.setReason(entry.reason);
+        details.addErrors(error);
+    }
+    const any = new anyPb.Any();
+    any.pack(details.serializeBinary(), "pulumirpc.InputPropertiesError");
+    const status = new statusPb.Status();
+    status.setCode(grpc.status.INVALID_ARGUMENT);
+    status.setMessage(message);
+    status.addDetails(any);
+    const metadata = new grpc.Metadata();
+    metadata.add("grpc-status-details-bin", Buffer.from(status.serializeBinary()));
+    return Object.assign(new Error(`3 INVALID_ARGUMENT: ${message}`), { code: grpc.status.INVALID_ARGUMENT, details: message, metadata });
+}
+
+describe("engine emulator: a failed Construct as the engine reports it", () => {
+    it("prints property values as Go's %v prints a resource.PropertyValue", () => {
+        assert.equal(goPropertyValue("abc"), "{abc}");
+        assert.equal(goPropertyValue(8090), "{8090}");
+        assert.equal(goPropertyValue(1234567), "{1.234567e+06}");
+        assert.equal(goPropertyValue(0.00001), "{1e-05}");
+        assert.equal(goPropertyValue(true), "{true}");
+        assert.equal(goPropertyValue(null), "{<nil>}");
+        assert.equal(goPropertyValue(["a", 1]), "{[{a} {1}]}");
+        assert.equal(goPropertyValue({ b: "x", a: 2 }), "{map[a:{2} b:{x}]}");
+        assert.equal(goPropertyValue({ [SIG_KEY]: SECRET_SIG, value: "s3cret" }), "{&{{s3cret}}}");
+        assert.equal(goPropertyValue(UNKNOWN), "output<string>{}");
+    });
+
+    it("GetResourceInvalidError with errorToMessage: the status message, then each entry, with the value at its path", () => {
+        const inputs = { docker: { httpPort: 70000 }, database: { connectionString: { [SIG_KEY]: SECRET_SIG, value: "Server=db;" } } };
+        const error = invalidProperties("IdentityService \"ids\" has invalid arguments", [
+            { propertyPath: "docker.httpPort", reason: "70000 is not a TCP port" },
+            { propertyPath: "docker.missing", reason: "is required" },
+            { propertyPath: "database.connectionString.inner", reason: "unreachable through a secret" },
+        ]);
+        assert.equal(constructFailure(COMPONENT, "ids", error, inputs),
+            `${COMPONENT} resource 'ids' has a problem: IdentityService "ids" has invalid arguments` +
+            "\n\t\t- property docker.httpPort with value '{70000}' has a problem: 70000 is not a TCP port" +
+            "\n\t\t- property docker.missing has a problem: is required" +
+            "\n\t\t- property database.connectionString.inner has a problem: unreachable through a secret");
+        // A path that ends at a secret prints it: the engine's %v does not redact (hence the package names none).
+        assert.match(constructFailure(COMPONENT, "ids", invalidProperties("bad", [{ propertyPath: "database.connectionString", reason: "r" }]), inputs),
+            /with value '\{&\{\{Server=db;\}\}\}'/);
+        // Without InputPropertiesError details (a plain error), the status message alone.
+        const plain = Object.assign(new Error("2 UNKNOWN: boom"), { code: grpc.status.UNKNOWN, details: "boom", metadata: new grpc.Metadata() });
+        assert.equal(constructFailure(COMPONENT, "ids", plain, inputs), `${COMPONENT} resource 'ids' has a problem: boom`);
+    });
+
+    it("filters secret configuration values out of diagnostics as the engine's event emitter does", () => {
+        assert.equal(filterSecureValues('value {&{{pa"ss}}} and "pa\\"ss" and true', ['pa"ss', "ab", "true"]), 'value {&{{[secret]}}} and "[secret]" and true');
+    });
+});
+
 describe("engine emulator: the package as a plugin (multi-language)", function () {
     this.timeout(240_000);
 
@@ -95,9 +160,48 @@ describe("engine emulator: the package as a plugin (multi-language)", function (
         ));
         const failure = await configured(program).preview().then(() => undefined, (error: Error) => error);
         assert.ok(failure, "the preview fails");
-        assert.match(failure.message, /resources\.identityService: Construct failed: .*IdentityService "identityService" has invalid arguments:\n- database: must be a plain object known when the program runs/);
+        assert.match(failure.message, new RegExp(`${COMPONENT} resource 'identityService' has a problem: IdentityService "identityService" has invalid arguments:\n- database: must be a plain object known when the program runs`));
+        // The block's value may be secret: the package names it in the message only, so the engine prints no value.
+        assert.doesNotMatch(failure.message, /- property database/);
         assert.match(failure.message, /write the `database` block out in the program and make only the values inside it secret/);
         assert.ok(!failure.message.includes("Calling [toString]"), failure.message);
         assert.ok(!failure.message.includes(DATABASE_PASSWORD), "no secret in the error");
+    });
+    it("a connection string without a password, set as a secret: the engine reports the component's problem, no secret", async () => {
+        const stack = configured(path.join(REPOSITORY, "examples", "yaml"));
+        stack.configSet("connectionString", "Server=db;Port=5432;Database=creatio;User ID=yaml-user-never-shown;", { secret: true });
+        const failure = await stack.preview().then(() => undefined, (error: Error) => error);
+        assert.ok(failure, "the preview fails");
+        // The value arrives as a secret Output, so the component checks it when it resolves; the Node.js provider
+        // server answers that failure from its uncaught-error handler, without InputPropertiesError details, and the
+        // engine prints the status message under the resource's name.
+        assert.ok(failure.message.includes(`${COMPONENT} resource 'identityService' has a problem: IdentityService "identityService" has invalid arguments:\n` +
+            '- database.connectionString: has no password; add "Password=...;" for its User ID'), failure.message);
+        assert.doesNotMatch(failure.message, /output\{\}|\{&\{/, "no value printed for the secret");
+        assert.ok(!failure.message.includes("yaml-user-never-shown"), "no secret in the error");
+    });
+
+    it("a secret block with a literal password (no configuration the engine could filter): its value is never printed", async () => {
+        const program = yamlProgram(document => document.replace(
+            "      database:\n        provider: Postgres\n        connectionString: ${connectionString}\n",
+            `      database:\n        fn::secret:\n          provider: Postgres\n          connectionString: "${CONNECTION_STRING}"\n`,
+        ));
+        const failure = await configured(program).preview().then(() => undefined, (error: Error) => error);
+        assert.ok(failure, "the preview fails");
+        assert.match(failure.message, /- database: must be a plain object known when the program runs/);
+        assert.ok(!failure.message.includes(DATABASE_PASSWORD), "no secret in the error");
+    });
+
+    it("plain values the component refuses: the engine prints each one beside its path, but not a client secret's", async () => {
+        const program = yamlProgram(document => document
+            .replace("        httpPort: 8090\n", "        httpPort: 70000\n")
+            .replace("        accessTokenLifetimeSeconds: 3600\n", "        accessTokenLifetimeSeconds: 3600\n        secret: plain-short-secret\n"));
+        const failure = await configured(program).preview().then(() => undefined, (error: Error) => error);
+        assert.ok(failure, "the preview fails");
+        assert.ok(failure.message.includes(`${COMPONENT} resource 'identityService' has a problem: IdentityService "identityService" has invalid arguments:\n`), failure.message);
+        assert.ok(failure.message.includes("\n\t\t- property docker.httpPort with value '{70000}' has a problem: 70000 is not a TCP port; use a whole number from 1 to 65535"), failure.message);
+        assert.match(failure.message, /- client\.secret: \(a secret value of 18 characters\) is too short/);
+        assert.doesNotMatch(failure.message, /property client\.secret/);
+        assert.ok(!failure.message.includes("plain-short-secret"), "the client secret is not printed");
     });
 });
