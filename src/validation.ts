@@ -141,10 +141,17 @@ export class ArgumentCheck {
      * `errorToMessage`, pkg/resource/deploy/source_eval.go), so those are named in the message only.
      */
     private error(problems: readonly Problem[]): pulumi.InputPropertiesError {
-        return new pulumi.InputPropertiesError({
+        const error = new pulumi.InputPropertiesError({
             message: `${this.kind} "${this.component}" has invalid arguments:\n${problems.map(p => `- ${p.field}: ${p.message}`).join("\n")}`,
             errors: problems.filter(p => !p.secret).map(p => ({ propertyPath: propertyPath(p.field), reason: p.message })),
         });
+        // The message is the whole report: the stack frames (inside the SDK's apply when a late check fails) tell the
+        // user nothing, and they cost dearly. The SDK's uncaught-error handler formats the error with colored
+        // util.inspect (@pulumi/pulumi cmd/run/error.js `defaultErrorMessage`), which on Node.js 20 spends tens of
+        // seconds and gigabytes on a frame such as `node_modules/@pulumi/output.ts:516:31` (where the SDK's source maps
+        // place its apply) before it gives up: the user would wait that long for the error, in a program or a plugin.
+        error.stack = `Error: ${error.message}`;
+        return error;
     }
 }
 
