@@ -9,8 +9,8 @@ import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
 import { constructFailure, engineConstructInputs, filterSecureValues, goPropertyValue } from "./plugin";
 import { IDENTITY_SERVICE_FOLDER, REPOSITORY, SIGNING_CERTIFICATE } from "./programs";
-import { Workspace } from "./stack";
-import { OUTPUT_VALUE_SIG, SECRET_SIG, SIG_KEY, UNKNOWN } from "./values";
+import { RunResult, Stack, Workspace } from "./stack";
+import { isSecret, OUTPUT_VALUE_SIG, reveal, SECRET_SIG, SIG_KEY, UNKNOWN } from "./values";
 
 const COMPONENT = "creatio-identity-service:index:IdentityService";
 const DATABASE_PASSWORD = "Yaml-Db-Passw0rd-Never-Shown";
@@ -203,5 +203,87 @@ describe("engine emulator: the package as a plugin (multi-language)", function (
         assert.match(failure.message, /- client\.secret: \(a secret value of 18 characters\) is too short/);
         assert.doesNotMatch(failure.message, /property client\.secret/);
         assert.ok(!failure.message.includes("plain-short-secret"), "the client secret is not printed");
+    });
+});
+
+describe("engine emulator: a YAML program's component through preview, up, a second run and destroy (no Docker)", function () {
+    // test/emulator/fixtures/component-package: a source-based component package whose only child is a random
+    // string, so that `up` runs here; it logs its process id, which tells each operation's plugin apart.
+    this.timeout(240_000);
+    const FIXTURES = path.join(__dirname, "fixtures");
+    const TOKEN = "fixture-token-never-shown";
+    const GREETING = "emulator-greeting:index:Greeting";
+    let program: string;
+    let stack: Stack;
+    let firstPid: number;
+
+    const pluginPid = (result: RunResult) => {
+        const pids = result.diagnostics.map(d => /^plugin process (\d+)$/.exec(d.message)?.[1]).filter(pid => pid !== undefined);
+        assert.equal(pids.length, 1, "one Construct, in one plugin");
+        return Number(pids[0]);
+    };
+    const exited = (pid: number) => {
+        try {
+            process.kill(pid, 0);
+            return false;
+        } catch (error) {
+            return (error as NodeJS.ErrnoException).code === "ESRCH";
+        }
+    };
+
+    before(() => {
+        // A copy of the program that finds the package by an absolute path, which the destroy test takes away.
+        program = fs.mkdtempSync(path.join(os.tmpdir(), "emulator-yaml-component-"));
+        const document = fs.readFileSync(path.join(FIXTURES, "yaml-component", "Pulumi.yaml"), "utf8");
+        fs.writeFileSync(path.join(program, "Pulumi.yaml"), document.replace("emulator-greeting: ../component-package", `emulator-greeting: ${path.join(FIXTURES, "component-package")}`));
+        stack = new Workspace(fs.mkdtempSync(path.join(os.tmpdir(), "emulator-yaml-component-state-"))).stack(program, "dev");
+        stack.configSet("token", TOKEN, { secret: true });
+    });
+
+    it("preview Constructs as a dry run: the child's result, and the outputs built from it, are unknown", async () => {
+        const preview = await stack.preview();
+        assert.deepEqual(preview.steps.map(s => [s.type, s.op]), [
+            ["pulumi:pulumi:Stack", "create"], [GREETING, "create"], ["pulumi:providers:random", "create"], ["random:index/randomString:RandomString", "create"],
+        ]);
+        const root = preview.state.find(r => r.type === "pulumi:pulumi:Stack")!;
+        assert.equal(root.outputs.message, UNKNOWN);
+        assert.ok(exited(pluginPid(preview)), "the plugin ends with the preview");
+        assert.deepEqual(stack.state(), [], "a preview writes no checkpoint");
+    });
+
+    it("up Constructs for real: the child is created, the component's outputs reach the checkpoint, YAML outputs read the Construct response", async () => {
+        const result = await stack.up();
+        const suffix = result.state.find(r => r.type === "random:index/randomString:RandomString")!;
+        assert.match(String(suffix.outputs.result), /^[A-Za-z0-9]{6}$/);
+        const component = stack.state().find(r => r.type === GREETING)!;
+        assert.equal(component.outputs.suffix, suffix.outputs.result);
+        assert.equal(component.outputs.message, `Hello, ${suffix.outputs.result}`);
+        assert.ok(isSecret(component.outputs.sealed), "the component's secret output stays secret in the checkpoint");
+        const outputs = stack.outputs();
+        assert.equal(outputs.message, `Hello, ${suffix.outputs.result}`);
+        assert.ok(isSecret(outputs.sealed));
+        assert.equal(reveal(outputs.sealed), `${TOKEN}-${suffix.outputs.result}`);
+        assert.ok(!fs.readFileSync(stack.checkpointFile, "utf8").includes(TOKEN), "no secret in plain text in the checkpoint");
+        firstPid = pluginPid(result);
+        assert.ok(exited(firstPid), "the plugin ends with the update");
+    });
+
+    it("a second run: no changes, in a plugin of its own", async () => {
+        const preview = await stack.preview();
+        assert.match(preview.text, /no changes/);
+        const result = await stack.up();
+        assert.ok(result.steps.every(s => s.op === "same"), result.text);
+        const pid = pluginPid(result);
+        assert.notEqual(pid, firstPid);
+        assert.ok(exited(pid));
+    });
+
+    it("destroy runs no program: no plugin starts (the package may be gone) and the checkpoint empties", async () => {
+        fs.writeFileSync(path.join(program, "Pulumi.yaml"), fs.readFileSync(path.join(program, "Pulumi.yaml"), "utf8")
+            .replace(/emulator-greeting: .*/, `emulator-greeting: ${path.join(program, "no-such-package")}`));
+        const result = await stack.destroy();
+        assert.deepEqual(result.steps.map(s => s.type).sort(), [GREETING, "pulumi:providers:random", "pulumi:pulumi:Stack", "random:index/randomString:RandomString"].sort());
+        assert.ok(result.steps.every(s => s.op === "delete"));
+        assert.deepEqual(stack.state(), []);
     });
 });
