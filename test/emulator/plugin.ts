@@ -16,6 +16,15 @@
 //   name, parent, inputs); the plugin's SDK registers the component and its children with the emulator's monitor,
 //   and the response carries the component's URN and outputs. The inputs are encoded as the engine encodes them
 //   (see `engineConstructInputs`).
+// - A failed Construct: reported as the engine reports it, a diagnostic of the resource naming the InputPropertiesError
+//   entries with the program's values at their paths, through the secret filter of every diagnostic (see
+//   `constructFailure` and `filterSecureValues`).
+// - The plugin's lifetime: one plugin per operation, started on first use and stopped when the program is done; the
+//   engine releases a deployment's plugins when the deployment closes (pkg/engine/deployment.go v3.248.0 `Close`,
+//   sdk/go/common/resource/plugin/context.go `Close`: ReleaseContext), after its deletes, which never call a
+//   component's plugin (a component has no provider). `pulumi destroy` runs no program, so no Construct and no
+//   plugin: it deletes what the checkpoint holds (pkg/engine/destroy.go v3.248.0 `newDestroySource` returns
+//   deploy.NewNullSource unless --run-program), which stack.ts `destroy` does.
 // - The YAML program: only what examples/yaml uses is evaluated, as pulumi-language-yaml would: `config:` with
 //   types, defaults and `secret: true`, `${name}` references to configuration, `fn::secret`, resources whose type
 //   belongs to a package of `packages:`, and `outputs:` reading `${resource.output}`. Anything else is refused.
