@@ -1,30 +1,23 @@
-// The quickstart's program with two more settings the e2e machine needs: this machine re-seeds through loopback
-// (its connections to the Docker gateway are refused by PostgreSQL's pg_hba) and the port is published on
-// loopback only. Configured with `pulumi config set`, like the quickstart.
+// Only for what the repository's programs cannot express: a service that never becomes ready. The quickstart
+// waits for readiness as long as the component's default (300 s), so a never-ready service would hold the suite
+// for five minutes; this program is the quickstart's deployment with the readiness timeout and the component name
+// (so its container does not collide with the quickstart's) taken from config. Configured with `pulumi config set`.
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityService } from "../../../../src";
 
 const config = new pulumi.Config();
-const image = config.get("image");
 
 const identityService = new IdentityService(config.require("name"), {
     target: DeploymentTarget.Docker,
     creatioVersion: config.require("creatioVersion"),
-    database: {
-        provider: DatabaseProvider.Postgres,
-        connectionString: config.requireSecret("connectionString"),
-        reseedConnectionString: config.requireSecret("reseedConnectionString"),
-    },
-    client: { rotation: config.get("clientRotation") },
+    database: { provider: DatabaseProvider.Postgres, connectionString: config.requireSecret("connectionString") },
     signingCertificate: { path: config.require("signingCertificatePath") },
     docker: {
-        ...(image ? { image } : { build: { context: config.require("identityServiceFolder") } }),
+        build: { context: config.require("identityServiceFolder") },
         httpPort: config.requireNumber("httpPort"),
-        bindAddress: "127.0.0.1",
+        bindAddress: config.get("bindAddress"),
     },
-    readiness: { timeoutSeconds: config.getNumber("readinessTimeoutSeconds") ?? 120 },
+    readiness: { timeoutSeconds: config.requireNumber("readinessTimeoutSeconds") },
 });
 
 export const url = identityService.url;
-export const clientId = identityService.clientId;
-export const clientSecret = identityService.clientSecret;
