@@ -6,8 +6,8 @@
 // created by the emulated providers against the real Docker Engine and PostgreSQL of the e2e infra scripts.
 //
 // The example publishes the fixed port 8090 under the fixed container name "identityService": the suite refuses
-// to start when either is taken, and whoever runs it alongside other deployments of port 8090 serializes them
-// (`flock /tmp/cis-port-8090.lock npm run test:e2e`).
+// to start when either is taken (the quickstart's deployment publishes 8090 too), and cleans up after itself even
+// when a test fails.
 import { strict as assert } from "assert";
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
@@ -40,7 +40,7 @@ function imageExists(name: string): boolean {
 /** Fails, naming the holder, when the example's port cannot be published on loopback. */
 async function requirePortFree(port: number): Promise<void> {
     const publishers = execFileSync("docker", ["ps", "--filter", `publish=${port}`, "--format", "{{.Names}}"], { encoding: "utf8" }).trim();
-    if (publishers) throw new Error(`port ${port}, which examples/yaml publishes, is taken by the container(s) ${publishers}; wait for them to go (run this suite under flock /tmp/cis-port-${port}.lock)`);
+    if (publishers) throw new Error(`port ${port}, which examples/yaml publishes, is taken by the container(s) ${publishers}; wait for them to go, or remove them`);
     await new Promise<void>((resolve, reject) => {
         const server = net.createServer();
         server.once("error", error => reject(new Error(`port ${port}, which examples/yaml publishes, is in use on 127.0.0.1 (${(error as Error).message}); free it first`)));
