@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ArgumentCheck, maskSecret, propertyPath } from "../src/validation";
+import { valueOf } from "./support/mocks";
 
 describe("argument check helpers", () => {
     it("turns a field as messages name it into a property path", () => {
@@ -23,7 +24,7 @@ describe("argument errors", () => {
 
     /** The error a late check fails with, once every value has resolved. */
     async function lateError(check: ArgumentCheck): Promise<pulumi.InputPropertiesError> {
-        const failure = await new Promise<unknown>(resolve => check.resolved()!.apply(resolve).promise().then(() => resolve(undefined), resolve));
+        const failure = await valueOf(check.resolved()!).then(() => undefined, (error: unknown) => error);
         assert.ok(pulumi.InputPropertiesError.isInstance(failure), String(failure));
         return failure as pulumi.InputPropertiesError;
     }
