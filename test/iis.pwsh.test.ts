@@ -420,14 +420,40 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             for (const name of ["scripts", "prerequisites", "install"] as const) {
                 ok(run(server, steps[name]), name);
             }
-            deleteAll(server, steps);
-            deleteAll(server, steps);
+            // A destroy retried after a failure runs the remaining deletes again; the scripts step, which every other
+            // step depends on, is deleted last, so its files are there for them.
+            const others = { ...steps, scripts: { ...steps.scripts, delete: undefined } };
+            deleteAll(server, others);
+            deleteAll(server, others);
             assert.ok(!fs.existsSync(server.hostPath("C:\\Creatio\\IdentityService")));
+            ok(run(server, steps.scripts, "delete"), "scripts (delete)");
+            ok(run(server, steps.scripts, "delete"), "scripts (delete) again");
+            assert.ok(!fs.existsSync(server.hostPath("C:\\Creatio\\IdentityService.deploy")));
+        });
+
+        it("a delete whose file is gone (the upload folder removed by hand) fails with what to do, never exit 0", async () => {
+            const server = newServer();
+            const steps = await stepCommands("gone-delete", iisArgs());
+            deployAll(server, steps);
+            fs.rmSync(server.hostPath("C:\\Creatio\\IdentityService.deploy"), { recursive: true });
+            const result = run(server, steps.site, "delete");
+            assert.equal(result.code, 1);
+            assert.match(result.stderr, /^runner: cannot start C:\\Creatio\\IdentityService\.deploy\\delete-site-[0-9a-f]{12}\.ps1: .*pulumi up --replace <its URN> writes it again\)$/m);
+            assert.match(server.config(), /<site name="IdentityService-gone-delete"/, "the site is still there");
+            // Written again by replacing the scripts step (pulumi up --replace: the new step's create, then the old
+            // step's delete, which keeps the folder while the install folder beside it is there), the delete runs.
+            ok(run(server, steps.scripts), "scripts");
+            assert.match(ok(run(server, steps.scripts, "delete"), "scripts (delete) of the replaced step").stdout, /^kept C:\\Creatio\\IdentityService\.deploy: /);
+            ok(run(server, steps.site, "delete"), "site (delete)");
+            assert.doesNotMatch(server.config(), /<site name="IdentityService-gone-delete"/);
         });
 
         it("succeeds when IIS is not installed at all", async () => {
             const server = newServer({ webAdministration: false, iis: false });
-            deleteAll(server, await stepCommands("noiis", iisArgs()));
+            const steps = await stepCommands("noiis", iisArgs());
+            // The other steps exist only after the scripts step wrote their files.
+            ok(run(server, steps.scripts), "scripts");
+            deleteAll(server, steps);
         });
     });
 

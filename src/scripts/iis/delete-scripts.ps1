@@ -1,4 +1,7 @@
-# Deletes the folder the "scripts" step wrote. Nothing there is needed once the other steps are gone.
+# Deletes the folder the "scripts" step wrote, once the install folder beside it is gone: every other step (whose
+# delete commands run files from this folder) is deleted before this one, and the install step's delete removes the
+# install folder. While the install folder is still there, the folder stays: this step is then being replaced by one
+# that wrote the same folder (pulumi up --replace, to write files removed by hand), which still needs it.
 # Input: the same lines as scripts.ps1, of which only the first, 'folder <path>', is read. A folder that is already
 # gone is fine.
 $ErrorActionPreference = 'Stop'
@@ -13,11 +16,13 @@ try {
     exit 1
 }
 try {
-    if ($first -cnotmatch '^folder (\S.*)$') {
-        throw "the input does not start with a 'folder <path>' line"
+    if ($first -cnotmatch '^folder (\S.*)\.deploy$') {
+        throw "the input does not start with a 'folder <install folder>.deploy' line"
     }
-    $folder = $Matches[1]
-    if (Test-Path -LiteralPath $folder) {
+    $folder = "$($Matches[1]).deploy"
+    if (Test-Path -LiteralPath $Matches[1]) {
+        Write-Output "kept $folder`: the install folder $($Matches[1]) is still there"
+    } elseif (Test-Path -LiteralPath $folder) {
         Remove-Item -LiteralPath $folder -Recurse -Force
     }
 } catch {
