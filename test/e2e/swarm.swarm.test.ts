@@ -194,10 +194,11 @@ describe("IdentityService on Docker Swarm, deployed by the test executor (real s
   });
 
   after(async function () {
-    await executor?.cleanup();
-    // Whatever a failed test left: the component's services, secrets and networks, then the balancer.
+    // Whatever a failed test left: the component's services and secrets, then what the executor made (the built
+    // images, once the services' tasks no longer use them), the networks and the balancer.
     for (const service of (await labelled("services").catch(() => [])) as Array<{ ID: string }>) await engine("DELETE", `/services/${service.ID}`).catch(() => undefined);
     for (const secret of (await labelled("secrets").catch(() => [])) as Array<{ ID: string }>) await engine("DELETE", `/secrets/${secret.ID}`).catch(() => undefined);
+    await executor?.cleanup();
     if (front) {
       const redispatched = (await front.logs()).filter(line => /refused/.test(line)).length;
       report.push(`balancer: ${redispatched} connection(s) refused by a stopping task and sent to the next one`);

@@ -265,8 +265,7 @@ export class Executor {
         if (result.code === 0) removed.push(`container ${id.slice(0, 12)}`);
       }
       for (const tag of this.builtImages) {
-        const result = await docker(["image", "rm", tag], { allowFailure: true });
-        if (result.code === 0) removed.push(`image ${tag}`);
+        if (await removeImage(tag)) removed.push(`image ${tag}`);
       }
     } finally {
       this.createdContainers.clear();
@@ -1528,6 +1527,20 @@ interface DockerResult {
 }
 
 /** Runs the docker CLI; `env` is added to its environment, `input` goes to its stdin. */
+/**
+ * Removes a built image. The tasks of a removed swarm service leave their containers for a few seconds, and those
+ * keep the image in use ("conflict: unable to remove repository reference"): wait for them rather than leave the
+ * image behind.
+ */
+async function removeImage(tag: string, attempts = 30): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    const result = await docker(["image", "rm", tag], { allowFailure: true });
+    if (result.code === 0) return true;
+    if (attempt >= attempts || !/conflict|being used/i.test(result.stderr)) return false;
+    await new Promise(resolve => setTimeout(resolve, 1000));
+  }
+}
+
 export function docker(
   args: string[],
   options: { env?: NodeJS.ProcessEnv; input?: Buffer; allowFailure?: boolean } = {},
