@@ -3,13 +3,14 @@
 // `~` update, `+-` replace, `-` delete), indented under its parent, the `[urn=…]` line, then the properties:
 // all inputs for a create or delete, only the changed ones for an update or replacement (`~ key: old => new`,
 // `+ key` added, `- key` removed, nested objects and lists item by item).
-// Strings follow object_diff.go: a string that decodes as JSON, or a multi-line one that decodes as YAML, to an
-// object or a list is shown decoded as `(json) {…}` (`decodeValue`, `printPrimitivePropertyValue`) and a change of
-// it as an object diff (`printEncodedValueDiff`); any other changed multi-line string as a line diff with two lines
-// of context and `...` for what is left out, blank lines skipped (`printTextDiff`, `printLineDiff`); a changed
-// single-line string as `"old" => "new"` (`printCharacterDiff`, without colours). A string printed whole (a
-// create) is cut to three lines of 150 characters, as `pulumi preview` does without `--show-full-output`
-// (`truncatePropertyString`).
+// Strings follow pkg/backend/display/object_diff.go at v3.248.0 (the version package-lock.json pins): a string that
+// decodes as JSON, or a multi-line one that decodes as YAML, to an object or a list is shown decoded as `(json) {…}`
+// (`decodeValue`, lines 1349-1398; `printPrimitivePropertyValue`, 961-972) and a change of it as an object diff
+// (`printEncodedValueDiff`, 1314-1345); any other changed multi-line string as a line diff with two lines of context
+// and `...` for what is left out, blank lines skipped (`printTextDiff`, 1194-1211, called for two strings at 914;
+// `printLineDiff`, 1250-1312); a changed single-line string as `"old" => "new"` (`printCharacterDiff`, 1213-1243,
+// without colours). A string printed whole (a create) is cut to three lines of 150 characters, as `pulumi preview`
+// does without `--show-full-output` (`truncatePropertyString`, 1456-1486; pkg/cmd/pulumi/operations/preview.go 393).
 // A secret prints as `[secret]` and an unknown value as `output<string>`, as the display does. Default providers
 // are not shown (the display hides them), and the summary counts each operation ("Resources: + 3 to create").
 import { diffLines } from "diff";
