@@ -105,7 +105,9 @@ export function commandLine(text: string): string {
  * One line of PowerShell that runs a script file: read, then run as a script block, so that neither the execution
  * policy (which Group Policy can enforce over `-ExecutionPolicy Bypass`) nor wildcard characters in the path can keep
  * it from starting. When it cannot start (the file is gone, unreadable or does not parse) it writes a plain-text
- * message (never CLIXML) naming the file and `hint` and exits 1; else it exits with the script's exit code. The
+ * message naming the file and `hint` and exits 1; else it exits with the script's exit code. Its own messages and
+ * PowerShell's are plain text: the console host writes errors as CLIXML only when the command was encoded and stderr
+ * is redirected (ConsoleHost's ErrorFormat in PowerShell/PowerShell), and this line travels as `-Command`. The
  * script reads standard input itself. The line holds nothing cmd.exe acts on between quotes (see commandLine).
  */
 export function scriptFileRunner(path: string, hint: string): string {

@@ -314,7 +314,10 @@ export function patcherFile(): UploadedFile {
     return hashedFile(PATCHER_FILE.replace(/\.cs$/, ""), "cs", readScript(`iis/${PATCHER_FILE}`));
 }
 
-/** A step script as the `scripts` step uploads it (the packaged one by default): named after its content, so a change is a new name. */
+/**
+ * A step script as the `scripts` step uploads it (the packaged one by default): named after its content, so a change
+ * is a new name.
+ */
 export function scriptFile(script: StepScript, source: string = stepScript(script)): UploadedFile {
     return hashedFile(script, "ps1", source);
 }
@@ -333,8 +336,8 @@ export function scriptsDirectory(installPath: string): string {
 const RUNNER_HINT = "the -iis-scripts step writes it: pulumi up --replace <its URN> writes it again";
 
 /**
- * The PowerShell text a step's command runs: for the uploader, the script itself (minified); for any other step, one line that
- * runs its uploaded file by name (see scriptFileRunner), so that a preview shows which file a step runs.
+ * The PowerShell text a step's command runs: for the uploader, the script itself (minified); for any other step, one
+ * line that runs its uploaded file by name (see scriptFileRunner), so that a preview shows which file a step runs.
  */
 export function commandScript(script: StepScript, scriptsDir: string): string {
     if (UPLOADER_SCRIPTS.includes(script)) {
