@@ -14,11 +14,14 @@ const identityService = new IdentityService("identity-service", {
         provider: (config.get("databaseProvider") as DatabaseProvider | undefined) ?? DatabaseProvider.Postgres,
         connectionString: config.requireSecret("connectionString"),
     },
-    client: { creatioUrl: config.get("creatioUrl") },
+    // Changing clientRotation (any value) generates a new client id and secret.
+    client: { creatioUrl: config.get("creatioUrl"), rotation: config.get("clientRotation") },
     signingCertificate: config.get("signingCertificatePath") ? { path: config.require("signingCertificatePath") } : undefined,
     docker: {
         build: { context: config.require("identityServiceFolder") },
         httpPort: config.getNumber("httpPort") ?? 8090,
+        // For example 127.0.0.1 behind a reverse proxy on the same host; default: every address of the host.
+        bindAddress: config.get("bindAddress"),
     },
 });
 

@@ -23,6 +23,11 @@ const postgres = new docker.Container("postgres", {
     // Published on loopback only, for client re-seeding from this machine.
     ports: [{ internal: 5432, external: 15432, ip: "127.0.0.1" }],
     restart: "unless-stopped",
+    // The first start initialises the database before the server accepts connections: the deployment waits until
+    // it does, so that the client re-seeding below finds the database running.
+    healthcheck: { tests: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -p 5432 -U creatio -d creatio"], interval: "2s", timeout: "5s", retries: 30 },
+    wait: true,
+    waitTimeout: 120,
 });
 
 const identityService = new IdentityService(
@@ -44,6 +49,8 @@ const identityService = new IdentityService(
         docker: {
             build: { context: identityServiceFolder },
             httpPort: 8090,
+            // For example 127.0.0.1 behind a reverse proxy on the same host; default: every address of the host.
+            bindAddress: config.get("bindAddress"),
             networks: [network.name],
         },
         readiness: { timeoutSeconds: 300 },

@@ -5,9 +5,10 @@
 // edited in the database, a service that never becomes ready, and destroy. A timing table is printed at the end.
 //
 // Needs: test/e2e/infra/start-docker.sh, then start-postgres.sh. The service (in its container) reaches PostgreSQL at
-// the Docker bridge gateway; the re-seed command (on this machine) uses 127.0.0.1 through
-// `database.reseedConnectionString`: this machine's own connections to the gateway address go through Docker's
-// MASQUERADE rule and arrive from another of its addresses, which the cluster's pg_hba (bridge subnet only) refuses.
+// the Docker bridge gateway; the re-seed command (on this machine) reaches the same cluster at 127.0.0.1 through
+// `database.reseedConnectionString`, which these scenarios exercise. (The gateway address would work from here too:
+// start-postgres.sh keeps this machine's connections to it on their bridge source address, past Docker's
+// MASQUERADE rule, so the cluster's pg_hba (bridge subnet only) accepts them; emulator.e2e.test.ts relies on that.)
 // Set E2E_EXECUTOR_LOG=1 to see every operation the executor performs.
 import { strict as assert } from "assert";
 import { execFile } from "child_process";

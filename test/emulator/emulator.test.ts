@@ -8,6 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { Deployment, Registration, durationSeconds, markSecrets } from "./engine";
 import { loadProject, programCommand, pwdAndMain } from "./project";
+import { healthcheckArgs } from "./providers/docker";
 import { generate } from "./providers/random";
 import { renderPreview } from "./render";
 import { serve } from "./rpc";
@@ -113,6 +114,16 @@ describe("engine emulator: pure rules", () => {
             new: { ...old, inputs: { labels: UNKNOWN } }, changedKeys: ["labels"], replaceKeys: [],
         }]);
         assert.match(list, /~ labels: \[\n.*\[0\]: \{\n.*label: "a"\n.*value: "b"\n.*\}\n.*\] => output<string>/);
+    });
+
+    it("creates a container's healthcheck with the docker CLI's options, and refuses what the CLI cannot express", () => {
+        const urn = "urn:pulumi:s::p::docker:index/container:Container::db";
+        assert.deepEqual(healthcheckArgs({ tests: ["CMD-SHELL", "pg_isready -h 127.0.0.1"], interval: "2s", timeout: "5s", retries: 30 }, urn),
+            ["--health-cmd", "pg_isready -h 127.0.0.1", "--health-interval", "2s", "--health-timeout", "5s", "--health-retries", "30"]);
+        assert.deepEqual(healthcheckArgs({ tests: ["NONE"] }, urn), ["--no-healthcheck"]);
+        assert.deepEqual(healthcheckArgs(undefined, urn), []);
+        assert.throws(() => healthcheckArgs({ tests: ["CMD", "pg_isready"] }, urn), /::db: .*only in the shell form/);
+        assert.throws(() => healthcheckArgs({ tests: ["CMD-SHELL", "true"], startInterval: "1s" }, urn), /startInterval/);
     });
 
     it("refuses to delete a protected resource", async () => {

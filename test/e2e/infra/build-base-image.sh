@@ -62,7 +62,15 @@ content_hash=$(
   } | sha256sum | cut -c1-32
 )
 
-existing=$(docker images -q --filter "label=$HASH_LABEL=$content_hash" | head -n 1)
+# Images built FROM the base inherit its labels, the content hash included: only an image whose history is the
+# single import step is the base itself (tagging a derived image as the base would stack layers run after run).
+existing=""
+for candidate in $(docker images -q --filter "label=$HASH_LABEL=$content_hash" | sort -u); do
+  if [ "$(docker history -q "$candidate" | wc -l)" -eq 1 ]; then
+    existing=$candidate
+    break
+  fi
+done
 if [ -n "$existing" ]; then
   docker tag "$existing" "$IMAGE"
   log "$IMAGE is up to date (content hash $content_hash)"

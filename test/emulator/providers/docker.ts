@@ -13,7 +13,10 @@
 //   container_read_refresh_timeout_milliseconds (ContainerUpdate, funcs.go:991-1077); env, labels, upload and
 //   networks_advanced are sets (order does not matter); the provider declares DeleteBeforeReplace
 //   (pulumi-docker resources.go:112-114). Create (funcs.go:586-673) creates, uploads files (tar at "/", mode
-//   0644), starts and reads back; it does not wait for "running" (#841).
+//   0644), starts and reads back; it does not wait for "running" (#841). A `healthcheck` (createContainerConfig)
+//   goes to the container; with `wait` the create then polls the container's health every second until it is
+//   healthy, failing after `waitTimeout` seconds (default 60) with "container failed to be in healthy state", or at
+//   once when the container has no health check (resourceDockerContainerCreate, waitForHealthyState).
 // - RemoteImage: `name` is ForceNew, keepLocally updates in place; the local image is used when present
 //   (findImage), pulled otherwise; delete removes the image unless keepLocally.
 // - Network: every argument is ForceNew.
@@ -36,7 +39,9 @@ const CONTAINER_IN_PLACE = new Set([
 const CONTAINER_SETS = new Set(["envs", "labels", "uploads", "networksAdvanced"]);
 /** The inputs the real operations here carry out; any other is refused rather than silently dropped. */
 const OPERATED: Record<string, Set<string>> = {
-    [CONTAINER]: new Set(["name", "image", "envs", "ports", "labels", "restart", "networksAdvanced", "uploads", "mustRun", "start"]),
+    [CONTAINER]: new Set([
+        "name", "image", "envs", "ports", "labels", "restart", "networksAdvanced", "uploads", "mustRun", "start", "healthcheck", "wait", "waitTimeout",
+    ]),
     [IMAGE]: new Set(["imageName", "build", "skipPush", "buildOnPreview"]),
     [REMOTE_IMAGE]: new Set(["name", "keepLocally"]),
     [NETWORK]: new Set(["name", "driver"]),
@@ -119,6 +124,29 @@ function tarOf(file: string, content: Buffer): Buffer {
     header.write(sum.toString(8).padStart(6, "0") + "\0 ", 148);
     const padding = Buffer.alloc((512 - (content.length % 512)) % 512);
     return Buffer.concat([header, content, padding, Buffer.alloc(1024)]);
+}
+
+/**
+ * `docker create` options for a container's healthcheck (createContainerConfig: test, interval, timeout,
+ * start_period, retries). The docker CLI runs --health-cmd through the shell, so only the shell form
+ * (["CMD-SHELL", command]) and ["NONE"] can be carried out; the exec form is refused rather than changed.
+ */
+export function healthcheckArgs(healthcheck: PropertyMap | undefined, urn: string): string[] {
+    if (!healthcheck) return [];
+    const tests = (healthcheck.tests as string[] | undefined) ?? [];
+    if (tests[0] === "NONE") return ["--no-healthcheck"];
+    if (tests[0] !== "CMD-SHELL" || tests.length !== 2) {
+        throw new Error(`${urn}: the emulated docker provider carries out a healthcheck only in the shell form ` +
+            `["CMD-SHELL", "<command>"] or ["NONE"] (it creates containers with the docker CLI), not ${JSON.stringify(tests)}`);
+    }
+    if (healthcheck.startInterval !== undefined) {
+        throw new Error(`${urn}: the emulated docker provider does not carry out healthcheck.startInterval (the docker CLI here has no option for it)`);
+    }
+    const args = ["--health-cmd", tests[1]];
+    const durations: [string, string][] = [["interval", "--health-interval"], ["timeout", "--health-timeout"], ["startPeriod", "--health-start-period"]];
+    for (const [key, option] of durations) if (healthcheck[key] !== undefined) args.push(option, String(healthcheck[key]));
+    if (healthcheck.retries !== undefined) args.push("--health-retries", String(healthcheck.retries));
+    return args;
 }
 
 export class DockerProvider implements EmulatedProvider {
@@ -248,6 +276,7 @@ export class DockerProvider implements EmulatedProvider {
         }
         for (const label of (plain.labels as PropertyMap[] | undefined) ?? []) args.push("--label", `${label.label}=${label.value}`);
         if (plain.restart) args.push("--restart", String(plain.restart));
+        args.push(...healthcheckArgs(plain.healthcheck as PropertyMap | undefined, ctx.urn));
         const networks = (plain.networksAdvanced as PropertyMap[] | undefined) ?? [];
         if (networks[0]) {
             args.push("--network", String(networks[0].name));
@@ -265,7 +294,10 @@ export class DockerProvider implements EmulatedProvider {
             for (const network of networks.slice(1)) {
                 this.run(["network", "connect", ...((network.aliases as string[] | undefined) ?? []).flatMap(a => ["--alias", a]), String(network.name), id]);
             }
-            if (plain.mustRun !== false || plain.start !== false) this.run(["start", id]);
+            if (plain.mustRun !== false || plain.start !== false) {
+                this.run(["start", id]);
+                if (plain.wait === true) await this.waitForHealthy(id, Number(plain.waitTimeout ?? 60));
+            }
         } catch (error) {
             this.run(["rm", "-f", id]);
             throw error;
@@ -273,6 +305,21 @@ export class DockerProvider implements EmulatedProvider {
         const running = this.run(["inspect", "--format", "{{.State.Running}}", id]) === "true";
         // Read (funcs.go:815-824): a container that is not running is stored with must_run = false.
         return { id, outputs: { ...inputs, mustRun: running ? (inputs.mustRun ?? true) : false, name } };
+    }
+
+    /** waitForHealthyState: the container's health every second until healthy, within the timeout. */
+    private async waitForHealthy(id: string, timeoutSeconds: number): Promise<void> {
+        const deadline = Date.now() + timeoutSeconds * 1000;
+        for (;;) {
+            const health = this.run(["inspect", "--format", "{{if .State.Health}}{{.State.Health.Status}}{{end}}", id]);
+            if (health === "") {
+                throw new Error("you have supplied a 'wait' argument, but the container does not have a healthcheck defined. " +
+                    "Please remove the 'wait' argument or add a 'healthcheck' attribute");
+            }
+            if (health === "healthy") return;
+            if (Date.now() >= deadline) throw new Error("container failed to be in healthy state");
+            await new Promise(resolve => setTimeout(resolve, 1000));
+        }
     }
 
     async update(type: string, id: string, oldOutputs: PropertyMap, news: PropertyMap, ctx: ProviderContext, preview: boolean): Promise<PropertyMap> {
