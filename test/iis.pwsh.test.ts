@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs, IisDeployment } from "../src";
 import { installInput } from "../src/targets/iis";
-import { POWERSHELL } from "../src/powershell";
+import { commandLine, POWERSHELL, scriptFileRunner } from "../src/powershell";
 import { IisServer, NET8_RUNTIMES, pwsh, RunResult, ServerLayout } from "./support/iisServer";
 import { SshServer } from "./support/sshServer";
 import { STEP_ORDER, StepCommand, stepCommands, StepName } from "./iisSteps";
@@ -165,9 +165,14 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             results = deployAll(server, steps);
         });
 
-        it("runs every step through powershell.exe -EncodedCommand as the component sends it", () => {
+        it("runs the uploader as powershell.exe -EncodedCommand and every other step by its file's name, as the component sends them", () => {
             for (const name of STEP_ORDER) {
-                assert.deepEqual(steps[name].interpreter, [...POWERSHELL, "-EncodedCommand"], name);
+                assert.deepEqual(steps[name].interpreter, [...POWERSHELL, name === "scripts" ? "-EncodedCommand" : "-Command"], name);
+            }
+            const folder = server.hostPath("C:\\Creatio\\IdentityService.deploy");
+            for (const name of STEP_ORDER.filter(step => step !== "scripts")) {
+                const file = /^\$file='C:\\Creatio\\IdentityService\.deploy\\([^']+)';/.exec(steps[name].create)![1];
+                assert.ok(fs.existsSync(path.join(folder, file)), `${name} runs ${file}, which the scripts step wrote`);
             }
             assert.match(results.prerequisites.stdout, /"Microsoft.AspNetCore.App 8\.0\.11"/);
         });
@@ -415,14 +420,40 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             for (const name of ["scripts", "prerequisites", "install"] as const) {
                 ok(run(server, steps[name]), name);
             }
-            deleteAll(server, steps);
-            deleteAll(server, steps);
+            // A destroy retried after a failure runs the remaining deletes again; the scripts step, which every other
+            // step depends on, is deleted last, so its files are there for them.
+            const others = { ...steps, scripts: { ...steps.scripts, delete: undefined } };
+            deleteAll(server, others);
+            deleteAll(server, others);
             assert.ok(!fs.existsSync(server.hostPath("C:\\Creatio\\IdentityService")));
+            ok(run(server, steps.scripts, "delete"), "scripts (delete)");
+            ok(run(server, steps.scripts, "delete"), "scripts (delete) again");
+            assert.ok(!fs.existsSync(server.hostPath("C:\\Creatio\\IdentityService.deploy")));
+        });
+
+        it("a delete whose file is gone (the upload folder removed by hand) fails with what to do, never exit 0", async () => {
+            const server = newServer();
+            const steps = await stepCommands("gone-delete", iisArgs());
+            deployAll(server, steps);
+            fs.rmSync(server.hostPath("C:\\Creatio\\IdentityService.deploy"), { recursive: true });
+            const result = run(server, steps.site, "delete");
+            assert.equal(result.code, 1);
+            assert.match(result.stderr, /^runner: cannot start C:\\Creatio\\IdentityService\.deploy\\delete-site-[0-9a-f]{12}\.ps1: .*pulumi up --replace <its URN> writes it again\)$/m);
+            assert.match(server.config(), /<site name="IdentityService-gone-delete"/, "the site is still there");
+            // Written again by replacing the scripts step (pulumi up --replace: the new step's create, then the old
+            // step's delete, which keeps the folder while the install folder beside it is there), the delete runs.
+            ok(run(server, steps.scripts), "scripts");
+            assert.match(ok(run(server, steps.scripts, "delete"), "scripts (delete) of the replaced step").stdout, /^kept C:\\Creatio\\IdentityService\.deploy: /);
+            ok(run(server, steps.site, "delete"), "site (delete)");
+            assert.doesNotMatch(server.config(), /<site name="IdentityService-gone-delete"/);
         });
 
         it("succeeds when IIS is not installed at all", async () => {
             const server = newServer({ webAdministration: false, iis: false });
-            deleteAll(server, await stepCommands("noiis", iisArgs()));
+            const steps = await stepCommands("noiis", iisArgs());
+            // The other steps exist only after the scripts step wrote their files.
+            ok(run(server, steps.scripts), "scripts");
+            deleteAll(server, steps);
         });
     });
 
@@ -566,7 +597,7 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             fs.rmSync(server.hostPath("C:\\Creatio\\IdentityService.deploy"), { recursive: true });
             const result = run(server, steps.prerequisites);
             assert.equal(result.code, 1);
-            assert.match(result.stderr, /^runner: cannot start C:\\Creatio\\IdentityService\.deploy\\prerequisites-[0-9a-f]{12}\.ps1: .*\(run pulumi up again to upload the step scripts\)/);
+            assert.match(result.stderr, /^runner: cannot start C:\\Creatio\\IdentityService\.deploy\\prerequisites-[0-9a-f]{12}\.ps1: .*\(the -iis-scripts step writes it: pulumi up --replace <its URN> writes it again\)$/m);
             assert.ok(!result.stderr.includes("CLIXML"));
             assert.equal(result.stdout, "");
         });
@@ -603,6 +634,89 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             const result = run(server, steps.scripts);
             assert.equal(result.code, 1);
             assert.ok(result.stderr.includes("C:\\\u041a\u0440\u0435\u0430\u0442\u0438\u043e does not exist"), result.stderr);
+        });
+    });
+
+    describe("the runner and the upload, through the stand-in cmd.exe", () => {
+        const SSH_ARGS = { connection: { host: "127.0.0.1", port: 22, user: "Administrator", privateKey: "key" } };
+
+        for (const delayedExpansion of [false, true]) {
+            it(`deploys and deletes over cmd.exe with % ! ^ & ' ( ) spaces and non-ASCII in the install path (delayed expansion ${delayedExpansion ? "on" : "off"})`, async () => {
+                const server = newServer();
+                const creatio = "C:\\Creatio 50% !windir! %windir% ^(a & b)' \u00fc\u540d";
+                fs.mkdirSync(server.hostPath(creatio), { recursive: true });
+                const steps = await stepCommands("cmd", iisArgs({ creatioPath: creatio, ...SSH_ARGS }));
+                for (const name of STEP_ORDER) {
+                    assert.equal(steps[name].interpreter, undefined, "remote steps: command lines through cmd.exe");
+                    ok(server.runLine(steps[name].create, steps[name].stdin, { delayedExpansion }), name);
+                }
+                const install = server.hostPath(`${creatio}\\IdentityService`);
+                assert.equal(fs.readFileSync(path.join(install, "IdentityService.dll"), "utf8"), "stand-in assembly v1");
+                assert.ok(fs.readdirSync(server.hostPath(`${creatio}\\IdentityService.deploy`)).some(file => file.startsWith("install-")));
+                for (const name of [...STEP_ORDER].reverse()) {
+                    if (steps[name].delete !== undefined) {
+                        ok(server.runLine(steps[name].delete!, steps[name].stdin, { delayedExpansion }), `${name} (delete)`);
+                    }
+                }
+                assert.ok(!fs.existsSync(install));
+                assert.ok(!fs.existsSync(server.hostPath(`${creatio}\\IdentityService.deploy`)));
+            });
+        }
+
+        it("passes the script's exit code, stdout, stderr and stdin through, in plain text", () => {
+            const server = newServer();
+            const file = "C:\\Creatio\\probe-0123456789ab.ps1";
+            fs.writeFileSync(
+                server.hostPath(file),
+                "$in = [Console]::In.ReadToEnd()\n[Console]::Out.Write('got ' + $in)\n[Console]::Error.Write('warned')\nexit 7\n",
+            );
+            const result = server.runLine(commandLine(scriptFileRunner(file, "hint")), "stdin text");
+            assert.deepEqual([result.code, result.stdout, result.stderr], [7, "got stdin text", "warned"]);
+            const missing = server.runLine(commandLine(scriptFileRunner(file.replace("probe", "missing"), "hint")), "");
+            assert.equal(missing.code, 1);
+            assert.match(missing.stderr, /^runner: cannot start C:\\Creatio\\missing-0123456789ab\.ps1: .* \(hint\)$/m);
+            fs.writeFileSync(server.hostPath(file.replace("probe", "throws")), "throw 'boom'\n");
+            const failed = server.runLine(commandLine(scriptFileRunner(file.replace("probe", "throws"), "hint")), "");
+            assert.equal(failed.code, 1);
+            assert.equal(failed.stderr.trim(), "runner: C:\\Creatio\\throws-0123456789ab.ps1 failed: boom");
+            for (const output of [result, missing, failed]) {
+                assert.ok(!output.stderr.includes("CLIXML"));
+            }
+        });
+
+        it("refuses a malformed upload, or a file whose content does not match its name, before writing anything", async () => {
+            const server = newServer();
+            const steps = await stepCommands("upload", iisArgs());
+            const folder = server.hostPath("C:\\Creatio\\IdentityService.deploy");
+            const lines = steps.scripts.stdin.split("\n");
+            const header = lines.findIndex(line => line.startsWith("file install-"));
+            const [, name, count] = /^file (\S+) (\d+)$/.exec(lines[header])!;
+            const cases: [string, string, RegExp][] = [
+                ["no folder line", lines.slice(1).join("\n"), /^scripts: the input does not start with a 'folder <path>' line/],
+                ["no final line break", steps.scripts.stdin.slice(0, -1), /does not end in a line break/],
+                ["a line count too small", lines.map((l, i) => (i === header ? `file ${name} ${Number(count) - 1}` : l)).join("\n"), new RegExp(`^scripts: the content of ${name.replace(".", "\\.")} does not match the hash in its name$`)],
+                ["a line that is not a file header", lines.map((l, i) => (i === header ? `File ${name} ${count}` : l)).join("\n"), /^scripts: line \d+ is not a 'file <name>-<hash>\.<ps1\|cs> <line count>' line$/],
+                ["a line count too large", lines.map((l, i) => (i === header ? `file ${name} 999999` : l)).join("\n"), new RegExp(`^scripts: ${name.replace(".", "\\.")} announces 999999 lines, but only \\d+ follow$`)],
+                ["a name without its hash", lines.map((l, i) => (i === header ? `file install.ps1 ${count}` : l)).join("\n"), /is not a 'file <name>-<hash>/],
+                ["a changed line", lines.map((l, i) => (i === header + 5 ? `${l} # changed` : l)).join("\n"), new RegExp(`^scripts: the content of ${name.replace(".", "\\.")} does not match the hash in its name$`)],
+            ];
+            for (const [what, stdin, message] of cases) {
+                const result = run(server, steps.scripts, "create", stdin);
+                assert.equal(result.code, 1, what);
+                assert.match(result.stderr.trim(), message, what);
+                assert.ok(!result.stderr.includes("CLIXML"), what);
+                assert.ok(!fs.existsSync(folder), `${what}: nothing written`);
+            }
+            // The well-formed input writes every file with a byte order mark, and a second run writes nothing.
+            const first = JSON.parse(ok(run(server, steps.scripts), "scripts").stdout);
+            assert.ok(first.written.includes(name));
+            assert.deepEqual([...fs.readFileSync(path.join(folder, name)).subarray(0, 3)], [0xef, 0xbb, 0xbf]);
+            assert.deepEqual(JSON.parse(ok(run(server, steps.scripts), "scripts again").stdout).written, []);
+            // A file changed on the server is restored to what its name says; older files stay.
+            fs.writeFileSync(path.join(folder, name), "tampered");
+            fs.writeFileSync(path.join(folder, "install-000000000000.ps1"), "an older version\n");
+            assert.deepEqual(JSON.parse(ok(run(server, steps.scripts), "scripts restores").stdout).written, [name]);
+            assert.ok(fs.existsSync(path.join(folder, "install-000000000000.ps1")));
         });
     });
 
@@ -696,7 +810,11 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             const steps = await stepCommands("ssh", iisArgs({ connection: { host: "127.0.0.1", port: ssh.port, user: "Administrator", privateKey: "key" } }));
             assert.equal(steps.scripts.interpreter, undefined);
             for (const name of STEP_ORDER) {
-                assert.match(steps[name].create, /^powershell\.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand [A-Za-z0-9+/=]+$/);
+                if (name === "scripts") {
+                    assert.match(steps[name].create, /^powershell\.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand [A-Za-z0-9+/=]+$/);
+                } else {
+                    assert.match(steps[name].create, /^powershell\.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -Command "\$file='C:\\Creatio\\IdentityService\.deploy\\[a-z-]+-[0-9a-f]{12}\.ps1';[^"]*"$/);
+                }
                 ok(await ssh.run(steps[name].create, steps[name].stdin), `${name} over SSH`);
             }
             assert.match(server.runtime(), /<site name="IdentityService-ssh" state="Started"/);

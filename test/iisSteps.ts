@@ -1,6 +1,6 @@
 /**
  * The IIS steps exactly as the component sends them: built under Pulumi mocks, each step's command (the
- * interpreter's argv and the -EncodedCommand text, or the SSH command line), its delete command and its standard
+ * interpreter's argv and the -Command or -EncodedCommand text, or the SSH command line), its delete command and its standard
  * input, as the command provider would pass them.
  */
 import "./support/mocks";

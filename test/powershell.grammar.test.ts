@@ -1,7 +1,8 @@
 // Every PowerShell text the IIS target generates is parsed with a real PowerShell grammar (tree-sitter-powershell):
-// the packaged scripts as shipped, their minified inline form, and the commands of every variant (local and SSH,
-// http and https, custom pool identity or not, each release row of the version table) built from hostile values.
-// Values never enter script text (they travel on stdin), except the uploaded scripts' folder, which is quoted.
+// the packaged scripts as shipped, the uploader's minified inline form, the one-line runner of every other step,
+// and the commands of every variant (local and SSH, http and https, custom pool identity or not, each release row of
+// the version table) built from hostile values. Values never enter script text (they travel on stdin), except the
+// uploaded scripts' folder, which the runner carries as one cmd.exe-safe string expression.
 import "./support/mocks";
 import { strict as assert } from "assert";
 import fc from "fast-check";
@@ -9,8 +10,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, IisDeployment } from "../src";
-import { commandScript, scriptTransport, STEP_SCRIPTS, stepScript } from "../src/targets/iis";
-import { decodeCommand, encodeCommand, encodedCommandLine, minify, quote } from "../src/powershell";
+import { commandScript, scriptFile, STEP_SCRIPTS, stepScript, UPLOADER_SCRIPTS, windowsJoin } from "../src/targets/iis";
+import { cmdSafeString, commandLine, decodeCommand, encodeCommand, encodedCommandLine, minify, quote } from "../src/powershell";
 import { RELEASES, formatVersion } from "../src/versions";
 import { Recorder, resetMocks, valueOf } from "./support/mocks";
 
@@ -60,7 +61,7 @@ const HOSTILE = {
     siteName: "Ids ${COMPUTERNAME} `n $(calc) & {x} @y #z \u00fc\u540d",
     appPoolName: "Pool $x `t (y) \u00e9",
     // Windows paths may hold single quotes, $, backticks, ; and non-ASCII text.
-    creatioPath: "C:\\Creatio 'prod' $x $(y) `y ;z \u00e4\u00f6",
+    creatioPath: "C:\\Creatio 'prod' $x $(y) `y ;z \u00e4\u00f6 50% !x! ^(&)",
     archivePath: "D:\\Pak'ete\\$(evil) `n;\u00df\\IdentityService.zip",
     username: "CONTOSO\\o'brien $x `y ;\u00e7",
     // Secrets may hold anything, newlines included.
@@ -91,6 +92,16 @@ function variantArgs(version: string, https: boolean, identity: boolean, ssh: bo
     };
 }
 
+/** The PowerShell text of a step command: decoded from `-EncodedCommand`, or the `-Command` text, local or over SSH. */
+async function scriptText(props: Record<string, unknown>, text: string): Promise<string> {
+    const line = /^powershell\.exe .*?-(EncodedCommand|Command) (.*)$/.exec(text);
+    if (line) {
+        return line[1] === "EncodedCommand" ? decodeCommand(line[2]) : line[2].slice(1, -1);
+    }
+    const interpreter = (await valueOf(props.interpreter as pulumi.Input<string[]>)) ?? [];
+    return interpreter[interpreter.length - 1] === "-EncodedCommand" ? decodeCommand(text) : text;
+}
+
 describe("PowerShell scripts of the IIS target parse (tree-sitter-powershell)", function () {
     this.timeout(60000);
     let parser: PowerShellParser;
@@ -106,10 +117,12 @@ describe("PowerShell scripts of the IIS target parse (tree-sitter-powershell)", 
     });
 
     for (const script of STEP_SCRIPTS) {
-        it(`${script}.ps1 parses as shipped and minified, and holds no here-string or block comment`, () => {
+        it(`${script}.ps1 parses as shipped${UPLOADER_SCRIPTS.includes(script) ? " and minified (it travels inline)" : ""}`, () => {
             const source = stepScript(script);
             assert.deepEqual(syntaxErrors(parser, source), [], `${script}.ps1`);
-            assert.deepEqual(syntaxErrors(parser, minify(source)), [], `${script}.ps1 minified`);
+            if (UPLOADER_SCRIPTS.includes(script)) {
+                assert.deepEqual(syntaxErrors(parser, minify(source)), [], `${script}.ps1 minified`);
+            }
             assert.match(source, /^\$ErrorActionPreference = 'Stop'$/m, "stops on the first error");
             // Windows PowerShell 5.1 reads scripts in the ANSI code page unless they carry a BOM: keep them ASCII.
             assert.match(source, /^[\x09\x0a\x0d\x20-\x7e]*$/, "ASCII only");
@@ -187,13 +200,15 @@ describe("PowerShell scripts of the IIS target parse (tree-sitter-powershell)", 
                     for (const script of STEP_SCRIPTS) {
                         const text = commandScript(script, directory);
                         assert.deepEqual(syntaxErrors(parser, text), [], script);
-                        const transport = scriptTransport(script);
-                        if (transport.kind === "file") {
-                            // The runner holds the file's path once, as the same file Windows resolves (a folder given with
-                            // trailing separators, such as "C:\\", is joined without them), among fixed literals of its own.
-                            const paths = literalsOf(text).filter(literal => literal.endsWith(transport.file.name));
-                            assert.equal(paths.length, 1, script);
-                            assert.equal(path.win32.normalize(paths[0]), path.win32.join(directory, transport.file.name), script);
+                        if (!UPLOADER_SCRIPTS.includes(script)) {
+                            // The runner holds the file's path once, first, as the same file Windows resolves (a folder given
+                            // with trailing separators, such as "C:\\", is joined without them).
+                            const name = scriptFile(script).name;
+                            const file = windowsJoin(directory, name);
+                            assert.ok(text.startsWith(`$file=${cmdSafeString(file)};`), script);
+                            assert.equal(path.win32.normalize(file), path.win32.join(directory, name), script);
+                            assert.equal(text.split(cmdSafeString(file)).length, 2, `${script}: the path appears once`);
+                            assert.doesNotThrow(() => commandLine(text), script);
                         }
                     }
                 }),
@@ -249,7 +264,7 @@ describe("PowerShell scripts of the IIS target parse (tree-sitter-powershell)", 
                                         continue;
                                     }
                                     const text = await valueOf(command.props[which] as pulumi.Input<string>);
-                                    const script = decodeCommand(text.split(" ").pop()!);
+                                    const script = await scriptText(command.props, text);
                                     if (!seen.has(script)) {
                                         seen.set(script, `${command.name} ${which}`);
                                         assert.deepEqual(syntaxErrors(parser, script), [], `${command.name} ${which}`);
@@ -258,8 +273,13 @@ describe("PowerShell scripts of the IIS target parse (tree-sitter-powershell)", 
                                         assert.ok(!script.includes(secret), `${command.name} ${which}: no secret in the script`);
                                     }
                                 }
-                                // The values arrive intact on stdin, whatever they hold.
-                                const stdin = JSON.parse(await valueOf(command.props.stdin as pulumi.Input<string>));
+                                // The values arrive intact on stdin, whatever they hold (the uploader's is plain lines).
+                                const text = await valueOf(command.props.stdin as pulumi.Input<string>);
+                                if (command.name.endsWith("-iis-scripts")) {
+                                    assert.ok(text.startsWith(`folder ${HOSTILE.creatioPath}\\IdentityService.deploy\n`));
+                                    continue;
+                                }
+                                const stdin = JSON.parse(text);
                                 const flat = JSON.stringify(stdin);
                                 if (command.name.endsWith("-iis-site")) {
                                     assert.equal(stdin.siteName, HOSTILE.siteName);
@@ -279,22 +299,22 @@ describe("PowerShell scripts of the IIS target parse (tree-sitter-powershell)", 
             }
         }
 
-        it("builds each step's script text from the package alone: hostile values change only the quoted upload folder", () => {
+        it("builds each step's script text from the package alone: hostile values change only the upload folder's expression", () => {
             const plain = "C:\\Creatio\\IdentityService.deploy";
             const hostile = `${HOSTILE.creatioPath}\\IdentityService.deploy`;
             for (const script of STEP_SCRIPTS) {
                 const a = commandScript(script, plain);
                 const b = commandScript(script, hostile);
                 assert.deepEqual(syntaxErrors(parser, b), [], script);
-                const transport = scriptTransport(script);
-                if (transport.kind === "inline") {
+                if (UPLOADER_SCRIPTS.includes(script)) {
                     assert.equal(b, a, `${script}: the same text whatever the values`);
+                    assert.ok(encodedCommandLine(b).length < 8191, `${script} fits cmd.exe's line`);
                 } else {
-                    const file = transport.file.name;
-                    assert.equal(b, a.replace(quote(`${plain}\\${file}`), quote(`${hostile}\\${file}`)), script);
-                    assert.ok(b.includes(quote(`${hostile}\\${file}`)));
+                    const file = scriptFile(script).name;
+                    assert.equal(b, a.replace(cmdSafeString(`${plain}\\${file}`), cmdSafeString(`${hostile}\\${file}`)), script);
+                    assert.ok(b.includes(cmdSafeString(`${hostile}\\${file}`)));
+                    assert.ok(commandLine(b).length < 8191, `${script} fits cmd.exe's line`);
                 }
-                assert.ok(encodedCommandLine(b).length < 8191, `${script} fits cmd.exe's line`);
             }
         });
     });

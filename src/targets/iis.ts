@@ -4,12 +4,15 @@
  *
  * Every step script is a real file under `src/scripts/iis/` and reads ONE JSON document on standard input holding
  * all its values, secret or not: no value is ever spliced into script text, so a script's text is the same for
- * every deployment and holds no secret. Short scripts travel inline as `powershell.exe ... -EncodedCommand`
- * (cmd.exe, which OpenSSH for Windows runs commands through, would mangle quotes); longer ones, and the
- * configuration patcher, are written to the server by the `scripts` step and run by path.
+ * every deployment and holds no secret. The `scripts` step writes every step script (and the configuration patcher)
+ * to a folder on the server under names that carry their content hash, its standard input being the files as plain
+ * lines; every other step runs its file with one readable line (`powershell.exe ... -Command "..."`, safe through
+ * cmd.exe, which OpenSSH for Windows runs commands through). So a changed script shows in `pulumi preview --diff` as
+ * changed lines of the `scripts` step and as a new file name in the command of the step that runs it. Only the
+ * uploader travels inline, as `-EncodedCommand`.
  *
  * Steps, chained in this order, each idempotent:
- *   prerequisites → scripts → install → app-pool → site → configuration → readiness
+ *   scripts → prerequisites → install → app-pool → site → configuration → readiness
  */
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
@@ -19,7 +22,7 @@ import { Claim, knownClaims } from "../claims";
 import { Setting, toAppSettingsPatch } from "../configuration";
 import { serviceUrl } from "./docker";
 import { readScript } from "../packagedScripts";
-import { encodeCommand, encodedCommandLine, MAX_COMMAND_LINE, minify, POWERSHELL, quote } from "../powershell";
+import { commandLine, encodeCommand, encodedCommandLine, minify, POWERSHELL, scriptFileRunner } from "../powershell";
 import { readinessEnvironment, ReadinessSettings } from "../readiness";
 import { ArgumentCheck, Check, checks, describe, isKnown } from "../validation";
 import { VersionProfile } from "../versions";
@@ -293,38 +296,35 @@ export interface UploadedFile {
     readonly content: string;
 }
 
-/** How one script runs: inline (its minified text, encoded) or from an uploaded file. */
-export type ScriptTransport = { readonly kind: "inline"; readonly text: string } | { readonly kind: "file"; readonly file: UploadedFile };
-
 /**
- * Inline when the encoded command fits cmd.exe's line limit, else uploaded under a name that carries the content
- * hash: a changed script changes the command text, so the step runs again.
+ * The scripts that carry the others: the `scripts` step and its delete travel inline (minified) as `-EncodedCommand`
+ * (base64 of the script, the one form of a whole script that nothing on the way can mangle), since no file exists
+ * before them. A test keeps their command lines under MAX_COMMAND_LINE.
  */
-export function scriptTransport(script: StepScript): ScriptTransport {
-    const source = stepScript(script);
-    const text = minify(source);
-    if (encodedCommandLine(text).length <= MAX_COMMAND_LINE) {
-        return { kind: "inline", text };
-    }
-    return { kind: "file", file: { name: `${script}-${contentHash(source)}.ps1`, content: source } };
+export const UPLOADER_SCRIPTS: readonly StepScript[] = ["scripts", "delete-scripts"];
+
+/** A file under its content hash, lines ending in `\n` on every machine (a checkout may have turned them into `\r\n`). */
+function hashedFile(name: string, extension: string, source: string): UploadedFile {
+    const content = source.replace(/\r\n/g, "\n");
+    return { name: `${name}-${contentHash(content)}.${extension}`, content };
 }
 
 /** The patcher's source, uploaded for the configuration step. */
 export function patcherFile(): UploadedFile {
-    const content = readScript(`iis/${PATCHER_FILE}`);
-    return { name: PATCHER_FILE.replace(/\.cs$/, `-${contentHash(content)}.cs`), content };
+    return hashedFile(PATCHER_FILE.replace(/\.cs$/, ""), "cs", readScript(`iis/${PATCHER_FILE}`));
 }
 
-/** Every file the `scripts` step uploads: the patcher and the scripts too long to travel inline. */
+/**
+ * A step script as the `scripts` step uploads it (the packaged one by default): named after its content, so a change
+ * is a new name.
+ */
+export function scriptFile(script: StepScript, source: string = stepScript(script)): UploadedFile {
+    return hashedFile(script, "ps1", source);
+}
+
+/** Every file the `scripts` step uploads: the patcher and every step script but the uploader's own. */
 export function uploadedFiles(): UploadedFile[] {
-    const files = [patcherFile()];
-    for (const script of STEP_SCRIPTS) {
-        const transport = scriptTransport(script);
-        if (transport.kind === "file") {
-            files.push(transport.file);
-        }
-    }
-    return files;
+    return [patcherFile(), ...STEP_SCRIPTS.filter(script => !UPLOADER_SCRIPTS.includes(script)).map(script => scriptFile(script))];
 }
 
 /** The folder the `scripts` step writes to: next to the install folder, never inside it (extraction clears it). */
@@ -332,44 +332,37 @@ export function scriptsDirectory(installPath: string): string {
     return `${installPath.replace(/[\\/]+$/, "")}.deploy`;
 }
 
-/**
- * The PowerShell text a step's command runs: the script itself, or a two-line runner that calls the uploaded file
- * (its path as a single-quoted literal) and passes its exit code on.
- */
-export function commandScript(script: StepScript, scriptsDir: string): string {
-    const transport = scriptTransport(script);
-    if (transport.kind === "inline") {
-        return transport.text;
-    }
-    return uploadRunner(windowsJoin(scriptsDir, transport.file.name));
-}
+/** What to do when a step's file is missing: the `scripts` step only runs again when it is replaced. */
+const RUNNER_HINT = "the -iis-scripts step writes it: pulumi up --replace <its URN> writes it again";
 
 /**
- * The runner of an uploaded script. It reads the file and runs its text as a script block: neither the execution
- * policy (which Group Policy can enforce over `-ExecutionPolicy Bypass`) nor wildcard characters in the path can
- * keep it from starting, and when it cannot start (the file is gone, unreadable or does not parse) the step fails
- * with a plain-text message instead of exiting 0.
+ * The PowerShell text a step's command runs: for the uploader, the script itself (minified); for any other step, one
+ * line that runs its uploaded file by name (see scriptFileRunner), so that a preview shows which file a step runs.
  */
-export function uploadRunner(path: string): string {
-    return [
-        "$ErrorActionPreference = 'Stop'",
-        "[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false",
-        `$path = ${quote(path)}`,
-        "try {",
-        "$script = [ScriptBlock]::Create([System.IO.File]::ReadAllText($ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($path)))",
-        "} catch {",
-        "[Console]::Error.WriteLine(\"runner: cannot start $($path): $($_.Exception.Message) (run pulumi up again to upload the step scripts)\")",
-        "exit 1",
-        "}",
-        "$global:LASTEXITCODE = 0",
-        "try {",
-        "& $script",
-        "} catch {",
-        "[Console]::Error.WriteLine(\"runner: $($path) failed: $($_.Exception.Message)\")",
-        "exit 1",
-        "}",
-        "exit $LASTEXITCODE",
-    ].join("\n");
+export function commandScript(script: StepScript, scriptsDir: string): string {
+    if (UPLOADER_SCRIPTS.includes(script)) {
+        return minify(stepScript(script));
+    }
+    return fileRunner(scriptFile(script), scriptsDir);
+}
+
+/** The one line that runs an uploaded file from the folder the `scripts` step writes. */
+export function fileRunner(file: UploadedFile, scriptsDir: string): string {
+    return scriptFileRunner(windowsJoin(scriptsDir, file.name), RUNNER_HINT);
+}
+
+/** The command line a step runs over SSH (through cmd.exe): readable `-Command`, or `-EncodedCommand` for the uploader. */
+export function remoteCommandLine(script: StepScript, scriptsDir: string): string {
+    const text = commandScript(script, scriptsDir);
+    return UPLOADER_SCRIPTS.includes(script) ? encodedCommandLine(text) : commandLine(text);
+}
+
+/** A local step's interpreter (PowerShell started directly, no cmd.exe) and the text appended to it as the last argument. */
+export function localCommand(script: StepScript, scriptsDir: string): { interpreter: string[]; text: string } {
+    const text = commandScript(script, scriptsDir);
+    return UPLOADER_SCRIPTS.includes(script)
+        ? { interpreter: [...POWERSHELL, "-EncodedCommand"], text: encodeCommand(text) }
+        : { interpreter: [...POWERSHELL, "-Command"], text };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -384,8 +377,28 @@ export function prerequisitesInput(profile: VersionProfile, creatioPath: string)
     });
 }
 
+/**
+ * The `scripts` step's standard input, as plain lines so that a preview shows a changed script line by line (a JSON
+ * document would be shown decoded, each script one long string): `folder <directory>`, then for each file
+ * `file <name> <line count>` followed by exactly that many lines, its content (which ends in a line break).
+ * scripts.ps1 reads it back strictly.
+ */
 export function scriptsInput(directory: string, files: readonly UploadedFile[]): string {
-    return JSON.stringify({ directory, files });
+    if (/[\r\n]/.test(directory)) {
+        throw new Error(`the upload folder cannot hold a line break: ${JSON.stringify(directory)}`);
+    }
+    const lines = [`folder ${directory}`];
+    for (const file of files) {
+        if (!/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(file.name)) {
+            throw new Error(`an uploaded file name holds only letters, digits, dots and dashes: ${JSON.stringify(file.name)}`);
+        }
+        if (!file.content.endsWith("\n")) {
+            throw new Error(`${file.name} does not end in a line break`);
+        }
+        const content = file.content.slice(0, -1).split("\n");
+        lines.push(`file ${file.name} ${content.length}`, ...content);
+    }
+    return `${lines.join("\n")}\n`;
 }
 
 export interface InstallValues {
@@ -552,16 +565,13 @@ interface StepOptions {
 
 /**
  * One step: a remote command over SSH when there is a connection, else a local one that starts PowerShell itself
- * (no cmd.exe in between). Either way the script travels as `-EncodedCommand`.
+ * (no cmd.exe in between). Either way the command names the uploaded script file it runs (see commandScript).
  */
 function createStep(
     resourceName: string,
     options: StepOptions,
     context: { settings: IisSettings; scriptsDir: pulumi.Output<string>; parent: pulumi.Resource },
 ): command.local.Command | command.remote.Command {
-    const encoded = (script: StepScript) => context.scriptsDir.apply(dir => encodeCommand(commandScript(script, dir)));
-    const create = encoded(options.create);
-    const remove = options.delete ? encoded(options.delete) : undefined;
     const opts: pulumi.CustomResourceOptions = {
         parent: context.parent,
         dependsOn: options.dependsOn,
@@ -576,7 +586,8 @@ function createStep(
     };
     const { connection } = context.settings;
     if (connection) {
-        const line = (text: pulumi.Output<string>) => text.apply(b64 => [...POWERSHELL, "-EncodedCommand", b64].join(" "));
+        const line = (script: StepScript) => context.scriptsDir.apply(dir => remoteCommandLine(script, dir));
+        const create = line(options.create);
         // Another server is another deployment: the step is replaced, so its delete runs on the old server (with the
         // connection kept in the state) and it runs anew on the new one. New credentials for the same server are an
         // update, which each step survives without changing anything there.
@@ -586,13 +597,22 @@ function createStep(
             .apply(([server, others]) => [server, ...(others ?? [])]);
         return new command.remote.Command(
             resourceName,
-            { ...common, triggers, connection, create: line(create), update: line(create), delete: remove && line(remove) },
+            { ...common, triggers, connection, create, update: create, delete: options.delete && line(options.delete) },
             opts,
         );
     }
+    // The create and delete scripts of a step travel the same way (both uploaded, or both the uploader's own).
+    const local = (script: StepScript) => context.scriptsDir.apply(dir => localCommand(script, dir));
+    const create = local(options.create);
     return new command.local.Command(
         resourceName,
-        { ...common, interpreter: [...POWERSHELL, "-EncodedCommand"], create, update: create, delete: remove },
+        {
+            ...common,
+            interpreter: create.interpreter,
+            create: create.text,
+            update: create.text,
+            delete: options.delete && local(options.delete).text,
+        },
         opts,
     );
 }
@@ -614,7 +634,7 @@ export function createIisService(
     const files = uploadedFiles();
     const patcher = files[0];
 
-    // The scripts come first: the prerequisites check is one of the scripts too long to travel inline.
+    // The scripts come first: every other step runs a file this one writes.
     const scripts = createStep(
         `${name}-iis-scripts`,
         {

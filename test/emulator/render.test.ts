@@ -1,43 +1,146 @@
-// What a reviewer sees in `pulumi preview --diff` when an IIS step script changes between package versions.
-// The IIS steps carry their script as `powershell.exe … -EncodedCommand <base64 of UTF-16LE>` (cmd.exe, which
-// OpenSSH for Windows runs commands through, would mangle quotes), so the preview shows one changed base64 line:
-// the change cannot be read in the preview. The same change as script text in a property would read line by line.
+// What a reviewer sees in `pulumi preview --diff` when an IIS step script changes between package versions, with the
+// step inputs built by the component's own functions for two versions of install.ps1: the `scripts` step's
+// standard input (every step script as plain lines) shows the changed lines, and the install step's command, one
+// readable line, shows the new file name. No base64 shows but the uploader's own command line.
 import { strict as assert } from "assert";
-import { ResourceState } from "./engine";
-import { renderPreview } from "./render";
-import { encodedCommandLine } from "../../src/powershell";
-import { readScript } from "../../src/packagedScripts";
+import { ResourceState, Step } from "./engine";
+import { decodeEncoded, renderPreview } from "./render";
+import { secret } from "./values";
+import { commandLine } from "../../src/powershell";
+import {
+    fileRunner, remoteCommandLine, scriptFile, scriptsDirectory, scriptsInput, stepScript, UploadedFile, uploadedFiles,
+} from "../../src/targets/iis";
 
-const URN = "urn:pulumi:dev::iis::creatio-identity-service:index:IdentityService$command:remote:Command::identity-service-iis-prerequisites";
+const PREFIX = "urn:pulumi:dev::iis::creatio-identity-service:index:IdentityService$command:remote:Command::";
+const DIR = scriptsDirectory("C:\\Creatio\\IdentityService");
+const CONNECTION = secret({ host: "win-iis.example.com", user: "Administrator", password: "Ssh-Secret-1" });
+const BASE64 = /[A-Za-z0-9+/]{60,}={0,2}/;
 
-function updateOf(before: string, after: string): string {
-    const old: ResourceState = {
-        urn: URN, type: "command:remote:Command", custom: true, id: "prerequisites-1a2b3c4d",
-        inputs: { create: before }, outputs: {}, dependencies: [], propertyDependencies: {},
+/** The remote command inputs of the `scripts` and `install` steps for one version of the uploaded files. */
+function inputs(files: UploadedFile[]) {
+    const install = files.find(file => file.name.startsWith("install-"))!;
+    const line = commandLine(fileRunner(install, DIR));
+    return {
+        scripts: {
+            connection: CONNECTION,
+            create: remoteCommandLine("scripts", DIR),
+            update: remoteCommandLine("scripts", DIR),
+            delete: remoteCommandLine("delete-scripts", DIR),
+            stdin: scriptsInput(DIR, files),
+            triggers: ["win-iis.example.com:22", DIR],
+        },
+        install: {
+            connection: CONNECTION,
+            create: line,
+            update: line,
+            delete: remoteCommandLine("delete-install", DIR),
+            stdin: JSON.stringify({ archivePath: "C:\\Packages\\IdentityService.zip", installPath: "C:\\Creatio\\IdentityService" }),
+            triggers: ["win-iis.example.com:22", "C:\\Creatio\\IdentityService"],
+        },
     };
-    return renderPreview("dev", [{
-        op: "update", urn: URN, type: old.type, old, new: { ...old, inputs: { create: after } }, changedKeys: ["create"], replaceKeys: [],
-    }]);
+}
+
+function state(name: string, values: Record<string, unknown>): ResourceState {
+    return {
+        urn: PREFIX + name, type: "command:remote:Command", custom: true, id: `${name}-1a2b3c4d`,
+        inputs: values as ResourceState["inputs"], outputs: {}, dependencies: [], propertyDependencies: {},
+    };
+}
+
+function changed(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
+    return Object.keys(after).filter(key => JSON.stringify(before[key]) !== JSON.stringify(after[key])).sort();
 }
 
 describe("preview diff of an IIS script change", () => {
-    const script = readScript("iis/prerequisites.ps1");
-    const line = script.split("\n").find(l => l.includes("W3SVC"))!;
-    const changed = script.replace(line, line.replace("W3SVC", "W3SVC service"));
+    const source = stepScript("install");
+    const line = source.split("\n").find(l => l.includes("app_offline.htm"))!;
+    const edited = line.replace("app_offline.htm", "app_offline.htm (taken offline)");
+    const v1 = uploadedFiles();
+    const v2 = v1.map(file => (file.name.startsWith("install-") ? scriptFile("install", source.replace(line, edited)) : file));
+    const [oldFile, newFile] = [v1, v2].map(files => files.find(file => file.name.startsWith("install-"))!.name);
+    const before = inputs(v1);
+    const after = inputs(v2);
+    const steps: Step[] = (["scripts", "install"] as const).map(step => {
+        const old = state(`identity-service-iis-${step}`, before[step]);
+        return {
+            op: "update", urn: old.urn, type: old.type, old, new: state(`identity-service-iis-${step}`, after[step]),
+            changedKeys: changed(before[step], after[step]), replaceKeys: [],
+        };
+    });
+    const text = renderPreview("dev", steps);
+    const block = (step: string) => text.slice(text.indexOf(`::identity-service-iis-${step}]`)).split("\n    ~ command:")[0];
 
-    it("today: the command line is -EncodedCommand base64, so the reviewer sees one unreadable changed line", () => {
-        assert.ok(line, "the prerequisites script checks the W3SVC service");
-        const text = updateOf(encodedCommandLine(script), encodedCommandLine(changed));
-        const diffLines = text.split("\n").filter(l => l.trim().startsWith("~ create"));
-        assert.equal(diffLines.length, 1);
-        assert.match(diffLines[0], /~ create: "powershell\.exe .*-EncodedCommand [A-Za-z0-9+/=]+" => "powershell\.exe .*-EncodedCommand [A-Za-z0-9+/=]+"/);
-        assert.ok(!text.includes("W3SVC"), "no script text is visible");
+    it("shows the changed lines of the script in the scripts step, under its new file name", () => {
+        assert.ok(line, "install.ps1 mentions app_offline.htm");
+        assert.notEqual(oldFile, newFile);
+        assert.deepEqual(steps[0].changedKeys, ["stdin"], "only the files change; the uploader's own command stays");
+        const scripts = block("scripts");
+        assert.match(scripts, /~ stdin: \n/);
+        const count = source.split("\n").length - 1;
+        assert.ok(scripts.includes(`- file ${oldFile} ${count}`), scripts);
+        assert.ok(scripts.includes(`+ file ${newFile} ${count}`), scripts);
+        assert.ok(scripts.includes(`- ${line}`), scripts);
+        assert.ok(scripts.includes(`+ ${edited}`), scripts);
+        // Two lines of context around each change, the rest left out as the display does.
+        assert.ok(scripts.includes("..."));
+        assert.ok(scripts.split("\n").length < 40, `a short diff, not every line of every script:\n${scripts}`);
     });
 
-    it("the same change as script text reads line by line (what a readable transport would show)", () => {
-        const text = updateOf(script, changed);
-        assert.match(text, /~ create: \(multi-line text\)/);
-        assert.ok(text.includes(`- ${line}`), text);
-        assert.ok(text.includes(`+ ${line.replace("W3SVC", "W3SVC service")}`), text);
+    it("shows the new file name in the command of the step that runs it, as one readable line", () => {
+        assert.deepEqual(steps[1].changedKeys, ["create", "update"]);
+        const install = block("install");
+        const quoted = (name: string) => JSON.stringify(commandLine(fileRunner({ name, content: "" }, DIR)));
+        assert.ok(install.includes(`~ create: ${quoted(oldFile)} => ${quoted(newFile)}`), install);
+        assert.match(install, new RegExp(`\\\\\\\\IdentityService\\.deploy\\\\\\\\${newFile.replace(".", "\\.")}'`));
+    });
+
+    it("shows no base64 in the change, and none in a first deploy but the uploader's own command line", () => {
+        assert.doesNotMatch(text, BASE64, text);
+        const created = renderPreview("dev", (["scripts", "install"] as const).map(step => {
+            const resource = state(`identity-service-iis-${step}`, after[step]);
+            return { op: "create", urn: resource.urn, type: resource.type, new: resource, changedKeys: [], replaceKeys: [] } as Step;
+        }));
+        const base64Lines = created.split("\n").filter(l => BASE64.test(l)).map(l => l.trim().split(":")[0].trim());
+        assert.deepEqual(base64Lines, ["create", "delete", "update"], created);
+        assert.ok(created.split("\n").filter(l => BASE64.test(l)).every(l => l.includes("-EncodedCommand")));
+        assert.ok(!created.includes("Ssh-Secret-1"));
+        // The display cuts long values; the runner names its file first, so a first deploy shows which file runs.
+        assert.ok(created.includes(`$file='${DIR}\\${newFile}'`.replace(/\\/g, "\\\\")), created);
+    });
+
+    it("is not mistaken for JSON or YAML by the display, which would show the files decoded instead of as lines", () => {
+        assert.equal(decodeEncoded(after.scripts.stdin), undefined);
+        assert.deepEqual(decodeEncoded(after.install.stdin)?.kind, "json");
+    });
+});
+
+describe("the display's rules for strings (object_diff.go)", () => {
+    const update = (before: string, after: string) => {
+        const old = state("s", { value: before });
+        return renderPreview("dev", [{ op: "update", urn: old.urn, type: old.type, old, new: state("s", { value: after }), changedKeys: ["value"], replaceKeys: [] }]);
+    };
+
+    it("diffs JSON text as an object, labelled (json)", () => {
+        const text = update(JSON.stringify({ a: 1, b: "x" }), JSON.stringify({ a: 2, b: "x" }));
+        assert.match(text, /~ value: \(json\) \{\n\s+~ a: 1 => 2\n\s+\}/);
+    });
+
+    it("diffs multi-line YAML as an object, labelled (yaml), but leaves one-line 'key: value' text a string", () => {
+        assert.match(update("a: 1\nb: 2\n", "a: 1\nb: 3\n"), /~ value: \(yaml\) \{\n\s+~ b: 2 => 3/);
+        assert.match(update("a: 1", "a: 2"), /~ value: "a: 1" => "a: 2"/);
+    });
+
+    it("diffs other multi-line text line by line with two lines of context and ... for the rest, skipping blank lines", () => {
+        const lines = Array.from({ length: 20 }, (_, i) => `line ${i}`);
+        const changedLines = lines.map(l => (l === "line 10" ? "line ten" : l));
+        const text = update(lines.join("\n\n"), changedLines.join("\n\n"));
+        const body = text.split("~ value: \n")[1].split("\n\nResources:")[0].split("\n").map(l => l.trim());
+        assert.deepEqual(body, ["...", "line 8", "line 9", "- line 10", "+ line ten", "line 11", "line 12", "..."]);
+    });
+
+    it("prints a created string cut to three lines, as pulumi preview does without --show-full-output", () => {
+        const resource = state("s", { value: "1\n2\n3\n4\n5" });
+        const text = renderPreview("dev", [{ op: "create", urn: resource.urn, type: resource.type, new: resource, changedKeys: [], replaceKeys: [] }]);
+        assert.match(text, /value: "1\\n2\\n3\\n\.\.\."/);
     });
 });

@@ -1,11 +1,20 @@
 // Renders a plan the way `pulumi preview --diff` lays it out (pulumi/pulumi pkg/backend/display: diff.go and
-// the property printer in pkg/engine/diff.go): one block per resource with its operation symbol (`+` create,
+// the property printer in object_diff.go, v3.248.0): one block per resource with its operation symbol (`+` create,
 // `~` update, `+-` replace, `-` delete), indented under its parent, the `[urn=…]` line, then the properties:
 // all inputs for a create or delete, only the changed ones for an update or replacement (`~ key: old => new`,
-// `+ key` added, `- key` removed, nested objects and lists item by item, multi-line text line by line).
+// `+ key` added, `- key` removed, nested objects and lists item by item).
+// Strings follow pkg/backend/display/object_diff.go at v3.248.0 (the version package-lock.json pins): a string that
+// decodes as JSON, or a multi-line one that decodes as YAML, to an object or a list is shown decoded as `(json) {…}`
+// (`decodeValue`, lines 1349-1398; `printPrimitivePropertyValue`, 961-972) and a change of it as an object diff
+// (`printEncodedValueDiff`, 1314-1345); any other changed multi-line string as a line diff with two lines of context
+// and `...` for what is left out, blank lines skipped (`printTextDiff`, 1194-1211, called for two strings at 914;
+// `printLineDiff`, 1250-1312); a changed single-line string as `"old" => "new"` (`printCharacterDiff`, 1213-1243,
+// without colours). A string printed whole (a create) is cut to three lines of 150 characters, as `pulumi preview`
+// does without `--show-full-output` (`truncatePropertyString`, 1456-1486; pkg/cmd/pulumi/operations/preview.go 393).
 // A secret prints as `[secret]` and an unknown value as `output<string>`, as the display does. Default providers
 // are not shown (the display hides them), and the summary counts each operation ("Resources: + 3 to create").
 import { diffLines } from "diff";
+import { parseAllDocuments } from "yaml";
 import { Diagnostic, Step } from "./engine";
 import { PropertyMap, PropertyValue, UNKNOWN, isSecret } from "./values";
 
@@ -23,8 +32,46 @@ function scalar(value: PropertyValue | undefined): string {
     return String(value);
 }
 
+function isText(value: PropertyValue | undefined): value is string {
+    return typeof value === "string" && value !== UNKNOWN;
+}
+
 function isComposite(value: PropertyValue | undefined): value is PropertyMap | PropertyValue[] {
     return value !== null && typeof value === "object" && !isSecret(value);
+}
+
+/**
+ * `decodeValue` of object_diff.go: the text (trimmed) as JSON, or, when it spans lines, as one YAML document; only an
+ * object or a list counts, so "8080" or "foo: bar" stay strings.
+ */
+export function decodeEncoded(text: string): { value: PropertyValue; kind: "json" | "yaml" } | undefined {
+    const repr = text.trim();
+    let decoded: unknown;
+    let kind: "json" | "yaml";
+    try {
+        decoded = JSON.parse(repr);
+        kind = "json";
+    } catch {
+        if (!/[\r\n]/.test(repr)) return undefined;
+        const documents = parseAllDocuments(repr);
+        if (documents.length !== 1 || documents[0].errors.length > 0) return undefined;
+        decoded = documents[0].toJS();
+        kind = "yaml";
+    }
+    return decoded !== null && typeof decoded === "object" ? { value: decoded as PropertyValue, kind } : undefined;
+}
+
+/** `truncatePropertyString`: at most three lines of at most 150 characters, with "..." where text was left out. */
+function truncated(text: string): string {
+    const lines = text.split("\n");
+    let cut = lines.length > 3;
+    const shown = lines.slice(0, 3).map(line => {
+        if (line.length <= 150) return line;
+        cut = true;
+        return `${line.slice(0, 150)}...`;
+    });
+    if (!cut) return text;
+    return lines.length <= 3 ? shown.join("\n") : `${shown.join("\n")}\n...`;
 }
 
 /** A value printed in full (creates and deletes), one property per line. */
@@ -38,8 +85,9 @@ function printValue(value: PropertyValue | undefined, indent: string): string[] 
         return ["{", ...Object.keys(map).sort().flatMap(k =>
             prefixFirst(printValue(map[k], indent + "    "), `${indent}    ${k.padEnd(width)}: `)), `${indent}}`];
     }
-    if (typeof value === "string" && value.includes("\n") && !isSecret(value)) {
-        return ["(multi-line text)", ...value.split("\n").map(line => `${indent}    ${line}`)];
+    if (isText(value)) {
+        const decoded = decodeEncoded(value);
+        return decoded ? prefixFirst(printValue(decoded.value, indent), `(${decoded.kind}) `) : [JSON.stringify(truncated(value))];
     }
     return [scalar(value)];
 }
@@ -48,8 +96,58 @@ function prefixFirst(lines: string[], prefix: string): string[] {
     return [prefix + lines[0], ...lines.slice(1)];
 }
 
+/** Equality as `PropertyValue.DeepEquals`: object keys in any order. */
 function equal(a: PropertyValue | undefined, b: PropertyValue | undefined): boolean {
-    return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+    const canonical = (value: unknown): unknown =>
+        Array.isArray(value) ? value.map(canonical)
+            : value !== null && typeof value === "object"
+                ? Object.fromEntries(Object.keys(value).sort().map(k => [k, canonical((value as Record<string, unknown>)[k])]))
+                : value;
+    return JSON.stringify(canonical(a ?? null)) === JSON.stringify(canonical(b ?? null));
+}
+
+/**
+ * `printTextDiff`: both decode (JSON/YAML) → the decoded values diffed, labelled `(json)`; else one line each →
+ * `"old" => "new"`; else a line diff (`printLineDiff`): changed lines marked, two lines of context around them.
+ */
+function printTextDiff(key: string, before: string, after: string, indent: string): string[] {
+    const title = `${indent}~ ${key}: `;
+    const decodedBefore = decodeEncoded(before);
+    const decodedAfter = decodeEncoded(after);
+    if (decodedBefore && decodedAfter) {
+        if (equal(decodedBefore.value, decodedAfter.value)) {
+            return printTextDiff(key, JSON.stringify(before), JSON.stringify(after), indent);
+        }
+        const kind = decodedBefore.kind === decodedAfter.kind ? decodedBefore.kind : `${decodedBefore.kind} => ${decodedAfter.kind}`;
+        const lines = printDiff(key, decodedBefore.value, decodedAfter.value, indent);
+        return [lines[0].replace(title, `${title}(${kind}) `), ...lines.slice(1)];
+    }
+    if (!before.includes("\n") && !after.includes("\n")) {
+        return [`${title}${JSON.stringify(before)} => ${JSON.stringify(after)}`];
+    }
+    const lines = [title];
+    const write = (mark: string, line: string) => lines.push(`${indent}    ${mark}${line}`);
+    const CONTEXT = 2;
+    const parts = diffLines(before, after);
+    parts.forEach((part, index) => {
+        const text = part.value.split("\n").filter(line => line.trim() !== "");
+        if (part.added || part.removed) {
+            text.forEach(line => write(part.added ? "+ " : "- ", line));
+        } else if (index === 0 && text.length > CONTEXT + 1) {
+            write("  ", "...");
+            text.slice(-CONTEXT).forEach(line => write("  ", line));
+        } else if (index === parts.length - 1 && index !== 0 && text.length > CONTEXT + 1) {
+            text.slice(0, CONTEXT).forEach(line => write("  ", line));
+            write("  ", "...");
+        } else if (index !== 0 && index !== parts.length - 1 && text.length > 2 * CONTEXT + 1) {
+            text.slice(0, CONTEXT).forEach(line => write("  ", line));
+            write("  ", "...");
+            text.slice(-CONTEXT).forEach(line => write("  ", line));
+        } else {
+            text.forEach(line => write("  ", line));
+        }
+    });
+    return lines;
 }
 
 /** The changed parts of a property, recursively. */
@@ -68,12 +166,8 @@ function printDiff(key: string, before: PropertyValue | undefined, after: Proper
         const lines = keys.filter(k => !equal(before[k], after[k])).flatMap(k => printDiff(k, before[k], after[k], indent + "    "));
         return [`${indent}~ ${key}: {`, ...lines, `${indent}  }`];
     }
-    if (typeof before === "string" && typeof after === "string" && (before.includes("\n") || after.includes("\n"))) {
-        const lines = diffLines(before, after).flatMap(part => {
-            const mark = part.added ? "+ " : part.removed ? "- " : "  ";
-            return part.value.replace(/\n$/, "").split("\n").map(line => `${indent}    ${mark}${line}`);
-        });
-        return [`${indent}~ ${key}: (multi-line text)`, ...lines];
+    if (isText(before) && isText(after)) {
+        return printTextDiff(key, before, after, indent);
     }
     const left = printValue(before, indent + "  ");
     const right = printValue(after, indent + "  ");

@@ -11,6 +11,8 @@ import * as os from "os";
 import * as path from "path";
 
 export const FIXTURE = path.join(__dirname, "..", "fixtures", "iis-server");
+/** The stand-in cmd.exe, which OpenSSH for Windows runs every command through. */
+export const CMD = path.join(FIXTURE, "bin", "cmd.exe");
 const REPOSITORY = path.join(__dirname, "..", "..");
 
 /** A runtime as the dotnet muxer lists it. */
@@ -228,9 +230,14 @@ export class IisServer {
         });
     }
 
-    /** Runs a remote command line as an SSH server hands it to the account's shell. */
-    runLine(line: string, stdin: string): RunResult {
-        return this.finish(spawnSync("/bin/sh", ["-c", line], { input: stdin, env: this.environment(), encoding: "utf8", cwd: this.root }));
+    /**
+     * Runs a remote command line as OpenSSH for Windows hands it to cmd.exe: `cmd.exe /c "<line>"`, through the
+     * stand-in cmd.exe (test/fixtures/iis-server/cmd.js). `delayedExpansion` stands for the DelayedExpansion registry
+     * value that turns `!NAME!` expansion on for every cmd.exe.
+     */
+    runLine(line: string, stdin: string, { delayedExpansion = false } = {}): RunResult {
+        const env = { ...this.environment(), ...(delayedExpansion ? { IIS_STANDIN_CMD_DELAYED_EXPANSION: "1" } : {}) };
+        return this.finish(spawnSync(CMD, ["/c", `"${line}"`], { input: stdin, env, encoding: "utf8", cwd: this.root }));
     }
 
     private finish(result: ReturnType<typeof spawnSync>): RunResult {

@@ -1,14 +1,15 @@
 /**
  * A real OpenSSH server (Debian's sshd) on 127.0.0.1 and a free port, with its own configuration, host key and one
- * authorized client key, started and stopped by the test. Commands run as the current user through its login
- * shell, with the environment given, as sshd hands them over. The client is the OpenSSH `ssh` command.
+ * authorized client key, started and stopped by the test. Commands run as the current user, with the environment
+ * given, through the stand-in cmd.exe as OpenSSH for Windows runs them (`"cmd.exe" /c "<command>"`, w32-doexec.c),
+ * not through a POSIX shell. The client is the OpenSSH `ssh` command.
  */
 import { execFileSync, spawn, ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { RunResult } from "./iisServer";
+import { CMD, RunResult } from "./iisServer";
 import { freePort } from "./freePort";
 
 
@@ -27,14 +28,14 @@ export class SshServer {
         fs.copyFileSync(path.join(folder, "client_key.pub"), path.join(folder, "authorized_keys"));
         const port = await freePort();
         // The account's environment (on Windows it comes from the user's profile): set before the command, which then
-        // runs unchanged through the shell, as sshd would run it without a forced command.
+        // runs unchanged through cmd.exe, as OpenSSH for Windows would run it without a forced command.
         const quoted = (value: string) => `'${value.replace(/'/g, "'\\''")}'`;
         fs.writeFileSync(
             path.join(folder, "session"),
             [
                 "#!/bin/sh",
                 ...Object.entries(environment).map(([name, value]) => `export ${name}=${quoted(value)}`),
-                'exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"',
+                `exec ${quoted(CMD)} /c "\\"$SSH_ORIGINAL_COMMAND\\""`,
                 "",
             ].join("\n"),
             { mode: 0o755 },

@@ -3,6 +3,8 @@
 // input changes, the URL outputs, and the argument checks of every IIS field.
 import "../support/mocks";
 import { strict as assert } from "assert";
+import * as crypto from "crypto";
+import fc from "fast-check";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -12,14 +14,16 @@ import {
     defaultIisName,
     MAX_APP_POOL_NAME_LENGTH,
     patcherFile,
-    scriptTransport,
+    remoteCommandLine,
+    scriptFile,
+    scriptsInput,
     STEP_SCRIPTS,
     stepScript,
     uploadedFiles,
-    uploadRunner,
+    UPLOADER_SCRIPTS,
 } from "../../src/targets/iis";
 import { planDeployment } from "../../src/plan";
-import { decodeCommand, MAX_COMMAND_LINE, POWERSHELL } from "../../src/powershell";
+import { decodeCommand, encodedCommandLine, MAX_COMMAND_LINE, minify, POWERSHELL, scriptFileRunner } from "../../src/powershell";
 import { RELEASES } from "../../src/versions";
 import { captureRegistrations, findLeaks, secretForms } from "../support/leaks";
 import { isSecretInput, Recorder, registered, resetMocks, settle, valueOf } from "../support/mocks";
@@ -70,14 +74,32 @@ async function stdinOf(recorder: Recorder, name: string): Promise<any> {
     return JSON.parse(await valueOf(recorder.byName(name).props.stdin as pulumi.Input<string>));
 }
 
-/** The PowerShell a command runs: decoded from its `-EncodedCommand`, local or remote. */
+/** The PowerShell a command runs: decoded from its `-EncodedCommand`, or the `-Command` text as it is, local or remote. */
 async function scriptOf(props: Record<string, any>, which: "create" | "update" | "delete"): Promise<string | undefined> {
     const text = props[which] === undefined ? undefined : await valueOf(props[which] as pulumi.Input<string>);
     if (text === undefined) {
         return undefined;
     }
-    const encoded = text.startsWith("powershell.exe") ? text.split(" ").pop()! : text;
-    return decodeCommand(encoded);
+    const line = /^powershell\.exe .*?-(EncodedCommand|Command) (.*)$/.exec(text);
+    if (line) {
+        return line[1] === "EncodedCommand" ? decodeCommand(line[2]) : line[2].slice(1, -1);
+    }
+    const interpreter = props.interpreter === undefined ? [] : ((await valueOf(props.interpreter)) as string[]);
+    return interpreter[interpreter.length - 1] === "-EncodedCommand" ? decodeCommand(text) : text;
+}
+
+/** The `scripts` step's standard input read back: its folder and files (the format scripts.ps1 parses). */
+function parseUpload(text: string): { folder: string; files: { name: string; content: string }[] } {
+    const lines = text.split("\n");
+    assert.equal(lines.pop(), "", "the input ends in a line break");
+    const folder = /^folder (.+)$/.exec(lines[0])![1];
+    const files: { name: string; content: string }[] = [];
+    for (let index = 1; index < lines.length; ) {
+        const [, name, count] = /^file (\S+) (\d+)$/.exec(lines[index])!;
+        files.push({ name, content: lines.slice(index + 1, index + 1 + Number(count)).join("\n") + "\n" });
+        index += Number(count) + 1;
+    }
+    return { folder, files };
 }
 
 function allForms(): Array<[string, string]> {
@@ -136,15 +158,22 @@ describe("IIS target (mocks)", () => {
             assert.deepEqual((recorder.byName("bare-iis-configuration").opts.dependsOn as unknown[]).length, 1);
         });
 
-        it("runs every step through powershell.exe -EncodedCommand without cmd.exe when local", async () => {
+        it("runs every step through powershell.exe without cmd.exe when local: the uploader encoded, the others by file name", async () => {
             const { service, recorder } = deploy("local", iisArgs());
             await valueOf(service.url);
+            const dir = "C:\\Creatio\\IdentityService.deploy";
             for (const name of [...STEPS.map(step => `local-iis-${step}`), "local-readiness"]) {
                 const props = recorder.byName(name).props;
-                assert.deepEqual(await valueOf(props.interpreter), [...POWERSHELL, "-EncodedCommand"], name);
                 assert.equal(props.connection, undefined);
                 const create = await valueOf(props.create as pulumi.Input<string>);
-                assert.match(create, /^[A-Za-z0-9+/]+=*$/, `${name}: create is the bare base64 argument`);
+                if (name === "local-iis-scripts") {
+                    assert.deepEqual(await valueOf(props.interpreter), [...POWERSHELL, "-EncodedCommand"], name);
+                    assert.match(create, /^[A-Za-z0-9+/]+=*$/, `${name}: create is the bare base64 argument`);
+                } else {
+                    assert.deepEqual(await valueOf(props.interpreter), [...POWERSHELL, "-Command"], name);
+                    assert.match(create, /^\$file='C:\\Creatio\\IdentityService\.deploy\\[a-z-]+-[0-9a-f]{12}\.ps1';/, `${name}: create names its file`);
+                    assert.ok(create.includes(dir), name);
+                }
                 assert.equal(await valueOf(props.update as pulumi.Input<string>), create, `${name}: update runs the same script`);
                 assert.equal(await valueOf(props.addPreviousOutputInEnv), false);
             }
@@ -165,14 +194,22 @@ describe("IIS target (mocks)", () => {
                         continue;
                     }
                     const line = await valueOf(props[which] as pulumi.Input<string>);
-                    assert.match(line, /^powershell\.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand [A-Za-z0-9+/]+=*$/);
                     assert.ok(line.length <= MAX_COMMAND_LINE, `${name} ${which}: ${line.length} characters`);
-                    assert.ok(!/["&|<>^%]/.test(line), `${name} ${which}: nothing cmd.exe would interpret`);
+                    if (name === "ssh-iis-scripts") {
+                        // Only the uploader, which carries the others, is base64.
+                        assert.match(line, /^powershell\.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand [A-Za-z0-9+/]+=*$/);
+                        continue;
+                    }
+                    const match = /^powershell\.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -Command "([^"]*)"$/.exec(line);
+                    assert.ok(match, `${name} ${which}: ${line}`);
+                    assert.ok(!/[%!\r\n]/.test(match[1]), `${name} ${which}: nothing cmd.exe acts on inside quotes`);
+                    assert.match(match[1], /^\$file='C:\\Creatio\\IdentityService\.deploy\\[a-z-]+-[0-9a-f]{12}\.ps1';/);
+                    assert.doesNotMatch(line, /[A-Za-z0-9+/]{60,}/, `${name} ${which}: no base64`);
                 }
             }
         });
 
-        it("runs the packaged scripts: inline ones verbatim (minified), long ones from the uploaded file by hash", async () => {
+        it("runs the packaged scripts: the uploader inline (minified), every other one from its uploaded file by hash", async () => {
             const { service, recorder } = deploy("scr", iisArgs());
             await valueOf(service.url);
             const expected: Record<string, [string, string | undefined]> = {
@@ -190,27 +227,35 @@ describe("IIS target (mocks)", () => {
                 assert.equal(await scriptOf(props, "create"), commandScript(create as any, dir), name);
                 assert.equal(await scriptOf(props, "delete"), remove && commandScript(remove as any, dir), `${name} delete`);
             }
-            // The scripts step writes the patcher and every long script, with the packaged content.
-            const upload = await stdinOf(recorder, "scr-iis-scripts");
-            assert.equal(upload.directory, dir);
+            assert.equal(commandScript("scripts", dir), minify(stepScript("scripts")));
+            // The scripts step writes the patcher and every other step script, deletes included, with the packaged content.
+            const upload = parseUpload(await valueOf(recorder.byName("scr-iis-scripts").props.stdin as pulumi.Input<string>));
+            assert.equal(upload.folder, dir);
             assert.deepEqual(upload.files, uploadedFiles());
             assert.equal(upload.files[0].content, fs.readFileSync(path.join(__dirname, "..", "..", "src", "scripts", "iis", "ConfigPatch.cs"), "utf8"));
+            assert.deepEqual(
+                upload.files.slice(1).map(file => file.name.replace(/-[0-9a-f]{12}\.ps1$/, "")),
+                STEP_SCRIPTS.filter(script => !UPLOADER_SCRIPTS.includes(script)),
+            );
             for (const file of upload.files.slice(1)) {
                 const script = file.name.replace(/-[0-9a-f]{12}\.ps1$/, "");
                 assert.equal(file.content, stepScript(script as any));
-                assert.ok(commandScript(script as any, dir).includes(file.name), `${script} runs its uploaded file`);
+                assert.ok(commandScript(script as any, dir).includes(`'${dir}\\${file.name}'`), `${script} runs its uploaded file`);
             }
         });
 
-        it("keeps the upload step and every delete inline, so they never need an uploaded file", () => {
-            for (const script of ["scripts", "delete-scripts", "delete-install", "delete-app-pool", "delete-site"] as const) {
-                assert.equal(scriptTransport(script).kind, "inline", script);
+        it("names each uploaded file after its content: another content is another name", () => {
+            for (const file of uploadedFiles()) {
+                assert.match(file.name, /^[A-Za-z-]+-[0-9a-f]{12}\.(ps1|cs)$/);
+                const hash = crypto.createHash("sha256").update(file.content).digest("hex").slice(0, 12);
+                assert.ok(file.name.includes(hash), file.name);
             }
-            for (const script of STEP_SCRIPTS) {
-                const transport = scriptTransport(script);
-                if (transport.kind === "file") {
-                    assert.match(transport.file.name, new RegExp(`^${script}-[0-9a-f]{12}\\.ps1$`));
-                }
+            assert.equal(scriptFile("install").name, scriptFile("install").name, "the same name on every run");
+            assert.notEqual(scriptFile("install").name, scriptFile("delete-install").name);
+            for (const script of UPLOADER_SCRIPTS) {
+                const line = remoteCommandLine(script, "C:\\Creatio\\IdentityService.deploy");
+                assert.equal(line, encodedCommandLine(minify(stepScript(script))));
+                assert.ok(line.length <= MAX_COMMAND_LINE, `the uploader's own line fits cmd.exe's: ${script} is ${line.length} characters`);
             }
         });
 
@@ -715,25 +760,67 @@ describe("IIS documentation and readiness port stay in step with the code", () =
 });
 
 describe("rules every IIS script keeps (beyond parsing)", () => {
-    it("never uses $input: with -EncodedCommand the host would then drain stdin before the script reads its JSON", () => {
+    const runner = scriptFileRunner("C:\\Creatio [1]\\It's.deploy\\install-0123456789ab.ps1", "hint");
+
+    it("never uses $input: the host would then drain stdin before the script reads its JSON", () => {
         for (const script of STEP_SCRIPTS) {
             assert.doesNotMatch(stepScript(script), /\$input\b/i, script);
         }
-        assert.doesNotMatch(uploadRunner("C:\\x.ps1"), /\$input\b/i);
+        assert.doesNotMatch(runner, /\$input\b/i);
     });
 
     it("writes UTF-8 to stdout and stderr from the first statement on, so localized messages arrive readable", () => {
         for (const script of STEP_SCRIPTS) {
             assert.match(stepScript(script), /^\[Console\]::OutputEncoding = New-Object System\.Text\.UTF8Encoding \$false$/m, script);
         }
-        assert.match(uploadRunner("C:\\x.ps1"), /^\[Console\]::OutputEncoding = New-Object System\.Text\.UTF8Encoding \$false$/m);
+        assert.match(runner, /^\$file=[^;]*;\$ErrorActionPreference='Stop';\[Console\]::OutputEncoding=New-Object Text\.UTF8Encoding \$false;/);
     });
 
     it("runs an uploaded script as a script block read from the file, not by path (no execution policy, no wildcards)", () => {
-        const runner = uploadRunner("C:\\Creatio [1]\\It's.deploy\\install-0123456789ab.ps1");
-        assert.ok(runner.includes("$path = 'C:\\Creatio [1]\\It''s.deploy\\install-0123456789ab.ps1'"));
-        assert.match(runner, /\[ScriptBlock\]::Create\(\[System\.IO\.File\]::ReadAllText\(/);
-        assert.doesNotMatch(runner, /^& '/m, "the file is never invoked by path");
+        assert.ok(runner.includes("$file='C:\\Creatio [1]\\It''s.deploy\\install-0123456789ab.ps1';"));
+        assert.match(runner, /\[ScriptBlock\]::Create\(\[IO\.File\]::ReadAllText\(/);
+        assert.doesNotMatch(runner, /& '/, "the file is never invoked by path");
         assert.match(runner, /exit 1/);
+        assert.match(runner, /exit \$LASTEXITCODE$/);
+    });
+});
+
+describe("the scripts step's input (plain lines, so a changed script reads line by line in a preview)", () => {
+    const files = [
+        { name: "install-0123456789ab.ps1", content: "$a = 1\n\n# comment\n" },
+        { name: "empty-line-0123456789ab.ps1", content: "\n" },
+        { name: "ConfigPatch-0123456789ab.cs", content: "class A {}\r\nclass B {}\n" },
+    ];
+
+    it("is a folder line, then per file its name and line count and exactly its lines", () => {
+        assert.equal(
+            scriptsInput("C:\\Creatio\\IdentityService.deploy", files),
+            "folder C:\\Creatio\\IdentityService.deploy\n" +
+                "file install-0123456789ab.ps1 3\n$a = 1\n\n# comment\n" +
+                "file empty-line-0123456789ab.ps1 1\n\n" +
+                "file ConfigPatch-0123456789ab.cs 2\nclass A {}\r\nclass B {}\n",
+        );
+        assert.deepEqual(parseUpload(scriptsInput("C:\\x", files)), { folder: "C:\\x", files });
+    });
+
+    it("refuses what it could not write back exactly: a line break in the folder, a content without its final line break, an odd name", () => {
+        assert.throws(() => scriptsInput("C:\\a\nb", files), /line break/);
+        assert.throws(() => scriptsInput("C:\\a", [{ name: "a-0123456789ab.ps1", content: "x" }]), /does not end in a line break/);
+        assert.throws(() => scriptsInput("C:\\a", [{ name: "a b.ps1", content: "x\n" }]), /letters, digits, dots and dashes/);
+    });
+
+    it("round-trips any folder and contents (fast-check)", () => {
+        const line = fc.string({ unit: fc.constantFrom(..."ab \t\r$'\"%!^&()#{}:-\u00fc\u540d"), maxLength: 12 });
+        fc.assert(
+            fc.property(
+                line.filter(folder => !/[\r\n]/.test(folder)),
+                fc.array(fc.array(line, { maxLength: 6 }), { maxLength: 4 }),
+                (folder, contents) => {
+                    const generated = contents.map((lines, i) => ({ name: `f${i}-0123456789ab.ps1`, content: `${lines.join("\n")}\n` }));
+                    assert.deepEqual(parseUpload(scriptsInput(`C:\\${folder}`, generated)), { folder: `C:\\${folder}`, files: generated });
+                },
+            ),
+            { numRuns: 200 },
+        );
     });
 });

@@ -1,19 +1,29 @@
-# Deletes the folder the "scripts" step wrote. Nothing there is needed once the other steps are gone.
-# Input: the same JSON as scripts.ps1. A folder that is already gone is fine.
+# Deletes the folder the "scripts" step wrote, once the install folder beside it is gone: every other step (whose
+# delete commands run files from this folder) is deleted before this one, and the install step's delete removes the
+# install folder. While the install folder is still there, the folder stays: this step is then being replaced by one
+# that wrote the same folder (pulumi up --replace, to write files removed by hand), which still needs it.
+# Input: the same lines as scripts.ps1, of which only the first, 'folder <path>', is read. A folder that is already
+# gone is fine.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
 $step = 'scripts (delete)'
 try {
     $reader = New-Object System.IO.StreamReader([Console]::OpenStandardInput(), (New-Object System.Text.UTF8Encoding $false))
-    $in = $reader.ReadToEnd() | ConvertFrom-Json
+    $first = $reader.ReadToEnd().Split([char]10)[0]
 } catch {
-    [Console]::Error.WriteLine("${step}: could not read the JSON input on standard input")
+    [Console]::Error.WriteLine("${step}: could not read the file list on standard input")
     exit 1
 }
 try {
-    if (Test-Path -LiteralPath $in.directory) {
-        Remove-Item -LiteralPath $in.directory -Recurse -Force
+    if ($first -cnotmatch '^folder (\S.*)\.deploy$') {
+        throw "the input does not start with a 'folder <install folder>.deploy' line"
+    }
+    $folder = "$($Matches[1]).deploy"
+    if (Test-Path -LiteralPath $Matches[1]) {
+        Write-Output "kept $folder`: the install folder $($Matches[1]) is still there"
+    } elseif (Test-Path -LiteralPath $folder) {
+        Remove-Item -LiteralPath $folder -Recurse -Force
     }
 } catch {
     [Console]::Error.WriteLine("${step}: $($_.Exception.Message)")

@@ -1,47 +1,81 @@
-# Step "scripts" of the IIS target: writes the package's longer step scripts (and the configuration patcher) into a
-# folder on the host, so that later steps can run them by path. Files are named after their content hash and are
-# never overwritten with other content; older files stay until the step is deleted, so the delete commands kept
-# in the state of other steps always find theirs. The folder is readable and writable by Administrators and SYSTEM
-# only (inheritance removed): later steps run these files as an administrator.
-# Input: {"directory": "C:\\...\\IdentityService.deploy", "files": [{"name": "readiness-<hash>.ps1", "content": "..."}]}
+# Step "scripts" of the IIS target: writes the package's step scripts (and the configuration patcher) into a folder
+# on the host, so that the other steps can run them by name. Files are named after their content hash: a name always
+# holds the same content, so an existing file is left alone (or restored when it was changed there), and older files
+# stay until the step is deleted, so the delete commands kept in the state of other steps always find theirs. The
+# folder is readable and writable by Administrators and SYSTEM only (inheritance removed): the other steps run these
+# files as an administrator.
+# This script travels inline as -EncodedCommand, minified, within cmd.exe's line limit: keep its code short.
+# Input, plain lines (so that a preview shows a changed script line by line), read strictly:
+#   folder C:\...\IdentityService.deploy
+#   file <name>-<first 12 hex digits of the SHA-256 of its content>.<ps1|cs> <line count>
+#   <exactly that many lines: the content, each line ending in a line break>
+#   file ...
+# Anything else is refused before a file is written.
 $ErrorActionPreference = 'Stop'
-$ProgressPreference = 'SilentlyContinue'
 [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
 $step = 'scripts'
 try {
     $reader = New-Object System.IO.StreamReader([Console]::OpenStandardInput(), (New-Object System.Text.UTF8Encoding $false))
-    $in = $reader.ReadToEnd() | ConvertFrom-Json
+    $lines = $reader.ReadToEnd().Split([char]10)
 } catch {
-    [Console]::Error.WriteLine("${step}: could not read the JSON input on standard input")
+    [Console]::Error.WriteLine("${step}: could not read the file list on standard input")
     exit 1
 }
 try {
+    # Parse and check everything first: a malformed input writes nothing.
+    $end = $lines.Count - 1
+    if ($end -lt 1 -or $lines[$end] -ne '' -or $lines[0] -cnotmatch '^folder (\S.*)$') {
+        throw "the input does not start with a 'folder <path>' line or does not end in a line break"
+    }
+    $folder = $Matches[1]
+    $sha256 = [System.Security.Cryptography.SHA256]::Create()
+    $files = @()
+    $i = 1
+    while ($i -lt $end) {
+        if ($lines[$i] -cnotmatch '^file ([A-Za-z0-9][A-Za-z0-9.-]*-([0-9a-f]{12})\.(ps1|cs)) ([1-9][0-9]{0,5})$') {
+            throw "line $($i + 1) is not a 'file <name>-<hash>.<ps1|cs> <line count>' line"
+        }
+        $name = $Matches[1]
+        $hash = $Matches[2]
+        $count = [int]$Matches[4]
+        if ($i + $count -ge $end) {
+            throw "$name announces $count lines, but only $($end - $i - 1) follow"
+        }
+        $content = [string]::Join([string][char]10, $lines, $i + 1, $count) + [char]10
+        $digest = [BitConverter]::ToString($sha256.ComputeHash([System.Text.Encoding]::UTF8.GetBytes($content))).Replace('-', '').ToLower()
+        if (-not $digest.StartsWith($hash)) {
+            throw "the content of $name does not match the hash in its name"
+        }
+        $files += @{ name = $name; content = $content }
+        $i += $count + 1
+    }
+
     # The parent as written (Split-Path would rewrite the separators on some platforms).
-    $parent = $in.directory -replace '[\\/]+[^\\/]*$', ''
+    $parent = $folder -replace '[\\/]+[^\\/]*$', ''
     if (-not (Test-Path -LiteralPath $parent -PathType Container)) {
         throw "the folder $parent does not exist on this host: fix iis.creatioPath (or iis.installPath)"
     }
-    if (-not (Test-Path -LiteralPath $in.directory -PathType Container)) {
-        New-Item -ItemType Directory -Path $in.directory | Out-Null
+    if (-not (Test-Path -LiteralPath $folder -PathType Container)) {
+        New-Item -ItemType Directory -Path $folder | Out-Null
     }
     $ErrorActionPreference = 'Continue'
-    $acl = & icacls.exe $in.directory /inheritance:r /grant:r '*S-1-5-32-544:(OI)(CI)F' /grant:r '*S-1-5-18:(OI)(CI)F' 2>&1
+    $acl = & icacls.exe $folder /inheritance:r /grant:r '*S-1-5-32-544:(OI)(CI)F' /grant:r '*S-1-5-18:(OI)(CI)F' 2>&1
     $ErrorActionPreference = 'Stop'
     if ($LASTEXITCODE -ne 0) {
-        throw "could not restrict the permissions of $($in.directory): $acl"
+        throw "could not restrict the permissions of ${folder}: $acl"
     }
     # Windows PowerShell 5.1 reads a script without a byte order mark in the ANSI code page: write one.
     $encoding = New-Object System.Text.UTF8Encoding $true
-    $directory = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($in.directory)
+    $directory = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($folder)
     $written = @()
-    foreach ($file in $in.files) {
+    foreach ($file in $files) {
         $path = [System.IO.Path]::Combine($directory, $file.name)
-        if (-not [System.IO.File]::Exists($path) -or [System.IO.File]::ReadAllText($path) -ne $file.content) {
+        if (-not [System.IO.File]::Exists($path) -or [System.IO.File]::ReadAllText($path) -cne $file.content) {
             [System.IO.File]::WriteAllText($path, $file.content, $encoding)
             $written += $file.name
         }
     }
-    Write-Output (ConvertTo-Json -Compress -InputObject @{ directory = $in.directory; written = $written })
+    Write-Output (ConvertTo-Json -Compress -InputObject @{ directory = $folder; written = $written })
 } catch {
     [Console]::Error.WriteLine("${step}: $($_.Exception.Message)")
     exit 1
