@@ -47,7 +47,8 @@ export function outputValuedPlainFields(value: unknown, fields: PlainFields = PL
 export function checkPlainInputs(name: string, args: IdentityServiceArgs): void {
     const check = new ArgumentCheck(name);
     for (const path of outputValuedPlainFields(args)) {
-        check.fail(path, plainFieldProblem(path));
+        // The Output may hold a secret (the program made the block secret): its value must not be reported.
+        check.fail(path, plainFieldProblem(path), { secret: true });
     }
     check.throwIfAny();
 }

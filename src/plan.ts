@@ -93,12 +93,13 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
             connectionStringCheck,
             ...(reseed && !reseedSeparately ? [reseedConnectionStringCheck(false)] : []),
         ),
+        { secret: true },
     );
 
     const client = args.client;
     const clientPlan: ClientPlan = {
         id: check.optional("client.id", client?.id, checks.minLength(CLIENT_ID_LENGTH, false)),
-        secret: check.optional("client.secret", client?.secret, checks.minLength(CLIENT_SECRET_LENGTH, true)),
+        secret: check.optional("client.secret", client?.secret, checks.minLength(CLIENT_SECRET_LENGTH, true), { secret: true }),
         rotation: client?.rotation,
         name: check.input("client.name", client?.name ?? DEFAULT_CLIENT_NAME, checks.nonEmpty),
         creatioUrl: check.optional("client.creatioUrl", client?.creatioUrl, checks.httpUrl),
@@ -136,6 +137,7 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
                 "database.reseedConnectionString",
                 args.database?.reseedConnectionString,
                 firstProblem(checks.secretNonEmpty, connectionStringCheck, ...(reseed ? [reseedConnectionStringCheck(true)] : [])),
+                { secret: true },
             ) ??
             connectionString,
         client: clientPlan,

@@ -25,6 +25,14 @@ export function describe(value: unknown, secret = false): string {
 export interface Problem {
     readonly field: string;
     readonly message: string;
+    /** The field's value is a secret (or an Output, which may hold one): see `ArgumentCheck.error`. */
+    readonly secret?: boolean;
+}
+
+/** How a field's value is to be treated in a problem report. */
+export interface FieldOptions {
+    /** The field holds a secret even when the program did not mark its value as one (a password, a client secret). */
+    readonly secret?: boolean;
 }
 
 /**
@@ -60,19 +68,19 @@ export class ArgumentCheck {
     ) {}
 
     /** Records a problem with a field. */
-    fail(field: string, message: string): void {
-        this.problems.push({ field, message });
+    fail(field: string, message: string, options: FieldOptions = {}): void {
+        this.problems.push({ field, message, secret: options.secret });
     }
 
     /**
      * Checks a field now when its value is known; otherwise checks it when it resolves, as part of `resolved()`.
      * Returns the value to use in place of the original.
      */
-    input<T>(field: string, value: pulumi.Input<T>, check: Check<T>): pulumi.Input<T> {
+    input<T>(field: string, value: pulumi.Input<T>, check: Check<T>, options: FieldOptions = {}): pulumi.Input<T> {
         if (isKnown(value)) {
             const problem = check(value);
             if (problem) {
-                this.fail(field, problem);
+                this.fail(field, problem, options);
             }
             return value;
         }
@@ -83,15 +91,16 @@ export class ArgumentCheck {
                 if (problem === undefined) {
                     return undefined;
                 }
-                return { field, message: (await pulumi.isSecret(output)) ? maskSecret(problem, resolved) : problem };
+                const secret = options.secret === true || (await pulumi.isSecret(output));
+                return { field, message: secret ? maskSecret(problem, resolved) : problem, secret };
             }),
         );
         return value;
     }
 
     /** Like `input`, for an optional field. */
-    optional<T>(field: string, value: pulumi.Input<T> | undefined, check: Check<T>): pulumi.Input<T> | undefined {
-        return value === undefined ? undefined : this.input(field, value, check);
+    optional<T>(field: string, value: pulumi.Input<T> | undefined, check: Check<T>, options: FieldOptions = {}): pulumi.Input<T> | undefined {
+        return value === undefined ? undefined : this.input(field, value, check, options);
     }
 
     get ok(): boolean {
@@ -126,14 +135,23 @@ export class ArgumentCheck {
     }
 
     /**
-     * One entry per field, so that the engine shows each field's problem (programs in any language); the message
-     * lists them all for TypeScript programs.
+     * The message lists every problem (what a TypeScript program shows). Each problem also gets an entry of its own,
+     * so that the engine shows it per field to programs in other languages, except the problems of secret values:
+     * for each entry the engine prints the value the program gave at that path in plain text beside it (Pulumi's
+     * `errorToMessage`, pkg/resource/deploy/source_eval.go), so those are named in the message only.
      */
     private error(problems: readonly Problem[]): pulumi.InputPropertiesError {
-        return new pulumi.InputPropertiesError({
+        const error = new pulumi.InputPropertiesError({
             message: `${this.kind} "${this.component}" has invalid arguments:\n${problems.map(p => `- ${p.field}: ${p.message}`).join("\n")}`,
-            errors: problems.map(p => ({ propertyPath: propertyPath(p.field), reason: p.message })),
+            errors: problems.filter(p => !p.secret).map(p => ({ propertyPath: propertyPath(p.field), reason: p.message })),
         });
+        // The message is the whole report: the stack frames (inside the SDK's apply when a late check fails) tell the
+        // user nothing, and they cost dearly. The SDK's uncaught-error handler formats the error with colored
+        // util.inspect (@pulumi/pulumi cmd/run/error.js `defaultErrorMessage`), which on Node.js 20 spends tens of
+        // seconds and gigabytes on a frame such as `node_modules/@pulumi/output.ts:516:31` (where the SDK's source maps
+        // place its apply) before it gives up: the user would wait that long for the error, in a program or a plugin.
+        error.stack = `Error: ${error.message}`;
+        return error;
     }
 }
 

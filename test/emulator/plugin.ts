@@ -16,6 +16,15 @@
 //   name, parent, inputs); the plugin's SDK registers the component and its children with the emulator's monitor,
 //   and the response carries the component's URN and outputs. The inputs are encoded as the engine encodes them
 //   (see `engineConstructInputs`).
+// - A failed Construct: reported as the engine reports it, a diagnostic of the resource naming the InputPropertiesError
+//   entries with the program's values at their paths, through the secret filter of every diagnostic (see
+//   `constructFailure` and `filterSecureValues`).
+// - The plugin's lifetime: one plugin per operation, started on first use and stopped when the program is done; the
+//   engine releases a deployment's plugins when the deployment closes (pkg/engine/deployment.go v3.248.0 `Close`,
+//   sdk/go/common/resource/plugin/context.go `Close`: ReleaseContext), after its deletes, which never call a
+//   component's plugin (a component has no provider). `pulumi destroy` runs no program, so no Construct and no
+//   plugin: it deletes what the checkpoint holds (pkg/engine/destroy.go v3.248.0 `newDestroySource` returns
+//   deploy.NewNullSource unless --run-program), which stack.ts `destroy` does.
 // - The YAML program: only what examples/yaml uses is evaluated, as pulumi-language-yaml would: `config:` with
 //   types, defaults and `secret: true`, `${name}` references to configuration, `fn::secret`, resources whose type
 //   belongs to a package of `packages:`, and `outputs:` reading `${resource.output}`. Anything else is refused.
@@ -32,6 +41,8 @@ import { isSecret, isUnknown, OUTPUT_VALUE_SIG, PropertyMap, PropertyValue, secr
 /* eslint-disable @typescript-eslint/no-require-imports */
 const providerGrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
 const providerPb = require("@pulumi/pulumi/proto/provider_pb");
+const statusPb = require("@pulumi/pulumi/proto/status_pb");
+const errorsPb = require("@pulumi/pulumi/proto/errors_pb");
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 export interface RunningPlugin {
@@ -183,6 +194,113 @@ export async function construct(plugin: RunningPlugin, protocol: PluginProtocol,
     return { urn: response.getUrn(), state: withoutNulls(response.getState().toJavaScript() as PropertyMap) };
 }
 
+/** One entry of a pulumirpc.InputPropertiesError. */
+export interface PropertyError {
+    readonly propertyPath: string;
+    readonly reason: string;
+}
+
+/**
+ * The status message and the InputPropertiesError entries of a failed call, as rpcerror.FromError reads them
+ * (sdk/go/common/util/rpcutil/rpcerror/rpcerror.go v3.248.0 :195 and `InputPropertiesErrors` :90): the gRPC
+ * status carried in `grpc-status-details-bin`, whose details may hold a `pulumirpc.InputPropertiesError`.
+ */
+export function decodeRpcError(error: grpc.ServiceError): { message: string; propertyErrors: PropertyError[] } {
+    const propertyErrors: PropertyError[] = [];
+    for (const bytes of error.metadata?.get("grpc-status-details-bin") ?? []) {
+        const status = statusPb.Status.deserializeBinary(new Uint8Array(bytes as Buffer));
+        for (const detail of status.getDetailsList()) {
+            if (detail.getTypeName() !== "pulumirpc.InputPropertiesError") continue;
+            const details = errorsPb.InputPropertiesError.deserializeBinary(detail.getValue_asU8());
+            for (const entry of details.getErrorsList()) propertyErrors.push({ propertyPath: entry.getPropertyPath(), reason: entry.getReason() });
+        }
+    }
+    return { message: error.details ?? error.message, propertyErrors };
+}
+
+/** Go's `%v` of a float64 (strconv shortest 'g': the exponent form from 1e+06 up and below 1e-04). */
+function goFloat(value: number): string {
+    if (value === 0 || !Number.isFinite(value)) return String(value).replace("Infinity", "Inf");
+    const [mantissa, exponentText] = value.toExponential().split("e");
+    const exponent = Number(exponentText);
+    if (exponent < -4 || exponent >= 6) return `${mantissa}e${exponent < 0 ? "-" : "+"}${String(Math.abs(exponent)).padStart(2, "0")}`;
+    return String(value);
+}
+
+/**
+ * How the engine prints a property value with `%v`: resource.PropertyValue.String (sdk/go/common/resource/
+ * properties.go v3.248.0 :648-662) on the value as the engine holds a remote component's inputs, every secret an
+ * output value that is known and secret (see `engineConstructInputs`). A secret prints as `{&{<element>}}`: Go's
+ * `%v` of the *Secret that MakeSecret makes, whose Element is printed by its own String. An unknown prints as its
+ * type and `{}` (an unknown string: `output<string>{}`). Objects print as Go prints a map: keys sorted.
+ */
+export function goPropertyValue(value: PropertyValue): string {
+    if (isSecret(value)) return `{&{${goPropertyValue(value.value as PropertyValue)}}}`;
+    if (isUnknown(value)) return "output<string>{}";
+    if (value === null) return "{<nil>}";
+    if (typeof value === "number") return `{${goFloat(value)}}`;
+    if (typeof value === "boolean" || typeof value === "string") return `{${value}}`;
+    if (Array.isArray(value)) return `{[${value.map(goPropertyValue).join(" ")}]}`;
+    if (SIG_KEY in value) throw new Error(`the emulator prints secrets and unknowns, not ${JSON.stringify(value[SIG_KEY])} values`);
+    return `{map[${Object.keys(value).sort().map(key => `${key}:${goPropertyValue(value[key])}`).join(" ")}]}`;
+}
+
+/** resource.ParsePropertyPath's simple forms (`a.b`, `a[0]`, `a["b.c"]`) and PropertyPath.Get, which stops at anything but objects and arrays. */
+function valueAtPath(inputs: PropertyMap, propertyPath: string): PropertyValue | undefined {
+    const keys: (string | number)[] = [];
+    const pattern = /([^.[\]]+)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]/gy;
+    let rest = propertyPath;
+    while (rest.length > 0) {
+        pattern.lastIndex = 0;
+        const match = pattern.exec(rest);
+        if (!match) return undefined;
+        keys.push(match[1] ?? (match[2] !== undefined ? Number(match[2]) : JSON.parse(`"${match[3]}"`)));
+        rest = rest.slice(match[0].length);
+        if (rest.startsWith(".")) rest = rest.slice(1);
+    }
+    let value: PropertyValue = inputs;
+    for (const key of keys) {
+        if (Array.isArray(value) && typeof key === "number" && key < value.length) value = value[key];
+        else if (value !== null && typeof value === "object" && !Array.isArray(value) && !isSecret(value) && typeof key === "string" && key in value) value = value[key];
+        else return undefined;
+    }
+    return value;
+}
+
+/**
+ * What the engine reports when Construct fails: diag.GetResourceInvalidError, `<type> resource '<name>' has a
+ * problem: <message>` (sdk/go/common/diag/errors.go v3.248.0 :36), with errorToMessage's message
+ * (pkg/resource/deploy/source_eval.go v3.248.0 :1990-2016): the status message, then one line per
+ * InputPropertiesError entry, naming the value the program gave at that path when the path leads to one.
+ */
+export function constructFailure(type: string, name: string, error: grpc.ServiceError, inputs: PropertyMap): string {
+    const { message, propertyErrors } = decodeRpcError(error);
+    let text = message;
+    for (const entry of propertyErrors) {
+        const value = valueAtPath(inputs, entry.propertyPath);
+        text += value === undefined
+            ? `\n\t\t- property ${entry.propertyPath} has a problem: ${entry.reason}`
+            : `\n\t\t- property ${entry.propertyPath} with value '${goPropertyValue(value)}' has a problem: ${entry.reason}`;
+    }
+    return `${type} resource '${name}' has a problem: ${text}`;
+}
+
+/**
+ * The engine's filter on every diagnostic it displays (pkg/engine/events.go v3.248.0 makeEventEmitter :416-436 with
+ * logging.CreateFilter, sdk/go/common/util/logging/log.go :397-421): each secret configuration value of three
+ * characters or more, other than true and false, and its JSON-escaped form, replaced by `[secret]`.
+ */
+export function filterSecureValues(text: string, secureValues: readonly string[]): string {
+    let filtered = text;
+    for (const value of secureValues) {
+        if (value.length < 3 || /^(true|false)$/i.test(value)) continue;
+        filtered = filtered.split(value).join("[secret]");
+        const escaped = JSON.stringify(value).slice(1, -1);
+        if (escaped !== value) filtered = filtered.split(escaped).join("[secret]");
+    }
+    return filtered;
+}
+
 const REFERENCE = /^\$\{([^}]+)\}$/;
 
 /** Evaluates the YAML program's `config:` against the stack configuration (types, defaults, secrets). */
@@ -279,7 +397,12 @@ export async function runYamlProgram(args: YamlRunArgs): Promise<{ schemas: Map<
                 });
                 outputs.set(name, result.state);
             } catch (error) {
-                throw new Error(`resources.${name}: Construct failed: ${(error as Error).message}\n${plugin.stderr()}`);
+                // The engine reports the failure as a diagnostic of the resource, shown through its secret filter.
+                const secureValues = args.secretKeys.map(key => args.config[key]);
+                const diagnostic = filterSecureValues(constructFailure(resource.type, name, error as grpc.ServiceError, inputs), secureValues);
+                deployment.log("error", diagnostic);
+                const stderr = filterSecureValues(plugin.stderr(), secureValues);
+                throw new Error(`${diagnostic}${stderr ? `\n--- plugin stderr ---\n${stderr}` : ""}`);
             }
         }
         const stackOutputs: PropertyMap = {};
