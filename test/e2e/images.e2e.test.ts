@@ -117,14 +117,22 @@ describe("IdentityService images on Docker, through the test executor (real Dock
     const registry = await TestRegistry.start();
     const pulling = new Executor();
     const name = `${NAME}-pull`;
-    const variant = `creatio-identity-service-e2e/images-variant:${RUN_ID}`;
+    const release = (n: number) => `creatio-identity-service-e2e/images-release-${n}:${RUN_ID}`;
     try {
-      const dir = fs.mkdtempSync(path.join(tmp, "variant-"));
-      fs.writeFileSync(path.join(dir, "Dockerfile"), `FROM creatio-identity-service-e2e/node-base:local\nLABEL variant=${RUN_ID}\n`);
-      await docker(["build", "-q", "--label", "creatio-identity-service-e2e=1", "-t", variant, dir], { env: { DOCKER_BUILDKIT: "0" } });
+      // Two releases of a service that keeps running (a container whose process ends at once would be read back
+      // half torn down, its ports gone, and replaced on the next run): the same base, another label each.
+      for (const n of [1, 2]) {
+        const dir = fs.mkdtempSync(path.join(tmp, `release-${n}-`));
+        fs.writeFileSync(
+          path.join(dir, "Dockerfile"),
+          `FROM creatio-identity-service-e2e/node-base:local\nLABEL release=${n}-${RUN_ID}\n` +
+            'CMD ["/usr/bin/node", "-e", "setInterval(() => undefined, 60000)"]\n',
+        );
+        await docker(["build", "-q", "--label", "creatio-identity-service-e2e=1", "-t", release(n), dir], { env: { DOCKER_BUILDKIT: "0" } });
+      }
       const repository = `cis-e2e/identity-service-${RUN_ID}`;
       const image = `${registry.host}/${repository}:8.2.3`;
-      const firstDigest = registry.publish("creatio-identity-service-e2e/node-base:local", repository, "8.2.3");
+      const firstDigest = registry.publish(release(1), repository, "8.2.3");
       const pullPort = await freePort();
       const program = (imageDigest: string) => () => {
         const service = new IdentityService(name, {
@@ -139,7 +147,7 @@ describe("IdentityService images on Docker, through the test executor (real Dock
         return { url: service.url };
       };
       // The engine asks for the manifest by digest: GET, or only HEAD when it already holds that manifest's content
-      // (the base image was published, and may have been pulled by an earlier run, with the same digest).
+      // (the image was built here, so the engine may find that manifest's content already local).
       const askedFor = (digest: string) =>
         ["GET", "HEAD"].some(method => registry.requests.includes(`${method} /v2/${repository}/manifests/${digest}`));
       const localId = async (reference: string) => (await docker(["image", "inspect", "-f", "{{.Id}}", reference])).stdout.trim();
@@ -148,19 +156,19 @@ describe("IdentityService images on Docker, through the test executor (real Dock
 
       await pulling.run(program(firstDigest));
       assert.ok(askedFor(firstDigest), `pulled by the digest: ${registry.requests.join(", ")}`);
-      assert.equal(await runningImage(), await localId("creatio-identity-service-e2e/node-base:local"));
+      assert.equal(await runningImage(), await localId(release(1)));
 
       // The tag is pushed again with other content; the same digest changes nothing.
-      const secondDigest = registry.publish(variant, repository, "8.2.3");
+      const secondDigest = registry.publish(release(2), repository, "8.2.3");
       assert.deepEqual(kinds((await pulling.run(program(firstDigest))).operations), []);
 
       const updated = await pulling.run(program(secondDigest));
       assert.deepEqual(kinds(updated.operations).filter(op => !op.startsWith("delete-replaced")), [`replace ${name}-image`, `replace ${name}-container`]);
       assert.ok(askedFor(secondDigest), `pulled by the new digest: ${registry.requests.join(", ")}`);
-      assert.equal(await runningImage(), await localId(variant), "the container runs the image the tag names now");
+      assert.equal(await runningImage(), await localId(release(2)), "the container runs the image the tag names now");
     } finally {
       await pulling.cleanup();
-      await docker(["image", "rm", variant], { allowFailure: true });
+      for (const n of [1, 2]) await docker(["image", "rm", release(n)], { allowFailure: true });
       await registry.close();
     }
   });
