@@ -112,8 +112,9 @@ async function programB(instances: number): Promise<Subject> {
     const crypto = await import("crypto");
     const fs = await import("fs");
 
-    const scriptCommand = (file: string) =>
-        `node "${path.relative(process.cwd(), path.join(REPO_ROOT, "src", "scripts", file)).split(path.sep).join("/")}"`;
+    // Absolute, as the component gives it here: under mocks the SDK reports no absolute project root, so the
+    // providers' working directory is unknown (src/providerPaths.ts).
+    const scriptCommand = (file: string) => `node "${path.join(REPO_ROOT, "src", "scripts", file)}"`;
     const RESEED = scriptCommand("reseed.js");
     const READINESS = scriptCommand("readiness.js");
     const alphanumeric = (length: number) => ({ length, special: false, upper: true, lower: true, numeric: true });
