@@ -41,7 +41,7 @@ const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 export interface DockerSettings {
     readonly image?: pulumi.Input<string>;
     readonly imageDigest?: pulumi.Input<string>;
-    readonly build?: { readonly context: pulumi.Input<string>; readonly dockerfile: pulumi.Input<string> };
+    readonly build?: ImageBuild;
     readonly containerName: pulumi.Input<string>;
     readonly httpPort: pulumi.Input<number>;
     /** Undefined: derived from the Docker daemon's address (`defaultHostname`). */
@@ -293,26 +293,42 @@ export interface DockerService {
     readonly url: pulumi.Output<string>;
 }
 
+/** The build folder (the extracted IdentityService.zip) and its Dockerfile, with defaults applied. */
+export interface ImageBuild {
+    readonly context: pulumi.Input<string>;
+    readonly dockerfile: pulumi.Input<string>;
+}
+
+/** The image built from the archive, kept on the local engine under the component's own tag (Docker and Swarm). */
+export function createBuiltImage(
+    name: string,
+    build: ImageBuild,
+    creatioVersion: string,
+    opts: pulumi.CustomResourceOptions,
+): docker.Image {
+    return new docker.Image(
+        `${name}-image`,
+        {
+            imageName: builtImageName(name, creatioVersion),
+            build: {
+                // The provider stores both paths as given and diffs them: relative paths keep a checkout in
+                // another folder from rebuilding (the context's contents are hashed separately).
+                context: pulumi.output(build.context).apply(context => pathForProviders(context)),
+                // The provider resolves a relative Dockerfile from its working directory, not from the context.
+                dockerfile: pulumi
+                    .all([build.context, build.dockerfile])
+                    .apply(([context, dockerfile]) => pathForProviders(path.resolve(context, dockerfile))),
+            },
+            skipPush: true,
+        },
+        opts,
+    );
+}
+
 function createImage(name: string, inputs: DockerServiceInputs, opts: pulumi.CustomResourceOptions) {
     const { image, build } = inputs.settings;
     if (build) {
-        const built = new docker.Image(
-            `${name}-image`,
-            {
-                imageName: builtImageName(name, inputs.creatioVersion),
-                build: {
-                    // The provider stores both paths as given and diffs them: relative paths keep a checkout in
-                    // another folder from rebuilding (the context's contents are hashed separately).
-                    context: pulumi.output(build.context).apply(context => pathForProviders(context)),
-                    // The provider resolves a relative Dockerfile from its working directory, not from the context.
-                    dockerfile: pulumi
-                        .all([build.context, build.dockerfile])
-                        .apply(([context, dockerfile]) => pathForProviders(path.resolve(context, dockerfile))),
-                },
-                skipPush: true,
-            },
-            opts,
-        );
+        const built = createBuiltImage(name, build, inputs.creatioVersion, opts);
         return { resource: built, reference: built.repoDigest };
     }
     const reference = pulumi.all([image!, inputs.settings.imageDigest]).apply(([tag, digest]) => pullReference(tag, digest));

@@ -7,7 +7,6 @@
  * deleted once nothing uses it.
  */
 import * as crypto from "crypto";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { parse as parseConnectionString } from "@tediousjs/connection-string";
@@ -15,17 +14,17 @@ import { SwarmDeployment, SwarmUpdate } from "../args";
 import { Claim, knownClaims } from "../claims";
 import { Setting, toAppSettingsPatch } from "../configuration";
 import {
-    builtImageName,
+    createBuiltImage,
     CONTAINER_HTTP_PORT,
     CONTAINER_LABEL,
     CONTAINER_SIGNING_CERTIFICATE_PATH,
     DEFAULT_DOCKERFILE,
     DEFAULT_HTTP_PORT,
     defaultHostname,
+    ImageBuild,
     RESTART_TOKEN_LABEL,
     serviceUrl,
 } from "./docker";
-import { pathForProviders } from "../providerPaths";
 import { createLocalReadinessGate } from "../readiness";
 import { ArgumentCheck, Check, checks, describe, isKnown } from "../validation";
 import { Deployed, DeployInputs, PlannedTarget } from "./target";
@@ -67,7 +66,7 @@ export const DEFAULT_HEALTH_CHECK = [
 export interface SwarmSettings {
     readonly replicas: pulumi.Input<number>;
     readonly image?: pulumi.Input<string>;
-    readonly build?: { readonly context: pulumi.Input<string>; readonly dockerfile: pulumi.Input<string> };
+    readonly build?: ImageBuild;
     readonly httpPort: pulumi.Input<number>;
     readonly hostname?: pulumi.Input<string>;
     readonly endpointMode: pulumi.Input<string>;
@@ -311,21 +310,7 @@ function swarmImage(name: string, settings: SwarmSettings, creatioVersion: strin
         // Every node pulls it itself; the provider resolves the tag to a digest when it creates or updates the service.
         return settings.image!;
     }
-    const { build } = settings;
-    const built = new docker.Image(
-        `${name}-image`,
-        {
-            imageName: builtImageName(name, creatioVersion),
-            build: {
-                context: pulumi.output(build.context).apply(context => pathForProviders(context)),
-                dockerfile: pulumi
-                    .all([build.context, build.dockerfile])
-                    .apply(([context, dockerfile]) => pathForProviders(path.resolve(context, dockerfile))),
-            },
-            skipPush: true,
-        },
-        { parent },
-    );
+    const built = createBuiltImage(name, settings.build, creatioVersion, { parent });
     // The local image id: a tag would not change when the image does, and a digest needs a registry.
     return built.repoDigest;
 }
