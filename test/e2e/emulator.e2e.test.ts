@@ -32,6 +32,7 @@ import { dockerAvailable } from "../emulator/providers/docker";
 import { IDENTITY_SERVICE_FOLDER, REPOSITORY, SIGNING_CERTIFICATE, installedExample } from "../emulator/programs";
 import { reveal } from "../emulator/values";
 import { freePort } from "../support/freePort";
+import { tokenStatus } from "./support/load";
 
 const INFRA_DIR = path.join(__dirname, "infra");
 const POSTGRES_IMAGE_BUILD = path.join(REPOSITORY, "test", "fixtures", "postgres-image", "build.sh");
@@ -48,13 +49,7 @@ type Credentials = { url: string; clientId: string; clientSecret: string };
 async function token(url: string, clientId: string, clientSecret: string): Promise<number> {
     for (let attempt = 0; ; attempt++) {
         try {
-            const response = await fetch(`${url}/connect/token`, {
-                method: "POST",
-                headers: { "content-type": "application/x-www-form-urlencoded" },
-                body: new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: clientSecret }),
-                signal: AbortSignal.timeout(5000),
-            });
-            return response.status;
+            return await tokenStatus(url, clientId, clientSecret);
         } catch (error) {
             // Docker's port proxy now and then drops a fresh loopback connection (see deploy.e2e.test.ts).
             if (attempt >= 10) throw error;

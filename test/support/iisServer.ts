@@ -5,7 +5,7 @@
  * state (services, pool and site state, HTTP.sys certificate bindings) `<root>/runtime.xml`, file permission
  * changes `<root>/acl.json`, and the certificate store `<root>/certificates/<location>/<store>/`.
  */
-import { execFileSync, spawn, spawnSync } from "child_process";
+import { ChildProcessWithoutNullStreams, execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -70,6 +70,19 @@ export interface RunResult {
     readonly code: number;
     readonly stdout: string;
     readonly stderr: string;
+}
+
+/** Writes `stdin` to a started process and collects its output until it ends. */
+export function runToEnd(child: ChildProcessWithoutNullStreams, stdin: string): Promise<RunResult> {
+    return new Promise((resolve, reject) => {
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", chunk => (stdout += chunk));
+        child.stderr.on("data", chunk => (stderr += chunk));
+        child.on("error", reject);
+        child.on("close", code => resolve({ code: code ?? -1, stdout, stderr }));
+        child.stdin.end(stdin);
+    });
 }
 
 const GLOBAL_MODULES = [
@@ -218,16 +231,7 @@ export class IisServer {
     /** As `runLocal`, without blocking this process (for tests that serve HTTP to the step themselves). */
     runLocalAsync(interpreter: readonly string[], text: string, stdin: string): Promise<RunResult> {
         const [file, ...args] = interpreter;
-        return new Promise((resolve, reject) => {
-            const child = spawn(file, [...args, text], { env: this.environment(), cwd: this.root });
-            let stdout = "";
-            let stderr = "";
-            child.stdout.on("data", chunk => (stdout += chunk));
-            child.stderr.on("data", chunk => (stderr += chunk));
-            child.on("error", reject);
-            child.on("close", code => resolve({ code: code ?? -1, stdout, stderr }));
-            child.stdin.end(stdin);
-        });
+        return runToEnd(spawn(file, [...args, text], { env: this.environment(), cwd: this.root }), stdin);
     }
 
     /**

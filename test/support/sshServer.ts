@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { CMD, RunResult } from "./iisServer";
+import { CMD, RunResult, runToEnd } from "./iisServer";
 import { freePort } from "./freePort";
 
 
@@ -87,8 +87,8 @@ export class SshServer {
 
     /** Runs a command line on the server with the given stdin, as an SSH client does (no terminal). */
     run(line: string, stdin: string): Promise<RunResult> {
-        return new Promise((resolve, reject) => {
-            const child = spawn("ssh", [
+        return runToEnd(
+            spawn("ssh", [
                 "-T",
                 "-i", path.join(this.folder, "client_key"),
                 "-p", String(this.port),
@@ -98,15 +98,9 @@ export class SshServer {
                 "-o", "LogLevel=ERROR",
                 `${os.userInfo().username}@127.0.0.1`,
                 line,
-            ]);
-            let stdout = "";
-            let stderr = "";
-            child.stdout.on("data", chunk => (stdout += chunk));
-            child.stderr.on("data", chunk => (stderr += chunk));
-            child.on("error", reject);
-            child.on("close", code => resolve({ code: code ?? -1, stdout, stderr }));
-            child.stdin.end(stdin);
-        });
+            ]),
+            stdin,
+        );
     }
 
     stop(): void {
