@@ -395,6 +395,16 @@ export function swarmClaims(settings: SwarmSettings, host: string): Claim[] {
     ]);
 }
 
+/**
+ * Whether a replacement of the service (a change of `networks` or `serviceAlias`, which the Docker provider cannot
+ * update in place) must remove the old service first. In `vip` mode, yes: Swarm refuses a second service publishing
+ * the same port, so the provider's usual create-first replacement would fail. In `dnsrr` mode nothing is published
+ * and the new service starts before the old one goes. When the mode is known only later, delete first.
+ */
+export function replacesDeleteFirst(endpointMode: pulumi.Input<string>): boolean {
+    return !isKnown(endpointMode) || endpointMode === ENDPOINT_MODES.vip;
+}
+
 function labelled(name: string): { labels: docker.types.input.ServiceLabel[] } {
     return { labels: [{ label: CONTAINER_LABEL, value: name }] };
 }
@@ -486,7 +496,11 @@ function deploySwarm(name: string, settings: SwarmSettings, inputs: DeployInputs
             convergeConfig: { delay: "2s", timeout: "10m" },
             ...labelled(name),
         },
-        { parent, dependsOn: [...dependsOn, ...(redis ? [redis] : [])] },
+        {
+            parent,
+            dependsOn: [...dependsOn, ...(redis ? [redis] : [])],
+            deleteBeforeReplace: replacesDeleteFirst(settings.endpointMode),
+        },
     );
 
     const url = pulumi

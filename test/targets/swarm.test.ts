@@ -12,6 +12,7 @@ import {
     defaultServiceAlias,
     providerDuration,
     REDIS_DATA_PATH,
+    replacesDeleteFirst,
     restartCounter,
     SETTINGS_FILE_PATH,
     settingsFile,
@@ -277,6 +278,14 @@ describe("swarm target: resources", () => {
         assert.equal(service.taskSpec.containerSpec.healthcheck.tests[1], "bash");
         assert.deepEqual(service.taskSpec.networksAdvanceds, [{ id: "sw-rolling-network-id", aliases: ["sw-rolling"] }]);
         assert.equal(url, "http://localhost:8090");
+    });
+
+    it("replaces the service delete-first when it publishes a port, create-first when it publishes none", async () => {
+        const vip = await deploy("sw-replace-vip");
+        assert.equal((vip.recorder.byName("sw-replace-vip-service").opts as pulumi.CustomResourceOptions).deleteBeforeReplace, true, "Swarm refuses the port to a second service");
+        const dnsrr = await deploy("sw-replace-dnsrr", a => (a.swarm.endpointMode = "dnsrr"));
+        assert.equal((dnsrr.recorder.byName("sw-replace-dnsrr-service").opts as pulumi.CustomResourceOptions).deleteBeforeReplace, false);
+        assert.equal(replacesDeleteFirst(pulumi.output("dnsrr")), true, "a mode known only later: delete first");
     });
 
     it("publishes nothing in dnsrr mode and joins the given networks", async () => {
