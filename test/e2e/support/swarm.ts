@@ -349,7 +349,7 @@ export const secretProvider: SwarmProvider = {
   schema: executorSchema(SECRET_SCHEMA, []),
   ...schemaDiff(SECRET_SCHEMA),
   async read(entry) {
-    // resource_docker_secret.go:113-134: the data is not exposed by the API; only the id and the name are read.
+    // resource_docker_secret.go:120-141: the data is not exposed by the API; only the id and the name are read.
     try {
       const secret = await engine<{ ID: string; Spec: { Name: string } }>("GET", `/secrets/${entry.id}`);
       return { ...entry.outputs, name: secret.Spec.Name };
@@ -371,7 +371,7 @@ export const secretProvider: SwarmProvider = {
     throw new Error("the Docker provider has no Update for a secret: every argument forces a replacement");
   },
   async delete(entry) {
-    // resource_docker_secret.go:136-147: SecretRemove's error fails the delete, a missing secret included.
+    // resource_docker_secret.go:143-155: SecretRemove's error fails the delete, a missing secret included.
     await engine("DELETE", `/secrets/${entry.id}`);
   },
 };
@@ -562,7 +562,7 @@ export function serviceSpec(serviceName: string, resolved: Plain): EngineService
         ...(limits ? { Limits: { NanoCPUs: Number(limits.nanoCpus ?? 0), MemoryBytes: Number(limits.memoryBytes ?? 0) } } : {}),
         ...(reservation ? { Reservations: { NanoCPUs: Number(reservation.nanoCpus ?? 0), MemoryBytes: Number(reservation.memoryBytes ?? 0) } } : {}),
       },
-      // createRestartPolicy (structures.go:1083-1109): empty when not given, every field set when given.
+      // createRestartPolicy (structures.go:1084-1109): empty when not given, every field set when given.
       RestartPolicy: restart
         ? {
             Condition: restart.condition ?? "",
@@ -571,7 +571,7 @@ export function serviceSpec(serviceName: string, resolved: Plain): EngineService
             Window: durationOrZero(restart.window),
           }
         : {},
-      // createPlacement (structures.go:1111-1135).
+      // createPlacement (structures.go:1112-1135).
       Placement: {
         Constraints: nonEmpty(stringList(placement?.constraints)),
         Preferences: nonEmpty(stringList(placement?.prefs).map(spread => ({ Spread: { SpreadDescriptor: spread } }))),
