@@ -501,11 +501,12 @@ describe("IdentityService on Docker Swarm, deployed by the test executor (real s
         120_000,
       );
       assert.match(last!.Status.Err ?? "", /unhealthy/i, "Swarm stops the task as unhealthy");
-      const containers = JSON.parse((await docker(["ps", "-a", "--filter", `label=com.docker.swarm.task.id=${last!.ID}`, "--format", "{{json .ID}}"])).stdout || "null");
-      if (containers) {
-        const health = JSON.parse((await docker(["inspect", "--format", "{{json .State.Health}}", containers])).stdout);
-        assert.match(health.Log.at(-1).Output, /"bash": executable file not found/, "the probe cannot start: no bash");
-      }
+      // The failed task's container stays (task history) with the probe's log.
+      const container = last!.Status.ContainerStatus?.ContainerID;
+      assert.ok(container, "the failed task had a container");
+      const health = JSON.parse((await docker(["inspect", "--format", "{{json .State.Health}}", container])).stdout);
+      assert.equal(health.Status, "unhealthy");
+      assert.match(health.Log.at(-1).Output, /"bash": executable file not found/, "the probe cannot start: no bash");
       report.push(`no bash: the default probe's task ended "${last!.Status.State}": ${last!.Status.Err}`);
     } finally {
       await engine("DELETE", `/services/${probe.ID}`).catch(() => undefined);
