@@ -448,6 +448,35 @@ function durationOrZero(value: unknown): number {
 
 const stringList = (value: unknown): string[] => ((value as unknown[] | undefined) ?? []).map(v => (v === null || v === undefined ? "" : String(v)));
 
+const REFERENCE_KEYS = { secret: ["Secret", "secret"], config: ["Config", "config"] } as const;
+
+/** The secrets and configs of createContainerSpec (structures.go:929-972): the same fields under their own names. */
+function fileReferences(references: Plain[] | undefined, kind: "secret" | "config"): Plain[] | undefined {
+  const [engine, pulumi] = REFERENCE_KEYS[kind];
+  return nonEmpty(
+    (references ?? []).map(reference => ({
+      [`${engine}ID`]: reference[`${pulumi}Id`],
+      [`${engine}Name`]: reference[`${pulumi}Name`] ?? "",
+      File: { Name: reference.fileName, UID: String(reference.fileUid), GID: String(reference.fileGid), Mode: Number(reference.fileMode) },
+    })),
+  );
+}
+
+/** flattenServiceSecrets and flattenServiceConfigs (structures.go:344-396), likewise. */
+function flattenFileReferences(references: Plain[] | undefined, kind: "secret" | "config"): Plain[] | undefined {
+  const [engine, pulumi] = REFERENCE_KEYS[kind];
+  return nonEmpty(
+    (references ?? []).map(reference => {
+      const file = reference.File as Plain | undefined;
+      return {
+        [`${pulumi}Id`]: reference[`${engine}ID`],
+        ...(reference[`${engine}Name`] ? { [`${pulumi}Name`]: reference[`${engine}Name`] } : {}),
+        ...(file ? { fileName: file.Name, ...(file.UID ? { fileUid: file.UID } : {}), ...(file.GID ? { fileGid: file.GID } : {}), fileMode: ns(file.Mode) } : {}),
+      };
+    }),
+  );
+}
+
 /** resource_docker_service_structures.go:708-1001 `createContainerSpec`. */
 function containerSpec(spec: Plain): Plain {
   const health = spec.healthcheck as Plain | undefined;
@@ -504,20 +533,8 @@ function containerSpec(spec: Plain): Plain {
       : {},
     Hosts: nonEmpty(((spec.hosts as Plain[] | undefined) ?? []).map(host => `${host.ip} ${host.host}`)),
     DNSConfig: dns ? { Nameservers: nonEmpty(stringList(dns.nameservers)), Search: nonEmpty(stringList(dns.searches)), Options: nonEmpty(stringList(dns.options)) } : {},
-    Secrets: nonEmpty(
-      ((spec.secrets as Plain[] | undefined) ?? []).map(secret => ({
-        SecretID: secret.secretId,
-        SecretName: secret.secretName ?? "",
-        File: { Name: secret.fileName, UID: String(secret.fileUid), GID: String(secret.fileGid), Mode: Number(secret.fileMode) },
-      })),
-    ),
-    Configs: nonEmpty(
-      ((spec.configs as Plain[] | undefined) ?? []).map(config => ({
-        ConfigID: config.configId,
-        ConfigName: config.configName ?? "",
-        File: { Name: config.fileName, UID: String(config.fileUid), GID: String(config.fileGid), Mode: Number(config.fileMode) },
-      })),
-    ),
+    Secrets: fileReferences(spec.secrets as Plain[] | undefined, "secret"),
+    Configs: fileReferences(spec.configs as Plain[] | undefined, "config"),
     Isolation: spec.isolation,
     Sysctls: isSet(spec.sysctl) ? spec.sysctl : undefined,
     CapabilityAdd: nonEmpty(stringList(spec.capAdds)),
@@ -684,31 +701,8 @@ function flattenContainerSpec(spec: Plain): Plain {
     // flattenServiceHosts (structures.go:307-322): "ip host"
     hosts: nonEmpty(((spec.Hosts as string[] | undefined) ?? []).map(entry => ({ ip: entry.split(" ")[0], host: entry.split(" ")[1] }))),
     dnsConfig: dns ? { nameservers: strings(dns.Nameservers), searches: strings(dns.Search), options: strings(dns.Options) } : undefined,
-    // flattenServiceSecrets (structures.go:344-369)
-    secrets: nonEmpty(
-      ((spec.Secrets as Plain[] | undefined) ?? []).map(secret => {
-        const file = secret.File as Plain | undefined;
-        return {
-          secretId: secret.SecretID,
-          ...(secret.SecretName ? { secretName: secret.SecretName } : {}),
-          ...(file
-            ? { fileName: file.Name, ...(file.UID ? { fileUid: file.UID } : {}), ...(file.GID ? { fileGid: file.GID } : {}), fileMode: ns(file.Mode) }
-            : {}),
-        };
-      }),
-    ),
-    configs: nonEmpty(
-      ((spec.Configs as Plain[] | undefined) ?? []).map(config => {
-        const file = config.File as Plain | undefined;
-        return {
-          configId: config.ConfigID,
-          ...(config.ConfigName ? { configName: config.ConfigName } : {}),
-          ...(file
-            ? { fileName: file.Name, ...(file.UID ? { fileUid: file.UID } : {}), ...(file.GID ? { fileGid: file.GID } : {}), fileMode: ns(file.Mode) }
-            : {}),
-        };
-      }),
-    ),
+    secrets: flattenFileReferences(spec.Secrets as Plain[] | undefined, "secret"),
+    configs: flattenFileReferences(spec.Configs as Plain[] | undefined, "config"),
     isolation: spec.Isolation || undefined,
     sysctl: spec.Sysctls && Object.keys(spec.Sysctls as object).length > 0 ? spec.Sysctls : undefined,
     capAdds: strings(spec.CapabilityAdd),
