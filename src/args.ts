@@ -379,7 +379,8 @@ export interface SwarmDeployment {
     replicas?: pulumi.Input<number>;
     /**
      * A prebuilt Identity Service image (for example `registry.example.com/creatio-identity-service:8.2.1`) that every
-     * node can pull. Give exactly one of `image` and `build`.
+     * node can pull. Prefer it by digest (`...@sha256:...`): the Docker provider pins a tag to its digest only when it
+     * creates the service, so a tag rolls the tasks once more on the next run. Give exactly one of `image` and `build`.
      */
     image?: pulumi.Input<string>;
     /**

@@ -411,7 +411,7 @@ function labelled(name: string): { labels: docker.types.input.ServiceLabel[] } {
 
 function swarmImage(name: string, settings: SwarmSettings, creatioVersion: string, parent: pulumi.Resource): pulumi.Input<string> {
     if (!settings.build) {
-        // Every node pulls it itself; the provider resolves the tag to a digest when it creates or updates the service.
+        // Every node pulls it itself; the provider pins a tag to its digest when it creates the service, not on updates.
         return settings.image!;
     }
     const built = createBuiltImage(name, settings.build, creatioVersion, { parent });
