@@ -343,13 +343,27 @@ export interface SwarmResources {
 
 /**
  * A Redis service the component runs next to the Identity Service, on the component's overlay network, to share
- * the key the replicas protect their data with. For production, prefer a managed Redis given as `redisConnection`.
+ * the key the replicas protect their data with. It keeps its data in a named volume on the node that runs it, so a
+ * restarted Redis task keeps the keys; on another node it starts empty. For production, prefer a managed Redis
+ * given as `redisConnection`.
  */
 export interface SwarmRedis {
     /**
-     * The Redis image, for example `redis:7-alpine`. It must be on every node that may run it or in a registry they reach.
+     * The Redis image, for example `redis:7-alpine`. It must be on every node that may run it or in a registry they
+     * reach. The service runs it with the arguments `--appendonly yes` (the official image's entrypoint passes them to
+     * `redis-server`) and its data in `/data`, the official image's working directory.
      */
     image: pulumi.Input<string>;
+    /**
+     * The named Docker volume mounted at `/data`. Docker creates it on the node that runs the Redis task, the first
+     * time the task starts there, and keeps it after `pulumi destroy`. Default: `<project>-<stack>-<name>-redis-data`.
+     */
+    volume?: pulumi.Input<string>;
+    /**
+     * Placement constraints of the Redis task, for example `node.hostname==swarm-1`, to keep it on the node that holds
+     * its volume. Default: none.
+     */
+    constraints?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /**
@@ -365,7 +379,8 @@ export interface SwarmDeployment {
     replicas?: pulumi.Input<number>;
     /**
      * A prebuilt Identity Service image (for example `registry.example.com/creatio-identity-service:8.2.1`) that every
-     * node can pull. Give exactly one of `image` and `build`.
+     * node can pull. Prefer it by digest (`...@sha256:...`): the Docker provider pins a tag to its digest only when it
+     * creates the service, so a tag rolls the tasks once more on the next run. Give exactly one of `image` and `build`.
      */
     image?: pulumi.Input<string>;
     /**
@@ -422,7 +437,8 @@ export interface SwarmDeployment {
     /**
      * The tasks' health check, as Docker's `test` (for example `["CMD", "/probe"]`): a task takes traffic, and an
      * update moves on, only once it is healthy; a failing new task rolls the update back. Default: a `bash` probe of
-     * the discovery document on port 80 (the vendor's image has `bash` but no `curl`).
+     * the discovery document on port 80 (the vendor's image, Microsoft's ASP.NET Core image on Debian, has `bash` but
+     * no `curl` or `wget`). An image without `bash` (Alpine, chiseled) never becomes healthy with it: give one here.
      */
     healthCheck?: pulumi.Input<pulumi.Input<string>[]>;
     /**

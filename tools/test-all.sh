@@ -63,8 +63,10 @@ need_postgres() {
 }
 need_swarm() {
   # The suite runs `docker swarm init --advertise-addr 127.0.0.1` itself when the engine is not in a swarm, and
-  # leaves the swarm again at its end; nothing to install beyond Docker.
+  # leaves the swarm again at its end. Its Redis image is built from this machine's redis-server
+  # (test/e2e/swarm/build-images.sh); the server itself is never started here.
   command -v docker >/dev/null || apt_for dockerd docker.io
+  apt_for redis-server redis-server
 }
 need_dotnet() {
   # The .NET SDK is not a Debian package; the machines that build this package have it (as for need_pwsh).

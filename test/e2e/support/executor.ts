@@ -1405,7 +1405,7 @@ const PROVIDERS: Record<string, Provider> = {
   // Swarm: see swarm.ts.
   "docker:index/network:Network": networkProvider,
   "docker:index/secret:Secret": secretProvider,
-  "docker:index/service:Service": { ...serviceProvider, changedKeys: (old, inputs) => serviceProvider.changedPaths(old.inputs, inputs) },
+  "docker:index/service:Service": serviceProvider,
 };
 
 // -----------------------------------------------------------------------------------------------------------------
