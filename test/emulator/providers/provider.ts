@@ -48,6 +48,11 @@ export interface EmulatedProvider {
     readonly name: string;
     /** Provider-level configuration (explicit provider inputs), set before any resource operation. */
     configure?(config: PropertyMap): void;
+    /**
+     * DiffConfig of the provider's configuration: whether resources moving to this provider from one configured with
+     * `olds` must be replaced (the engine asks the new provider, step_generator.go:2653-2684).
+     */
+    diffConfig(olds: PropertyMap, news: PropertyMap): boolean;
     check(type: string, olds: PropertyMap | undefined, news: PropertyMap): CheckResult;
     diff(type: string, oldInputs: PropertyMap, oldOutputs: PropertyMap, news: PropertyMap): DiffResult;
     /** With preview, nothing is created: outputs not known before creation are UNKNOWN. */
