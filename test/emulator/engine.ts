@@ -394,7 +394,7 @@ export class Deployment {
             return this.record(step, base, old.id!, old.outputs);
         }
         if (replaceKeys.size === 0) {
-            const outputs = await provider.update(reg.type, old.id!, old.outputs, checked, this.context(urn, reg.customTimeouts?.update), dryRun);
+            const outputs = await this.keepOldOnFailure(old, provider.update(reg.type, old.id!, old.outputs, checked, this.context(urn, reg.customTimeouts?.update), dryRun));
             return this.record({ op: "update", urn, type: reg.type, old, new: base, changedKeys: changed, replaceKeys: [] }, base, old.id!, outputs);
         }
         // A replacement computes the inputs afresh: Check on the program's values, without ignoreChanges or olds
@@ -406,9 +406,23 @@ export class Deployment {
             op: "replace", urn, type: reg.type, old, new: base, changedKeys: changed, replaceKeys: [...replaceKeys].sort(), deleteBeforeReplace,
         };
         if (deleteBeforeReplace && !dryRun) await this.deleteResource(old);
-        const created = await provider.create(reg.type, replacementInputs, this.context(urn, reg.customTimeouts?.create), dryRun);
+        const creating = provider.create(reg.type, replacementInputs, this.context(urn, reg.customTimeouts?.create), dryRun);
+        const created = deleteBeforeReplace ? await creating : await this.keepOldOnFailure(old, creating);
         if (!deleteBeforeReplace) this.pendingDeletes.push(old);
         return this.record(step, base, created.id, created.outputs);
+    }
+
+    /**
+     * A failed update, or a failed create of a create-before-delete replacement, leaves the old resource in the
+     * snapshot as it was (the step that would change it never completed).
+     */
+    private async keepOldOnFailure<T>(old: ResourceState, operation: Promise<T>): Promise<T> {
+        try {
+            return await operation;
+        } catch (error) {
+            this.consumedOlds.delete(old.urn);
+            throw error;
+        }
     }
 
     private check(provider: EmulatedProvider, type: string, urn: string, olds: PropertyMap | undefined, news: PropertyMap): PropertyMap {
