@@ -158,12 +158,23 @@ describe("engine emulator e2e: the runs after the first (real Docker and Postgre
         assert.ok(stack.state().some(r => r.urn.endsWith("::default_5_3_0")));
         stack.configSet("explicitDockerProvider", "true");
         const explicit = await stack.preview(TRANSPILE_ONLY);
-        assert.ok(Object.values(operations(explicit)).every(op => op === "same"), explicit.text);
+        const planned = operations(explicit);
+        // Nothing is replaced or recreated. The preview does show the readiness gate updating, its URL unknown: the
+        // component reads the daemon's address from the provider's `host` output, which a docker.Provider without
+        // `host` does not return, and the SDK resolves an absent output as unknown in a preview
+        // (sdk/nodejs/runtime/rpc.ts:315-327 @ v3.248.0). The update itself then changes nothing.
+        assert.deepEqual(Object.entries(planned).filter(([, op]) => op !== "same"), [["readiness", "update"]], explicit.text);
         assert.match(explicit.text, /\+ pulumi:providers:docker: \(create\)/);
-        assert.match(explicit.text, /Resources:\n {4}\+ 1 to create\n {4}\d+ unchanged$/);
-        await stack.up(TRANSPILE_ONLY);
+        assert.match(explicit.text, /~ IDENTITY_SERVICE_URL: "http:\/\/localhost:\d+" => \[unknown\]/);
+        const moved = await stack.up(TRANSPILE_ONLY);
+        assert.ok(Object.values(operations(moved)).every(op => op === "same"), moved.text);
         assert.equal(containerId(NAME), container, "the same container");
         assert.match(stack.state().find(r => r.urn.endsWith(`::${NAME}-container`))!.provider!, /::pulumi:providers:docker::local-docker::/);
+        // And back to the default provider: nothing replaced either.
+        stack.configRemove("explicitDockerProvider");
+        const back = await stack.up(TRANSPILE_ONLY);
+        assert.ok(Object.values(operations(back)).every(op => op === "same"), back.text);
+        assert.equal(containerId(NAME), container);
     });
 
     it("6. refresh after the container was stopped by hand, then up: the service comes back; the same after it was removed", async () => {

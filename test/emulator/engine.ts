@@ -77,6 +77,8 @@ export interface Step {
     readonly replaceKeys: string[];
     /** For a replacement: whether the old resource goes first. */
     readonly deleteBeforeReplace?: boolean;
+    /** The old values the provider's diff compared (a bridged resource's Read-back state), shown as the "before". */
+    readonly oldValues?: PropertyMap;
 }
 
 export interface Diagnostic {
@@ -375,6 +377,7 @@ export class Deployment {
         let changed: string[];
         let replaceKeys: Set<string>;
         let providerDeleteBeforeReplace = false;
+        let oldValues: PropertyMap | undefined;
         if (triggered) {
             // The provider's Diff is not asked (step_generator.go:1691-1696).
             changed = ["replacementTrigger"];
@@ -387,6 +390,7 @@ export class Deployment {
             changed = diff.changedKeys;
             replaceKeys = new Set([...diff.replaceKeys, ...replaceOnChangesKeys(diff.changedKeys, reveal(old.inputs) as PropertyMap, reveal(checked) as PropertyMap, reg.replaceOnChanges)]);
             providerDeleteBeforeReplace = diff.deleteBeforeReplace;
+            oldValues = diff.oldValues;
         }
 
         if (changed.length === 0) {
@@ -395,7 +399,7 @@ export class Deployment {
         }
         if (replaceKeys.size === 0) {
             const outputs = await this.keepOldOnFailure(old, provider.update(reg.type, old.id!, old.outputs, checked, this.context(urn, reg.customTimeouts?.update), dryRun));
-            return this.record({ op: "update", urn, type: reg.type, old, new: base, changedKeys: changed, replaceKeys: [] }, base, old.id!, outputs);
+            return this.record({ op: "update", urn, type: reg.type, old, new: base, changedKeys: changed, replaceKeys: [], oldValues }, base, old.id!, outputs);
         }
         // A replacement computes the inputs afresh: Check on the program's values, without ignoreChanges or olds
         // (step_generator.go:1882-1900).
@@ -403,7 +407,7 @@ export class Deployment {
         base.inputs = replacementInputs;
         const deleteBeforeReplace = reg.deleteBeforeReplace ?? providerDeleteBeforeReplace;
         const step: Step = {
-            op: "replace", urn, type: reg.type, old, new: base, changedKeys: changed, replaceKeys: [...replaceKeys].sort(), deleteBeforeReplace,
+            op: "replace", urn, type: reg.type, old, new: base, changedKeys: changed, replaceKeys: [...replaceKeys].sort(), deleteBeforeReplace, oldValues,
         };
         if (deleteBeforeReplace && !dryRun) await this.deleteResource(old);
         const creating = provider.create(reg.type, replacementInputs, this.context(urn, reg.customTimeouts?.create), dryRun);

@@ -236,7 +236,8 @@ export function renderPreview(stack: string, steps: Step[], diagnostics: Diagnos
         } else if (step.op === "update" || step.op === "replace") {
             const source = isStack ? "outputs" : "inputs";
             for (const key of step.changedKeys.filter(k => !["provider", "outputs", "replacementTrigger"].includes(k))) {
-                lines.push(...printDiff(key, step.old![source][key], state[source][key], detail.slice(0, -2)));
+                const before = isStack ? step.old!.outputs : step.oldValues ?? step.old!.inputs;
+                lines.push(...printDiff(key, before[key], state[source][key], detail.slice(0, -2)));
             }
             if (isStack) {
                 const before = step.old!.outputs;

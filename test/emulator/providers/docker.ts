@@ -183,7 +183,11 @@ export class DockerProvider implements EmulatedProvider {
         const replaceKeys = type === CONTAINER ? containerReplaceKeys(changed)
             : type === REMOTE_IMAGE ? remoteImageReplaceKeys(changed)
                 : type === IMAGE ? imageReplaceKeys() : changed;
-        return { changedKeys: changed, replaceKeys, deleteBeforeReplace: type === CONTAINER && CONTAINER_DELETE_BEFORE_REPLACE };
+        // The state Read left, as the display shows the container's "before" (the inputs for what the state lacks).
+        const oldValues = type === CONTAINER
+            ? { ...oldInputs, ...Object.fromEntries(Object.entries(oldOutputs).filter(([key]) => key in oldInputs || key in news)) }
+            : undefined;
+        return { changedKeys: changed, replaceKeys, deleteBeforeReplace: type === CONTAINER && CONTAINER_DELETE_BEFORE_REPLACE, oldValues };
     }
 
     /** The docker CLI against this provider's daemon (`host`), in its working directory. */

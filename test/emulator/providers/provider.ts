@@ -24,6 +24,11 @@ export interface DiffResult {
     readonly changedKeys: string[];
     /** The provider's own delete-before-replace default for this resource type. */
     readonly deleteBeforeReplace: boolean;
+    /**
+     * The old values the diff compared, when not the old inputs: a Terraform bridge diffs the state its Read left, and
+     * its detailed diff (what the display prints) names those values.
+     */
+    readonly oldValues?: PropertyMap;
 }
 
 /** What a provider operation may use from the engine. */
