@@ -17,7 +17,11 @@
 //
 // What is emulated rather than real: the engine's bookkeeping (state, diffs, replacement order, deletes of resources
 // the program dropped, destroy order: dependents first), the providers' diffs (re-implemented from their source, cited
-// at each provider below). Images are pulled for real only from registries on loopback (test/e2e/support/registry.ts);
+// at each provider below). The rules the engine emulator's providers apply too (random keepers, command ids and
+// triggers, the Container's in-place arguments, sets, defaults and Read-back, the RemoteImage and Image diffs, the
+// build context digest, replaceOnChanges paths) are imported from test/emulator/providers/rules.ts and
+// test/emulator/propertyPaths.ts, one implementation for both doubles; test/emulator/README.md lists each rule with
+// its source line and the test that pins it. Images are pulled for real only from registries on loopback (test/e2e/support/registry.ts);
 // any other registry is unreachable here, so such a RemoteImage must already be on the local Docker Engine. Previews
 // are not implemented.
 //
