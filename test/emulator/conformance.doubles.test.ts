@@ -11,7 +11,7 @@ import { CommandProvider } from "./providers/command";
 import { DockerProvider } from "./providers/docker";
 import { RandomProvider } from "./providers/random";
 import {
-    CONTAINER_IN_PLACE, InspectedContainer, commandId, containerChangedKeys, containerReadBack, containerReplaceKeys, hashContext,
+    CONTAINER_IN_PLACE, InspectedContainer, commandId, containerChangedKeys, containerDefaults, containerReadBack, containerReplaceKeys, hashContext,
     keepersRequireReplace, randomReplaceKeys, remoteImageReplaceKeys,
 } from "./providers/rules";
 import { renderPreview } from "./render";
@@ -223,6 +223,13 @@ describe("conformance: providers (rules shared by the emulator and the e2e execu
         // The emulator's provider diffs the same way.
         const diff = new DockerProvider(os.tmpdir()).diff("docker:index/container:Container", inputs as PropertyMap, { ...stopped, ports: running.ports } as PropertyMap, inputs as PropertyMap);
         assert.deepEqual([diff.changedKeys, diff.replaceKeys, diff.deleteBeforeReplace], [["mustRun"], [], true]);
+    });
+
+    it("Container schema defaults: restart \"no\", must_run true, a port's ip \"0.0.0.0\" and protocol \"tcp\" (resource_docker_container.go:122, 230, 487-535 @ v4.5.0)", () => {
+        assert.deepEqual(containerDefaults({ name: "c", image: "i", ports: [{ internal: 80, external: 8090 }] }), {
+            name: "c", image: "i", restart: "no", mustRun: true, ports: [{ internal: 80, external: 8090, ip: "0.0.0.0", protocol: "tcp" }],
+        });
+        assert.deepEqual(containerDefaults({ name: "c", image: "i", restart: "always", mustRun: false }), { name: "c", image: "i", restart: "always", mustRun: false });
     });
 
     it("Container arguments updated in place include healthcheck, start, max_retry_count, init and tmpfs (resource_docker_container.go @ v4.5.0)", () => {
