@@ -8,7 +8,7 @@ import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs, LogLevel } fro
 import { pfxFile } from "./certificates";
 import { connectionStringCheck, firstProblem, reseedConnectionStringCheck } from "./connectionStrings";
 import { DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS, DEFAULT_CLIENT_NAME, DEFAULT_LOG_LEVEL } from "./configuration";
-import { CLIENT_ID_LENGTH, CLIENT_SECRET_LENGTH } from "./credentials";
+import { CLIENT_ID_LENGTH, CLIENT_ID_MAX_LENGTH, CLIENT_SECRET_LENGTH, CLIENT_SECRET_MAX_LENGTH } from "./credentials";
 import { ReadinessSettings, readinessSettings } from "./readiness";
 import { DockerSettings, dockerSettings, planDocker } from "./targets/docker";
 import { IisSettings, iisSettings, planIis } from "./targets/iis";
@@ -98,11 +98,21 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
 
     const client = args.client;
     const clientPlan: ClientPlan = {
-        id: check.optional("client.id", client?.id, checks.minLength(CLIENT_ID_LENGTH, false)),
-        secret: check.optional("client.secret", client?.secret, checks.minLength(CLIENT_SECRET_LENGTH, true), { secret: true }),
+        id: check.optional(
+            "client.id",
+            client?.id,
+            firstProblem(checks.minLength(CLIENT_ID_LENGTH, false), checks.maxLength(CLIENT_ID_MAX_LENGTH, false, "client ids")),
+        ),
+        secret: check.optional(
+            "client.secret",
+            client?.secret,
+            firstProblem(checks.minLength(CLIENT_SECRET_LENGTH, true), checks.maxLength(CLIENT_SECRET_MAX_LENGTH, true, "client secrets")),
+            { secret: true },
+        ),
         rotation: client?.rotation,
         name: check.input("client.name", client?.name ?? DEFAULT_CLIENT_NAME, checks.nonEmpty),
-        creatioUrl: check.optional("client.creatioUrl", client?.creatioUrl, checks.httpUrl),
+        // The redirect base: given, or Creatio's own URL when the component connects Creatio (checked with that block).
+        creatioUrl: check.optional("client.creatioUrl", client?.creatioUrl, checks.httpUrl) ?? args.creatio?.url,
         accessTokenLifetimeSeconds: check.input(
             "client.accessTokenLifetimeSeconds",
             client?.accessTokenLifetimeSeconds ?? DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS,

@@ -9,6 +9,7 @@ import * as path from "path";
 import { Client } from "pg";
 import { ClientDefinition, clientDefinition, ClientSettings } from "../../src/configuration";
 import { identityServerSecretHash, storedClient } from "../../src/reseed";
+import { systemClientProfile } from "../../src/versions";
 import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase, withClient } from "./infra/postgres";
 
 const scriptPath = path.join(__dirname, "..", "..", "src", "scripts", "reseed.js");
@@ -21,7 +22,15 @@ const NEW_SECRET = "New-Secret-0123456789abcdefghijklmn";
 
 /** A client as the component configures it (the package's own rendering), and as reseed.js receives it. */
 function definition(id: string, secret: string, overrides: Partial<ClientSettings> = {}): ClientDefinition {
-  return clientDefinition({ id, name: "Creatio", secret, creatioUrl: "https://creatio.example.com", accessTokenLifetimeSeconds: 3600, ...overrides });
+  return clientDefinition({
+    id,
+    name: "Creatio",
+    secret,
+    creatioUrl: "https://creatio.example.com",
+    accessTokenLifetimeSeconds: 3600,
+    systemClient: systemClientProfile([8, 2, 3]),
+    ...overrides,
+  });
 }
 const stdinFor = (action: "prepare" | "retire", connectionString: string, client: ClientDefinition) => ({
   action,
