@@ -15,7 +15,7 @@ import { IisSettings, iisSettings, planIis } from "./targets/iis";
 import { planSwarm, swarmRedisConnection, SwarmSettings, swarmSettings } from "./targets/swarm";
 import { PlannedTarget } from "./targets/target";
 import { ArgumentCheck, Check, checks, describe, isKnown } from "./validation";
-import { FEATURES, FIRST_DOCKER_VERSION, formatVersion, resolveVersion, VersionProfile } from "./versions";
+import { FEATURES, FIRST_DOCKER_VERSION, formatVersion, IDENTITY_SERVER_API_SCOPE, resolveVersion, VersionProfile } from "./versions";
 
 /** Longest access token lifetime accepted: 30 days. */
 export const MAX_ACCESS_TOKEN_LIFETIME_SECONDS = 30 * 24 * 3600;
@@ -158,7 +158,11 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
         publicUrl: mapInput(check.optional("publicUrl", args.publicUrl, publicUrlCheck), withoutTrailingSlash),
         docker: target === DeploymentTarget.Docker && args.docker ? dockerSettings(name, args.docker, check) : undefined,
         iis: target === DeploymentTarget.Iis && args.iis ? iisSettings(name, args.iis, check) : undefined,
-        readiness: readinessSettings(args.readiness, check),
+        readiness: readinessSettings(
+            args.readiness,
+            check,
+            typeof profile === "object" ? [...profile.systemClient.requestedScopes, IDENTITY_SERVER_API_SCOPE] : [],
+        ),
     };
     check.throwIfAny();
     const deployment = plan.docker ? planDocker(plan.docker) : plan.iis ? planIis(plan.iis) : swarm && planSwarm(swarm);

@@ -187,7 +187,26 @@ describe("argument checks", () => {
         assert.equal(plan.client.name, "Creatio");
         assert.equal(plan.client.accessTokenLifetimeSeconds, 3600);
         assert.equal(plan.client.reseed, true);
-        assert.deepEqual(plan.readiness, { enabled: true, timeoutSeconds: 300, verifyToken: true });
+        assert.deepEqual(plan.readiness, {
+            enabled: true,
+            timeoutSeconds: 300,
+            verifyToken: true,
+            // What Creatio 8.2.3 asks the service for (versions.ts), so the gate meets the service's scope rules.
+            tokenScopes: [
+                "register_own_resource",
+                "get_resource_list",
+                "get_client_info",
+                "find_clients",
+                "remove_client",
+                "update_client",
+                "add_registrar_client",
+                "activate_user",
+                "deactivate_user",
+                "upsert_client_user",
+                "remove_client_user",
+                "IdentityServerApi",
+            ],
+        });
     });
 
     it("takes the client's redirect base from creatio.url, unless client.creatioUrl is given", () => {

@@ -324,6 +324,42 @@ describe("readiness gate script", function () {
       assert.ok(server.requests.filter(isTokenRequest).length >= 2, "the token request was retried");
     });
 
+    it("says the service may have dropped the client as misconfigured, not only that the credentials differ", async () => {
+      const server = await workingService();
+
+      const result = await runScript(gateEnv(server.url, { READINESS_TIMEOUT_SECONDS: "1" }), JSON.stringify({ clientSecret: "wrong-one" }));
+
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /or the service dropped the client because it rejects its configuration/);
+      assert.match(result.stderr, /"Invalid client configuration for client"/);
+    });
+
+    it("asks for the token with the scopes Creatio requests, and names the refused ones (never the secret) on invalid_scope", async () => {
+      const known = new Set(["register_own_resource", "get_resource_list", "IdentityServerApi"]);
+      const server: TestServer = await startServer((request, response) => {
+        if (isDiscovery(request)) return sendJson(response, 200, discoveryDocument(server));
+        const form = new URLSearchParams(request.body);
+        if (form.get("client_secret") !== SECRET) return sendJson(response, 400, { error: "invalid_client" });
+        const scopes = (form.get("scope") ?? "").split(" ").filter(Boolean);
+        if (scopes.length === 0 || scopes.some((scope) => !known.has(scope))) return sendJson(response, 400, { error: "invalid_scope" });
+        sendJson(response, 200, { access_token: "token-value", token_type: "Bearer", expires_in: 3600, scope: scopes.join(" ") });
+      });
+      const scopes = "register_own_resource activate_user get_resource_list remove_client_user IdentityServerApi";
+
+      const result = await runScript(gateEnv(server.url, { READINESS_TIMEOUT_SECONDS: "1", READINESS_TOKEN_SCOPES: scopes }));
+
+      assert.equal(result.code, 1);
+      const asked = server.requests.filter(isTokenRequest).map((request) => new URLSearchParams(request.body).get("scope"));
+      assert.equal(asked[0], scopes, "the first request asks for every scope at once");
+      assert.match(result.stderr, /invalid_scope/);
+      assert.match(result.stderr, /refused the scopes activate_user, remove_client_user/);
+      assert.match(result.stderr, /AllowedScopes/);
+      assert.doesNotMatch(result.stderr, /refused the scopes [^(]*register_own_resource/);
+
+      const passing = await runScript(gateEnv(server.url, { READINESS_TOKEN_SCOPES: "register_own_resource IdentityServerApi" }));
+      assert.equal(passing.code, 0, passing.stderr);
+    });
+
     it("points at the logs and the database when the token endpoint answers 5xx", async () => {
       const server: TestServer = await startServer((request, response) => {
         if (isDiscovery(request)) return sendJson(response, 200, discoveryDocument(server));
