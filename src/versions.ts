@@ -89,10 +89,11 @@ export type Feature = keyof typeof FEATURES;
 
 /**
  * The operations Creatio performs on the Identity Service with the system client, each as the scope it asks a
- * `client_credentials` token for (always together with `IdentityServerApi`). The first seven are the system client's
- * `AllowedScopes` in the vendor's `Clients` example (the Academy guide "Deploy the Identity Service", every version
- * from 8.0 to 8.3); Creatio 8.1.0 asks for each of them, and for the four `*_user` scopes, as "<scope>
- * IdentityServerApi" (the string table of `Terrasoft.OAuthIntegration.dll` 8.1.0.6704).
+ * `client_credentials` token for, always together with `IdentityServerApi` ("<scope> IdentityServerApi" in the string
+ * table of `Terrasoft.OAuthIntegration.dll` 8.1.0.6704, shiva01chh/CreatioDemoProject @ 32efb577). The seven documented
+ * ones are the system client's `AllowedScopes` in the vendor's `Clients` example (Academy, "Deploy the Identity
+ * Service", the guide of every version from 8.0 to 8.3); Creatio's health check passes with that client, so it asks for
+ * no other. Creatio 8.1.0 also asks for four `*_user` scopes, for its user operations.
  */
 export const IDENTITY_SERVER_API_SCOPE = "IdentityServerApi";
 const DOCUMENTED_OPERATION_SCOPES = [
@@ -109,7 +110,7 @@ const USER_OPERATION_SCOPES = ["activate_user", "deactivate_user", "upsert_clien
 /** One row of the system client table: what changes from a version on. Rows add to the rows before them. */
 export interface SystemClientRelease {
     readonly from: Version;
-    /** Scopes Creatio asks tokens for from this version on (each with `IdentityServerApi`); the gate asks for them too. */
+    /** Scopes Creatio's system actions and health check ask tokens for from this version on (each with `IdentityServerApi`); the gate asks for them too. */
     readonly requestedScopes: readonly string[];
     /** Scopes the client is allowed from this version on without Creatio asking for them in a token request we know of. */
     readonly allowedOnlyScopes: readonly string[];
@@ -119,7 +120,7 @@ export interface SystemClientRelease {
 
 export const SYSTEM_CLIENT_RELEASES: readonly SystemClientRelease[] = [
     {
-        // Before 8.1.0 only the documented scopes are known; assumed to be the ones Creatio asks for.
+        // The documented scopes, asked for by every version that connects to the service.
         from: [7, 16, 4],
         requestedScopes: DOCUMENTED_OPERATION_SCOPES,
         allowedOnlyScopes: [],
@@ -134,9 +135,12 @@ export const SYSTEM_CLIENT_RELEASES: readonly SystemClientRelease[] = [
         properties: { AllowedQueryParameters: JSON.stringify(["invitationHash", "targetSubject"]) },
     },
     {
+        // Allowed, so that Creatio's user operations work where the service has these API scopes; never asked for by
+        // the readiness gate: the vendor's client does not allow them, and a service without them passes Creatio's
+        // health check.
         from: [8, 1, 0],
-        requestedScopes: USER_OPERATION_SCOPES,
-        allowedOnlyScopes: [],
+        requestedScopes: [],
+        allowedOnlyScopes: USER_OPERATION_SCOPES,
         properties: {},
     },
     {

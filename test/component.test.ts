@@ -278,7 +278,7 @@ describe("IdentityService on Docker (mocks)", () => {
         assert.equal(env.IDENTITY_SERVICE_URL, "http://localhost:8090");
         assert.equal(env.READINESS_TIMEOUT_SECONDS, "300");
         assert.equal(env.READINESS_VERIFY_TOKEN, "true");
-        assert.match(env.READINESS_TOKEN_SCOPES, /^register_own_resource get_resource_list .* remove_client_user IdentityServerApi$/);
+        assert.match(env.READINESS_TOKEN_SCOPES, /^register_own_resource get_resource_list .* add_registrar_client IdentityServerApi$/);
         assert.deepEqual(await valueOf(readiness.props.triggers), ["ord-container-id"]);
     });
 

@@ -191,7 +191,7 @@ describe("argument checks", () => {
             enabled: true,
             timeoutSeconds: 300,
             verifyToken: true,
-            // What Creatio 8.2.3 asks the service for (versions.ts), so the gate meets the service's scope rules.
+            // What Creatio 8.2.3's system actions ask the service for (versions.ts), so the gate meets its scope rules.
             tokenScopes: [
                 "register_own_resource",
                 "get_resource_list",
@@ -200,10 +200,6 @@ describe("argument checks", () => {
                 "remove_client",
                 "update_client",
                 "add_registrar_client",
-                "activate_user",
-                "deactivate_user",
-                "upsert_client_user",
-                "remove_client_user",
                 "IdentityServerApi",
             ],
         });

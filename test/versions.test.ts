@@ -102,14 +102,14 @@ describe("versions", () => {
             }
         });
 
-        it("allows the documented scopes everywhere, and asks for the *_user scopes from 8.1.0 as Creatio 8.1.0 does", () => {
+        it("asks for the documented scopes everywhere, and allows the *_user scopes Creatio asks for from 8.1.0", () => {
             assert.deepEqual(profile("7.16.4").systemClient, {
                 requestedScopes: documented,
                 allowedScopes: [...documented, "IdentityServerApi"],
                 properties: {},
             });
-            assert.deepEqual(profile("8.0.15").systemClient.requestedScopes, documented);
-            assert.deepEqual(profile("8.1.0").systemClient.requestedScopes, [...documented, ...userScopes]);
+            assert.deepEqual(profile("8.0.15").systemClient.allowedScopes, [...documented, "IdentityServerApi"]);
+            assert.deepEqual(profile("8.2.3").systemClient.requestedScopes, documented, "the vendor's client passes the health check");
             assert.deepEqual(profile("8.2.3").systemClient.allowedScopes, [...documented, ...userScopes, "IdentityServerApi"]);
         });
 
