@@ -20,8 +20,8 @@
  * The secret is never printed, never put in a message and never taken from the command line.
  *
  * Step 1 polls GET <url>/.well-known/openid-configuration until it returns 2xx JSON with an `issuer`.
- * Step 2 (unless READINESS_VERIFY_TOKEN=false) requests a client_credentials token from the
- * discovery document's token_endpoint (or <url>/connect/token) until it returns an access_token.
+ * Step 2 (unless READINESS_VERIFY_TOKEN=false) requests a client_credentials token from the path of the
+ * discovery document's token_endpoint at <url> (or <url>/connect/token) until it returns an access_token.
  * Both steps share one deadline; each HTTP attempt is bounded by min(5 s, time left).
  *
  * Node 20 built-ins only (global fetch, AbortSignal.timeout). `require` it to use waitForReady
@@ -293,13 +293,20 @@ async function probeDiscovery(fetchImpl, discoveryUrl, timeoutMs) {
   return { ok: true, document };
 }
 
-/** The token endpoint: the discovery document's token_endpoint if it is a usable URL, else <url>/connect/token. */
+/**
+ * The token endpoint: the path of the discovery document's token_endpoint, at the address this check reaches the
+ * service at; else <url>/connect/token. The service builds the advertised URL from the request it answers (its
+ * public scheme and host, https with ForceHttpsSchemeInRequests or behind a TLS proxy), which this machine may not
+ * reach the way it reaches `url`.
+ */
 function resolveTokenEndpoint(baseUrl, document) {
   const advertised = document && document.token_endpoint;
   if (typeof advertised === "string" && advertised.trim() !== "") {
     try {
       const resolved = new URL(advertised.trim(), baseUrl + "/");
-      if (resolved.protocol === "http:" || resolved.protocol === "https:") return resolved.toString();
+      if (resolved.protocol === "http:" || resolved.protocol === "https:") {
+        return new URL(resolved.pathname + resolved.search, new URL(baseUrl).origin).toString();
+      }
     } catch {
       // fall through to the conventional path
     }

@@ -215,6 +215,23 @@ describe("readiness gate script", function () {
       assert.deepEqual(posts, ["/identity/connect/token"], "only the advertised endpoint is used");
     });
 
+    it("asks the advertised token path at the address it reaches the service at, whatever scheme and host the service advertises", async () => {
+      // A service that advertises https (ForceHttpsSchemeInRequests, or a TLS proxy in front) and its public host name,
+      // while this check reaches it over plain HTTP on another address.
+      const server: TestServer = await startServer((request, response) => {
+        if (isDiscovery(request)) {
+          return sendJson(response, 200, discoveryDocument(server, { token_endpoint: "https://ids.example.com/identity/connect/token" }));
+        }
+        if (request.method === "POST" && request.path === "/identity/connect/token") return answerToken(request, response);
+        sendJson(response, 404, {});
+      });
+
+      const result = await runScript(gateEnv(server.url));
+
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(server.requests.filter(isTokenRequest).map((request) => request.path), ["/identity/connect/token"]);
+    });
+
     it("passes without any token request when READINESS_VERIFY_TOKEN=false (no client id, empty stdin)", async () => {
       const server = await workingService();
 
