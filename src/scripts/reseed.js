@@ -1104,6 +1104,7 @@ module.exports = {
   retire,
   withPostgres,
   withMsSql,
+  msSqlStore,
   redact,
   describeError,
   run,
