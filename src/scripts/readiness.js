@@ -368,18 +368,21 @@ async function waitForReady(options) {
   if (verifyToken) {
     const tokenEndpoint = resolveTokenEndpoint(options.url, discovery.document);
     const scopes = options.scopes || [];
-    const token = await pollUntil(deadline, clock, pollIntervalMs, async (ms) => {
-      const result = await requestToken(fetchImpl, tokenEndpoint, options.clientId, options.clientSecret, ms, scopes);
-      if (result.ok || result.seen.oauthError !== "invalid_scope" || scopes.length < 2) return result;
-      // Which of the scopes are refused: each alone, within the same attempt's budget.
-      const refused = [];
-      for (const scope of scopes) {
-        const alone = await requestToken(fetchImpl, tokenEndpoint, options.clientId, options.clientSecret, ms, [scope]);
-        if (!alone.ok && alone.seen.oauthError === "invalid_scope") refused.push(scope);
+    const token = await pollUntil(deadline, clock, pollIntervalMs, (ms) =>
+      requestToken(fetchImpl, tokenEndpoint, options.clientId, options.clientSecret, ms, scopes),
+    );
+    if (!token.ok) {
+      const seen = { ...token.seen, scopes };
+      if (seen.oauthError === "invalid_scope" && scopes.length > 1) {
+        // Which of the scopes are refused: each asked for alone, once, after the deadline (the service answers).
+        seen.refusedScopes = [];
+        for (const scope of scopes) {
+          const alone = await requestToken(fetchImpl, tokenEndpoint, options.clientId, options.clientSecret, MAX_ATTEMPT_MS, [scope]);
+          if (!alone.ok && alone.seen.oauthError === "invalid_scope") seen.refusedScopes.push(scope);
+        }
       }
-      return { ...result, seen: { ...result.seen, refusedScopes: refused } };
-    });
-    if (!token.ok) fail("token", tokenEndpoint, { ...token.seen, scopes });
+      fail("token", tokenEndpoint, seen);
+    }
   }
 
   return { issuer, tokenVerified: verifyToken, elapsedMs: Math.round(clock.now() - started) };
