@@ -136,6 +136,9 @@ describe("IdentityService connecting Creatio (real Docker and PostgreSQL, Creati
           runtime: testCase.runtime,
           version: testCase.creatioVersion,
           users: { [CREATIO_USER]: CREATIO_PASSWORD },
+          // How long Creatio waits for the service when it registers a resource (TempAccessProxy.RegistrationTimeoutMs,
+          // the double's README): a machine under load may take longer than the double's default of 5 s.
+          identityServiceTimeoutMs: 20000,
         });
         executor = new Executor({ log });
       });
@@ -150,7 +153,13 @@ describe("IdentityService connecting Creatio (real Docker and PostgreSQL, Creati
       });
 
       it("first deploy: Creatio is connected after the readiness gate; from its container it registers its resource and its health check gets real tokens", async function () {
-        const result = await timed(`${testCase.runtime}: deploy + connect`, () => executor.run(program(() => args("1"))));
+        const result = await timed(`${testCase.runtime}: deploy + connect`, () =>
+          executor.run(program(() => args("1"))).catch(async (err: Error) => {
+            // What Creatio saw when it called the service, for the failure's message.
+            err.message += `\nCreatio's token requests: ${JSON.stringify(await creatio.tokenRequests())}`;
+            throw err;
+          }),
+        );
         const operations = result.operations.map(o => `${o.kind} ${o.name}`);
         assert.ok(operations.includes(`create ${name}-creatio-connection`), operations.join(", "));
         const op = (n: string) => result.operations.find(o => o.name === n)!;
