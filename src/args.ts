@@ -138,7 +138,7 @@ export interface Database {
 export interface Client {
     /**
      * The client id. Default: 16 random characters of `[A-Za-z0-9]`, generated once and kept in state.
-     * A supplied id must have at least 16 characters.
+     * A supplied id must have from 16 to 100 characters (the service ignores a longer one).
      */
     id?: pulumi.Input<string>;
     /**
@@ -147,7 +147,7 @@ export interface Client {
     name?: pulumi.Input<string>;
     /**
      * The client secret. Default: 32 random characters of `[A-Za-z0-9]`, generated once and kept in state.
-     * A supplied secret must have at least 32 characters. Treated as a secret.
+     * A supplied secret must have from 32 to 100 characters (the service ignores a longer one). Treated as a secret.
      */
     secret?: pulumi.Input<string>;
     /**
@@ -157,8 +157,11 @@ export interface Client {
      */
     rotation?: pulumi.Input<string>;
     /**
-     * Creatio's URL (for example `https://creatio.example.com`), used for the client's redirect URIs
-     * (`<url>`, `<url>/lib`, `<url>/lib/`) and post-logout redirect URI. Default: no redirect URIs.
+     * Creatio's URL as browsers reach it (for example `https://creatio.example.com`). With a URL the client is granted
+     * `implicit` and `client_credentials`, with the redirect URIs `<url>`, `<url>/lib`, `<url>/lib/` and the post-logout
+     * redirect URI `<url>`, as in the vendor's example; without one it is granted `client_credentials` only, which is all
+     * Creatio's server uses it for (the Identity Service drops an `implicit` client that has no redirect URI). Default:
+     * `creatio.url` when the `creatio` block is set, else none.
      */
     creatioUrl?: pulumi.Input<string>;
     /**
@@ -166,10 +169,11 @@ export interface Client {
      */
     accessTokenLifetimeSeconds?: pulumi.Input<number>;
     /**
-     * Keep the client in the database equal to its configuration (the service only inserts a missing client): before
-     * the service restarts, a client whose stored fields differ is deleted (and the service restarted to insert it
-     * again), a new secret is added next to the old one; once the new client is in service, the credentials it
-     * replaced are retired. Needs the deploying machine to reach the database. Default: true.
+     * Keep the client in the database equal to its configuration, whatever rule the service seeds by (a missing client,
+     * or only an empty table): before the service restarts, a missing client is inserted, a client whose stored fields
+     * differ is replaced by the configured one in the same transaction (and the service restarted, dropping any cached
+     * copy), a new secret is added next to the old one; once the new client is in service, the credentials it replaced
+     * are retired. Needs the deploying machine to reach the database. Default: true.
      */
     reseed?: boolean;
 }
