@@ -43,6 +43,7 @@ interface Insertion {
   problems: string[];
   client: Record<string, unknown>;
   children: Array<{ table: string; rows: Array<Record<string, unknown>> }>;
+  childTables: string[];
 }
 interface Store {
   tablesExist(): Promise<boolean>;
@@ -50,6 +51,7 @@ interface Store {
   deleteClients(clientIds: string[]): Promise<{ deletedClients: number; deletedChildRows: number }>;
   columns(tables: string[]): Promise<Columns>;
   insertClient(insertion: Insertion): Promise<{ childRows: number }>;
+  replaceClient(clientId: string, replacement: Insertion): Promise<{ deletedChildRows: number; childRows: number }>;
   addSecrets(stored: Stored, hashes: string[]): Promise<number>;
   deleteSecrets(stored: Stored, hashes: string[]): Promise<number>;
 }
@@ -63,7 +65,7 @@ interface ReseedModule {
     desired: Desired,
     stored: Stored | undefined,
     collidingClientIds?: string[],
-  ): { action: "none" | "insert" | "replace" | "addSecrets"; secretHashes?: string[]; deleteClientIds?: string[]; reason: string };
+  ): { action: "none" | "insert" | "replace" | "addSecrets"; secretHashes?: string[]; updateClientId?: string; deleteClientIds?: string[]; reason: string };
   planInsertion(desired: Desired, columns: Columns, now: Date): Insertion;
   matchClientId(rows: Array<{ ClientId: string }>, clientId: string): { exact?: { ClientId: string }; colliding: string[] };
   planRetire(
@@ -286,7 +288,7 @@ describe("reseed.js: the decisions, from the stored rows", () => {
     assert.equal(reseed.planPrepare(DESIRED, storedAs(DESIRED, { SecretHashes: [HASH_A, HASH_B] })).action, "none");
   });
 
-  it("prepare: a new secret is added next to the old one; any other difference deletes the client", () => {
+  it("prepare: a new secret is added next to the old one; any other difference replaces the client in place", () => {
     assert.deepEqual(reseed.planPrepare(DESIRED, storedAs(DESIRED, { SecretHashes: [HASH_A] })), {
       action: "addSecrets",
       secretHashes: [HASH_B],
@@ -294,7 +296,8 @@ describe("reseed.js: the decisions, from the stored rows", () => {
     });
     const changed = reseed.planPrepare(DESIRED, storedAs(DESIRED, { SecretHashes: [HASH_A], IdentityTokenLifetime: 1 }));
     assert.equal(changed.action, "replace");
-    assert.deepEqual(changed.deleteClientIds, [DESIRED.ClientId]);
+    assert.equal(changed.updateClientId, DESIRED.ClientId, "its row is kept");
+    assert.deepEqual(changed.deleteClientIds, [], "no client is deleted");
     assert.match(changed.reason, /IdentityTokenLifetime/);
   });
 
@@ -302,11 +305,17 @@ describe("reseed.js: the decisions, from the stored rows", () => {
     const rows = [{ ClientId: "NEW-CLIENT-ID-16" }, { ClientId: DESIRED.ClientId }, { ClientId: "New-Client-Id-16" }];
     assert.deepEqual(reseed.matchClientId(rows, DESIRED.ClientId), { exact: rows[1], colliding: ["NEW-CLIENT-ID-16", "New-Client-Id-16"] });
     assert.deepEqual(reseed.matchClientId(rows.slice(0, 1), DESIRED.ClientId), { exact: undefined, colliding: ["NEW-CLIENT-ID-16"] });
-    // A client id that differs only in case holds the configured one under the collation: replaced by it.
+    // A client id that differs only in case holds the configured one under the collation: its row takes the configured id.
     const plan = reseed.planPrepare(DESIRED, undefined, ["NEW-CLIENT-ID-16"]);
     assert.equal(plan.action, "replace");
-    assert.deepEqual(plan.deleteClientIds, ["NEW-CLIENT-ID-16"]);
+    assert.equal(plan.updateClientId, "NEW-CLIENT-ID-16");
+    assert.deepEqual(plan.deleteClientIds, []);
     assert.match(plan.reason, /"NEW-CLIENT-ID-16" differs from "new-client-id-16" only in case/);
+    // Several rows hold it: the exact one is kept, else the first; the others are deleted.
+    const withExact = reseed.planPrepare(DESIRED, storedAs(DESIRED), ["NEW-CLIENT-ID-16", "New-Client-Id-16"]);
+    assert.deepEqual([withExact.action, withExact.updateClientId, withExact.deleteClientIds], ["replace", DESIRED.ClientId, ["NEW-CLIENT-ID-16", "New-Client-Id-16"]]);
+    const withoutExact = reseed.planPrepare(DESIRED, undefined, ["NEW-CLIENT-ID-16", "New-Client-Id-16"]);
+    assert.deepEqual([withoutExact.updateClientId, withoutExact.deleteClientIds], ["NEW-CLIENT-ID-16", ["New-Client-Id-16"]]);
   });
 
 
@@ -328,6 +337,17 @@ describe("reseed.js: the decisions, from the stored rows", () => {
     );
     assert.deepEqual(insertion.children.at(-1)!.rows, [{ Value: HASH_B, Type: "SharedSecret", Created: NOW }]);
     assert.deepEqual(insertion.children[4].rows, [{ Key: "AllowedQueryParameters", Value: '["invitationHash","targetSubject"]' }]);
+    assert.deepEqual(insertion.childTables, insertion.children.map((child) => child.table));
+  });
+
+  it("insertion: names every child table it writes that exists, also those the client has no rows in (a replacement empties them)", () => {
+    const withoutUris = reseed.planInsertion({ ...DESIRED, RedirectUris: [], PostLogoutRedirectUris: [], Properties: {} }, IS4_COLUMNS, NOW);
+    assert.deepEqual(withoutUris.children.map((child) => child.table), ["ClientGrantTypes", "ClientScopes", "ClientSecrets"]);
+    assert.deepEqual(withoutUris.childTables, [
+      "ClientGrantTypes", "ClientScopes", "ClientRedirectUris", "ClientPostLogoutRedirectUris", "ClientProperties", "ClientSecrets",
+    ]);
+    // Never a table it does not write ("ClientClaims" and the like belong to others), nor one that is missing.
+    assert.ok(!reseed.planInsertion(DESIRED, { ...IS4_COLUMNS, ClientProperties: undefined }, NOW).childTables.includes("ClientProperties"));
   });
 
   it("insertion: leaves out columns an older schema lacks and properties it has no table for", () => {
@@ -400,6 +420,17 @@ describe("reseed.js: the steps against a store", () => {
         log.push(`insert ${insertion.client.ClientId ?? "(no ClientId column)"}`);
         return { childRows: insertion.children.reduce((n, child) => n + child.rows.length, 0) };
       },
+      replaceClient: async (id, replacement) => {
+        const kept = clients.get(id)!;
+        log.push(`replace ${id}`);
+        clients.delete(id);
+        clients.set(String(replacement.client.ClientId), { ...kept, ClientName: String(replacement.client.ClientName) });
+        const lists = [kept.AllowedGrantTypes, kept.AllowedScopes, kept.RedirectUris, kept.PostLogoutRedirectUris, kept.SecretHashes];
+        return {
+          deletedChildRows: lists.reduce((n, list) => n + list.length, Object.keys(kept.Properties ?? {}).length),
+          childRows: replacement.children.reduce((n, child) => n + child.rows.length, 0),
+        };
+      },
       addSecrets: async (_stored, hashes) => {
         log.push(`add ${hashes.length}`);
         return hashes.length;
@@ -414,19 +445,23 @@ describe("reseed.js: the steps against a store", () => {
   const stdin = (action: string, client: Desired = DESIRED) => JSON.stringify({ action, connectionString: "Server=h;Database=d;Password=p", client });
   const IS4 = IS4_COLUMNS;
 
-  it("prepare replaces a differing client in one go and hands out a new restart token; an unchanged one keeps the previous token", async () => {
+  it("prepare replaces a differing client in place, deleting no client, and hands out a new restart token; an unchanged one keeps the previous token", async () => {
     const log: string[] = [];
     const clients = { [DESIRED.ClientId]: storedAs(DESIRED, { ClientName: "edited" }) };
     const first = await reseed.run(
       { provider: "postgres", stdinText: stdin("prepare"), previousStdout: JSON.stringify({ clientId: DESIRED.ClientId, restartToken: "aaaa" }) },
       { Postgres: memoryStore(clients, log, IS4) },
     );
-    assert.deepEqual(log, [`delete ${DESIRED.ClientId}`, `insert ${DESIRED.ClientId}`]);
-    assert.equal(first.output.deletedClients, 1);
-    assert.equal(first.output.insertedClients, 1);
+    assert.deepEqual(log, [`replace ${DESIRED.ClientId}`]);
+    assert.equal(first.output.deletedClients, 0);
+    assert.equal(first.output.insertedClients, 0);
+    assert.equal(first.output.updatedClients, 1);
     assert.match(String(first.output.restartToken), /^[0-9a-f]{16}$/);
     assert.notEqual(first.output.restartToken, "aaaa");
-    assert.match(first.note, /differs from its configuration in ClientName: replaced it \(deleted 1 client\(s\) with 3 child row\(s\)\) and inserted the configured client/);
+    assert.match(
+      first.note,
+      /differs from its configuration in ClientName: replaced the client in place \(its "Clients" row kept and updated, 9 child row\(s\) replaced by 9; rows of other tables that reference it left alone\)$/,
+    );
 
     const again = await reseed.run(
       { provider: "Postgres", stdinText: stdin("prepare"), previousStdout: JSON.stringify(first.output) },
@@ -436,6 +471,7 @@ describe("reseed.js: the steps against a store", () => {
       clientId: DESIRED.ClientId,
       deletedClients: 0,
       insertedClients: 0,
+      updatedClients: 0,
       addedSecrets: 0,
       restartToken: first.output.restartToken,
       supersededClientIds: [],
@@ -453,10 +489,23 @@ describe("reseed.js: the steps against a store", () => {
       clientId: DESIRED.ClientId,
       deletedClients: 0,
       insertedClients: 1,
+      updatedClients: 0,
       addedSecrets: 0,
       restartToken: "",
       supersededClientIds: ["old-client-id-16"],
     });
+  });
+
+  it("prepare gives a row whose id differs only in case the configured id, deleting the other rows that hold it", async () => {
+    const log: string[] = [];
+    const upper = DESIRED.ClientId.toUpperCase();
+    const mixed = "New-Client-Id-16";
+    const clients = { [upper]: storedAs(DESIRED), [mixed]: storedAs(DESIRED) };
+    const result = await reseed.run({ provider: "Postgres", stdinText: stdin("prepare"), previousStdout: undefined }, { Postgres: memoryStore(clients, log, IS4) });
+    assert.deepEqual(log, [`delete ${mixed}`, `replace ${upper}`]);
+    assert.deepEqual([result.output.deletedClients, result.output.insertedClients, result.output.updatedClients], [1, 0, 1]);
+    assert.match(String(result.output.restartToken), /^[0-9a-f]{16}$/);
+    assert.match(result.note, /only in case .*: deleted 1 other client\(s\) with 3 child row\(s\) and replaced the client in place/);
   });
 
   it("prepare refuses before deleting anything when a table has a required column it cannot fill, naming it and the way out", async () => {

@@ -1,7 +1,8 @@
 // Every statement the MsSqlServer dialect of src/scripts/reseed.js sends, parsed by a T-SQL parser. No SQL Server
 // engine runs on these machines (none in Debian's packages or npm), so the dialect never meets a server in the tests:
 // the store runs against a recording stand-in of `mssql` that answers from the shape of each statement, through every
-// branch of both steps (insert, replace, a new secret, retire; a client id that differs only in case), and each
+// branch of both steps (insert, replace in place, a new secret, retire; a client id that differs only in case, alone or
+// next to the exact one), and each
 // statement it sent must parse as T-SQL (node-sql-parser, "transactsql" dialect). The parser is lenient in places (it
 // takes `LIMIT`), so the test also refuses the PostgreSQL forms this script uses elsewhere.
 import { strict as assert } from "assert";
@@ -93,6 +94,12 @@ function recordingSql(clients: Row[], statements: string[]) {
         const columns = /\(([^)]*)\) VALUES/.exec(text)![1].split(", ");
         clients.push({ Id: 900 + clients.length, ClientId: String(this.inputs.get(`v${columns.indexOf("[ClientId]")}`)) });
       }
+      if (/^UPDATE .*\[Clients\] SET /.test(text)) {
+        const columns = /SET (.*) WHERE/.exec(text)![1].split(", ").map(assignment => assignment.split(" = "));
+        const clientId = columns.find(([column]) => column === "[ClientId]")![1].slice(1);
+        const row = clients.find(candidate => candidate.Id === this.inputs.get("id"))!;
+        row.ClientId = String(this.inputs.get(clientId));
+      }
       if (/^DELETE FROM .*\[Clients\] WHERE \[Id\] IN/.test(text)) {
         const ids = [...this.inputs.entries()].filter(([key]) => key.startsWith("row")).map(([, v]) => v);
         for (let i = clients.length - 1; i >= 0; i--) if (ids.includes(clients[i].Id)) clients.splice(i, 1);
@@ -112,8 +119,19 @@ async function statementsOf(clients: Row[], step: (store: unknown) => Promise<un
 describe("reseed.js: the SQL Server dialect parses as T-SQL", () => {
   const scenarios: Array<[string, Row[], (store: unknown) => Promise<unknown>]> = [
     ["prepare inserts a missing client", [{ Id: 1, ClientId: "OtherClient00003" }], store => reseed.prepare(store, DESIRED, undefined)],
-    ["prepare replaces a differing client", [{ Id: 1, ClientId: DESIRED.ClientId }], store => reseed.prepare(store, DESIRED, undefined)],
+    ["prepare replaces a differing client in place", [{ Id: 1, ClientId: DESIRED.ClientId }], store => reseed.prepare(store, DESIRED, undefined)],
     ["prepare replaces an id that differs only in case", [{ Id: 1, ClientId: DESIRED.ClientId.toUpperCase() }], store => reseed.prepare(store, DESIRED, undefined)],
+    [
+      "prepare keeps the exact id and deletes another that differs only in case",
+      [{ Id: 1, ClientId: DESIRED.ClientId }, { Id: 2, ClientId: DESIRED.ClientId.toLowerCase() }],
+      store => reseed.prepare(store, DESIRED, undefined),
+    ],
+    [
+      "prepare adds a new secret",
+      [{ Id: 1, ClientId: DESIRED.ClientId }],
+      // The stored client as the recording stand-in answers it (name "edited", no list rows), with another secret.
+      store => reseed.prepare(store, { ...DESIRED, ClientName: "edited", AllowedGrantTypes: [], AllowedScopes: [], Properties: {} }, undefined),
+    ],
     [
       "retire removes a replaced client and another secret",
       [{ Id: 1, ClientId: DESIRED.ClientId }, { Id: 2, ClientId: "OldClientId00001" }],
@@ -128,6 +146,18 @@ describe("reseed.js: the SQL Server dialect parses as T-SQL", () => {
       if (title.startsWith("prepare")) {
         // Matched exactly after the case-insensitive query: only the configured id is left, once.
         assert.deepEqual(rows.map(row => row.ClientId).filter(id => id.toLowerCase() === DESIRED.ClientId.toLowerCase()), [DESIRED.ClientId]);
+      }
+      if (title === "prepare adds a new secret") {
+        assert.equal(statements.filter(statement => /^INSERT INTO \[dbo\]\.\[ClientSecrets\]/.test(statement)).length, 1);
+        assert.deepEqual(statements.filter(statement => /^(UPDATE|DELETE)\b/.test(statement)), []);
+      }
+      if (title.startsWith("prepare replaces") || title.startsWith("prepare keeps")) {
+        // In place: the row that held the id keeps its "Id" (IdentityServer4 reads the child rows by it).
+        assert.equal(rows.find(row => row.ClientId === DESIRED.ClientId)!.Id, 1);
+        assert.equal(statements.filter(statement => /^UPDATE \[dbo\]\.\[Clients\] SET .* WHERE \[Id\] = @id$/.test(statement)).length, 1);
+        // The child tables it writes are emptied (the client's redirect URI tables too) and filled again; no others.
+        const emptied = statements.map(statement => /^DELETE FROM \[dbo\]\.\[(\w+)\] WHERE \[ClientId\] = @id$/.exec(statement)?.[1]).filter(Boolean);
+        assert.deepEqual(emptied, ["ClientGrantTypes", "ClientScopes", "ClientRedirectUris", "ClientPostLogoutRedirectUris", "ClientProperties", "ClientSecrets"]);
       }
       assert.ok(statements.length >= 5, `${statements.length} statements`);
       for (const statement of statements) {
