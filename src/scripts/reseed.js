@@ -566,6 +566,18 @@ function updatedColumns(insertion) {
   return Object.entries(insertion.client).filter(([name]) => name !== "Created");
 }
 
+/** Inserts an insertion's child rows for the client row `rowId` with a store's `insertRow`; returns how many. */
+async function insertChildRows(insertRow, rowId, children) {
+  let childRows = 0;
+  for (const { table, rows } of children) {
+    for (const row of rows) {
+      await insertRow(table, { ...row, ClientId: rowId });
+      childRows++;
+    }
+  }
+  return childRows;
+}
+
 function newRestartToken() {
   return crypto.randomBytes(8).toString("hex");
 }
@@ -645,16 +657,6 @@ function postgresStore(client, pg) {
       names.map((name) => pgValue(row[name])),
     );
   }
-  async function insertChildren(rowId, children) {
-    let childRows = 0;
-    for (const { table, rows } of children) {
-      for (const row of rows) {
-        await insertRow(table, { ...row, ClientId: rowId });
-        childRows++;
-      }
-    }
-    return childRows;
-  }
   return {
     async readClient(clientId) {
       const t = await locate();
@@ -701,7 +703,7 @@ function postgresStore(client, pg) {
     },
     async insertClient(insertion) {
       const created = await insertRow(CLIENTS_TABLE, insertion.client, ' RETURNING "Id"');
-      return { childRows: await insertChildren(created.rows[0].Id, insertion.children) };
+      return { childRows: await insertChildRows(insertRow, created.rows[0].Id, insertion.children) };
     },
     async replaceClient(clientId, replacement) {
       const t = await locate();
@@ -717,7 +719,7 @@ function postgresStore(client, pg) {
       for (const table of replacement.childTables) {
         deletedChildRows += (await client.query(`DELETE FROM ${t.name(table)} WHERE "ClientId" = $1`, [rowId])).rowCount;
       }
-      return { deletedChildRows, childRows: await insertChildren(rowId, replacement.children) };
+      return { deletedChildRows, childRows: await insertChildRows(insertRow, rowId, replacement.children) };
     },
     async deleteClients(clientIds) {
       const t = await locate();
@@ -838,16 +840,6 @@ function msSqlStore(transaction, sql) {
     names.forEach((name, i) => r.input(`v${i}`, row[name]));
     return r.query(`INSERT INTO ${(await locate()).name(table)} (${names.map((n) => `[${n}]`).join(", ")}) VALUES (${names.map((_, i) => `@v${i}`).join(", ")})`);
   }
-  async function insertChildren(rowId, children) {
-    let childRows = 0;
-    for (const { table, rows } of children) {
-      for (const row of rows) {
-        await insertRow(table, { ...row, ClientId: rowId });
-        childRows++;
-      }
-    }
-    return childRows;
-  }
   return {
     async readClient(clientId) {
       const t = await locate();
@@ -900,7 +892,7 @@ function msSqlStore(transaction, sql) {
       const rows = await request()
         .input("clientId", sql.NVarChar(200), insertion.client.ClientId)
         .query(`SELECT [Id], [ClientId] FROM ${t.name(CLIENTS_TABLE)} WHERE [ClientId] = @clientId`);
-      return { childRows: await insertChildren(matchClientId(rows.recordset, insertion.client.ClientId).exact.Id, insertion.children) };
+      return { childRows: await insertChildRows(insertRow, matchClientId(rows.recordset, insertion.client.ClientId).exact.Id, insertion.children) };
     },
     async replaceClient(clientId, replacement) {
       const t = await locate();
@@ -918,7 +910,7 @@ function msSqlStore(transaction, sql) {
         const deleted = await request().input("id", sql.Int, rowId).query(`DELETE FROM ${t.name(table)} WHERE [ClientId] = @id`);
         deletedChildRows += deleted.rowsAffected[0] || 0;
       }
-      return { deletedChildRows, childRows: await insertChildren(rowId, replacement.children) };
+      return { deletedChildRows, childRows: await insertChildRows(insertRow, rowId, replacement.children) };
     },
     async deleteClients(clientIds) {
       const t = await locate();
