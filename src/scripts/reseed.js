@@ -16,9 +16,10 @@
  *       it in place, keeping its "Clients" row (its "Id", which IdentityServer4 reads its child rows by): update the
  *       row's columns (its id included), delete and insert its rows in the child tables written here (grant types,
  *       scopes, redirect URIs, post-logout redirect URIs, properties, secrets), leave the rows of other tables that
- *       reference it, and delete other rows holding the id under the collation; then print a new `restartToken`,
- *       which the deployment feeds into the service's inputs so that the service restarts in the same run (dropping
- *       a copy it may cache for 15 minutes);
+ *       reference it, and delete other rows holding the id under the collation (a client that loses the grant type
+ *       needing its redirect URIs keeps them until the retire step); then print a new `restartToken`, which the
+ *       deployment feeds into the service's inputs so that the service restarts in the same run (dropping a copy it
+ *       may cache for 15 minutes);
  *     only the secret is new: add it as a second secret row (IdentityServer4 accepts any of a client's secrets),
  *       so the old credentials keep working;
  *     otherwise nothing.
@@ -26,8 +27,8 @@
  *     when one of them requires a value it cannot give.
  *   retire   (after the new client is in service)
  *     when the configured client with its configured secret is in the database: delete the client ids this step
- *     or the prepare step put in service before (their previous outputs) and every other secret of the configured
- *     client; else nothing, and the ids stay pending for its next run.
+ *     or the prepare step put in service before (their previous outputs), every other secret of the configured
+ *     client and the redirect URIs the prepare step kept; else nothing, and the ids stay pending for its next run.
  *
  * Client ids are compared as IdentityServer4 compares them, exactly (EntityFramework.Storage ClientStore.cs:52-76 @
  * 4.1.2 filters the rows of its query by ordinal equality): SQL Server's default collation, and a case-insensitive
@@ -243,7 +244,13 @@ const CLIENT_LISTS = [
 ];
 /** The scalar fields of a client, columns of "Clients". */
 const CLIENT_COLUMNS = ["ClientName", "IdentityTokenLifetime", "AccessTokenLifetime"];
+/**
+ * The grant types IdentityServer4 drops a client for when it has no redirect URI ("No redirect URI configured.",
+ * IdentityServer4 src/IdentityServer4/src/Validation/Default/DefaultClientConfigurationValidator.cs:119-135 @ 4.1.2).
+ */
+const REDIRECT_GRANT_TYPES = ["authorization_code", "hybrid", "implicit"];
 const SECRETS_TABLE = "ClientSecrets";
+const REDIRECT_URIS_TABLE = "ClientRedirectUris";
 const PROPERTIES_TABLE = "ClientProperties";
 /** The tables an inserted client is written to, "Clients" first. */
 const INSERTED_TABLES = [CLIENTS_TABLE, "ClientGrantTypes", "ClientScopes", "ClientRedirectUris", "ClientPostLogoutRedirectUris", PROPERTIES_TABLE, SECRETS_TABLE];
@@ -385,6 +392,30 @@ function propertyEntries(properties) {
   return Object.entries(properties || {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+const needsRedirectUris = (grantTypes) => grantTypes.some((grantType) => REDIRECT_GRANT_TYPES.includes(grantType));
+
+/**
+ * The stored redirect URIs a replacement keeps for now: those of a client that loses the last grant type needing them
+ * and gets none. IdentityServer4 reads the grant types and the redirect URIs in separate queries (grant types first,
+ * ClientStore.cs:52-76 @ 4.1.2): a request that read the old grant types just before the replacement and the redirect
+ * URIs just after it would see a grant that needs a redirect URI without one, and drop the client (`invalid_client`).
+ * With the old redirect URIs kept, every mix of old and new rows is a valid client; the retire step removes them
+ * once the grant types are the configured ones (`leftoverRedirectUris`).
+ */
+function redirectUrisToKeep(desired, stored) {
+  const dropped = needsRedirectUris(stored.AllowedGrantTypes) && !needsRedirectUris(desired.AllowedGrantTypes);
+  return dropped && desired.RedirectUris.length === 0 ? stored.RedirectUris : [];
+}
+
+/**
+ * Stored redirect URIs the configuration does not have, of a client whose grant types, stored and configured, need
+ * none: what a replacement kept (`redirectUrisToKeep`), or an edit by hand. Removing them cannot make a request fail.
+ */
+function leftoverRedirectUris(desired, stored) {
+  const unused = !needsRedirectUris(stored.AllowedGrantTypes) && !needsRedirectUris(desired.AllowedGrantTypes);
+  return unused && desired.RedirectUris.length === 0 ? stored.RedirectUris : [];
+}
+
 /**
  * Before the service (re)starts. Whatever rule the service seeds by, the rows must match the configuration before it
  * starts:
@@ -392,7 +423,8 @@ function propertyEntries(properties) {
  *   - a field differs (a changed setting, or an edit by hand), or ids that differ only in case hold the client id
  *     under the database's collation: replace the client in place (`updateClientId`: the stored row that keeps its
  *     "Id" and gets the configured values, its id included; `deleteClientIds`: the other rows that hold the id), the
- *     service must restart;
+ *     service must restart; when the client loses the grant that needs its redirect URIs, they stay until the retire
+ *     step (`keepRedirectUris`, see `redirectUrisToKeep`);
  *   - only the secret is new: add it as one more secret, the old one keeps working until it is retired;
  *   - otherwise: nothing to do.
  * `collidingClientIds` are the stored ids equal to the configured one under the database's comparison but not exactly.
@@ -407,6 +439,7 @@ function planPrepare(desired, stored, collidingClientIds = []) {
       action: "replace",
       updateClientId: kept,
       deleteClientIds: others,
+      keepRedirectUris: stored ? redirectUrisToKeep(desired, stored) : [],
       reason:
         `client id ${collidingClientIds.map((id) => JSON.stringify(id)).join(", ")} differs from ${JSON.stringify(desired.ClientId)} only in case ` +
         "and holds it under the database's case-insensitive collation (the service compares ids exactly, so it would never find the configured client)",
@@ -419,6 +452,7 @@ function planPrepare(desired, stored, collidingClientIds = []) {
       action: "replace",
       updateClientId: desired.ClientId,
       deleteClientIds: [],
+      keepRedirectUris: redirectUrisToKeep(desired, stored),
       reason: `the stored client differs from its configuration in ${differences.join(", ")}`,
     };
   }
@@ -429,20 +463,24 @@ function planPrepare(desired, stored, collidingClientIds = []) {
 
 /**
  * After the new client is in service: retire the credentials it replaces (clients this step put in service before,
- * those the prepare step saw replaced, and every other secret of the configured client). Nothing is retired unless
- * the configured client with its configured secret is in the database: retiring would otherwise leave no working
- * credentials; the client ids then stay pending for the next run.
+ * those the prepare step saw replaced, and every other secret of the configured client) and the redirect URIs the
+ * prepare step kept (`leftoverRedirectUris`). Nothing is retired unless the configured client with its configured
+ * secret is in the database (those redirect URIs aside): retiring would otherwise leave no working credentials; the
+ * client ids then stay pending for the next run.
  */
 function planRetire(desired, stored, previous, supersededClientIds = []) {
   const candidates = sortedSet([...(previous ? [previous.clientId, ...previous.pendingClientIds] : []), ...supersededClientIds]).filter(
     (id) => id !== desired.ClientId,
   );
-  const inService = stored && clientDifferences(desired, stored).length === 0 && desired.SecretHashes.every((h) => stored.SecretHashes.includes(h));
+  const leftover = stored ? leftoverRedirectUris(desired, stored) : [];
+  const differences = stored ? clientDifferences(desired, stored).filter((field) => !(field === "RedirectUris" && leftover.length > 0)) : [];
+  const inService = stored && differences.length === 0 && desired.SecretHashes.every((h) => stored.SecretHashes.includes(h));
   if (!inService) {
     return {
       action: "none",
       clientIds: [],
       secretHashes: [],
+      redirectUris: [],
       pendingClientIds: candidates,
       reason: "the configured client is not in the database as configured yet: nothing retired",
     };
@@ -451,6 +489,7 @@ function planRetire(desired, stored, previous, supersededClientIds = []) {
     action: "retire",
     clientIds: candidates,
     secretHashes: stored.SecretHashes.filter((hash) => !desired.SecretHashes.includes(hash)),
+    redirectUris: leftover,
     pendingClientIds: [],
   };
 }
@@ -776,6 +815,10 @@ function postgresStore(client, pg) {
       );
       return result.rowCount;
     },
+    async deleteRedirectUris(stored) {
+      const t = await locate();
+      return (await client.query(`DELETE FROM ${t.name(REDIRECT_URIS_TABLE)} WHERE "ClientId" = $1`, [stored.Id])).rowCount;
+    },
   };
 }
 
@@ -967,6 +1010,10 @@ function msSqlStore(transaction, sql) {
       const result = await r.query(`DELETE FROM ${(await locate()).name(SECRETS_TABLE)} WHERE [ClientId] = @id AND [Type] = @type AND [Value] IN (${list})`);
       return result.rowsAffected[0] || 0;
     },
+    async deleteRedirectUris(stored) {
+      const result = await request().input("id", sql.Int, stored.Id).query(`DELETE FROM ${(await locate()).name(REDIRECT_URIS_TABLE)} WHERE [ClientId] = @id`);
+      return result.rowsAffected[0] || 0;
+    },
   };
 }
 
@@ -995,7 +1042,8 @@ async function prepare(store, desired, previous) {
   const plan = planPrepare(desired, stored, collidingClientIds);
   if (plan.action === "insert" || plan.action === "replace") {
     // Checked before anything is changed: a table this script cannot write leaves the database as it was.
-    const insertion = planInsertion(desired, await store.columns(INSERTED_TABLES), new Date());
+    const written = plan.keepRedirectUris && plan.keepRedirectUris.length > 0 ? { ...desired, RedirectUris: plan.keepRedirectUris } : desired;
+    const insertion = planInsertion(written, await store.columns(INSERTED_TABLES), new Date());
     if (insertion.problems.length > 0) throw refuseInsertion(insertion.problems, desired);
     if (plan.action === "insert") {
       const inserted = await store.insertClient(insertion);
@@ -1009,11 +1057,12 @@ async function prepare(store, desired, previous) {
     output.updatedClients = 1;
     output.restartToken = newRestartToken();
     const others = deleted.deletedClients > 0 ? `deleted ${deleted.deletedClients} other client(s) with ${deleted.deletedChildRows} child row(s) and ` : "";
+    const kept = written === desired ? "" : `; its ${written.RedirectUris.length} redirect URI(s) stay until the retire step, since it lost the grant type that needs them`;
     return {
       output,
       note:
         `${plan.reason}: ${others}replaced the client in place (its "Clients" row kept and updated, ` +
-        `${replaced.deletedChildRows} child row(s) replaced by ${replaced.childRows}; rows of other tables that reference it left alone)`,
+        `${replaced.deletedChildRows} child row(s) replaced by ${replaced.childRows}; rows of other tables that reference it left alone)${kept}`,
     };
   }
   if (plan.action === "addSecrets") {
@@ -1030,7 +1079,9 @@ async function retire(store, desired, previous, supersededClientIds) {
   if (plan.action === "none") return { output, note: plan.reason };
   output.retiredClients = (await store.deleteClients(plan.clientIds)).deletedClients;
   output.retiredSecrets = await store.deleteSecrets(stored, plan.secretHashes);
-  return { output, note: `retired ${output.retiredClients} client(s) and ${output.retiredSecrets} other secret(s) of the client` };
+  const uris = plan.redirectUris.length > 0 ? await store.deleteRedirectUris(stored) : 0;
+  const urisNote = uris > 0 ? ` and ${uris} redirect URI(s) the client no longer needs` : "";
+  return { output, note: `retired ${output.retiredClients} client(s) and ${output.retiredSecrets} other secret(s) of the client${urisNote}` };
 }
 
 // ---------------------------------------------------------------------------

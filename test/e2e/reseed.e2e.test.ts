@@ -575,37 +575,47 @@ describe("reseed.js against PostgreSQL", function () {
 
 describe("reseed.js replacing the client while the stand-in Identity Service serves it (real PostgreSQL)", function () {
   // The stand-in reads a client for every token request as IdentityServer4's EF store does (its README, R1.16): the
-  // "Clients" row first, then each child table in a query of its own, by the row's "Id". A replacement that gave the
-  // client a new row would leave a request that read the old row just before it with no grant types and no secrets:
+  // "Clients" row first, then each child table in a query of its own, by the row's "Id", grant types before redirect
+  // URIs. A replacement that gave the client a new row would leave a request that read the old row just before it
+  // with no grant types and no secrets; one that dropped the implicit grant and its redirect URIs at once would leave
+  // a request that read the old grant types with no redirect URI, which IdentityServer4 drops. Either way
   // `invalid_client`. Several requesters keep asking for tokens with the unchanged credentials while the client is
-  // replaced again and again (the upgrade's change of scopes, back and forth); none may fail.
+  // changed back and forth, each change as a deployment makes it; none may fail.
   this.timeout(300_000);
-  const REPLACEMENTS = 20;
+  const CHANGES = 20;
   const REQUESTERS = 4;
   let env: PostgresEnv;
-  let db: ScratchDatabase;
+  let db: ScratchDatabase | undefined;
   let service: StandIn | undefined;
 
-  before(async () => {
+  before(() => {
     env = readPostgresEnv();
-    db = await createScratchDatabase(env, "cis_e2e_reseed_load");
   });
 
-  after(async () => {
+  afterEach(async () => {
     await service?.stop();
     await db?.drop();
+    service = undefined;
+    db = undefined;
   });
 
-  it("no token request with the unchanged credentials fails while the client is replaced", async () => {
+  /**
+   * Deploys `configurations[0]` on the stand-in, then makes each change of the client CHANGES times, alternating:
+   * the prepare step, and after it (`retire`) the retire step, under the token load. Returns the load's samples and,
+   * after each change, how many redirect URIs the client has.
+   */
+  async function changeUnderLoad(
+    configurations: [ClientDefinition, ClientDefinition],
+    options: { retire: boolean },
+  ): Promise<{ samples: Sample[]; redirectUris: number[] }> {
+    db = await createScratchDatabase(env, "cis_e2e_reseed_load");
     const connectionString = `Server=${env.host};Port=${env.port};Database=${db.name};User ID=${env.user};Password="${env.password.replace(/"/g, '""')}";Timeout=5;`;
-    const deployed = definition(NEW_ID, NEW_SECRET);
-    const upgraded = definition(NEW_ID, NEW_SECRET, { systemClient: systemClientProfile([8, 3, 1]) });
     service = await startStandIn({
       env: {
         DbProvider: "Postgres",
         PostgresConnection: connectionString,
         X509CertificatePath: SIGNING_PFX,
-        Clients: JSON.stringify([deployed]),
+        Clients: JSON.stringify([configurations[0]]),
         ForceHttpsSchemeInRequests: "false",
         STANDIN_CREATIO_VERSION: "8.2.3",
       },
@@ -613,28 +623,53 @@ describe("reseed.js replacing the client while the stand-in Identity Service ser
     assert.equal(await tokenStatus(service.url, NEW_ID, NEW_SECRET), 200, service.logs());
 
     const loads = Array.from({ length: REQUESTERS }, () => Load.token(service!.url, NEW_ID, NEW_SECRET));
-    const runs: Array<{ startedAt: number; endedAt: number; restartToken: unknown }> = [];
+    const restartTokens: unknown[] = [];
+    const redirectUris: number[] = [];
     let previous: string | undefined;
     try {
-      for (let i = 0; i < REPLACEMENTS; i++) {
-        const startedAt = performance.now();
-        const result = await runReseed(stdinFor("prepare", connectionString, i % 2 === 0 ? upgraded : deployed), previous);
-        const out = parseStdout(result);
-        runs.push({ startedAt, endedAt: performance.now(), restartToken: out.restartToken });
+      for (let i = 0; i < CHANGES; i++) {
+        const configured = configurations[(i + 1) % 2];
+        const out = parseStdout(await runReseed(stdinFor("prepare", connectionString, configured), previous));
+        restartTokens.push(out.restartToken);
         previous = JSON.stringify(out);
+        if (options.retire) parseStdout(await runReseed(stdinFor("retire", connectionString, configured)));
+        redirectUris.push((await client(db, `SELECT count(*)::int AS n FROM "ClientRedirectUris"`)).n);
       }
     } finally {
       await Promise.all(loads.map((load) => load.stop()));
     }
-    const samples: Sample[] = loads.flatMap((load) => load.samples);
-    const during = samples.filter((sample) => runs.some((run) => sample.startedAt < run.endedAt && sample.endedAt > run.startedAt));
-    console.log(`      ${REPLACEMENTS} replacements; token requests: ${describeFailures(samples)}, ${during.length} of them while reseed.js ran`);
-
-    assert.equal(failures(samples).length, 0, `token requests with the unchanged credentials: ${describeFailures(samples)}`);
-    assert.ok(during.length >= REPLACEMENTS, `requests overlapped the replacements (${during.length})`);
-    // Each run replaced the client (a new restart token every time, so the service would restart after each).
-    assert.equal(new Set(runs.map((run) => run.restartToken)).size, REPLACEMENTS);
-    assert.ok(runs.every((run) => /^[0-9a-f]{16}$/.test(String(run.restartToken))));
+    const samples = loads.flatMap((load) => load.samples);
+    console.log(`      ${CHANGES} changes; token requests: ${describeFailures(samples)}`);
+    // Each run replaced the client: a new restart token every time, so the service would restart after each.
+    assert.equal(new Set(restartTokens).size, CHANGES);
+    assert.ok(restartTokens.every((token) => /^[0-9a-f]{16}$/.test(String(token))));
     assert.equal(await tokenStatus(service.url, NEW_ID, NEW_SECRET), 200);
+    return { samples, redirectUris };
+  }
+
+  const client = (database: ScratchDatabase, sql: string) => withClient(database.config, async (c) => (await c.query(sql)).rows[0] as { n: number });
+
+  it("no token request with the unchanged credentials fails while the client is replaced (the upgrade's new scopes)", async () => {
+    const deployed = definition(NEW_ID, NEW_SECRET);
+    const upgraded = definition(NEW_ID, NEW_SECRET, { systemClient: systemClientProfile([8, 3, 1]) });
+
+    const { samples } = await changeUnderLoad([deployed, upgraded], { retire: false });
+
+    assert.ok(samples.length > CHANGES * REQUESTERS, `the load ran (${samples.length} requests)`);
+    assert.equal(failures(samples).length, 0, `token requests with the unchanged credentials: ${describeFailures(samples)}`);
+  });
+
+  it("none fails either while the implicit grant is dropped and granted again (the Creatio URL removed and set)", async () => {
+    const withUrl = definition(NEW_ID, NEW_SECRET);
+    const withoutUrl = definition(NEW_ID, NEW_SECRET, { creatioUrl: undefined });
+    assert.deepEqual([withUrl.AllowedGrantTypes, withoutUrl.AllowedGrantTypes, withoutUrl.RedirectUris], [["implicit", "client_credentials"], ["client_credentials"], []]);
+
+    const { samples, redirectUris } = await changeUnderLoad([withUrl, withoutUrl], { retire: true });
+
+    assert.ok(samples.length > CHANGES * REQUESTERS, `the load ran (${samples.length} requests)`);
+    assert.equal(failures(samples).length, 0, `token requests with the unchanged credentials: ${describeFailures(samples)}`);
+    // After each deployment (both steps) the rows are the configuration's: the redirect URIs the prepare step kept
+    // when the URL was removed are gone once the retire step ran.
+    assert.deepEqual(redirectUris, Array.from({ length: CHANGES }, (_, i) => (i % 2 === 0 ? 0 : withUrl.RedirectUris.length)));
   });
 });

@@ -54,6 +54,7 @@ interface Store {
   replaceClient(clientId: string, replacement: Insertion): Promise<{ deletedChildRows: number; childRows: number }>;
   addSecrets(stored: Stored, hashes: string[]): Promise<number>;
   deleteSecrets(stored: Stored, hashes: string[]): Promise<number>;
+  deleteRedirectUris(stored: Stored): Promise<number>;
 }
 type WithStore = (connectionString: string, work: (store: Store) => Promise<unknown>) => Promise<unknown>;
 interface ReseedModule {
@@ -65,7 +66,14 @@ interface ReseedModule {
     desired: Desired,
     stored: Stored | undefined,
     collidingClientIds?: string[],
-  ): { action: "none" | "insert" | "replace" | "addSecrets"; secretHashes?: string[]; updateClientId?: string; deleteClientIds?: string[]; reason: string };
+  ): {
+    action: "none" | "insert" | "replace" | "addSecrets";
+    secretHashes?: string[];
+    updateClientId?: string;
+    deleteClientIds?: string[];
+    keepRedirectUris?: string[];
+    reason: string;
+  };
   planInsertion(desired: Desired, columns: Columns, now: Date): Insertion;
   matchClientId(rows: Array<{ ClientId: string }>, clientId: string): { exact?: { ClientId: string }; colliding: string[] };
   planRetire(
@@ -73,7 +81,7 @@ interface ReseedModule {
     stored: Stored | undefined,
     previous: Previous | undefined,
     supersededClientIds?: string[],
-  ): { action: "none" | "retire"; clientIds: string[]; secretHashes: string[]; pendingClientIds: string[] };
+  ): { action: "none" | "retire"; clientIds: string[]; secretHashes: string[]; redirectUris: string[]; pendingClientIds: string[] };
   describeError(err: unknown, provider: string, connectionString: string): string;
   run(
     args: { provider: string | undefined; stdinText: string; previousStdout: string | undefined },
@@ -376,10 +384,35 @@ describe("reseed.js: the decisions, from the stored rows", () => {
       action: "retire",
       clientIds: ["old-client-id-16", "older-client-id1"],
       secretHashes: [HASH_A],
+      redirectUris: [],
       pendingClientIds: [],
     });
     // A create (no previous output): only the configured client's other secrets.
     assert.deepEqual(reseed.planRetire(DESIRED, storedAs(DESIRED), undefined).clientIds, []);
+  });
+
+  it("prepare: a client that loses its implicit grant keeps its redirect URIs until the retire step removes them", () => {
+    // The Creatio URL removed: client_credentials only, no redirect URIs.
+    const withoutUrl: Desired = { ...DESIRED, AllowedGrantTypes: ["client_credentials"], RedirectUris: [], PostLogoutRedirectUris: [] };
+    const dropping = reseed.planPrepare(withoutUrl, storedAs(DESIRED));
+    assert.equal(dropping.action, "replace");
+    assert.deepEqual(dropping.keepRedirectUris, DESIRED.RedirectUris);
+    // The next state, as the prepare step wrote it: the retire step finds it in service and removes those URIs.
+    const written = storedAs(withoutUrl, { RedirectUris: DESIRED.RedirectUris });
+    assert.deepEqual(reseed.planRetire(withoutUrl, written, undefined), {
+      action: "retire",
+      clientIds: [],
+      secretHashes: [],
+      redirectUris: DESIRED.RedirectUris,
+      pendingClientIds: [],
+    });
+    // Other changes keep nothing: the grant that needs them stays (new URIs), or is granted (the URL set again).
+    const moved = { ...DESIRED, RedirectUris: ["https://moved.example"] };
+    assert.deepEqual(reseed.planPrepare(moved, storedAs(DESIRED)).keepRedirectUris, []);
+    assert.deepEqual(reseed.planPrepare(DESIRED, storedAs(withoutUrl)).keepRedirectUris, []);
+    assert.deepEqual(reseed.planPrepare({ ...DESIRED, ClientName: "renamed" }, storedAs(DESIRED)).keepRedirectUris, []);
+    // While implicit is still granted, the stored redirect URIs are the configuration's business: nothing is in service.
+    assert.equal(reseed.planRetire(withoutUrl, storedAs(DESIRED), undefined).action, "none");
   });
 
   it("retire: also removes the ids the re-seed step saw replaced, when it has no previous output of its own", () => {
@@ -438,6 +471,10 @@ describe("reseed.js: the steps against a store", () => {
       deleteSecrets: async (_stored, hashes) => {
         log.push(`delete secrets ${hashes.length}`);
         return hashes.length;
+      },
+      deleteRedirectUris: async (stored) => {
+        log.push(`delete redirect URIs ${stored.RedirectUris.length}`);
+        return stored.RedirectUris.length;
       },
     };
     return async (_connectionString, work) => work(store);
@@ -525,6 +562,23 @@ describe("reseed.js: the steps against a store", () => {
       },
     );
     assert.deepEqual(log, [], "nothing deleted, nothing inserted");
+  });
+
+  it("prepare keeps the redirect URIs of a dropped implicit grant, and retire removes them once the client is in service", async () => {
+    const log: string[] = [];
+    const withoutUrl: Desired = { ...DESIRED, AllowedGrantTypes: ["client_credentials"], RedirectUris: [], PostLogoutRedirectUris: [] };
+    const prepared = await reseed.run(
+      { provider: "Postgres", stdinText: stdin("prepare", withoutUrl), previousStdout: undefined },
+      { Postgres: memoryStore({ [DESIRED.ClientId]: storedAs(DESIRED) }, log, IS4) },
+    );
+    assert.equal(prepared.output.updatedClients, 1);
+    assert.match(prepared.note, /differs from its configuration in AllowedGrantTypes, RedirectUris, PostLogoutRedirectUris: .*; its 2 redirect URI\(s\) stay until the retire step/);
+    const retired = await reseed.run(
+      { provider: "Postgres", stdinText: stdin("retire", withoutUrl), previousStdout: undefined },
+      { Postgres: memoryStore({ [DESIRED.ClientId]: storedAs(withoutUrl, { RedirectUris: DESIRED.RedirectUris }) }, log, IS4) },
+    );
+    assert.deepEqual(log, [`replace ${DESIRED.ClientId}`, "delete ", "delete secrets 0", "delete redirect URIs 2"]);
+    assert.equal(retired.note, "retired 0 client(s) and 0 other secret(s) of the client and 2 redirect URI(s) the client no longer needs");
   });
 
   it("retire reports what it removed and what stays pending", async () => {

@@ -54,6 +54,8 @@ const OPTIONAL: Record<string, string[]> = {
 interface Row {
   Id: number;
   ClientId: string;
+  /** What "ClientRedirectUris" holds for it (none unless given). */
+  redirectUris?: string[];
 }
 
 /**
@@ -88,6 +90,9 @@ function recordingSql(clients: Row[], statements: string[]) {
         return answer(clients.filter(row => ids.some(id => id.toLowerCase() === row.ClientId.toLowerCase())));
       }
       if (/^SELECT \[Value\] FROM/.test(text)) return answer([{ Value: hash("old secret") }]);
+      if (/^SELECT \[RedirectUri\] AS v FROM/.test(text)) {
+        return answer((clients.find(row => row.Id === this.inputs.get("id"))?.redirectUris ?? []).map(v => ({ v })));
+      }
       if (/^SELECT \[Key\], \[Value\]/.test(text)) return answer([]);
       if (/^SELECT/.test(text)) return answer([]);
       if (/^INSERT INTO .*\[Clients\]/.test(text)) {
@@ -133,6 +138,13 @@ describe("reseed.js: the SQL Server dialect parses as T-SQL", () => {
       store => reseed.prepare(store, { ...DESIRED, ClientName: "edited", AllowedGrantTypes: [], AllowedScopes: [], Properties: {} }, undefined),
     ],
     [
+      "retire removes the redirect URIs of a grant type the client no longer has",
+      [{ Id: 1, ClientId: DESIRED.ClientId, redirectUris: ["https://creatio.example.com", "https://creatio.example.com/lib"] }],
+      // The client as the recording stand-in answers it (name "edited", no grant type, its old secret), after the
+      // prepare step dropped its implicit grant and kept the redirect URIs.
+      store => reseed.retire(store, { ...DESIRED, ClientName: "edited", AllowedGrantTypes: [], AllowedScopes: [], Properties: {}, SecretHashes: [hash("old secret")] }, undefined, []),
+    ],
+    [
       "retire removes a replaced client and another secret",
       [{ Id: 1, ClientId: DESIRED.ClientId }, { Id: 2, ClientId: "OldClientId00001" }],
       store => reseed.retire(store, { ...DESIRED, ClientName: "edited" }, { clientId: "OldClientId00001", restartToken: "", pendingClientIds: [] }, []),
@@ -146,6 +158,9 @@ describe("reseed.js: the SQL Server dialect parses as T-SQL", () => {
       if (title.startsWith("prepare")) {
         // Matched exactly after the case-insensitive query: only the configured id is left, once.
         assert.deepEqual(rows.map(row => row.ClientId).filter(id => id.toLowerCase() === DESIRED.ClientId.toLowerCase()), [DESIRED.ClientId]);
+      }
+      if (title.startsWith("retire removes the redirect URIs")) {
+        assert.deepEqual(statements.filter(statement => /^DELETE\b/.test(statement)), ["DELETE FROM [dbo].[ClientRedirectUris] WHERE [ClientId] = @id"]);
       }
       if (title === "prepare adds a new secret") {
         assert.equal(statements.filter(statement => /^INSERT INTO \[dbo\]\.\[ClientSecrets\]/.test(statement)).length, 1);
