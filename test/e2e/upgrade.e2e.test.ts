@@ -138,6 +138,7 @@ describe(`engine emulator e2e: a stack of release 0.1.0 (${FIRST_RELEASE}) upgra
     let deployedClient: Awaited<ReturnType<typeof storedClient>>;
     let deployedContainer: string;
     let service: StandInContext | undefined;
+    let stateDirectory: string | undefined;
     let imageExisted = false;
 
     before(async function () {
@@ -161,13 +162,14 @@ describe(`engine emulator e2e: a stack of release 0.1.0 (${FIRST_RELEASE}) upgra
         if (!imageExisted) spawnSync("docker", ["rmi", SERVICE_IMAGE], { stdio: "ignore" });
         await db?.drop().catch(() => undefined);
         service?.remove();
-        for (const folder of [release, program && path.dirname(program)]) if (folder) fs.rmSync(folder, { recursive: true, force: true });
+        for (const folder of [release, program && path.dirname(program), stateDirectory]) if (folder) fs.rmSync(folder, { recursive: true, force: true });
     });
 
     it("1. release 0.1.0 deploys the program, with a Creatio URL for its implicit grant, and serves a token", async () => {
         installPackage(program, release);
         // The stack's configuration as the release's README had the user set it, with the Creatio URL its client needs.
-        const old = new Workspace(fs.mkdtempSync(path.join(os.tmpdir(), "cis-upgrade-state-"))).stack(program, "e2e");
+        stateDirectory = fs.mkdtempSync(path.join(os.tmpdir(), "cis-upgrade-state-"));
+        const old = new Workspace(stateDirectory).stack(program, "e2e");
         old.configSet("creatioVersion", CREATIO_VERSION);
         old.configSet("creatioUrl", CREATIO_URL);
         old.configSet("identityServiceFolder", service!.path);
