@@ -63,10 +63,31 @@ const DEFAULT_PG_PORT = 5432;
 /** Npgsql defaults: Timeout=15 (connect, seconds), Command Timeout=30 (seconds). */
 const DEFAULT_CONNECT_TIMEOUT_SECONDS = 15;
 const DEFAULT_COMMAND_TIMEOUT_SECONDS = 30;
-const NO_REACH_HINT =
-  "If the machine running Pulumi reaches the database under another address, set `database.reseedConnectionString`; " +
-  "if it cannot reach the database at all, set `client.reseed: false` and delete the client's rows from " +
-  '"Clients" and its child tables by hand before the service restarts.';
+/**
+ * Where the script runs, as the input's "runner" says: the machine that runs Pulumi (`local`, the default), a one-shot
+ * container on the service's networks (`container`), or the IIS server (`server`). It changes the advice only.
+ */
+const RUNNERS = {
+  local: {
+    here: "the machine that runs Pulumi",
+    noReach:
+      "If the machine that runs Pulumi reaches the database under another address, set `database.reseedConnectionString`; " +
+      'if it cannot reach the database at all, run re-seeding next to the service (`client.reseedRunner`), or set `client.reseed: false` ' +
+      'and delete the client\'s rows from "Clients" and its child tables by hand before the service restarts.',
+  },
+  container: {
+    here: "the re-seed container on the service's networks",
+    noReach:
+      "The container joins the networks the service uses (`docker.networks`, or the Swarm service's networks); give " +
+      "`database.reseedConnectionString` with the address the service's network reaches the database at, or set " +
+      "`client.reseedRunner: \"local\"` to re-seed from the machine that runs Pulumi.",
+  },
+  server: {
+    here: "the IIS server",
+    noReach:
+      "The IIS server reaches the database as the site does; give `database.reseedConnectionString` with the address the server reaches it at.",
+  },
+};
 
 /** Bad input: exit 2, the message says what to fix. */
 class ConfigError extends Error {
@@ -242,6 +263,13 @@ const SECRETS_TABLE = "ClientSecrets";
 const PROPERTIES_TABLE = "ClientProperties";
 /** The tables an inserted client is written to, "Clients" first. */
 const INSERTED_TABLES = [CLIENTS_TABLE, "ClientGrantTypes", "ClientScopes", "ClientRedirectUris", "ClientPostLogoutRedirectUris", PROPERTIES_TABLE, SECRETS_TABLE];
+/**
+ * The privileges re-seeding needs on each table it writes ("Clients" and its child tables: read to compare, insert,
+ * delete on replace and retire). A table that references "Clients" and is not one of them (IdentityServer4's
+ * "ClientClaims", "ClientCorsOrigins", "ClientIdPRestrictions") needs DELETE and SELECT on its referencing column only,
+ * which the DELETE's condition reads. docs/reseed.md lists the statements.
+ */
+const CLIENT_TABLE_PRIVILEGES = ["SELECT", "INSERT", "DELETE"];
 /** IdentityServer4's type of a hashed shared secret. */
 const SHARED_SECRET = "SharedSecret";
 const ACTIONS = ["prepare", "retire"];
@@ -270,7 +298,21 @@ function parseInput(text) {
   if (!Array.isArray(superseded) || superseded.some((id) => typeof id !== "string" || id === "")) {
     throw new ConfigError('standard input\'s "supersededClientIds" must be an array of client ids');
   }
-  return { action: input.action, connectionString: input.connectionString, client: parseClient(input.client), supersededClientIds: superseded };
+  const runner = input.runner === undefined ? "local" : input.runner;
+  if (!Object.hasOwn(RUNNERS, runner)) {
+    throw new ConfigError(`standard input's "runner" must be one of ${Object.keys(RUNNERS).join(", ")}`);
+  }
+  if (input.previousStdout !== undefined && typeof input.previousStdout !== "string") {
+    throw new ConfigError('standard input\'s "previousStdout" must be a string (the step\'s previous standard output)');
+  }
+  return {
+    action: input.action,
+    connectionString: input.connectionString,
+    client: parseClient(input.client),
+    supersededClientIds: superseded,
+    runner,
+    previousStdout: input.previousStdout,
+  };
 }
 
 /** The client as the service will store it: secrets as IdentityServer4 hashes them, never in clear. */
@@ -590,6 +632,16 @@ async function withPostgres(connectionString, work) {
   }
 }
 
+/** The schema names of a PostgreSQL `search_path` setting, `"$user"` as the session's user. */
+function searchPathSchemas(searchPath, user) {
+  return String(searchPath)
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean)
+    .map((item) => (item.startsWith('"') && item.endsWith('"') ? item.slice(1, -1).replace(/""/g, '"') : item.toLowerCase()))
+    .map((item) => (item === "$user" ? user : item));
+}
+
 /** The client tables of one PostgreSQL database, found through the connection's search path. */
 function postgresStore(client, pg) {
   const id = pg.escapeIdentifier;
@@ -611,11 +663,68 @@ function postgresStore(client, pg) {
     return (tables = { oid, name, secretColumns: new Set(columns.rows.map((r) => r.attname)) });
   }
   return {
+    async missingGrants() {
+      const user = (await client.query("SELECT current_user AS name")).rows[0].name;
+      const t = await locate();
+      const grant = (privilege, on, what) => ({ privilege: `${privilege} on ${what}`, grant: `GRANT ${privilege} ON ${on}${what} TO ${id(user)};` });
+      if (!t) {
+        // Without USAGE a schema drops out of the search path, and its "Clients" with it: that is not a first deploy.
+        const schemas = searchPathSchemas((await client.query("SELECT current_setting('search_path') AS path")).rows[0].path, user);
+        const hidden = await client.query(
+          `SELECT DISTINCT n.nspname AS schema FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relname = $1 AND c.relkind IN ('r', 'p') AND n.nspname = ANY($2::text[]) AND NOT has_schema_privilege(n.oid, 'USAGE')`,
+          [CLIENTS_TABLE, schemas],
+        );
+        return { user, missing: hidden.rows.map((r) => grant("USAGE", "SCHEMA ", id(r.schema))) };
+      }
+      const missing = [];
+      const tables = await client.query(
+        `SELECT c.oid, c.relname AS table, p.privilege, has_table_privilege(c.oid, p.privilege) AS granted
+           FROM pg_catalog.pg_class c CROSS JOIN unnest($3::text[]) WITH ORDINALITY AS p(privilege, position)
+          WHERE c.relnamespace = (SELECT relnamespace FROM pg_catalog.pg_class WHERE oid = $1) AND c.relname = ANY($2::text[]) AND c.relkind IN ('r', 'p')
+          ORDER BY array_position($2::text[], c.relname::text), p.position`,
+        [t.oid, INSERTED_TABLES, CLIENT_TABLE_PRIVILEGES],
+      );
+      for (const r of tables.rows) if (!r.granted) missing.push(grant(r.privilege, "", t.name(r.table)));
+      const clientTables = [...new Set(tables.rows.map((r) => r.oid))];
+      // nextval() of a serial column's sequence needs USAGE; an identity column's does not.
+      const sequences = await client.query(
+        `SELECT s.sequence FROM pg_catalog.pg_attribute a
+           CROSS JOIN LATERAL (SELECT pg_get_serial_sequence(a.attrelid::regclass::text, a.attname) AS sequence) s
+          WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped AND a.atthasdef AND a.attidentity = ''
+            AND s.sequence IS NOT NULL AND NOT has_sequence_privilege(s.sequence, 'USAGE') AND NOT has_sequence_privilege(s.sequence, 'UPDATE')
+          ORDER BY 1`,
+        [clientTables],
+      );
+      for (const r of sequences.rows) missing.push(grant("USAGE", "SEQUENCE ", r.sequence));
+      const referencing = await client.query(
+        `SELECT DISTINCT n.nspname AS schema, c.relname AS table, a.attname AS column,
+                has_column_privilege(c.oid, a.attnum, 'SELECT') AS can_select, has_table_privilege(c.oid, 'DELETE') AS can_delete
+           FROM pg_catalog.pg_constraint con
+           JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+           JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = ANY(con.conkey)
+          WHERE con.contype = 'f' AND con.confrelid = $1 AND NOT (con.conrelid = ANY($2::oid[]))
+          ORDER BY 1, 2, 3`,
+        [t.oid, clientTables],
+      );
+      for (const r of referencing.rows) {
+        const table = `${id(r.schema)}.${id(r.table)}`;
+        if (!r.can_select) missing.push(grant(`SELECT (${id(r.column)})`, "", table));
+        if (!r.can_delete && !missing.some((m) => m.privilege === `DELETE on ${table}`)) missing.push(grant("DELETE", "", table));
+      }
+      return { user, missing };
+    },
+    async lockClients() {
+      // Held to the end of the transaction: the read, the decision and the writes see no other writer of "Clients", and
+      // two re-seeds run one after the other. Needs DELETE (any of UPDATE, DELETE, TRUNCATE), not UPDATE as FOR UPDATE would.
+      await client.query(`LOCK TABLE ${(await locate()).name(CLIENTS_TABLE)} IN SHARE ROW EXCLUSIVE MODE`);
+    },
     async readClient(clientId) {
       const t = await locate();
       if (!t) return { stored: undefined, collidingClientIds: [] };
       const rows = await client.query(
-        `SELECT "Id", "ClientId", "Enabled", ${CLIENT_COLUMNS.map(id).join(", ")} FROM ${t.name(CLIENTS_TABLE)} WHERE "ClientId" = $1 FOR UPDATE`,
+        `SELECT "Id", "ClientId", "Enabled", ${CLIENT_COLUMNS.map(id).join(", ")} FROM ${t.name(CLIENTS_TABLE)} WHERE "ClientId" = $1`,
         [clientId],
       );
       const { exact, colliding } = matchClientId(rows.rows, clientId);
@@ -678,7 +787,7 @@ function postgresStore(client, pg) {
     async deleteClients(clientIds) {
       const t = await locate();
       if (!t || clientIds.length === 0) return { deletedClients: 0, deletedChildRows: 0 };
-      const found = await client.query(`SELECT "Id", "ClientId" FROM ${t.name(CLIENTS_TABLE)} WHERE "ClientId" = ANY($1::text[]) FOR UPDATE`, [clientIds]);
+      const found = await client.query(`SELECT "Id", "ClientId" FROM ${t.name(CLIENTS_TABLE)} WHERE "ClientId" = ANY($1::text[])`, [clientIds]);
       const rowIds = found.rows.filter((r) => clientIds.includes(r.ClientId)).map((r) => r.Id);
       if (rowIds.length === 0) return { deletedClients: 0, deletedChildRows: 0 };
       const children = await client.query(
@@ -765,6 +874,11 @@ async function withMsSql(connectionString, work) {
   }
 }
 
+/** SQL Server's QUOTENAME for a name in a statement shown to the user. */
+function quoteName(name) {
+  return `[${String(name).replace(/]/g, "]]")}]`;
+}
+
 function msSqlStore(transaction, sql) {
   const request = () => new sql.Request(transaction);
   let tables;
@@ -789,6 +903,43 @@ function msSqlStore(transaction, sql) {
     return ids.map((_, i) => `@row${i}`).join(", ");
   };
   return {
+    async missingGrants() {
+      const user = (await request().query(`SELECT USER_NAME() AS name`)).recordset[0].name;
+      const t = await locate();
+      // SQL Server shows a login only the tables it holds a permission on: without any, "Clients" looks absent.
+      if (!t) return { user, missing: [] };
+      const grant = (privilege, what) => ({ privilege: `${privilege} on ${what}`, grant: `GRANT ${privilege} ON ${what} TO ${quoteName(user)};` });
+      const missing = [];
+      for (const table of INSERTED_TABLES) {
+        for (const privilege of CLIENT_TABLE_PRIVILEGES) {
+          const granted = await request()
+            .input("table", sql.NVarChar(600), t.name(table))
+            .input("privilege", sql.NVarChar(30), privilege)
+            .query(`SELECT HAS_PERMS_BY_NAME(@table, N'OBJECT', @privilege) AS granted`);
+          if (granted.recordset[0].granted !== 1) missing.push(grant(privilege, t.name(table)));
+        }
+      }
+      const referencing = await request().input("clients", sql.Int, t.id).query(
+        `SELECT DISTINCT QUOTENAME(OBJECT_SCHEMA_NAME(fk.parent_object_id)) + N'.' + QUOTENAME(OBJECT_NAME(fk.parent_object_id)) AS name,
+                QUOTENAME(pc.name) AS [column], OBJECT_NAME(fk.parent_object_id) AS [table],
+                HAS_PERMS_BY_NAME(QUOTENAME(OBJECT_SCHEMA_NAME(fk.parent_object_id)) + N'.' + QUOTENAME(OBJECT_NAME(fk.parent_object_id)), N'OBJECT', N'SELECT', pc.name, N'COLUMN') AS canSelect,
+                HAS_PERMS_BY_NAME(QUOTENAME(OBJECT_SCHEMA_NAME(fk.parent_object_id)) + N'.' + QUOTENAME(OBJECT_NAME(fk.parent_object_id)), N'OBJECT', N'DELETE') AS canDelete
+           FROM sys.foreign_keys fk
+           JOIN sys.foreign_key_columns fkc ON fkc.constraint_object_id = fk.object_id
+           JOIN sys.columns pc ON pc.object_id = fkc.parent_object_id AND pc.column_id = fkc.parent_column_id
+          WHERE fk.referenced_object_id = @clients AND fk.parent_object_id <> fk.referenced_object_id
+          ORDER BY 1, 2`,
+      );
+      for (const r of referencing.recordset) {
+        if (INSERTED_TABLES.includes(r.table)) continue;
+        if (r.canSelect !== 1) missing.push(grant(`SELECT (${r.column})`, r.name));
+        if (r.canDelete !== 1 && !missing.some((m) => m.privilege === `DELETE on ${r.name}`)) missing.push(grant("DELETE", r.name));
+      }
+      return { user, missing };
+    },
+    async lockClients() {
+      // The reads take UPDLOCK on the rows they return, held to the end of the transaction.
+    },
     async readClient(clientId) {
       const t = await locate();
       if (!t) return { stored: undefined, collidingClientIds: [] };
@@ -918,6 +1069,29 @@ function msSqlStore(transaction, sql) {
 // The two steps, on any store
 
 /**
+ * What both steps do first: refuse, before reading or changing a client row, when the login lacks a grant re-seeding
+ * needs (every grant of every path, so a missing one shows on the first run, not at the first rotation); then hold
+ * the lock on "Clients" for the rest of the transaction. Returns whether the tables exist.
+ */
+async function guard(store) {
+  const { user, missing } = await store.missingGrants();
+  if (missing.length > 0) throw refuseGrants(user, missing);
+  if (!(await store.tablesExist())) return false;
+  await store.lockClients();
+  return true;
+}
+
+/** Refuses a login that lacks grants: each missing privilege, that nothing changed, and the statements that fix it. */
+function refuseGrants(user, missing) {
+  return new RefusalError(
+    `the database user ${JSON.stringify(user)} lacks ${missing.length === 1 ? "a privilege" : "privileges"} re-seeding needs: ` +
+      `${missing.map((m) => m.privilege).join("; ")}. Nothing was changed. Grant ${missing.length === 1 ? "it" : "them"} as the tables' owner: ` +
+      `${missing.map((m) => m.grant).join(" ")} (docs/reseed.md lists every grant re-seeding needs), or set \`client.reseed: false\` ` +
+      "and manage the client rows by hand.",
+  );
+}
+
+/**
  * Before the service (re)starts: see `planPrepare`. The restart token changes whenever the stored client was replaced:
  * a service that caches clients (IdentityServer4's optional client store cache, 15 minutes) must drop the old copy.
  */
@@ -931,7 +1105,7 @@ async function prepare(store, desired, previous) {
     // The client this step prepared before, when another one takes its place: for the retire step.
     supersededClientIds: previous && previous.clientId !== desired.ClientId ? [previous.clientId] : [],
   };
-  if (!(await store.tablesExist())) {
+  if (!(await guard(store))) {
     return { output, note: 'table "Clients" does not exist yet: the service creates it and inserts the client' };
   }
   const { stored, collidingClientIds } = await store.readClient(desired.ClientId);
@@ -960,7 +1134,7 @@ async function prepare(store, desired, previous) {
 
 /** After the new client is in service: see `planRetire`. */
 async function retire(store, desired, previous, supersededClientIds) {
-  const stored = (await store.tablesExist()) ? (await store.readClient(desired.ClientId)).stored : undefined;
+  const stored = (await guard(store)) ? (await store.readClient(desired.ClientId)).stored : undefined;
   const plan = planRetire(desired, stored, previous, supersededClientIds);
   const output = { clientId: desired.ClientId, retiredClients: 0, retiredSecrets: 0, pendingClientIds: plan.pendingClientIds };
   if (plan.action === "none") return { output, note: plan.reason };
@@ -990,7 +1164,13 @@ function redact(text, secrets) {
  * One paragraph for a failed database step: which database, what went wrong, what to check.
  * Never contains the password or the connection string.
  */
-function describeError(err, provider, connectionString) {
+/** A PostgreSQL identifier quoted for a statement shown to the user. */
+function pgIdentifier(name) {
+  return `"${String(name).replace(/"/g, '""')}"`;
+}
+
+function describeError(err, provider, connectionString, runner = "local") {
+  const { here, noReach } = RUNNERS[runner];
   const target = describeTarget(provider, connectionString);
   const where = `the ${provider} database "${target.database}" at ${target.host}`;
   const code = err && (err.code || (err.originalError && err.originalError.code));
@@ -1000,29 +1180,34 @@ function describeError(err, provider, connectionString) {
   if (err && err.whileConnecting && !target.password && /password/i.test(detail)) {
     what =
       `${where} asks for a password, but the connection string has none (${detail}). Add Password=... to the connection ` +
-      "string (`database.reseedConnectionString` when only this machine's string lacks it). Nothing was changed.";
+      "string (`database.reseedConnectionString` when only re-seeding's string lacks it). Nothing was changed.";
   } else if (code === "57014" || code === "55P03") {
     what =
       `${where} did not answer in time (${detail}). Something may hold a lock on "Clients" or its child tables; ` +
       `raise Command Timeout in the connection string or retry. Nothing was changed.`;
   } else if (UNREACHABLE_CODES.has(code) || /timeout|timed out|terminated unexpectedly/i.test(detail)) {
     what =
-      `cannot reach ${where} (${detail}). Check the server name and port in the connection string and that this machine ` +
-      `can reach the database server (firewall, listen address, pg_hba.conf or SQL Server's TCP settings). ${NO_REACH_HINT}`;
+      `cannot reach ${where} from ${here} (${detail}). Check the server name and port in the connection string and that ${here} ` +
+      `can reach the database server (firewall, listen address, pg_hba.conf or SQL Server's TCP settings). ${noReach}`;
   } else if (code === "28000") {
     what =
-      `${where} refuses this login from this machine (${detail}). Check the server's pg_hba.conf for this client ` +
-      `address and user. ${NO_REACH_HINT}`;
+      `${where} refuses this login from ${here} (${detail}). Check the server's pg_hba.conf for this client ` +
+      `address and user. ${noReach}`;
   } else if (code === "28P01" || code === "ELOGIN") {
     what =
       `authentication failed on ${where} (${detail}). Check the user and password in the connection string ` +
-      `and that this login may connect from this machine.`;
+      `and that this login may connect from ${here}.`;
   } else if (code === "3D000" || number === 4060) {
     what = `${where} does not exist or cannot be opened (${detail}). Check the database name in the connection string.`;
+  } else if (err && err.whileConnecting && code === "42501") {
+    what =
+      `${where} refuses the connection (${detail}): the user needs CONNECT on the database ` +
+      `(GRANT CONNECT ON DATABASE ${pgIdentifier(target.database)} TO <user>; PUBLIC has it unless it was revoked). Nothing was changed.`;
   } else if (code === "42501" || number === 229 || number === 230) {
     what =
       `permission denied on ${where} (${detail}). The connection string's user needs SELECT, INSERT and DELETE on "Clients" ` +
-      `and its child tables, and DELETE on every table that references "Clients". Nothing was changed.`;
+      `and its child tables, and SELECT on the referencing column and DELETE on every other table that references "Clients" ` +
+      `(docs/reseed.md lists the statements). Nothing was changed.`;
   } else if (err && err.whileConnecting) {
     what = `cannot connect to ${where} (${detail}). Nothing was changed.`;
   } else if (err && err.rolledBack) {
@@ -1044,7 +1229,8 @@ function describeError(err, provider, connectionString) {
 async function run({ provider, stdinText, previousStdout }, stores = { Postgres: withPostgres, MsSqlServer: withMsSql }) {
   const dbProvider = parseProvider(provider);
   const input = parseInput(stdinText);
-  const previous = parsePreviousOutput(previousStdout);
+  // The command provider's PULUMI_COMMAND_STDOUT locally; on stdin where the step runs elsewhere (its environment shows).
+  const previous = parsePreviousOutput(previousStdout ?? input.previousStdout);
   if (dbProvider === "Postgres") pgConfigFromConnectionString(input.connectionString); // bad strings are input errors
   else checkMsSqlConnectionString(input.connectionString);
   const step = input.action === "prepare" ? prepare : retire;
@@ -1052,7 +1238,7 @@ async function run({ provider, stdinText, previousStdout }, stores = { Postgres:
     return await stores[dbProvider](input.connectionString, (store) => step(store, input.client, previous, input.supersededClientIds));
   } catch (err) {
     const failure = new Error(
-      err instanceof RefusalError ? redact(`reseed: ${err.message}`, [input.connectionString]) : describeError(err, dbProvider, input.connectionString),
+      err instanceof RefusalError ? redact(`reseed: ${err.message}`, [input.connectionString]) : describeError(err, dbProvider, input.connectionString, input.runner),
     );
     failure.exitCode = EXIT_DB_ERROR;
     throw failure;

@@ -45,6 +45,8 @@ interface Insertion {
   children: Array<{ table: string; rows: Array<Record<string, unknown>> }>;
 }
 interface Store {
+  missingGrants(): Promise<{ user: string; missing: Array<{ privilege: string; grant: string }> }>;
+  lockClients(): Promise<void>;
   tablesExist(): Promise<boolean>;
   readClient(clientId: string): Promise<{ stored: Stored | undefined; collidingClientIds: string[] }>;
   deleteClients(clientIds: string[]): Promise<{ deletedClients: number; deletedChildRows: number }>;
@@ -384,6 +386,8 @@ describe("reseed.js: the steps against a store", () => {
   function memoryStore(initial: Record<string, Stored>, log: string[], columns: Columns = {}): WithStore {
     const clients = new Map(Object.entries(initial));
     const store: Store = {
+      missingGrants: async () => ({ user: "reseed", missing: [] }),
+      lockClients: async () => undefined,
       tablesExist: async () => true,
       readClient: async (id) => ({
         stored: clients.has(id) ? { ...clients.get(id)! } : undefined,

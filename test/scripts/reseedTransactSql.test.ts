@@ -59,7 +59,7 @@ interface Row {
  * A stand-in of the `mssql` module's Request for one scenario: records every statement and answers it from its shape.
  * `clients` are the rows "Clients" holds, matched case-insensitively as SQL Server's default collation does.
  */
-function recordingSql(clients: Row[], statements: string[]) {
+function recordingSql(clients: Row[], statements: string[], denied: string[] = []) {
   const stored = (clientId: string) => clients.filter(row => row.ClientId.toLowerCase() === clientId.toLowerCase());
   class Request {
     private readonly inputs = new Map<string, unknown>();
@@ -70,6 +70,13 @@ function recordingSql(clients: Row[], statements: string[]) {
     async query(text: string) {
       statements.push(text);
       const answer = (recordset: object[], rowsAffected = [recordset.length]) => ({ recordset, rowsAffected });
+      if (/^SELECT USER_NAME\(\) AS name$/.test(text)) return answer([{ name: "reseed" }]);
+      if (/^SELECT HAS_PERMS_BY_NAME\(@table, N'OBJECT', @privilege\) AS granted$/.test(text)) {
+        return answer([{ granted: denied.includes(`${this.inputs.get("privilege")} on ${this.inputs.get("table")}`) ? 0 : 1 }]);
+      }
+      if (/AS canSelect/.test(text)) {
+        return answer([{ name: "[dbo].[ClientClaims]", column: "[ClientId]", table: "ClientClaims", canSelect: denied.includes("SELECT ([ClientId]) on [dbo].[ClientClaims]") ? 0 : 1, canDelete: 1 }]);
+      }
       if (/AS \[schema\]/.test(text)) return answer([{ id: 101, schema: "[dbo]" }]);
       if (/SELECT name FROM sys\.columns/.test(text)) return answer([{ name: "Created" }]);
       if (/FROM sys\.columns c/.test(text)) {
@@ -103,9 +110,9 @@ function recordingSql(clients: Row[], statements: string[]) {
   return { Request, NVarChar: (n: number) => `nvarchar(${n})`, Int: "int" };
 }
 
-async function statementsOf(clients: Row[], step: (store: unknown) => Promise<unknown>): Promise<string[]> {
+async function statementsOf(clients: Row[], step: (store: unknown) => Promise<unknown>, denied: string[] = []): Promise<string[]> {
   const statements: string[] = [];
-  await step(reseed.msSqlStore({}, recordingSql(clients, statements)));
+  await step(reseed.msSqlStore({}, recordingSql(clients, statements, denied)));
   return statements;
 }
 
@@ -137,6 +144,22 @@ describe("reseed.js: the SQL Server dialect parses as T-SQL", () => {
       }
     });
   }
+
+  it("a login without a grant is refused before any change, with GRANT statements that parse as T-SQL", async () => {
+    const denied = ["DELETE on [dbo].[ClientSecrets]", "SELECT ([ClientId]) on [dbo].[ClientClaims]"];
+    const statements: string[] = [];
+    const rows = [{ Id: 1, ClientId: DESIRED.ClientId }];
+    const refusal = await reseed
+      .prepare(reseed.msSqlStore({}, recordingSql(rows, statements, denied)), DESIRED, undefined)
+      .then(() => undefined, (err: Error) => err);
+    assert.ok(refusal instanceof reseed.RefusalError, String(refusal));
+    assert.match(refusal.message, /the database user "reseed" lacks privileges re-seeding needs: DELETE on \[dbo\]\.\[ClientSecrets\]; SELECT \(\[ClientId\]\) on \[dbo\]\.\[ClientClaims\]\. Nothing was changed\./);
+    const grants = refusal.message.match(/GRANT [^;]+;/g) ?? [];
+    assert.deepEqual(grants, ["GRANT DELETE ON [dbo].[ClientSecrets] TO [reseed];", "GRANT SELECT ([ClientId]) ON [dbo].[ClientClaims] TO [reseed];"]);
+    for (const grant of grants) assert.doesNotThrow(() => parsesAsTransactSql(grant), grant);
+    assert.deepEqual(statements.filter(statement => /^(DELETE|INSERT)\b/.test(statement)), []);
+    assert.deepEqual(rows, [{ Id: 1, ClientId: DESIRED.ClientId }]);
+  });
 
   it("the parser refuses what is not T-SQL, so passing it means something", () => {
     for (const statement of [
