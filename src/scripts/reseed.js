@@ -232,7 +232,7 @@ function describeTarget(provider, connectionString) {
   try {
     if (provider === "Postgres") {
       const c = pgConfigFromConnectionString(connectionString);
-      return { host: `${c.host}:${c.port}`, database: c.database || "(default database)", password: c.password };
+      return { host: `${c.host}:${c.port}`, database: c.database || "(default database)", user: c.user, password: c.password };
     }
     // mssql's own reading of the string (Data Source/Server "host\\instance,port", Initial Catalog, ...).
     const c = require("mssql").ConnectionPool.parseConnectionString(connectionString);
@@ -666,7 +666,10 @@ function postgresStore(client, pg) {
     async missingGrants() {
       const user = (await client.query("SELECT current_user AS name")).rows[0].name;
       const t = await locate();
-      const grant = (privilege, on, what) => ({ privilege: `${privilege} on ${what}`, grant: `GRANT ${privilege} ON ${on}${what} TO ${id(user)};` });
+      const grant = (privilege, kind, what) => ({
+        privilege: `${privilege} on ${kind ? `${kind.toLowerCase()} ` : ""}${what}`,
+        grant: `GRANT ${privilege} ON ${kind ? `${kind} ` : ""}${what} TO ${id(user)};`,
+      });
       if (!t) {
         // Without USAGE a schema drops out of the search path, and its "Clients" with it: that is not a first deploy.
         const schemas = searchPathSchemas((await client.query("SELECT current_setting('search_path') AS path")).rows[0].path, user);
@@ -675,7 +678,7 @@ function postgresStore(client, pg) {
             WHERE c.relname = $1 AND c.relkind IN ('r', 'p') AND n.nspname = ANY($2::text[]) AND NOT has_schema_privilege(n.oid, 'USAGE')`,
           [CLIENTS_TABLE, schemas],
         );
-        return { user, missing: hidden.rows.map((r) => grant("USAGE", "SCHEMA ", id(r.schema))) };
+        return { user, missing: hidden.rows.map((r) => grant("USAGE", "SCHEMA", id(r.schema))) };
       }
       const missing = [];
       const tables = await client.query(
@@ -689,14 +692,16 @@ function postgresStore(client, pg) {
       const clientTables = [...new Set(tables.rows.map((r) => r.oid))];
       // nextval() of a serial column's sequence needs USAGE; an identity column's does not.
       const sequences = await client.query(
-        `SELECT s.sequence FROM pg_catalog.pg_attribute a
-           CROSS JOIN LATERAL (SELECT pg_get_serial_sequence(a.attrelid::regclass::text, a.attname) AS sequence) s
+        `SELECT sn.nspname AS schema, sc.relname AS name FROM pg_catalog.pg_attribute a
+           CROSS JOIN LATERAL (SELECT pg_get_serial_sequence(a.attrelid::regclass::text, a.attname)::regclass AS oid) s
+           JOIN pg_catalog.pg_class sc ON sc.oid = s.oid
+           JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace
           WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped AND a.atthasdef AND a.attidentity = ''
-            AND s.sequence IS NOT NULL AND NOT has_sequence_privilege(s.sequence, 'USAGE') AND NOT has_sequence_privilege(s.sequence, 'UPDATE')
-          ORDER BY 1`,
-        [clientTables],
+            AND NOT has_sequence_privilege(s.oid, 'USAGE') AND NOT has_sequence_privilege(s.oid, 'UPDATE')
+          ORDER BY array_position($2::text[], (SELECT relname::text FROM pg_catalog.pg_class WHERE oid = a.attrelid)), 2`,
+        [clientTables, INSERTED_TABLES],
       );
-      for (const r of sequences.rows) missing.push(grant("USAGE", "SEQUENCE ", r.sequence));
+      for (const r of sequences.rows) missing.push(grant("USAGE", "SEQUENCE", `${id(r.schema)}.${id(r.name)}`));
       const referencing = await client.query(
         `SELECT DISTINCT n.nspname AS schema, c.relname AS table, a.attname AS column,
                 has_column_privilege(c.oid, a.attnum, 'SELECT') AS can_select, has_table_privilege(c.oid, 'DELETE') AS can_delete
@@ -1202,7 +1207,7 @@ function describeError(err, provider, connectionString, runner = "local") {
   } else if (err && err.whileConnecting && code === "42501") {
     what =
       `${where} refuses the connection (${detail}): the user needs CONNECT on the database ` +
-      `(GRANT CONNECT ON DATABASE ${pgIdentifier(target.database)} TO <user>; PUBLIC has it unless it was revoked). Nothing was changed.`;
+      `(GRANT CONNECT ON DATABASE ${pgIdentifier(target.database)} TO ${pgIdentifier(target.user)}; as the database's owner). Nothing was changed.`;
   } else if (code === "42501" || number === 229 || number === 230) {
     what =
       `permission denied on ${where} (${detail}). The connection string's user needs SELECT, INSERT and DELETE on "Clients" ` +

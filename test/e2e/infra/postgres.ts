@@ -13,6 +13,9 @@ export interface PostgresEnv {
   password: string;
   /** The address containers on the default bridge use to reach this PostgreSQL (the docker0 gateway). */
   hostFromContainers?: string;
+  /** A login with nothing but LOGIN, for tests that grant it what client re-seeding needs. */
+  reseedUser?: string;
+  reseedPassword?: string;
 }
 
 /** Same place as `$STATE_DIR/postgres.env` in common.sh. */
@@ -46,6 +49,8 @@ export function readPostgresEnv(): PostgresEnv {
     user: required("PGUSER"),
     password: required("PGPASSWORD"),
     hostFromContainers: values.get("PGHOST_FROM_CONTAINERS") || undefined,
+    reseedUser: values.get("PGRESEED_USER") || undefined,
+    reseedPassword: values.get("PGRESEED_PASSWORD") || undefined,
   };
 }
 
