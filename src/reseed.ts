@@ -1,17 +1,19 @@
 /**
  * Client re-seeding. The service inserts its system client from configuration only when that client id is missing,
  * so the database must match the configuration before the service starts. Two local commands run
- * `src/scripts/reseed.js`, both deciding from the rows in the database (never from a previous run alone):
- * `<name>-client-reseed` before the service (re)starts deletes a client that differs from its configuration (and
- * then hands the service a new restart token) or adds a rotated secret next to the old one; `<name>-client-retire`,
- * once the new client is in service, removes the credentials it replaced. Old and new credentials overlap in between.
+ * `src/scripts/reseed.js`, where the runner says (`src/reseedRunners/`: on the machine that runs Pulumi, or in a
+ * one-shot container next to the service), both deciding from the rows in the database (never from a previous run
+ * alone): `<name>-client-reseed` before the service (re)starts deletes a client that differs from its configuration
+ * (and then hands the service a new restart token) or adds a rotated secret next to the old one;
+ * `<name>-client-retire`, once the new client is in service, removes the credentials it replaced. Old and new
+ * credentials overlap in between. Every runner is the same kind of resource under the same names, so switching
+ * runners is an update that keeps the steps' previous results (the restart token, the ids still to retire).
  */
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { DatabaseProvider } from "./args";
 import { ClientDefinition } from "./configuration";
-import { nodeScriptCommand } from "./packagedScripts";
 
 /** IdentityServer4 stores a shared secret as `secret.Sha256()`: Base64 of the SHA-256 of its UTF-8 bytes. */
 export function identityServerSecretHash(secret: string): string {
@@ -60,25 +62,45 @@ export function reseedStdin(
     );
 }
 
-function createStep(resourceName: string, stdin: pulumi.Output<string>, inputs: ReseedInputs, opts: pulumi.CustomResourceOptions) {
-    const script = nodeScriptCommand("reseed.js");
+/** Which of the two steps a command runs. */
+export type ReseedStepRole = "client-reseed" | "client-retire";
+
+/**
+ * Where the steps run: the command line and environment (nothing secret) of each step, and what they wait for. The
+ * script's stdin, stdout and exit code are the same whatever the runner.
+ */
+export interface ReseedRunner {
+    step(role: ReseedStepRole): { command: string; environment: pulumi.Input<Record<string, pulumi.Input<string>>> };
+    /** Resources the steps need first, such as the network the container joins. */
+    readonly dependsOn: pulumi.Resource[];
+}
+
+function createStep(
+    name: string,
+    role: ReseedStepRole,
+    stdin: pulumi.Output<string>,
+    runner: ReseedRunner,
+    after: pulumi.Resource[],
+    opts: pulumi.CustomResourceOptions,
+) {
+    const { command: script, environment } = runner.step(role);
     return new command.local.Command(
-        resourceName,
+        `${name}-${role}`,
         {
             create: script,
             update: script,
-            environment: { RESEED_DB_PROVIDER: inputs.provider },
+            environment,
             stdin,
             addPreviousOutputInEnv: true,
             logging: "none",
         },
-        { ...opts, additionalSecretOutputs: ["stdout", "stderr"] },
+        { ...opts, dependsOn: [...after, ...runner.dependsOn], additionalSecretOutputs: ["stdout", "stderr"] },
     );
 }
 
 /** The step before the service (re)starts. Order the service after it and feed it `restartToken(step)`. */
-export function createReseed(name: string, inputs: ReseedInputs, opts: pulumi.CustomResourceOptions): command.local.Command {
-    return createStep(`${name}-client-reseed`, reseedStdin(inputs, "prepare"), inputs, opts);
+export function createReseed(name: string, inputs: ReseedInputs, runner: ReseedRunner, opts: pulumi.CustomResourceOptions): command.local.Command {
+    return createStep(name, "client-reseed", reseedStdin(inputs, "prepare"), runner, [], opts);
 }
 
 /**
@@ -88,12 +110,13 @@ export function createReseed(name: string, inputs: ReseedInputs, opts: pulumi.Cu
 export function createRetirement(
     name: string,
     inputs: ReseedInputs,
+    runner: ReseedRunner,
     reseed: command.local.Command,
     after: pulumi.Resource[],
     opts: pulumi.CustomResourceOptions,
 ): command.local.Command {
     const stdin = reseedStdin(inputs, "retire", reseed.stdout.apply(parseSupersededClientIds));
-    return createStep(`${name}-client-retire`, stdin, inputs, { ...opts, dependsOn: after });
+    return createStep(name, "client-retire", stdin, runner, after, opts);
 }
 
 /** The JSON line the re-seed step printed, or undefined (no output yet, as under mocks, or not the script's). */
