@@ -140,23 +140,30 @@ function dockerMessage(result) {
 
 const LOCAL_INSTEAD = 'or set `client.reseedRunner: "local"` to re-seed from the machine that runs Pulumi';
 
-function createFailure(settings, result) {
+/**
+ * What to do about a failed Docker step, from Docker's own message: a missing network (reported when the container
+ * starts), an image the host neither has nor can pull, an overlay network that is not attachable, an image without
+ * `node`; otherwise Docker's message as it is.
+ */
+function dockerFailure(settings, what, result) {
   const message = dockerMessage(result);
-  const on = `on ${settings.daemon}`;
-  if (/network .*not found|No such network/i.test(message)) {
-    return new DockerError(
-      `reseed: cannot create the re-seed container ${on}: a network it joins does not exist (${message}). ` +
-        `It joins the service's networks (${settings.networks.join(", ")}); create them first, ${LOCAL_INSTEAD}. Nothing was changed.`,
-    );
+  let fix;
+  if (/network \S+ not found|No such network/i.test(message)) {
+    fix = `it joins the service's networks (${settings.networks.join(", ")}): create them first, ${LOCAL_INSTEAD}`;
+  } else if (/Unable to find image|pull access denied|manifest unknown|repository does not exist|failed to resolve reference|no such host|i\/o timeout/i.test(message)) {
+    fix =
+      `the Docker host has no image "${settings.image}" and cannot pull it: load it there (\`docker pull\` or \`docker load\`), or give ` +
+      `\`client.reseedImage\` an image with Node.js 18 or later that the host has or can pull, ${LOCAL_INSTEAD}`;
+  } else if (/attachable/i.test(message)) {
+    fix =
+      "a container can join a Swarm overlay network only when it is attachable: recreate the network with " +
+      `\`docker network create --driver overlay --attachable\`, ${LOCAL_INSTEAD}`;
+  } else if (/executable file not found|"node": no such file/i.test(message)) {
+    fix = `the image "${settings.image}" has no \`node\` on its PATH: give \`client.reseedImage\` an image with Node.js 18 or later`;
+  } else {
+    fix = `check the Docker host, ${LOCAL_INSTEAD}`;
   }
-  if (/pull access denied|manifest unknown|Unable to find image|repository does not exist|not found: manifest|failed to resolve reference|no such host|i\/o timeout/i.test(message)) {
-    return new DockerError(
-      `reseed: the Docker host (${settings.daemon}) has no image "${settings.image}" and cannot pull it (${message}). ` +
-        "Load it there (`docker pull` or `docker load`), or give `client.reseedImage` an image with Node.js 18 or later that " +
-        `the host has or can pull, ${LOCAL_INSTEAD}. Nothing was changed.`,
-    );
-  }
-  return new DockerError(`reseed: cannot create the re-seed container from "${settings.image}" ${on} (${message}). Nothing was changed.`);
+  return new DockerError(`reseed: ${what} on ${settings.daemon} (${message}); ${fix}. Nothing was changed.`);
 }
 
 /** Runs the step in its container; resolves with the script's exit code and output. */
@@ -167,30 +174,19 @@ async function runInContainer(settings, stdinText, previousStdout, docker = dock
     );
   }
   const created = await docker(createArguments(settings));
-  if (created.code !== 0) throw createFailure(settings, created);
+  if (created.code !== 0) throw dockerFailure(settings, `cannot create the re-seed container from "${settings.image}"`, created);
   const id = created.stdout.trim().split(/\s+/).pop();
   try {
     for (const network of settings.networks.slice(1)) {
       const connected = await docker(["network", "connect", network, id]);
-      if (connected.code !== 0) {
-        const message = dockerMessage(connected);
-        const fix = /attachable/i.test(message)
-          ? `a container can join a Swarm overlay network only when it is attachable: recreate it with \`docker network create --driver overlay --attachable\`, ${LOCAL_INSTEAD}`
-          : `check that the network exists on ${settings.daemon}, ${LOCAL_INSTEAD}`;
-        throw new DockerError(`reseed: the re-seed container cannot join the network "${network}" (${message}); ${fix}. Nothing was changed.`);
-      }
+      if (connected.code !== 0) throw dockerFailure(settings, `the re-seed container cannot join the network "${network}"`, connected);
     }
     const copied = await docker(["cp", settings.bundle, `${id}:${SCRIPT_IN_CONTAINER}`]);
-    if (copied.code !== 0) {
-      throw new DockerError(`reseed: cannot copy the re-seed script into its container on ${settings.daemon} (${dockerMessage(copied)}). Nothing was changed.`);
-    }
+    if (copied.code !== 0) throw dockerFailure(settings, "cannot copy the re-seed script into its container", copied);
     const started = await docker(["start", "--attach", "--interactive", id], forwardedInput(stdinText, previousStdout));
-    if (started.code !== 0 && started.stdout === "" && /Error response from daemon|executable file not found|OCI runtime/i.test(started.stderr)) {
-      const message = dockerMessage(started);
-      const fix = /executable file not found|no such file/i.test(message)
-        ? `the image "${settings.image}" has no \`node\` on its PATH: give \`client.reseedImage\` an image with Node.js 18 or later`
-        : `check the Docker host`;
-      throw new DockerError(`reseed: the re-seed container did not start on ${settings.daemon} (${message}); ${fix}. Nothing was changed.`);
+    // The script's own failures print to stderr and exit 1 or 2; Docker's start with "Error response from daemon".
+    if (started.code !== 0 && started.stdout === "" && /^Error response from daemon|OCI runtime|executable file not found/im.test(started.stderr)) {
+      throw dockerFailure(settings, "the re-seed container did not start", started);
     }
     return started;
   } finally {

@@ -4,10 +4,9 @@
 // The tables live in a schema of their own (no PUBLIC rights on it) of a scratch database whose CONNECT is revoked
 // from PUBLIC, so that every documented privilege is one the login would otherwise lack.
 import { strict as assert } from "assert";
-import * as fs from "fs";
-import * as path from "path";
 import { Client } from "pg";
 import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase } from "./infra/postgres";
+import { adapted, documentedStatements, SCHEMA } from "./support/grants";
 import {
   createTables,
   definition,
@@ -23,36 +22,12 @@ import {
   stdinFor,
 } from "./support/clientTables";
 
-const DOCS = path.join(__dirname, "..", "..", "docs", "reseed.md");
-const SCHEMA = "app";
-/** The role name the page's statements grant to. */
-const DOCUMENTED_ROLE = "identity_reseed";
-
 const A_ID = "ClientA000000001";
 const B_ID = "ClientB000000002";
 const OTHER_ID = "OtherClient00003";
 const S1 = "Secret-One-0123456789abcdefghijklm";
 const S2 = "Secret-Two-0123456789abcdefghijklm";
 const S3 = "Secret-Six-0123456789abcdefghijklm";
-
-/** The statements of the page's SQL block whose first line is `-- grants: <title>`. */
-function documentedStatements(title: string): string[] {
-  const blocks = [...fs.readFileSync(DOCS, "utf8").matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]);
-  const block = blocks.find((b) => b.startsWith(`-- grants: ${title}\n`));
-  assert.ok(block, `docs/reseed.md has no SQL block "-- grants: ${title}"`);
-  return block
-    .split(";")
-    .map((statement) => statement.replace(/^\s*--.*$/gm, "").replace(/\s+/g, " ").trim())
-    .filter(Boolean);
-}
-
-/** A documented statement for this database, schema and role. */
-function adapted(statement: string, database: string, role: string): string {
-  return statement
-    .replace(/\bDATABASE identity\b/, `DATABASE ${database}`)
-    .replace(/\bpublic\b/g, SCHEMA)
-    .replace(new RegExp(`\\b${DOCUMENTED_ROLE}\\b`, "g"), `"${role}"`);
-}
 
 /** One privilege a GRANT statement gives: what REVOKE takes back and how the re-seed step names it. */
 interface Privilege {
