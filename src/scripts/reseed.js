@@ -20,6 +20,9 @@
  *     otherwise nothing.
  *     Before it writes anything it reads the columns of the tables it inserts into, and refuses (changing nothing)
  *     when one of them requires a value it cannot give.
+ *   Both steps first check that the login holds every grant re-seeding needs (docs/reseed.md) and refuse, before
+ *   reading a client row, naming each missing privilege and its GRANT statement; then (PostgreSQL) lock "Clients" for
+ *   the transaction.
  *   retire   (after the new client is in service)
  *     when the configured client with its configured secret is in the database: delete the client ids this step
  *     or the prepare step put in service before (their previous outputs) and every other secret of the configured
@@ -30,7 +33,8 @@
  * PostgreSQL collation, also return ids that differ in case.
  * Secrets are compared as IdentityServer4 stores them, Base64(SHA-256(secret)); the script never sees a secret.
  *
- * Run as `node reseed.js` by a local command with `addPreviousOutputInEnv: true`.
+ * Run as `node reseed.js` by a local command with `addPreviousOutputInEnv: true`, on the machine that runs Pulumi, or
+ * bundled with its drivers in a container next to the service by reseed-container.js.
  *   Environment:
  *     RESEED_DB_PROVIDER     "Postgres" or "MsSqlServer" (the service's DbProvider)
  *     PULUMI_COMMAND_STDOUT  this step's previous stdout (set by the command provider on update only)
@@ -43,6 +47,8 @@
  *     retire:  {"clientId", "retiredClients", "retiredSecrets", "pendingClientIds"}
  *   The retire step's input may add "supersededClientIds": the prepare step's list of that name (the client id it
  *   prepared before, when another one replaces it), so that a retire step created in the same run still knows it.
+ *   Where the step runs elsewhere, its input adds "runner" ("container"; "local" when absent), which changes the
+ *   advice only, and "previousStdout", in place of PULUMI_COMMAND_STDOUT.
  *   Exit codes: 0 done (or nothing to do), 1 database error or a table it cannot write (nothing changed), 2 bad input.
  *
  * Messages name the database host and database, never the password or the connection string.

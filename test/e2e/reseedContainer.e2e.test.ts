@@ -16,11 +16,10 @@ import { createTables, definition, FULL, INSERTED, insertClient, parseStdout, ro
 import { E2E_LABEL } from "./support/creatio";
 import { docker } from "./support/executor";
 import { adapted, documentedStatements, SCHEMA } from "./support/grants";
+import { buildRunnerImage, BUNDLE, RUNNER_IMAGE } from "./support/runnerImage";
 
 const ROOT = path.join(__dirname, "..", "..");
 const WRAPPER = path.join(ROOT, "src", "scripts", "reseed-container.js");
-const BUNDLE = path.join(ROOT, "bin", "scripts", "reseed.bundle.js");
-const RUNNER_IMAGE = `${E2E_LABEL}/reseed-runner:local`;
 /** An image with no files at all, so no `node`. */
 const EMPTY_IMAGE = `${E2E_LABEL}/empty:local`;
 const BASE_IMAGE = `${E2E_LABEL}/node-base:local`;
@@ -83,17 +82,8 @@ describe("the container re-seed runner (real Docker and PostgreSQL)", function (
     env = readPostgresEnv();
     assert.ok(env.hostFromContainers, "PostgreSQL does not listen for containers: run start-docker.sh, then start-postgres.sh");
     assert.ok(env.reseedUser && env.reseedPassword, "the env file names no LOGIN-only role: rerun test/e2e/infra/start-postgres.sh");
-    assert.ok(fs.existsSync(BUNDLE), `${BUNDLE} is missing: npm run build`);
     await docker(["version"]);
-    execFileSync("bash", [path.join(__dirname, "infra", "build-base-image.sh")], { stdio: ["ignore", "ignore", "inherit"] });
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cis-e2e-reseed-runner-"));
-    try {
-      // The base image's modules out of reach: the bundle must bring its drivers itself.
-      fs.writeFileSync(path.join(dir, "Dockerfile"), `FROM ${BASE_IMAGE}\nENV NODE_PATH=\n`);
-      await docker(["build", "-q", "--label", `${E2E_LABEL}=1`, "-t", RUNNER_IMAGE, dir], { env: { DOCKER_BUILDKIT: "0" } });
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    await buildRunnerImage();
     // An empty root filesystem (one empty directory, as `docker import` needs an entry).
     const emptyRoot = fs.mkdtempSync(path.join(os.tmpdir(), "cis-e2e-empty-"));
     try {

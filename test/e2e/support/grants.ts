@@ -20,10 +20,10 @@ export function documentedStatements(title: string): string[] {
 }
 
 /** A documented statement for this database, schema and role. */
-export function adapted(statement: string, database: string, role: string): string {
+export function adapted(statement: string, database: string, role: string, schema = SCHEMA): string {
   return statement
     .replace(/\bDATABASE identity\b/, `DATABASE ${database}`)
-    .replace(/\bpublic\b/g, SCHEMA)
+    .replace(/\bpublic\b/g, schema)
     .replace(new RegExp(`\\b${DOCUMENTED_ROLE}\\b`, "g"), `"${role}"`);
 }
 
