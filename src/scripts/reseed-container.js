@@ -31,6 +31,7 @@
 
 const { spawn } = require("child_process");
 const fs = require("fs");
+const os = require("os");
 const path = require("path");
 
 const EXIT_FAILED = 1;
@@ -166,6 +167,22 @@ function dockerFailure(settings, what, result) {
   return new DockerError(`reseed: ${what} on ${settings.daemon} (${message}); ${fix}. Nothing was changed.`);
 }
 
+/**
+ * `docker cp` keeps a file's mode, and the container's user (nobody) must read it: `work` gets a copy readable by all,
+ * whatever the umask the package was built under.
+ */
+async function withReadableCopy(file, work) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "reseed-"));
+  try {
+    const copy = path.join(dir, path.basename(SCRIPT_IN_CONTAINER));
+    fs.copyFileSync(file, copy);
+    fs.chmodSync(copy, 0o444);
+    return await work(copy);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Runs the step in its container; resolves with the script's exit code and output. */
 async function runInContainer(settings, stdinText, previousStdout, docker = dockerCli) {
   if (!fs.existsSync(settings.bundle)) {
@@ -181,7 +198,7 @@ async function runInContainer(settings, stdinText, previousStdout, docker = dock
       const connected = await docker(["network", "connect", network, id]);
       if (connected.code !== 0) throw dockerFailure(settings, `the re-seed container cannot join the network "${network}"`, connected);
     }
-    const copied = await docker(["cp", settings.bundle, `${id}:${SCRIPT_IN_CONTAINER}`]);
+    const copied = await withReadableCopy(settings.bundle, (file) => docker(["cp", file, `${id}:${SCRIPT_IN_CONTAINER}`]));
     if (copied.code !== 0) throw dockerFailure(settings, "cannot copy the re-seed script into its container", copied);
     const started = await docker(["start", "--attach", "--interactive", id], forwardedInput(stdinText, previousStdout));
     // The script's own failures print to stderr and exit 1 or 2; Docker's start with "Error response from daemon".

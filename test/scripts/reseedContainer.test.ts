@@ -3,6 +3,7 @@
 // whatever fails, and what each Docker failure tells the user. The real CLI and Engine run in
 // test/e2e/reseedContainer.e2e.test.ts.
 import { strict as assert } from "assert";
+import * as fs from "fs";
 import * as path from "path";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -11,6 +12,8 @@ const wrapper = require(path.join(__dirname, "..", "..", "src", "scripts", "rese
 interface DockerCall {
   args: string[];
   input?: string;
+  /** For `docker cp`: the mode of the file copied, while it exists. */
+  mode?: number;
 }
 type Answer = { code: number; stdout: string; stderr: string };
 
@@ -34,7 +37,7 @@ function settings(overrides: Record<string, string> = {}) {
 /** A docker CLI that records its calls and answers `answers[command]` (default: success). */
 function recordingDocker(calls: DockerCall[], answers: Record<string, Partial<Answer>> = {}) {
   return async (args: string[], input?: string): Promise<Answer> => {
-    calls.push({ args, input });
+    calls.push({ args, input, ...(args[0] === "cp" ? { mode: fs.statSync(args[1]).mode & 0o777 } : {}) });
     const key = args[0] === "network" ? "network connect" : args[0];
     const answer = answers[key] ?? {};
     const defaults: Record<string, Answer> = {
@@ -60,7 +63,11 @@ describe("reseed-container.js: the docker CLI calls of one step (recording stand
       "--env", "RESEED_DB_PROVIDER=Postgres", "--network", "service-net", "--entrypoint", "node", "node:24-alpine", "/reseed.js",
     ]);
     assert.deepEqual(calls[1].args, ["network", "connect", "db-net", "f00dcafe"]);
-    assert.deepEqual(calls[2].args, ["cp", __filename, "f00dcafe:/reseed.js"]);
+    assert.equal(calls[2].args[0], "cp");
+    assert.match(calls[2].args[1], /reseed-[^/]+\/reseed\.js$/, "a copy readable by the container's user");
+    assert.equal(calls[2].args[2], "f00dcafe:/reseed.js");
+    assert.equal(calls[2].mode, 0o444);
+    assert.ok(!fs.existsSync(calls[2].args[1]), "the copy is removed");
     assert.deepEqual(calls[3].args, ["start", "--attach", "--interactive", "f00dcafe"]);
     assert.deepEqual(JSON.parse(calls[3].input!), { ...JSON.parse(STDIN), runner: "container", previousStdout: '{"clientId":"c","restartToken":"t0"}' });
     assert.deepEqual(calls[4].args, ["rm", "--force", "f00dcafe"]);
