@@ -41,25 +41,38 @@ export interface ReseedInputs {
 
 /**
  * What the script reads on stdin: secret, as it holds the connection string. The retire step also gets the client
- * ids the re-seed step saw replaced (`supersededClientIds`).
+ * ids the re-seed step saw replaced (`supersededClientIds`) and whether it found no tables (`tablesMissingAtPrepare`).
  */
 export function reseedStdin(
     inputs: ReseedInputs,
     action: ReseedAction,
-    supersededClientIds?: pulumi.Input<string[]>,
+    prepared?: pulumi.Input<PreparedResult>,
 ): pulumi.Output<string> {
     return pulumi.secret(
         pulumi
-            .all([inputs.connectionString, inputs.client, supersededClientIds])
-            .apply(([connectionString, client, superseded]) =>
+            .all([inputs.connectionString, inputs.client, prepared])
+            .apply(([connectionString, client, result]) =>
                 JSON.stringify({
                     action,
                     connectionString,
                     client: storedClient(client),
-                    ...(superseded && superseded.length > 0 ? { supersededClientIds: superseded } : {}),
+                    ...(result && result.supersededClientIds.length > 0 ? { supersededClientIds: result.supersededClientIds } : {}),
+                    ...(result?.tablesMissing ? { tablesMissingAtPrepare: true } : {}),
                 }),
             ),
     );
+}
+
+/** What the retire step needs of the re-seed step's last result. */
+export interface PreparedResult {
+    /** The client ids it saw replaced. */
+    readonly supersededClientIds: string[];
+    /** It found no "Clients" table: the service created the tables afterwards and seeded only the configured client. */
+    readonly tablesMissing: boolean;
+}
+
+export function parsePreparedResult(stdout: string | undefined): PreparedResult {
+    return { supersededClientIds: parseSupersededClientIds(stdout), tablesMissing: reseedResult(stdout)?.tablesMissing === true };
 }
 
 /** Which of the two steps a command runs. */
@@ -115,12 +128,12 @@ export function createRetirement(
     after: pulumi.Resource[],
     opts: pulumi.CustomResourceOptions,
 ): command.local.Command {
-    const stdin = reseedStdin(inputs, "retire", reseed.stdout.apply(parseSupersededClientIds));
+    const stdin = reseedStdin(inputs, "retire", reseed.stdout.apply(parsePreparedResult));
     return createStep(name, "client-retire", stdin, runner, after, opts);
 }
 
 /** The JSON line the re-seed step printed, or undefined (no output yet, as under mocks, or not the script's). */
-function reseedResult(stdout: string | undefined): { restartToken?: unknown; supersededClientIds?: unknown } | undefined {
+function reseedResult(stdout: string | undefined): { restartToken?: unknown; supersededClientIds?: unknown; tablesMissing?: unknown } | undefined {
     for (const line of (stdout ?? "").split(/\r?\n/).reverse()) {
         try {
             const value = JSON.parse(line) as unknown;

@@ -43,10 +43,13 @@
  *                                    "AllowedScopes", "RedirectUris", "PostLogoutRedirectUris", "Properties": {...},
  *                                    "IdentityTokenLifetime", "AccessTokenLifetime"}}
  *   Standard output: exactly one JSON line,
- *     prepare: {"clientId", "deletedClients", "insertedClients", "addedSecrets", "restartToken", "supersededClientIds"}
+ *     prepare: {"clientId", "deletedClients", "insertedClients", "addedSecrets", "restartToken", "supersededClientIds"},
+ *              and "tablesMissing": true when there is no "Clients" table yet
  *     retire:  {"clientId", "retiredClients", "retiredSecrets", "pendingClientIds"}
  *   The retire step's input may add "supersededClientIds": the prepare step's list of that name (the client id it
  *   prepared before, when another one replaces it), so that a retire step created in the same run still knows it.
+ *   It also adds "tablesMissingAtPrepare": true when the prepare step of the same run found no "Clients" table (the
+ *   service then created the tables and seeded only the configured client): the retire step has nothing to retire.
  *   Where the step runs elsewhere, its input adds "runner" ("container"; "local" when absent), which changes the
  *   advice only, and "previousStdout", in place of PULUMI_COMMAND_STDOUT.
  *   Exit codes: 0 done (or nothing to do), 1 database error or a table it cannot write (nothing changed), 2 bad input.
@@ -300,6 +303,9 @@ function parseInput(text) {
   if (typeof input.connectionString !== "string" || input.connectionString === "") {
     throw new ConfigError('standard input has no "connectionString" (a non-empty string is required)');
   }
+  if (input.tablesMissingAtPrepare !== undefined && typeof input.tablesMissingAtPrepare !== "boolean") {
+    throw new ConfigError('standard input\'s "tablesMissingAtPrepare" must be true or false');
+  }
   const superseded = input.supersededClientIds === undefined ? [] : input.supersededClientIds;
   if (!Array.isArray(superseded) || superseded.some((id) => typeof id !== "string" || id === "")) {
     throw new ConfigError('standard input\'s "supersededClientIds" must be an array of client ids');
@@ -316,6 +322,7 @@ function parseInput(text) {
     connectionString: input.connectionString,
     client: parseClient(input.client),
     supersededClientIds: superseded,
+    tablesMissingAtPrepare: input.tablesMissingAtPrepare === true,
     runner,
     previousStdout: input.previousStdout,
   };
@@ -1117,7 +1124,8 @@ async function prepare(store, desired, previous) {
     supersededClientIds: previous && previous.clientId !== desired.ClientId ? [previous.clientId] : [],
   };
   if (!(await guard(store))) {
-    return { output, note: 'table "Clients" does not exist yet: the service creates it and inserts the client' };
+    // Told to this run's retire step: the service then creates the tables and seeds only the configured client.
+    return { output: { ...output, tablesMissing: true }, note: 'table "Clients" does not exist yet: the service creates it and inserts the client' };
   }
   const { stored, collidingClientIds } = await store.readClient(desired.ClientId);
   const plan = planPrepare(desired, stored, collidingClientIds);
@@ -1144,7 +1152,16 @@ async function prepare(store, desired, previous) {
 }
 
 /** After the new client is in service: see `planRetire`. */
-async function retire(store, desired, previous, supersededClientIds) {
+async function retire(store, desired, previous, supersededClientIds, tablesMissingAtPrepare = false) {
+  if (tablesMissingAtPrepare) {
+    // Nothing this run could retire is in tables the service created after the prepare step; and a login that gets its
+    // grants once the tables exist (docs/reseed.md) has none of them yet.
+    const { pendingClientIds } = planRetire(desired, undefined, previous, supersededClientIds);
+    return {
+      output: { clientId: desired.ClientId, retiredClients: 0, retiredSecrets: 0, pendingClientIds },
+      note: 'the prepare step of this run found no table "Clients": the service created its tables and seeded the configured client, so there is nothing to retire',
+    };
+  }
   const stored = (await guard(store)) ? (await store.readClient(desired.ClientId)).stored : undefined;
   const plan = planRetire(desired, stored, previous, supersededClientIds);
   const output = { clientId: desired.ClientId, retiredClients: 0, retiredSecrets: 0, pendingClientIds: plan.pendingClientIds };
@@ -1246,7 +1263,7 @@ async function run({ provider, stdinText, previousStdout }, stores = { Postgres:
   else checkMsSqlConnectionString(input.connectionString);
   const step = input.action === "prepare" ? prepare : retire;
   try {
-    return await stores[dbProvider](input.connectionString, (store) => step(store, input.client, previous, input.supersededClientIds));
+    return await stores[dbProvider](input.connectionString, (store) => step(store, input.client, previous, input.supersededClientIds, input.tablesMissingAtPrepare));
   } catch (err) {
     const failure = new Error(
       err instanceof RefusalError ? redact(`reseed: ${err.message}`, [input.connectionString]) : describeError(err, dbProvider, input.connectionString, input.runner),

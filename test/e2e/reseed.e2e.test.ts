@@ -61,7 +61,7 @@ describe("reseed.js against PostgreSQL", function () {
   it("does nothing on a first deploy, before the service created its tables (both steps)", async () => {
     const client1 = definition(NEW_ID, NEW_SECRET);
     const prepared = parseStdout(await runReseed(stdinFor("prepare", connectionString(), client1)));
-    assert.deepEqual(prepared, { clientId: NEW_ID, ...PREPARED });
+    assert.deepEqual(prepared, { clientId: NEW_ID, ...PREPARED, tablesMissing: true });
     const retired = parseStdout(await runReseed(stdinFor("retire", connectionString(), client1)));
     assert.deepEqual(retired, { clientId: NEW_ID, retiredClients: 0, retiredSecrets: 0, pendingClientIds: [] });
     const tables = await client.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`);

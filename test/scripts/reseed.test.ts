@@ -418,6 +418,31 @@ describe("reseed.js: the steps against a store", () => {
   const stdin = (action: string, client: Desired = DESIRED) => JSON.stringify({ action, connectionString: "Server=h;Database=d;Password=p", client });
   const IS4 = IS4_COLUMNS;
 
+  it("retire after a prepare that found no tables reads nothing and checks no grant: the service seeded only the configured client", async () => {
+    const log: string[] = [];
+    const refusing: WithStore = async (_connectionString, work) =>
+      work({
+        missingGrants: async () => {
+          log.push("grants checked");
+          return { user: "reseed", missing: [{ privilege: "SELECT on Clients", grant: "GRANT SELECT ON Clients TO reseed;" }] };
+        },
+      } as unknown as Store);
+    const input = JSON.stringify({ action: "retire", connectionString: "Server=h;Database=d;Password=p", client: DESIRED, tablesMissingAtPrepare: true });
+    const { output, note } = (await reseed.run({ provider: "Postgres", stdinText: input, previousStdout: undefined }, { Postgres: refusing })) as {
+      output: unknown;
+      note: string;
+    };
+    assert.deepEqual(output, { clientId: DESIRED.ClientId, retiredClients: 0, retiredSecrets: 0, pendingClientIds: [] });
+    assert.match(note, /found no table "Clients".*nothing to retire/);
+    assert.deepEqual(log, []);
+    // Without the flag the same store refuses, before anything else.
+    const refusal = await reseed
+      .run({ provider: "Postgres", stdinText: input.replace(',"tablesMissingAtPrepare":true', ""), previousStdout: undefined }, { Postgres: refusing })
+      .catch((err: Error) => err);
+    assert.match(String((refusal as Error).message), /lacks a privilege re-seeding needs: SELECT on Clients\. Nothing was changed\./);
+    assert.deepEqual(log, ["grants checked"]);
+  });
+
   it("prepare replaces a differing client in one go and hands out a new restart token; an unchanged one keeps the previous token", async () => {
     const log: string[] = [];
     const clients = { [DESIRED.ClientId]: storedAs(DESIRED, { ClientName: "edited" }) };
