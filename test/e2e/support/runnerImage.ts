@@ -12,9 +12,13 @@ const BASE_IMAGE = `${LABEL}/node-base:local`;
 export const RUNNER_IMAGE = `${LABEL}/reseed-runner:local`;
 export const BUNDLE = path.join(__dirname, "..", "..", "..", "bin", "scripts", "reseed.bundle.js");
 
-/** Builds RUNNER_IMAGE (and the base image, when it is not up to date); fails when the bundle was not built. */
+/**
+ * Bundles the re-seed script anew (`npm run bundle`: a bundle from an earlier build would run old code) and builds
+ * RUNNER_IMAGE (and the base image, when it is not up to date).
+ */
 export async function buildRunnerImage(): Promise<string> {
-  if (!fs.existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run build`);
+  execFileSync("npm", ["run", "--silent", "bundle"], { cwd: path.join(__dirname, "..", "..", ".."), stdio: ["ignore", "ignore", "inherit"] });
+  if (!fs.existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing after npm run bundle`);
   execFileSync("bash", [path.join(__dirname, "..", "infra", "build-base-image.sh")], { stdio: ["ignore", "ignore", "inherit"] });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cis-e2e-reseed-runner-"));
   try {
