@@ -14,7 +14,7 @@ import { DeploymentPlan, planDeployment } from "./plan";
 import { checkPlainInputs } from "./plainInputs";
 import { afterGate } from "./readiness";
 import { createReseed, createRetirement, ReseedInputs, ReseedRunner, restartToken } from "./reseed";
-import { containerRunner, dockerCliConnection } from "./reseedRunners/container";
+import { containerRunner, dockerCliConnection, warnAboutInlineTlsMaterial } from "./reseedRunners/container";
 import { localRunner } from "./reseedRunners/local";
 import { TargetFacts } from "./targets/target";
 import { afterArgumentChecks } from "./validation";
@@ -190,12 +190,14 @@ function reseedRunner(name: string, plan: DeploymentPlan, opts: pulumi.Component
     if (!site) {
         return localRunner(plan.provider);
     }
+    const provider = providerFor(opts, docker.Provider.isInstance) as docker.Provider | undefined;
+    warnAboutInlineTlsMaterial(provider, parent);
     return containerRunner({
         provider: plan.provider,
         componentName: name,
         image: plan.client.reseedImage,
         networks: site.networks,
-        connection: dockerCliConnection(providerFor(opts, docker.Provider.isInstance) as docker.Provider | undefined),
+        connection: dockerCliConnection(provider),
         dependsOn: site.dependsOn,
     });
 }

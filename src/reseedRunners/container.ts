@@ -37,6 +37,27 @@ export function dockerCliConnection(provider: docker.Provider | undefined): Dock
         : { host: docker.config.host, certPath: docker.config.certPath, context: docker.config.context };
 }
 
+/**
+ * The `docker` CLI takes TLS files from a folder only (`DOCKER_CERT_PATH`), not the PEM text a Docker provider may hold
+ * in `caMaterial`, `certMaterial` and `keyMaterial`: warn, naming the fix, when those are set without `certPath`.
+ */
+export function warnAboutInlineTlsMaterial(provider: docker.Provider | undefined, parent: pulumi.Resource): void {
+    const material = provider
+        ? pulumi.all([provider.caMaterial, provider.certMaterial, provider.keyMaterial, provider.certPath])
+        : pulumi.output([docker.config.caMaterial, docker.config.certMaterial, docker.config.keyMaterial, docker.config.certPath]);
+    // Only whether they are set is read, never their values.
+    pulumi.unsecret(material.apply(([ca, cert, key, certPath]) => Boolean((ca || cert || key) && !certPath))).apply(inline => {
+        if (inline) {
+            void pulumi.log.warn(
+                "the Docker provider holds its TLS certificates as text (caMaterial, certMaterial, keyMaterial), which the docker CLI of " +
+                    'the "container" re-seed runner cannot read; give the provider `certPath`, a folder with ca.pem, cert.pem and key.pem, ' +
+                    'or set `client.reseedRunner: "local"`',
+                parent,
+            );
+        }
+    });
+}
+
 /** The CLI's environment for a connection: only what is set. Nothing here is secret. */
 export function dockerCliEnvironment(connection: { host?: string; certPath?: string; context?: string }): Record<string, string> {
     const environment: Record<string, string> = {};

@@ -78,6 +78,24 @@ describe("the container re-seed runner: what the component asks of it (mocks)", 
         assert.deepEqual(dockerCliEnvironment({}), {}, "unset: the CLI's own defaults, which are the provider's");
     });
 
+    it("warns, naming the fix, when the provider's TLS certificates are text the docker CLI cannot read; not with certPath", async () => {
+        const warnings: string[] = [];
+        const original = pulumi.log.warn;
+        (pulumi.log as { warn: typeof pulumi.log.warn }).warn = async (message: string) => void warnings.push(message);
+        try {
+            const inline = new docker.Provider("inline", { host: "tcp://docker1:2376", caMaterial: "CA-PEM", certMaterial: "CERT-PEM", keyMaterial: "Key-Secret-PEM" });
+            new IdentityService("inline", dockerArgs({ reseedRunner: ReseedRunner.Container }), { providers: [inline] });
+            const files = new docker.Provider("files", { host: "tcp://docker1:2376", certPath: "/etc/docker-certs", caMaterial: "CA-PEM" });
+            new IdentityService("files", dockerArgs({ reseedRunner: ReseedRunner.Container }), { providers: [files] });
+            await settle();
+            assert.equal(warnings.length, 1, warnings.join("\n"));
+            assert.match(warnings[0], /TLS certificates as text .* give the provider `certPath`, a folder with ca\.pem, cert\.pem and key\.pem, or set `client\.reseedRunner: "local"`/);
+            assert.ok(!warnings[0].includes("Key-Secret-PEM"));
+        } finally {
+            (pulumi.log as { warn: typeof pulumi.log.warn }).warn = original;
+        }
+    });
+
     it("on Swarm joins the service's own network (created first) and swarm.networks", async () => {
         const recorder = new Recorder();
         new IdentityService("sw", swarmArgs({ reseedRunner: ReseedRunner.Container }), { transformations: [recorder.transformation] });
