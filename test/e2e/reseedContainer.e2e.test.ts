@@ -5,14 +5,14 @@
 // node_modules out of reach (NODE_PATH emptied), so only the bundled script's own drivers can work. The login is the
 // LOGIN-only role with the grants docs/reseed.md documents.
 import { strict as assert } from "assert";
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
 import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase } from "./infra/postgres";
-import { createTables, definition, FULL, INSERTED, insertClient, parseStdout, rowsOf, runReseed, ScriptResult, stdinFor } from "./support/clientTables";
+import { createTables, definition, FULL, INSERTED, insertClient, parseStdout, rowsOf, runReseed, runScript, ScriptResult, stdinFor } from "./support/clientTables";
 import { E2E_LABEL } from "./support/creatio";
 import { docker } from "./support/executor";
 import { adapted, documentedStatements, SCHEMA } from "./support/grants";
@@ -39,11 +39,11 @@ interface RunOptions {
   previousStdout?: string;
 }
 
-/** Starts the wrapper as the command provider would; `started` lets a test act while it runs. */
-function runWrapper(stdin: object, options: RunOptions, started?: (child: ChildProcess) => void): Promise<ScriptResult> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
+/** Runs the wrapper as the command provider would. */
+function runWrapper(stdin: object, options: RunOptions): Promise<ScriptResult> {
+  return runScript(
+    WRAPPER,
+    {
       RESEED_DB_PROVIDER: "Postgres",
       RESEED_IMAGE: options.image ?? RUNNER_IMAGE,
       RESEED_NETWORKS: JSON.stringify(options.networks ?? []),
@@ -51,17 +51,10 @@ function runWrapper(stdin: object, options: RunOptions, started?: (child: ChildP
       RESEED_ROLE: options.role ?? "client-reseed",
       RESEED_BUNDLE: path.relative(ROOT, BUNDLE),
       ...(options.previousStdout !== undefined ? { PULUMI_COMMAND_STDOUT: options.previousStdout } : {}),
-    };
-    const child = spawn(process.execPath, [WRAPPER], { cwd: ROOT, env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(JSON.stringify(stdin));
-    started?.(child);
-  });
+    },
+    stdin,
+    ROOT,
+  );
 }
 
 async function containersOfComponent(): Promise<string[]> {

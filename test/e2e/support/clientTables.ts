@@ -167,11 +167,10 @@ export interface ScriptResult {
   stderr: string;
 }
 
-export function runReseed(stdin: object, previousStdout?: string): Promise<ScriptResult> {
+/** Runs a Node script as the command provider runs a step: `env` only (with PATH), `stdin` as JSON, its output collected. */
+export function runScript(script: string, env: NodeJS.ProcessEnv, stdin: object, cwd?: string): Promise<ScriptResult> {
   return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, RESEED_DB_PROVIDER: "Postgres" };
-    if (previousStdout !== undefined) env.PULUMI_COMMAND_STDOUT = previousStdout;
-    const child = spawn(process.execPath, [scriptPath], { env, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [script], { cwd, env: { PATH: process.env.PATH, ...env }, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -180,6 +179,12 @@ export function runReseed(stdin: object, previousStdout?: string): Promise<Scrip
     child.on("close", (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(JSON.stringify(stdin));
   });
+}
+
+export function runReseed(stdin: object, previousStdout?: string): Promise<ScriptResult> {
+  const env: NodeJS.ProcessEnv = { RESEED_DB_PROVIDER: "Postgres" };
+  if (previousStdout !== undefined) env.PULUMI_COMMAND_STDOUT = previousStdout;
+  return runScript(scriptPath, env, stdin);
 }
 
 export function parseStdout(result: ScriptResult): Record<string, unknown> {
