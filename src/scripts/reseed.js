@@ -284,12 +284,16 @@ const PROPERTIES_TABLE = "ClientProperties";
 /** The tables an inserted client is written to, "Clients" first. */
 const INSERTED_TABLES = [CLIENTS_TABLE, "ClientGrantTypes", "ClientScopes", "ClientRedirectUris", "ClientPostLogoutRedirectUris", PROPERTIES_TABLE, SECRETS_TABLE];
 /**
- * The privileges re-seeding needs on each table it writes ("Clients" and its child tables: read to compare, insert,
- * delete on replace and retire). A table that references "Clients" and is not one of them (IdentityServer4's
- * "ClientClaims", "ClientCorsOrigins", "ClientIdPRestrictions") needs DELETE and SELECT on its referencing column only,
- * which the DELETE's condition reads. docs/reseed.md lists the statements.
+ * The privileges re-seeding needs on each table it writes, as [table, privilege] in the order they are reported:
+ * "Clients" is read to compare, inserted into, updated by a replacement in place and deleted from (a retired client,
+ * another row holding the id in another case); its child tables are read, and a replacement deletes and inserts their
+ * rows (as do a new and a retired secret). A table that references "Clients" and is not one of them
+ * (IdentityServer4's "ClientClaims", "ClientCorsOrigins", "ClientIdPRestrictions") needs DELETE and SELECT on its
+ * referencing column only, which the DELETE's condition reads. docs/reseed.md lists the statements.
  */
-const CLIENT_TABLE_PRIVILEGES = ["SELECT", "INSERT", "DELETE"];
+const CLIENT_TABLE_PRIVILEGES = INSERTED_TABLES.flatMap((table) =>
+  (table === CLIENTS_TABLE ? ["SELECT", "INSERT", "UPDATE", "DELETE"] : ["SELECT", "INSERT", "DELETE"]).map((privilege) => [table, privilege]),
+);
 /** IdentityServer4's type of a hashed shared secret. */
 const SHARED_SECRET = "SharedSecret";
 const ACTIONS = ["prepare", "retire"];
@@ -781,10 +785,11 @@ function postgresStore(client, pg) {
       const missing = [];
       const tables = await client.query(
         `SELECT c.oid, c.relname AS table, p.privilege, has_table_privilege(c.oid, p.privilege) AS granted
-           FROM pg_catalog.pg_class c CROSS JOIN unnest($3::text[]) WITH ORDINALITY AS p(privilege, position)
-          WHERE c.relnamespace = (SELECT relnamespace FROM pg_catalog.pg_class WHERE oid = $1) AND c.relname = ANY($2::text[]) AND c.relkind IN ('r', 'p')
-          ORDER BY array_position($2::text[], c.relname::text), p.position`,
-        [t.oid, INSERTED_TABLES, CLIENT_TABLE_PRIVILEGES],
+           FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS p(relname, privilege, position)
+           JOIN pg_catalog.pg_class c ON c.relname = p.relname
+          WHERE c.relnamespace = (SELECT relnamespace FROM pg_catalog.pg_class WHERE oid = $1) AND c.relkind IN ('r', 'p')
+          ORDER BY p.position`,
+        [t.oid, CLIENT_TABLE_PRIVILEGES.map(([table]) => table), CLIENT_TABLE_PRIVILEGES.map(([, privilege]) => privilege)],
       );
       for (const r of tables.rows) if (!r.granted) missing.push(grant(r.privilege, "", t.name(r.table)));
       const clientTables = [...new Set(tables.rows.map((r) => r.oid))];
@@ -820,7 +825,8 @@ function postgresStore(client, pg) {
     },
     async lockClients() {
       // Held to the end of the transaction: the read, the decision and the writes see no other writer of "Clients", and
-      // two re-seeds run one after the other. Needs DELETE (any of UPDATE, DELETE, TRUNCATE), not UPDATE as FOR UPDATE would.
+      // two re-seeds run one after the other. Any of UPDATE, DELETE, TRUNCATE (from PostgreSQL 17 also MAINTAIN) allows
+      // this mode (PostgreSQL's LOCK reference, "Notes"); the login holds UPDATE and DELETE, both checked above.
       await client.query(`LOCK TABLE ${(await locate()).name(CLIENTS_TABLE)} IN SHARE ROW EXCLUSIVE MODE`);
     },
     async readClient(clientId) {
@@ -872,7 +878,7 @@ function postgresStore(client, pg) {
     },
     async replaceClient(clientId, replacement) {
       const t = await locate();
-      // Already locked by readClient's FOR UPDATE, in this transaction.
+      // The row cannot change under us: lockClients' SHARE ROW EXCLUSIVE lock on "Clients" is held since before the read.
       const found = await client.query(`SELECT "Id", "ClientId" FROM ${t.name(CLIENTS_TABLE)} WHERE "ClientId" = $1`, [clientId]);
       const rowId = matchClientId(found.rows, clientId).exact.Id;
       const values = updatedColumns(replacement);
@@ -1022,14 +1028,12 @@ function msSqlStore(transaction, sql) {
       if (!t) return { user, missing: [] };
       const grant = (privilege, what) => ({ privilege: `${privilege} on ${what}`, grant: `GRANT ${privilege} ON ${what} TO ${quoteName(user)};` });
       const missing = [];
-      for (const table of INSERTED_TABLES) {
-        for (const privilege of CLIENT_TABLE_PRIVILEGES) {
-          const granted = await request()
-            .input("table", sql.NVarChar(600), t.name(table))
-            .input("privilege", sql.NVarChar(30), privilege)
-            .query(`SELECT HAS_PERMS_BY_NAME(@table, N'OBJECT', @privilege) AS granted`);
-          if (granted.recordset[0].granted !== 1) missing.push(grant(privilege, t.name(table)));
-        }
+      for (const [table, privilege] of CLIENT_TABLE_PRIVILEGES) {
+        const granted = await request()
+          .input("table", sql.NVarChar(600), t.name(table))
+          .input("privilege", sql.NVarChar(30), privilege)
+          .query(`SELECT HAS_PERMS_BY_NAME(@table, N'OBJECT', @privilege) AS granted`);
+        if (granted.recordset[0].granted !== 1) missing.push(grant(privilege, t.name(table)));
       }
       const referencing = await request().input("clients", sql.Int, t.id).query(
         `SELECT DISTINCT QUOTENAME(OBJECT_SCHEMA_NAME(fk.parent_object_id)) + N'.' + QUOTENAME(OBJECT_NAME(fk.parent_object_id)) AS name,
@@ -1347,8 +1351,9 @@ function describeError(err, provider, connectionString, runner = "local") {
       `(GRANT CONNECT ON DATABASE ${pgIdentifier(target.database)} TO ${pgIdentifier(target.user)}; as the database's owner). Nothing was changed.`;
   } else if (code === "42501" || number === 229 || number === 230) {
     what =
-      `permission denied on ${where} (${detail}). The connection string's user needs SELECT, INSERT and DELETE on "Clients" ` +
-      `and its child tables, and SELECT on the referencing column and DELETE on every other table that references "Clients" ` +
+      `permission denied on ${where} (${detail}). The connection string's user needs SELECT, INSERT, UPDATE and DELETE on ` +
+      `"Clients", SELECT, INSERT and DELETE on its child tables, and SELECT on the referencing column and DELETE on every ` +
+      `other table that references "Clients" ` +
       `(docs/reseed.md lists the statements). Nothing was changed.`;
   } else if (err && err.whileConnecting) {
     what = `cannot connect to ${where} (${detail}). Nothing was changed.`;

@@ -141,22 +141,42 @@ describe("client re-seeding with only the documented PostgreSQL grants", functio
           assert.equal(prepared.out.insertedClients, rule === "only into an empty table" ? 1 : 0, prepared.stderr);
           assert.equal((await step("retire", definition(A_ID, S1), undefined)).out.retiredClients, 0);
 
-          // Replace a client edited by hand.
+          // Replace a client edited by hand, in place: its row and the rows of tables re-seeding does not write kept
+          // (the service's seeding, in these tests, adds a claim).
+          const seeded = await rowsOf(owner, A_ID);
+          const rowIdOf = async (clientId: string) => (await owner.query(`SELECT "Id" FROM "Clients" WHERE "ClientId" = $1`, [clientId])).rows[0].Id;
+          const aRow = await rowIdOf(A_ID);
           await owner.query(`UPDATE "Clients" SET "AccessTokenLifetime" = 60 WHERE "ClientId" = $1`, [A_ID]);
           prepared = await step("prepare", definition(A_ID, S1), prepared.stdout);
-          assert.equal(prepared.out.deletedClients, 1, prepared.stderr);
-          assert.equal(prepared.out.insertedClients, 1);
+          assert.deepEqual([prepared.out.deletedClients, prepared.out.insertedClients, prepared.out.updatedClients], [0, 0, 1], prepared.stderr);
           assert.match(String(prepared.out.restartToken), /^[0-9a-f]{16}$/);
+          assert.deepEqual(await rowsOf(owner, A_ID), seeded);
+          assert.equal(await rowIdOf(A_ID), aRow, "the same row");
+          assert.deepEqual(seeded, rule === "when the id is missing" ? FULL : INSERTED);
           assert.equal(await serviceStarts(owner, definition(A_ID, S1), rule), false);
+
+          // The implicit grant dropped (no Creatio URL): its redirect URIs stay until the retire step removes them.
+          const withoutUrl = definition(A_ID, S1, { creatioUrl: undefined });
+          prepared = await step("prepare", withoutUrl, prepared.stdout);
+          assert.equal(prepared.out.updatedClients, 1, prepared.stderr);
+          assert.equal((await rowsOf(owner, A_ID)).ClientRedirectUris, FULL.ClientRedirectUris);
+          let retired = await step("retire", withoutUrl);
+          assert.equal((await rowsOf(owner, A_ID)).ClientRedirectUris, 0, retired.stderr);
+          assert.match(retired.stderr, /redirect URI\(s\) the client no longer needs/);
+
+          // The Creatio URL set again: replaced in place, with its redirect URIs.
+          prepared = await step("prepare", definition(A_ID, S1), prepared.stdout);
+          assert.equal(prepared.out.updatedClients, 1, prepared.stderr);
+          assert.deepEqual(await rowsOf(owner, A_ID), seeded);
 
           // A rotated secret: added next to the old one, then the old one retired.
           prepared = await step("prepare", definition(A_ID, S2), prepared.stdout);
           assert.equal(prepared.out.addedSecrets, 1, prepared.stderr);
-          let retired = await step("retire", definition(A_ID, S2));
+          retired = await step("retire", definition(A_ID, S2));
           assert.equal(retired.out.retiredSecrets, 1, retired.stderr);
 
           // A rotated client id: the new one inserted, the old one (with a claim and a CORS origin) retired.
-          const aRow = (await owner.query(`SELECT "Id" FROM "Clients" WHERE "ClientId" = $1`, [A_ID])).rows[0].Id;
+          assert.equal(await rowIdOf(A_ID), aRow, "still the same row");
           await owner.query(`INSERT INTO "ClientClaims" ("ClientId", "Type", "Value") VALUES ($1, 'role', 'system')`, [aRow]);
           await owner.query(`INSERT INTO "ClientCorsOrigins" ("ClientId", "Origin") VALUES ($1, 'https://creatio.example.com')`, [aRow]);
           prepared = await step("prepare", definition(B_ID, S3), prepared.stdout);
@@ -200,7 +220,7 @@ describe("client re-seeding with only the documented PostgreSQL grants", functio
       await moreReferencingTables(owner);
       await insertClient(owner, definition(A_ID, S1));
       await insertClient(owner, definition(OTHER_ID, S1));
-      // Due for a replacement, which deletes rows: a refusal must come before it.
+      // Due for a replacement, which updates and deletes rows: a refusal must come before it.
       await owner.query(`UPDATE "Clients" SET "AccessTokenLifetime" = 60 WHERE "ClientId" = $1`, [A_ID]);
       await grant(owner, db, ["PostgreSQL", "PostgreSQL, serial Id columns"]);
     });
@@ -210,8 +230,8 @@ describe("client re-seeding with only the documented PostgreSQL grants", functio
       await db?.drop();
     });
 
-    it("the page documents every privilege this checks: CONNECT, USAGE, three on each client table, two on each other, the sequences", () => {
-      assert.equal(privileges.length, 1 + 1 + 7 * 3 + 3 * 2 + 7);
+    it("the page documents every privilege this checks: CONNECT, USAGE, four on Clients, three on each child table, two on each other, the sequences", () => {
+      assert.equal(privileges.length, 1 + 1 + 4 + 6 * 3 + 3 * 2 + 7);
     });
 
     it("with every documented privilege, a step runs (the refusals below come from the one revoked)", async () => {

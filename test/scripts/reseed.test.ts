@@ -671,7 +671,7 @@ describe("reseed.js: error messages", () => {
       [{ code: "28P01", message: 'password authentication failed for user "creatio"' }, /authentication failed .*user and password/s],
       [{ code: "28000", message: "no pg_hba.conf entry for host" }, /pg_hba\.conf.*client\.reseed: false/s],
       [{ code: "3D000", message: 'database "creatio" does not exist' }, /does not exist or cannot be opened/],
-      [{ code: "42501", message: "permission denied for table Clients" }, /permission denied .*DELETE/s],
+      [{ code: "42501", message: "permission denied for table Clients" }, /permission denied .*SELECT, INSERT, UPDATE and DELETE on "Clients", SELECT, INSERT and DELETE on its child tables/s],
       [{ code: "57014", message: "canceling statement due to statement timeout" }, /did not answer in time/],
       [{ code: "XX000", message: "something else", rolledBack: true }, /Nothing was changed \(the transaction was rolled back\)/],
       [{ code: "XX000", message: "something else", whileConnecting: true }, /cannot connect to .*Nothing was changed\.$/s],

@@ -191,18 +191,26 @@ describe("reseed.js: the SQL Server dialect parses as T-SQL", () => {
   }
 
   it("a login without a grant is refused before any change, with GRANT statements that parse as T-SQL", async () => {
-    const denied = ["DELETE on [dbo].[ClientSecrets]", "SELECT ([ClientId]) on [dbo].[ClientClaims]"];
+    // The stored client differs (the stand-in answers its name as "edited"): granted, the step would replace it in place.
+    const denied = ["UPDATE on [dbo].[Clients]", "DELETE on [dbo].[ClientSecrets]", "SELECT ([ClientId]) on [dbo].[ClientClaims]"];
     const statements: string[] = [];
     const rows = [{ Id: 1, ClientId: DESIRED.ClientId }];
     const refusal = await reseed
       .prepare(reseed.msSqlStore({}, recordingSql(rows, statements, denied)), DESIRED, undefined)
       .then(() => undefined, (err: Error) => err);
     assert.ok(refusal instanceof reseed.RefusalError, String(refusal));
-    assert.match(refusal.message, /the database user "reseed" lacks privileges re-seeding needs: DELETE on \[dbo\]\.\[ClientSecrets\]; SELECT \(\[ClientId\]\) on \[dbo\]\.\[ClientClaims\]\. Nothing was changed\./);
+    assert.match(
+      refusal.message,
+      /the database user "reseed" lacks privileges re-seeding needs: UPDATE on \[dbo\]\.\[Clients\]; DELETE on \[dbo\]\.\[ClientSecrets\]; SELECT \(\[ClientId\]\) on \[dbo\]\.\[ClientClaims\]\. Nothing was changed\./,
+    );
     const grants = refusal.message.match(/GRANT [^;]+;/g) ?? [];
-    assert.deepEqual(grants, ["GRANT DELETE ON [dbo].[ClientSecrets] TO [reseed];", "GRANT SELECT ([ClientId]) ON [dbo].[ClientClaims] TO [reseed];"]);
+    assert.deepEqual(grants, [
+      "GRANT UPDATE ON [dbo].[Clients] TO [reseed];",
+      "GRANT DELETE ON [dbo].[ClientSecrets] TO [reseed];",
+      "GRANT SELECT ([ClientId]) ON [dbo].[ClientClaims] TO [reseed];",
+    ]);
     for (const grant of grants) assert.doesNotThrow(() => parsesAsTransactSql(grant), grant);
-    assert.deepEqual(statements.filter(statement => /^(DELETE|INSERT)\b/.test(statement)), []);
+    assert.deepEqual(statements.filter(statement => /^(DELETE|INSERT|UPDATE)\b/.test(statement)), []);
     assert.deepEqual(rows, [{ Id: 1, ClientId: DESIRED.ClientId }]);
   });
 
