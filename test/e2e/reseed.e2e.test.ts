@@ -330,6 +330,31 @@ describe("reseed.js against PostgreSQL", function () {
     assert.deepEqual(await rowsOf(client, NEW_ID), FULL);
   });
 
+  it("waits for another writer of \"Clients\" and decides from what it wrote: a client inserted meanwhile is not inserted again", async () => {
+    await createTables(client);
+    await insertClient(client, definition(OTHER_ID, OLD_SECRET));
+    const writer = new Client(db.config);
+    await writer.connect();
+    try {
+      // Another re-seed (or the service seeding) holds the lock and has not inserted the client yet.
+      await writer.query(`BEGIN`);
+      await writer.query(`LOCK TABLE "Clients" IN SHARE ROW EXCLUSIVE MODE`);
+      const run = runReseed(stdinFor("prepare", connectionString(), definition(NEW_ID, NEW_SECRET)));
+      const waiting = async () =>
+        (await client.query(`SELECT count(*)::int AS n FROM pg_locks l WHERE l.relation = '"Clients"'::regclass AND NOT l.granted`)).rows[0].n > 0;
+      for (let attempt = 0; attempt < 600 && !(await waiting()); attempt++) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.ok(await waiting(), "the step never waited for the lock on \"Clients\"");
+      await insertClient(writer, definition(NEW_ID, NEW_SECRET));
+      await writer.query(`COMMIT`);
+
+      const result = await run;
+      assert.deepEqual(parseStdout(result), { clientId: NEW_ID, ...PREPARED }, result.stderr);
+      assert.deepEqual(await rowsOf(client, NEW_ID), FULL);
+    } finally {
+      await writer.end().catch(() => undefined);
+    }
+  });
+
   it("fails naming the database and the way out when the server cannot be reached", async () => {
     const closedPort = await new Promise<number>((resolve) => {
       const server = net.createServer();

@@ -9,6 +9,7 @@ import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import * as path from "path";
 import { Parser } from "node-sql-parser";
+import { DOCUMENTED_ROLE, documentedStatements } from "../e2e/support/grants";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const reseed = require(path.join(__dirname, "..", "..", "src", "scripts", "reseed.js"));
@@ -58,11 +59,16 @@ interface Row {
   redirectUris?: string[];
 }
 
+/** The tables with a foreign key to "Clients" in IdentityServer4 4.x's ConfigurationDb.sql: the six it writes, then the others. */
+const CHILD_TABLES = ["ClientGrantTypes", "ClientScopes", "ClientRedirectUris", "ClientPostLogoutRedirectUris", "ClientProperties", "ClientSecrets"];
+const OTHER_REFERENCING_TABLES = ["ClientClaims", "ClientCorsOrigins", "ClientIdPRestrictions"];
+
 /**
  * A stand-in of the `mssql` module's Request for one scenario: records every statement and answers it from its shape.
- * `clients` are the rows "Clients" holds, matched case-insensitively as SQL Server's default collation does.
+ * `clients` are the rows "Clients" holds, matched case-insensitively as SQL Server's default collation does;
+ * `denied` the permissions HAS_PERMS_BY_NAME answers 0 for, as the grant check names them.
  */
-function recordingSql(clients: Row[], statements: string[], denied: string[] = []) {
+function recordingSql(clients: Row[], statements: string[], denied: string[] = [], otherReferencingTables = ["ClientClaims"]) {
   const stored = (clientId: string) => clients.filter(row => row.ClientId.toLowerCase() === clientId.toLowerCase());
   class Request {
     private readonly inputs = new Map<string, unknown>();
@@ -78,7 +84,13 @@ function recordingSql(clients: Row[], statements: string[], denied: string[] = [
         return answer([{ granted: denied.includes(`${this.inputs.get("privilege")} on ${this.inputs.get("table")}`) ? 0 : 1 }]);
       }
       if (/AS canSelect/.test(text)) {
-        return answer([{ name: "[dbo].[ClientClaims]", column: "[ClientId]", table: "ClientClaims", canSelect: denied.includes("SELECT ([ClientId]) on [dbo].[ClientClaims]") ? 0 : 1, canDelete: 1 }]);
+        return answer(
+          [...CHILD_TABLES, ...otherReferencingTables].map(table => {
+            const name = `[dbo].[${table}]`;
+            const granted = (permission: string) => (denied.includes(`${permission} on ${name}`) ? 0 : 1);
+            return { name, column: "[ClientId]", table, canSelect: granted("SELECT ([ClientId])"), canDelete: granted("DELETE") };
+          }),
+        );
       }
       if (/AS \[schema\]/.test(text)) return answer([{ id: 101, schema: "[dbo]" }]);
       if (/SELECT name FROM sys\.columns/.test(text)) return answer([{ name: "Created" }]);
@@ -212,6 +224,28 @@ describe("reseed.js: the SQL Server dialect parses as T-SQL", () => {
     for (const grant of grants) assert.doesNotThrow(() => parsesAsTransactSql(grant), grant);
     assert.deepEqual(statements.filter(statement => /^(DELETE|INSERT|UPDATE)\b/.test(statement)), []);
     assert.deepEqual(rows, [{ Id: 1, ClientId: DESIRED.ClientId }]);
+  });
+
+  it("the grant check asks for exactly the SQL Server grants docs/reseed.md lists, each of which parses as T-SQL", async () => {
+    const documented = documentedStatements("SQL Server").filter(statement => !/^CREATE USER /.test(statement));
+    // One privilege and table at a time: the parser takes a single privilege per GRANT, as the check prints them.
+    const perPrivilege = documented.flatMap(statement => {
+      const [, privileges, table, user] = /^GRANT (.+) ON (\S+) TO (\S+)$/.exec(statement)!;
+      assert.equal(user, `[${DOCUMENTED_ROLE}]`);
+      return privileges.split(/,\s*(?![^(]*\))/).map(privilege => ({ privilege, table }));
+    });
+    assert.equal(perPrivilege.length, 4 + 6 * 3 + 3 * 2, "four on Clients, three on each child table, two on each other");
+    for (const { privilege, table } of perPrivilege) {
+      const statement = `GRANT ${privilege} ON ${table} TO [${DOCUMENTED_ROLE}];`;
+      assert.doesNotThrow(() => parsesAsTransactSql(statement), statement);
+    }
+    const store = (denied: string[]) => reseed.msSqlStore({}, recordingSql([], [], denied, OTHER_REFERENCING_TABLES));
+    const everyDenied = await store(perPrivilege.map(({ privilege, table }) => `${privilege} on ${table}`)).missingGrants();
+    assert.deepEqual(
+      everyDenied.missing.map((m: { grant: string }) => m.grant).sort(),
+      perPrivilege.map(({ privilege, table }) => `GRANT ${privilege} ON ${table} TO [reseed];`).sort(),
+    );
+    assert.deepEqual((await store([]).missingGrants()).missing, []);
   });
 
   it("the parser refuses what is not T-SQL, so passing it means something", () => {
