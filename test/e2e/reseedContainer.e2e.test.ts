@@ -12,7 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
 import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase } from "./infra/postgres";
-import { createTables, definition, FULL, INSERTED, insertClient, parseStdout, rowsOf, runReseed, runScript, ScriptResult, stdinFor } from "./support/clientTables";
+import { createTables, definition, FULL, insertClient, parseStdout, rowsOf, runReseed, runScript, ScriptResult, stdinFor } from "./support/clientTables";
 import { E2E_LABEL } from "./support/creatio";
 import { docker } from "./support/executor";
 import { adapted, documentedStatements, SCHEMA } from "./support/grants";
@@ -132,17 +132,20 @@ describe("the container re-seed runner (real Docker and PostgreSQL)", function (
     assert.match(result.stderr, /cannot reach the Postgres database .* at db:5432 from the machine that runs Pulumi/);
   });
 
-  it("replaces an edited client, adds and retires a secret, keeping the previous result, from the service's network", async () => {
-    await insertClient(owner, definition(CLIENT_ID, SECRET));
+  it("replaces an edited client in place, adds and retires a secret, keeping the previous result, from the service's network", async () => {
+    const rowId = await insertClient(owner, definition(CLIENT_ID, SECRET));
     await insertClient(owner, definition(OTHER_ID, SECRET));
     await owner.query(`UPDATE "Clients" SET "AccessTokenLifetime" = 60 WHERE "ClientId" = $1`, [CLIENT_ID]);
 
     const replaced = await runWrapper(stdinFor("prepare", connectionString, definition(CLIENT_ID, SECRET)), { networks: [network] });
     const out = parseStdout(replaced);
-    assert.equal(out.deletedClients, 1, replaced.stderr);
+    assert.deepEqual([out.deletedClients, out.insertedClients, out.updatedClients], [0, 0, 1], replaced.stderr);
     assert.match(String(out.restartToken), /^[0-9a-f]{16}$/);
     assert.match(replaced.stderr, /differs from its configuration in AccessTokenLifetime/);
-    assert.deepEqual(await rowsOf(owner, CLIENT_ID), INSERTED);
+    // Its row kept (with the claim the seeding added, in a table re-seeding does not write), the field repaired.
+    assert.deepEqual(await rowsOf(owner, CLIENT_ID), FULL);
+    const repaired = await owner.query(`SELECT "Id", "AccessTokenLifetime" FROM "Clients" WHERE "ClientId" = $1`, [CLIENT_ID]);
+    assert.deepEqual(repaired.rows, [{ Id: rowId, AccessTokenLifetime: definition(CLIENT_ID, SECRET).AccessTokenLifetime }]);
 
     // The previous result reaches the container on stdin: the token stays while nothing is replaced.
     const rotated = parseStdout(
