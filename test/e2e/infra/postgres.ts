@@ -84,6 +84,23 @@ export async function createScratchDatabase(env: PostgresEnv, prefix: string): P
   return {
     name,
     config: clientConfig(env, name),
-    drop: () => withClient(clientConfig(env), (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+    drop: () => dropDatabase(env, name),
   };
+}
+
+/**
+ * DROP DATABASE ... WITH (FORCE), again while FORCE refuses (42501) to end a process in the database that is not yet
+ * or not at all the role's: a connection still authenticating (a wrong-password test's) or an autovacuum worker,
+ * both gone soon after.
+ */
+async function dropDatabase(env: PostgresEnv, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await withClient(clientConfig(env), (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== "42501" || attempt >= 50) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 }
