@@ -26,6 +26,26 @@ export const DeploymentTarget = {
 export type DeploymentTarget = (typeof DeploymentTarget)[keyof typeof DeploymentTarget];
 
 /**
+ * Where client re-seeding runs.
+ */
+export const ReseedRunner = {
+    /**
+     * On the machine that runs Pulumi, which then needs a network path to the database.
+     */
+    Local: "local",
+    /**
+     * In a one-shot container on the Docker host, on the service's networks: it reaches the database as the service does
+     * (Docker and Swarm targets). Needs the `docker` CLI on the machine that runs Pulumi.
+     */
+    Container: "container",
+} as const;
+/**
+ * Where client re-seeding runs.
+ * Accepts the members of `ReseedRunner` or their string values.
+ */
+export type ReseedRunner = (typeof ReseedRunner)[keyof typeof ReseedRunner];
+
+/**
  * The database engine the Identity Service stores its clients in (normally Creatio's own database).
  */
 export const DatabaseProvider = {
@@ -125,9 +145,10 @@ export interface Database {
      */
     connectionString: pulumi.Input<string>;
     /**
-     * The connection string the machine that runs Pulumi uses to re-seed the client, when it reaches the database
-     * under another address than the service does (for example a port published on localhost while the service uses
-     * a private Docker network). Treated as a secret. Default: `connectionString`.
+     * The connection string client re-seeding signs in with: a login that holds only the grants re-seeding needs
+     * (docs/reseed.md), and, with the `local` runner, the address at which the machine that runs Pulumi reaches the
+     * database when it differs from the service's (for example a port published on localhost while the service uses a
+     * private Docker network). Treated as a secret. Default: `connectionString`.
      */
     reseedConnectionString?: pulumi.Input<string>;
 }
@@ -173,9 +194,23 @@ export interface Client {
      * or only an empty table): before the service restarts, a missing client is inserted, a client whose stored fields
      * differ is replaced by the configured one in the same transaction (and the service restarted, dropping any cached
      * copy), a new secret is added next to the old one; once the new client is in service, the credentials it replaced
-     * are retired. Needs the deploying machine to reach the database. Default: true.
+     * are retired. Runs where `reseedRunner` says. Default: true.
      */
     reseed?: boolean;
+    /**
+     * Where client re-seeding runs: `local` on the machine that runs Pulumi (which then needs a network path to the
+     * database), or `container` in a one-shot container of `reseedImage` on the Docker host, on the service's networks
+     * (Docker and Swarm targets; needs the `docker` CLI on the machine that runs Pulumi), so that only the service's
+     * network reaches the database. Switching is an update of the two re-seed steps and restarts nothing. See
+     * docs/reseed.md. Default: `local`.
+     */
+    reseedRunner?: ReseedRunner;
+    /**
+     * The image of the `container` runner: any image with Node.js 18 or later as `node` on its `PATH`, which the
+     * Docker host has or can pull; the re-seed script is copied into it with its database drivers. Pin it by digest
+     * (`node:24-alpine@sha256:...`) in production. Default: `node:24-alpine`.
+     */
+    reseedImage?: pulumi.Input<string>;
 }
 
 /**

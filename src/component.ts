@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { CreatioSystemSettings, IdentityServiceArgs } from "./args";
+import { CreatioSystemSettings, IdentityServiceArgs, ReseedRunner as ReseedRunnerKind } from "./args";
 import { createSigningCertificate, readPfxBase64 } from "./certificates";
 import { CreatioHealthCheckResult } from "./creatioArgs";
 import { claimExclusively, providerFor, providerKey } from "./claims";
@@ -13,7 +13,9 @@ import { ClientCredentials, createClientCredentials } from "./credentials";
 import { DeploymentPlan, planDeployment } from "./plan";
 import { checkPlainInputs } from "./plainInputs";
 import { afterGate } from "./readiness";
-import { createReseed, createRetirement, ReseedInputs, restartToken } from "./reseed";
+import { createReseed, createRetirement, ReseedInputs, ReseedRunner, restartToken } from "./reseed";
+import { containerRunner, dockerCliConnection, warnAboutInlineTlsMaterial } from "./reseedRunners/container";
+import { localRunner } from "./reseedRunners/local";
 import { TargetFacts } from "./targets/target";
 import { afterArgumentChecks } from "./validation";
 import { CreatioOAuthConnection } from "./creatioConnection";
@@ -95,7 +97,8 @@ export class IdentityService extends pulumi.ComponentResource {
             connectionString: plan.reseedConnectionString,
             client: pulumi.secret(client.apply(clientDefinition)),
         };
-        const reseed = plan.client.reseed ? createReseed(name, reseedInputs, { parent: this }) : undefined;
+        const runner = plan.client.reseed ? reseedRunner(name, plan, opts, this) : undefined;
+        const reseed = runner ? createReseed(name, reseedInputs, runner, { parent: this }) : undefined;
         const serviceDependsOn = reseed ? [reseed] : [];
         const serviceRestartToken = reseed ? restartToken(reseed) : undefined;
 
@@ -153,11 +156,11 @@ export class IdentityService extends pulumi.ComponentResource {
             connections.set(this, connection);
             this.creatioHealthCheck = connection.healthCheck;
         }
-        if (reseed) {
+        if (reseed && runner) {
             // The replaced credentials are retired only once everything in `retireAfter` uses the new ones: the
             // service (its readiness gate) and whatever hands the credentials on, such as the connection to Creatio.
             const retireAfter: pulumi.Resource[] = [gate ?? service, ...(connection ? [connection] : [])];
-            createRetirement(name, reseedInputs, reseed, retireAfter, { parent: this });
+            createRetirement(name, reseedInputs, runner, reseed, retireAfter, { parent: this });
         }
         this.registerOutputs({
             creatioHealthCheck: this.creatioHealthCheck,
@@ -179,6 +182,24 @@ export class IdentityService extends pulumi.ComponentResource {
     public get creatioConnection(): CreatioOAuthConnection | undefined {
         return connections.get(this);
     }
+}
+
+/** Where the re-seed steps run (`client.reseedRunner`). */
+function reseedRunner(name: string, plan: DeploymentPlan, opts: pulumi.ComponentResourceOptions | undefined, parent: pulumi.Resource): ReseedRunner {
+    const site = plan.client.reseedRunner === ReseedRunnerKind.Container ? plan.deployment.reseedNetworks?.(name, parent) : undefined;
+    if (!site) {
+        return localRunner(plan.provider);
+    }
+    const provider = providerFor(opts, docker.Provider.isInstance) as docker.Provider | undefined;
+    warnAboutInlineTlsMaterial(provider, parent);
+    return containerRunner({
+        provider: plan.provider,
+        componentName: name,
+        image: plan.client.reseedImage,
+        networks: site.networks,
+        connection: dockerCliConnection(provider),
+        dependsOn: site.dependsOn,
+    });
 }
 
 /** The Docker daemon's address: the `host` of the Docker provider given in the options, or of the default one. */

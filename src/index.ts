@@ -14,6 +14,7 @@ export {
     IisStdoutLog,
     LogLevel,
     Readiness,
+    ReseedRunner,
     RestartPolicy,
     SigningCertificate,
     SwarmDeployment,

@@ -18,7 +18,7 @@ export const PLAIN_FIELDS: PlainFields = {
     target: true,
     creatioVersion: true,
     database: { provider: true },
-    client: { reseed: true },
+    client: { reseed: true, reseedRunner: true },
     signingCertificate: {},
     docker: { build: {}, https: { certificate: {} } },
     iis: { connection: {}, appPoolIdentity: {}, stdoutLog: {}, https: {} },

@@ -4,12 +4,13 @@
  * component registers a single child.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs, LogLevel } from "./args";
+import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs, LogLevel, ReseedRunner } from "./args";
 import { pfxFile } from "./certificates";
 import { connectionStringCheck, firstProblem, reseedConnectionStringCheck } from "./connectionStrings";
 import { DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS, DEFAULT_CLIENT_NAME, DEFAULT_LOG_LEVEL } from "./configuration";
 import { CLIENT_ID_LENGTH, CLIENT_ID_MAX_LENGTH, CLIENT_SECRET_LENGTH, CLIENT_SECRET_MAX_LENGTH } from "./credentials";
 import { ReadinessSettings, readinessSettings } from "./readiness";
+import { DEFAULT_RESEED_IMAGE, imageReferenceCheck } from "./reseedRunners/container";
 import { DockerSettings, dockerSettings, planDocker } from "./targets/docker";
 import { IisSettings, iisSettings, planIis } from "./targets/iis";
 import { planSwarm, swarmRedisConnection, SwarmSettings, swarmSettings } from "./targets/swarm";
@@ -28,6 +29,9 @@ export interface ClientPlan {
     readonly creatioUrl?: pulumi.Input<string>;
     readonly accessTokenLifetimeSeconds: pulumi.Input<number>;
     readonly reseed: boolean;
+    /** Where re-seeding runs, and the image of the `container` runner. */
+    readonly reseedRunner: ReseedRunner;
+    readonly reseedImage: pulumi.Input<string>;
 }
 
 /** The user's own PFX, or one generated for the instance. */
@@ -40,7 +44,7 @@ export interface DeploymentPlan {
     readonly profile: VersionProfile;
     readonly provider: DatabaseProvider;
     readonly connectionString: pulumi.Input<string>;
-    /** The connection string re-seeding uses from the deploying machine. */
+    /** The connection string re-seeding signs in with. */
     readonly reseedConnectionString: pulumi.Input<string>;
     readonly client: ClientPlan;
     readonly signingCertificate: SigningCertificatePlan;
@@ -119,6 +123,8 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
             checks.positiveInteger(MAX_ACCESS_TOKEN_LIFETIME_SECONDS),
         ),
         reseed,
+        reseedRunner: planReseedRunner(args, check),
+        reseedImage: check.input("client.reseedImage", args.client?.reseedImage ?? DEFAULT_RESEED_IMAGE, imageReferenceCheck),
     };
 
     const signingCertificate = planSigningCertificate(args, check);
@@ -194,6 +200,42 @@ function mapInput<T, U>(value: pulumi.Input<T> | undefined, f: (value: T) => U):
         return undefined;
     }
     return isKnown(value) ? f(value) : (pulumi.output(value).apply(v => f(v as T)) as pulumi.Input<U>);
+}
+
+/** The runners each target offers besides `local`, and what to say when another is asked for. */
+const TARGET_RUNNERS: Record<DeploymentTarget, ReseedRunner[]> = {
+    [DeploymentTarget.Docker]: [ReseedRunner.Local, ReseedRunner.Container],
+    [DeploymentTarget.Swarm]: [ReseedRunner.Local, ReseedRunner.Container],
+    [DeploymentTarget.Iis]: [ReseedRunner.Local],
+};
+
+function planReseedRunner(args: IdentityServiceArgs, check: ArgumentCheck): ReseedRunner {
+    const client = args.client;
+    const runner = client?.reseedRunner ?? ReseedRunner.Local;
+    const problem = checks.oneOf(ReseedRunner, "re-seed runner")(runner);
+    if (problem) {
+        check.fail("client.reseedRunner", problem);
+        return ReseedRunner.Local;
+    }
+    if (client?.reseed === false) {
+        for (const field of ["reseedRunner", "reseedImage"] as const) {
+            if (client[field] !== undefined) {
+                check.fail(`client.${field}`, "has no effect with `client.reseed: false`; remove it, or turn re-seeding on");
+            }
+        }
+    }
+    const offered = TARGET_RUNNERS[args.target];
+    if (offered && !offered.includes(runner)) {
+        check.fail(
+            "client.reseedRunner",
+            `"${runner}" runs re-seeding in a container next to a Docker or Swarm service, but target is "${args.target}"; ` +
+                `use "local" (the machine that runs Pulumi, which must reach the database)`,
+        );
+    }
+    if (client?.reseedImage !== undefined && runner !== ReseedRunner.Container) {
+        check.fail("client.reseedImage", `is the image of the "container" runner; set \`client.reseedRunner: "container"\` or remove it`);
+    }
+    return runner;
 }
 
 function planSigningCertificate(args: IdentityServiceArgs, check: ArgumentCheck): SigningCertificatePlan {

@@ -406,6 +406,8 @@ export function planDocker(settings: DockerSettings): PlannedTarget {
     return {
         facts: { signingCertificatePath: CONTAINER_SIGNING_CERTIFICATE_PATH, servedOverHttps: settings.https !== undefined },
         claims: host => dockerClaims(settings, host),
+        // The container's own networks, or the default bridge it is on without any.
+        reseedNetworks: () => ({ networks: settings.networks ? pulumi.output(settings.networks) : [], dependsOn: [] }),
         deploy: (name, inputs, parent, dependsOn) => {
             const deployed = createDockerService(
                 name,

@@ -375,10 +375,18 @@ function updateConfig(update: Required<SwarmUpdate>, failureAction: string) {
 }
 
 export function planSwarm(settings: SwarmSettings): PlannedTarget {
+    // The service's own network, created once: before the re-seed container that joins it, when there is one.
+    let network: docker.Network | undefined;
+    const ownNetwork = (name: string, parent: pulumi.Resource) =>
+        (network ??= new docker.Network(`${name}-network`, { driver: "overlay", attachable: true, ...labelled(name) }, { parent }));
     return {
         facts: { signingCertificatePath: CONTAINER_SIGNING_CERTIFICATE_PATH, servedOverHttps: false },
         claims: host => swarmClaims(settings, host),
-        deploy: (name, inputs, parent, dependsOn) => deploySwarm(name, settings, inputs, parent, dependsOn),
+        reseedNetworks: (name, parent) => {
+            const own = ownNetwork(name, parent);
+            return { networks: pulumi.all([own.id, settings.networks ?? []]).apply(([id, extra]) => [id, ...extra]), dependsOn: [own] };
+        },
+        deploy: (name, inputs, parent, dependsOn) => deploySwarm(name, settings, inputs, parent, dependsOn, ownNetwork(name, parent)),
     };
 }
 
@@ -419,8 +427,14 @@ function swarmImage(name: string, settings: SwarmSettings, creatioVersion: strin
     return built.repoDigest;
 }
 
-function deploySwarm(name: string, settings: SwarmSettings, inputs: DeployInputs, parent: pulumi.Resource, dependsOn: pulumi.Resource[]): Deployed {
-    const network = new docker.Network(`${name}-network`, { driver: "overlay", attachable: true, ...labelled(name) }, { parent });
+function deploySwarm(
+    name: string,
+    settings: SwarmSettings,
+    inputs: DeployInputs,
+    parent: pulumi.Resource,
+    dependsOn: pulumi.Resource[],
+    network: docker.Network,
+): Deployed {
     const settingsSecret = new docker.Secret(
         `${name}-settings`,
         { data: pulumi.secret(inputs.configuration.apply(configuration => Buffer.from(settingsFile(configuration)).toString("base64"))), ...labelled(name) },

@@ -50,9 +50,22 @@ export interface Deployed {
     readonly service: pulumi.CustomResource;
 }
 
+/** Where a re-seed container reaches the database as the service does. */
+export interface ReseedNetworks {
+    /** Network names or IDs; none: the Docker host's default bridge. */
+    readonly networks: pulumi.Input<string[]>;
+    /** The resources the networks come from. */
+    readonly dependsOn: pulumi.Resource[];
+}
+
 /** A target whose settings were checked. */
 export interface PlannedTarget {
     readonly facts: TargetFacts;
+    /**
+     * The networks of the service, for the `container` re-seed runner (Docker and Swarm targets), created under
+     * `parent` when the target creates them; called before `deploy`, which then uses the same.
+     */
+    reseedNetworks?(name: string, parent: pulumi.Resource): ReseedNetworks;
     /** What the target takes exclusively on its host; `providerHost` names the provider's host (see claims.ts). */
     claims(providerHost: string): Claim[];
     /** Creates the target's children under `parent`, the service after `dependsOn`. */

@@ -451,8 +451,22 @@ describe(`IdentityService on Docker, deployed by the test executor, with a servi
     assert.equal(reseedOutput().clientId, first.clientId);
     assert.deepEqual(
       reseedOutput(),
-      { clientId: first.clientId, deletedClients: 0, insertedClients: 0, updatedClients: 0, addedSecrets: 0, restartToken: "", supersededClientIds: [] },
+      {
+        clientId: first.clientId,
+        deletedClients: 0,
+        insertedClients: 0,
+        updatedClients: 0,
+        addedSecrets: 0,
+        restartToken: "",
+        supersededClientIds: [],
+        tablesMissing: true,
+      },
       "nothing to do on a first deploy: the service creates its tables and seeds the client",
+    );
+    assert.match(
+      String(executor.resource(T.command, `${NAME}-client-retire`)!.outputs.stderr),
+      /found no table "Clients": the service created its tables and seeded the configured client, so there is nothing to retire/,
+      "the retire step of the same run, told so, touched nothing",
     );
     assert.deepEqual(retireOutput(), { clientId: first.clientId, retiredClients: 0, retiredSecrets: 0, pendingClientIds: [] });
     assert.equal((await inspect(first.containerId)).RestartCount, 0, "the service never restarted");

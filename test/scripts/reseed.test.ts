@@ -46,6 +46,8 @@ interface Insertion {
   childTables: string[];
 }
 interface Store {
+  missingGrants(): Promise<{ user: string; missing: Array<{ privilege: string; grant: string }> }>;
+  lockClients(): Promise<void>;
   tablesExist(): Promise<boolean>;
   readClient(clientId: string): Promise<{ stored: Stored | undefined; collidingClientIds: string[] }>;
   deleteClients(clientIds: string[]): Promise<{ deletedClients: number; deletedChildRows: number }>;
@@ -437,6 +439,8 @@ describe("reseed.js: the steps against a store", () => {
   function memoryStore(initial: Record<string, Stored>, log: string[], columns: Columns = {}): WithStore {
     const clients = new Map(Object.entries(initial));
     const store: Store = {
+      missingGrants: async () => ({ user: "reseed", missing: [] }),
+      lockClients: async () => undefined,
       tablesExist: async () => true,
       readClient: async (id) => ({
         stored: clients.has(id) ? { ...clients.get(id)! } : undefined,
@@ -481,6 +485,31 @@ describe("reseed.js: the steps against a store", () => {
   }
   const stdin = (action: string, client: Desired = DESIRED) => JSON.stringify({ action, connectionString: "Server=h;Database=d;Password=p", client });
   const IS4 = IS4_COLUMNS;
+
+  it("retire after a prepare that found no tables reads nothing and checks no grant: the service seeded only the configured client", async () => {
+    const log: string[] = [];
+    const refusing: WithStore = async (_connectionString, work) =>
+      work({
+        missingGrants: async () => {
+          log.push("grants checked");
+          return { user: "reseed", missing: [{ privilege: "SELECT on Clients", grant: "GRANT SELECT ON Clients TO reseed;" }] };
+        },
+      } as unknown as Store);
+    const input = JSON.stringify({ action: "retire", connectionString: "Server=h;Database=d;Password=p", client: DESIRED, tablesMissingAtPrepare: true });
+    const { output, note } = (await reseed.run({ provider: "Postgres", stdinText: input, previousStdout: undefined }, { Postgres: refusing })) as {
+      output: unknown;
+      note: string;
+    };
+    assert.deepEqual(output, { clientId: DESIRED.ClientId, retiredClients: 0, retiredSecrets: 0, pendingClientIds: [] });
+    assert.match(note, /found no table "Clients".*nothing to retire/);
+    assert.deepEqual(log, []);
+    // Without the flag the same store refuses, before anything else.
+    const refusal = await reseed
+      .run({ provider: "Postgres", stdinText: input.replace(',"tablesMissingAtPrepare":true', ""), previousStdout: undefined }, { Postgres: refusing })
+      .catch((err: Error) => err);
+    assert.match(String((refusal as Error).message), /lacks a privilege re-seeding needs: SELECT on Clients\. Nothing was changed\./);
+    assert.deepEqual(log, ["grants checked"]);
+  });
 
   it("prepare replaces a differing client in place, deleting no client, and hands out a new restart token; an unchanged one keeps the previous token", async () => {
     const log: string[] = [];
@@ -642,7 +671,7 @@ describe("reseed.js: error messages", () => {
       [{ code: "28P01", message: 'password authentication failed for user "creatio"' }, /authentication failed .*user and password/s],
       [{ code: "28000", message: "no pg_hba.conf entry for host" }, /pg_hba\.conf.*client\.reseed: false/s],
       [{ code: "3D000", message: 'database "creatio" does not exist' }, /does not exist or cannot be opened/],
-      [{ code: "42501", message: "permission denied for table Clients" }, /permission denied .*DELETE/s],
+      [{ code: "42501", message: "permission denied for table Clients" }, /permission denied .*SELECT, INSERT, UPDATE and DELETE on "Clients", SELECT, INSERT and DELETE on its child tables/s],
       [{ code: "57014", message: "canceling statement due to statement timeout" }, /did not answer in time/],
       [{ code: "XX000", message: "something else", rolledBack: true }, /Nothing was changed \(the transaction was rolled back\)/],
       [{ code: "XX000", message: "something else", whileConnecting: true }, /cannot connect to .*Nothing was changed\.$/s],

@@ -9,6 +9,7 @@ import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import * as path from "path";
 import { Parser } from "node-sql-parser";
+import { DOCUMENTED_ROLE, documentedStatements } from "../e2e/support/grants";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const reseed = require(path.join(__dirname, "..", "..", "src", "scripts", "reseed.js"));
@@ -58,11 +59,16 @@ interface Row {
   redirectUris?: string[];
 }
 
+/** The tables with a foreign key to "Clients" in IdentityServer4 4.x's ConfigurationDb.sql: the six it writes, then the others. */
+const CHILD_TABLES = ["ClientGrantTypes", "ClientScopes", "ClientRedirectUris", "ClientPostLogoutRedirectUris", "ClientProperties", "ClientSecrets"];
+const OTHER_REFERENCING_TABLES = ["ClientClaims", "ClientCorsOrigins", "ClientIdPRestrictions"];
+
 /**
  * A stand-in of the `mssql` module's Request for one scenario: records every statement and answers it from its shape.
- * `clients` are the rows "Clients" holds, matched case-insensitively as SQL Server's default collation does.
+ * `clients` are the rows "Clients" holds, matched case-insensitively as SQL Server's default collation does;
+ * `denied` the permissions HAS_PERMS_BY_NAME answers 0 for, as the grant check names them.
  */
-function recordingSql(clients: Row[], statements: string[]) {
+function recordingSql(clients: Row[], statements: string[], denied: string[] = [], otherReferencingTables = ["ClientClaims"]) {
   const stored = (clientId: string) => clients.filter(row => row.ClientId.toLowerCase() === clientId.toLowerCase());
   class Request {
     private readonly inputs = new Map<string, unknown>();
@@ -73,6 +79,19 @@ function recordingSql(clients: Row[], statements: string[]) {
     async query(text: string) {
       statements.push(text);
       const answer = (recordset: object[], rowsAffected = [recordset.length]) => ({ recordset, rowsAffected });
+      if (/^SELECT USER_NAME\(\) AS name$/.test(text)) return answer([{ name: "reseed" }]);
+      if (/^SELECT HAS_PERMS_BY_NAME\(@table, N'OBJECT', @privilege\) AS granted$/.test(text)) {
+        return answer([{ granted: denied.includes(`${this.inputs.get("privilege")} on ${this.inputs.get("table")}`) ? 0 : 1 }]);
+      }
+      if (/AS canSelect/.test(text)) {
+        return answer(
+          [...CHILD_TABLES, ...otherReferencingTables].map(table => {
+            const name = `[dbo].[${table}]`;
+            const granted = (permission: string) => (denied.includes(`${permission} on ${name}`) ? 0 : 1);
+            return { name, column: "[ClientId]", table, canSelect: granted("SELECT ([ClientId])"), canDelete: granted("DELETE") };
+          }),
+        );
+      }
       if (/AS \[schema\]/.test(text)) return answer([{ id: 101, schema: "[dbo]" }]);
       if (/SELECT name FROM sys\.columns/.test(text)) return answer([{ name: "Created" }]);
       if (/FROM sys\.columns c/.test(text)) {
@@ -115,9 +134,9 @@ function recordingSql(clients: Row[], statements: string[]) {
   return { Request, NVarChar: (n: number) => `nvarchar(${n})`, Int: "int" };
 }
 
-async function statementsOf(clients: Row[], step: (store: unknown) => Promise<unknown>): Promise<string[]> {
+async function statementsOf(clients: Row[], step: (store: unknown) => Promise<unknown>, denied: string[] = []): Promise<string[]> {
   const statements: string[] = [];
-  await step(reseed.msSqlStore({}, recordingSql(clients, statements)));
+  await step(reseed.msSqlStore({}, recordingSql(clients, statements, denied)));
   return statements;
 }
 
@@ -182,6 +201,52 @@ describe("reseed.js: the SQL Server dialect parses as T-SQL", () => {
       }
     });
   }
+
+  it("a login without a grant is refused before any change, with GRANT statements that parse as T-SQL", async () => {
+    // The stored client differs (the stand-in answers its name as "edited"): granted, the step would replace it in place.
+    const denied = ["UPDATE on [dbo].[Clients]", "DELETE on [dbo].[ClientSecrets]", "SELECT ([ClientId]) on [dbo].[ClientClaims]"];
+    const statements: string[] = [];
+    const rows = [{ Id: 1, ClientId: DESIRED.ClientId }];
+    const refusal = await reseed
+      .prepare(reseed.msSqlStore({}, recordingSql(rows, statements, denied)), DESIRED, undefined)
+      .then(() => undefined, (err: Error) => err);
+    assert.ok(refusal instanceof reseed.RefusalError, String(refusal));
+    assert.match(
+      refusal.message,
+      /the database user "reseed" lacks privileges re-seeding needs: UPDATE on \[dbo\]\.\[Clients\]; DELETE on \[dbo\]\.\[ClientSecrets\]; SELECT \(\[ClientId\]\) on \[dbo\]\.\[ClientClaims\]\. Nothing was changed\./,
+    );
+    const grants = refusal.message.match(/GRANT [^;]+;/g) ?? [];
+    assert.deepEqual(grants, [
+      "GRANT UPDATE ON [dbo].[Clients] TO [reseed];",
+      "GRANT DELETE ON [dbo].[ClientSecrets] TO [reseed];",
+      "GRANT SELECT ([ClientId]) ON [dbo].[ClientClaims] TO [reseed];",
+    ]);
+    for (const grant of grants) assert.doesNotThrow(() => parsesAsTransactSql(grant), grant);
+    assert.deepEqual(statements.filter(statement => /^(DELETE|INSERT|UPDATE)\b/.test(statement)), []);
+    assert.deepEqual(rows, [{ Id: 1, ClientId: DESIRED.ClientId }]);
+  });
+
+  it("the grant check asks for exactly the SQL Server grants docs/reseed.md lists, each of which parses as T-SQL", async () => {
+    const documented = documentedStatements("SQL Server").filter(statement => !/^CREATE USER /.test(statement));
+    // One privilege and table at a time: the parser takes a single privilege per GRANT, as the check prints them.
+    const perPrivilege = documented.flatMap(statement => {
+      const [, privileges, table, user] = /^GRANT (.+) ON (\S+) TO (\S+)$/.exec(statement)!;
+      assert.equal(user, `[${DOCUMENTED_ROLE}]`);
+      return privileges.split(/,\s*(?![^(]*\))/).map(privilege => ({ privilege, table }));
+    });
+    assert.equal(perPrivilege.length, 4 + 6 * 3 + 3 * 2, "four on Clients, three on each child table, two on each other");
+    for (const { privilege, table } of perPrivilege) {
+      const statement = `GRANT ${privilege} ON ${table} TO [${DOCUMENTED_ROLE}];`;
+      assert.doesNotThrow(() => parsesAsTransactSql(statement), statement);
+    }
+    const store = (denied: string[]) => reseed.msSqlStore({}, recordingSql([], [], denied, OTHER_REFERENCING_TABLES));
+    const everyDenied = await store(perPrivilege.map(({ privilege, table }) => `${privilege} on ${table}`)).missingGrants();
+    assert.deepEqual(
+      everyDenied.missing.map((m: { grant: string }) => m.grant).sort(),
+      perPrivilege.map(({ privilege, table }) => `GRANT ${privilege} ON ${table} TO [reseed];`).sort(),
+    );
+    assert.deepEqual((await store([]).missingGrants()).missing, []);
+  });
 
   it("the parser refuses what is not T-SQL, so passing it means something", () => {
     for (const statement of [
