@@ -112,6 +112,7 @@ export class IdentityService extends pulumi.ComponentResource {
                 signingCertificate,
                 secrets: [plan.connectionString, credentials.secret, plan.redisConnection, signingCertificatePassword(plan)],
                 publicUrl: plan.publicUrl,
+                forwardedHeaders: plan.forwardedHeaders,
                 daemon: dockerDaemon(opts),
                 restartToken: serviceRestartToken,
                 readiness: plan.readiness.enabled
@@ -217,8 +218,9 @@ function renderConfiguration(plan: DeploymentPlan, client: pulumi.Output<ClientS
                 plan.redisConnection,
                 plan.forceHttpsSchemeInRequests,
                 target.signingCertificatePath,
+                plan.publicUrl,
             ])
-            .apply(([client, connectionString, signingCertificatePassword, logLevel, redisConnection, forceHttpsSchemeInRequests, certificatePath]) =>
+            .apply(([client, connectionString, signingCertificatePassword, logLevel, redisConnection, forceHttpsSchemeInRequests, certificatePath, publicUrl]) =>
                 renderSettings(plan.profile, {
                     provider: plan.provider,
                     connectionString,
@@ -229,6 +231,7 @@ function renderConfiguration(plan: DeploymentPlan, client: pulumi.Output<ClientS
                     redisConnection,
                     forceHttpsSchemeInRequests,
                     servedOverHttps: target.servedOverHttps,
+                    publicUrl,
                 }),
             ),
     );

@@ -15,6 +15,7 @@ export {
     LogLevel,
     Readiness,
     RestartPolicy,
+    ReverseProxy,
     SigningCertificate,
     SwarmDeployment,
     SwarmRedis,

@@ -373,12 +373,12 @@ describe("IIS target (mocks)", () => {
             assert.deepEqual([...input.secrets].sort(), [SECRETS.connectionString, SECRETS.clientSecret, SECRETS.redis, SECRETS.pfxPassword].sort());
         });
 
-        it("sets ForceHttpsSchemeInRequests to false over HTTP and leaves it to the service over HTTPS (8.3.1+)", async () => {
+        it("sets ForceHttpsSchemeInRequests to the scheme Creatio uses: false over HTTP, true over HTTPS (8.3.1+)", async () => {
             const http = deploy("fhttp", iisArgs({}, { creatioVersion: "8.3.1" }));
             const https = deploy("fhttps", iisArgs({ https: { port: 8443, certificateThumbprint: "A".repeat(40) } }, { creatioVersion: "8.3.1" }));
             await Promise.all([valueOf(http.service.url), valueOf(https.service.url)]);
             assert.equal(JSON.parse((await stdinOf(http.recorder, "fhttp-iis-configuration")).appSettings).ForceHttpsSchemeInRequests, false);
-            assert.equal(JSON.parse((await stdinOf(https.recorder, "fhttps-iis-configuration")).appSettings).ForceHttpsSchemeInRequests, undefined);
+            assert.equal(JSON.parse((await stdinOf(https.recorder, "fhttps-iis-configuration")).appSettings).ForceHttpsSchemeInRequests, true);
         });
 
         it("checks readiness on the host itself (localhost), with the same settings as the Docker gate and the secret on stdin", async () => {
