@@ -209,14 +209,36 @@ async function pollUntil(deadline, clock, pollIntervalMs, attempt) {
   }
 }
 
-/** One HTTP exchange bounded by `timeoutMs`; returns {response, text} or {error}. */
+/**
+ * One HTTP exchange bounded by `timeoutMs`; returns {response, text} or {error}. The bound is a timer of its own that
+ * keeps the process alive and ends the attempt even when the request never settles: Node's fetch can neither answer
+ * nor fail when the other side closes the connection at once (as Docker's port proxy does before the container
+ * listens), and AbortSignal.timeout's timer does not keep the process alive, so the process would end with exit code 0
+ * and nothing checked.
+ */
 async function exchange(fetchImpl, url, init, timeoutMs) {
+  const controller = new AbortController();
+  let timer;
+  const timedOut = new Promise((resolve) => {
+    timer = setTimeout(() => {
+      const error = new DOMException(`no answer within ${timeoutMs} ms`, "TimeoutError");
+      controller.abort(error);
+      resolve({ error });
+    }, timeoutMs);
+  });
+  const attempt = (async () => {
+    try {
+      const response = await fetchImpl(url, { ...init, signal: controller.signal });
+      const text = await response.text();
+      return { response, text };
+    } catch (error) {
+      return { error };
+    }
+  })();
   try {
-    const response = await fetchImpl(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-    const text = await response.text();
-    return { response, text };
-  } catch (error) {
-    return { error };
+    return await Promise.race([attempt, timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -665,12 +687,21 @@ function readStdin(stream) {
   });
 }
 
+let finishing = false;
+
 function finish(stream, text, code) {
+  finishing = true;
   stream.write(text + "\n", () => process.exit(code));
 }
 
 async function main() {
   let secret = "";
+  // Nothing left to wait for before an answer was printed: fail rather than end with exit code 0 and nothing checked.
+  process.once("beforeExit", () => {
+    if (!finishing) {
+      finish(process.stderr, "readiness: unexpected failure: the check ended before any answer or timeout (a request neither completed nor failed)", EXIT_NOT_READY);
+    }
+  });
   try {
     const config = parseConfig(process.env);
     if (config.verifyToken) {

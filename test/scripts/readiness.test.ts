@@ -6,6 +6,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
+import * as net from "net";
 import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
@@ -267,6 +268,24 @@ describe("readiness gate script", function () {
       assert.match(result.stderr, /ECONNREFUSED/);
       assert.match(result.stderr, /running/);
       assert.match(result.stderr, /port/);
+    });
+
+    it("never passes when every connection is closed at once (Docker's port proxy before the container listens), where Node's fetch may never settle", async () => {
+      // Before the attempts had a timer of their own, the process ended with exit code 0 and printed nothing in about
+      // half of these runs: the gate passed without an answer.
+      const server = net.createServer((socket) => socket.destroy());
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+      try {
+        const url = `http://localhost:${(server.address() as AddressInfo).port}`;
+        for (let run = 0; run < 6; run++) {
+          const result = await runScript(gateEnv(url, { READINESS_TIMEOUT_SECONDS: "1", READINESS_POLL_INTERVAL_MS: "20" }));
+          assert.equal(result.code, 1, `run ${run}: exit ${result.code}, stdout ${JSON.stringify(result.stdout)}`);
+          assert.equal(result.stdout, "");
+          assert.match(result.stderr, /was not ready after 1 s: the discovery document at .* did not succeed; last seen: /);
+        }
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
     });
 
     it("gives up when the service always answers 500, reporting the status and pointing at the logs", async () => {
