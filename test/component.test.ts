@@ -497,7 +497,7 @@ describe("behind a TLS-terminating proxy on Docker (mocks)", () => {
         const gate = gateEnvironment(recorder, "tls");
         assert.equal(await valueOf(gate.IDENTITY_SERVICE_URL), "http://localhost:8090");
         assert.equal(await valueOf(gate.IDENTITY_SERVICE_PUBLIC_URL), "https://ids.example.com");
-        assert.equal(await valueOf(gate.READINESS_VERIFY_ISSUER), "true");
+        assert.equal(gate.READINESS_VERIFY_ISSUER, undefined, "the gate's default: checked");
         assert.equal((await valueOf(service.creatioSystemSettings)).OAuth20IdentityServerUrl, "https://ids.example.com");
     });
 
@@ -508,12 +508,19 @@ describe("behind a TLS-terminating proxy on Docker (mocks)", () => {
         assert.equal(env.has("ForceHttpsSchemeInRequests"), false);
     });
 
-    it("without publicUrl nothing changes: no forwarded headers, the scheme the service serves, the gate checks url itself", async () => {
+    it("without publicUrl nothing changes: no forwarded headers, the scheme the service serves, the gate's inputs as before (it checks url's issuer)", async () => {
         const { recorder } = deploy("plain", dockerArgs({ creatioVersion: "8.3.1" }));
         const env = await containerEnvironmentOf(recorder, "plain");
         assert.equal(env.has("ASPNETCORE_FORWARDEDHEADERS_ENABLED"), false);
         assert.equal(env.get("ForceHttpsSchemeInRequests"), "false");
-        assert.equal(await valueOf(gateEnvironment(recorder, "plain").IDENTITY_SERVICE_PUBLIC_URL), "http://localhost:8090");
+        const gate = gateEnvironment(recorder, "plain");
+        assert.deepEqual(Object.keys(gate).sort(), [
+            "IDENTITY_SERVICE_CLIENT_ID",
+            "IDENTITY_SERVICE_URL",
+            "READINESS_TIMEOUT_SECONDS",
+            "READINESS_TOKEN_SCOPES",
+            "READINESS_VERIFY_TOKEN",
+        ]);
     });
 
     it("explicit arguments override the defaults", async () => {

@@ -196,7 +196,7 @@ describe("argument checks", () => {
             enabled: true,
             timeoutSeconds: 300,
             verifyToken: true,
-            verifyIssuer: true,
+            verifyIssuer: undefined, // the gate's own default: on
             // What Creatio 8.2.3's system actions ask the service for (versions.ts), so the gate meets its scope rules.
             tokenScopes: [
                 "register_own_resource",

@@ -447,7 +447,7 @@ export function planDocker(settings: DockerSettings): PlannedTarget {
                       name,
                       {
                           url: deployed.url,
-                          publicUrl: inputs.publicUrl ?? deployed.url,
+                          publicUrl: inputs.publicUrl,
                           clientId: inputs.readiness.clientId,
                           clientSecret: inputs.readiness.clientSecret,
                           revision: deployed.container.id,

@@ -524,7 +524,7 @@ function deploySwarm(name: string, settings: SwarmSettings, inputs: DeployInputs
               name,
               {
                   url,
-                  publicUrl: inputs.publicUrl ?? url,
+                  publicUrl: inputs.publicUrl,
                   clientId: inputs.readiness.clientId,
                   clientSecret: inputs.readiness.clientSecret,
                   revision,

@@ -282,7 +282,7 @@ describe("swarm target: resources", () => {
         const gate = byName("sw-proxy-readiness").inputs.environment;
         assert.equal(gate.IDENTITY_SERVICE_URL, url);
         assert.equal(gate.IDENTITY_SERVICE_PUBLIC_URL, "https://ids.example.com");
-        assert.equal(gate.READINESS_VERIFY_ISSUER, "true");
+        assert.equal(gate.READINESS_VERIFY_ISSUER, undefined, "the gate's default: checked");
 
         // The gate runs again when the switch changes (an update of the service in place), not for a service without it.
         const plain = await deploy("sw-noproxy", a => ((a.creatioVersion = "8.3.1"), (a.swarm.httpPort = 8091)));
