@@ -43,8 +43,9 @@ export class IdentityService extends pulumi.ComponentResource {
      */
     public readonly url: pulumi.Output<string>;
     /**
-     * The URL handed to Creatio as `OAuth20IdentityServerUrl`: the `publicUrl` argument, or `url` when it is not
-     * given (no trailing slash). Resolves once the service answers.
+     * The URL handed to Creatio as `OAuth20IdentityServerUrl`: the `publicUrl` argument written as the service writes
+     * its issuer (scheme and host lower-cased, no default port, no trailing slash), or `url` when it is not given.
+     * Resolves once the service answers.
      */
     public readonly publicUrl: pulumi.Output<string>;
     /**
