@@ -594,6 +594,28 @@ export interface IisDeployment {
 }
 
 /**
+ * The service behind a reverse proxy or load balancer that terminates TLS (Creatio reaches it at `publicUrl`, the
+ * proxy forwards to the service's own `url`). What the service can be told is ASP.NET Core's switch for forwarded
+ * headers, `ASPNETCORE_FORWARDEDHEADERS_ENABLED`; known networks or proxies cannot be given to it (ASP.NET Core reads
+ * them from no configuration key and the vendor documents none), nor a fixed issuer (the vendor documents no
+ * `IssuerUri` key): see "Behind a load balancer" in the README.
+ */
+export interface ReverseProxy {
+    /**
+     * Take the request's scheme from the proxy's `X-Forwarded-Proto` header (and the client address from
+     * `X-Forwarded-For`): the service is started with `ASPNETCORE_FORWARDEDHEADERS_ENABLED=true`, in the container's or
+     * Swarm service's environment. ASP.NET Core then trusts these headers from every sender (the switch clears the
+     * known networks and proxies, so the stricter checks of ASP.NET Core 8.0.17 and later change nothing): make the
+     * service reachable only through the proxy. `X-Forwarded-Host` is not read: the proxy must pass the original `Host`
+     * header. Creatio 8.0.8 and later (the runtimes that read the switch); Docker and Swarm targets only: the IIS
+     * target does not write it into the site's environment, and `true` is refused there (forward to the site's HTTPS
+     * binding instead). Default: true when `publicUrl` differs from the service's own `url` in scheme, host or port,
+     * false otherwise (always off on IIS).
+     */
+    forwardedHeaders?: pulumi.Input<boolean>;
+}
+
+/**
  * The readiness gate: the deployment completes only once the service answers.
  */
 export interface Readiness {
@@ -609,6 +631,15 @@ export interface Readiness {
      * After discovery answers, also request a `client_credentials` token with the system client. Default: true.
      */
     verifyToken?: pulumi.Input<boolean>;
+    /**
+     * Require the discovery document's `issuer` to be the URL Creatio uses (`publicUrl`, else `url`), as Creatio's
+     * discovery client compares them. With a `publicUrl` of another scheme, host or port, the gate asks the service
+     * at `url` the way a proxy forwards Creatio's request (the `Host` of `publicUrl` and its scheme in
+     * `X-Forwarded-Proto`). Turn it off only for a service that cannot advertise that issuer. Docker and Swarm
+     * targets: the IIS target's gate checks discovery and a token, not the issuer, and `true` is refused there.
+     * Default: true (Docker, Swarm).
+     */
+    verifyIssuer?: pulumi.Input<boolean>;
 }
 
 /**
@@ -647,19 +678,27 @@ export interface IdentityServiceArgs {
      */
     redisConnection?: pulumi.Input<string>;
     /**
-     * `ForceHttpsSchemeInRequests` (Creatio 8.3.1 and later). Default: `false` when the service is served over plain
-     * HTTP, the service's own default (`true`) when it is served over HTTPS.
+     * `ForceHttpsSchemeInRequests` (Creatio 8.3.1 and later): the service builds its issuer and endpoints with
+     * `https`, whatever scheme the request came in with. Default: the scheme Creatio uses: `true` when `publicUrl`
+     * (or, without one, `url`) is `https`, `false` when it is `http`.
      */
     forceHttpsSchemeInRequests?: pulumi.Input<boolean>;
     /**
      * The URL at which Creatio reaches the service, handed to Creatio as `OAuth20IdentityServerUrl` in
-     * `creatioSystemSettings`, for example `http://ids.example.com:8090` or the address of a reverse proxy. It may
-     * differ from the address the readiness gate checks, for example when Creatio runs in a container on the same
-     * Docker network (`http://<container name>:80`). Default: the output `url` (Docker:
+     * `creatioSystemSettings`, for example `https://ids.example.com` behind a reverse proxy or load balancer, or
+     * `http://<container name>` when Creatio runs in a container on the same Docker network. It may differ from the
+     * address the readiness gate polls (`url`); on Docker and Swarm the gate then checks that the service advertises it
+     * as its issuer, and the service is told it is behind a proxy (see `proxy`). A default port and a trailing slash are left out, as the
+     * service leaves them out of its issuer. Default: the output `url` (Docker:
      * `http://<docker.hostname>:<docker.httpPort>`, or `https://` with the HTTPS port; IIS:
      * `http://<iis.hostname>:<iis.port>`, or `https://` with the HTTPS port).
      */
     publicUrl?: pulumi.Input<string>;
+    /**
+     * The reverse proxy or load balancer in front of the service, when `publicUrl` is its address. Default: forwarded
+     * headers on when `publicUrl` differs from `url` in scheme, host or port.
+     */
+    proxy?: ReverseProxy;
     /**
      * Settings of the Docker target. Required when `target` is `docker`, not allowed otherwise.
      */

@@ -45,8 +45,9 @@ export class IdentityService extends pulumi.ComponentResource {
      */
     public readonly url: pulumi.Output<string>;
     /**
-     * The URL handed to Creatio as `OAuth20IdentityServerUrl`: the `publicUrl` argument, or `url` when it is not
-     * given (no trailing slash). Resolves once the service answers.
+     * The URL handed to Creatio as `OAuth20IdentityServerUrl`: the `publicUrl` argument written as the service writes
+     * its issuer (scheme and host lower-cased, no default port, no trailing slash), or `url` when it is not given.
+     * Resolves once the service answers.
      */
     public readonly publicUrl: pulumi.Output<string>;
     /**
@@ -115,6 +116,7 @@ export class IdentityService extends pulumi.ComponentResource {
                 signingCertificate,
                 secrets: [plan.connectionString, credentials.secret, plan.redisConnection, signingCertificatePassword(plan)],
                 publicUrl: plan.publicUrl,
+                forwardedHeaders: plan.forwardedHeaders,
                 daemon: dockerDaemon(opts),
                 restartToken: serviceRestartToken,
                 readiness: plan.readiness.enabled
@@ -238,8 +240,9 @@ function renderConfiguration(plan: DeploymentPlan, client: pulumi.Output<ClientS
                 plan.redisConnection,
                 plan.forceHttpsSchemeInRequests,
                 target.signingCertificatePath,
+                plan.publicUrl,
             ])
-            .apply(([client, connectionString, signingCertificatePassword, logLevel, redisConnection, forceHttpsSchemeInRequests, certificatePath]) =>
+            .apply(([client, connectionString, signingCertificatePassword, logLevel, redisConnection, forceHttpsSchemeInRequests, certificatePath, publicUrl]) =>
                 renderSettings(plan.profile, {
                     provider: plan.provider,
                     connectionString,
@@ -250,6 +253,7 @@ function renderConfiguration(plan: DeploymentPlan, client: pulumi.Output<ClientS
                     redisConnection,
                     forceHttpsSchemeInRequests,
                     servedOverHttps: target.servedOverHttps,
+                    publicUrl,
                 }),
             ),
     );

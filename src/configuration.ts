@@ -4,6 +4,7 @@
  * IIS as a patch of appsettings.json.
  */
 import { DatabaseProvider, LogLevel } from "./args";
+import { creatioUsesHttps } from "./proxy";
 import { SIGNING_CERTIFICATE_PASSWORD_KEY, SystemClientProfile, VersionProfile } from "./versions";
 
 /**
@@ -83,8 +84,10 @@ export interface ServiceSettings {
     readonly logLevel: LogLevel;
     readonly redisConnection?: string;
     readonly forceHttpsSchemeInRequests?: boolean;
-    /** Whether the service itself terminates HTTPS; decides the default of `ForceHttpsSchemeInRequests`. */
+    /** Whether the service itself terminates HTTPS: the scheme Creatio uses when there is no `publicUrl`. */
     readonly servedOverHttps: boolean;
+    /** The URL handed to Creatio, when it was given: its scheme decides the default of `ForceHttpsSchemeInRequests`. */
+    readonly publicUrl?: string;
 }
 
 /** A configuration value: strings, except the booleans appsettings.json holds as booleans. */
@@ -124,10 +127,9 @@ export function renderSettings(profile: VersionProfile, settings: ServiceSetting
         result.push({ key: "RedisConnection", value: settings.redisConnection });
     }
     if (profile.supports.forceHttpsSchemeInRequests) {
-        const force = settings.forceHttpsSchemeInRequests ?? (settings.servedOverHttps ? undefined : false);
-        if (force !== undefined) {
-            result.push({ key: "ForceHttpsSchemeInRequests", value: force });
-        }
+        // The scheme Creatio uses, so that the service advertises it also behind a proxy that terminates TLS.
+        const force = settings.forceHttpsSchemeInRequests ?? creatioUsesHttps(settings.publicUrl, settings.servedOverHttps);
+        result.push({ key: "ForceHttpsSchemeInRequests", value: force });
     }
     return result;
 }

@@ -16,6 +16,7 @@ export {
     Readiness,
     ReseedRunner,
     RestartPolicy,
+    ReverseProxy,
     SigningCertificate,
     SwarmDeployment,
     SwarmRedis,

@@ -23,6 +23,7 @@ export const PLAIN_FIELDS: PlainFields = {
     docker: { build: {}, https: { certificate: {} } },
     iis: { connection: {}, appPoolIdentity: {}, stdoutLog: {}, https: {} },
     swarm: { build: {}, redis: {}, resources: {}, update: {}, rollback: {} },
+    proxy: {},
     readiness: { enabled: true },
     creatio: { runtime: true, enableFeature: true, healthCheck: true, tls: {}, clearSettingsOnDelete: true },
 };

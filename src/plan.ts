@@ -14,6 +14,7 @@ import { DEFAULT_RESEED_IMAGE, imageReferenceCheck } from "./reseedRunners/conta
 import { DockerSettings, dockerSettings, planDocker } from "./targets/docker";
 import { IisSettings, iisSettings, planIis } from "./targets/iis";
 import { planSwarm, swarmRedisConnection, SwarmSettings, swarmSettings } from "./targets/swarm";
+import { canonicalServiceUrl } from "./proxy";
 import { PlannedTarget } from "./targets/target";
 import { ArgumentCheck, Check, checks, describe, isKnown } from "./validation";
 import { FEATURES, FIRST_DOCKER_VERSION, formatVersion, IDENTITY_SERVER_API_SCOPE, resolveVersion, VersionProfile } from "./versions";
@@ -51,8 +52,10 @@ export interface DeploymentPlan {
     readonly logLevel: pulumi.Input<LogLevel>;
     readonly redisConnection?: pulumi.Input<string>;
     readonly forceHttpsSchemeInRequests?: pulumi.Input<boolean>;
-    /** The URL handed to Creatio; undefined: the target's `url`. */
+    /** The URL handed to Creatio (canonical: see `canonicalServiceUrl`); undefined: the target's `url`. */
     readonly publicUrl?: pulumi.Input<string>;
+    /** `proxy.forwardedHeaders` as given; undefined: decided by the target from `publicUrl` and its `url`. */
+    readonly forwardedHeaders?: pulumi.Input<boolean>;
     readonly docker?: DockerSettings;
     readonly iis?: IisSettings;
     /** The chosen target, planned: what the component deploys through. */
@@ -139,6 +142,8 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
         );
     }
 
+    const forwardedHeaders = planProxy(args, target, profile, check);
+
     const swarm: SwarmSettings | undefined =
         target === DeploymentTarget.Swarm && args.swarm
             ? swarmSettings(name, args.swarm, { redisConnection: args.redisConnection, connectionString }, check)
@@ -161,7 +166,8 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
         logLevel: check.input("logLevel", args.logLevel ?? DEFAULT_LOG_LEVEL, checks.oneOf(LogLevel, "log level")),
         redisConnection: args.redisConnection ?? (swarm && swarmRedisConnection(swarm)),
         forceHttpsSchemeInRequests: args.forceHttpsSchemeInRequests,
-        publicUrl: mapInput(check.optional("publicUrl", args.publicUrl, publicUrlCheck), withoutTrailingSlash),
+        publicUrl: mapInput(check.optional("publicUrl", args.publicUrl, publicUrlCheck), canonicalPublicUrl),
+        forwardedHeaders,
         docker: target === DeploymentTarget.Docker && args.docker ? dockerSettings(name, args.docker, check) : undefined,
         iis: target === DeploymentTarget.Iis && args.iis ? iisSettings(name, args.iis, check) : undefined,
         readiness: readinessSettings(
@@ -190,8 +196,72 @@ const publicUrlCheck: Check<string> = value => {
         : undefined;
 };
 
-function withoutTrailingSlash(value: string): string {
-    return typeof value === "string" ? value.replace(/\/+$/, "") : value;
+/** The URL Creatio gets, written as the service writes its issuer (a value that fails its check is left as it is). */
+function canonicalPublicUrl(value: string): string {
+    return typeof value === "string" && URL.canParse(value) ? canonicalServiceUrl(value) : value;
+}
+
+const booleanCheck: Check<boolean> = value =>
+    typeof value === "boolean" ? undefined : `${describe(value)} is not a boolean; give true or false`;
+
+/** Fields a proxy block cannot have, with why: the vendor's service offers no way to set them. */
+const UNSUPPORTED_PROXY_FIELDS: Record<string, string> = {
+    knownNetworks:
+        "the Identity Service cannot be given known networks: ASP.NET Core reads them from no configuration key, only from code, and the vendor documents none. " +
+        "With forwarded headers on, the service trusts X-Forwarded-For and X-Forwarded-Proto from every sender; remove this field and make the service reachable only through the proxy",
+    knownProxies:
+        "the Identity Service cannot be given known proxies: ASP.NET Core reads them from no configuration key, only from code, and the vendor documents none. " +
+        "With forwarded headers on, the service trusts X-Forwarded-For and X-Forwarded-Proto from every sender; remove this field and make the service reachable only through the proxy",
+};
+
+/** Checks the `proxy` block (and a stray `issuerUri`, and the issuer check on IIS); answers `proxy.forwardedHeaders` as given. */
+function planProxy(
+    args: IdentityServiceArgs,
+    target: DeploymentTarget | undefined,
+    profile: VersionProfile | undefined,
+    check: ArgumentCheck,
+): pulumi.Input<boolean> | undefined {
+    // The IIS target writes no forwarded headers switch into the site's environment, and its gate (readiness.ps1)
+    // checks discovery and a token, not the issuer: both are refused there rather than ignored.
+    const onIis = target === DeploymentTarget.Iis;
+    if (onIis && args.readiness?.verifyIssuer !== undefined) {
+        check.input("readiness.verifyIssuer", args.readiness.verifyIssuer, value =>
+            booleanCheck(value) ??
+            (value
+                ? "the IIS target's readiness gate checks discovery and a token on the server, not the advertised issuer; remove it, " +
+                  "and check the issuer once through the proxy (curl <publicUrl>/.well-known/openid-configuration)"
+                : undefined),
+        );
+    }
+    const given = args as unknown as Record<string, unknown>;
+    if (given.issuerUri !== undefined) {
+        check.fail(
+            "issuerUri",
+            "the Identity Service cannot be given a fixed issuer: the vendor documents no key for IdentityServer4's IssuerUri, so it builds the issuer from each request (scheme and Host). " +
+                "Remove it and set `publicUrl` to the proxy's address; the proxy must pass the original Host header, and the service takes the scheme from X-Forwarded-Proto (`proxy.forwardedHeaders`)",
+        );
+    }
+    const proxy = args.proxy as unknown as Record<string, unknown> | undefined;
+    for (const [field, problem] of Object.entries(UNSUPPORTED_PROXY_FIELDS)) {
+        if (proxy?.[field] !== undefined) {
+            check.fail(`proxy.${field}`, problem);
+        }
+    }
+    const forwardedHeaders = args.proxy?.forwardedHeaders;
+    if (forwardedHeaders === undefined) {
+        return undefined;
+    }
+    return check.input("proxy.forwardedHeaders", forwardedHeaders, value =>
+        booleanCheck(value) ??
+        (value && profile && !profile.supports.forwardedHeaders
+            ? `ASP.NET Core reads ASPNETCORE_FORWARDEDHEADERS_ENABLED from 3.0 on, and Creatio ${profile.text} runs the service on ${profile.release.dotnet}; ` +
+              `remove it, and behind a proxy that terminates TLS let the proxy forward to the site's own HTTPS binding (\`iis.https\`), so that the service sees https itself`
+            : value && onIis
+              ? "the IIS target does not write ASPNETCORE_FORWARDEDHEADERS_ENABLED into the site's environment; remove it, and let the proxy pass the original Host header " +
+                "and forward to the site's own HTTPS binding (`iis.https`), so that the service sees https itself, or from Creatio 8.3.1 keep forceHttpsSchemeInRequests true " +
+                "(its default with an https publicUrl)"
+              : undefined),
+    );
 }
 
 /** Applies a function to an Input, now when known, else when it resolves. */

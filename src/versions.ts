@@ -83,6 +83,11 @@ export const FEATURES = {
     signingCertificateRequired: [8, 2, 3],
     /** `ForceHttpsSchemeInRequests` (default true in the service) from 8.3.1. */
     forceHttpsSchemeInRequests: [8, 3, 1],
+    /**
+     * `ASPNETCORE_FORWARDEDHEADERS_ENABLED`: read by ASP.NET Core's default host from 3.0 on (its
+     * `ForwardedHeadersStartupFilter`), so from the first release on .NET 6; the releases before run on .NET Core 2.2.
+     */
+    forwardedHeaders: [8, 0, 8],
 } as const satisfies Record<string, Version>;
 
 export type Feature = keyof typeof FEATURES;

@@ -426,12 +426,15 @@ describe("the URL handed to Creatio (mocks)", () => {
     const readinessUrl = (recorder: Recorder, name: string) =>
         valueOf(recorder.byName(`${name}-readiness`).props.environment.IDENTITY_SERVICE_URL);
 
-    it("hands Creatio publicUrl (without a trailing slash) while the gate checks the deploying machine's address", async () => {
-        const { service, recorder } = deploy("pub", dockerArgs({ publicUrl: "http://identity-service:80/" }));
+    it("hands Creatio publicUrl as the service writes its issuer (no default port, no trailing slash) while the gate checks the deploying machine's address", async () => {
+        const { service, recorder } = deploy("pub", dockerArgs({ publicUrl: "http://Identity-Service:80/" }));
         assert.equal(await valueOf(service.url), "http://localhost:8090");
         assert.equal(await readinessUrl(recorder, "pub"), "http://localhost:8090");
-        assert.equal(await valueOf(service.publicUrl), "http://identity-service:80");
-        assert.equal((await valueOf(service.creatioSystemSettings)).OAuth20IdentityServerUrl, "http://identity-service:80");
+        // A client leaves the default port out of Host, so the service's issuer has none, and Creatio's discovery
+        // client compares the issuer with this URL as a string.
+        assert.equal(await valueOf(service.publicUrl), "http://identity-service");
+        assert.equal((await valueOf(service.creatioSystemSettings)).OAuth20IdentityServerUrl, "http://identity-service");
+        assert.equal(await valueOf(recorder.byName("pub-readiness").props.environment.IDENTITY_SERVICE_PUBLIC_URL), "http://identity-service");
         assert.equal(await pulumi.isSecret(service.publicUrl), false);
     });
 
@@ -473,6 +476,79 @@ describe("the URL handed to Creatio (mocks)", () => {
         await valueOf(service.creatioSystemSettings);
         await settle();
         assert.deepEqual(warnings, []);
+    });
+});
+
+describe("behind a TLS-terminating proxy on Docker (mocks)", () => {
+    beforeEach(resetMocks);
+
+    async function containerEnvironmentOf(recorder: Recorder, name: string): Promise<Map<string, string>> {
+        const env: string[] = await valueOf(recorder.byName(`${name}-container`).props.envs);
+        return new Map(env.map(entry => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
+    }
+    const gateEnvironment = (recorder: Recorder, name: string) => recorder.byName(`${name}-readiness`).props.environment;
+
+    it("with publicUrl https://… on 8.3.1, the service forces https and takes forwarded headers, and the gate checks that issuer", async () => {
+        const { service, recorder } = deploy("tls", dockerArgs({ creatioVersion: "8.3.1", publicUrl: "https://ids.example.com" }));
+        const env = await containerEnvironmentOf(recorder, "tls");
+        assert.equal(env.get("ForceHttpsSchemeInRequests"), "true");
+        assert.equal(env.get("ASPNETCORE_FORWARDEDHEADERS_ENABLED"), "true");
+        assert.equal(env.get("ASPNETCORE_URLS"), "http://+:80", "the service itself still serves plain HTTP");
+        const gate = gateEnvironment(recorder, "tls");
+        assert.equal(await valueOf(gate.IDENTITY_SERVICE_URL), "http://localhost:8090");
+        assert.equal(await valueOf(gate.IDENTITY_SERVICE_PUBLIC_URL), "https://ids.example.com");
+        assert.equal(gate.READINESS_VERIFY_ISSUER, undefined, "the gate's default: checked");
+        assert.equal((await valueOf(service.creatioSystemSettings)).OAuth20IdentityServerUrl, "https://ids.example.com");
+    });
+
+    it("before 8.3.1 (no ForceHttpsSchemeInRequests), forwarded headers alone carry the scheme", async () => {
+        const { recorder } = deploy("old", dockerArgs({ creatioVersion: "8.2.3", publicUrl: "https://ids.example.com" }));
+        const env = await containerEnvironmentOf(recorder, "old");
+        assert.equal(env.get("ASPNETCORE_FORWARDEDHEADERS_ENABLED"), "true");
+        assert.equal(env.has("ForceHttpsSchemeInRequests"), false);
+    });
+
+    it("without publicUrl nothing changes: no forwarded headers, the scheme the service serves, the gate's inputs as before (it checks url's issuer)", async () => {
+        const { recorder } = deploy("plain", dockerArgs({ creatioVersion: "8.3.1" }));
+        const env = await containerEnvironmentOf(recorder, "plain");
+        assert.equal(env.has("ASPNETCORE_FORWARDEDHEADERS_ENABLED"), false);
+        assert.equal(env.get("ForceHttpsSchemeInRequests"), "false");
+        const gate = gateEnvironment(recorder, "plain");
+        assert.deepEqual(Object.keys(gate).sort(), [
+            "IDENTITY_SERVICE_CLIENT_ID",
+            "IDENTITY_SERVICE_URL",
+            "READINESS_TIMEOUT_SECONDS",
+            "READINESS_TOKEN_SCOPES",
+            "READINESS_VERIFY_TOKEN",
+        ]);
+    });
+
+    it("explicit arguments override the defaults", async () => {
+        const { recorder } = deploy(
+            "explicit",
+            dockerArgs({
+                creatioVersion: "8.3.1",
+                publicUrl: "https://ids.example.com",
+                proxy: { forwardedHeaders: false },
+                forceHttpsSchemeInRequests: false,
+                readiness: { verifyIssuer: false },
+            }),
+        );
+        const env = await containerEnvironmentOf(recorder, "explicit");
+        assert.equal(env.has("ASPNETCORE_FORWARDEDHEADERS_ENABLED"), false);
+        assert.equal(env.get("ForceHttpsSchemeInRequests"), "false");
+        assert.equal(await valueOf(gateEnvironment(recorder, "explicit").READINESS_VERIFY_ISSUER), "false");
+
+        resetMocks();
+        const on = deploy("on", dockerArgs({ creatioVersion: "8.3.1", proxy: { forwardedHeaders: pulumi.output(true) } })).recorder;
+        assert.equal((await containerEnvironmentOf(on, "on")).get("ASPNETCORE_FORWARDEDHEADERS_ENABLED"), "true", "an Output, without publicUrl");
+    });
+
+    it("decides from publicUrl and url once they resolve: a remote Docker host is the service's own host", async () => {
+        const provider = new docker.Provider("remote-proxy", { host: "ssh://deploy@docker1.example.com" });
+        const recorder = new Recorder();
+        new IdentityService("same", dockerArgs({ publicUrl: pulumi.output("http://DOCKER1.example.com:8090/") }), { providers: [provider], transformations: [recorder.transformation] });
+        assert.equal((await containerEnvironmentOf(recorder, "same")).has("ASPNETCORE_FORWARDEDHEADERS_ENABLED"), false, "publicUrl is the service's own URL");
     });
 });
 

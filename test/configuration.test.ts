@@ -141,9 +141,14 @@ describe("configuration rendering", () => {
         assert.ok(!keys(v830).includes("ForceHttpsSchemeInRequests"));
     });
 
-    it("defaults ForceHttpsSchemeInRequests to false over plain HTTP and to the service default over HTTPS", () => {
-        assert.equal(valueOf(renderSettings(profile("8.3.1"), base), "ForceHttpsSchemeInRequests"), false);
-        assert.equal(valueOf(renderSettings(profile("8.3.1"), { ...base, servedOverHttps: true }), "ForceHttpsSchemeInRequests"), undefined);
+    it("defaults ForceHttpsSchemeInRequests to the scheme Creatio uses: publicUrl's, else the service's own", () => {
+        const force = (settings: Partial<typeof base>) => valueOf(renderSettings(profile("8.3.1"), { ...base, ...settings }), "ForceHttpsSchemeInRequests");
+        assert.equal(force({}), false, "plain HTTP, no publicUrl");
+        assert.equal(force({ servedOverHttps: true }), true, "HTTPS, no publicUrl");
+        assert.equal(force({ publicUrl: "https://ids.example.com" }), true, "a TLS-terminating proxy in front of plain HTTP");
+        assert.equal(force({ servedOverHttps: true, publicUrl: "http://ids:80" }), false, "Creatio on plain HTTP");
+        assert.equal(force({ publicUrl: "https://ids.example.com", forceHttpsSchemeInRequests: false }), false, "given explicitly");
+        assert.equal(valueOf(renderSettings(profile("8.3.0"), { ...base, publicUrl: "https://ids.example.com" }), "ForceHttpsSchemeInRequests"), undefined, "not before 8.3.1");
     });
 
     it("omits the certificate keys without a certificate and the password key without a password", () => {

@@ -87,6 +87,13 @@ const cases: Case[] = [
     ["ForceHttpsSchemeInRequests before 8.3.1", a => (a.forceHttpsSchemeInRequests = true), "forceHttpsSchemeInRequests", /is supported from Creatio 8\.3\.1; remove it for 8\.2\.3/],
     ["publicUrl without a scheme", a => (a.publicUrl = "ids.example.com:8090"), "publicUrl", /is not an http\(s\) URL; write it like "http:\/\/ids\.example\.com:8090", the address at which Creatio reaches the service/],
     ["publicUrl with a query", a => (a.publicUrl = "http://ids.example.com:8090/?x=1"), "publicUrl", /has a query or fragment; give the service's base URL/],
+    ["known networks, which the service cannot be given", a => (a.proxy = { knownNetworks: ["10.0.0.0/8"] }), "proxy.knownNetworks", /the Identity Service cannot be given known networks: ASP\.NET Core reads them from no configuration key, only from code, and the vendor documents none\. With forwarded headers on, the service trusts X-Forwarded-For and X-Forwarded-Proto from every sender; remove this field and make the service reachable only through the proxy/],
+    ["known proxies, which the service cannot be given", a => (a.proxy = { forwardedHeaders: true, knownProxies: ["10.0.0.5"] }), "proxy.knownProxies", /cannot be given known proxies.*reachable only through the proxy/],
+    ["a fixed issuer, which the service cannot be given", a => (a.issuerUri = "https://ids.example.com"), "issuerUri", /cannot be given a fixed issuer: the vendor documents no key for IdentityServer4's IssuerUri.*set `publicUrl` to the proxy's address; the proxy must pass the original Host header/],
+    ["forwarded headers that are not a boolean", a => (a.proxy = { forwardedHeaders: "yes" }), "proxy.forwardedHeaders", /"yes" is not a boolean; give true or false/],
+    ["forwarded headers on a runtime that does not read the switch", a => ((a.target = DeploymentTarget.Iis), delete a.docker, (a.iis = {}), (a.creatioVersion = "7.18.5"), (a.proxy = { forwardedHeaders: true })), "proxy.forwardedHeaders", /ASP\.NET Core reads ASPNETCORE_FORWARDEDHEADERS_ENABLED from 3\.0 on, and Creatio 7\.18\.5 runs the service on \.NET Core 2\.2; remove it, and behind a proxy that terminates TLS let the proxy forward to the site's own HTTPS binding \(`iis\.https`\)/],
+    ["forwarded headers on the IIS target, which does not write them", a => ((a.target = DeploymentTarget.Iis), delete a.docker, (a.iis = {}), (a.creatioVersion = "8.3.1"), (a.proxy = { forwardedHeaders: true })), "proxy.forwardedHeaders", /the IIS target does not write ASPNETCORE_FORWARDEDHEADERS_ENABLED into the site's environment; remove it, and let the proxy pass the original Host header and forward to the site's own HTTPS binding \(`iis\.https`\).*or from Creatio 8\.3\.1 keep forceHttpsSchemeInRequests true/],
+    ["the issuer check on the IIS target, whose gate does not make it", a => ((a.target = DeploymentTarget.Iis), delete a.docker, (a.iis = {}), (a.readiness = { verifyIssuer: true })), "readiness.verifyIssuer", /the IIS target's readiness gate checks discovery and a token on the server, not the advertised issuer; remove it, and check the issuer once through the proxy \(curl <publicUrl>\/\.well-known\/openid-configuration\)/],
     ["readiness timeout zero", a => (a.readiness = { timeoutSeconds: 0 }), "readiness.timeoutSeconds", /0 is out of range; use a whole number of seconds from 1 to 3600/],
     ["readiness timeout too long", a => (a.readiness = { timeoutSeconds: 7200 }), "readiness.timeoutSeconds", /7200 is out of range/],
 ];
@@ -197,6 +204,7 @@ describe("argument checks", () => {
             enabled: true,
             timeoutSeconds: 300,
             verifyToken: true,
+            verifyIssuer: undefined, // the gate's own default: on
             // What Creatio 8.2.3's system actions ask the service for (versions.ts), so the gate meets its scope rules.
             tokenScopes: [
                 "register_own_resource",

@@ -12,9 +12,10 @@ import { pfxFile, readPfxBase64 } from "../certificates";
 import { Claim, knownClaims } from "../claims";
 import { Setting, toEnvironment } from "../configuration";
 import { pathForProviders } from "../providerPaths";
+import { forwardedHeadersEnvironment } from "../proxy";
 import { createLocalReadinessGate } from "../readiness";
 import { ArgumentCheck, checks, describe, isKnown } from "../validation";
-import { PlannedTarget } from "./target";
+import { forwardedHeadersFor, PlannedTarget } from "./target";
 
 export const DEFAULT_HTTP_PORT = 8090;
 export const DEFAULT_HTTPS_PORT = 8443;
@@ -242,10 +243,14 @@ export function serviceUrl(hostname: string, httpPort: number, httpsPort?: numbe
     return httpsPort === undefined ? `http://${hostname}:${httpPort}` : `https://${hostname}:${httpsPort}`;
 }
 
-/** The container's environment: the service configuration plus ASP.NET Core's own endpoint settings. */
+/**
+ * The container's environment: the service configuration plus ASP.NET Core's own endpoint settings and `host`,
+ * further variables of ASP.NET Core's host (the forwarded headers switch, proxy.ts).
+ */
 export function containerEnvironment(
     settings: readonly Setting[],
     https?: { port: number; certificatePassword?: string },
+    host: Readonly<Record<string, string>> = {},
 ): string[] {
     const endpoint = https
         ? [
@@ -258,7 +263,7 @@ export function containerEnvironment(
                   : []),
           ]
         : [`ASPNETCORE_URLS=http://+:${CONTAINER_HTTP_PORT}`];
-    return [...endpoint, ...toEnvironment(settings)];
+    return [...endpoint, ...Object.entries(host).map(([name, value]) => `${name}=${value}`), ...toEnvironment(settings)];
 }
 
 /** The local tag of a built image: one per component, so two instances never overwrite each other's tag. */
@@ -278,6 +283,8 @@ export interface DockerServiceInputs {
     readonly daemon?: pulumi.Input<string | undefined>;
     /** Changes whenever client re-seeding deleted rows (empty until then). */
     readonly restartToken?: pulumi.Output<string>;
+    /** Whether the service takes the scheme from the proxy's forwarded headers (`forwardedHeadersFor`). */
+    readonly forwardedHeaders?: pulumi.Input<boolean>;
 }
 
 /** The container's labels: the restart token only once there is one, so that turning re-seeding on changes nothing. */
@@ -351,9 +358,13 @@ export function createDockerService(
     const httpsPort = settings.https?.port;
 
     const environment = pulumi
-        .all([inputs.configuration, httpsPort, settings.https?.certificatePassword])
-        .apply(([configuration, port, certificatePassword]) =>
-            containerEnvironment(configuration, port === undefined ? undefined : { port, certificatePassword }),
+        .all([inputs.configuration, httpsPort, settings.https?.certificatePassword, inputs.forwardedHeaders])
+        .apply(([configuration, port, certificatePassword, forwardedHeaders]) =>
+            containerEnvironment(
+                configuration,
+                port === undefined ? undefined : { port, certificatePassword },
+                forwardedHeadersEnvironment(forwardedHeaders === true),
+            ),
         );
 
     const uploads: pulumi.Input<docker.types.input.ContainerUpload>[] = [];
@@ -392,10 +403,14 @@ export function createDockerService(
         { parent, dependsOn: containerDependsOn, deleteBeforeReplace: true },
     );
 
-    const url = pulumi
-        .all([settings.hostname, inputs.daemon, settings.httpPort, httpsPort])
-        .apply(([hostname, daemon, port, tlsPort]) => serviceUrl(hostname ?? defaultHostname(daemon), port, tlsPort));
-    return { image: image.resource, container, url };
+    return { image: image.resource, container, url: dockerServiceUrl(settings, inputs.daemon) };
+}
+
+/** The container's URL as the machine that runs Pulumi reaches it. */
+export function dockerServiceUrl(settings: DockerSettings, daemon: pulumi.Input<string | undefined> | undefined): pulumi.Output<string> {
+    return pulumi
+        .all([settings.hostname, daemon, settings.httpPort, settings.https?.port])
+        .apply(([hostname, host, port, tlsPort]) => serviceUrl(hostname ?? defaultHostname(host), port, tlsPort));
 }
 
 /**
@@ -418,6 +433,7 @@ export function planDocker(settings: DockerSettings): PlannedTarget {
                     signingCertificate: inputs.signingCertificate,
                     daemon: inputs.daemon,
                     restartToken: inputs.restartToken,
+                    forwardedHeaders: forwardedHeadersFor(inputs, dockerServiceUrl(settings, inputs.daemon)),
                 },
                 parent,
                 dependsOn,
@@ -431,7 +447,13 @@ export function planDocker(settings: DockerSettings): PlannedTarget {
             const gate = inputs.readiness
                 ? createLocalReadinessGate(
                       name,
-                      { url: deployed.url, clientId: inputs.readiness.clientId, clientSecret: inputs.readiness.clientSecret, revision: deployed.container.id },
+                      {
+                          url: deployed.url,
+                          publicUrl: inputs.publicUrl,
+                          clientId: inputs.readiness.clientId,
+                          clientSecret: inputs.readiness.clientSecret,
+                          revision: deployed.container.id,
+                      },
                       inputs.readiness.settings,
                       { parent },
                   )

@@ -29,9 +29,10 @@ import {
     ImageBuild,
     serviceUrl,
 } from "./docker";
+import { forwardedHeadersEnvironment } from "../proxy";
 import { createLocalReadinessGate } from "../readiness";
 import { ArgumentCheck, Check, checks, describe, isKnown } from "../validation";
-import { Deployed, DeployInputs, PlannedTarget } from "./target";
+import { Deployed, DeployInputs, forwardedHeadersFor, PlannedTarget } from "./target";
 
 export const DEFAULT_REPLICAS = 2;
 /** More tasks than this is almost certainly a typo: every task holds a database connection pool. */
@@ -473,6 +474,10 @@ function deploySwarm(
         .all([network.id, settings.serviceAlias, settings.networks ?? []])
         .apply(([own, alias, extra]) => [own, ...extra].map(id => ({ id, aliases: [alias] })));
     const published = pulumi.output(settings.endpointMode).apply(mode => mode === ENDPOINT_MODES.vip);
+    const url = pulumi
+        .all([settings.hostname, inputs.daemon, settings.httpPort])
+        .apply(([hostname, daemon, port]) => serviceUrl(hostname ?? defaultHostname(daemon), port));
+    const forwardedHeaders = forwardedHeadersFor(inputs, url);
 
     const service = new docker.Service(
         `${name}-service`,
@@ -481,7 +486,11 @@ function deploySwarm(
                 containerSpec: {
                     image,
                     // Only what is not secret: the configuration comes from the mounted appsettings file.
-                    env: { ASPNETCORE_URLS: `http://+:${CONTAINER_HTTP_PORT}`, ASPNETCORE_ENVIRONMENT },
+                    env: forwardedHeaders.apply(on => ({
+                        ASPNETCORE_URLS: `http://+:${CONTAINER_HTTP_PORT}`,
+                        ASPNETCORE_ENVIRONMENT,
+                        ...forwardedHeadersEnvironment(on),
+                    })),
                     secrets: [
                         { secretId: settingsSecret.id, secretName: settingsSecret.name, fileName: SETTINGS_FILE_PATH, fileMode: 0o444 },
                         { secretId: certificateSecret.id, secretName: certificateSecret.name, fileName: CONTAINER_SIGNING_CERTIFICATE_PATH, fileMode: 0o444 },
@@ -517,16 +526,23 @@ function deploySwarm(
         },
     );
 
-    const url = pulumi
-        .all([settings.hostname, inputs.daemon, settings.httpPort])
-        .apply(([hostname, daemon, port]) => serviceUrl(hostname ?? defaultHostname(daemon), port));
     const revision = pulumi
-        .all([service.id, image, settingsSecret.id, certificateSecret.id, settings.replicas, inputs.restartToken ?? ""])
-        .apply(parts => taskRevision(parts));
+        .all([service.id, image, settingsSecret.id, certificateSecret.id, settings.replicas, inputs.restartToken ?? "", forwardedHeaders])
+        .apply(([serviceId, imageId, settingsId, certificateId, replicas, restartToken, forwarded]) => {
+            const parts = [serviceId, imageId, settingsId, certificateId, replicas, restartToken];
+            // The switch counts only when on, so that a service without a proxy keeps the revision it had.
+            return taskRevision(forwarded ? [...parts, "forwarded-headers"] : parts);
+        });
     const gate = inputs.readiness
         ? createLocalReadinessGate(
               name,
-              { url, clientId: inputs.readiness.clientId, clientSecret: inputs.readiness.clientSecret, revision },
+              {
+                  url,
+                  publicUrl: inputs.publicUrl,
+                  clientId: inputs.readiness.clientId,
+                  clientSecret: inputs.readiness.clientSecret,
+                  revision,
+              },
               inputs.readiness.settings,
               { parent, dependsOn: [service] },
           )

@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Claim } from "../claims";
 import { Setting } from "../configuration";
+import { forwardedHeadersEnabled } from "../proxy";
 import { ReadinessSettings } from "../readiness";
 import { VersionProfile } from "../versions";
 
@@ -28,6 +29,8 @@ export interface DeployInputs {
     readonly secrets: pulumi.Input<string | undefined>[];
     /** The URL handed to Creatio, when it differs from the target's `url`. */
     readonly publicUrl?: pulumi.Input<string>;
+    /** `proxy.forwardedHeaders` as given; undefined: decided from `publicUrl` and the target's `url`. */
+    readonly forwardedHeaders?: pulumi.Input<boolean>;
     /** The Docker daemon's address (the provider's `host`), to derive a default host name from. */
     readonly daemon?: pulumi.Input<string | undefined>;
     /** Changes whenever client re-seeding deleted rows: the service must start again to insert its client. */
@@ -70,4 +73,14 @@ export interface PlannedTarget {
     claims(providerHost: string): Claim[];
     /** Creates the target's children under `parent`, the service after `dependsOn`. */
     deploy(name: string, inputs: DeployInputs, parent: pulumi.Resource, dependsOn: pulumi.Resource[]): Deployed;
+}
+
+/**
+ * Whether the service at `url` takes the scheme from the proxy's forwarded headers: as given, else when Creatio
+ * reaches it at another scheme, host or port (proxy.ts).
+ */
+export function forwardedHeadersFor(inputs: DeployInputs, url: pulumi.Input<string>): pulumi.Output<boolean> {
+    return pulumi
+        .all([inputs.forwardedHeaders, inputs.publicUrl, url])
+        .apply(([explicit, publicUrl, serviceUrl]) => forwardedHeadersEnabled({ profile: inputs.profile, explicit, publicUrl, serviceUrl }));
 }

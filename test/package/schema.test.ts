@@ -59,6 +59,7 @@ describe("multi-language schema (Pulumi's own inference)", () => {
             ["swarm", "SwarmDeployment", false, true],
             ["readiness", "Readiness", false, true],
             ["publicUrl", "string", false, false],
+            ["proxy", "ReverseProxy", false, true],
             ["creatio", "IdentityServiceCreatio", false, true],
         ];
         assert.deepEqual(Object.keys(inputs).sort(), expectations.map(e => e[0]).sort());

@@ -267,6 +267,31 @@ describe("swarm target: resources", () => {
         assert.equal(byName("sw-secrets-settings").inputs.name, undefined, "auto-named: a change creates a new secret");
     });
 
+    it("behind a TLS-terminating proxy (publicUrl https://…): forwarded headers in the service's environment, ForceHttpsSchemeInRequests in its settings, the issuer checked", async () => {
+        const { byName, url } = await deploy("sw-proxy", a => {
+            a.creatioVersion = "8.3.1";
+            a.publicUrl = "https://ids.example.com";
+        });
+        const service = byName("sw-proxy-service");
+        assert.deepEqual(service.inputs.taskSpec.containerSpec.env, {
+            ASPNETCORE_URLS: "http://+:80",
+            ASPNETCORE_ENVIRONMENT: "Production",
+            ASPNETCORE_FORWARDEDHEADERS_ENABLED: "true",
+        });
+        assert.equal(decodeSecretData(byName("sw-proxy-settings").inputs.data).ForceHttpsSchemeInRequests, true);
+        const gate = byName("sw-proxy-readiness").inputs.environment;
+        assert.equal(gate.IDENTITY_SERVICE_URL, url);
+        assert.equal(gate.IDENTITY_SERVICE_PUBLIC_URL, "https://ids.example.com");
+        assert.equal(gate.READINESS_VERIFY_ISSUER, undefined, "the gate's default: checked");
+
+        // The gate runs again when the switch changes (an update of the service in place), not for a service without it.
+        const plain = await deploy("sw-noproxy", a => ((a.creatioVersion = "8.3.1"), (a.swarm.httpPort = 8091)));
+        assert.equal(plain.byName("sw-noproxy-service").inputs.taskSpec.containerSpec.env.ASPNETCORE_FORWARDEDHEADERS_ENABLED, undefined);
+        const parts = (name: string) => [`${name}-service-id`, "registry.example.com/ids:8.2.3", `${name}-settings-id`, `${name}-signing-pfx-id`, 2, ""];
+        assert.equal(plain.byName("sw-noproxy-readiness").inputs.triggers[0], taskRevision(parts("sw-noproxy")), "the revision a service without a proxy had");
+        assert.equal(byName("sw-proxy-readiness").inputs.triggers[0], taskRevision([...parts("sw-proxy"), "forwarded-headers"]));
+    });
+
     it("rolls one task at a time, start-first, and rolls back a failed update", async () => {
         const { byName, url } = await deploy("sw-rolling");
         const service = byName("sw-rolling-service").inputs;
