@@ -10,6 +10,7 @@ import { CreatioHealthCheckResult } from "./creatioArgs";
 import { claimExclusively, providerFor, providerKey } from "./claims";
 import { clientDefinition, ClientSettings, renderSettings, Setting } from "./configuration";
 import { ClientCredentials, createClientCredentials } from "./credentials";
+import { additionalSettingsOutput } from "./escapeHatchPlan";
 import { DeploymentPlan, planDeployment } from "./plan";
 import { checkPlainInputs } from "./plainInputs";
 import { afterGate } from "./readiness";
@@ -86,6 +87,9 @@ export class IdentityService extends pulumi.ComponentResource {
             planDeployment(name, args),
         );
         super(TYPE_TOKEN, name, {}, afterArgumentChecks(opts, [plan.argumentsResolved, creatioArgumentsResolved]));
+        for (const warning of plan.warnings) {
+            void pulumi.log.warn(warning, this);
+        }
         claimExclusively(name, plan.deployment.claims(providerKey(providerFor(opts, docker.Provider.isInstance))));
 
         const credentials = createClientCredentials(name, plan.client, this);
@@ -110,6 +114,7 @@ export class IdentityService extends pulumi.ComponentResource {
                 profile: plan.profile,
                 configuration,
                 signingCertificate,
+                environment: pulumi.output(plan.escapeHatches.environment),
                 secrets: [plan.connectionString, credentials.secret, plan.redisConnection, signingCertificatePassword(plan)],
                 publicUrl: plan.publicUrl,
                 daemon: dockerDaemon(opts),
@@ -217,8 +222,9 @@ function renderConfiguration(plan: DeploymentPlan, client: pulumi.Output<ClientS
                 plan.redisConnection,
                 plan.forceHttpsSchemeInRequests,
                 target.signingCertificatePath,
+                additionalSettingsOutput(plan.escapeHatches),
             ])
-            .apply(([client, connectionString, signingCertificatePassword, logLevel, redisConnection, forceHttpsSchemeInRequests, certificatePath]) =>
+            .apply(([client, connectionString, signingCertificatePassword, logLevel, redisConnection, forceHttpsSchemeInRequests, certificatePath, additionalSettings]) =>
                 renderSettings(plan.profile, {
                     provider: plan.provider,
                     connectionString,
@@ -229,6 +235,7 @@ function renderConfiguration(plan: DeploymentPlan, client: pulumi.Output<ClientS
                     redisConnection,
                     forceHttpsSchemeInRequests,
                     servedOverHttps: target.servedOverHttps,
+                    additionalSettings,
                 }),
             ),
     );

@@ -29,6 +29,14 @@ function dockerArgs(overrides: Partial<IdentityServiceArgs> = {}): IdentityServi
     };
 }
 
+/** The settings file uploaded into a component's container (`/app/appsettings.Production.json`), parsed. */
+async function settingsFileOf(recorder: Recorder, name: string): Promise<Record<string, any>> {
+    const uploads: { file: string; content?: string }[] = await valueOf(recorder.byName(`${name}-container`).props.uploads);
+    const file = uploads.find(upload => upload.file === "/app/appsettings.Production.json");
+    assert.ok(file?.content, `${name}: the settings file is uploaded`);
+    return JSON.parse(file.content);
+}
+
 function deploy(name: string, args: IdentityServiceArgs) {
     const recorder = new Recorder();
     const service = new IdentityService(name, args, { transformations: [recorder.transformation] });
@@ -115,7 +123,7 @@ describe("IdentityService on Docker (mocks)", () => {
         });
     });
 
-    it("configures the container through a secret environment with every key", async () => {
+    it("configures the service through a settings file uploaded as a secret, with every key, and no secret in the environment", async () => {
         const { recorder } = deploy(
             "env",
             dockerArgs({
@@ -126,24 +134,25 @@ describe("IdentityService on Docker (mocks)", () => {
             }),
         );
         const container = recorder.byName("env-container").props;
-        assert.equal(await isSecretInput(container.envs), true);
-        const env: string[] = await valueOf(container.envs);
-        const map = new Map(env.map(entry => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
-        assert.equal(map.get("ASPNETCORE_URLS"), "http://+:80");
-        assert.equal(map.get("DbProvider"), "Postgres");
-        assert.equal(map.get("DatabaseConnectionString"), CONNECTION_STRING);
-        assert.equal(map.get("PostgresConnection"), CONNECTION_STRING);
-        assert.equal(map.get("X509CertificatePath"), "/app/signing-certificate.pfx");
-        assert.equal(map.get("Logging__LogLevel__Default"), "Debug");
-        assert.equal(map.get("RedisConnection"), "redis:6379,password=Redis-Secret-55");
-        assert.equal(map.get("ForceHttpsSchemeInRequests"), "false");
-        const clients = JSON.parse(map.get("Clients")!);
+        assert.equal(await isSecretInput(container.uploads), true);
+        const file = await settingsFileOf(recorder, "env");
+        assert.equal(file.DbProvider, "Postgres");
+        assert.equal(file.DatabaseConnectionString, CONNECTION_STRING);
+        assert.equal(file.PostgresConnection, CONNECTION_STRING);
+        assert.equal(file.X509CertificatePath, "/app/signing-certificate.pfx");
+        assert.deepEqual(file.Logging, { LogLevel: { Default: "Debug" } });
+        assert.equal(file.RedisConnection, "redis:6379,password=Redis-Secret-55");
+        assert.equal(file.ForceHttpsSchemeInRequests, false);
+        const clients = JSON.parse(file.Clients);
         assert.equal(clients[0].ClientId, "client-id-000000001");
         assert.deepEqual(clients[0].RedirectUris, [
             "https://creatio.example.com",
             "https://creatio.example.com/lib",
             "https://creatio.example.com/lib/",
         ]);
+        // The environment holds only where Kestrel listens and which settings file to read: nothing secret, so not a secret.
+        assert.equal(await isSecretInput(container.envs), false);
+        assert.deepEqual(await valueOf(container.envs), ["ASPNETCORE_URLS=http://+:80", "ASPNETCORE_ENVIRONMENT=Production"]);
     });
 
     it("publishes port 8090 by default, restarts unless stopped, and uploads the signing PFX as a secret", async () => {
@@ -156,9 +165,8 @@ describe("IdentityService on Docker (mocks)", () => {
         assert.equal((container.opts as pulumi.CustomResourceOptions).deleteBeforeReplace, true);
         assert.equal(await isSecretInput(container.props.uploads), true);
         const uploads = await valueOf(container.props.uploads);
-        assert.equal(uploads.length, 1);
-        assert.equal(uploads[0].file, "/app/signing-certificate.pfx");
-        assert.equal(Buffer.from(uploads[0].contentBase64, "base64")[0], 0x30);
+        assert.deepEqual(uploads.map((u: { file: string }) => u.file), ["/app/appsettings.Production.json", "/app/signing-certificate.pfx"]);
+        assert.equal(Buffer.from(uploads[1].contentBase64, "base64")[0], 0x30);
         assert.equal(container.props.volumes, undefined, "no host volume");
     });
 
@@ -214,14 +222,19 @@ describe("IdentityService on Docker (mocks)", () => {
         );
         const container = recorder.byName("tls-container").props;
         const env: string[] = await valueOf(container.envs);
-        assert.ok(env.includes("ASPNETCORE_URLS=https://+:443;http://+:80"));
-        assert.ok(env.includes("ASPNETCORE_HTTPS_PORT=9443"));
-        assert.ok(env.includes("ASPNETCORE_Kestrel__Certificates__Default__Path=/app/tls-certificate.pfx"));
-        assert.ok(env.includes("ASPNETCORE_Kestrel__Certificates__Default__Password=Tls-Secret-9911"));
-        assert.ok(env.includes("X509CertificatePath=/app/signing-certificate.pfx"));
-        assert.ok(!env.some(e => e.startsWith("ForceHttpsSchemeInRequests=")), "8.2.3 does not know the key");
+        assert.deepEqual(env, [
+            "ASPNETCORE_URLS=https://+:443;http://+:80",
+            "ASPNETCORE_HTTPS_PORT=9443",
+            "ASPNETCORE_Kestrel__Certificates__Default__Path=/app/tls-certificate.pfx",
+            "ASPNETCORE_ENVIRONMENT=Production",
+        ]);
+        assert.ok(!JSON.stringify(env).includes("Tls-Secret-9911"), "the certificate's password is not in the environment");
+        const file = await settingsFileOf(recorder, "tls");
+        assert.deepEqual(file.Kestrel, { Certificates: { Default: { Password: "Tls-Secret-9911" } } });
+        assert.equal(file.X509CertificatePath, "/app/signing-certificate.pfx");
+        assert.equal(file.ForceHttpsSchemeInRequests, undefined, "8.2.3 does not know the key");
         const uploads = await valueOf(container.uploads);
-        assert.deepEqual(uploads.map((u: { file: string }) => u.file), ["/app/signing-certificate.pfx", "/app/tls-certificate.pfx"]);
+        assert.deepEqual(uploads.map((u: { file: string }) => u.file), ["/app/appsettings.Production.json", "/app/signing-certificate.pfx", "/app/tls-certificate.pfx"]);
         assert.deepEqual(await valueOf(container.ports), [
             { internal: 80, external: 8090, ip: "0.0.0.0" },
             { internal: 443, external: 9443, ip: "0.0.0.0" },
@@ -317,8 +330,7 @@ describe("IdentityService on Docker (mocks)", () => {
         const reseed = recorder.byName("rcs-client-reseed").props;
         assert.equal(reseed.environment.RESEED_DB_PROVIDER, "MsSqlServer");
         assert.equal(JSON.parse(await valueOf(reseed.stdin)).connectionString, "Server=127.0.0.1,14330;Database=creatio;User ID=sa;Password=Reseed-Secret-1;");
-        const env: string[] = await valueOf(recorder.byName("rcs-container").props.envs);
-        assert.ok(env.includes(`MsSqlConnection=${CONNECTION_STRING}`), "the service keeps its own connection string");
+        assert.equal((await settingsFileOf(recorder, "rcs")).MsSqlConnection, CONNECTION_STRING, "the service keeps its own connection string");
     });
 
     it("skips re-seeding and the readiness gate when disabled", async () => {
@@ -511,16 +523,16 @@ describe("generated signing certificate (mocks)", () => {
         const { recorder } = deploy("deliver", withoutCertificate());
         const container = recorder.byName("deliver-container");
         assert.equal(await isSecretInput(container.props.uploads), true);
-        const [upload] = await valueOf(container.props.uploads);
-        assert.equal(upload.file, "/app/signing-certificate.pfx");
+        const upload = (await valueOf(container.props.uploads)).find((u: { file: string }) => u.file === "/app/signing-certificate.pfx");
         assert.equal(upload.contentBase64, (await generatedPfx()).toString("base64"));
-        const environment: string[] = await valueOf(container.props.envs);
-        assert.ok(environment.includes("X509CertificatePath=/app/signing-certificate.pfx"));
-        assert.ok(!environment.some(line => line.startsWith("X509CertificatePassword=")), "the generated PFX has no password");
+        const file = await settingsFileOf(recorder, "deliver");
+        assert.equal(file.X509CertificatePath, "/app/signing-certificate.pfx");
+        assert.equal(file.X509CertificatePassword, undefined, "the generated PFX has no password");
 
         resetMocks();
         const again = deploy("deliver", withoutCertificate()).recorder.byName("deliver-container");
-        assert.equal((await valueOf(again.props.uploads))[0].contentBase64, upload.contentBase64, "a re-run changes nothing");
+        const uploadedAgain = (await valueOf(again.props.uploads)).find((u: { file: string }) => u.file === "/app/signing-certificate.pfx");
+        assert.equal(uploadedAgain.contentBase64, upload.contentBase64, "a re-run changes nothing");
     });
 
     it("rotates the key (and with it the certificate) when signingCertificate.rotation changes", async () => {
