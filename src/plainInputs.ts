@@ -17,6 +17,7 @@ export type PlainFields = { readonly [field: string]: true | PlainFields };
 export const PLAIN_FIELDS: PlainFields = {
     target: true,
     creatioVersion: true,
+    profileVersion: true,
     database: { provider: true },
     client: { reseed: true },
     signingCertificate: {},
@@ -25,6 +26,9 @@ export const PLAIN_FIELDS: PlainFields = {
     swarm: { build: {}, redis: {}, resources: {}, update: {}, rollback: {} },
     readiness: { enabled: true },
     creatio: { runtime: true, enableFeature: true, healthCheck: true, tls: {}, clearSettingsOnDelete: true },
+    additionalSettings: {},
+    environment: {},
+    overrides: true,
 };
 
 /** The paths of plain fields whose value is an Output or a Promise. */

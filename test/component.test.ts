@@ -9,6 +9,7 @@ import { CreatioRuntime, DatabaseProvider, DeploymentTarget, IdentityService, Id
 import { clientDefinition } from "../src/configuration";
 import { systemClientProfile } from "../src/versions";
 import { CONTAINER_LABEL } from "../src/targets/docker";
+import { DEFAULT_HEALTH_CHECK } from "../src/targets/healthCheck";
 import { identityServerSecretHash, storedClient } from "../src/reseed";
 import { isSecretInput, Recorder, registered, resetMocks, settle, valueOf } from "./support/mocks";
 
@@ -561,3 +562,195 @@ async function urnsOf(dependsOn: pulumi.ResourceOptions["dependsOn"]): Promise<s
 async function urnOfChild(name: string): Promise<string> {
     return `urn:pulumi:stack::project::creatio-identity-service:index:IdentityService$command:local:Command::${name}`;
 }
+
+describe("a Creatio release newer than the version table (mocks)", () => {
+    beforeEach(resetMocks);
+    let warnings: { message: string; resource?: pulumi.Resource }[] = [];
+    const warn = pulumi.log.warn;
+    beforeEach(() => {
+        warnings = [];
+        (pulumi.log as { warn: typeof pulumi.log.warn }).warn = async (message: string, resource?: pulumi.Resource) => void warnings.push({ message, resource });
+    });
+    afterEach(() => ((pulumi.log as { warn: typeof pulumi.log.warn }).warn = warn));
+
+    it("deploys Creatio 8.4.0 with a warning on the component, built from the 8.3 profile", async () => {
+        const { service, recorder } = deploy("next", dockerArgs({ creatioVersion: "8.4.0" }));
+        await valueOf(service.url);
+        await settle();
+        assert.equal(warnings.length, 1);
+        assert.equal(warnings[0].resource, service, "on the component");
+        assert.equal(
+            warnings[0].message,
+            "Creatio 8.4.0 is newer than the releases this package knows (up to 8.3.x): it is deployed as Creatio 8.3.x would be: " +
+                ".NET 8 (on IIS the .NET 8 runtime and the ASP.NET Core 8.0 hosting bundle), Docker supported, the configuration keys " +
+                "RedisConnection and ForceHttpsSchemeInRequests, and the system client's scopes and properties of 8.3.x. Check the " +
+                "release's Identity Service guide for anything new; set `profileVersion` to a known release to choose the profile " +
+                "yourself (this warning then goes away), or use a release of this package that knows 8.4.0",
+        );
+        // Built from the 8.3 profile: its keys and system client, under the release's own version.
+        const file = await settingsFileOf(recorder, "next");
+        assert.equal(file.ForceHttpsSchemeInRequests, false, "a key from 8.3.1 on");
+        const profile83 = systemClientProfile([8, 3, 1]);
+        const [client] = JSON.parse(file.Clients);
+        assert.deepEqual(client.AllowedScopes, [...profile83.allowedScopes]);
+        assert.deepEqual(client.Properties, profile83.properties);
+        assert.equal(recorder.byName("next-image").props.imageName, "creatio-identity-service:8.4.0-next");
+        const readiness = await valueOf(recorder.byName("next-readiness").props.environment);
+        assert.equal(readiness.READINESS_TOKEN_SCOPES, [...profile83.requestedScopes, "IdentityServerApi"].join(" "));
+    });
+
+    it("takes the profile profileVersion pins, without a warning", async () => {
+        const { service, recorder } = deploy("pin", dockerArgs({ creatioVersion: "10.0.0", profileVersion: "8.2.3" }));
+        await valueOf(service.url);
+        await settle();
+        assert.deepEqual(warnings, []);
+        const file = await settingsFileOf(recorder, "pin");
+        assert.equal(file.ForceHttpsSchemeInRequests, undefined, "8.2.3 has no such key");
+        assert.deepEqual(JSON.parse(file.Clients)[0].AllowedScopes, [...systemClientProfile([8, 2, 3]).allowedScopes]);
+        assert.equal(recorder.byName("pin-image").props.imageName, "creatio-identity-service:10.0.0-pin");
+    });
+
+    it("warns about nothing for a release the table knows", async () => {
+        const { service } = deploy("known", dockerArgs({ creatioVersion: "8.3.5" }));
+        await valueOf(service.url);
+        await settle();
+        assert.deepEqual(warnings, []);
+    });
+});
+
+describe("escape hatches on Docker (mocks)", () => {
+    beforeEach(resetMocks);
+
+    it("delivers additionalSettings in the settings file with the package's keys, secrets kept secret", async () => {
+        const { recorder } = deploy(
+            "extra",
+            dockerArgs({
+                additionalSettings: {
+                    AllowedHosts: "*",
+                    "Logging:LogLevel:Microsoft": "Error",
+                    Serilog: { MinimumLevel: { Default: "Warning" }, Using: ["Console"] },
+                    Smtp: { Password: pulumi.secret("Smtp-Secret-4471"), Port: 587 },
+                    Limits: pulumi.output({ MaxClients: 10 }),
+                },
+            }),
+        );
+        const file = await settingsFileOf(recorder, "extra");
+        assert.equal(file.AllowedHosts, "*");
+        assert.deepEqual(file.Logging, { LogLevel: { Default: "Warning", Microsoft: "Error" } });
+        assert.deepEqual(file.Serilog, { MinimumLevel: { Default: "Warning" }, Using: ["Console"] });
+        assert.deepEqual(file.Smtp, { Password: "Smtp-Secret-4471", Port: 587 });
+        assert.deepEqual(file.Limits, { MaxClients: 10 });
+        assert.equal(file.DatabaseConnectionString, CONNECTION_STRING);
+        const container = recorder.byName("extra-container").props;
+        assert.equal(await isSecretInput(container.uploads), true);
+        assert.ok(!JSON.stringify(await valueOf(container.envs)).includes("Smtp-Secret-4471"));
+    });
+
+    it("adds the environment to the container's own variables, and replaces one only when overrides lists it", async () => {
+        const { recorder } = deploy(
+            "vars",
+            dockerArgs({
+                environment: { TZ: "Europe/Berlin", Logging__LogLevel__Default: pulumi.output("Debug"), ASPNETCORE_URLS: "http://+:80;http://+:8080" },
+                overrides: ["Logging__LogLevel__Default", "ASPNETCORE_URLS"],
+            }),
+        );
+        assert.deepEqual(await valueOf(recorder.byName("vars-container").props.envs), [
+            "ASPNETCORE_ENVIRONMENT=Production",
+            "TZ=Europe/Berlin",
+            "Logging__LogLevel__Default=Debug",
+            "ASPNETCORE_URLS=http://+:80;http://+:8080",
+        ]);
+    });
+
+    it("replaces a package key with an additional setting when overrides lists it", async () => {
+        const { recorder } = deploy("own-log", dockerArgs({ additionalSettings: { "Logging:LogLevel:Default": "Information" }, overrides: ["Logging:LogLevel:Default"] }));
+        assert.deepEqual((await settingsFileOf(recorder, "own-log")).Logging, { LogLevel: { Default: "Information" } });
+    });
+
+    const refusals: Array<[string, Partial<IdentityServiceArgs>, RegExp]> = [
+        ["a key the package sets", { additionalSettings: { "Logging:LogLevel:Default": "Debug" } }, /- additionalSettings\["Logging:LogLevel:Default"\]: "Logging:LogLevel:Default" is a key the package sets from `logLevel`; use `logLevel` instead, or, to replace the package's value on purpose, add "Logging:LogLevel:Default" to `overrides`/],
+        ["a nested key the package sets", { additionalSettings: { Logging: { LogLevel: { Default: "Debug" } } } }, /- additionalSettings\.Logging\.LogLevel\.Default: "Logging:LogLevel:Default" is a key the package sets from `logLevel`/],
+        ["the Kestrel password", { additionalSettings: { "Kestrel:Certificates:Default:Password": "x" } }, /is a key the package sets from `docker\.https\.certificate\.password`/],
+        ["a variable for a package key", { environment: { DatabaseConnectionString: "x" } }, /- environment\.DatabaseConnectionString: DatabaseConnectionString sets "databaseconnectionstring", which the package sets from `database\.connectionString`/],
+        ["a variable of the container", { environment: { ASPNETCORE_ENVIRONMENT: "Development" } }, /- environment\.ASPNETCORE_ENVIRONMENT: .*which makes the service read the settings file \/app\/appsettings\.Production\.json; remove it/],
+        ["a secret replaced through the environment", { environment: { Clients: "[]" }, overrides: ["Clients"] }, /- environment\.Clients: Clients replaces "clients", a secret the package sets from `client`; a secret does not belong in an environment/],
+        ["a stale override", { overrides: ["AllowedHosts"] }, /- overrides: "AllowedHosts" replaces nothing the package sets/],
+        ["an override that is not a string", { overrides: [""] }, /- overrides\[0\]: "" is not a configuration key or variable name/],
+        ["overrides that are not a list", { overrides: "Clients" as unknown as string[] }, /- overrides: must be a list of configuration keys and variable names/],
+        ["a variable name with a colon", { environment: { "Logging:LogLevel:Microsoft": "Error" } }, /- environment\["Logging:LogLevel:Microsoft"\]: "Logging:LogLevel:Microsoft" is not an environment variable name; write "__" for the ":"/],
+        ["a variable that is not a string", { environment: { PORT: 8080 as unknown as string } }, /- environment\.PORT: 8080 is not a string; environment variables hold text/],
+        ["an empty section in a key", { additionalSettings: { "Serilog::MinimumLevel": "Debug" } }, /- additionalSettings\["Serilog::MinimumLevel"\]: "Serilog::MinimumLevel" has an empty section/],
+        ["a value that is not JSON", { additionalSettings: { Started: new Date(0) as unknown as string } }, /- additionalSettings\.Started: is not a JSON value: an instance of a class; give a string, number, boolean, null, array or object/],
+        ["an empty object", { additionalSettings: { Serilog: {} } }, /- additionalSettings\.Serilog: "Serilog" is an empty object, which sets nothing/],
+        ["additionalSettings that is not an object", { additionalSettings: ["AllowedHosts"] as unknown as Record<string, string> }, /- additionalSettings: must be an object of configuration keys and values/],
+        ["environment that is not an object", { environment: "TZ=UTC" as unknown as Record<string, string> }, /- environment: must be an object of variable names and values/],
+        ["a key and a variable for the same key", { additionalSettings: { AllowedHosts: "*" }, environment: { AllowedHosts: "x" } }, /- environment\.AllowedHosts: AllowedHosts sets "AllowedHosts", which additionalSettings\.AllowedHosts sets too/],
+    ];
+    for (const [title, overrides, expected] of refusals) {
+        it(`refuses ${title} before creating anything`, async () => {
+            const before = registered.length;
+            assert.throws(() => deploy(`refuse-${refusals.findIndex(r => r[0] === title)}`, dockerArgs(overrides)), expected);
+            await settle();
+            assert.deepEqual(registered.slice(before), [], "nothing registered");
+        });
+    }
+
+    /** The first error a program run reports (an argument checked when it resolved), and what it registered. */
+    async function reportedError(run: () => void): Promise<{ error: Error; registeredNames: string[] }> {
+        const before = registered.length;
+        const seen: unknown[] = [];
+        const listener = (reason: unknown) => void seen.push(reason);
+        process.on("unhandledRejection", listener);
+        try {
+            run();
+            while (seen.length === 0) await settle();
+            await settle();
+        } finally {
+            process.off("unhandledRejection", listener);
+        }
+        return { error: seen[0] as Error, registeredNames: registered.slice(before).map(r => r.name) };
+    }
+
+    it("refuses a secret environment value once it resolves, naming the field, without the value, before any child", async () => {
+        const { error, registeredNames } = await reportedError(() => deploy("secret-env", dockerArgs({ environment: { SMTP_PASSWORD: pulumi.secret("Smtp-Secret-4471") } })));
+        assert.match(error.message, /- environment\.SMTP_PASSWORD: is a secret, and a secret does not belong in an environment \(`docker inspect` shows a container's, IIS Manager a site's\); give it in `additionalSettings` instead/);
+        assert.ok(!error.message.includes("Smtp-Secret-4471"));
+        assert.deepEqual(registeredNames, []);
+    });
+
+    it("refuses a key inside a value known only later that collides, once it resolves", async () => {
+        const { error, registeredNames } = await reportedError(() =>
+            deploy("late-key", dockerArgs({ additionalSettings: { Logging: pulumi.output({ LogLevel: { Default: "Debug" } }) } })),
+        );
+        assert.match(error.message, /- additionalSettings: additionalSettings\.Logging: "Logging:LogLevel:Default" is a key the package sets from `logLevel`/);
+        assert.deepEqual(registeredNames, []);
+    });
+
+    it("counts an override used by a key known only later", async () => {
+        const { recorder, service } = deploy(
+            "late-override",
+            dockerArgs({ additionalSettings: { Logging: pulumi.output({ LogLevel: { Default: "Debug" } }) }, overrides: ["Logging:LogLevel:Default"] }),
+        );
+        await valueOf(service.url);
+        assert.deepEqual((await settingsFileOf(recorder, "late-override")).Logging, { LogLevel: { Default: "Debug" } });
+    });
+});
+
+describe("the Docker container's health check (mocks)", () => {
+    beforeEach(resetMocks);
+
+    it("probes the discovery document with the Swarm target's default probe, timed as the provider reads it back", async () => {
+        const { recorder } = deploy("health", dockerArgs());
+        const container = recorder.byName("health-container");
+        assert.deepEqual(await valueOf(container.props.healthcheck), { tests: DEFAULT_HEALTH_CHECK, interval: "3s", timeout: "3s", startPeriod: "1m0s", retries: 3 });
+        assert.deepEqual((container.opts as pulumi.CustomResourceOptions).replaceOnChanges, ["healthcheck"], "the provider's update would not apply a new one");
+    });
+
+    it("takes a probe of the user's, or NONE", async () => {
+        const probe = deploy("probe", dockerArgs({ docker: { build: { context: BUILD_CONTEXT }, healthCheck: ["CMD", "/probe", pulumi.output("--fast")] } })).recorder;
+        assert.deepEqual((await valueOf(probe.byName("probe-container").props.healthcheck)).tests, ["CMD", "/probe", "--fast"]);
+        resetMocks();
+        const none = deploy("none", dockerArgs({ docker: { build: { context: BUILD_CONTEXT }, healthCheck: ["NONE"] } })).recorder;
+        assert.deepEqual((await valueOf(none.byName("none-container").props.healthcheck)).tests, ["NONE"]);
+    });
+});
