@@ -754,3 +754,27 @@ describe("the Docker container's health check (mocks)", () => {
         assert.deepEqual((await valueOf(none.byName("none-container").props.healthcheck)).tests, ["NONE"]);
     });
 });
+
+describe("transforms on the component (mocks, with the engine's transforms: test/emulator/transforms.js)", () => {
+    beforeEach(resetMocks);
+
+    /** The README's example: a memory limit and log rotation for the container, nothing else touched. */
+    const limitContainer: pulumi.ResourceTransform = ({ type, props, opts }) =>
+        type === "docker:index/container:Container"
+            ? { props: { ...props, memory: 512, logDriver: "json-file", logOpts: { "max-size": "10m", "max-file": "3" } }, opts }
+            : undefined;
+
+    it("changes the child it picks and leaves the others as they were", async () => {
+        const service = new IdentityService("shaped", dockerArgs(), { transforms: [limitContainer] });
+        await valueOf(service.url);
+        await settle();
+        const container = registered.find(r => r.name === "shaped-container")!;
+        assert.equal(container.inputs.memory, 512);
+        assert.equal(container.inputs.logDriver, "json-file");
+        assert.deepEqual(container.inputs.logOpts, { "max-size": "10m", "max-file": "3" });
+        assert.equal(container.inputs.name, "shaped", "the component's own inputs stay");
+        for (const child of registered.filter(r => r.name.startsWith("shaped-") && r.name !== "shaped-container")) {
+            assert.equal(child.inputs.memory, undefined, child.name);
+        }
+    });
+});

@@ -13,7 +13,8 @@ import * as os from "os";
 import * as path from "path";
 import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase } from "./infra/postgres";
 import { Credentials, containerId, exists, removeLeftovers, requireDocker, token } from "./support/emulated";
-import { IDENTITY_SERVICE_FOLDER, REPOSITORY, SIGNING_CERTIFICATE } from "../emulator/programs";
+import { REPOSITORY, SIGNING_CERTIFICATE } from "../emulator/programs";
+import { StandInContext, standInContext } from "./support/standInContext";
 import { RunResult, Stack, Workspace } from "../emulator/stack";
 import { freePort } from "../support/freePort";
 
@@ -88,6 +89,8 @@ describe(`engine emulator e2e: a stack of release 0.1.0 (${FIRST_RELEASE}) upgra
     let stack: Stack | undefined;
     let deployed: Credentials;
     let imageExisted = false;
+    /** The archive the user extracted: the stand-in acting as the Creatio version the stack deploys (8.2.3). */
+    let archive: StandInContext;
 
     before(async function () {
         requireDocker();
@@ -100,6 +103,7 @@ describe(`engine emulator e2e: a stack of release 0.1.0 (${FIRST_RELEASE}) upgra
         imageExisted = exists("image", SERVICE_IMAGE);
         release = checkOutRelease(FIRST_RELEASE);
         program = userProgram(release);
+        archive = standInContext({ seedingRule: "missing-id", creatioVersion: "8.2.3" });
         db = await createScratchDatabase(env, "cis_upgrade");
     });
 
@@ -107,15 +111,16 @@ describe(`engine emulator e2e: a stack of release 0.1.0 (${FIRST_RELEASE}) upgra
         await removeLeftovers(stack, [SERVICE], []);
         if (!imageExisted) spawnSync("docker", ["rmi", SERVICE_IMAGE], { stdio: "ignore" });
         await db?.drop().catch(() => undefined);
+        archive?.remove();
         for (const folder of [release, program && path.dirname(program)]) if (folder) fs.rmSync(folder, { recursive: true, force: true });
     });
 
-    it("1. release 0.1.0 deploys the program and serves a token", async () => {
+    it("1. release 0.1.0 deploys the program, whose client the service refuses", async () => {
         installPackage(program, release);
         // The stack's configuration as the release's README had the user set it.
         const old = new Workspace(fs.mkdtempSync(path.join(os.tmpdir(), "cis-upgrade-state-"))).stack(program, "e2e");
         old.configSet("creatioVersion", "8.2.3");
-        old.configSet("identityServiceFolder", IDENTITY_SERVICE_FOLDER);
+        old.configSet("identityServiceFolder", archive.path);
         old.configSet("signingCertificatePath", SIGNING_CERTIFICATE);
         old.configSet("connectionString",
             `Server=${env.hostFromContainers};Port=${env.port};Database=${db.name};User ID=${env.user};Password=${env.password};Timeout=5;`,
@@ -124,7 +129,10 @@ describe(`engine emulator e2e: a stack of release 0.1.0 (${FIRST_RELEASE}) upgra
         stack = old;
         await old.up(TRANSPILE_ONLY);
         deployed = old.outputs({ showSecrets: true }) as unknown as Credentials;
-        assert.equal(await token(deployed.url, deployed.clientId, deployed.clientSecret), 200);
+        // Release 0.1.0 granted `implicit` without a Creatio URL, hence without redirect URIs: IdentityServer4 drops such
+        // a client from its store (DefaultClientConfigurationValidator.cs:119-135 @ 4.1.2), so its token requests get
+        // invalid_client. The upgrade below repairs it.
+        assert.equal(await token(deployed.url, deployed.clientId, deployed.clientSecret), 400);
     });
 
     it("2. this checkout previews the upgrade: the credentials stay, and the preview says so", async () => {
@@ -147,16 +155,19 @@ describe(`engine emulator e2e: a stack of release 0.1.0 (${FIRST_RELEASE}) upgra
         assert.deepEqual({ replaced, created }, { replaced: ["container", "readiness"], created: ["client-retire"] }, preview.text);
     });
 
-    it("3. up upgrades it: the same client keeps working, no credential was regenerated", async () => {
+    it("3. up upgrades it: the same client now gets a token, no credential was regenerated, no secret left in the container's environment", async () => {
         const result = await stack!.up(TRANSPILE_ONLY);
         assert.equal(byRole(result)["client-id"], "same");
-        // Nothing is replaced: the rebuilt image has the same id and the restart token did not change, so the
-        // container and the readiness gate stay; the re-seed step updates (its input gained fields) and the retire
-        // step is new.
+        // The rebuilt image has the same id and the restart token did not change; the container is replaced once,
+        // because its configuration moved from the environment into the settings file and it gained a health check
+        // (both arguments the Docker provider replaces a container for), and the readiness gate runs again on the new
+        // one. The re-seed step updates (its input gained fields) and the retire step is new.
         assert.deepEqual(byRole(result), {
-            "client-id": "same", "client-secret": "same", image: "update", "client-reseed": "update", container: "same",
-            readiness: "same", "client-retire": "create",
+            "client-id": "same", "client-secret": "same", image: "update", "client-reseed": "update", container: "replace",
+            readiness: "replace", "client-retire": "create",
         }, result.text);
+        const environment = JSON.stringify(JSON.parse(execFileSync("docker", ["inspect", "--format", "{{json .Config.Env}}", SERVICE], { encoding: "utf8" })));
+        assert.ok(!environment.includes(env.password) && !environment.includes(deployed.clientSecret), "no secret in the container's environment");
         const upgraded = stack!.outputs({ showSecrets: true }) as unknown as Credentials;
         assert.equal(upgraded.clientId, deployed.clientId);
         assert.equal(upgraded.clientSecret, deployed.clientSecret);
