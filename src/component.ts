@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { CreatioSystemSettings, IdentityServiceArgs } from "./args";
-import { createSigningCertificate, readPfxBase64 } from "./certificates";
+import { createSigningCertificate, reencodedPfxBase64 } from "./certificates";
 import { CreatioHealthCheckResult } from "./creatioArgs";
 import { claimExclusively, providerFor, providerKey } from "./claims";
 import { clientDefinition, ClientSettings, renderSettings, Setting } from "./configuration";
@@ -102,7 +102,7 @@ export class IdentityService extends pulumi.ComponentResource {
         const configuration = renderConfiguration(plan, client, plan.deployment.facts);
         const signingCertificate =
             plan.signingCertificate.kind === "file"
-                ? readPfxBase64(plan.signingCertificate.path)
+                ? reencodedPfxBase64(plan.signingCertificate.path, plan.signingCertificate.password)
                 : createSigningCertificate(name, plan.signingCertificate.rotation, this).pfxBase64;
         const { url, gate, service } = plan.deployment.deploy(
             name,
@@ -205,19 +205,17 @@ function renderConfiguration(plan: DeploymentPlan, client: pulumi.Output<ClientS
             .all([
                 client,
                 plan.connectionString,
-                signingCertificatePassword(plan),
                 plan.logLevel,
                 plan.redisConnection,
                 plan.forceHttpsSchemeInRequests,
                 target.signingCertificatePath,
             ])
-            .apply(([client, connectionString, signingCertificatePassword, logLevel, redisConnection, forceHttpsSchemeInRequests, certificatePath]) =>
+            .apply(([client, connectionString, logLevel, redisConnection, forceHttpsSchemeInRequests, certificatePath]) =>
                 renderSettings(plan.profile, {
                     provider: plan.provider,
                     connectionString,
                     client,
                     signingCertificatePath: certificatePath,
-                    signingCertificatePassword,
                     logLevel,
                     redisConnection,
                     forceHttpsSchemeInRequests,

@@ -4,7 +4,7 @@
  * IIS as a patch of appsettings.json.
  */
 import { DatabaseProvider, LogLevel } from "./args";
-import { SIGNING_CERTIFICATE_PASSWORD_KEY, VersionProfile } from "./versions";
+import { VersionProfile } from "./versions";
 
 /** The scopes and grant types the vendor documents for the system client. */
 export const CLIENT_ALLOWED_SCOPES = [
@@ -72,7 +72,6 @@ export interface ServiceSettings {
     readonly client: ClientSettings;
     /** Where the signing PFX is on the target (container or server); absent to use the archive's sample. */
     readonly signingCertificatePath?: string;
-    readonly signingCertificatePassword?: string;
     readonly logLevel: LogLevel;
     readonly redisConnection?: string;
     readonly forceHttpsSchemeInRequests?: boolean;
@@ -109,9 +108,6 @@ export function renderSettings(profile: VersionProfile, settings: ServiceSetting
     ];
     if (settings.signingCertificatePath !== undefined) {
         result.push({ key: "X509CertificatePath", value: settings.signingCertificatePath });
-        if (settings.signingCertificatePassword) {
-            result.push({ key: SIGNING_CERTIFICATE_PASSWORD_KEY, value: settings.signingCertificatePassword });
-        }
     }
     if (profile.supports.redisConnection && settings.redisConnection) {
         result.push({ key: "RedisConnection", value: settings.redisConnection });

@@ -80,7 +80,6 @@ describe("configuration rendering", () => {
         const settings = renderSettings(profile("8.3.2"), {
             ...base,
             signingCertificatePath: "/app/signing-certificate.pfx",
-            signingCertificatePassword: "pfx-password",
             redisConnection: "redis:6379",
             forceHttpsSchemeInRequests: true,
         });
@@ -91,7 +90,6 @@ describe("configuration rendering", () => {
             "Clients",
             "Logging:LogLevel:Default",
             "X509CertificatePath",
-            "X509CertificatePassword",
             "RedisConnection",
             "ForceHttpsSchemeInRequests",
         ]);
@@ -112,7 +110,7 @@ describe("configuration rendering", () => {
         assert.equal(valueOf(renderSettings(profile("8.3.1"), { ...base, servedOverHttps: true }), "ForceHttpsSchemeInRequests"), undefined);
     });
 
-    it("omits the certificate keys without a certificate and the password key without a password", () => {
+    it("omits the certificate key without a certificate, and never writes a certificate password (the PFX reaches the service without one)", () => {
         assert.ok(!keys(renderSettings(profile("8.2.1"), base)).includes("X509CertificatePath"));
         const withPath = renderSettings(profile("8.2.1"), { ...base, signingCertificatePath: "C:\\ids\\openssl.pfx" });
         assert.equal(valueOf(withPath, "X509CertificatePath"), "C:\\ids\\openssl.pfx");
