@@ -2,8 +2,12 @@
 # on the host, so that the other steps can run them by name. Files are named after their content hash: a name always
 # holds the same content, so an existing file is left alone (or restored when it was changed there), and older files
 # stay until the step is deleted, so the delete commands kept in the state of other steps always find theirs. The
-# folder is readable and writable by Administrators and SYSTEM only (inheritance removed): the other steps run these
-# files as an administrator.
+# folder is readable and writable by Administrators and SYSTEM only (inheritance removed) and owned by Administrators:
+# the other steps run these files as an administrator (and their runner checks each file's SHA-256 against its name).
+# A folder someone else created first is taken over only when neither it nor anything in it is a junction or symbolic
+# link, and a file is written anew (deleted first), never through a link someone left under its name.
+# Output: one line of JSON, ASCII only (a path beyond ASCII written as \uXXXX: Windows PowerShell 5.1 writes standard
+# output in the console's OEM code page).
 # This script travels inline as -EncodedCommand, minified, within cmd.exe's line limit: keep its code short.
 # Input, plain lines (so that a preview shows a changed script line by line), read strictly:
 #   folder C:\...\IdentityService.deploy
@@ -55,27 +59,40 @@ try {
     if (-not (Test-Path -LiteralPath $parent -PathType Container)) {
         throw "the folder $parent does not exist on this host: fix iis.creatioPath (or iis.installPath)"
     }
-    if (-not (Test-Path -LiteralPath $folder -PathType Container)) {
+    $directory = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($folder)
+    if ([System.IO.Directory]::Exists($directory)) {
+        foreach ($entry in @($directory) + [System.IO.Directory]::GetFileSystemEntries($directory)) {
+            if ([System.IO.File]::GetAttributes($entry) -band [System.IO.FileAttributes]::ReparsePoint) {
+                $name = if ($entry -eq $directory) { $folder } else { $folder + '\' + [System.IO.Path]::GetFileName($entry) }
+                throw "$name is a junction or symbolic link: remove it (the scripts are written only into a folder of their own)"
+            }
+        }
+    } else {
         New-Item -ItemType Directory -Path $folder | Out-Null
     }
     $ErrorActionPreference = 'Continue'
+    $owner = & icacls.exe $folder /setowner '*S-1-5-32-544' /T 2>&1
+    $ownerSet = $LASTEXITCODE -eq 0
     $acl = & icacls.exe $folder /inheritance:r /grant:r '*S-1-5-32-544:(OI)(CI)F' /grant:r '*S-1-5-18:(OI)(CI)F' 2>&1
     $ErrorActionPreference = 'Stop'
-    if ($LASTEXITCODE -ne 0) {
-        throw "could not restrict the permissions of ${folder}: $acl"
+    if (-not $ownerSet -or $LASTEXITCODE -ne 0) {
+        throw "could not give $folder to Administrators only: $owner $acl"
     }
     # Windows PowerShell 5.1 reads a script without a byte order mark in the ANSI code page: write one.
     $encoding = New-Object System.Text.UTF8Encoding $true
-    $directory = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($folder)
     $written = @()
     foreach ($file in $files) {
         $path = [System.IO.Path]::Combine($directory, $file.name)
         if (-not [System.IO.File]::Exists($path) -or [System.IO.File]::ReadAllText($path) -cne $file.content) {
+            if ([System.IO.File]::Exists($path)) {
+                [System.IO.File]::Delete($path)
+            }
             [System.IO.File]::WriteAllText($path, $file.content, $encoding)
             $written += $file.name
         }
     }
-    Write-Output (ConvertTo-Json -Compress -InputObject @{ directory = $folder; written = $written })
+    $json = ConvertTo-Json -Compress -InputObject ([ordered]@{ directory = $folder; written = @($written) })
+    [Console]::Out.WriteLine([regex]::Replace($json, '[^\x00-\x7f]', { param($match) '\u{0:x4}' -f [int][char]$match.Value }))
 } catch {
     [Console]::Error.WriteLine("${step}: $($_.Exception.Message)")
     exit 1
