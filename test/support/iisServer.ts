@@ -355,6 +355,7 @@ export class IisServer {
             PSModulePath: modules,
             windir: "C:\\Windows",
             SystemDrive: "C:",
+            SystemRoot: "C:\\Windows",
             ProgramFiles: "C:\\Program Files",
             COMPUTERNAME: "IIS-STANDIN",
             DOTNET_CLI_TELEMETRY_OPTOUT: "1",
