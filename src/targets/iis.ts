@@ -54,7 +54,7 @@ export const MINIMUM_IIS_MAJOR_VERSION = 10;
  * lacks would otherwise fail a later step halfway. The list is kept equal to what the scripts access, and each entry
  * to the real API, by tests.
  */
-export const IIS_API: Readonly<Record<string, { readonly properties?: readonly string[]; readonly methods?: readonly string[]; readonly values?: readonly string[] }>> = {
+export const IIS_API: Readonly<Record<string, { readonly properties?: readonly string[]; readonly methods?: readonly string[]; readonly enumValues?: readonly string[] }>> = {
     ServerManager: { properties: ["ApplicationPools", "Sites"], methods: ["CommitChanges", "GetApplicationHostConfiguration"] },
     Configuration: { methods: ["GetSection"] },
     ConfigurationSection: { methods: ["GetCollection"] },
@@ -71,8 +71,8 @@ export const IIS_API: Readonly<Record<string, { readonly properties?: readonly s
     VirtualDirectory: { properties: ["PhysicalPath"] },
     BindingCollection: { methods: ["Add", "Remove"] },
     Binding: { properties: ["BindingInformation", "CertificateHash", "CertificateStoreName", "Protocol"] },
-    ManagedPipelineMode: { values: ["Integrated"] },
-    ProcessModelIdentityType: { values: ["ApplicationPoolIdentity", "SpecificUser"] },
+    ManagedPipelineMode: { enumValues: ["Integrated"] },
+    ProcessModelIdentityType: { enumValues: ["ApplicationPoolIdentity", "SpecificUser"] },
 };
 
 /**
@@ -425,7 +425,12 @@ export function prerequisitesInput(profile: VersionProfile, creatioPath: string,
         creatioPath,
         minimumWindowsBuild: MINIMUM_WINDOWS_BUILD,
         minimumIisVersion: MINIMUM_IIS_MAJOR_VERSION,
-        iisApi: IIS_API,
+        iisApi: Object.fromEntries(
+            Object.entries(IIS_API).map(([type, members]) => [
+                type,
+                { properties: members.properties ?? [], methods: members.methods ?? [], enumValues: members.enumValues ?? [] },
+            ]),
+        ),
         encodingProbe: ENCODING_PROBE,
         encodingProbeCodes: Array.from({ length: ENCODING_PROBE.length }, (_, i) => ENCODING_PROBE.charCodeAt(i)),
         signingCertificate: signingCertificate === undefined ? null : { base64: signingCertificate },

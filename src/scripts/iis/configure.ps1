@@ -47,8 +47,9 @@ try {
     $step = 'configuration: loading the patcher'
     # Read-UploadedText (the runner's) refuses a file whose content is not what its name's hash says.
     $compile = @{ TypeDefinition = (Read-UploadedText $in.patcherPath); Language = 'CSharp' }
-    if ($PSVersionTable.PSEdition -ne 'Core') {
-        # Windows PowerShell compiles against the .NET Framework, where System.Xml is not referenced by default.
+    if ([System.Xml.XmlDocument].Assembly.GetName().Name -eq 'System.Xml') {
+        # On the .NET Framework (Windows PowerShell 5.1) System.Xml is not referenced by default; on .NET it is, and
+        # naming any assembly would replace the defaults.
         $compile.ReferencedAssemblies = @([System.Xml.XmlDocument].Assembly.Location)
     }
     Add-Type @compile

@@ -5,7 +5,7 @@
 #   {"hostingBundleVersion": "8.0", "install": "<what to install, for messages>",
 #    "frameworks": [{"name": "Microsoft.AspNetCore.App", "version": "8.0"}, ...], "creatioPath": "C:\\Creatio",
 #    "minimumWindowsBuild": 14393, "minimumIisVersion": 10,
-#    "iisApi": {"<class>": {"properties": [...], "methods": [...], "values": [...]}, ...},
+#    "iisApi": {"<class>": {"properties": [...], "methods": [...], "enumValues": [...]}, ...},
 #    "encodingProbe": "<text beyond ASCII>", "encodingProbeCodes": [<its UTF-16 code units>],
 #    "signingCertificate": null | {"base64": "<the PFX the service will load>"}}
 # Checks: Windows Server's build and IIS's version; Windows PowerShell's version and language mode; IIS (W3SVC) and
@@ -78,18 +78,19 @@ try {
                 [void]$missing.Add("the class $class")
                 continue
             }
+            # By index: a hashtable's own properties (Keys, Values, Count) would win over keys read with a dot.
             $wanted = $in.iisApi[$class]
-            foreach ($name in @($wanted.properties)) {
+            foreach ($name in $wanted['properties']) {
                 if (@($type.GetMember($name, [System.Reflection.MemberTypes]::Property, $binding)).Count -eq 0) {
                     [void]$missing.Add("$class.$name (a property)")
                 }
             }
-            foreach ($name in @($wanted.methods)) {
+            foreach ($name in $wanted['methods']) {
                 if (@($type.GetMember($name, [System.Reflection.MemberTypes]::Method, $binding)).Count -eq 0) {
                     [void]$missing.Add("$class.$name() (a method)")
                 }
             }
-            foreach ($name in @($wanted.values)) {
+            foreach ($name in $wanted['enumValues']) {
                 if (-not $type.IsEnum -or [Enum]::GetNames($type) -notcontains $name) {
                     [void]$missing.Add("$class.$name (an enum value)")
                 }

@@ -4,8 +4,8 @@
 # stay until the step is deleted, so the delete commands kept in the state of other steps always find theirs. The
 # folder is readable and writable by Administrators and SYSTEM only (inheritance removed) and owned by Administrators:
 # the other steps run these files as an administrator (and their runner checks each file's SHA-256 against its name).
-# A folder someone else created first is taken over only when neither it nor anything in it is a junction or symbolic
-# link, and a file is written anew (deleted first), never through a link someone left under its name.
+# A folder someone else created first is taken over only when it is no junction or symbolic link, and a file is written
+# anew (deleted first), never through a link or hard link someone left under its name.
 # Output: one line of JSON, ASCII only (a path beyond ASCII written as \uXXXX: Windows PowerShell 5.1 writes standard
 # output in the console's OEM code page).
 # This script travels inline as -EncodedCommand, minified, within cmd.exe's line limit: keep its code short.
@@ -16,11 +16,12 @@
 #   file ...
 # Anything else is refused before a file is written.
 $ErrorActionPreference = 'Stop'
-[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
+# In ConstrainedLanguage mode (a lockdown policy) this first statement already fails: "Property setting is supported
+# only on core types in this language mode" (the runner of the other steps names the mode itself).
+[Console]::OutputEncoding = New-Object Text.UTF8Encoding $false
 $step = 'scripts'
 try {
-    $reader = New-Object System.IO.StreamReader([Console]::OpenStandardInput(), (New-Object System.Text.UTF8Encoding $false))
-    $lines = $reader.ReadToEnd().Split([char]10)
+    $lines = (New-Object IO.StreamReader([Console]::OpenStandardInput(), (New-Object Text.UTF8Encoding $false))).ReadToEnd().Split([char]10)
 } catch {
     [Console]::Error.WriteLine("${step}: could not read the file list on standard input")
     exit 1
@@ -32,7 +33,7 @@ try {
         throw "the input does not start with a 'folder <path>' line or does not end in a line break"
     }
     $folder = $Matches[1]
-    $sha256 = [System.Security.Cryptography.SHA256]::Create()
+    $sha256 = [Security.Cryptography.SHA256]::Create()
     $files = @()
     $i = 1
     while ($i -lt $end) {
@@ -46,7 +47,7 @@ try {
             throw "$name announces $count lines, but only $($end - $i - 1) follow"
         }
         $content = [string]::Join([string][char]10, $lines, $i + 1, $count) + [char]10
-        $digest = [BitConverter]::ToString($sha256.ComputeHash([System.Text.Encoding]::UTF8.GetBytes($content))).Replace('-', '').ToLower()
+        $digest = [BitConverter]::ToString($sha256.ComputeHash([Text.Encoding]::UTF8.GetBytes($content))).Replace('-', '').ToLower()
         if (-not $digest.StartsWith($hash)) {
             throw "the content of $name does not match the hash in its name"
         }
@@ -60,39 +61,33 @@ try {
         throw "the folder $parent does not exist on this host: fix iis.creatioPath (or iis.installPath)"
     }
     $directory = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($folder)
-    if ([System.IO.Directory]::Exists($directory)) {
-        foreach ($entry in @($directory) + [System.IO.Directory]::GetFileSystemEntries($directory)) {
-            if ([System.IO.File]::GetAttributes($entry) -band [System.IO.FileAttributes]::ReparsePoint) {
-                $name = if ($entry -eq $directory) { $folder } else { $folder + '\' + [System.IO.Path]::GetFileName($entry) }
-                throw "$name is a junction or symbolic link: remove it (the scripts are written only into a folder of their own)"
-            }
-        }
-    } else {
+    if (-not [IO.Directory]::Exists($directory)) {
         New-Item -ItemType Directory -Path $folder | Out-Null
+    } elseif ([IO.File]::GetAttributes($directory).HasFlag([IO.FileAttributes]::ReparsePoint)) {
+        throw "$folder is a junction or symbolic link: remove it"
     }
     $ErrorActionPreference = 'Continue'
-    $owner = & icacls.exe $folder /setowner '*S-1-5-32-544' /T 2>&1
-    $ownerSet = $LASTEXITCODE -eq 0
-    $acl = & icacls.exe $folder /inheritance:r /grant:r '*S-1-5-32-544:(OI)(CI)F' /grant:r '*S-1-5-18:(OI)(CI)F' 2>&1
+    $acl = & icacls.exe $folder /setowner '*S-1-5-32-544' /T 2>&1
+    if ($LASTEXITCODE -eq 0) {
+        $acl = & icacls.exe $folder /inheritance:r /grant:r '*S-1-5-32-544:(OI)(CI)F' /grant:r '*S-1-5-18:(OI)(CI)F' 2>&1
+    }
     $ErrorActionPreference = 'Stop'
-    if (-not $ownerSet -or $LASTEXITCODE -ne 0) {
-        throw "could not give $folder to Administrators only: $owner $acl"
+    if ($LASTEXITCODE -ne 0) {
+        throw "could not give $folder to Administrators only: $acl"
     }
     # Windows PowerShell 5.1 reads a script without a byte order mark in the ANSI code page: write one.
-    $encoding = New-Object System.Text.UTF8Encoding $true
+    $encoding = New-Object Text.UTF8Encoding $true
     $written = @()
     foreach ($file in $files) {
-        $path = [System.IO.Path]::Combine($directory, $file.name)
-        if (-not [System.IO.File]::Exists($path) -or [System.IO.File]::ReadAllText($path) -cne $file.content) {
-            if ([System.IO.File]::Exists($path)) {
-                [System.IO.File]::Delete($path)
-            }
-            [System.IO.File]::WriteAllText($path, $file.content, $encoding)
+        $path = [IO.Path]::Combine($directory, $file.name)
+        if (-not [IO.File]::Exists($path) -or [IO.File]::ReadAllText($path) -cne $file.content) {
+            [IO.File]::Delete($path)
+            [IO.File]::WriteAllText($path, $file.content, $encoding)
             $written += $file.name
         }
     }
-    $json = ConvertTo-Json -Compress -InputObject ([ordered]@{ directory = $folder; written = @($written) })
-    [Console]::Out.WriteLine([regex]::Replace($json, '[^\x00-\x7f]', { param($match) '\u{0:x4}' -f [int][char]$match.Value }))
+    $json = ConvertTo-Json ([ordered]@{ directory = $folder; written = @($written) }) -Compress
+    [regex]::Replace($json, '[^\x00-\x7f]', { param($m) '\u{0:x4}' -f [int][char]$m.Value })
 } catch {
     [Console]::Error.WriteLine("${step}: $($_.Exception.Message)")
     exit 1
