@@ -785,6 +785,35 @@ describe("IIS documentation and readiness port stay in step with the code", () =
     });
 });
 
+describe("the IIS API the prerequisites step checks", () => {
+    /** The real Microsoft.Web.Administration surface, with its sources (the stand-in's fixture). */
+    const real = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", "iis-server", "mwa-members.json"), "utf8")) as {
+        classes: Record<string, { base: string; properties?: string[]; methods?: string[] }>;
+        enum_values: Record<string, Record<string, number>>;
+    };
+    /** A member as the class has it, declared on itself or inherited from a base class of the API. */
+    function has(type: string, kind: "properties" | "methods", member: string): boolean {
+        for (let current: string | undefined = type; current && real.classes[current]; current = real.classes[current].base.replace(/<.*>$/, "")) {
+            if ((real.classes[current][kind] ?? []).includes(member)) return true;
+        }
+        return false;
+    }
+
+    it("names only members and enum values the real API has, on the class the scripts use them on", () => {
+        for (const [type, members] of Object.entries(IIS_API)) {
+            if (members.enumValues) {
+                assert.ok(real.enum_values[type], `${type} is an enum of the API`);
+                for (const value of members.enumValues) assert.ok(value in real.enum_values[type], `${type}.${value}`);
+                continue;
+            }
+            assert.ok(real.classes[type], `${type} is a class of the API`);
+            for (const property of members.properties ?? []) assert.ok(has(type, "properties", property), `${type}.${property} is a property`);
+            for (const method of members.methods ?? []) assert.ok(has(type, "methods", method), `${type}.${method}() is a method`);
+        }
+        assert.equal(has("ApplicationPoolProcessModel", "properties", "SetProfileEnvironment"), false, "the check is not vacuous: no real version has it");
+    });
+});
+
 describe("rules every IIS script keeps (beyond parsing)", () => {
     const runner = scriptFileRunner("C:\\Creatio [1]\\It's.deploy\\install-0123456789ab.ps1", "C:\\Creatio [1]\\It's.deploy\\step-library-0123456789ab.ps1", "hint");
 

@@ -8,9 +8,10 @@
 #    "iisApi": {"<class>": {"properties": [...], "methods": [...], "enumValues": [...]}, ...},
 #    "encodingProbe": "<text beyond ASCII>", "encodingProbeCodes": [<its UTF-16 code units>],
 #    "signingCertificate": null | {"base64": "<the PFX the service will load>"}}
-# Checks: Windows Server's build and IIS's version; Windows PowerShell's version and language mode; IIS (W3SVC) and
-# the WebAdministration module; every Microsoft.Web.Administration member and enum value the steps use (iisApi: a
-# member this server's IIS lacks would fail a later step); that text beyond ASCII arrives on standard input intact,
+# Checks: Windows Server's build and IIS's version; Windows PowerShell's version, language mode and execution policy
+# (Restricted keeps modules from loading); IIS (W3SVC) and the WebAdministration module; every
+# Microsoft.Web.Administration member and enum value the steps use (iisApi: a member this server's IIS lacks would
+# fail a later step); that text beyond ASCII arrives on standard input intact,
 # leaves standard output as ASCII JSON that reads back the same, and that standard error is UTF-8; that the signing
 # PFX imports into an X509Certificate2 with its private key, as the service loads it (Windows Server 2016 cannot
 # import AES-encrypted PFX files); OpenSSH's default shell; Creatio's folder; the ASP.NET Core Module V2 registered
@@ -47,6 +48,14 @@ try {
     }
     # The runner refuses any other mode before a step starts; reported here with the rest of what was found.
     $found.languageMode = [string]$ExecutionContext.SessionState.LanguageMode
+    # The effective policy: Group Policy's overrides -ExecutionPolicy Bypass. The steps are script blocks and run
+    # anyway, but Restricted keeps the modules' .psm1 and .ps1xml files from loading.
+    $found.executionPolicy = [string](Get-ExecutionPolicy)
+    $modulesLoad = $found.executionPolicy -ne 'Restricted'
+    if (-not $modulesLoad) {
+        Add-Problem ("the execution policy is Restricted (Group Policy: Turn on Script Execution), so Windows PowerShell loads no module the steps use " +
+            '(Expand-Archive, WebAdministration): allow at least RemoteSigned for the account the steps run as')
+    }
 
     $iis = $null -ne (Get-Service -Name W3SVC -ErrorAction SilentlyContinue)
     $webAdministration = $null -ne (Get-Module -ListAvailable -Name WebAdministration)
@@ -65,7 +74,7 @@ try {
 
     # The IIS management API as the steps use it.
     $module = $false
-    if ($iis -and $webAdministration) {
+    if ($iis -and $webAdministration -and $modulesLoad) {
         Import-Module WebAdministration
         if (-not ('Microsoft.Web.Administration.ServerManager' -as [type])) {
             Add-Type -LiteralPath ($env:windir + '\System32\inetsrv\Microsoft.Web.Administration.dll')
