@@ -67,12 +67,15 @@ try {
         }
         Remove-Tree $staging
     }
-    New-Item -ItemType Directory -Path $staging | Out-Null
+    [void][System.IO.Directory]::CreateDirectory((Get-HostPath $staging))
     [System.IO.File]::WriteAllText((Get-HostPath (Join-Path $staging $StagingMarker)), 'extracting')
-    Expand-Archive -LiteralPath $in.archivePath -DestinationPath $staging -Force
-    $source = $staging
-    if (-not (Test-Path -LiteralPath (Join-Path $staging 'appsettings.json'))) {
-        $folders = @(Get-ChildItem -LiteralPath $staging -Directory)
+    # Into a folder of its own that does not exist yet: Expand-Archive creates it (it looks for an existing one with
+    # wildcards, so a path with [brackets] would not be found).
+    $extracted = Join-Path $staging 'archive'
+    Expand-Archive -LiteralPath $in.archivePath -DestinationPath $extracted -Force
+    $source = $extracted
+    if (-not (Test-Path -LiteralPath (Join-Path $extracted 'appsettings.json'))) {
+        $folders = @(Get-ChildItem -LiteralPath $extracted -Directory)
         if ($folders.Count -eq 1 -and (Test-Path -LiteralPath (Join-Path $folders[0].PSPath 'appsettings.json'))) {
             $source = $folders[0].PSPath
         } else {
@@ -103,7 +106,7 @@ try {
     }
 
     $step = 'install: replacing the files'
-    $keep = @('app_offline.htm', 'signing-certificate.pfx', 'logs', $InstallMarker, $StagingMarker)
+    $keep = @('app_offline.htm', 'signing-certificate.pfx', 'logs', $InstallMarker)
     Invoke-WithRetry {
         foreach ($item in @(Get-ChildItem -LiteralPath $installPath -Force)) {
             if ($keep -notcontains $item.Name) {

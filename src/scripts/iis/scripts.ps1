@@ -61,13 +61,19 @@ try {
         throw "the folder $parent does not exist on this host: fix iis.creatioPath (or iis.installPath)"
     }
     $directory = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($folder)
-    if (-not [IO.Directory]::Exists($directory)) {
-        New-Item -ItemType Directory -Path $folder | Out-Null
-    } elseif ([IO.File]::GetAttributes($directory).HasFlag([IO.FileAttributes]::ReparsePoint)) {
-        throw "$folder is a junction or symbolic link: remove it"
-    }
     $ErrorActionPreference = 'Continue'
-    $acl = & icacls.exe $folder /setowner '*S-1-5-32-544' /T 2>&1
+    $acl = ''
+    $LASTEXITCODE = 0
+    if ([IO.Directory]::Exists($directory)) {
+        if ([IO.File]::GetAttributes($directory) -match 'ReparsePoint') {
+            throw "$folder is a junction or symbolic link: remove it"
+        }
+        # Someone else may have created it: Administrators become the owner of it and of everything in it.
+        $acl = & icacls.exe $folder /setowner '*S-1-5-32-544' /T 2>&1
+    } else {
+        # What an administrator creates belongs to Administrators already.
+        [void][IO.Directory]::CreateDirectory($directory)
+    }
     if ($LASTEXITCODE -eq 0) {
         $acl = & icacls.exe $folder /inheritance:r /grant:r '*S-1-5-32-544:(OI)(CI)F' /grant:r '*S-1-5-18:(OI)(CI)F' 2>&1
     }
