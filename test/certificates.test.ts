@@ -43,6 +43,14 @@ describe("PFX certificates", () => {
 
 const OPENSSL_AVAILABLE = spawnSync("openssl", ["version"]).status === 0;
 
+/** A `before` hook: the tests that read a PFX back with the openssl CLI skip, with a note, where it is missing. */
+function skipWithoutOpenssl(this: Mocha.Context): void {
+    if (!OPENSSL_AVAILABLE) {
+        console.log("      openssl CLI not found: skipping (Debian: apt-get install openssl; CI installs it)");
+        this.skip();
+    }
+}
+
 /** Runs `openssl pkcs12` on a PFX given on stdin. */
 function pkcs12(args: string[], pfx: Buffer) {
     const result = spawnSync("openssl", ["pkcs12", ...args], { input: pfx });
@@ -78,12 +86,7 @@ describe("generated signing certificate encoding (PKCS#12)", function () {
     });
 
     describe("read back with the openssl CLI", () => {
-        before(function () {
-            if (!OPENSSL_AVAILABLE) {
-                console.log("      openssl CLI not found: skipping (Debian: apt-get install openssl; CI installs it)");
-                this.skip();
-            }
-        });
+        before(skipWithoutOpenssl);
 
         it("opens with an empty password and holds the same key and certificate", async () => {
             const result = pkcs12(["-nodes", "-passin", "pass:"], await encodePkcs12(keyPem, certificatePem));
@@ -219,12 +222,7 @@ describe("a supplied signing PFX, opened with its password and encoded again", (
     });
 
     describe("read back with the openssl CLI", () => {
-        before(function () {
-            if (!OPENSSL_AVAILABLE) {
-                console.log("      openssl CLI not found: skipping (Debian: apt-get install openssl; CI installs it)");
-                this.skip();
-            }
-        });
+        before(skipWithoutOpenssl);
 
         it("an AES-256, password-protected PFX becomes PBE-SHA1-3DES with a SHA-1 MAC and no password", async () => {
             const aes = pkcs12(["-info", "-noout", "-passin", `pass:${TLS_PASSWORD}`], fixture("tls.pfx"));

@@ -22,6 +22,7 @@ import {
     uploadedFiles,
     UPLOADER_SCRIPTS,
     IIS_API,
+    MINIMUM_WINDOWS_BUILD,
 } from "../../src/targets/iis";
 import { encodePkcs12, openPfx } from "../../src/certificates";
 import { planDeployment } from "../../src/plan";
@@ -766,6 +767,24 @@ describe("IIS documentation and readiness port stay in step with the code", () =
         for (const release of RELEASES) {
             assert.ok(doc.includes(release.iis.install), `docs/iis.md names "${release.iis.install}"`);
             assert.ok(doc.includes(`ASP.NET Core ${release.iis.hostingBundleVersion}.x runtime`));
+        }
+    });
+
+    it("states the supported Windows Server versions and what differs on them: OpenSSH on 2016, execution policy, stdout", () => {
+        const doc = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "iis.md"), "utf8");
+        assert.match(doc, /\*\*Windows Server 2016, 2019, 2022 or 2025\*\*/);
+        assert.equal(MINIMUM_WINDOWS_BUILD, 14393, "Windows Server 2016 (1607)");
+        assert.match(doc, /Windows Server 2016 has no such capability: install Win32-OpenSSH/);
+        assert.match(doc, /Add-WindowsCapability -Online -Name OpenSSH\.Server~~~~0\.0\.1\.0/);
+        assert.match(doc, /when it is `Restricted` Windows PowerShell still\s+refuses the modules' own `\.psm1` and `\.ps1xml` files/);
+        assert.match(doc, /What a step prints on stdout is \*\*one line of JSON in ASCII\*\*/);
+        assert.doesNotMatch(doc, /plain UTF-8 text \(localized Windows messages\s+arrive readable\)\. Every step can run again/, "UTF-8 is said of stderr only");
+        // Each difference from PowerShell 7 that the scripts rely on is listed with the command that checks it.
+        const table = doc.slice(doc.indexOf("### What only a Windows server shows"));
+        for (const subject of ["OEM code page", "`ConvertTo-Json`", "`Remove-Item -Recurse`", "`Invoke-WebRequest`", "`New-Object`", "module logging", "`SetProfileEnvironment`", "`WorkerProcesses`", "HTTP.sys", "AES-encrypted"]) {
+            const row = table.split("\n").find(line => line.startsWith("| ") && line.toLowerCase().includes(subject.toLowerCase()));
+            assert.ok(row, `the table has a row on ${subject}`);
+            assert.equal(row.split(" | ").length, 3, `${subject}: difference, what the package does, the check on a server`);
         }
     });
 

@@ -16,8 +16,8 @@
 #   file ...
 # Anything else is refused before a file is written.
 $ErrorActionPreference = 'Stop'
-# In ConstrainedLanguage mode (a lockdown policy) this first statement already fails: "Property setting is supported
-# only on core types in this language mode" (the runner of the other steps names the mode itself).
+# In ConstrainedLanguage mode (a lockdown policy) this first statement already fails: "Cannot create type. Only core
+# types are supported in this language mode." (the runner of the other steps names the mode itself).
 [Console]::OutputEncoding = New-Object Text.UTF8Encoding $false
 $step = 'scripts'
 try {
