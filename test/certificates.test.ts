@@ -8,7 +8,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { checkSuppliedPfx, encodePkcs12, looksLikePfx, openPfx, pfxFile, readPfxBase64, reencodedPfxBase64 } from "../src/certificates";
 import { ArgumentCheck } from "../src/validation";
-import { valueOf } from "./support/mocks";
+import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../src";
+import { registered, resetMocks, settle, valueOf } from "./support/mocks";
 
 const certificates = path.join(__dirname, "fixtures", "certificates");
 
@@ -219,6 +220,27 @@ describe("a supplied signing PFX, opened with its password and encoded again", (
             return true;
         });
         assert.deepEqual(await valueOf(check("tls.pfx", pulumi.secret(TLS_PASSWORD)).resolved()!), []);
+    });
+
+    it("a wrong password fails the component before any child is created, and never shows the password", async () => {
+        resetMocks();
+        const args: IdentityServiceArgs = {
+            target: DeploymentTarget.Docker,
+            creatioVersion: "8.2.3",
+            database: { provider: DatabaseProvider.Postgres, connectionString: "Server=db;Database=creatio;User ID=u;Password=Pfx-Test-Db-Pw-1;" },
+            signingCertificate: { path: path.join(certificates, "tls.pfx"), password: "Wrong-Pfx-Pw-2231" },
+            docker: { image: "ids:1" },
+        };
+        assert.throws(
+            () => new IdentityService("wrong-pfx", args),
+            (error: Error) => {
+                assert.match(error.message, /^IdentityService "wrong-pfx" has invalid arguments:\n- signingCertificate\.password: does not open the PFX at signingCertificate\.path/);
+                assert.ok(!error.message.includes("Wrong-Pfx-Pw-2231"));
+                return true;
+            },
+        );
+        await settle();
+        assert.deepEqual(registered.filter(r => r.type !== "creatio-identity-service:index:IdentityService"), [], "no child resource was registered");
     });
 
     describe("read back with the openssl CLI", () => {
