@@ -120,7 +120,9 @@ async function programB(instances: number): Promise<Subject> {
     const alphanumeric = (length: number) => ({ length, special: false, upper: true, lower: true, numeric: true });
     const secretOutputs = { additionalSecretOutputs: ["stdout", "stderr"] };
 
-    const SCOPES = [
+    // Creatio 8.2.3's system client (src/versions.ts): the documented operation scopes, which the readiness gate asks
+    // for, then the *_user scopes allowed from 8.1.0, and the vendor's Properties.
+    const REQUESTED_SCOPES = [
         "register_own_resource",
         "get_resource_list",
         "get_client_info",
@@ -128,8 +130,9 @@ async function programB(instances: number): Promise<Subject> {
         "remove_client",
         "update_client",
         "add_registrar_client",
-        "IdentityServerApi",
     ];
+    const SCOPES = [...REQUESTED_SCOPES, "activate_user", "deactivate_user", "upsert_client_user", "remove_client_user", "IdentityServerApi"];
+    const PROPERTIES = { AllowedQueryParameters: '["invitationHash","targetSubject"]' };
 
     function deploy(name: string, port: number) {
         const clientId = new random.RandomString(`${name}-client-id`, alphanumeric(16));
@@ -141,11 +144,13 @@ async function programB(instances: number): Promise<Subject> {
                         ClientId: id,
                         ClientName: "Creatio",
                         Secrets: [secret],
-                        AllowedGrantTypes: ["implicit", "client_credentials"],
+                        // No Creatio URL: client_credentials only.
+                        AllowedGrantTypes: ["client_credentials"],
                         RedirectUris: [],
                         PostLogoutRedirectUris: [],
                         IdentityTokenLifetime: 300,
                         AccessTokenLifetime: 3600,
+                        Properties: PROPERTIES,
                         AllowedScopes: SCOPES,
                     },
                 ]),
@@ -160,11 +165,12 @@ async function programB(instances: number): Promise<Subject> {
                         client: {
                             ClientId: id,
                             ClientName: "Creatio",
-                            AllowedGrantTypes: ["implicit", "client_credentials"],
+                            AllowedGrantTypes: ["client_credentials"],
                             RedirectUris: [],
                             PostLogoutRedirectUris: [],
                             IdentityTokenLifetime: 300,
                             AccessTokenLifetime: 3600,
+                            Properties: PROPERTIES,
                             AllowedScopes: SCOPES,
                             SecretHashes: [crypto.createHash("sha256").update(secret).digest("base64")],
                         },
@@ -238,6 +244,7 @@ async function programB(instances: number): Promise<Subject> {
                     IDENTITY_SERVICE_CLIENT_ID: clientId.result,
                     READINESS_TIMEOUT_SECONDS: "300",
                     READINESS_VERIFY_TOKEN: "true",
+                    READINESS_TOKEN_SCOPES: [...REQUESTED_SCOPES, "IdentityServerApi"].join(" "),
                 },
                 stdin: pulumi.secret(clientSecret.result.apply(secret => JSON.stringify({ clientSecret: secret }))),
                 triggers: [container.id],

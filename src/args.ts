@@ -138,7 +138,7 @@ export interface Database {
 export interface Client {
     /**
      * The client id. Default: 16 random characters of `[A-Za-z0-9]`, generated once and kept in state.
-     * A supplied id must have at least 16 characters.
+     * A supplied id must have from 16 to 100 characters (the service ignores a longer one).
      */
     id?: pulumi.Input<string>;
     /**
@@ -147,7 +147,7 @@ export interface Client {
     name?: pulumi.Input<string>;
     /**
      * The client secret. Default: 32 random characters of `[A-Za-z0-9]`, generated once and kept in state.
-     * A supplied secret must have at least 32 characters. Treated as a secret.
+     * A supplied secret must have from 32 to 100 characters (the service ignores a longer one). Treated as a secret.
      */
     secret?: pulumi.Input<string>;
     /**
@@ -157,8 +157,11 @@ export interface Client {
      */
     rotation?: pulumi.Input<string>;
     /**
-     * Creatio's URL (for example `https://creatio.example.com`), used for the client's redirect URIs
-     * (`<url>`, `<url>/lib`, `<url>/lib/`) and post-logout redirect URI. Default: no redirect URIs.
+     * Creatio's URL as browsers reach it (for example `https://creatio.example.com`). With a URL the client is granted
+     * `implicit` and `client_credentials`, with the redirect URIs `<url>`, `<url>/lib`, `<url>/lib/` and the post-logout
+     * redirect URI `<url>`, as in the vendor's example; without one it is granted `client_credentials` only, which is all
+     * Creatio's server uses it for (the Identity Service drops an `implicit` client that has no redirect URI). Default:
+     * `creatio.url` when the `creatio` block is set, else none.
      */
     creatioUrl?: pulumi.Input<string>;
     /**
@@ -166,10 +169,11 @@ export interface Client {
      */
     accessTokenLifetimeSeconds?: pulumi.Input<number>;
     /**
-     * Keep the client in the database equal to its configuration (the service only inserts a missing client): before
-     * the service restarts, a client whose stored fields differ is deleted (and the service restarted to insert it
-     * again), a new secret is added next to the old one; once the new client is in service, the credentials it
-     * replaced are retired. Needs the deploying machine to reach the database. Default: true.
+     * Keep the client in the database equal to its configuration, whatever rule the service seeds by (a missing client,
+     * or only an empty table): before the service restarts, a missing client is inserted, a client whose stored fields
+     * differ is replaced by the configured one in the same transaction (and the service restarted, dropping any cached
+     * copy), a new secret is added next to the old one; once the new client is in service, the credentials it replaced
+     * are retired. Needs the deploying machine to reach the database. Default: true.
      */
     reseed?: boolean;
 }
@@ -344,13 +348,27 @@ export interface SwarmResources {
 
 /**
  * A Redis service the component runs next to the Identity Service, on the component's overlay network, to share
- * the key the replicas protect their data with. For production, prefer a managed Redis given as `redisConnection`.
+ * the key the replicas protect their data with. It keeps its data in a named volume on the node that runs it, so a
+ * restarted Redis task keeps the keys; on another node it starts empty. For production, prefer a managed Redis
+ * given as `redisConnection`.
  */
 export interface SwarmRedis {
     /**
-     * The Redis image, for example `redis:7-alpine`. It must be on every node that may run it or in a registry they reach.
+     * The Redis image, for example `redis:7-alpine`. It must be on every node that may run it or in a registry they
+     * reach. The service runs it with the arguments `--appendonly yes` (the official image's entrypoint passes them to
+     * `redis-server`) and its data in `/data`, the official image's working directory.
      */
     image: pulumi.Input<string>;
+    /**
+     * The named Docker volume mounted at `/data`. Docker creates it on the node that runs the Redis task, the first
+     * time the task starts there, and keeps it after `pulumi destroy`. Default: `<project>-<stack>-<name>-redis-data`.
+     */
+    volume?: pulumi.Input<string>;
+    /**
+     * Placement constraints of the Redis task, for example `node.hostname==swarm-1`, to keep it on the node that holds
+     * its volume. Default: none.
+     */
+    constraints?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /**
@@ -366,7 +384,8 @@ export interface SwarmDeployment {
     replicas?: pulumi.Input<number>;
     /**
      * A prebuilt Identity Service image (for example `registry.example.com/creatio-identity-service:8.2.1`) that every
-     * node can pull. Give exactly one of `image` and `build`.
+     * node can pull. Prefer it by digest (`...@sha256:...`): the Docker provider pins a tag to its digest only when it
+     * creates the service, so a tag rolls the tasks once more on the next run. Give exactly one of `image` and `build`.
      */
     image?: pulumi.Input<string>;
     /**
@@ -423,7 +442,8 @@ export interface SwarmDeployment {
     /**
      * The tasks' health check, as Docker's `test` (for example `["CMD", "/probe"]`): a task takes traffic, and an
      * update moves on, only once it is healthy; a failing new task rolls the update back. Default: a `bash` probe of
-     * the discovery document on port 80 (the vendor's image has `bash` but no `curl`).
+     * the discovery document on port 80 (the vendor's image, Microsoft's ASP.NET Core image on Debian, has `bash` but
+     * no `curl` or `wget`). An image without `bash` (Alpine, chiseled) never becomes healthy with it: give one here.
      */
     healthCheck?: pulumi.Input<pulumi.Input<string>[]>;
     /**

@@ -195,7 +195,14 @@ function signingCertificatePassword(plan: DeploymentPlan): pulumi.Input<string> 
 function clientOutput(plan: DeploymentPlan, credentials: ClientCredentials): pulumi.Output<ClientSettings> {
     return pulumi
         .all([credentials.id, plan.client.name, credentials.secret, plan.client.creatioUrl, plan.client.accessTokenLifetimeSeconds])
-        .apply(([id, name, secret, creatioUrl, accessTokenLifetimeSeconds]) => ({ id, name, secret, creatioUrl, accessTokenLifetimeSeconds }));
+        .apply(([id, name, secret, creatioUrl, accessTokenLifetimeSeconds]) => ({
+            id,
+            name,
+            secret,
+            creatioUrl,
+            accessTokenLifetimeSeconds,
+            systemClient: plan.profile.systemClient,
+        }));
 }
 
 /** The rendered configuration, a secret: it holds the connection string and the client secret. */

@@ -4,20 +4,20 @@
  * IIS as a patch of appsettings.json.
  */
 import { DatabaseProvider, LogLevel } from "./args";
-import { VersionProfile } from "./versions";
+import { SystemClientProfile, VersionProfile } from "./versions";
 
-/** The scopes and grant types the vendor documents for the system client. */
-export const CLIENT_ALLOWED_SCOPES = [
-    "register_own_resource",
-    "get_resource_list",
-    "get_client_info",
-    "find_clients",
-    "remove_client",
-    "update_client",
-    "add_registrar_client",
-    "IdentityServerApi",
-] as const;
-export const CLIENT_ALLOWED_GRANT_TYPES = ["implicit", "client_credentials"] as const;
+/**
+ * The system client's grant types. Creatio's server uses the client for `client_credentials` tokens only: every
+ * request it makes with it asks a `client_credentials` token for "<operation scope> IdentityServerApi" (the string
+ * table of `Terrasoft.OAuthIntegration.dll` 8.1.0.6704), and its OpenID sign-in uses the identity providers configured
+ * for single sign-on, not this client. `implicit` is a browser grant: the vendor's example grants it with redirect
+ * URIs, and IdentityServer4 drops an `implicit` client without redirect URIs from its store ("No redirect URI
+ * configured.", IdentityServer/IdentityServer4 src/IdentityServer4/src/Validation/Default/
+ * DefaultClientConfigurationValidator.cs:119-135 @ 4.1.2), after which every token request gets `invalid_client`.
+ * So `implicit` is granted, with the vendor's redirect URIs, only when there is a Creatio URL to redirect to.
+ */
+export const CLIENT_CREDENTIALS_GRANT = "client_credentials";
+export const IMPLICIT_GRANT = "implicit";
 export const IDENTITY_TOKEN_LIFETIME_SECONDS = 300;
 export const DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS = 3600;
 export const DEFAULT_CLIENT_NAME = "Creatio";
@@ -28,8 +28,11 @@ export interface ClientSettings {
     readonly id: string;
     readonly name: string;
     readonly secret: string;
+    /** Creatio's base URL as browsers reach it: the base of the redirect URIs. Without it the client has no browser grant. */
     readonly creatioUrl?: string;
     readonly accessTokenLifetimeSeconds: number;
+    /** The scopes and properties of the Creatio version (versions.ts). */
+    readonly systemClient: SystemClientProfile;
 }
 
 /** One entry of the `Clients` array, as the service reads it. */
@@ -42,21 +45,25 @@ export interface ClientDefinition {
     PostLogoutRedirectUris: string[];
     IdentityTokenLifetime: number;
     AccessTokenLifetime: number;
+    /** Always rendered; optional for entries written by other tools, which may leave it out. */
+    Properties?: Record<string, string>;
     AllowedScopes: string[];
 }
 
+/** The client's `Clients` entry, with the fields in the order of the vendor's example. */
 export function clientDefinition(client: ClientSettings): ClientDefinition {
     const creatioUrl = client.creatioUrl?.replace(/\/+$/, "");
     return {
         ClientId: client.id,
         ClientName: client.name,
         Secrets: [client.secret],
-        AllowedGrantTypes: [...CLIENT_ALLOWED_GRANT_TYPES],
+        AllowedGrantTypes: creatioUrl ? [IMPLICIT_GRANT, CLIENT_CREDENTIALS_GRANT] : [CLIENT_CREDENTIALS_GRANT],
         RedirectUris: creatioUrl ? [creatioUrl, `${creatioUrl}/lib`, `${creatioUrl}/lib/`] : [],
         PostLogoutRedirectUris: creatioUrl ? [creatioUrl] : [],
         IdentityTokenLifetime: IDENTITY_TOKEN_LIFETIME_SECONDS,
         AccessTokenLifetime: client.accessTokenLifetimeSeconds,
-        AllowedScopes: [...CLIENT_ALLOWED_SCOPES],
+        Properties: { ...client.systemClient.properties },
+        AllowedScopes: [...client.systemClient.allowedScopes],
     };
 }
 

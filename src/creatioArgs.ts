@@ -169,4 +169,9 @@ export interface CreatioHealthCheckResult {
      * `IsAccessTokenRetrievableForSystemActions`: Creatio got a token with the client id and secret.
      */
     isAccessTokenRetrievableForSystemActions?: boolean;
+    /**
+     * `IsDefaultResourceRegistered`: Creatio's default OAuth resource is registered with the service. Reported from
+     * Creatio 8.2; absent before.
+     */
+    isDefaultResourceRegistered?: boolean;
 }

@@ -101,5 +101,7 @@ export function parseHealthCheck(stdout: string): CreatioHealthCheckResult {
         isSystemSettingsFilledIn: flag("isSystemSettingsFilledIn"),
         isIdentityServiceAvailable: flag("isIdentityServiceAvailable"),
         isAccessTokenRetrievableForSystemActions: flag("isAccessTokenRetrievableForSystemActions"),
+        // Reported from 8.2 only.
+        ...(flag("isDefaultResourceRegistered") === undefined ? {} : { isDefaultResourceRegistered: flag("isDefaultResourceRegistered") }),
     };
 }

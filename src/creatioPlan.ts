@@ -14,9 +14,14 @@ export const CONNECTION_TYPE_NAME = "CreatioOAuthConnection";
 export enum ConnectionStep {
     /** `PostSysSettingsValues` with the three `OAuth20IdentityServer*` settings, then a read-back. */
     Settings = "settings",
-    /** `OAuth20Integration` on for all users, then the feature cache cleared. */
+    /** `OAuth20Integration` on for all users, then its feature cache cleared. */
     Feature = "feature",
-    /** `OAuthConfigService/AddDefaultResource`; an existing default resource counts as success. */
+    /**
+     * `OAuthConfigService/AddDefaultResource`, on every version: Creatio registers the resource with the Identity
+     * Service using the system client; an existing default resource counts as success. From 8.2 the guide drops the
+     * manual "Create default resource" step, but only Creatio's OAuth maintenance process creates the resource by itself
+     * (hourly in 8.2, by hand from 8.3), and the 8.2 health check reports a missing one (`IsDefaultResourceRegistered`).
+     */
     DefaultResource = "defaultResource",
     /** `api/OAuthHealthCheck`; its problems fail the run. */
     HealthCheck = "healthCheck",
@@ -26,8 +31,12 @@ export enum ConnectionStep {
 export const CREATIO_VERSIONS = {
     /** The `OAuth20IdentityServer*` settings and `OAuthConfigService` exist from 8.0. */
     firstWithOAuth: [8, 0, 0] as Version,
-    /** From 8.2 the default resource is created without the manual "Create default resource" step. */
-    firstWithoutManualDefaultResource: [8, 2, 0] as Version,
+    /**
+     * From 8.2 `ClearFeaturesCacheForAllUsers/{featureName}` reads the name as the base64 of the feature code, as clio
+     * sends it (Advance-Technologies-Foundation/clio clio/Command/FeatureStateService.cs:111-117 @ 28d8fb26, "follow UI
+     * behavior"); Creatio 8.1.0's own page sends the code as it is (CreatioDemoProject conf/content/AppFeature_FormPage.js:595).
+     */
+    firstWithBase64FeatureCacheName: [8, 2, 0] as Version,
     /** From 8.3.2 `OAuth20Integration` is registered and enabled out of the box, and .NET is supported. */
     firstWithFeatureOnByDefault: [8, 3, 2] as Version,
     /** The health check per runtime. */
@@ -46,6 +55,11 @@ export const MAX_CLIENT_ID_LENGTH = 50;
 /** `OAuth20IdentityServerUrl` is a Text setting. */
 export const MAX_URL_LENGTH = 250;
 
+/** How `ClearFeaturesCacheForAllUsers` reads the feature name on a version. */
+export function featureNameEncoding(version: Version): "base64" | "plain" {
+    return compareVersions(version, CREATIO_VERSIONS.firstWithBase64FeatureCacheName) >= 0 ? "base64" : "plain";
+}
+
 /** The path prefix of application routes (not of the login route). */
 export function routePrefix(runtime: CreatioRuntime): string {
     return runtime === CreatioRuntime.NetFramework ? "/0" : "";
@@ -61,9 +75,7 @@ export function connectionSteps(version: Version, runtime: CreatioRuntime, optio
     if (options.enableFeature && compareVersions(version, CREATIO_VERSIONS.firstWithFeatureOnByDefault) < 0) {
         steps.push(ConnectionStep.Feature);
     }
-    if (compareVersions(version, CREATIO_VERSIONS.firstWithoutManualDefaultResource) < 0) {
-        steps.push(ConnectionStep.DefaultResource);
-    }
+    steps.push(ConnectionStep.DefaultResource);
     if (options.healthCheck && hasHealthCheck(version, runtime)) {
         steps.push(ConnectionStep.HealthCheck);
     }
@@ -217,6 +229,7 @@ export function connectionEnvironment(plan: ConnectionPlan): Record<string, pulu
         CREATIO_VERSION: formatVersion(plan.version),
         CREATIO_ROUTE_PREFIX: routePrefix(plan.runtime),
         CREATIO_STEPS: plan.steps.join(","),
+        CREATIO_FEATURE_NAME_ENCODING: featureNameEncoding(plan.version),
         CREATIO_TLS_VERIFY: pulumi.output(plan.tlsVerify).apply(String),
         CREATIO_TIMEOUT_SECONDS: pulumi.output(plan.timeoutSeconds).apply(String),
         IDENTITY_SERVICE_URL: plan.identityServiceUrl,

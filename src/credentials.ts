@@ -9,6 +9,14 @@ import { Client } from "./args";
 /** Lengths the vendor requires; generated values are exactly this long. */
 export const CLIENT_ID_LENGTH = 16;
 export const CLIENT_SECRET_LENGTH = 32;
+/**
+ * The longest client id and secret the token endpoint reads: IdentityServer4 ignores a longer `client_id` or
+ * `client_secret` and answers `invalid_client` (InputLengthRestrictions.ClientId and .ClientSecret, 100;
+ * IdentityServer/IdentityServer4 src/IdentityServer4/src/Configuration/DependencyInjection/Options/
+ * InputLengthRestrictions.cs:12-27 @ 4.1.2, read by PostBodySecretParser.cs and BasicAuthenticationSecretParser.cs).
+ */
+export const CLIENT_ID_MAX_LENGTH = 100;
+export const CLIENT_SECRET_MAX_LENGTH = 100;
 
 export interface ClientCredentials {
     readonly id: pulumi.Output<string>;

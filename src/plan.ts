@@ -8,14 +8,14 @@ import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs, LogLevel } fro
 import { checkSuppliedPfx } from "./certificates";
 import { connectionStringCheck, firstProblem, reseedConnectionStringCheck } from "./connectionStrings";
 import { DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS, DEFAULT_CLIENT_NAME, DEFAULT_LOG_LEVEL } from "./configuration";
-import { CLIENT_ID_LENGTH, CLIENT_SECRET_LENGTH } from "./credentials";
+import { CLIENT_ID_LENGTH, CLIENT_ID_MAX_LENGTH, CLIENT_SECRET_LENGTH, CLIENT_SECRET_MAX_LENGTH } from "./credentials";
 import { ReadinessSettings, readinessSettings } from "./readiness";
 import { DockerSettings, dockerSettings, planDocker } from "./targets/docker";
 import { IisSettings, iisSettings, planIis } from "./targets/iis";
 import { planSwarm, swarmRedisConnection, SwarmSettings, swarmSettings } from "./targets/swarm";
 import { PlannedTarget } from "./targets/target";
 import { ArgumentCheck, Check, checks, describe, isKnown } from "./validation";
-import { FEATURES, FIRST_DOCKER_VERSION, formatVersion, resolveVersion, VersionProfile } from "./versions";
+import { FEATURES, FIRST_DOCKER_VERSION, formatVersion, IDENTITY_SERVER_API_SCOPE, resolveVersion, VersionProfile } from "./versions";
 
 /** Longest access token lifetime accepted: 30 days. */
 export const MAX_ACCESS_TOKEN_LIFETIME_SECONDS = 30 * 24 * 3600;
@@ -98,11 +98,21 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
 
     const client = args.client;
     const clientPlan: ClientPlan = {
-        id: check.optional("client.id", client?.id, checks.minLength(CLIENT_ID_LENGTH, false)),
-        secret: check.optional("client.secret", client?.secret, checks.minLength(CLIENT_SECRET_LENGTH, true), { secret: true }),
+        id: check.optional(
+            "client.id",
+            client?.id,
+            firstProblem(checks.minLength(CLIENT_ID_LENGTH, false), checks.maxLength(CLIENT_ID_MAX_LENGTH, false, "client ids")),
+        ),
+        secret: check.optional(
+            "client.secret",
+            client?.secret,
+            firstProblem(checks.minLength(CLIENT_SECRET_LENGTH, true), checks.maxLength(CLIENT_SECRET_MAX_LENGTH, true, "client secrets")),
+            { secret: true },
+        ),
         rotation: client?.rotation,
         name: check.input("client.name", client?.name ?? DEFAULT_CLIENT_NAME, checks.nonEmpty),
-        creatioUrl: check.optional("client.creatioUrl", client?.creatioUrl, checks.httpUrl),
+        // The redirect base: given, or Creatio's own URL when the component connects Creatio (checked with that block).
+        creatioUrl: check.optional("client.creatioUrl", client?.creatioUrl, checks.httpUrl) ?? args.creatio?.url,
         accessTokenLifetimeSeconds: check.input(
             "client.accessTokenLifetimeSeconds",
             client?.accessTokenLifetimeSeconds ?? DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS,
@@ -148,7 +158,11 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
         publicUrl: mapInput(check.optional("publicUrl", args.publicUrl, publicUrlCheck), withoutTrailingSlash),
         docker: target === DeploymentTarget.Docker && args.docker ? dockerSettings(name, args.docker, check) : undefined,
         iis: target === DeploymentTarget.Iis && args.iis ? iisSettings(name, args.iis, check) : undefined,
-        readiness: readinessSettings(args.readiness, check),
+        readiness: readinessSettings(
+            args.readiness,
+            check,
+            typeof profile === "object" ? [...profile.systemClient.requestedScopes, IDENTITY_SERVER_API_SCOPE] : [],
+        ),
     };
     check.throwIfAny();
     const deployment = plan.docker ? planDocker(plan.docker) : plan.iis ? planIis(plan.iis) : swarm && planSwarm(swarm);

@@ -16,10 +16,16 @@ export interface ReadinessSettings {
     readonly enabled: boolean;
     readonly timeoutSeconds: pulumi.Input<number>;
     readonly verifyToken: pulumi.Input<boolean>;
+    /**
+     * The scopes the token request asks for: those Creatio asks for, with `IdentityServerApi` (versions.ts), so that the
+     * service's scope rules are checked where it runs. Empty: the client's default scopes.
+     */
+    readonly tokenScopes: readonly string[];
 }
 
-export function readinessSettings(args: Readiness | undefined, check: ArgumentCheck): ReadinessSettings {
+export function readinessSettings(args: Readiness | undefined, check: ArgumentCheck, tokenScopes: readonly string[] = []): ReadinessSettings {
     return {
+        tokenScopes,
         enabled: args?.enabled ?? true,
         timeoutSeconds: check.input(
             "readiness.timeoutSeconds",
@@ -46,6 +52,7 @@ export function readinessEnvironment(target: ReadinessTarget, settings: Readines
         IDENTITY_SERVICE_CLIENT_ID: target.clientId,
         READINESS_TIMEOUT_SECONDS: pulumi.output(settings.timeoutSeconds).apply(String),
         READINESS_VERIFY_TOKEN: pulumi.output(settings.verifyToken).apply(String),
+        READINESS_TOKEN_SCOPES: settings.tokenScopes.join(" "),
     };
 }
 

@@ -189,6 +189,14 @@ export const checks = {
                 : `${describe(value, secret)} is too short: the Identity Service requires at least ${min} characters; ` +
                   `supply a longer value or leave it out to have one generated`,
 
+    maxLength:
+        (max: number, secret: boolean, what: string): Check<string> =>
+        value =>
+            typeof value !== "string" || value.length <= max
+                ? undefined
+                : `${describe(value, secret)} is too long: the Identity Service accepts ${what} of at most ${max} characters ` +
+                  `(IdentityServer4's input length limit); supply a shorter value or leave it out to have one generated`,
+
     positiveInteger:
         (max: number): Check<number> =>
         value =>

@@ -87,12 +87,101 @@ export const FEATURES = {
 
 export type Feature = keyof typeof FEATURES;
 
+/**
+ * The operations Creatio performs on the Identity Service with the system client, each as the scope it asks a
+ * `client_credentials` token for, always together with `IdentityServerApi` ("<scope> IdentityServerApi" in the string
+ * table of `Terrasoft.OAuthIntegration.dll` 8.1.0.6704, shiva01chh/CreatioDemoProject @ 32efb577). The seven documented
+ * ones are the system client's `AllowedScopes` in the vendor's `Clients` example (Academy, "Deploy the Identity
+ * Service", the guide of every version from 8.0 to 8.3); Creatio's health check passes with that client, so it asks for
+ * no other. Creatio 8.1.0 also asks for four `*_user` scopes, for its user operations.
+ */
+export const IDENTITY_SERVER_API_SCOPE = "IdentityServerApi";
+const DOCUMENTED_OPERATION_SCOPES = [
+    "register_own_resource",
+    "get_resource_list",
+    "get_client_info",
+    "find_clients",
+    "remove_client",
+    "update_client",
+    "add_registrar_client",
+] as const;
+const USER_OPERATION_SCOPES = ["activate_user", "deactivate_user", "upsert_client_user", "remove_client_user"] as const;
+
+/** One row of the system client table: what changes from a version on. Rows add to the rows before them. */
+export interface SystemClientRelease {
+    readonly from: Version;
+    /** Scopes Creatio's system actions and health check ask tokens for from this version on (each with `IdentityServerApi`); the gate asks for them too. */
+    readonly requestedScopes: readonly string[];
+    /** Scopes the client is allowed from this version on without Creatio asking for them in a token request we know of. */
+    readonly allowedOnlyScopes: readonly string[];
+    /** Client properties (`Properties`, stored in `ClientProperties`) from this version on. */
+    readonly properties: Readonly<Record<string, string>>;
+}
+
+export const SYSTEM_CLIENT_RELEASES: readonly SystemClientRelease[] = [
+    {
+        // The documented scopes, asked for by every version that connects to the service.
+        from: [7, 16, 4],
+        requestedScopes: DOCUMENTED_OPERATION_SCOPES,
+        allowedOnlyScopes: [],
+        properties: {},
+    },
+    {
+        // The vendor's `Clients` example carries `Properties` with these query parameters in the guide of every
+        // version from 8.0 on; the value is a JSON array serialized into a string, as printed there.
+        from: [8, 0, 0],
+        requestedScopes: [],
+        allowedOnlyScopes: [],
+        properties: { AllowedQueryParameters: JSON.stringify(["invitationHash", "targetSubject"]) },
+    },
+    {
+        // Allowed, so that Creatio's user operations work where the service has these API scopes; never asked for by
+        // the readiness gate: the vendor's client does not allow them, and a service without them passes Creatio's
+        // health check.
+        from: [8, 1, 0],
+        requestedScopes: [],
+        allowedOnlyScopes: USER_OPERATION_SCOPES,
+        properties: {},
+    },
+    {
+        // Creatio 8.3 adds the authorization-code grant for integrations; a public deployment script for Creatio on
+        // .NET 8 allows these three scopes to the system client. An assumption: allowed only, never asked for by the
+        // readiness gate, so a service that does not know them is not affected (IdentityServer4 grants a
+        // client_credentials request without `scope` only the allowed scopes that exist, TokenRequestValidator.cs).
+        from: [8, 3, 0],
+        requestedScopes: [],
+        allowedOnlyScopes: ["generate_auth_code", "revoke_client_tokens", "get_service_info"],
+        properties: {},
+    },
+];
+
+/** The system client of one Creatio version: the rows up to it, added up. */
+export interface SystemClientProfile {
+    /** The client's `AllowedScopes`, `IdentityServerApi` last. */
+    readonly allowedScopes: readonly string[];
+    /** The scopes of Creatio's token requests, without `IdentityServerApi` (each request adds it). */
+    readonly requestedScopes: readonly string[];
+    readonly properties: Readonly<Record<string, string>>;
+}
+
+export function systemClientProfile(version: Version): SystemClientProfile {
+    const rows = SYSTEM_CLIENT_RELEASES.filter(row => compareVersions(version, row.from) >= 0);
+    const requestedScopes = rows.flatMap(row => row.requestedScopes);
+    return {
+        requestedScopes,
+        allowedScopes: [...requestedScopes, ...rows.flatMap(row => row.allowedOnlyScopes), IDENTITY_SERVER_API_SCOPE],
+        properties: Object.assign({}, ...rows.map(row => row.properties)),
+    };
+}
+
+
 /** Everything the rest of the package needs to know about one Creatio version. */
 export interface VersionProfile {
     readonly version: Version;
     readonly text: string;
     readonly release: ReleaseRange;
     readonly supports: Readonly<Record<Feature, boolean>>;
+    readonly systemClient: SystemClientProfile;
 }
 
 const VERSION_PATTERN = /^(\d+)\.(\d+)\.(\d+)(?:\.(\d+))?$/;
@@ -133,7 +222,7 @@ export function resolveVersion(text: string): VersionProfile | string {
     const supports = Object.fromEntries(
         Object.entries(FEATURES).map(([feature, since]) => [feature, compareVersions(version, since) >= 0]),
     ) as Record<Feature, boolean>;
-    return { version, text: formatVersion(version), release, supports };
+    return { version, text: formatVersion(version), release, supports, systemClient: systemClientProfile(version) };
 }
 
 /** The first version of the first release range that supports Docker. */

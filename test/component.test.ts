@@ -7,6 +7,7 @@ import * as docker from "@pulumi/docker";
 import { encodePkcs12 } from "../src/certificates";
 import { CreatioRuntime, DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, LogLevel, RestartPolicy } from "../src";
 import { clientDefinition } from "../src/configuration";
+import { systemClientProfile } from "../src/versions";
 import { CONTAINER_LABEL } from "../src/targets/docker";
 import { identityServerSecretHash, storedClient } from "../src/reseed";
 import { isSecretInput, Recorder, registered, resetMocks, settle, valueOf } from "./support/mocks";
@@ -266,6 +267,7 @@ describe("IdentityService on Docker (mocks)", () => {
                 name: "Creatio",
                 secret: "Client-Secret-0000000000000000000042",
                 accessTokenLifetimeSeconds: 3600,
+                systemClient: systemClientProfile([8, 2, 3]),
             });
             assert.deepEqual(stdin.client, storedClient(configured), "the client the service is given");
         }
@@ -276,6 +278,7 @@ describe("IdentityService on Docker (mocks)", () => {
         assert.equal(env.IDENTITY_SERVICE_URL, "http://localhost:8090");
         assert.equal(env.READINESS_TIMEOUT_SECONDS, "300");
         assert.equal(env.READINESS_VERIFY_TOKEN, "true");
+        assert.match(env.READINESS_TOKEN_SCOPES, /^register_own_resource get_resource_list .* add_registrar_client IdentityServerApi$/);
         assert.deepEqual(await valueOf(readiness.props.triggers), ["ord-container-id"]);
     });
 

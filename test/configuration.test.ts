@@ -1,7 +1,6 @@
 import { strict as assert } from "assert";
 import { DatabaseProvider, LogLevel } from "../src/args";
 import {
-    CLIENT_ALLOWED_SCOPES,
     clientDefinition,
     environmentName,
     renderClients,
@@ -11,14 +10,14 @@ import {
     toAppSettingsPatch,
     toEnvironment,
 } from "../src/configuration";
-import { resolveVersion, VersionProfile } from "../src/versions";
+import { resolveVersion, systemClientProfile, VersionProfile } from "../src/versions";
 
 const profile = (text: string) => resolveVersion(text) as VersionProfile;
 
 const base: ServiceSettings = {
     provider: DatabaseProvider.Postgres,
     connectionString: "Server=db;Port=5432;Database=creatio;User ID=u;Password=p;",
-    client: { id: "A".repeat(16), name: "Creatio", secret: "S".repeat(32), accessTokenLifetimeSeconds: 3600 },
+    client: { id: "A".repeat(16), name: "Creatio", secret: "S".repeat(32), accessTokenLifetimeSeconds: 3600, systemClient: systemClientProfile([8, 2, 3]) },
     logLevel: LogLevel.Warning,
     servedOverHttps: false,
 };
@@ -27,9 +26,21 @@ const keys = (settings: Setting[]) => settings.map(s => s.key);
 const valueOf = (settings: Setting[], key: string) => settings.find(s => s.key === key)?.value;
 
 describe("configuration rendering", () => {
-    it("renders the Clients JSON array as a string with the documented fields", () => {
+    it("renders the Clients JSON array as a string with the fields of the vendor's example, in its order", () => {
         const clients = JSON.parse(renderClients({ ...base.client, creatioUrl: "https://creatio.example.com/" }));
         assert.equal(clients.length, 1);
+        assert.deepEqual(Object.keys(clients[0]), [
+            "ClientId",
+            "ClientName",
+            "Secrets",
+            "AllowedGrantTypes",
+            "RedirectUris",
+            "PostLogoutRedirectUris",
+            "IdentityTokenLifetime",
+            "AccessTokenLifetime",
+            "Properties",
+            "AllowedScopes",
+        ]);
         assert.deepEqual(clients[0], {
             ClientId: "A".repeat(16),
             ClientName: "Creatio",
@@ -39,14 +50,37 @@ describe("configuration rendering", () => {
             PostLogoutRedirectUris: ["https://creatio.example.com"],
             IdentityTokenLifetime: 300,
             AccessTokenLifetime: 3600,
-            AllowedScopes: [...CLIENT_ALLOWED_SCOPES],
+            Properties: { AllowedQueryParameters: '["invitationHash","targetSubject"]' },
+            AllowedScopes: [
+                "register_own_resource",
+                "get_resource_list",
+                "get_client_info",
+                "find_clients",
+                "remove_client",
+                "update_client",
+                "add_registrar_client",
+                "activate_user",
+                "deactivate_user",
+                "upsert_client_user",
+                "remove_client_user",
+                "IdentityServerApi",
+            ],
         });
     });
 
-    it("leaves redirect URIs empty without a Creatio URL", () => {
+    it("grants only client_credentials without a Creatio URL: IdentityServer4 drops an implicit client without redirect URIs", () => {
         const client = clientDefinition(base.client);
+        assert.deepEqual(client.AllowedGrantTypes, ["client_credentials"]);
         assert.deepEqual(client.RedirectUris, []);
         assert.deepEqual(client.PostLogoutRedirectUris, []);
+        // DefaultClientConfigurationValidator.ValidateRedirectUriAsync: a grant of authorization_code, hybrid or implicit needs one.
+        const browserGrants = ["authorization_code", "hybrid", "implicit"];
+        for (const creatioUrl of [undefined, "https://creatio.example.com", "http://creatio:5000/"]) {
+            const rendered = clientDefinition({ ...base.client, creatioUrl });
+            const needsRedirect = rendered.AllowedGrantTypes.some(grant => browserGrants.includes(grant));
+            assert.ok(!needsRedirect || rendered.RedirectUris.length > 0, `${creatioUrl}: ${JSON.stringify(rendered)}`);
+            assert.ok(rendered.AllowedGrantTypes.includes("client_credentials"));
+        }
     });
 
     it("round-trips hostile values through JSON inside JSON", () => {

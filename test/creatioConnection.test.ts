@@ -56,6 +56,7 @@ describe("CreatioOAuthConnection (mocks)", () => {
             CREATIO_VERSION: "8.1.3",
             CREATIO_ROUTE_PREFIX: "/0",
             CREATIO_STEPS: "settings,feature,defaultResource,healthCheck",
+            CREATIO_FEATURE_NAME_ENCODING: "plain",
             CREATIO_TLS_VERIFY: "true",
             CREATIO_TIMEOUT_SECONDS: "120",
             IDENTITY_SERVICE_URL: "http://ids.internal:8090",

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { CreatioRuntime } from "../src/creatioArgs";
-import { ConnectionStep, connectionSteps, hasHealthCheck, planConnection, planServiceConnection, routePrefix } from "../src/creatioPlan";
+import { ConnectionStep, connectionSteps, featureNameEncoding, hasHealthCheck, planConnection, planServiceConnection, routePrefix } from "../src/creatioPlan";
 import { parseVersion, Version } from "../src/versions";
 
 const v = (text: string) => parseVersion(text) as Version;
@@ -36,15 +36,22 @@ describe("Creatio connection: version rules", () => {
             ["8.1.1", CreatioRuntime.NetFramework, [Settings, Feature, DefaultResource]],
             ["8.1.2", CreatioRuntime.NetFramework, [Settings, Feature, DefaultResource, HealthCheck]],
             ["8.1.9", CreatioRuntime.NetFramework, [Settings, Feature, DefaultResource, HealthCheck]],
-            ["8.2.0", CreatioRuntime.NetFramework, [Settings, Feature, HealthCheck]],
-            ["8.3.1", CreatioRuntime.NetFramework, [Settings, Feature, HealthCheck]],
-            ["8.3.2", CreatioRuntime.NetFramework, [Settings, HealthCheck]],
-            ["8.3.2", CreatioRuntime.Net, [Settings, HealthCheck]],
-            ["9.0.0", CreatioRuntime.Net, [Settings, HealthCheck]],
+            // From 8.2 the health check reports a missing default resource, which only the maintenance process creates.
+            ["8.2.0", CreatioRuntime.NetFramework, [Settings, Feature, DefaultResource, HealthCheck]],
+            ["8.3.1", CreatioRuntime.NetFramework, [Settings, Feature, DefaultResource, HealthCheck]],
+            ["8.3.2", CreatioRuntime.NetFramework, [Settings, DefaultResource, HealthCheck]],
+            ["8.3.2", CreatioRuntime.Net, [Settings, DefaultResource, HealthCheck]],
+            ["9.0.0", CreatioRuntime.Net, [Settings, DefaultResource, HealthCheck]],
         ];
         for (const [version, runtime, steps] of table) {
             assert.deepEqual(connectionSteps(v(version), runtime, ALL), steps, `${version} ${runtime}`);
         }
+    });
+
+    it("names the feature to clear as Creatio reads it: as it is up to 8.1, base64 from 8.2 (as clio sends it)", () => {
+        assert.equal(featureNameEncoding(v("8.1.9")), "plain");
+        assert.equal(featureNameEncoding(v("8.2.0")), "base64");
+        assert.equal(featureNameEncoding(v("8.3.2")), "base64");
     });
 
     it("leaves out the feature and the health check when turned off", () => {
@@ -105,6 +112,6 @@ describe("Creatio connection: argument checks", () => {
             },
         );
         const plan = planServiceConnection("ids", { url: "https://c.example.com/", username: "Supervisor", password: "p", runtime: CreatioRuntime.NetFramework, enableFeature: false }, "8.2.3");
-        assert.deepEqual(plan!.steps, [Settings, HealthCheck]);
+        assert.deepEqual(plan!.steps, [Settings, DefaultResource, HealthCheck]);
     });
 });

@@ -340,7 +340,7 @@ describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)",
         ].sort());
         const connection = run.registered.find(r => r.name === "identity-service-creatio-connection")!;
         assert.equal(connection.inputs.environment.IDENTITY_SERVICE_URL, "http://ids.internal:8090");
-        assert.equal(connection.inputs.environment.CREATIO_STEPS, "settings,feature,healthCheck");
+        assert.equal(connection.inputs.environment.CREATIO_STEPS, "settings,feature,defaultResource,healthCheck");
     });
 
     it("every Node.js program is covered here", () => {

@@ -145,7 +145,13 @@ function snapshot(server: IisServer): { config: string; acl: string; files: stri
  * An OAuth 2.0 server as the readiness check meets it: OpenID Connect discovery (issuer, token_endpoint) and a
  * client_credentials token endpoint (RFC 6749 4.4) that knows one client.
  */
-async function oauthServer(clientId: string, clientSecret: string, failing = false): Promise<{ port: number; close(): Promise<void> }> {
+async function oauthServer(
+    clientId: string,
+    clientSecret: string,
+    failing = false,
+    refusedScope?: string,
+): Promise<{ port: number; scopes: (string | null)[]; close(): Promise<void> }> {
+    const scopes: (string | null)[] = [];
     const server = http.createServer((request, response) => {
         const port = (server.address() as net.AddressInfo).port;
         if (failing) {
@@ -164,9 +170,16 @@ async function oauthServer(clientId: string, clientSecret: string, failing = fal
             request.on("data", chunk => (body += chunk));
             request.on("end", () => {
                 const form = new URLSearchParams(body);
+                scopes.push(form.get("scope"));
                 const known = form.get("grant_type") === "client_credentials" && form.get("client_id") === clientId && form.get("client_secret") === clientSecret;
-                response.writeHead(known ? 200 : 400, { "content-type": "application/json" });
-                response.end(JSON.stringify(known ? { access_token: "token", token_type: "Bearer", expires_in: 3600 } : { error: "invalid_client" }));
+                // RFC 6749 5.2: a scope the client may not have is invalid_scope.
+                const scopeRefused = known && refusedScope !== undefined && (form.get("scope") ?? "").split(" ").includes(refusedScope);
+                response.writeHead(known && !scopeRefused ? 200 : 400, { "content-type": "application/json" });
+                response.end(
+                    JSON.stringify(
+                        !known ? { error: "invalid_client" } : scopeRefused ? { error: "invalid_scope" } : { access_token: "token", token_type: "Bearer", expires_in: 3600 },
+                    ),
+                );
             });
             return;
         }
@@ -174,7 +187,7 @@ async function oauthServer(clientId: string, clientSecret: string, failing = fal
         response.end();
     });
     await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
-    return { port: (server.address() as net.AddressInfo).port, close: () => new Promise(resolve => server.close(() => resolve())) };
+    return { port: (server.address() as net.AddressInfo).port, scopes, close: () => new Promise(resolve => server.close(() => resolve())) };
 }
 
 const servers: IisServer[] = [];
@@ -1152,8 +1165,8 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
     });
 
     describe("readiness on the server", () => {
-        async function gate(secretOnServer: string, failing = false) {
-            const oauth = await oauthServer("pwsh-client-0123456789", secretOnServer, failing);
+        async function gate(secretOnServer: string, failing = false, refusedScope?: string) {
+            const oauth = await oauthServer("pwsh-client-0123456789", secretOnServer, failing, refusedScope);
             try {
                 const server = newServer();
                 const steps = await stepCommands("ready", iisArgs({ port: oauth.port }, { readiness: { timeoutSeconds: 4 } }));
@@ -1167,6 +1180,7 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
         it("passes once discovery answers and the configured client gets a token", async () => {
             const result = await gate(SECRETS.clientSecret);
             assert.equal(result.code, 0, result.stderr);
+            assert.match(result.stdout, /"tokenVerified":true/);
             const output = JSON.parse(result.stdout);
             assert.equal(output.tokenVerified, true);
             assert.match(output.issuer, /^http:\/\/localhost:\d+$/);
@@ -1178,6 +1192,14 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             assert.match(result.stderr, /^readiness: Identity Service at http:\/\/localhost:\d+ was not ready after 4 s: the client_credentials token request .* with error "invalid_client"\. The token endpoint rejected the credentials/);
             assert.ok(!result.stderr.includes(SECRETS.clientSecret) && !result.stdout.includes(SECRETS.clientSecret));
             assert.ok(!result.stderr.includes("CLIXML"));
+        });
+
+        it("asks for the scopes Creatio asks for, and names them when the service answers invalid_scope", async () => {
+            const result = await gate(SECRETS.clientSecret, false, "activate_user");
+            assert.equal(result.code, 1);
+            assert.match(result.stderr, /with error "invalid_scope"\. The token endpoint refused the scopes register_own_resource .*activate_user.* IdentityServerApi for client "pwsh-client-0123456789"/);
+            assert.match(result.stderr, /AllowedScopes/);
+            assert.ok(!result.stderr.includes(SECRETS.clientSecret));
         });
 
         it("names the IIS restart a freshly installed hosting bundle needs when the site answers 500", async () => {

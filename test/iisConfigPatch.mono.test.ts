@@ -26,7 +26,7 @@ function patchFor(overrides: { connectionString?: string; clientSecret?: string;
     const settings = renderSettings(profile, {
         provider: DatabaseProvider.MsSqlServer,
         connectionString: overrides.connectionString ?? "Server=sql;Database=creatio;User Id=ids;Password=P@ss\"w0rd\\;",
-        client: { id: "ClientId-0123456789", name: "Creatio", secret: overrides.clientSecret ?? "S".repeat(32), accessTokenLifetimeSeconds: 3600 },
+        client: { id: "ClientId-0123456789", name: "Creatio", secret: overrides.clientSecret ?? "S".repeat(32), accessTokenLifetimeSeconds: 3600, systemClient: profile.systemClient },
         signingCertificatePath: "C:\\Creatio\\IdentityService\\signing-certificate.pfx",
         logLevel: overrides.logLevel ?? LogLevel.Warning,
         servedOverHttps: false,

@@ -255,9 +255,12 @@ describe("stand-in IIS and Windows server (test double)", function () {
 
         it("Add-Type keeps its default references when a script names others, and is refused in ConstrainedLanguage", () => {
             const script = `$source = "using System.Collections.Generic; using System.Linq;\`npublic static class Counted { public static int Count() { return new List<int> { 1, 2 }.Count(); } }"
-                try { Add-Type -TypeDefinition $source -ReferencedAssemblies System.Xml, System.Core; [Counted]::Count() } catch { $_.Exception.Message }`;
-            assert.deepEqual(lines(server(), script), ["2"]);
-            assert.deepEqual(lines(server({ languageMode: "ConstrainedLanguage" }), script), ["Cannot add type. Definition of new types is not supported in this language mode."]);
+                $xml = "using System.Xml;\`npublic static class Parsed { public static string Root() { var d = new XmlDocument(); d.LoadXml(""<a/>""); return d.DocumentElement.Name; } }"
+                try { Add-Type -TypeDefinition $source -ReferencedAssemblies System.Xml, System.Core; [Counted]::Count() } catch { $_.Exception.Message }
+                try { Add-Type -TypeDefinition $xml -ReferencedAssemblies ([System.Xml.XmlDocument].Assembly.Location); [Parsed]::Root() } catch { $_.Exception.Message }`;
+            assert.deepEqual(lines(server(), script), ["2", "a"]);
+            const refused = "Cannot add type. Definition of new types is not supported in this language mode.";
+            assert.deepEqual(lines(server({ languageMode: "ConstrainedLanguage" }), script), [refused, refused]);
         });
 
         it("Remove-Item -Recurse deletes what a directory link inside the tree points to", () => {

@@ -65,6 +65,8 @@ const cases: Case[] = [
     ["Integrated Security in the re-seed connection string", a => (a.database.reseedConnectionString = "Server=sql;Database=creatio;Trusted_Connection=yes"), "database.reseedConnectionString", /uses Integrated Security.*give it a database login \(User ID and Password\) instead, or set `client\.reseed: false`/],
     ["short client id", a => (a.client = { id: "short-id" }), "client.id", /"short-id" is too short: the Identity Service requires at least 16 characters/],
     ["short client secret", a => (a.client = { secret: "short-secret-value" }), "client.secret", /\(a secret value of 18 characters\) is too short.*at least 32/],
+    ["client id over 100 characters", a => (a.client = { id: "i".repeat(101) }), "client.id", /"i{101}" is too long: the Identity Service accepts client ids of at most 100 characters \(IdentityServer4's input length limit\); supply a shorter value or leave it out to have one generated/],
+    ["client secret over 100 characters", a => (a.client = { secret: `Very-Long-Secret-${"x".repeat(90)}` }), "client.secret", /- client\.secret: \(a secret value of 107 characters\) is too long: the Identity Service accepts client secrets of at most 100 characters/],
     ["empty client name", a => (a.client = { name: "" }), "client.name", /must not be empty/],
     ["Creatio URL not a URL", a => (a.client = { creatioUrl: "creatio.example.com" }), "client.creatioUrl", /is not an http\(s\) URL/],
     ["Creatio URL with another scheme", a => (a.client = { creatioUrl: "ftp://creatio" }), "client.creatioUrl", /is not an http\(s\) URL/],
@@ -100,6 +102,7 @@ describe("argument checks", () => {
                     assert.ok(!error.message.includes("Very-Secret-Pw-8842"), "no secret in the message");
                     assert.ok(!error.message.includes("short-secret-value"), "no secret in the message");
                     assert.ok(!error.message.includes("Sign-Pw-Secret-55"), "no secret in the message");
+                    assert.ok(!error.message.includes("Very-Long-Secret-"), "no secret in the message");
                     return true;
                 },
             );
@@ -184,7 +187,32 @@ describe("argument checks", () => {
         assert.equal(plan.client.name, "Creatio");
         assert.equal(plan.client.accessTokenLifetimeSeconds, 3600);
         assert.equal(plan.client.reseed, true);
-        assert.deepEqual(plan.readiness, { enabled: true, timeoutSeconds: 300, verifyToken: true });
+        assert.deepEqual(plan.readiness, {
+            enabled: true,
+            timeoutSeconds: 300,
+            verifyToken: true,
+            // What Creatio 8.2.3's system actions ask the service for (versions.ts), so the gate meets its scope rules.
+            tokenScopes: [
+                "register_own_resource",
+                "get_resource_list",
+                "get_client_info",
+                "find_clients",
+                "remove_client",
+                "update_client",
+                "add_registrar_client",
+                "IdentityServerApi",
+            ],
+        });
+    });
+
+    it("takes the client's redirect base from creatio.url, unless client.creatioUrl is given", () => {
+        const creatio = { url: "https://creatio.example.com", username: "Supervisor", password: "pw", runtime: "netFramework" } as const;
+        assert.equal(planDeployment("derived", { ...valid(), creatio }).client.creatioUrl, "https://creatio.example.com");
+        assert.equal(
+            planDeployment("given", { ...valid(), creatio, client: { creatioUrl: "https://crm.example.com" } }).client.creatioUrl,
+            "https://crm.example.com",
+        );
+        assert.equal(planDeployment("none", valid()).client.creatioUrl, undefined, "no Creatio URL: the client gets no browser grant");
     });
 
     it("accepts Integrated Security for the service when re-seeding is off or has its own login", () => {

@@ -23,6 +23,7 @@ const client = fc.record({
     secret: hostile,
     creatioUrl: fc.option(fc.webUrl(), { nil: undefined }),
     accessTokenLifetimeSeconds: fc.integer({ min: 1, max: 2592000 }),
+    systemClient: fc.constant(profile.systemClient),
 });
 
 const settings = fc.record({

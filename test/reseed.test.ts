@@ -4,6 +4,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityService } from "../src";
 import { clientDefinition } from "../src/configuration";
+import { systemClientProfile } from "../src/versions";
 import { CONTAINER_LABEL, RESTART_TOKEN_LABEL } from "../src/targets/docker";
 import { identityServerSecretHash, parseRestartToken, parseSupersededClientIds, storedClient } from "../src/reseed";
 import { Recorder, resetMocks, valueOf } from "./support/mocks";
@@ -22,6 +23,7 @@ describe("client re-seeding inputs", () => {
             secret: "Client-Secret-0000000000000000000001",
             creatioUrl: "https://creatio.example.com/",
             accessTokenLifetimeSeconds: 600,
+            systemClient: systemClientProfile([8, 2, 3]),
         });
         const { Secrets, ...rest } = definition;
         assert.deepEqual(storedClient(definition), { ...rest, SecretHashes: Secrets.map(identityServerSecretHash) });

@@ -1,5 +1,14 @@
 import { strict as assert } from "assert";
-import { compareVersions, FEATURES, parseVersion, RELEASES, resolveVersion, VersionProfile } from "../src/versions";
+import {
+    compareVersions,
+    FEATURES,
+    parseVersion,
+    RELEASES,
+    resolveVersion,
+    SYSTEM_CLIENT_RELEASES,
+    systemClientProfile,
+    VersionProfile,
+} from "../src/versions";
 
 function profile(text: string): VersionProfile {
     const resolved = resolveVersion(text);
@@ -72,5 +81,64 @@ describe("versions", () => {
         assert.match(resolveVersion("7.16.3") as string, /not supported.*7\.16\.4 to 8\.3\.x/);
         assert.match(resolveVersion("8.4.0") as string, /not supported/);
         assert.match(resolveVersion("eight") as string, /not a Creatio version.*major\.minor\.patch/);
+    });
+
+    describe("the system client per version", () => {
+        const documented = [
+            "register_own_resource",
+            "get_resource_list",
+            "get_client_info",
+            "find_clients",
+            "remove_client",
+            "update_client",
+            "add_registrar_client",
+        ];
+        const userScopes = ["activate_user", "deactivate_user", "upsert_client_user", "remove_client_user"];
+
+        it("has rows in order, from the first supported version", () => {
+            assert.deepEqual(SYSTEM_CLIENT_RELEASES[0].from, RELEASES[0].from);
+            for (let i = 1; i < SYSTEM_CLIENT_RELEASES.length; i++) {
+                assert.ok(compareVersions(SYSTEM_CLIENT_RELEASES[i - 1].from, SYSTEM_CLIENT_RELEASES[i].from) < 0, `row ${i}`);
+            }
+        });
+
+        it("asks for the documented scopes everywhere, and allows the *_user scopes Creatio asks for from 8.1.0", () => {
+            assert.deepEqual(profile("7.16.4").systemClient, {
+                requestedScopes: documented,
+                allowedScopes: [...documented, "IdentityServerApi"],
+                properties: {},
+            });
+            assert.deepEqual(profile("8.0.15").systemClient.allowedScopes, [...documented, "IdentityServerApi"]);
+            assert.deepEqual(profile("8.2.3").systemClient.requestedScopes, documented, "the vendor's client passes the health check");
+            assert.deepEqual(profile("8.2.3").systemClient.allowedScopes, [...documented, ...userScopes, "IdentityServerApi"]);
+        });
+
+        it("carries the documented AllowedQueryParameters property from 8.0, as a JSON array in a string", () => {
+            assert.deepEqual(profile("7.18.0").systemClient.properties, {});
+            for (const version of ["8.0.0", "8.2.3", "8.3.2"]) {
+                assert.deepEqual(profile(version).systemClient.properties, { AllowedQueryParameters: '["invitationHash","targetSubject"]' }, version);
+            }
+        });
+
+        it("allows the authorization-code era scopes from 8.3 without asking for them", () => {
+            const client = profile("8.3.2").systemClient;
+            for (const scope of ["generate_auth_code", "revoke_client_tokens", "get_service_info"]) {
+                assert.ok(client.allowedScopes.includes(scope), scope);
+                assert.ok(!client.requestedScopes.includes(scope), scope);
+                assert.ok(!profile("8.2.3").systemClient.allowedScopes.includes(scope), scope);
+            }
+        });
+
+        it("keeps every scope string within IdentityServer4's 300 characters, asked for or defaulted to the allowed ones", () => {
+            // InputLengthRestrictions.Scope = 300 (IdentityServer4 4.1.2): a longer scope string gets invalid_scope, also the
+            // string IdentityServer4 builds from the allowed scopes when a request names none.
+            for (const release of SYSTEM_CLIENT_RELEASES) {
+                const client = systemClientProfile(release.from);
+                assert.ok(client.allowedScopes.join(" ").length <= 300, client.allowedScopes.join(" "));
+                assert.ok([...client.requestedScopes, "IdentityServerApi"].join(" ").length <= 300);
+                assert.equal(client.allowedScopes.at(-1), "IdentityServerApi");
+                assert.equal(new Set(client.allowedScopes).size, client.allowedScopes.length, "no scope twice");
+            }
+        });
     });
 });

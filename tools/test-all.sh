@@ -21,7 +21,7 @@ SUITES=(
   "e2e       test:e2e      docker postgres"   # deployments against a real Docker Engine and PostgreSQL
   "swarm     test:swarm    docker postgres swarm" # the Swarm target on a real single-node swarm, with load during updates
   "pwsh      test:pwsh     pwsh sshd postgres" # the IIS steps in PowerShell 7 against a stand-in IIS, also over OpenSSH
-  "doubles   test:doubles  pwsh"               # the test doubles checked against the real parts' rules (not tests of the package; the stand-in IIS needs PowerShell)
+  "doubles   test:doubles  docker postgres pwsh" # the test doubles checked against the real parts' rules (not tests of the package); the stand-in Creatio also in a container, the stand-in IIS in PowerShell
 )
 
 step() { printf '\n=== %s\n' "$*"; }
@@ -63,8 +63,10 @@ need_postgres() {
 }
 need_swarm() {
   # The suite runs `docker swarm init --advertise-addr 127.0.0.1` itself when the engine is not in a swarm, and
-  # leaves the swarm again at its end; nothing to install beyond Docker.
+  # leaves the swarm again at its end. Its Redis image is built from this machine's redis-server
+  # (test/e2e/swarm/build-images.sh); the server itself is never started here.
   command -v docker >/dev/null || apt_for dockerd docker.io
+  apt_for redis-server redis-server
 }
 need_dotnet() {
   # The .NET SDK is not a Debian package; the machines that build this package have it (as for need_pwsh).

@@ -14,6 +14,8 @@
  *   CREATIO_USERNAME            an administrator (required)
  *   CREATIO_ROUTE_PREFIX        "/0" for Creatio on .NET Framework, "" for Creatio on .NET (required, may be empty)
  *   CREATIO_STEPS               comma list of settings, feature, defaultResource, healthCheck (apply only)
+ *   CREATIO_FEATURE_NAME_ENCODING  how the version reads the feature name of the cache call: "base64" (8.2 and later,
+ *                               as clio sends it) or "plain" (up to 8.1); default "base64"
  *   CREATIO_RUNTIME, CREATIO_VERSION  named in messages only
  *   IDENTITY_SERVICE_URL        the value of OAuth20IdentityServerUrl (apply)
  *   IDENTITY_SERVICE_CLIENT_ID  the value of OAuth20IdentityServerClientId (apply)
@@ -30,11 +32,13 @@
  *              for each code; then QuerySysSettings reads the URL and client id back (the secure-text secret cannot
  *              be read back).
  *   feature    POST {prefix}/rest/FeatureService/SetFeatureStateForAllUsers {"code":"OAuth20Integration","state":1},
- *              then GET {prefix}/rest/FeatureService/ClearFeaturesCacheForAllUsers/ (all features; a failed clear
- *              is a warning: the state is saved and takes effect later).
- *   defaultResource  POST {prefix}/rest/OAuthConfigService/AddDefaultResource {}; "already exists" is success.
- *   healthCheck GET {prefix}/api/OAuthHealthCheck; HTTP 500 with HasProblem is a result: its Message is mapped to
- *              what to do. A problem is checked up to 3 times, 1.5 s apart (caches may lag behind the write).
+ *              then GET {prefix}/rest/FeatureService/ClearFeaturesCacheForAllUsers/{name}, the name as the version
+ *              reads it (a failed clear is a warning: the state is saved and takes effect later).
+ *   defaultResource  POST {prefix}/rest/OAuthConfigService/AddDefaultResource {}; Creatio registers the resource with
+ *              the Identity Service using the system client; "already exists" is success.
+ *   healthCheck GET {prefix}/api/OAuthHealthCheck; HTTP 500 with HasProblem is a result: its Message (and from 8.2
+ *              IsDefaultResourceRegistered) is mapped to what to do. A problem is checked up to 3 times, 1.5 s apart
+ *              (caches may lag behind the write).
  * A 401 (or an HTML login page) after login means the session ended: log in once more and repeat the request.
  * Connection failures and HTTP 502/503/504 (a starting Creatio) are retried with backoff until the deadline;
  * each request is bounded by min(30 s, time left).
@@ -113,6 +117,10 @@ function readConfig(env, action) {
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
     throw new ConfigError(`CREATIO_TIMEOUT_SECONDS must be a positive number (got ${JSON.stringify(env.CREATIO_TIMEOUT_SECONDS)})`);
   }
+  const featureNameEncoding = (env.CREATIO_FEATURE_NAME_ENCODING ?? "base64").trim();
+  if (featureNameEncoding !== "base64" && featureNameEncoding !== "plain") {
+    throw new ConfigError(`CREATIO_FEATURE_NAME_ENCODING must be "base64" or "plain" (got ${JSON.stringify(env.CREATIO_FEATURE_NAME_ENCODING)})`);
+  }
   const verify = (env.CREATIO_TLS_VERIFY ?? "true").trim().toLowerCase();
   if (verify !== "true" && verify !== "false") throw new ConfigError(`CREATIO_TLS_VERIFY must be "true" or "false"`);
   return {
@@ -123,6 +131,7 @@ function readConfig(env, action) {
     runtime: env.CREATIO_RUNTIME ?? (prefix === "/0" ? "netFramework" : "net"),
     version: env.CREATIO_VERSION ?? "",
     steps,
+    featureNameEncoding,
     identityServiceUrl: action === "apply" ? required("IDENTITY_SERVICE_URL").replace(/\/+$/, "") : "",
     clientId: action === "apply" ? required("IDENTITY_SERVICE_CLIENT_ID") : "",
     tlsVerify: verify === "true",
@@ -171,6 +180,12 @@ const HEALTH_CHECK_PROBLEMS = [
   },
 ];
 
+/** What to do when the only problem is the default OAuth resource (Creatio 8.2 and later report it). */
+const NO_DEFAULT_RESOURCE_ADVICE =
+  "the default OAuth resource is not registered: Creatio registers it with the Identity Service using the system client when " +
+  "AddDefaultResource runs (the connection calls it, and so does Creatio's OAuth maintenance process, hourly in 8.2 and only by hand from 8.3); " +
+  "check the defaultResource step's result, or open OAuth 2.0 integrated applications and use Actions, Create default resource";
+
 /**
  * Reads a health check answer. Returns {result} when the connection works, {problem} with advice otherwise.
  */
@@ -184,13 +199,40 @@ function interpretHealthCheck(status, body) {
     isSystemSettingsFilledIn: body.IsSystemSettingsFilledIn === true,
     isIdentityServiceAvailable: body.IsIdentityServiceAvailable === true,
     isAccessTokenRetrievableForSystemActions: body.IsAccessTokenRetrievableForSystemActions === true,
+    // Reported from 8.2 only.
+    ...(typeof body.IsDefaultResourceRegistered === "boolean" ? { isDefaultResourceRegistered: body.IsDefaultResourceRegistered } : {}),
   };
   if (!body.HasProblem && status >= 200 && status < 300) return { result };
   const message = typeof body.Message === "string" ? body.Message : "";
+  const onlyDefaultResource =
+    result.isDefaultResourceRegistered === false &&
+    result.isSystemSettingsFilledIn &&
+    result.isIdentityServiceAvailable &&
+    result.isAccessTokenRetrievableForSystemActions;
   const known = HEALTH_CHECK_PROBLEMS.find(entry => entry.pattern.test(message));
-  const advice = known ? known.advice : "see Creatio's OAuth 2.0 Diagnostic tab for details";
+  const advice = onlyDefaultResource ? NO_DEFAULT_RESOURCE_ADVICE : known ? known.advice : "see Creatio's OAuth 2.0 Diagnostic tab for details";
   return { result, problem: `Creatio reports a problem: "${truncate(message || "(no message)")}"; ${advice}` };
 }
+
+/**
+ * What to do when AddDefaultResource fails, from the OAuth20 package's messages: Creatio registers the resource with
+ * the Identity Service using the system client (CreatioDemoProject Src/BaseOAuthApiCaller.OAuth20.cs:76-106 and
+ * OAuth20.gz Resources/*.resource.en-US.xml @ 32efb577).
+ */
+const DEFAULT_RESOURCE_PROBLEMS = [
+  {
+    pattern: /Unable to connect to OAuth server/i,
+    advice: "Creatio cannot reach the Identity Service at its OAuth20IdentityServerUrl from where it runs: give the URL Creatio's server reaches (publicUrl), and check firewalls, DNS and the service itself",
+  },
+  {
+    pattern: /Unable to register resource/i,
+    advice: "the Identity Service refused Creatio's token request for register_own_resource IdentityServerApi with the system client: check that the client id and secret match the service's client and that the client is allowed that scope",
+  },
+  {
+    pattern: /OAuth.*(disabled|not enabled)|EnableOAuth20Integration/i,
+    advice: "OAuth is turned off in Creatio's configuration (Feature-EnableOAuth20Integration)",
+  },
+];
 
 /** Whether AddDefaultResource's answer means success (a default resource that already exists counts). */
 function defaultResourceOutcome(body) {
@@ -203,6 +245,14 @@ function defaultResourceOutcome(body) {
   const text = [info.errorCode, info.message, result.exception && JSON.stringify(result.exception)].filter(Boolean).join(" ");
   if (/already ?exist/i.test(text)) return { ok: true, created: false };
   return { ok: false, detail: truncate(text || "success: false") };
+}
+
+/**
+ * The feature name of the cache call as the version reads it: the base64 of its UTF-8 bytes from 8.2, as clio sends it
+ * (Advance-Technologies-Foundation/clio clio/Command/FeatureStateService.cs:111-117 @ 28d8fb26), the code as it is before.
+ */
+function featureCacheName(code, encoding) {
+  return encoding === "base64" ? Buffer.from(code, "utf8").toString("base64") : code;
 }
 
 /** Which codes PostSysSettingsValues did not save, from its answer. */
@@ -456,8 +506,7 @@ async function enableFeature(client, step) {
   const set = "/rest/FeatureService/SetFeatureStateForAllUsers";
   const response = await client.call("POST", set, { code: FEATURE_CODE, state: 1 }, step);
   if (response.status < 200 || response.status >= 300) throw routeNotFound(step, response, set, client.config, `feature ${FEATURE_CODE} was not turned on`);
-  // An empty name clears every feature's cache (the route's version-proof form).
-  const clear = "/rest/FeatureService/ClearFeaturesCacheForAllUsers/";
+  const clear = `/rest/FeatureService/ClearFeaturesCacheForAllUsers/${featureCacheName(FEATURE_CODE, client.config.featureNameEncoding)}`;
   const cleared = await client.call("GET", clear, undefined, step);
   if (cleared.status < 200 || cleared.status >= 300) {
     return `feature ${FEATURE_CODE} is on, but Creatio did not clear its feature cache (HTTP ${cleared.status}); it takes effect once the cache refreshes`;
@@ -471,7 +520,9 @@ async function addDefaultResource(client, step) {
   if (response.status !== 200) throw routeNotFound(step, response, route, client.config, "the default resource was not created");
   const outcome = defaultResourceOutcome(response.json);
   if (!outcome.ok) {
-    throw new StepError(step, `Creatio did not create the default OAuth resource (${outcome.detail}); check that OAuth is enabled in Creatio's configuration (Feature-EnableOAuth20Integration)`);
+    const known = DEFAULT_RESOURCE_PROBLEMS.find(entry => entry.pattern.test(outcome.detail));
+    const advice = known ? known.advice : "check that OAuth is enabled in Creatio's configuration (Feature-EnableOAuth20Integration) and that Creatio reaches the Identity Service";
+    throw new StepError(step, `Creatio did not create the default OAuth resource (${outcome.detail}); ${advice}`);
   }
   return outcome.created;
 }
@@ -551,6 +602,8 @@ module.exports = {
   readSecrets,
   interpretHealthCheck,
   defaultResourceOutcome,
+  featureCacheName,
+  DEFAULT_RESOURCE_PROBLEMS,
   unsavedSettings,
   scrub,
   CookieJar,

@@ -13,12 +13,15 @@
  *   READINESS_TIMEOUT_SECONDS   overall deadline, positive number, default 300
  *   READINESS_VERIFY_TOKEN      "true" (default) or "false"
  *   READINESS_POLL_INTERVAL_MS  pause between attempts, default 200
+ *   READINESS_TOKEN_SCOPES      space-separated scopes to ask the token for (the ones Creatio asks for), default none:
+ *                               the service's scope rules are then checked where it runs; on invalid_scope each is
+ *                               asked for alone, so that the message names the refused ones
  * Standard input: JSON {"clientSecret": "..."}; only read when token verification is on.
  * The secret is never printed, never put in a message and never taken from the command line.
  *
  * Step 1 polls GET <url>/.well-known/openid-configuration until it returns 2xx JSON with an `issuer`.
- * Step 2 (unless READINESS_VERIFY_TOKEN=false) requests a client_credentials token from the
- * discovery document's token_endpoint (or <url>/connect/token) until it returns an access_token.
+ * Step 2 (unless READINESS_VERIFY_TOKEN=false) requests a client_credentials token from the path of the
+ * discovery document's token_endpoint at <url> (or <url>/connect/token) until it returns an access_token.
  * Both steps share one deadline; each HTTP attempt is bounded by min(5 s, time left).
  *
  * Node 20 built-ins only (global fetch, AbortSignal.timeout). `require` it to use waitForReady
@@ -80,7 +83,20 @@ function parseConfig(env) {
     DEFAULT_POLL_INTERVAL_MS,
     "a number of milliseconds such as 200",
   );
-  return { url, clientId, verifyToken, timeoutMs: timeoutSeconds * 1000, pollIntervalMs };
+  const scopes = parseScopes(env.READINESS_TOKEN_SCOPES);
+  return { url, clientId, verifyToken, timeoutMs: timeoutSeconds * 1000, pollIntervalMs, scopes };
+}
+
+/** OAuth scope tokens: printable ASCII without space, quote or backslash (RFC 6749 section 3.3). */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+function parseScopes(raw) {
+  const scopes = (raw || "").split(/\s+/).filter(Boolean);
+  const bad = scopes.find((scope) => !SCOPE_TOKEN.test(scope));
+  if (bad !== undefined) {
+    throw new ConfigError(`READINESS_TOKEN_SCOPES holds "${bad}", which is not an OAuth scope: give scope names separated by spaces.`);
+  }
+  return [...new Set(scopes)];
 }
 
 function parseBaseUrl(raw) {
@@ -277,13 +293,20 @@ async function probeDiscovery(fetchImpl, discoveryUrl, timeoutMs) {
   return { ok: true, document };
 }
 
-/** The token endpoint: the discovery document's token_endpoint if it is a usable URL, else <url>/connect/token. */
+/**
+ * The token endpoint: the path of the discovery document's token_endpoint, at the address this check reaches the
+ * service at; else <url>/connect/token. The service builds the advertised URL from the request it answers (its
+ * public scheme and host, https with ForceHttpsSchemeInRequests or behind a TLS proxy), which this machine may not
+ * reach the way it reaches `url`.
+ */
 function resolveTokenEndpoint(baseUrl, document) {
   const advertised = document && document.token_endpoint;
   if (typeof advertised === "string" && advertised.trim() !== "") {
     try {
       const resolved = new URL(advertised.trim(), baseUrl + "/");
-      if (resolved.protocol === "http:" || resolved.protocol === "https:") return resolved.toString();
+      if (resolved.protocol === "http:" || resolved.protocol === "https:") {
+        return new URL(resolved.pathname + resolved.search, new URL(baseUrl).origin).toString();
+      }
     } catch {
       // fall through to the conventional path
     }
@@ -292,8 +315,9 @@ function resolveTokenEndpoint(baseUrl, document) {
 }
 
 /** One client_credentials token request: ok when a 2xx JSON answer holds an access_token. */
-async function requestToken(fetchImpl, tokenEndpoint, clientId, clientSecret, timeoutMs) {
+async function requestToken(fetchImpl, tokenEndpoint, clientId, clientSecret, timeoutMs, scopes = []) {
   const body = new URLSearchParams({ grant_type: "client_credentials", client_id: clientId, client_secret: clientSecret });
+  if (scopes.length > 0) body.set("scope", scopes.join(" "));
   const { response, text, error } = await exchange(
     fetchImpl,
     tokenEndpoint,
@@ -343,10 +367,22 @@ async function waitForReady(options) {
 
   if (verifyToken) {
     const tokenEndpoint = resolveTokenEndpoint(options.url, discovery.document);
+    const scopes = options.scopes || [];
     const token = await pollUntil(deadline, clock, pollIntervalMs, (ms) =>
-      requestToken(fetchImpl, tokenEndpoint, options.clientId, options.clientSecret, ms),
+      requestToken(fetchImpl, tokenEndpoint, options.clientId, options.clientSecret, ms, scopes),
     );
-    if (!token.ok) fail("token", tokenEndpoint, token.seen);
+    if (!token.ok) {
+      const seen = { ...token.seen, scopes };
+      if (seen.oauthError === "invalid_scope" && scopes.length > 1) {
+        // Which of the scopes are refused: each asked for alone, once, after the deadline (the service answers).
+        seen.refusedScopes = [];
+        for (const scope of scopes) {
+          const alone = await requestToken(fetchImpl, tokenEndpoint, options.clientId, options.clientSecret, MAX_ATTEMPT_MS, [scope]);
+          if (!alone.ok && alone.seen.oauthError === "invalid_scope") seen.refusedScopes.push(scope);
+        }
+      }
+      fail("token", tokenEndpoint, seen);
+    }
   }
 
   return { issuer, tokenVerified: verifyToken, elapsedMs: Math.round(clock.now() - started) };
@@ -381,8 +417,18 @@ function adviceFor(lastSeen, clientId) {
   const client = clientId ? ` for client "${clientId}"` : "";
   if (kind === "http" && (oauthError === "invalid_client" || status === 401 || (status === 400 && !oauthError))) {
     return (
-      `The token endpoint rejected the credentials${client}: the client id or secret stored in the Identity Service database differs from the configuration. ` +
-      "The package deletes the old client rows when the client changes, unless client.reseed is false or database.reseedConnectionString names another database than the service uses: correct that setting and run pulumi up again, or delete the client's rows (Clients, ClientScopes, ClientSecrets, ClientClaims) yourself and restart the service so it inserts the configured client."
+      `The token endpoint rejected the credentials${client}: either the client id or secret stored in the Identity Service database differs from the configuration, ` +
+      'or the service dropped the client because it rejects its configuration (it then logs "Invalid client configuration for client" with the reason at Error level, for example an implicit client without redirect URIs). ' +
+      "The package keeps the client rows equal to the configuration unless client.reseed is false or database.reseedConnectionString names another database than the service uses: correct that setting and run pulumi up again, or delete the client's rows (Clients, ClientScopes, ClientSecrets, ClientClaims) yourself and restart the service so it inserts the configured client."
+    );
+  }
+  if (kind === "http" && oauthError === "invalid_scope") {
+    const asked = (lastSeen.scopes || []).join(" ");
+    const refused = lastSeen.refusedScopes && lastSeen.refusedScopes.length > 0 ? lastSeen.refusedScopes.join(", ") : asked || "(the client's defaults)";
+    return (
+      `The token endpoint refused the scopes ${refused}${client} (asked for: ${asked || "none, so the client's allowed scopes"}): ` +
+      "each scope Creatio asks for must be in the client's AllowedScopes (the ClientScopes rows) and be an enabled API scope of the service (the ApiScopes rows). " +
+      "Check that the stored client matches its configuration (re-seeding keeps it so unless client.reseed is false) and that this service version knows those scopes; Creatio asks for them in its own token requests."
     );
   }
   if (kind === "http" && status >= 500) {

@@ -2,23 +2,32 @@
 /*
  * Keeps the Identity Service's system client in the database equal to its configuration.
  *
- * The service inserts the client from its `Clients` setting only when no client with that id exists, so a changed
- * client (secret, lifetimes, redirect URIs, ...) or one edited in the database has no effect until the database
- * matches. Two steps, each one transaction, both deciding from the rows in the database:
+ * The service seeds its `Clients` setting into the database at start-up by a rule that is not documented: insert each
+ * configured client whose id is missing, or (IdentityServer4's own quickstart, docs/quickstarts/5_entityframework.rst)
+ * only when the "Clients" table is empty, which never happens again once Creatio keeps its OAuth apps in that table.
+ * So the client rows are written here, the same way under either rule. Two steps, each one transaction, both deciding
+ * from the rows in the database:
  *
  *   prepare  (before the service restarts with the configuration)
- *     no "Clients" table, or no row for the client id: nothing to do (the service inserts it);
- *     a stored field differs from the configuration (name, lifetimes, grant types, scopes, redirect URIs, disabled):
- *       delete the client and its child rows, and print a new `restartToken`, which the deployment feeds into the
- *       service's inputs so that the service restarts (and inserts the client again) in the same run;
+ *     no "Clients" table: nothing to do (the service creates its tables and seeds the empty table);
+ *     no row for the client id: insert the client (and its child rows);
+ *     a stored field differs from the configuration (name, lifetimes, grant types, scopes, redirect URIs, properties,
+ *       disabled), or a client id that differs only in case holds the id under a case-insensitive collation: delete it
+ *       and insert the configured client, and print a new `restartToken`, which the deployment feeds into the
+ *       service's inputs so that the service restarts in the same run (dropping a copy it may cache for 15 minutes);
  *     only the secret is new: add it as a second secret row (IdentityServer4 accepts any of a client's secrets),
  *       so the old credentials keep working;
  *     otherwise nothing.
+ *     Before it writes anything it reads the columns of the tables it inserts into, and refuses (changing nothing)
+ *     when one of them requires a value it cannot give.
  *   retire   (after the new client is in service)
  *     when the configured client with its configured secret is in the database: delete the client ids this step
  *     or the prepare step put in service before (their previous outputs) and every other secret of the configured
  *     client; else nothing, and the ids stay pending for its next run.
  *
+ * Client ids are compared as IdentityServer4 compares them, exactly (EntityFramework.Storage ClientStore.cs:52-76 @
+ * 4.1.2 filters the rows of its query by ordinal equality): SQL Server's default collation, and a case-insensitive
+ * PostgreSQL collation, also return ids that differ in case.
  * Secrets are compared as IdentityServer4 stores them, Base64(SHA-256(secret)); the script never sees a secret.
  *
  * Run as `node reseed.js` by a local command with `addPreviousOutputInEnv: true`.
@@ -27,14 +36,14 @@
  *     PULUMI_COMMAND_STDOUT  this step's previous stdout (set by the command provider on update only)
  *   Standard input: JSON {"action": "prepare" | "retire", "connectionString": "<ADO.NET style>",
  *                         "client": {"ClientId", "ClientName", "SecretHashes": [...], "AllowedGrantTypes": [...],
- *                                    "AllowedScopes", "RedirectUris", "PostLogoutRedirectUris",
+ *                                    "AllowedScopes", "RedirectUris", "PostLogoutRedirectUris", "Properties": {...},
  *                                    "IdentityTokenLifetime", "AccessTokenLifetime"}}
  *   Standard output: exactly one JSON line,
- *     prepare: {"clientId", "deletedClients", "addedSecrets", "restartToken", "supersededClientIds"}
+ *     prepare: {"clientId", "deletedClients", "insertedClients", "addedSecrets", "restartToken", "supersededClientIds"}
  *     retire:  {"clientId", "retiredClients", "retiredSecrets", "pendingClientIds"}
  *   The retire step's input may add "supersededClientIds": the prepare step's list of that name (the client id it
  *   prepared before, when another one replaces it), so that a retire step created in the same run still knows it.
- *   Exit codes: 0 done (or nothing to do), 1 database error (nothing changed), 2 bad input.
+ *   Exit codes: 0 done (or nothing to do), 1 database error or a table it cannot write (nothing changed), 2 bad input.
  *
  * Messages name the database host and database, never the password or the connection string.
  * `require` it to use the helpers; it only runs main() when started directly.
@@ -64,6 +73,14 @@ class ConfigError extends Error {
   constructor(message) {
     super(message);
     this.name = "ConfigError";
+  }
+}
+
+/** The database holds something this script must not or cannot change: exit 1, nothing changed, the way out named. */
+class RefusalError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "RefusalError";
   }
 }
 
@@ -222,6 +239,9 @@ const CLIENT_LISTS = [
 /** The scalar fields of a client, columns of "Clients". */
 const CLIENT_COLUMNS = ["ClientName", "IdentityTokenLifetime", "AccessTokenLifetime"];
 const SECRETS_TABLE = "ClientSecrets";
+const PROPERTIES_TABLE = "ClientProperties";
+/** The tables an inserted client is written to, "Clients" first. */
+const INSERTED_TABLES = [CLIENTS_TABLE, "ClientGrantTypes", "ClientScopes", "ClientRedirectUris", "ClientPostLogoutRedirectUris", PROPERTIES_TABLE, SECRETS_TABLE];
 /** IdentityServer4's type of a hashed shared secret. */
 const SHARED_SECRET = "SharedSecret";
 const ACTIONS = ["prepare", "retire"];
@@ -275,6 +295,10 @@ function parseClient(client) {
     }
     return client[field];
   };
+  const properties = client.Properties === undefined ? {} : client.Properties;
+  if (properties === null || typeof properties !== "object" || Array.isArray(properties) || Object.values(properties).some((v) => typeof v !== "string")) {
+    throw new ConfigError("standard input's client.Properties must be an object of strings");
+  }
   const secretHashes = list("SecretHashes");
   if (secretHashes.length === 0 || secretHashes.some((h) => !SECRET_HASH.test(h))) {
     throw new ConfigError("standard input's client.SecretHashes must hold the Base64 SHA-256 of each secret (never the secret)");
@@ -287,6 +311,7 @@ function parseClient(client) {
     AllowedScopes: list("AllowedScopes"),
     RedirectUris: list("RedirectUris"),
     PostLogoutRedirectUris: list("PostLogoutRedirectUris"),
+    Properties: { ...properties },
     IdentityTokenLifetime: lifetime("IdentityTokenLifetime"),
     AccessTokenLifetime: lifetime("AccessTokenLifetime"),
   };
@@ -332,7 +357,8 @@ const sortedSet = (values) => [...new Set(values)].sort();
 
 /**
  * The fields in which the stored client differs from the configured one, secrets left out (they are compared on
- * their own). `stored` is what `readClient` returns.
+ * their own). `stored` is what `readClient` returns; its `Properties` is undefined when the schema has no
+ * "ClientProperties" table (the service cannot store them either).
  */
 function clientDifferences(desired, stored) {
   const differences = [];
@@ -343,22 +369,41 @@ function clientDifferences(desired, stored) {
   for (const [field] of CLIENT_LISTS) {
     if (JSON.stringify(sortedSet(stored[field])) !== JSON.stringify(sortedSet(desired[field]))) differences.push(field);
   }
+  if (stored.Properties !== undefined && JSON.stringify(propertyEntries(stored.Properties)) !== JSON.stringify(propertyEntries(desired.Properties))) {
+    differences.push("Properties");
+  }
   return differences;
 }
 
+/** Properties as sorted [key, value] pairs (IdentityServer4 maps them into a dictionary, so order does not count). */
+function propertyEntries(properties) {
+  return Object.entries(properties || {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
 /**
- * Before the service (re)starts. The service inserts its configured client only when that client id is missing,
- * so the rows must already match the configuration or be gone:
- *   - no tables or no such client: nothing to do, the service inserts it;
- *   - a field differs (a changed setting, or an edit by hand): delete the client, the service must restart;
+ * Before the service (re)starts. Whatever rule the service seeds by, the rows must match the configuration before it
+ * starts:
+ *   - no such client: insert it;
+ *   - a field differs (a changed setting, or an edit by hand), or ids that differ only in case hold the client id
+ *     under the database's collation: replace the client, the service must restart;
  *   - only the secret is new: add it as one more secret, the old one keeps working until it is retired;
  *   - otherwise: nothing to do.
+ * `collidingClientIds` are the stored ids equal to the configured one under the database's comparison but not exactly.
  */
-function planPrepare(desired, stored) {
-  if (!stored) return { action: "none", reason: "the client is not in the database: the service inserts it when it starts" };
+function planPrepare(desired, stored, collidingClientIds = []) {
+  if (collidingClientIds.length > 0) {
+    return {
+      action: "replace",
+      deleteClientIds: [...collidingClientIds, ...(stored ? [desired.ClientId] : [])],
+      reason:
+        `client id ${collidingClientIds.map((id) => JSON.stringify(id)).join(", ")} differs from ${JSON.stringify(desired.ClientId)} only in case ` +
+        "and holds it under the database's case-insensitive collation (the service compares ids exactly, so it would never find the configured client)",
+    };
+  }
+  if (!stored) return { action: "insert", reason: "the client is not in the database" };
   const differences = clientDifferences(desired, stored);
   if (differences.length > 0) {
-    return { action: "delete", reason: `the stored client differs from its configuration in ${differences.join(", ")}` };
+    return { action: "replace", deleteClientIds: [desired.ClientId], reason: `the stored client differs from its configuration in ${differences.join(", ")}` };
   }
   const missing = desired.SecretHashes.filter((hash) => !stored.SecretHashes.includes(hash));
   if (missing.length > 0) return { action: "addSecrets", secretHashes: missing, reason: "a new secret: added next to the current one" };
@@ -393,8 +438,122 @@ function planRetire(desired, stored, previous, supersededClientIds = []) {
   };
 }
 
+/**
+ * The values of "Clients" columns IdentityServer4 sets itself when it stores a client: its `Client` model's defaults
+ * (IdentityServer/IdentityServer4 src/Storage/src/Models/Client.cs:27-296 @ 4.1.2, mapped to the entity of
+ * src/EntityFramework.Storage/src/Entities/Client.cs:13-68, whose columns are those of 2.5.4 and 3.1.4 plus
+ * RequireRequestObject and AllowedIdentityTokenSigningAlgorithms). The nullable columns are left out.
+ */
+const CLIENT_DEFAULTS = {
+  Enabled: true,
+  ProtocolType: "oidc",
+  RequireClientSecret: true,
+  RequireConsent: false,
+  AllowRememberConsent: true,
+  AlwaysIncludeUserClaimsInIdToken: false,
+  RequirePkce: true,
+  AllowPlainTextPkce: false,
+  RequireRequestObject: false,
+  AllowAccessTokensViaBrowser: false,
+  FrontChannelLogoutSessionRequired: true,
+  BackChannelLogoutSessionRequired: true,
+  AllowOfflineAccess: false,
+  AuthorizationCodeLifetime: 300,
+  AbsoluteRefreshTokenLifetime: 2592000,
+  SlidingRefreshTokenLifetime: 1296000,
+  RefreshTokenUsage: 1, // TokenUsage.OneTimeOnly
+  UpdateAccessTokenClaimsOnRefresh: false,
+  RefreshTokenExpiration: 1, // TokenExpiration.Absolute
+  AccessTokenType: 0, // AccessTokenType.Jwt
+  EnableLocalLogin: true,
+  IncludeJwtId: true,
+  AlwaysSendClientClaims: false,
+  ClientClaimsPrefix: "client_",
+  DeviceCodeLifetime: 300,
+  NonEditable: false,
+};
+
+/** The child tables an inserted client gets rows in: [table, rows of the client, may the table be absent]. */
+const INSERTED_CHILDREN = [
+  ["ClientGrantTypes", (c) => c.AllowedGrantTypes.map((v) => ({ GrantType: v })), false],
+  ["ClientScopes", (c) => c.AllowedScopes.map((v) => ({ Scope: v })), false],
+  ["ClientRedirectUris", (c) => c.RedirectUris.map((v) => ({ RedirectUri: v })), false],
+  ["ClientPostLogoutRedirectUris", (c) => c.PostLogoutRedirectUris.map((v) => ({ PostLogoutRedirectUri: v })), false],
+  // IdentityServer4 schemas all have it; a service whose schema lacks it stores no properties either.
+  [PROPERTIES_TABLE, (c) => propertyEntries(c.Properties).map(([Key, Value]) => ({ Key, Value })), true],
+  [SECRETS_TABLE, (c) => c.SecretHashes.map((v) => ({ Value: v, Type: SHARED_SECRET })), false],
+];
+
+/**
+ * What inserting the client writes, from the columns of each table (`columns`: table -> [{name, required}], or
+ * undefined when the table does not exist; `required`: NOT NULL without a default, not generated). A required column
+ * this script cannot fill, or a table or column it needs that is missing, is a problem; the caller refuses before
+ * changing anything. `now` fills "Created". Pure.
+ */
+function planInsertion(desired, columns, now) {
+  const problems = [];
+  const shape = (table, values, foreignKey) => {
+    const found = columns[table];
+    const names = new Set(found.map((c) => c.name));
+    const given = new Set([...Object.keys(values), ...(foreignKey ? ["ClientId"] : [])]);
+    for (const column of found) {
+      if (column.required && !given.has(column.name)) {
+        problems.push(`"${table}"."${column.name}" requires a value (NOT NULL, no default) that this script does not know`);
+      }
+    }
+    return Object.fromEntries(Object.entries(values).filter(([name]) => names.has(name)));
+  };
+  if (!columns[CLIENTS_TABLE]) return { problems: [`table "${CLIENTS_TABLE}" does not exist`], client: {}, children: [] };
+  const clientValues = {
+    ...CLIENT_DEFAULTS,
+    ClientId: desired.ClientId,
+    ClientName: desired.ClientName,
+    IdentityTokenLifetime: desired.IdentityTokenLifetime,
+    AccessTokenLifetime: desired.AccessTokenLifetime,
+    Created: now,
+  };
+  const client = shape(CLIENTS_TABLE, clientValues, false);
+  for (const needed of ["ClientId", ...CLIENT_COLUMNS]) {
+    if (!(needed in client)) problems.push(`"${CLIENTS_TABLE}" has no column "${needed}"`);
+  }
+  const children = [];
+  for (const [table, rowsOf, optional] of INSERTED_CHILDREN) {
+    const rows = rowsOf(desired).map((row) => (table === SECRETS_TABLE ? { ...row, Created: now } : row));
+    if (!columns[table]) {
+      if (!optional && rows.length > 0) problems.push(`table "${table}" does not exist`);
+      continue;
+    }
+    const shaped = rows.map((row) => shape(table, row, true));
+    const missing = rows.length > 0 ? Object.keys(rows[0]).filter((name) => name !== "Created" && !(name in shaped[0])) : [];
+    for (const name of missing) problems.push(`"${table}" has no column "${name}"`);
+    if (shaped.length > 0) children.push({ table, rows: shaped });
+  }
+  return { problems: [...new Set(problems)], client, children };
+}
+
+/** Refuses an insertion with problems: what is wrong, that nothing changed, and the ways out. */
+function refuseInsertion(problems, desired) {
+  return new RefusalError(
+    `cannot insert client ${JSON.stringify(desired.ClientId)}: ${problems.join("; ")}. Nothing was changed. ` +
+      "The service's tables are not the ones this script knows (IdentityServer4's Entity Framework schema): add the client's rows yourself " +
+      "(its configuration is the service's Clients setting) or give such columns a default, then run again; or set `client.reseed: false` " +
+      "and manage the client rows by hand.",
+  );
+}
+
 function newRestartToken() {
   return crypto.randomBytes(8).toString("hex");
+}
+
+/**
+ * The row of exactly this client id among rows a database returned for it, and the ids that matched only under the
+ * database's collation (differing in case): IdentityServer4 keeps only the exact match.
+ */
+function matchClientId(rows, clientId) {
+  return {
+    exact: rows.find((row) => row.ClientId === clientId),
+    colliding: rows.filter((row) => row.ClientId !== clientId).map((row) => row.ClientId),
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -454,13 +613,14 @@ function postgresStore(client, pg) {
   return {
     async readClient(clientId) {
       const t = await locate();
-      if (!t) return undefined;
-      const row = await client.query(
-        `SELECT "Id", "Enabled", ${CLIENT_COLUMNS.map(id).join(", ")} FROM ${t.name(CLIENTS_TABLE)} WHERE "ClientId" = $1 FOR UPDATE`,
+      if (!t) return { stored: undefined, collidingClientIds: [] };
+      const rows = await client.query(
+        `SELECT "Id", "ClientId", "Enabled", ${CLIENT_COLUMNS.map(id).join(", ")} FROM ${t.name(CLIENTS_TABLE)} WHERE "ClientId" = $1 FOR UPDATE`,
         [clientId],
       );
-      if (row.rowCount === 0) return undefined;
-      const stored = { ...row.rows[0] };
+      const { exact, colliding } = matchClientId(rows.rows, clientId);
+      if (!exact) return { stored: undefined, collidingClientIds: colliding };
+      const stored = { ...exact };
       for (const [field, table, column] of CLIENT_LISTS) {
         const values = await client.query(`SELECT ${id(column)} AS v FROM ${t.name(table)} WHERE "ClientId" = $1`, [stored.Id]);
         stored[field] = values.rows.map((r) => r.v);
@@ -471,14 +631,56 @@ function postgresStore(client, pg) {
         [stored.Id, SHARED_SECRET],
       );
       stored.SecretHashes = secrets.rows.map((r) => r.Value);
-      return stored;
+      const properties = await client.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [t.name(PROPERTIES_TABLE)]);
+      if (properties.rows[0].present) {
+        const pairs = await client.query(`SELECT "Key", "Value" FROM ${t.name(PROPERTIES_TABLE)} WHERE "ClientId" = $1`, [stored.Id]);
+        stored.Properties = Object.fromEntries(pairs.rows.map((r) => [r.Key, r.Value]));
+      }
+      return { stored, collidingClientIds: colliding };
     },
     async tablesExist() {
       return (await locate()) !== null;
     },
+    async columns(tableNames) {
+      const t = await locate();
+      const result = {};
+      for (const table of tableNames) {
+        const found = await client.query(
+          `SELECT a.attname AS name, (a.attnotnull AND NOT a.atthasdef AND a.attidentity = '' AND a.attgenerated = '') AS required
+             FROM pg_catalog.pg_attribute a WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`,
+          [t.name(table)],
+        );
+        result[table] = found.rowCount > 0 ? found.rows : undefined;
+      }
+      return result;
+    },
+    async insertClient(insertion) {
+      const t = await locate();
+      // A timestamp without a time zone ignores the offset: the UTC text is stored as UTC, as Entity Framework stores it.
+      const value = (v) => (v instanceof Date ? v.toISOString() : v);
+      const insert = (table, row, returning) => {
+        const names = Object.keys(row);
+        return client.query(
+          `INSERT INTO ${t.name(table)} (${names.map(id).join(", ")}) VALUES (${names.map((_, i) => `$${i + 1}`).join(", ")})${returning}`,
+          names.map((name) => value(row[name])),
+        );
+      };
+      const created = await insert(CLIENTS_TABLE, insertion.client, ' RETURNING "Id"');
+      let childRows = 0;
+      for (const { table, rows } of insertion.children) {
+        for (const row of rows) {
+          await insert(table, { ...row, ClientId: created.rows[0].Id }, "");
+          childRows++;
+        }
+      }
+      return { childRows };
+    },
     async deleteClients(clientIds) {
       const t = await locate();
       if (!t || clientIds.length === 0) return { deletedClients: 0, deletedChildRows: 0 };
+      const found = await client.query(`SELECT "Id", "ClientId" FROM ${t.name(CLIENTS_TABLE)} WHERE "ClientId" = ANY($1::text[]) FOR UPDATE`, [clientIds]);
+      const rowIds = found.rows.filter((r) => clientIds.includes(r.ClientId)).map((r) => r.Id);
+      if (rowIds.length === 0) return { deletedClients: 0, deletedChildRows: 0 };
       const children = await client.query(
         `SELECT n.nspname AS schema, c.relname AS name, a.attname AS column, ra.attname AS referenced,
                 cardinality(con.conkey) AS columns
@@ -498,12 +700,12 @@ function postgresStore(client, pg) {
         }
         const result = await client.query(
           `DELETE FROM ${id(child.schema)}.${id(child.name)}
-            WHERE ${id(child.column)} IN (SELECT ${id(child.referenced)} FROM ${t.name(CLIENTS_TABLE)} WHERE "ClientId" = ANY($1::text[]))`,
-          [clientIds],
+            WHERE ${id(child.column)} IN (SELECT ${id(child.referenced)} FROM ${t.name(CLIENTS_TABLE)} WHERE "Id" = ANY($1::int[]))`,
+          [rowIds],
         );
         deletedChildRows += result.rowCount;
       }
-      const deleted = await client.query(`DELETE FROM ${t.name(CLIENTS_TABLE)} WHERE "ClientId" = ANY($1::text[])`, [clientIds]);
+      const deleted = await client.query(`DELETE FROM ${t.name(CLIENTS_TABLE)} WHERE "Id" = ANY($1::int[])`, [rowIds]);
       return { deletedClients: deleted.rowCount, deletedChildRows };
     },
     async addSecrets(stored, secretHashes) {
@@ -582,16 +784,22 @@ function msSqlStore(transaction, sql) {
     ids.forEach((v, i) => r.input(`id${i}`, sql.NVarChar(4000), v));
     return ids.map((_, i) => `@id${i}`).join(", ");
   };
+  const withRowIds = (r, ids) => {
+    ids.forEach((v, i) => r.input(`row${i}`, sql.Int, v));
+    return ids.map((_, i) => `@row${i}`).join(", ");
+  };
   return {
     async readClient(clientId) {
       const t = await locate();
-      if (!t) return undefined;
-      const row = await request()
+      if (!t) return { stored: undefined, collidingClientIds: [] };
+      const rows = await request()
         .input("clientId", sql.NVarChar(200), clientId)
-        .query(`SELECT [Id], [Enabled], ${CLIENT_COLUMNS.map((c) => `[${c}]`).join(", ")} FROM ${t.name(CLIENTS_TABLE)} WITH (UPDLOCK)
+        .query(`SELECT [Id], [ClientId], [Enabled], ${CLIENT_COLUMNS.map((c) => `[${c}]`).join(", ")} FROM ${t.name(CLIENTS_TABLE)} WITH (UPDLOCK)
                  WHERE [ClientId] = @clientId`);
-      if (row.recordset.length === 0) return undefined;
-      const stored = { ...row.recordset[0] };
+      // The default collation is case-insensitive: the query also returns ids that differ in case.
+      const { exact, colliding } = matchClientId(rows.recordset, clientId);
+      if (!exact) return { stored: undefined, collidingClientIds: colliding };
+      const stored = { ...exact };
       for (const [field, table, column] of CLIENT_LISTS) {
         const values = await request().input("id", sql.Int, stored.Id).query(`SELECT [${column}] AS v FROM ${t.name(table)} WHERE [ClientId] = @id`);
         stored[field] = values.recordset.map((r) => r.v);
@@ -602,14 +810,60 @@ function msSqlStore(transaction, sql) {
         .query(`SELECT [Value] FROM ${t.name(SECRETS_TABLE)}
                  WHERE [ClientId] = @id AND [Type] = @type AND ([Expiration] IS NULL OR [Expiration] > SYSUTCDATETIME())`);
       stored.SecretHashes = secrets.recordset.map((r) => r.Value);
-      return stored;
+      const properties = await request()
+        .input("table", sql.NVarChar(600), t.name(PROPERTIES_TABLE))
+        .query(`SELECT OBJECT_ID(@table, N'U') AS id`);
+      if (properties.recordset[0].id !== null) {
+        const pairs = await request().input("id", sql.Int, stored.Id).query(`SELECT [Key], [Value] FROM ${t.name(PROPERTIES_TABLE)} WHERE [ClientId] = @id`);
+        stored.Properties = Object.fromEntries(pairs.recordset.map((r) => [r.Key, r.Value]));
+      }
+      return { stored, collidingClientIds: colliding };
     },
     async tablesExist() {
       return (await locate()) !== null;
     },
+    async columns(tableNames) {
+      const t = await locate();
+      const result = {};
+      for (const table of tableNames) {
+        const found = await request()
+          .input("table", sql.NVarChar(600), t.name(table))
+          .query(`SELECT c.name AS name, CASE WHEN c.is_nullable = 0 AND c.default_object_id = 0 AND c.is_identity = 0 AND c.is_computed = 0 THEN 1 ELSE 0 END AS required
+                    FROM sys.columns c WHERE c.object_id = OBJECT_ID(@table, N'U')`);
+        result[table] = found.recordset.length > 0 ? found.recordset.map((r) => ({ name: r.name, required: r.required === 1 })) : undefined;
+      }
+      return result;
+    },
+    async insertClient(insertion) {
+      const t = await locate();
+      const insert = (table, row) => {
+        const r = request();
+        const names = Object.keys(row);
+        names.forEach((name, i) => r.input(`v${i}`, row[name]));
+        return r.query(`INSERT INTO ${t.name(table)} (${names.map((n) => `[${n}]`).join(", ")}) VALUES (${names.map((_, i) => `@v${i}`).join(", ")})`);
+      };
+      await insert(CLIENTS_TABLE, insertion.client);
+      const rows = await request()
+        .input("clientId", sql.NVarChar(200), insertion.client.ClientId)
+        .query(`SELECT [Id], [ClientId] FROM ${t.name(CLIENTS_TABLE)} WHERE [ClientId] = @clientId`);
+      const newId = matchClientId(rows.recordset, insertion.client.ClientId).exact.Id;
+      let childRows = 0;
+      for (const { table, rows: childRowsOfTable } of insertion.children) {
+        for (const row of childRowsOfTable) {
+          await insert(table, { ...row, ClientId: newId });
+          childRows++;
+        }
+      }
+      return { childRows };
+    },
     async deleteClients(clientIds) {
       const t = await locate();
       if (!t || clientIds.length === 0) return { deletedClients: 0, deletedChildRows: 0 };
+      const r0 = request();
+      const found = await r0.query(`SELECT [Id], [ClientId] FROM ${t.name(CLIENTS_TABLE)} WITH (UPDLOCK) WHERE [ClientId] IN (${withIds(r0, clientIds)})`);
+      // Deleted by row id: the collation would also match ids that differ in case.
+      const rowIds = found.recordset.filter((row) => clientIds.includes(row.ClientId)).map((row) => row.Id);
+      if (rowIds.length === 0) return { deletedClients: 0, deletedChildRows: 0 };
       const children = await request().input("clients", sql.Int, t.id).query(
         `SELECT QUOTENAME(OBJECT_SCHEMA_NAME(fk.parent_object_id)) + N'.' + QUOTENAME(OBJECT_NAME(fk.parent_object_id)) AS name,
                 QUOTENAME(pc.name) AS [column], QUOTENAME(rc.name) AS referenced,
@@ -627,15 +881,14 @@ function msSqlStore(transaction, sql) {
           throw new Error(`table ${child.name} references "Clients" with a multi-column foreign key, which this script does not handle`);
         }
         const r = request();
-        const list = withIds(r, clientIds);
+        const list = withRowIds(r, rowIds);
         const result = await r.query(
-          `DELETE FROM ${child.name} WHERE ${child.column} IN (SELECT ${child.referenced} FROM ${t.name(CLIENTS_TABLE)} WHERE [ClientId] IN (${list}))`,
+          `DELETE FROM ${child.name} WHERE ${child.column} IN (SELECT ${child.referenced} FROM ${t.name(CLIENTS_TABLE)} WHERE [Id] IN (${list}))`,
         );
         deletedChildRows += result.rowsAffected[0] || 0;
       }
       const r = request();
-      const list = withIds(r, clientIds);
-      const deleted = await r.query(`DELETE FROM ${t.name(CLIENTS_TABLE)} WHERE [ClientId] IN (${list})`);
+      const deleted = await r.query(`DELETE FROM ${t.name(CLIENTS_TABLE)} WHERE [Id] IN (${withRowIds(r, rowIds)})`);
       return { deletedClients: deleted.rowsAffected[0] || 0, deletedChildRows };
     },
     async addSecrets(stored, secretHashes) {
@@ -664,11 +917,15 @@ function msSqlStore(transaction, sql) {
 // ---------------------------------------------------------------------------
 // The two steps, on any store
 
-/** Before the service (re)starts: see `planPrepare`. The restart token changes whenever rows were deleted. */
+/**
+ * Before the service (re)starts: see `planPrepare`. The restart token changes whenever the stored client was replaced:
+ * a service that caches clients (IdentityServer4's optional client store cache, 15 minutes) must drop the old copy.
+ */
 async function prepare(store, desired, previous) {
   const output = {
     clientId: desired.ClientId,
     deletedClients: 0,
+    insertedClients: 0,
     addedSecrets: 0,
     restartToken: previous ? previous.restartToken : "",
     // The client this step prepared before, when another one takes its place: for the retire step.
@@ -677,16 +934,23 @@ async function prepare(store, desired, previous) {
   if (!(await store.tablesExist())) {
     return { output, note: 'table "Clients" does not exist yet: the service creates it and inserts the client' };
   }
-  const stored = await store.readClient(desired.ClientId);
-  const plan = planPrepare(desired, stored);
-  if (plan.action === "delete") {
-    const deleted = await store.deleteClients([desired.ClientId]);
-    output.deletedClients = deleted.deletedClients;
-    output.restartToken = newRestartToken();
-    return {
-      output,
-      note: `${plan.reason}: deleted it (${deleted.deletedChildRows} child row(s)); the service inserts it again when it restarts`,
-    };
+  const { stored, collidingClientIds } = await store.readClient(desired.ClientId);
+  const plan = planPrepare(desired, stored, collidingClientIds);
+  if (plan.action === "insert" || plan.action === "replace") {
+    // Checked before anything is deleted: a table this script cannot write leaves the database as it was.
+    const insertion = planInsertion(desired, await store.columns(INSERTED_TABLES), new Date());
+    if (insertion.problems.length > 0) throw refuseInsertion(insertion.problems, desired);
+    let deletedChildRows = 0;
+    if (plan.action === "replace") {
+      const deleted = await store.deleteClients(plan.deleteClientIds);
+      output.deletedClients = deleted.deletedClients;
+      deletedChildRows = deleted.deletedChildRows;
+      output.restartToken = newRestartToken();
+    }
+    const inserted = await store.insertClient(insertion);
+    output.insertedClients = 1;
+    const replaced = plan.action === "replace" ? `replaced it (deleted ${output.deletedClients} client(s) with ${deletedChildRows} child row(s)) and ` : "";
+    return { output, note: `${plan.reason}: ${replaced}inserted the configured client (${inserted.childRows} child row(s))` };
   }
   if (plan.action === "addSecrets") {
     output.addedSecrets = await store.addSecrets(stored, plan.secretHashes);
@@ -696,7 +960,7 @@ async function prepare(store, desired, previous) {
 
 /** After the new client is in service: see `planRetire`. */
 async function retire(store, desired, previous, supersededClientIds) {
-  const stored = (await store.tablesExist()) ? await store.readClient(desired.ClientId) : undefined;
+  const stored = (await store.tablesExist()) ? (await store.readClient(desired.ClientId)).stored : undefined;
   const plan = planRetire(desired, stored, previous, supersededClientIds);
   const output = { clientId: desired.ClientId, retiredClients: 0, retiredSecrets: 0, pendingClientIds: plan.pendingClientIds };
   if (plan.action === "none") return { output, note: plan.reason };
@@ -757,8 +1021,8 @@ function describeError(err, provider, connectionString) {
     what = `${where} does not exist or cannot be opened (${detail}). Check the database name in the connection string.`;
   } else if (code === "42501" || number === 229 || number === 230) {
     what =
-      `permission denied on ${where} (${detail}). The connection string's user needs SELECT and DELETE on "Clients" ` +
-      `, INSERT on "ClientSecrets", and DELETE on every table that references "Clients". Nothing was changed.`;
+      `permission denied on ${where} (${detail}). The connection string's user needs SELECT, INSERT and DELETE on "Clients" ` +
+      `and its child tables, and DELETE on every table that references "Clients". Nothing was changed.`;
   } else if (err && err.whileConnecting) {
     what = `cannot connect to ${where} (${detail}). Nothing was changed.`;
   } else if (err && err.rolledBack) {
@@ -787,7 +1051,9 @@ async function run({ provider, stdinText, previousStdout }, stores = { Postgres:
   try {
     return await stores[dbProvider](input.connectionString, (store) => step(store, input.client, previous, input.supersededClientIds));
   } catch (err) {
-    const failure = new Error(describeError(err, dbProvider, input.connectionString));
+    const failure = new Error(
+      err instanceof RefusalError ? redact(`reseed: ${err.message}`, [input.connectionString]) : describeError(err, dbProvider, input.connectionString),
+    );
     failure.exitCode = EXIT_DB_ERROR;
     throw failure;
   }
@@ -821,6 +1087,7 @@ async function main() {
 
 module.exports = {
   ConfigError,
+  RefusalError,
   parseConnectionString,
   pgConfigFromConnectionString,
   checkMsSqlConnectionString,
@@ -831,10 +1098,13 @@ module.exports = {
   clientDifferences,
   planPrepare,
   planRetire,
+  planInsertion,
+  matchClientId,
   prepare,
   retire,
   withPostgres,
   withMsSql,
+  msSqlStore,
   redact,
   describeError,
   run,

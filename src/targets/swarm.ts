@@ -5,6 +5,11 @@
  * Secrets are immutable and auto-named: a change creates a new secret, the service rolls over to it one task at a
  * time (start-first, health-gated, rolled back when a new task fails its health check), and the old secret is
  * deleted once nothing uses it.
+ *
+ * The service is only ever updated in place, never replaced by a change the component makes itself: the Docker
+ * provider replaces a service when a ForceNew field changes (its container labels, networks, hosts), and a new
+ * service would ask for the port the old one still publishes. A client re-seed restarts the tasks through
+ * `taskSpec.forceUpdate`, which the provider updates in place and Swarm rolls out like any other change.
  */
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
@@ -22,7 +27,6 @@ import {
     DEFAULT_HTTP_PORT,
     defaultHostname,
     ImageBuild,
-    RESTART_TOKEN_LABEL,
     serviceUrl,
 } from "./docker";
 import { createLocalReadinessGate } from "../readiness";
@@ -37,6 +41,13 @@ export const ENDPOINT_MODES = { vip: "vip", dnsrr: "dnsrr" } as const;
 export const UPDATE_ORDERS = { startFirst: "start-first", stopFirst: "stop-first" } as const;
 export const DEFAULT_UPDATE: Required<SwarmUpdate> = { parallelism: 1, delay: "0s", monitor: "15s", order: UPDATE_ORDERS.startFirst };
 export const REDIS_PORT = 6379;
+/** The official Redis image's working directory and volume, where Redis writes its data (docker-library/redis). */
+export const REDIS_DATA_PATH = "/data";
+/**
+ * Redis writes every change to its append-only file (fsync every second) instead of only snapshotting now and then,
+ * so a task that is killed keeps what it was given. The official image's entrypoint runs `redis-server` with these.
+ */
+export const REDIS_ARGS = ["--appendonly", "yes"];
 
 /**
  * ASP.NET Core reads `appsettings.{Environment}.json` from the content root after `appsettings.json`; the
@@ -50,8 +61,9 @@ export const DEFAULT_CONNECTION_POOL_SIZE = 100;
 const POOL_SIZE_KEYS = ["maximumpoolsize", "maxpoolsize"];
 
 /**
- * The default health check: the vendor's image (ASP.NET Core on Debian) has `bash` but neither `curl` nor `wget`,
- * so the probe asks for the discovery document over bash's `/dev/tcp`.
+ * The default health check: the vendor's image (Microsoft's ASP.NET Core image, on Debian's `bookworm-slim` or
+ * `bullseye-slim`) has `bash`, `head` and `grep` but neither `curl` nor `wget`, so the probe asks for the discovery
+ * document over bash's `/dev/tcp`. An image without `bash` (Alpine, chiseled) needs `swarm.healthCheck`.
  */
 export const DEFAULT_HEALTH_CHECK = [
     "CMD",
@@ -61,6 +73,12 @@ export const DEFAULT_HEALTH_CHECK = [
         "printf 'GET /.well-known/openid-configuration HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && " +
         "head -n 1 <&3 | grep -q ' 200 '",
 ];
+
+/**
+ * How often and how patiently the health check runs. Durations are written the way the Docker provider reads them
+ * back from the Engine (Go's duration format shortened: "1m", not "60s"), or every run would show a change.
+ */
+export const HEALTH_CHECK_TIMING = { interval: "3s", timeout: "3s", startPeriod: "1m", retries: 3 } as const;
 
 /** Swarm settings with defaults applied and plain values checked. */
 export interface SwarmSettings {
@@ -79,7 +97,11 @@ export interface SwarmSettings {
     };
     readonly update: Required<SwarmUpdate>;
     readonly rollback: Required<SwarmUpdate>;
-    readonly redisImage?: pulumi.Input<string>;
+    readonly redis?: {
+        readonly image: pulumi.Input<string>;
+        readonly volume: pulumi.Input<string>;
+        readonly constraints?: pulumi.Input<pulumi.Input<string>[]>;
+    };
     readonly healthCheck: pulumi.Input<pulumi.Input<string>[]>;
 }
 
@@ -90,6 +112,41 @@ export interface SwarmContext {
 }
 
 const GO_DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
+const DURATION_UNITS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/**
+ * A duration the way the Docker provider writes it into its state when it reads a service back: Go's
+ * `time.Duration.String`, with a trailing "0s" after minutes and "0m" after hours dropped (its `shortDur`). "90s"
+ * becomes "1m30s", "60s" becomes "1m". Given any other way, the next run would show the field as changed.
+ */
+export function providerDuration(text: string): string {
+    const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
+    let rest = Math.round(parts.reduce((total, [, value, unit]) => total + Number(value) * DURATION_UNITS[unit], 0));
+    if (rest === 0) {
+        return "0s";
+    }
+    const fraction = (value: number, unit: number) => {
+        const whole = Math.floor(value / unit);
+        const part = value - whole * unit;
+        return part === 0 ? String(whole) : `${whole}.${String(part).padStart(String(unit).length - 1, "0").replace(/0+$/, "")}`;
+    };
+    let go: string;
+    if (rest < 1e3) {
+        go = `${rest}ns`;
+    } else if (rest < 1e6) {
+        go = `${fraction(rest, 1e3)}µs`;
+    } else if (rest < 1e9) {
+        go = `${fraction(rest, 1e6)}ms`;
+    } else {
+        const hours = Math.floor(rest / 3600e9);
+        rest -= hours * 3600e9;
+        const minutes = Math.floor(rest / 60e9);
+        rest -= minutes * 60e9;
+        go = `${hours ? `${hours}h` : ""}${hours || minutes ? `${minutes}m` : ""}${fraction(rest, 1e9)}s`;
+    }
+    return go.replace(/m0s$/, "m").replace(/h0m$/, "h");
+}
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 const duration: Check<string> = value =>
@@ -104,6 +161,15 @@ const positiveNumber =
     (what: string): Check<number> =>
     value =>
         typeof value === "number" && Number.isFinite(value) && value > 0 ? undefined : `${describe(value)} is not a positive number of ${what}`;
+
+/**
+ * The named volume the component's Redis keeps its data in, unique per project, stack and component so that two
+ * stacks on one swarm never share it. Docker volume names allow letters, digits, "_", "." and "-".
+ */
+export function defaultRedisVolume(project: string, stack: string, componentName: string): string {
+    const name = `${project}-${stack}-${componentName}-redis-data`.replace(/[^a-zA-Z0-9_.-]+/g, "-");
+    return /^[a-zA-Z0-9]/.test(name) ? name : `v${name}`;
+}
 
 /** The redis connection of the component's own Redis service: its alias on the component's network. */
 export function redisServiceConnection(serviceAlias: string): string {
@@ -222,7 +288,15 @@ export function swarmSettings(name: string, args: SwarmDeployment, context: Swar
         },
         update,
         rollback: updateSettings("swarm.rollback", args.rollback, check),
-        redisImage: args.redis && check.input("swarm.redis.image", args.redis.image, checks.nonEmpty),
+        redis: args.redis && {
+            image: check.input("swarm.redis.image", args.redis.image, checks.nonEmpty),
+            volume: check.input("swarm.redis.volume", args.redis.volume ?? defaultRedisVolume(pulumi.getProject(), pulumi.getStack(), name), value =>
+                typeof value === "string" && VOLUME_NAME.test(value)
+                    ? undefined
+                    : `${describe(value)} is not a Docker volume name; use letters, digits, "_", "." and "-", starting with a letter or digit`,
+            ),
+            constraints: args.redis.constraints,
+        },
         healthCheck: check.input("swarm.healthCheck", args.healthCheck ?? DEFAULT_HEALTH_CHECK, value =>
             Array.isArray(value) && value.length > 0 && ["CMD", "CMD-SHELL"].includes(String(value[0]))
                 ? undefined
@@ -261,7 +335,7 @@ function poolProblem(replicas: number, parallelism: number, order: string, conne
 
 /** The redis connection the configuration gets: the component's own Redis service, when it runs one. */
 export function swarmRedisConnection(settings: SwarmSettings): pulumi.Input<string> | undefined {
-    return settings.redisImage === undefined ? undefined : pulumi.output(settings.serviceAlias).apply(redisServiceConnection);
+    return settings.redis === undefined ? undefined : pulumi.output(settings.serviceAlias).apply(redisServiceConnection);
 }
 
 /** The content of appsettings.Production.json: the rendered settings as nested JSON. */
@@ -269,15 +343,35 @@ export function settingsFile(configuration: readonly Setting[]): string {
     return JSON.stringify(toAppSettingsPatch(configuration), null, 2) + "\n";
 }
 
-/** The service's labels and its containers': the component's name, and the restart token once there is one. */
-export function swarmLabels(componentName: string, restartToken: string | undefined): docker.types.input.ServiceLabel[] {
-    const labels = [{ label: CONTAINER_LABEL, value: componentName }];
-    return restartToken ? [...labels, { label: RESTART_TOKEN_LABEL, value: restartToken }] : labels;
+/**
+ * The service's `taskSpec.forceUpdate` for a re-seed restart token: a counter Swarm compares like any other part of
+ * the task spec, so a new value rolls every task (one at a time, as `update` says) while the service stays the same.
+ * Derived from the token alone (48 bits of its SHA-256, never 0), so it changes exactly when the token does; no token
+ * (nothing was deleted yet, or re-seeding is off) leaves it unset, and the provider then keeps whatever counter the
+ * service has (it is Optional and Computed), so turning re-seeding on or off restarts nothing.
+ */
+export function restartCounter(restartToken: string | undefined): number | undefined {
+    if (!restartToken) {
+        return undefined;
+    }
+    const counter = Number.parseInt(crypto.createHash("sha256").update(restartToken).digest("hex").slice(0, 12), 16);
+    return counter === 0 ? 1 : counter;
 }
 
 /** A short hash that changes whenever a task would be replaced: it re-runs the readiness gate. */
 export function taskRevision(parts: readonly (string | number | undefined)[]): string {
     return crypto.createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 16);
+}
+
+/** The update and rollback settings as the provider takes them, durations in its own form (see providerDuration). */
+function updateConfig(update: Required<SwarmUpdate>, failureAction: string) {
+    return {
+        ...update,
+        delay: pulumi.output(update.delay).apply(providerDuration),
+        monitor: pulumi.output(update.monitor).apply(providerDuration),
+        failureAction,
+        maxFailureRatio: "0",
+    };
 }
 
 export function planSwarm(settings: SwarmSettings): PlannedTarget {
@@ -301,22 +395,28 @@ export function swarmClaims(settings: SwarmSettings, host: string): Claim[] {
     ]);
 }
 
+/**
+ * Whether a replacement of the service (a change of `networks` or `serviceAlias`, which the Docker provider cannot
+ * update in place) must remove the old service first. In `vip` mode, yes: Swarm refuses a second service publishing
+ * the same port, so the provider's usual create-first replacement would fail. In `dnsrr` mode nothing is published
+ * and the new service starts before the old one goes. When the mode is known only later, delete first.
+ */
+export function replacesDeleteFirst(endpointMode: pulumi.Input<string>): boolean {
+    return !isKnown(endpointMode) || endpointMode === ENDPOINT_MODES.vip;
+}
+
 function labelled(name: string): { labels: docker.types.input.ServiceLabel[] } {
     return { labels: [{ label: CONTAINER_LABEL, value: name }] };
 }
 
 function swarmImage(name: string, settings: SwarmSettings, creatioVersion: string, parent: pulumi.Resource): pulumi.Input<string> {
     if (!settings.build) {
-        // Every node pulls it itself; the provider resolves the tag to a digest when it creates or updates the service.
+        // Every node pulls it itself; the provider pins a tag to its digest when it creates the service, not on updates.
         return settings.image!;
     }
     const built = createBuiltImage(name, settings.build, creatioVersion, { parent });
     // The local image id: a tag would not change when the image does, and a digest needs a registry.
     return built.repoDigest;
-}
-
-function updateConfig(update: Required<SwarmUpdate>, failureAction: string) {
-    return { ...update, failureAction, maxFailureRatio: "0" };
 }
 
 function deploySwarm(name: string, settings: SwarmSettings, inputs: DeployInputs, parent: pulumi.Resource, dependsOn: pulumi.Resource[]): Deployed {
@@ -328,13 +428,20 @@ function deploySwarm(name: string, settings: SwarmSettings, inputs: DeployInputs
     );
     const certificateSecret = new docker.Secret(`${name}-signing-pfx`, { data: pulumi.secret(inputs.signingCertificate), ...labelled(name) }, { parent });
 
-    const redis = settings.redisImage
+    const redis = settings.redis
         ? new docker.Service(
               `${name}-redis`,
               {
                   taskSpec: {
-                      containerSpec: { image: settings.redisImage, ...labelled(name) },
+                      containerSpec: {
+                          image: settings.redis.image,
+                          args: REDIS_ARGS,
+                          // A named volume on the node that runs the task: a restarted task finds its data again.
+                          mounts: [{ type: "volume", source: settings.redis.volume, target: REDIS_DATA_PATH }],
+                          ...labelled(name),
+                      },
                       networksAdvanceds: [{ id: network.id, aliases: [pulumi.output(settings.serviceAlias).apply(alias => `${alias}-redis`)] }],
+                      placement: settings.redis.constraints ? { constraints: settings.redis.constraints } : undefined,
                       restartPolicy: { condition: "any", delay: "5s", window: "30s" },
                   },
                   mode: { replicated: { replicas: 1 } },
@@ -348,7 +455,6 @@ function deploySwarm(name: string, settings: SwarmSettings, inputs: DeployInputs
         : undefined;
 
     const image = swarmImage(name, settings, inputs.profile.text, parent);
-    const taskLabels = inputs.restartToken ? inputs.restartToken.apply(token => swarmLabels(name, token)) : swarmLabels(name, undefined);
     const networks = pulumi
         .all([network.id, settings.serviceAlias, settings.networks ?? []])
         .apply(([own, alias, extra]) => [own, ...extra].map(id => ({ id, aliases: [alias] })));
@@ -366,9 +472,12 @@ function deploySwarm(name: string, settings: SwarmSettings, inputs: DeployInputs
                         { secretId: settingsSecret.id, secretName: settingsSecret.name, fileName: SETTINGS_FILE_PATH, fileMode: 0o444 },
                         { secretId: certificateSecret.id, secretName: certificateSecret.name, fileName: CONTAINER_SIGNING_CERTIFICATE_PATH, fileMode: 0o444 },
                     ],
-                    healthcheck: { tests: settings.healthCheck, interval: "3s", timeout: "3s", startPeriod: "60s", retries: 3 },
-                    labels: taskLabels,
+                    healthcheck: { tests: settings.healthCheck, ...HEALTH_CHECK_TIMING },
+                    // Constant: the provider replaces the service when its containers' labels change.
+                    ...labelled(name),
                 },
+                // A re-seed restarts the tasks in place (see restartCounter).
+                forceUpdate: inputs.restartToken?.apply(restartCounter),
                 networksAdvanceds: networks,
                 placement: settings.constraints ? { constraints: settings.constraints } : undefined,
                 resources: settings.resources,
@@ -387,7 +496,11 @@ function deploySwarm(name: string, settings: SwarmSettings, inputs: DeployInputs
             convergeConfig: { delay: "2s", timeout: "10m" },
             ...labelled(name),
         },
-        { parent, dependsOn: [...dependsOn, ...(redis ? [redis] : [])] },
+        {
+            parent,
+            dependsOn: [...dependsOn, ...(redis ? [redis] : [])],
+            deleteBeforeReplace: replacesDeleteFirst(settings.endpointMode),
+        },
     );
 
     const url = pulumi

@@ -1,9 +1,12 @@
 // The IdentityService component with `creatio` set, deployed to the real Docker Engine and PostgreSQL by the test
-// executor, connected to the Creatio test double (test/fixtures/creatio) running on 127.0.0.1. The double's health
-// check requests a real token from the deployed Identity Service test double with the client it was given.
+// executor, connected to the Creatio test double (test/fixtures/creatio) running in its container on a Docker
+// network, as Creatio would: the Identity Service's container joins that network, `publicUrl` is its name there, and
+// Creatio's own calls to the service (its default-resource registration and its health check, each a real token
+// request with the client it was given) leave from Creatio's container, not from the test machine.
 // Scenarios per runtime: first deploy and a passing health check; a no-op run that sends Creatio nothing; a client
 // rotation that applies the new secret and passes again; a wrong Creatio password that fails with a clear message and
-// no secret; destroy (settings kept by default, cleared with clearSettingsOnDelete).
+// no secret; a `publicUrl` only the deploying machine reaches, which Creatio reports unavailable; destroy (settings kept
+// by default, cleared with clearSettingsOnDelete).
 //
 // Needs: test/e2e/infra/start-docker.sh, then start-postgres.sh. Run from the repository root.
 import { strict as assert } from "assert";
@@ -13,31 +16,22 @@ import * as pulumi from "@pulumi/pulumi";
 import { CreatioRuntime, DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../../src";
 import { CONTAINER_LABEL } from "../../src/targets/docker";
 import { createScratchDatabase, ScratchDatabase } from "./infra/postgres";
+import { CreatioContainer, createDockerNetwork, DockerNetwork, startCreatioContainer } from "./support/creatio";
 import { docker, Executor, RunError } from "./support/executor";
 import { freePort } from "../support/freePort";
 import { DeploymentSuiteEnv, prepareDeploymentSuite } from "./support/prepare";
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { startCreatio } = require("../fixtures/creatio/creatio.js");
+import { StandInContext, standInContext } from "./support/standInContext";
 
 const REPO_ROOT = path.join(__dirname, "..", "..");
-const FIXTURE_DIR = path.join(REPO_ROOT, "test", "fixtures", "identity-service");
 const SIGNING_PFX = path.join(REPO_ROOT, "test", "fixtures", "certificates", "signing.pfx");
 const RUN_ID = crypto.randomBytes(3).toString("hex");
 const CREATIO_USER = "Supervisor";
 const CREATIO_PASSWORD = `Creatio-${crypto.randomBytes(6).toString("hex")}`;
 const WRONG_PASSWORD = `Wrong-${crypto.randomBytes(6).toString("hex")}`;
+/** The port the stand-in Identity Service listens on in its container (its Dockerfile-OAuth). */
+const SERVICE_PORT = 80;
 
 const COMMAND = "command:local:Command";
-
-interface StandIn {
-  url: string;
-  state: any;
-  requests: Array<{ method: string; path: string; status: number }>;
-  storedSecret(): string;
-  close(): Promise<void>;
-}
-
 
 const timings: Array<[string, number]> = [];
 async function timed<R>(step: string, action: () => Promise<R>): Promise<R> {
@@ -50,11 +44,11 @@ async function timed<R>(step: string, action: () => Promise<R>): Promise<R> {
 }
 
 const CASES = [
-  { runtime: CreatioRuntime.NetFramework, creatioVersion: "8.2.3", steps: ["settings", "feature", "healthCheck"], clearSettingsOnDelete: false },
-  { runtime: CreatioRuntime.Net, creatioVersion: "8.3.2", steps: ["settings", "healthCheck"], clearSettingsOnDelete: true },
+  { runtime: CreatioRuntime.NetFramework, creatioVersion: "8.2.3", steps: ["settings", "feature", "defaultResource", "healthCheck"], clearSettingsOnDelete: false },
+  { runtime: CreatioRuntime.Net, creatioVersion: "8.3.2", steps: ["settings", "defaultResource", "healthCheck"], clearSettingsOnDelete: true },
 ];
 
-describe("IdentityService connecting Creatio (real Docker and PostgreSQL, Creatio test double)", function () {
+describe("IdentityService connecting Creatio (real Docker and PostgreSQL, Creatio test double in its container on a Docker network)", function () {
   let env: DeploymentSuiteEnv;
   const log = process.env.E2E_EXECUTOR_LOG ? (line: string) => process.stderr.write(line + "\n") : undefined;
 
@@ -73,16 +67,20 @@ describe("IdentityService connecting Creatio (real Docker and PostgreSQL, Creati
   for (const testCase of CASES) {
     describe(`Creatio on ${testCase.runtime} ${testCase.creatioVersion}`, function () {
       const name = `cis-e2e-creatio-${testCase.runtime === CreatioRuntime.Net ? "net" : "nf"}-${RUN_ID}`;
+      /** Where Creatio reaches the service: its container's name on the shared network. */
+      const publicUrl = `http://${name}:${SERVICE_PORT}`;
       let db: ScratchDatabase;
       let executor: Executor;
-      let creatio: StandIn;
+      let network: DockerNetwork;
+      let creatio: CreatioContainer;
+      let standIn: StandInContext;
       let httpPort: number;
       let connectionString: string;
       let reseedConnectionString: string;
       let first: { clientId: string; clientSecret: string; url: string } | undefined;
       let rotated: { clientId: string; clientSecret: string } | undefined;
 
-      function args(rotation: string, password = CREATIO_PASSWORD): IdentityServiceArgs {
+      function args(rotation: string, options: { password?: string; publicUrl?: string } = {}): IdentityServiceArgs {
         return {
           target: DeploymentTarget.Docker,
           creatioVersion: testCase.creatioVersion,
@@ -93,15 +91,17 @@ describe("IdentityService connecting Creatio (real Docker and PostgreSQL, Creati
           },
           client: { rotation },
           signingCertificate: { path: SIGNING_PFX },
-          docker: { build: { context: FIXTURE_DIR }, httpPort, bindAddress: "127.0.0.1" },
+          // On the default bridge (where PostgreSQL lets containers in) and on Creatio's network.
+          docker: { build: { context: standIn.path }, httpPort, bindAddress: "127.0.0.1", containerName: name, networks: ["bridge", network.name] },
+          publicUrl: "publicUrl" in options ? options.publicUrl : publicUrl,
           readiness: { timeoutSeconds: 120 },
           creatio: {
             url: creatio.url,
             username: CREATIO_USER,
-            password: pulumi.secret(password),
+            password: pulumi.secret(options.password ?? CREATIO_PASSWORD),
             runtime: testCase.runtime,
             clearSettingsOnDelete: testCase.clearSettingsOnDelete,
-            timeoutSeconds: 60,
+            timeoutSeconds: 90,
           },
         };
       }
@@ -117,7 +117,11 @@ describe("IdentityService connecting Creatio (real Docker and PostgreSQL, Creati
         isSystemSettingsFilledIn: true,
         isIdentityServiceAvailable: true,
         isAccessTokenRetrievableForSystemActions: true,
+        isDefaultResourceRegistered: true,
       };
+
+      /** The requests Creatio answered, as its container printed them. */
+      const requests = async () => (await creatio.events()).filter(e => e.event === "request") as unknown as Array<{ method: string; path: string; status: number }>;
 
       before(async function () {
         db = await createScratchDatabase(env, "cis_e2e_creatio");
@@ -125,19 +129,37 @@ describe("IdentityService connecting Creatio (real Docker and PostgreSQL, Creati
         connectionString = connection(env.hostFromContainers!);
         reseedConnectionString = connection(env.host);
         httpPort = await freePort();
-        creatio = await startCreatio({ runtime: testCase.runtime, version: testCase.creatioVersion, users: { [CREATIO_USER]: CREATIO_PASSWORD } });
+        standIn = standInContext({ seedingRule: "empty-table", creatioVersion: testCase.creatioVersion });
+        network = await createDockerNetwork("cis-e2e-creatio");
+        creatio = await startCreatioContainer({
+          network: network.name,
+          runtime: testCase.runtime,
+          version: testCase.creatioVersion,
+          users: { [CREATIO_USER]: CREATIO_PASSWORD },
+          // How long Creatio waits for the service when it registers a resource (TempAccessProxy.RegistrationTimeoutMs,
+          // the double's README): a machine under load may take longer than the double's default of 5 s.
+          identityServiceTimeoutMs: 20000,
+        });
         executor = new Executor({ log });
       });
 
       after(async function () {
         const removed = (await executor?.cleanup()) ?? [];
         if (removed.length > 0) console.log(`  cleanup removed: ${removed.join(", ")}`);
+        await creatio?.stop();
+        await network?.remove();
         await db?.drop().catch(() => undefined);
-        await creatio?.close();
+        standIn?.remove();
       });
 
-      it("first deploy: Creatio is connected after the readiness gate and its health check gets a real token", async function () {
-        const result = await timed(`${testCase.runtime}: deploy + connect`, () => executor.run(program(() => args("1"))));
+      it("first deploy: Creatio is connected after the readiness gate; from its container it registers its resource and its health check gets real tokens", async function () {
+        const result = await timed(`${testCase.runtime}: deploy + connect`, () =>
+          executor.run(program(() => args("1"))).catch(async (err: Error) => {
+            // What Creatio saw when it called the service, for the failure's message.
+            err.message += `\nCreatio's token requests: ${JSON.stringify(await creatio.tokenRequests())}`;
+            throw err;
+          }),
+        );
         const operations = result.operations.map(o => `${o.kind} ${o.name}`);
         assert.ok(operations.includes(`create ${name}-creatio-connection`), operations.join(", "));
         const op = (n: string) => result.operations.find(o => o.name === n)!;
@@ -145,13 +167,17 @@ describe("IdentityService connecting Creatio (real Docker and PostgreSQL, Creati
 
         first = { url: String(result.outputs.url), clientId: String(result.outputs.clientId), clientSecret: String(result.outputs.clientSecret) };
         assert.deepEqual(result.outputs.creatioHealthCheck, passed);
-        assert.equal(creatio.state.settings.OAuth20IdentityServerUrl, first.url);
-        assert.equal(creatio.state.settings.OAuth20IdentityServerClientId, first.clientId);
-        assert.equal(creatio.storedSecret(), first.clientSecret);
-        assert.deepEqual(creatio.state.healthChecks.map((h: any) => [h.url, h.clientId, h.outcome]), [[first.url, first.clientId, "token"]]);
-        if (testCase.steps.includes("feature")) assert.equal(creatio.state.features.OAuth20Integration, 1);
+        const tokens = await creatio.tokenRequests();
+        assert.deepEqual([...new Set(tokens.map(t => t.purpose))].sort(), ["AddDefaultResource", "OAuthHealthCheck"]);
+        for (const token of tokens) {
+          assert.equal(token.identityServiceUrl, publicUrl, "Creatio was given the service's name on its network");
+          assert.equal(token.clientId, first.clientId);
+          assert.equal(token.outcome, "token", JSON.stringify(token));
+        }
+        assert.ok(tokens.some(t => t.scope === "register_own_resource IdentityServerApi"));
         const prefix = testCase.runtime === CreatioRuntime.NetFramework ? "/0/" : "/";
-        assert.ok(creatio.requests.slice(1).every(r => r.path.startsWith(prefix)), JSON.stringify(creatio.requests));
+        const seen = await requests();
+        assert.ok(seen.slice(1).every(r => r.path.startsWith(prefix)), JSON.stringify(seen));
 
         const stdout = String(executor.resource(COMMAND, `${name}-creatio-connection`)!.outputs.stdout);
         assert.deepEqual(JSON.parse(stdout).steps, testCase.steps);
@@ -159,15 +185,16 @@ describe("IdentityService connecting Creatio (real Docker and PostgreSQL, Creati
 
       it("a no-op run performs no operation and sends Creatio no request", async function () {
         assert.ok(first, "needs the first deploy");
-        const before = creatio.requests.length;
+        const before = (await requests()).length;
         const result = await timed(`${testCase.runtime}: no-op`, () => executor.run(program(() => args("1"))));
         assert.deepEqual(result.operations, []);
-        assert.equal(creatio.requests.length, before);
+        assert.equal((await requests()).length, before);
         assert.deepEqual(result.outputs.creatioHealthCheck, passed);
       });
 
       it("a client rotation applies the new id and secret, and the health check passes with them", async function () {
         assert.ok(first, "needs the first deploy");
+        const before = (await creatio.tokenRequests()).length;
         const result = await timed(`${testCase.runtime}: rotation`, () => executor.run(program(() => args("2"))));
         const operations = result.operations.map(o => `${o.kind} ${o.name}`);
         assert.ok(operations.includes(`update ${name}-creatio-connection`), operations.join(", "));
@@ -178,9 +205,9 @@ describe("IdentityService connecting Creatio (real Docker and PostgreSQL, Creati
         assert.ok(op(`${name}-creatio-connection`).endedAt <= retire.startedAt, "the old client is retired only once Creatio has the new one");
         rotated = { clientId: String(result.outputs.clientId), clientSecret: String(result.outputs.clientSecret) };
         assert.notEqual(rotated.clientSecret, first.clientSecret);
-        assert.equal(creatio.state.settings.OAuth20IdentityServerClientId, rotated.clientId);
-        assert.equal(creatio.storedSecret(), rotated.clientSecret);
-        assert.deepEqual(creatio.state.healthChecks.at(-1), { url: first.url, clientId: rotated.clientId, outcome: "token", tokenType: "Bearer" });
+        const checks = (await creatio.tokenRequests()).slice(before).filter(t => t.purpose === "OAuthHealthCheck");
+        assert.ok(checks.length > 0);
+        for (const check of checks) assert.deepEqual([check.clientId, check.outcome], [rotated.clientId, "token"]);
         assert.deepEqual(result.outputs.creatioHealthCheck, passed);
       });
 
@@ -188,7 +215,7 @@ describe("IdentityService connecting Creatio (real Docker and PostgreSQL, Creati
         assert.ok(rotated, "needs the rotation");
         let failure: RunError | undefined;
         try {
-          await timed(`${testCase.runtime}: wrong password`, () => executor.run(program(() => args("2", WRONG_PASSWORD))));
+          await timed(`${testCase.runtime}: wrong password`, () => executor.run(program(() => args("2", { password: WRONG_PASSWORD }))));
         } catch (err) {
           if (!(err instanceof RunError)) throw err;
           failure = err;
@@ -200,24 +227,36 @@ describe("IdentityService connecting Creatio (real Docker and PostgreSQL, Creati
         for (const secret of [WRONG_PASSWORD, CREATIO_PASSWORD, rotated.clientSecret, first!.clientSecret]) {
           assert.ok(!failure.message.includes(secret), "no secret in the failure");
         }
-        // Creatio still holds the rotated client.
-        assert.equal(creatio.storedSecret(), rotated.clientSecret);
+      });
+
+      it("a publicUrl only the deploying machine reaches: Creatio reports the service unavailable from where it runs", async function () {
+        assert.ok(rotated, "needs the rotation");
+        let failure: RunError | undefined;
+        try {
+          // Without publicUrl Creatio gets `url`, http://localhost:<published port>: its own container, not the service.
+          await timed(`${testCase.runtime}: unreachable publicUrl`, () => executor.run(program(() => args("2", { publicUrl: undefined }))));
+        } catch (err) {
+          if (!(err instanceof RunError)) throw err;
+          failure = err;
+        }
+        assert.ok(failure, "the run must fail");
+        assert.match(failure.message, /Creatio reports a problem: "IdentityService specified in system setting OAuth20IdentityServerUrl is unavailable\."/);
+        assert.match(failure.message, /not reachable from the Creatio host/);
+        const last = (await creatio.healthChecks()).at(-1);
+        assert.equal(last?.IsIdentityServiceAvailable, false);
       });
 
       it(`destroy ${testCase.clearSettingsOnDelete ? "clears" : "leaves"} Creatio's settings`, async function () {
         assert.ok(rotated, "needs a deployed stack");
+        const before = (await requests()).length;
         const operations = await timed(`${testCase.runtime}: destroy`, () => executor.destroy());
         const order = operations.map(o => o.name);
         assert.ok(order.indexOf(`${name}-creatio-connection`) < order.indexOf(`${name}-readiness`), "the connection goes first");
         assert.deepEqual(executor.state, []);
         const left = await docker(["ps", "-aq", "--filter", `label=${CONTAINER_LABEL}=${name}`]);
         assert.equal(left.stdout.trim(), "");
-        if (testCase.clearSettingsOnDelete) {
-          assert.deepEqual(creatio.state.settings, { OAuth20IdentityServerUrl: "", OAuth20IdentityServerClientId: "", OAuth20IdentityServerClientSecret: "" });
-        } else {
-          assert.equal(creatio.state.settings.OAuth20IdentityServerClientId, rotated.clientId);
-          assert.equal(creatio.storedSecret(), rotated.clientSecret);
-        }
+        const writes = (await requests()).slice(before).filter(r => r.path.endsWith("/PostSysSettingsValues"));
+        assert.equal(writes.length, testCase.clearSettingsOnDelete ? 1 : 0);
       });
     });
   }

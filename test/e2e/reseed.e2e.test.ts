@@ -1,7 +1,10 @@
 // src/scripts/reseed.js against a real PostgreSQL (from test/e2e/infra/start-postgres.sh), run the way
 // the command provider runs it: env RESEED_DB_PROVIDER and PULUMI_COMMAND_STDOUT, JSON on stdin, one JSON
 // line on stdout. Both steps (prepare before the service restarts, retire once the new client is in service)
-// decide from the rows in the database. Every test works in its own scratch database.
+// decide from the rows in the database. Every test works in its own scratch database, on tables shaped like
+// IdentityServer4 4.x's Entity Framework migration (every NOT NULL column, no defaults). The scenarios that involve the
+// service seeding its configured client run under both seeding rules it may follow: insert a client whose id is
+// missing, or insert only into an empty "Clients" table.
 import { strict as assert } from "assert";
 import { spawn } from "child_process";
 import * as net from "net";
@@ -9,6 +12,7 @@ import * as path from "path";
 import { Client } from "pg";
 import { ClientDefinition, clientDefinition, ClientSettings } from "../../src/configuration";
 import { identityServerSecretHash, storedClient } from "../../src/reseed";
+import { systemClientProfile } from "../../src/versions";
 import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase, withClient } from "./infra/postgres";
 
 const scriptPath = path.join(__dirname, "..", "..", "src", "scripts", "reseed.js");
@@ -21,7 +25,15 @@ const NEW_SECRET = "New-Secret-0123456789abcdefghijklmn";
 
 /** A client as the component configures it (the package's own rendering), and as reseed.js receives it. */
 function definition(id: string, secret: string, overrides: Partial<ClientSettings> = {}): ClientDefinition {
-  return clientDefinition({ id, name: "Creatio", secret, creatioUrl: "https://creatio.example.com", accessTokenLifetimeSeconds: 3600, ...overrides });
+  return clientDefinition({
+    id,
+    name: "Creatio",
+    secret,
+    creatioUrl: "https://creatio.example.com",
+    accessTokenLifetimeSeconds: 3600,
+    systemClient: systemClientProfile([8, 2, 3]),
+    ...overrides,
+  });
 }
 const stdinFor = (action: "prepare" | "retire", connectionString: string, client: ClientDefinition) => ({
   action,
@@ -29,32 +41,48 @@ const stdinFor = (action: "prepare" | "retire", connectionString: string, client
   client: storedClient(client),
 });
 
-/** IdentityServer4's client child tables (those reseed.js compares, plus claims) with the column each stores. */
+/** IdentityServer4's client child tables (those reseed.js writes, plus claims) with the column each stores. */
 const CHILD_TABLES: Array<[string, string]> = [
   ["ClientSecrets", "Value"],
   ["ClientScopes", "Scope"],
   ["ClientGrantTypes", "GrantType"],
   ["ClientRedirectUris", "RedirectUri"],
   ["ClientPostLogoutRedirectUris", "PostLogoutRedirectUri"],
+  ["ClientProperties", "Value"],
   ["ClientClaims", "Type"],
 ];
 
 /**
- * Tables shaped like IdentityServer4 4.x's EF Core migration (the columns reseed.js reads; "Created" without a
- * default, as EF sets it); foreign keys without ON DELETE CASCADE unless listed in `cascade`.
+ * "Clients" as IdentityServer4 4.x's migration creates it (src/EntityFramework.Storage/migrations/SqlServer/Migrations/
+ * ConfigurationDb.sql:43-89 @ 4.1.2), in PostgreSQL types: every value NOT NULL without a default, as Entity
+ * Framework fills them. `clientIdCollation` gives "ClientId" another collation (a case-insensitive one, as SQL Server's default).
  */
-async function createTables(c: Client, cascade: string[] = []): Promise<void> {
+async function createTables(c: Client, options: { cascade?: string[]; clientIdCollation?: string } = {}): Promise<void> {
+  const collate = options.clientIdCollation ? ` COLLATE "${options.clientIdCollation}"` : "";
+  const flags = ["Enabled", "RequireClientSecret", "RequireConsent", "AllowRememberConsent", "AlwaysIncludeUserClaimsInIdToken", "RequirePkce",
+    "AllowPlainTextPkce", "RequireRequestObject", "AllowAccessTokensViaBrowser", "FrontChannelLogoutSessionRequired",
+    "BackChannelLogoutSessionRequired", "AllowOfflineAccess", "UpdateAccessTokenClaimsOnRefresh", "EnableLocalLogin", "IncludeJwtId",
+    "AlwaysSendClientClaims", "NonEditable"];
+  const numbers = ["IdentityTokenLifetime", "AccessTokenLifetime", "AuthorizationCodeLifetime", "AbsoluteRefreshTokenLifetime",
+    "SlidingRefreshTokenLifetime", "RefreshTokenUsage", "RefreshTokenExpiration", "AccessTokenType", "DeviceCodeLifetime"];
   await c.query(`CREATE TABLE "Clients" (
-    "Id" serial PRIMARY KEY, "Enabled" boolean NOT NULL, "ClientId" varchar(200) NOT NULL UNIQUE, "ClientName" varchar(200),
-    "AccessTokenLifetime" int NOT NULL, "IdentityTokenLifetime" int NOT NULL, "Created" timestamp NOT NULL)`);
+    "Id" serial PRIMARY KEY, "ClientId" varchar(200)${collate} NOT NULL, "ProtocolType" varchar(200) NOT NULL, "Created" timestamp NOT NULL,
+    ${flags.map((f) => `"${f}" boolean NOT NULL`).join(", ")}, ${numbers.map((n) => `"${n}" integer NOT NULL`).join(", ")},
+    "ClientName" varchar(200), "Description" varchar(1000), "ClientUri" varchar(2000), "LogoUri" varchar(2000),
+    "FrontChannelLogoutUri" varchar(2000), "BackChannelLogoutUri" varchar(2000), "AllowedIdentityTokenSigningAlgorithms" varchar(100),
+    "ConsentLifetime" integer, "ClientClaimsPrefix" varchar(200), "PairWiseSubjectSalt" varchar(200), "Updated" timestamp,
+    "LastAccessed" timestamp, "UserSsoLifetime" integer, "UserCodeType" varchar(100))`);
+  await c.query(`CREATE UNIQUE INDEX "IX_Clients_ClientId" ON "Clients" ("ClientId")`);
   for (const [table, column] of CHILD_TABLES) {
-    const onDelete = cascade.includes(table) ? "ON DELETE CASCADE" : "";
+    const onDelete = options.cascade?.includes(table) ? "ON DELETE CASCADE" : "";
     const extra =
       table === "ClientSecrets"
         ? `, "Description" varchar(2000), "Expiration" timestamp, "Type" varchar(250) NOT NULL, "Created" timestamp NOT NULL`
         : table === "ClientClaims"
           ? `, "Value" varchar(250) NOT NULL`
-          : "";
+          : table === "ClientProperties"
+            ? `, "Key" varchar(250) NOT NULL`
+            : "";
     await c.query(`CREATE TABLE "${table}" (
       "Id" serial PRIMARY KEY, "ClientId" int NOT NULL REFERENCES "Clients"("Id") ${onDelete}, "${column}" text NOT NULL${extra})`);
   }
@@ -63,12 +91,31 @@ async function createTables(c: Client, cascade: string[] = []): Promise<void> {
   await c.query(`INSERT INTO "ApiScopes" ("Name") VALUES ('IdentityServerApi')`);
 }
 
+/** The rules by which the service may seed its configured client when it starts. */
+type SeedingRule = "when the id is missing" | "only into an empty table";
+const SEEDING_RULES: SeedingRule[] = ["when the id is missing", "only into an empty table"];
+
+/** The service starting with `client` configured: seeds it by `rule` (as IdentityServer4's EF store would write it). */
+async function serviceStarts(c: Client, client: ClientDefinition, rule: SeedingRule): Promise<boolean> {
+  const condition = rule === "when the id is missing" ? `WHERE "ClientId" = $1` : "";
+  const found = await c.query(`SELECT count(*)::int AS n FROM "Clients" ${condition}`, rule === "when the id is missing" ? [client.ClientId] : []);
+  if (found.rows[0].n > 0) return false;
+  await insertClient(c, client);
+  return true;
+}
+
 /** Inserts a client the way the service seeds one from its configuration (plus one claim row). */
 async function insertClient(c: Client, client: ClientDefinition): Promise<number> {
   const { rows } = await c.query(
-    `INSERT INTO "Clients" ("Enabled", "ClientId", "ClientName", "AccessTokenLifetime", "IdentityTokenLifetime", "Created")
-     VALUES (true, $1, $2, $3, $4, now()) RETURNING "Id"`,
-    [client.ClientId, client.ClientName, client.AccessTokenLifetime, client.IdentityTokenLifetime],
+    `INSERT INTO "Clients" ("ClientId", "ProtocolType", "Created", "Enabled", "RequireClientSecret", "RequireConsent", "AllowRememberConsent",
+       "AlwaysIncludeUserClaimsInIdToken", "RequirePkce", "AllowPlainTextPkce", "RequireRequestObject", "AllowAccessTokensViaBrowser",
+       "FrontChannelLogoutSessionRequired", "BackChannelLogoutSessionRequired", "AllowOfflineAccess", "UpdateAccessTokenClaimsOnRefresh",
+       "EnableLocalLogin", "IncludeJwtId", "AlwaysSendClientClaims", "NonEditable", "IdentityTokenLifetime", "AccessTokenLifetime",
+       "AuthorizationCodeLifetime", "AbsoluteRefreshTokenLifetime", "SlidingRefreshTokenLifetime", "RefreshTokenUsage", "RefreshTokenExpiration",
+       "AccessTokenType", "DeviceCodeLifetime", "ClientName", "ClientClaimsPrefix")
+     VALUES ($1, 'oidc', now(), true, true, false, true, false, true, false, false, false, true, true, false, false, true, true, false, false,
+       $3, $4, 300, 2592000, 1296000, 1, 1, 0, 300, $2, 'client_') RETURNING "Id"`,
+    [client.ClientId, client.ClientName, client.IdentityTokenLifetime, client.AccessTokenLifetime],
   );
   const id = rows[0].Id as number;
   for (const secret of client.Secrets) {
@@ -85,6 +132,9 @@ async function insertClient(c: Client, client: ClientDefinition): Promise<number
   ];
   for (const [table, column, values] of lists) {
     for (const value of values) await c.query(`INSERT INTO "${table}" ("ClientId", "${column}") VALUES ($1, $2)`, [id, value]);
+  }
+  for (const [key, value] of Object.entries(client.Properties ?? {})) {
+    await c.query(`INSERT INTO "ClientProperties" ("ClientId", "Key", "Value") VALUES ($1, $2, $3)`, [id, key, value]);
   }
   await c.query(`INSERT INTO "ClientClaims" ("ClientId", "Type", "Value") VALUES ($1, 'role', 'system')`, [id]);
   return id;
@@ -105,8 +155,10 @@ async function rowsOf(c: Client, clientId: string): Promise<Record<string, numbe
   return counts;
 }
 
-/** The rows a client seeded from `definition(...)` has (3 redirect URIs, 1 post-logout URI, 8 scopes, 2 grants). */
-const FULL = { Clients: 1, ClientSecrets: 1, ClientScopes: 8, ClientGrantTypes: 2, ClientRedirectUris: 3, ClientPostLogoutRedirectUris: 1, ClientClaims: 1 };
+/** The rows the service seeds for `definition(...)` (3 redirect URIs, 1 post-logout URI, 12 scopes, 2 grants, 1 property). */
+const FULL = { Clients: 1, ClientSecrets: 1, ClientScopes: 12, ClientGrantTypes: 2, ClientRedirectUris: 3, ClientPostLogoutRedirectUris: 1, ClientProperties: 1, ClientClaims: 1 };
+/** The rows reseed.js inserts for `definition(...)`: the same, without the claim the service's seeding adds in these tests. */
+const INSERTED = { ...FULL, ClientClaims: 0 };
 const NONE = { Clients: 0, ...Object.fromEntries(CHILD_TABLES.map(([t]) => [t, 0])) };
 
 async function secretHashesOf(c: Client, clientId: string): Promise<string[]> {
@@ -169,10 +221,12 @@ describe("reseed.js against PostgreSQL", function () {
     await db?.drop();
   });
 
+  const PREPARED = { deletedClients: 0, insertedClients: 0, addedSecrets: 0, restartToken: "", supersededClientIds: [] };
+
   it("does nothing on a first deploy, before the service created its tables (both steps)", async () => {
     const client1 = definition(NEW_ID, NEW_SECRET);
     const prepared = parseStdout(await runReseed(stdinFor("prepare", connectionString(), client1)));
-    assert.deepEqual(prepared, { clientId: NEW_ID, deletedClients: 0, addedSecrets: 0, restartToken: "", supersededClientIds: [] });
+    assert.deepEqual(prepared, { clientId: NEW_ID, ...PREPARED });
     const retired = parseStdout(await runReseed(stdinFor("retire", connectionString(), client1)));
     assert.deepEqual(retired, { clientId: NEW_ID, retiredClients: 0, retiredSecrets: 0, pendingClientIds: [] });
     const tables = await client.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`);
@@ -186,97 +240,140 @@ describe("reseed.js against PostgreSQL", function () {
 
     const result = await runReseed(stdinFor("prepare", connectionString(), definition(NEW_ID, NEW_SECRET)));
 
-    assert.deepEqual(parseStdout(result), { clientId: NEW_ID, deletedClients: 0, addedSecrets: 0, restartToken: "", supersededClientIds: [] });
+    assert.deepEqual(parseStdout(result), { clientId: NEW_ID, ...PREPARED });
     assert.match(result.stderr, /matches its configuration/);
     assert.deepEqual(await rowsOf(client, NEW_ID), FULL);
     assert.deepEqual(await rowsOf(client, OTHER_ID), FULL);
   });
 
-  it("repairs a client edited by hand: deletes it with its child rows and hands out a new restart token", async () => {
+  it("inserts the client with every column IdentityServer4's schema requires, as the service's store reads it back", async () => {
     await createTables(client);
-    await insertClient(client, definition(NEW_ID, NEW_SECRET));
     await insertClient(client, definition(OTHER_ID, OLD_SECRET));
-    await client.query(`UPDATE "Clients" SET "AccessTokenLifetime" = 60 WHERE "ClientId" = $1`, [NEW_ID]);
-    await client.query(
-      `DELETE FROM "ClientScopes" WHERE "Scope" = 'IdentityServerApi' AND "ClientId" = (SELECT "Id" FROM "Clients" WHERE "ClientId" = $1)`,
-      [NEW_ID],
-    );
-    const previous = JSON.stringify({ clientId: NEW_ID, deletedClients: 0, addedSecrets: 0, restartToken: "" });
+    const configured = definition(NEW_ID, NEW_SECRET);
 
-    const result = await runReseed(stdinFor("prepare", connectionString(), definition(NEW_ID, NEW_SECRET)), previous);
+    const prepared = parseStdout(await runReseed(stdinFor("prepare", connectionString(), configured)));
 
-    const out = parseStdout(result);
-    assert.equal(out.deletedClients, 1);
-    assert.match(String(out.restartToken), /^[0-9a-f]{16}$/);
-    assert.match(result.stderr, /differs from its configuration in AccessTokenLifetime, AllowedScopes/);
-    assert.deepEqual(await rowsOf(client, NEW_ID), NONE);
-    assert.deepEqual(await rowsOf(client, OTHER_ID), FULL);
-    assert.equal((await client.query(`SELECT count(*)::int AS n FROM "ApiScopes"`)).rows[0].n, 1);
-
-    // Seeded again by the restarted service: the next run keeps the token (no second restart).
-    await insertClient(client, definition(NEW_ID, NEW_SECRET));
-    const again = parseStdout(await runReseed(stdinFor("prepare", connectionString(), definition(NEW_ID, NEW_SECRET)), JSON.stringify(out)));
-    assert.deepEqual(again, { clientId: NEW_ID, deletedClients: 0, addedSecrets: 0, restartToken: out.restartToken, supersededClientIds: [] });
+    assert.deepEqual(prepared, { clientId: NEW_ID, ...PREPARED, insertedClients: 1 });
+    assert.deepEqual(await rowsOf(client, NEW_ID), INSERTED);
+    const row = (await client.query(`SELECT * FROM "Clients" WHERE "ClientId" = $1`, [NEW_ID])).rows[0];
+    assert.equal(row.ProtocolType, "oidc");
+    assert.equal(row.Enabled, true);
+    assert.equal(row.RequireClientSecret, true);
+    assert.equal(row.AccessTokenLifetime, 3600);
+    assert.ok(row.Created instanceof Date, "Created is set");
+    const secret = (await client.query(`SELECT "Type", "Created" FROM "ClientSecrets" WHERE "Value" = $1`, [identityServerSecretHash(NEW_SECRET)])).rows[0];
+    assert.equal(secret.Type, "SharedSecret");
+    // Compared again, the inserted client matches its configuration: the next run does nothing.
+    const again = parseStdout(await runReseed(stdinFor("prepare", connectionString(), configured), JSON.stringify(prepared)));
+    assert.deepEqual(again, { clientId: NEW_ID, ...PREPARED });
   });
 
-  it("deletes a disabled client and one whose configuration changed (new redirect URIs)", async () => {
-    await createTables(client);
-    await insertClient(client, definition(NEW_ID, NEW_SECRET));
-    await insertClient(client, definition(OTHER_ID, NEW_SECRET));
-    await client.query(`UPDATE "Clients" SET "Enabled" = false WHERE "ClientId" = $1`, [OTHER_ID]);
+  for (const rule of SEEDING_RULES) {
+    describe(`with a service that seeds ${rule}`, () => {
+      it("repairs a client edited by hand: replaces it with its child rows and hands out a new restart token", async () => {
+        await createTables(client);
+        await insertClient(client, definition(NEW_ID, NEW_SECRET));
+        await insertClient(client, definition(OTHER_ID, OLD_SECRET));
+        await client.query(`UPDATE "Clients" SET "AccessTokenLifetime" = 60 WHERE "ClientId" = $1`, [NEW_ID]);
+        await client.query(
+          `DELETE FROM "ClientScopes" WHERE "Scope" = 'IdentityServerApi' AND "ClientId" = (SELECT "Id" FROM "Clients" WHERE "ClientId" = $1)`,
+          [NEW_ID],
+        );
+        const previous = JSON.stringify({ clientId: NEW_ID, deletedClients: 0, addedSecrets: 0, restartToken: "" });
 
-    const moved = definition(NEW_ID, NEW_SECRET, { creatioUrl: "https://moved.example.com" });
-    const changed = await runReseed(stdinFor("prepare", connectionString(), moved));
-    const disabled = await runReseed(stdinFor("prepare", connectionString(), definition(OTHER_ID, NEW_SECRET)));
+        const result = await runReseed(stdinFor("prepare", connectionString(), definition(NEW_ID, NEW_SECRET)), previous);
 
-    assert.equal(parseStdout(changed).deletedClients, 1);
-    assert.match(changed.stderr, /RedirectUris, PostLogoutRedirectUris/);
-    assert.equal(parseStdout(disabled).deletedClients, 1);
-    assert.match(disabled.stderr, /in Enabled/);
-  });
+        const out = parseStdout(result);
+        assert.equal(out.deletedClients, 1);
+        assert.equal(out.insertedClients, 1);
+        assert.match(String(out.restartToken), /^[0-9a-f]{16}$/);
+        assert.match(result.stderr, /differs from its configuration in AccessTokenLifetime, AllowedScopes/);
+        assert.deepEqual(await rowsOf(client, NEW_ID), INSERTED, "the configured client, in the same transaction");
+        assert.deepEqual(await rowsOf(client, OTHER_ID), FULL);
+        assert.equal((await client.query(`SELECT count(*)::int AS n FROM "ApiScopes"`)).rows[0].n, 1);
 
-  it("rotates the secret of a fixed client id without a gap: adds the new secret, retires the old one afterwards", async () => {
-    await createTables(client);
-    await insertClient(client, definition(NEW_ID, OLD_SECRET));
-    const rotated = definition(NEW_ID, NEW_SECRET);
+        // The restarted service seeds nothing (the client is there under either rule); the next run keeps the token.
+        assert.equal(await serviceStarts(client, definition(NEW_ID, NEW_SECRET), rule), false);
+        const again = parseStdout(await runReseed(stdinFor("prepare", connectionString(), definition(NEW_ID, NEW_SECRET)), JSON.stringify(out)));
+        assert.deepEqual(again, { clientId: NEW_ID, ...PREPARED, restartToken: out.restartToken });
+      });
 
-    const prepared = parseStdout(await runReseed(stdinFor("prepare", connectionString(), rotated)));
+      it("replaces a disabled client and one whose configuration changed (new redirect URIs)", async () => {
+        await createTables(client);
+        await insertClient(client, definition(NEW_ID, NEW_SECRET));
+        await insertClient(client, definition(OTHER_ID, NEW_SECRET));
+        await client.query(`UPDATE "Clients" SET "Enabled" = false WHERE "ClientId" = $1`, [OTHER_ID]);
 
-    assert.deepEqual(prepared, { clientId: NEW_ID, deletedClients: 0, addedSecrets: 1, restartToken: "", supersededClientIds: [] });
-    assert.deepEqual(await secretHashesOf(client, NEW_ID), [identityServerSecretHash(OLD_SECRET), identityServerSecretHash(NEW_SECRET)].sort());
-    const created = await client.query(`SELECT "Type", "Created" FROM "ClientSecrets" WHERE "Value" = $1`, [identityServerSecretHash(NEW_SECRET)]);
-    assert.equal(created.rows[0].Type, "SharedSecret");
-    assert.ok(created.rows[0].Created instanceof Date);
+        const moved = definition(NEW_ID, NEW_SECRET, { creatioUrl: "https://moved.example.com" });
+        const changed = await runReseed(stdinFor("prepare", connectionString(), moved));
+        const disabled = await runReseed(stdinFor("prepare", connectionString(), definition(OTHER_ID, NEW_SECRET)));
 
-    const retired = parseStdout(await runReseed(stdinFor("retire", connectionString(), rotated)));
+        assert.equal(parseStdout(changed).deletedClients, 1);
+        assert.match(changed.stderr, /RedirectUris, PostLogoutRedirectUris/);
+        assert.equal(parseStdout(disabled).deletedClients, 1);
+        assert.match(disabled.stderr, /in Enabled/);
+        assert.equal(await serviceStarts(client, moved, rule), false);
+        const redirects = await client.query(
+          `SELECT r."RedirectUri" FROM "ClientRedirectUris" r JOIN "Clients" c ON c."Id" = r."ClientId" WHERE c."ClientId" = $1 ORDER BY 1`,
+          [NEW_ID],
+        );
+        assert.deepEqual(redirects.rows.map((r) => r.RedirectUri), ["https://moved.example.com", "https://moved.example.com/lib", "https://moved.example.com/lib/"]);
+        assert.equal((await client.query(`SELECT "Enabled" FROM "Clients" WHERE "ClientId" = $1`, [OTHER_ID])).rows[0].Enabled, true);
+      });
 
-    assert.deepEqual(retired, { clientId: NEW_ID, retiredClients: 0, retiredSecrets: 1, pendingClientIds: [] });
-    assert.deepEqual(await secretHashesOf(client, NEW_ID), [identityServerSecretHash(NEW_SECRET)]);
-    assert.deepEqual(await rowsOf(client, NEW_ID), FULL);
-  });
+      it("rotates the secret of a fixed client id without a gap: adds the new secret, retires the old one afterwards", async () => {
+        await createTables(client);
+        await insertClient(client, definition(NEW_ID, OLD_SECRET));
+        const rotated = definition(NEW_ID, NEW_SECRET);
 
-  it("rotates a generated client id without a gap: keeps the old client until the retire step removes it", async () => {
+        const prepared = parseStdout(await runReseed(stdinFor("prepare", connectionString(), rotated)));
+
+        assert.deepEqual(prepared, { clientId: NEW_ID, ...PREPARED, addedSecrets: 1 });
+        assert.deepEqual(await secretHashesOf(client, NEW_ID), [identityServerSecretHash(OLD_SECRET), identityServerSecretHash(NEW_SECRET)].sort());
+        const created = await client.query(`SELECT "Type", "Created" FROM "ClientSecrets" WHERE "Value" = $1`, [identityServerSecretHash(NEW_SECRET)]);
+        assert.equal(created.rows[0].Type, "SharedSecret");
+        assert.ok(created.rows[0].Created instanceof Date);
+        assert.equal(await serviceStarts(client, rotated, rule), false);
+
+        const retired = parseStdout(await runReseed(stdinFor("retire", connectionString(), rotated)));
+
+        assert.deepEqual(retired, { clientId: NEW_ID, retiredClients: 0, retiredSecrets: 1, pendingClientIds: [] });
+        assert.deepEqual(await secretHashesOf(client, NEW_ID), [identityServerSecretHash(NEW_SECRET)]);
+        assert.deepEqual(await rowsOf(client, NEW_ID), FULL);
+      });
+
+      it("rotates a generated client id without a gap: inserts the new client next to the old one, which the retire step removes", async () => {
+        await createTables(client);
+        await insertClient(client, definition(OLD_ID, OLD_SECRET));
+        await insertClient(client, definition(OTHER_ID, OLD_SECRET));
+        const next = definition(NEW_ID, NEW_SECRET);
+
+        const prepared = parseStdout(await runReseed(stdinFor("prepare", connectionString(), next), JSON.stringify({ clientId: OLD_ID, restartToken: "" })));
+        assert.deepEqual(prepared, { clientId: NEW_ID, ...PREPARED, insertedClients: 1, supersededClientIds: [OLD_ID] });
+        assert.deepEqual(await rowsOf(client, OLD_ID), FULL, "the old client still works");
+        assert.deepEqual(await rowsOf(client, NEW_ID), INSERTED, "the new one is there before the service starts, under either rule");
+        assert.equal(await serviceStarts(client, next, rule), false);
+
+        const previousRetire = JSON.stringify({ clientId: OLD_ID, retiredClients: 0, retiredSecrets: 0, pendingClientIds: [] });
+        const retired = parseStdout(await runReseed(stdinFor("retire", connectionString(), next), previousRetire));
+        assert.deepEqual(retired, { clientId: NEW_ID, retiredClients: 1, retiredSecrets: 0, pendingClientIds: [] });
+        assert.deepEqual(await rowsOf(client, OLD_ID), NONE);
+        assert.deepEqual(await rowsOf(client, NEW_ID), INSERTED);
+        assert.deepEqual(await rowsOf(client, OTHER_ID), FULL, "a client this step never put in service is left alone");
+      });
+    });
+  }
+
+  it("retires nothing while the configured client is not in the database, and keeps the old id pending", async () => {
     await createTables(client);
     await insertClient(client, definition(OLD_ID, OLD_SECRET));
-    await insertClient(client, definition(OTHER_ID, OLD_SECRET));
     const next = definition(NEW_ID, NEW_SECRET);
-
-    const prepared = parseStdout(await runReseed(stdinFor("prepare", connectionString(), next), JSON.stringify({ clientId: OLD_ID, restartToken: "" })));
-    assert.deepEqual(prepared, { clientId: NEW_ID, deletedClients: 0, addedSecrets: 0, restartToken: "", supersededClientIds: [OLD_ID] });
-    assert.deepEqual(await rowsOf(client, OLD_ID), FULL, "the old client still works");
-
-    // The retire step before the new service inserted its client: nothing retired, the old id stays pending.
     const previousRetire = JSON.stringify({ clientId: OLD_ID, retiredClients: 0, retiredSecrets: 0, pendingClientIds: [] });
+
     const early = parseStdout(await runReseed(stdinFor("retire", connectionString(), next), previousRetire));
+
     assert.deepEqual(early, { clientId: NEW_ID, retiredClients: 0, retiredSecrets: 0, pendingClientIds: [OLD_ID] });
     assert.deepEqual(await rowsOf(client, OLD_ID), FULL);
-
-    await insertClient(client, next);
-    const retired = parseStdout(await runReseed(stdinFor("retire", connectionString(), next), JSON.stringify(early)));
-    assert.deepEqual(retired, { clientId: NEW_ID, retiredClients: 1, retiredSecrets: 0, pendingClientIds: [] });
-    assert.deepEqual(await rowsOf(client, OLD_ID), NONE);
-    assert.deepEqual(await rowsOf(client, NEW_ID), FULL);
-    assert.deepEqual(await rowsOf(client, OTHER_ID), FULL, "a client this step never put in service is left alone");
   });
 
   it("a retire step created in the same run as a rotation retires the client the re-seed step saw replaced", async () => {
@@ -284,7 +381,6 @@ describe("reseed.js against PostgreSQL", function () {
     await insertClient(client, definition(OLD_ID, OLD_SECRET));
     const next = definition(NEW_ID, NEW_SECRET);
     const prepared = parseStdout(await runReseed(stdinFor("prepare", connectionString(), next), JSON.stringify({ clientId: OLD_ID })));
-    await insertClient(client, next);
 
     // No previous output of its own: only the re-seed step's list tells it which client was replaced.
     const retired = parseStdout(
@@ -293,7 +389,58 @@ describe("reseed.js against PostgreSQL", function () {
 
     assert.deepEqual(retired, { clientId: NEW_ID, retiredClients: 1, retiredSecrets: 0, pendingClientIds: [] });
     assert.deepEqual(await rowsOf(client, OLD_ID), NONE);
-    assert.deepEqual(await rowsOf(client, NEW_ID), FULL);
+    assert.deepEqual(await rowsOf(client, NEW_ID), INSERTED);
+  });
+
+  describe("with a case-insensitive collation on the client id (SQL Server's default)", () => {
+    beforeEach(async () => {
+      await client.query(`CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false)`);
+      await createTables(client, { clientIdCollation: "ci" });
+    });
+
+    it("replaces a stored id that differs only in case, which the service would never find", async () => {
+      const upper = NEW_ID.toUpperCase();
+      await insertClient(client, definition(upper, NEW_SECRET));
+
+      const result = await runReseed(stdinFor("prepare", connectionString(), definition(NEW_ID, NEW_SECRET)));
+
+      const out = parseStdout(result);
+      assert.deepEqual(out, { clientId: NEW_ID, ...PREPARED, deletedClients: 1, insertedClients: 1, restartToken: out.restartToken });
+      assert.match(result.stderr, new RegExp(`client id "${upper}" differs from "${NEW_ID}" only in case`));
+      const ids = await client.query(`SELECT "ClientId" FROM "Clients"`);
+      assert.deepEqual(ids.rows.map((r) => r.ClientId), [NEW_ID], "exactly the configured id, once");
+    });
+
+    it("retires only the exact ids it put in service, never one that differs in case", async () => {
+      await insertClient(client, definition(OLD_ID, OLD_SECRET));
+      await insertClient(client, definition(NEW_ID, NEW_SECRET));
+
+      const retired = parseStdout(
+        await runReseed({ ...stdinFor("retire", connectionString(), definition(NEW_ID, NEW_SECRET)), supersededClientIds: [OLD_ID.toLowerCase()] }),
+      );
+
+      assert.equal(retired.retiredClients, 0);
+      assert.deepEqual(await rowsOf(client, OLD_ID), FULL);
+    });
+  });
+
+  it("refuses before deleting anything when \"Clients\" requires a column it cannot fill, naming the column and the way out", async () => {
+    await createTables(client);
+    await insertClient(client, definition(NEW_ID, NEW_SECRET));
+    await client.query(`UPDATE "Clients" SET "AccessTokenLifetime" = 60 WHERE "ClientId" = $1`, [NEW_ID]);
+    await client.query(`ALTER TABLE "Clients" ADD COLUMN "TenantId" uuid`);
+    await client.query(`UPDATE "Clients" SET "TenantId" = gen_random_uuid()`);
+    await client.query(`ALTER TABLE "Clients" ALTER COLUMN "TenantId" SET NOT NULL`);
+
+    const result = await runReseed(stdinFor("prepare", connectionString(), definition(NEW_ID, NEW_SECRET)));
+
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, "");
+    assert.match(result.stderr, /cannot insert client "NewClientId00002": "Clients"\."TenantId" requires a value \(NOT NULL, no default\)/);
+    assert.match(result.stderr, /Nothing was changed\..*client\.reseed: false/s);
+    assert.ok(!result.stderr.includes(env.password));
+    assert.deepEqual(await rowsOf(client, NEW_ID), FULL, "the edited client is still there");
+    assert.equal((await client.query(`SELECT "AccessTokenLifetime" FROM "Clients" WHERE "ClientId" = $1`, [NEW_ID])).rows[0].AccessTokenLifetime, 60);
   });
 
   it("fails fast, naming the missing password, when the connection string has none", async function () {
@@ -372,12 +519,12 @@ describe("reseed.js against PostgreSQL", function () {
 
     assert.equal(result.code, 1);
     assert.match(result.stderr, /secrets are read-only in this test.*rolled back/s);
-    assert.deepEqual(await rowsOf(client, NEW_ID), { ...FULL, Clients: 1 });
+    assert.deepEqual(await rowsOf(client, NEW_ID), FULL);
     assert.equal((await client.query(`SELECT "ClientName" FROM "Clients" WHERE "ClientId" = $1`, [NEW_ID])).rows[0].ClientName, "edited");
   });
 
   it("also works when some child tables cascade (as in IdentityServer4's own migrations)", async () => {
-    await createTables(client, ["ClientSecrets", "ClientScopes", "ClientClaims"]);
+    await createTables(client, { cascade: ["ClientSecrets", "ClientScopes", "ClientClaims"] });
     await insertClient(client, definition(NEW_ID, NEW_SECRET));
     await insertClient(client, definition(OTHER_ID, NEW_SECRET));
     await client.query(`UPDATE "Clients" SET "IdentityTokenLifetime" = 1 WHERE "ClientId" = $1`, [NEW_ID]);
@@ -385,7 +532,7 @@ describe("reseed.js against PostgreSQL", function () {
     const out = parseStdout(await runReseed(stdinFor("prepare", connectionString(), definition(NEW_ID, NEW_SECRET))));
 
     assert.equal(out.deletedClients, 1);
-    assert.deepEqual(await rowsOf(client, NEW_ID), NONE);
+    assert.deepEqual(await rowsOf(client, NEW_ID), INSERTED);
     assert.deepEqual(await rowsOf(client, OTHER_ID), FULL);
   });
 

@@ -117,9 +117,9 @@ describe("engine emulator e2e: examples/yaml through the multi-language path (re
         assert.ok(!checkpoint.includes(first.clientSecret), "no client secret in the checkpoint");
     });
 
-    it("3. a second run: the preview says no changes, up changes nothing and the container stays the same", async () => {
+    it("3. a second run: the preview counts everything unchanged, up changes nothing and the container stays the same", async () => {
         const preview = await stack.preview();
-        assert.match(preview.text, /no changes/);
+        assert.match(preview.text, /Resources:\n {4}\d+ unchanged$/);
         assert.ok(preview.steps.every(s => s.op === "same"), preview.text);
         const result = await stack.up();
         assert.ok(result.steps.every(s => s.op === "same"), result.text);

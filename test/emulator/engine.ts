@@ -1,18 +1,25 @@
 // The emulated engine's planning: one Deployment per `pulumi preview`, `up`, `destroy` or `refresh`. It turns each
 // RegisterResource into a step the way pulumi/pulumi pkg/resource/deploy/step_generator.go does, runs it against
-// an emulated provider, and keeps the resulting state. Rules taken from the engine (pulumi/pulumi HEAD):
+// an emulated provider, and keeps the resulting state. Rules taken from the engine (pulumi/pulumi @ v3.248.0; the
+// conformance table of README.md gives each rule's lines and the test that pins it):
 // - URNs: `urn:pulumi:<stack>::<project>::<qualified type>::<name>`, the qualified type prefixed by the parent's
 //   (`parent$type`) unless the parent is the stack (sdk/go/common/resource/urn.go NewURN).
-// - Old state is found by URN or by any alias URN (step_generator.go generateAliases / olds lookup).
+// - Old state is found by URN or by any alias URN (step_generator.go generateAliases / olds lookup); entries marked
+//   for deletion (`delete: true`, the old halves of replacements a failed run left) are never olds
+//   (deployment.go:521-524) and are deleted at the end (GenerateDeletes, step_generator.go:2210-2241).
 // - ignoreChanges: the old input value replaces the new one before Check (step_generator.go processIgnoreChanges).
-// - Diff: the provider's diff; replaceOnChanges turns a matching change into a replacement
-//   (applyReplaceOnChanges); a different provider replaces.
-// - Replacement: delete-before-replace when the option says so (deleteBeforeReplaceDefined) or else the provider
-//   default; otherwise create-before-delete, the old resource deleted after the program finishes
-//   (GenerateDeletes: "Planner decided to delete ... due to replacement").
-// - Resources not registered again are deleted at the end, dependents first (reverse state order).
-// - Secrets: an output is secret when named in additionalSecretOutputs or when the same-named input is secret
-//   (step_executor.go:515-566).
+// - Diff: the provider's diff; replaceOnChanges paths turn a change inside them into a replacement
+//   (applyReplaceOnChanges, 2911-3002); a change of provider replaces only when the new provider's DiffConfig says
+//   so (providerChanged, 2613-2690); a replacementTrigger that changed or is unknown on either side replaces without
+//   asking the provider (shouldTriggerReplace, 3422-3437), and an unknown one fails an update (1679-1684).
+// - Replacement: Check runs again on the program's values, without ignoreChanges (1882-1900); delete-before-replace
+//   when the option says so or else the provider default; otherwise create-before-delete, the old resource deleted
+//   after the program finishes.
+// - Deletes at the end, of resources not registered again and of old halves of replacements, form one
+//   dependency-ordered schedule: a resource goes once nothing condemned depends on it (ScheduleDeletes, 2560-2609).
+// - Secrets: on every step with a new state but the replace itself (creates, updates, sames), an output is made
+//   secret when named in additionalSecretOutputs, unknowns included, or when the same-named input is secret
+//   (step_executor.go:518-564; a same keeps the old outputs, step.go:154-156).
 // - Preview (dry run): nothing is created; a created or changed resource's outputs not known before the
 //   provider runs are unknown, and unknown ids are sent as "" (the SDK reads an empty id as unknown).
 // - Default providers: `pulumi:providers:<pkg>::default_<version>` registered in state like any resource
@@ -20,12 +27,14 @@
 // - protect: deleting a protected resource fails.
 // - customTimeouts reach the provider as the operation's timeout.
 import * as crypto from "crypto";
+import { replaceOnChangesKeys } from "./propertyPaths";
 import { EmulatedProvider, ProviderContext } from "./providers/provider";
 import {
     PropertyMap, PropertyValue, UNKNOWN, containsUnknowns, deepEqual, isSecret, reveal, secret,
 } from "./values";
 
-export type Operation = "same" | "create" | "update" | "replace" | "delete" | "refresh";
+/** `delete-replaced`: the old half of a replacement deleted at the end (not a logical step: not shown, not counted). */
+export type Operation = "same" | "create" | "update" | "replace" | "delete" | "delete-replaced" | "refresh";
 
 /** One resource in the checkpoint, as the engine's `ResourceV3` keeps it. */
 export interface ResourceState {
@@ -45,6 +54,8 @@ export interface ResourceState {
     customTimeouts?: CustomTimeouts;
     deleteBeforeReplace?: boolean;
     replacementTrigger?: PropertyValue;
+    /** Pending deletion: the old half of a create-before-delete replacement whose run failed before deleting it. */
+    delete?: boolean;
 }
 
 export interface CustomTimeouts {
@@ -66,6 +77,8 @@ export interface Step {
     readonly replaceKeys: string[];
     /** For a replacement: whether the old resource goes first. */
     readonly deleteBeforeReplace?: boolean;
+    /** The old values the provider's diff compared (a bridged resource's Read-back state), shown as the "before". */
+    readonly oldValues?: PropertyMap;
 }
 
 export interface Diagnostic {
@@ -142,9 +155,12 @@ function isProviderType(type: string): boolean {
     return type.startsWith("pulumi:providers:");
 }
 
-/** Reads a top-level or dotted property path ("a.b", "list[0]", "triggers[*]" reduces to "triggers"). */
-function topKey(path: string): string {
-    return path.split(/[.[]/)[0].replace(/^"|"$/g, "");
+/**
+ * A provider's configuration as DiffConfig gets it: `FilterProviderConfig` (pkg/resource/deploy/providers/registry.go:
+ * 453-462) drops the engine's internal key; the emulator records the plugin version as `version`, dropped the same.
+ */
+function filterProviderConfig(inputs: PropertyMap): PropertyMap {
+    return Object.fromEntries(Object.entries(inputs).filter(([key]) => key !== "__internal" && key !== "version"));
 }
 
 function getPath(map: PropertyMap, path: string): PropertyValue | undefined {
@@ -174,12 +190,46 @@ function setPath(map: PropertyMap, path: string, value: PropertyValue | undefine
     return copy;
 }
 
-/** Marks outputs secret as step_executor.go does. */
+/**
+ * Marks outputs secret as step_executor.go:518-564 does: listed in additionalSecretOutputs (an unknown output too:
+ * `resource.MakeSecret` wraps a computed value), or the same-named input is secret.
+ */
 export function markSecrets(outputs: PropertyMap, inputs: PropertyMap, additionalSecretOutputs: string[]): PropertyMap {
     return Object.fromEntries(Object.entries(outputs).map(([key, value]) => {
         const shouldBeSecret = additionalSecretOutputs.includes(key) || isSecret(inputs[key]);
-        return [key, shouldBeSecret && value !== UNKNOWN ? secret(value) : value];
+        return [key, shouldBeSecret ? secret(value) : value];
     }));
+}
+
+/** `shouldTriggerReplace` (step_generator.go:3422-3437): unknown on either side replaces; null on either side never; else a change. */
+export function shouldTriggerReplace(next: PropertyValue | undefined, previous: PropertyValue | undefined): boolean {
+    if (containsUnknowns(next) || containsUnknowns(previous)) return true;
+    if (next === undefined || next === null || previous === undefined || previous === null) return false;
+    return !deepEqual(reveal(next), reveal(previous));
+}
+
+/**
+ * `ScheduleDeletes` (step_generator.go:2560-2609): rounds of resources nothing else condemned depends on (through
+ * dependencies, property dependencies, parent or provider), computed from the bottom and then reversed, so that
+ * dependents go first. Within a round the real engine deletes in parallel; here, newest state entry first.
+ */
+export function scheduleDeletes(condemned: ResourceState[]): ResourceState[][] {
+    const dependenciesOf = (res: ResourceState) => new Set([
+        ...res.dependencies, ...Object.values(res.propertyDependencies ?? {}).flat(),
+        ...(res.parent ? [res.parent] : []), ...(res.provider ? [res.provider.slice(0, res.provider.lastIndexOf("::"))] : []),
+    ]);
+    const remaining = [...condemned];
+    const rounds: ResourceState[][] = [];
+    while (remaining.length > 0) {
+        const round = remaining.filter(res => {
+            const deps = dependenciesOf(res);
+            return !remaining.some(other => other !== res && other.urn !== res.urn && deps.has(other.urn));
+        });
+        if (round.length === 0) throw new Error(`a dependency cycle among ${remaining.map(r => r.urn).join(", ")}`);
+        for (const res of round) remaining.splice(remaining.indexOf(res), 1);
+        rounds.push(round.reverse());
+    }
+    return rounds.reverse();
 }
 
 /** A step failure with the resource it belongs to. */
@@ -190,7 +240,10 @@ export class StepError extends Error {
 }
 
 export class Deployment {
+    /** The logical steps, what a preview shows. */
     readonly steps: Step[] = [];
+    /** Deletes of the old halves of replacements: steps the engine runs but does not show or count (not logical). */
+    readonly replacedDeletes: Step[] = [];
     readonly diagnostics: Diagnostic[] = [];
     /** New state in registration order. */
     readonly news = new Map<string, ResourceState>();
@@ -200,13 +253,17 @@ export class Deployment {
     onFailure?: () => void;
     private readonly oldByUrn = new Map<string, ResourceState>();
     private readonly consumedOlds = new Set<string>();
-    /** Old resources of create-before-delete replacements, deleted at the end. */
+    /** Old resources of replacements, deleted at the end: those a failed run left marked, then this run's. */
     private readonly pendingDeletes: ResourceState[] = [];
     private readonly deletedOlds = new Set<string>();
     private readonly providerInstances = new Map<string, EmulatedProvider>();
 
     constructor(private readonly options: DeploymentOptions) {
-        for (const old of options.olds) this.oldByUrn.set(old.urn, old);
+        for (const old of options.olds) {
+            // Entries pending deletion are not olds (deployment.go:521-524): nothing diffs against them.
+            if (old.delete) this.pendingDeletes.push(old);
+            else this.oldByUrn.set(old.urn, old);
+        }
     }
 
     urnFor(type: string, name: string, parent: string): string {
@@ -305,55 +362,101 @@ export class Deployment {
         if (old) {
             for (const path of reg.ignoreChanges) news = setPath(news, path, getPath(old.inputs, path));
         }
-        const checked = provider.check(reg.type, old?.inputs, news);
-        if (checked.failures.length > 0) {
-            throw new StepError(urn, checked.failures.map(f => `${reg.type}: property ${f.property}: ${f.reason}`).join("; "));
-        }
-        base.inputs = checked.inputs;
+        const checked = this.check(provider, reg.type, urn, old?.inputs, news);
+        base.inputs = checked;
         const dryRun = this.options.dryRun;
 
         if (!old) {
-            const created = await provider.create(reg.type, checked.inputs, this.context(urn, reg.customTimeouts?.create), dryRun);
+            const created = await provider.create(reg.type, checked, this.context(urn, reg.customTimeouts?.create), dryRun);
             return this.record({ op: "create", urn, type: reg.type, new: base, changedKeys: [], replaceKeys: [] }, base, created.id, created.outputs);
         }
 
-        const diff = provider.diff(reg.type, old.inputs, old.outputs, checked.inputs);
-        const replaceKeys = new Set(diff.replaceKeys);
-        for (const pattern of reg.replaceOnChanges) {
-            for (const key of diff.changedKeys) if (pattern === "*" || topKey(pattern) === key) replaceKeys.add(key);
+        // An unknown replacementTrigger is fine at preview and an error at update (step_generator.go:1679-1684).
+        if (!dryRun && containsUnknowns(reg.replacementTrigger)) throw new StepError(urn, `replacement trigger contains unknowns for ${urn}`);
+        const triggered = shouldTriggerReplace(reg.replacementTrigger, old.replacementTrigger);
+        let changed: string[];
+        let replaceKeys: Set<string>;
+        let providerDeleteBeforeReplace = false;
+        let oldValues: PropertyMap | undefined;
+        if (triggered) {
+            // The provider's Diff is not asked (step_generator.go:1691-1696).
+            changed = ["replacementTrigger"];
+            replaceKeys = new Set(["replacementTrigger"]);
+        } else if (this.providerChanged(old, ref, provider)) {
+            changed = ["provider"];
+            replaceKeys = new Set(["provider"]);
+        } else {
+            const diff = provider.diff(reg.type, old.inputs, old.outputs, checked);
+            changed = diff.changedKeys;
+            replaceKeys = new Set([...diff.replaceKeys, ...replaceOnChangesKeys(diff.changedKeys, reveal(old.inputs) as PropertyMap, reveal(checked) as PropertyMap, reg.replaceOnChanges)]);
+            providerDeleteBeforeReplace = diff.deleteBeforeReplace;
+            oldValues = diff.oldValues;
         }
-        const oldProviderUrn = old.provider?.slice(0, old.provider.lastIndexOf("::"));
-        const newProviderUrn = ref.slice(0, ref.lastIndexOf("::"));
-        if (oldProviderUrn !== newProviderUrn) replaceKeys.add("provider");
-        // replacementTrigger: a changed (or, at preview, unknown) trigger value replaces.
-        if (reg.replacementTrigger !== undefined && old.replacementTrigger !== undefined &&
-            (containsUnknowns(reg.replacementTrigger) || !deepEqual(reveal(old.replacementTrigger), reveal(reg.replacementTrigger)))) {
-            replaceKeys.add("replacementTrigger");
-        }
-        const extra = ["provider", "replacementTrigger"].filter(k => replaceKeys.has(k));
-        const changed = [...new Set([...diff.changedKeys, ...extra])];
 
         if (changed.length === 0) {
             const step: Step = { op: "same", urn, type: reg.type, old, new: base, changedKeys: [], replaceKeys: [] };
-            return this.record(step, base, old.id!, old.outputs, true);
+            return this.record(step, base, old.id!, old.outputs);
         }
         if (replaceKeys.size === 0) {
-            const outputs = await provider.update(reg.type, old.id!, old.outputs, checked.inputs, this.context(urn, reg.customTimeouts?.update), dryRun);
-            return this.record({ op: "update", urn, type: reg.type, old, new: base, changedKeys: changed, replaceKeys: [] }, base, old.id!, outputs);
+            const outputs = await this.keepOldOnFailure(old, provider.update(reg.type, old.id!, old.outputs, checked, this.context(urn, reg.customTimeouts?.update), dryRun));
+            return this.record({ op: "update", urn, type: reg.type, old, new: base, changedKeys: changed, replaceKeys: [], oldValues }, base, old.id!, outputs);
         }
-        const deleteBeforeReplace = reg.deleteBeforeReplace ?? diff.deleteBeforeReplace;
+        // A replacement computes the inputs afresh: Check on the program's values, without ignoreChanges or olds
+        // (step_generator.go:1882-1900).
+        const replacementInputs = this.check(provider, reg.type, urn, undefined, reg.object);
+        base.inputs = replacementInputs;
+        const deleteBeforeReplace = reg.deleteBeforeReplace ?? providerDeleteBeforeReplace;
         const step: Step = {
-            op: "replace", urn, type: reg.type, old, new: base, changedKeys: changed, replaceKeys: [...replaceKeys].sort(), deleteBeforeReplace,
+            op: "replace", urn, type: reg.type, old, new: base, changedKeys: changed, replaceKeys: [...replaceKeys].sort(), deleteBeforeReplace, oldValues,
         };
         if (deleteBeforeReplace && !dryRun) await this.deleteResource(old);
-        const created = await provider.create(reg.type, checked.inputs, this.context(urn, reg.customTimeouts?.create), dryRun);
+        const creating = provider.create(reg.type, replacementInputs, this.context(urn, reg.customTimeouts?.create), dryRun);
+        const created = deleteBeforeReplace ? await creating : await this.keepOldOnFailure(old, creating);
         if (!deleteBeforeReplace) this.pendingDeletes.push(old);
         return this.record(step, base, created.id, created.outputs);
     }
 
-    private record(step: Step, state: ResourceState, id: string, outputs: PropertyMap, keepSecrets = false): RegistrationResult {
+    /**
+     * A failed update, or a failed create of a create-before-delete replacement, leaves the old resource in the
+     * snapshot as it was (the step that would change it never completed).
+     */
+    private async keepOldOnFailure<T>(old: ResourceState, operation: Promise<T>): Promise<T> {
+        try {
+            return await operation;
+        } catch (error) {
+            this.consumedOlds.delete(old.urn);
+            throw error;
+        }
+    }
+
+    private check(provider: EmulatedProvider, type: string, urn: string, olds: PropertyMap | undefined, news: PropertyMap): PropertyMap {
+        const checked = provider.check(type, olds, news);
+        if (checked.failures.length > 0) {
+            throw new StepError(urn, checked.failures.map(f => `${type}: property ${f.property}: ${f.reason}`).join("; "));
+        }
+        return checked.inputs;
+    }
+
+    /**
+     * `providerChanged` (step_generator.go:2613-2690): the same provider reference is no change; a resource moving
+     * between providers is replaced only when the new provider's DiffConfig of the old provider's inputs against the
+     * new one's says so.
+     */
+    private providerChanged(old: ResourceState, ref: string, provider: EmulatedProvider): boolean {
+        if (old.provider === ref) return false;
+        if (!old.provider) return true;
+        const oldProviderUrn = old.provider.slice(0, old.provider.lastIndexOf("::"));
+        const newProviderUrn = ref.slice(0, ref.lastIndexOf("::"));
+        if (oldProviderUrn === newProviderUrn) return false;
+        const oldProvider = this.oldByUrn.get(oldProviderUrn);
+        const newProvider = this.news.get(newProviderUrn);
+        if (!oldProvider || !newProvider) throw new StepError(old.urn, `the provider ${oldProvider ? newProviderUrn : oldProviderUrn} is in neither state`);
+        return provider.diffConfig(filterProviderConfig(oldProvider.inputs), filterProviderConfig(newProvider.inputs));
+    }
+
+    private record(step: Step, state: ResourceState, id: string, outputs: PropertyMap): RegistrationResult {
         state.id = id;
-        state.outputs = keepSecrets ? outputs : markSecrets(outputs, state.inputs, state.additionalSecretOutputs ?? []);
+        state.outputs = markSecrets(outputs, state.inputs, state.additionalSecretOutputs ?? []);
         this.news.set(state.urn, state);
         this.steps.push(step);
         return { urn: state.urn, id: id === UNKNOWN ? "" : id, outputs: state.outputs };
@@ -418,26 +521,30 @@ export class Deployment {
     }
 
     /**
-     * After the program: deletes (or, in preview, plans the deletion of) every old resource not registered again,
-     * dependents first, then the old halves of create-before-delete replacements.
+     * After the program: deletes (or, in preview, plans the deletion of) every old resource not registered again and
+     * every old half of a replacement (this run's, and those a failed run left marked), in one dependency-ordered
+     * schedule (GenerateDeletes, then ScheduleDeletes).
      */
     async finish(): Promise<void> {
-        const stale = this.options.olds.filter(old => !this.consumedOlds.has(old.urn) && !this.news.has(old.urn));
-        for (const old of [...stale].reverse()) {
-            this.steps.push({ op: "delete", urn: old.urn, type: old.type, old, changedKeys: [], replaceKeys: [] });
-            if (!this.options.dryRun) await this.deleteResource(old);
-        }
-        if (!this.options.dryRun) {
-            for (const old of [...this.pendingDeletes].reverse()) await this.deleteResource(old);
+        const stale = this.options.olds.filter(old => !old.delete && !this.consumedOlds.has(old.urn) && !this.news.has(old.urn));
+        for (const round of scheduleDeletes([...stale, ...this.pendingDeletes])) {
+            for (const old of round) {
+                const isStale = stale.includes(old);
+                (isStale ? this.steps : this.replacedDeletes).push({ op: isStale ? "delete" : "delete-replaced", urn: old.urn, type: old.type, old, changedKeys: [], replaceKeys: [] });
+                if (!this.options.dryRun) await this.deleteResource(old);
+            }
         }
     }
 
-    /** The checkpoint's resources after this deployment (on failure, what still exists is kept). */
+    /**
+     * The checkpoint's resources after this deployment: on failure, what still exists is kept, the old halves of
+     * replacements marked `delete: true` (the snapshot's pending deletes).
+     */
     resultingState(): ResourceState[] {
-        const kept = this.options.olds.filter(old =>
-            !this.news.has(old.urn) && !this.consumedOlds.has(old.urn) && !this.deletedOlds.has(old.urn + (old.id ?? "")));
-        const pending = this.pendingDeletes.filter(old => !this.deletedOlds.has(old.urn + (old.id ?? "")));
-        return [...this.news.values(), ...kept, ...pending.filter(p => !kept.includes(p))];
+        const isDeleted = (old: ResourceState) => this.deletedOlds.has(old.urn + (old.id ?? ""));
+        const kept = this.options.olds.filter(old => !old.delete && !this.news.has(old.urn) && !this.consumedOlds.has(old.urn) && !isDeleted(old));
+        const pending = this.pendingDeletes.filter(old => !isDeleted(old)).map(old => ({ ...old, delete: true }));
+        return [...this.news.values(), ...kept, ...pending];
     }
 }
 

@@ -11,8 +11,13 @@
 // `printLineDiff`, 1250-1312); a changed single-line string as `"old" => "new"` (`printCharacterDiff`, 1213-1243,
 // without colours). A string printed whole (a create) is cut to three lines of 150 characters, as `pulumi preview`
 // does without `--show-full-output` (`truncatePropertyString`, 1456-1486; pkg/cmd/pulumi/operations/preview.go 393).
-// A secret prints as `[secret]` and an unknown value as `output<string>`, as the display does. Default providers
-// are not shown (the display hides them), and the summary counts each operation ("Resources: + 3 to create").
+// A secret prints as `[secret]` and an unknown value as `[unknown]` (`printPrimitivePropertyValue`, 972-980). The
+// step header is `<type>: (<op>)` and nothing more (`printStepHeader`, 66-82): a replacement's order and cause are
+// not in it. Only logical steps are shown (display.go:308-328 `shouldShow`: the old half of a replacement, deleted
+// at the end, is not). In a preview, stack outputs that become unknown are left out (`massageStackPreviewOutputDiff`,
+// 355-364). Default providers are not shown (the display hides them). The summary (diff.go:260-327
+// `renderSummaryEvent`) counts each kind of change ("+ 3 to create", "+ 3 created" after an update), adds the total
+// "N changes" only when two or more kinds of change occur, then "N unchanged".
 import { diffLines } from "diff";
 import { parseAllDocuments } from "yaml";
 import { Diagnostic, Step } from "./engine";
@@ -27,7 +32,7 @@ function isDefaultProvider(urn: string): boolean {
 function scalar(value: PropertyValue | undefined): string {
     if (value === undefined || value === null) return "null";
     if (isSecret(value)) return "[secret]";
-    if (value === UNKNOWN) return "output<string>";
+    if (value === UNKNOWN) return "[unknown]";
     if (typeof value === "string") return JSON.stringify(value);
     return String(value);
 }
@@ -205,19 +210,19 @@ function treeOrder(steps: Step[], parents: Map<string, string | undefined>): Ste
 
 /** The text of `pulumi preview --diff` (or of `pulumi up`, with `heading` "Updating") for a plan. */
 export function renderPreview(stack: string, steps: Step[], diagnostics: Diagnostic[] = [], heading = "Previewing update"): string {
+    const preview = heading.startsWith("Previewing");
     const parents = new Map<string, string | undefined>();
     for (const step of steps) parents.set(step.urn, (step.new ?? step.old)?.parent);
     const lines = [`${heading} (${stack}):`, ""];
     const counts: Record<string, number> = {};
     for (const step of treeOrder(steps, parents)) {
-        if (isDefaultProvider(step.urn)) continue;
+        if (isDefaultProvider(step.urn) || step.op === "delete-replaced") continue;
         counts[step.op] = (counts[step.op] ?? 0) + 1;
         const isStack = step.type === "pulumi:pulumi:Stack";
         if (step.op === "same" && !isStack) continue;
         const indent = "  " + "    ".repeat(depth(step, parents));
         const symbol = SYMBOLS[step.op];
-        const extra = step.op === "replace" ? `; ${step.deleteBeforeReplace ? "delete before create" : "create before delete"}, because of ${step.replaceKeys.join(", ")}` : "";
-        lines.push(`${indent}${symbol}${step.type}: (${step.op}${extra})`);
+        lines.push(`${indent}${symbol}${step.type}: (${step.op})`);
         const detail = indent + "    ";
         const state = step.new ?? step.old!;
         if (step.old?.id) lines.push(`${detail}[id=${step.old.id}]`);
@@ -231,13 +236,16 @@ export function renderPreview(stack: string, steps: Step[], diagnostics: Diagnos
         } else if (step.op === "update" || step.op === "replace") {
             const source = isStack ? "outputs" : "inputs";
             for (const key of step.changedKeys.filter(k => !["provider", "outputs", "replacementTrigger"].includes(k))) {
-                lines.push(...printDiff(key, step.old![source][key], state[source][key], detail.slice(0, -2)));
+                const before = isStack ? step.old!.outputs : step.oldValues ?? step.old!.inputs;
+                lines.push(...printDiff(key, before[key], state[source][key], detail.slice(0, -2)));
             }
             if (isStack) {
                 const before = step.old!.outputs;
                 const after = state.outputs;
                 lines.push(`${detail}outputs:`);
                 for (const key of [...new Set([...Object.keys(before), ...Object.keys(after)])].sort()) {
+                    // A preview leaves out an output that becomes unknown (object_diff.go:360).
+                    if (preview && after[key] === UNKNOWN && before[key] !== undefined) continue;
                     if (!equal(before[key], after[key])) lines.push(...printDiff(key, before[key], after[key], detail));
                 }
             }
@@ -247,14 +255,17 @@ export function renderPreview(stack: string, steps: Step[], diagnostics: Diagnos
         lines.push("", `Diagnostics:`, `  ${diagnostic.urn ?? "pulumi:pulumi:Stack"} (${diagnostic.severity}):`, `    ${diagnostic.message.trim()}`);
     }
     lines.push("", "Resources:");
-    const changes = ["create", "update", "replace", "delete"].filter(op => counts[op]);
-    if (changes.length === 0) {
-        lines.push(`    ${counts.same ?? 0} unchanged`, "", "no changes");
-    } else {
-        const words: Record<string, string> = { create: "to create", update: "to update", replace: "to replace", delete: "to delete" };
-        for (const op of changes) lines.push(`    ${SYMBOLS[op].trimEnd().padEnd(2)}${counts[op]} ${words[op]}`);
-        const total = changes.reduce((sum, op) => sum + counts[op], 0);
-        lines.push(`    ${total} change${total === 1 ? "" : "s"}${counts.same ? `. ${counts.same} unchanged` : ""}`);
-    }
+    // deploy.StepOps order: same, create, update, delete, replace, ...
+    const changes = ["create", "update", "delete", "replace"].filter(op => counts[op]);
+    const words: Record<string, string> = preview
+        ? { create: "to create", update: "to update", replace: "to replace", delete: "to delete" }
+        : { create: "created", update: "updated", replace: "replaced", delete: "deleted" };
+    for (const op of changes) lines.push(`    ${SYMBOLS[op]}${counts[op]} ${words[op]}`);
+    const total = changes.reduce((sum, op) => sum + counts[op], 0);
+    const pieces = [
+        ...(changes.length >= 2 ? [`${total} change${total === 1 ? "" : "s"}`] : []),
+        ...(counts.same ? [`${counts.same} unchanged`] : []),
+    ];
+    if (pieces.length) lines.push(`    ${pieces.join(". ")}`);
     return lines.join("\n");
 }

@@ -9,6 +9,9 @@ import * as tls from "tls";
 import { AddressInfo } from "net";
 import * as path from "path";
 
+import { featureNameEncoding } from "../../src/creatioPlan";
+import { parseVersion } from "../../src/versions";
+
 const SCRIPT = path.join(__dirname, "..", "..", "src", "scripts", "creatio-connect.js");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { startCreatio, HEALTH_MESSAGES } = require("../fixtures/creatio/creatio.js");
@@ -45,7 +48,10 @@ function startTokenServer(clientId: string, secret: string, refuseFirst = 0): Pr
     req.on("end", () => {
       res.setHeader("Content-Type", "application/json");
       if (req.method === "GET" && req.url === "/.well-known/openid-configuration") {
-        res.end(JSON.stringify({ issuer: base, token_endpoint: `${base}/connect/token` }));
+        // Creatio's discovery (IdentityModel's) requires a key set.
+        res.end(JSON.stringify({ issuer: base, jwks_uri: `${base}/.well-known/openid-configuration/jwks`, token_endpoint: `${base}/connect/token` }));
+      } else if (req.method === "GET" && req.url === "/.well-known/openid-configuration/jwks") {
+        res.end(JSON.stringify({ keys: [] }));
       } else if (req.method === "POST" && req.url === "/connect/token") {
         const form = new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
         const valid = form.get("grant_type") === "client_credentials" && form.get("client_id") === clientId && form.get("client_secret") === secret;
@@ -112,6 +118,8 @@ function environment(creatio: StandIn, runtime: string, version: string, steps: 
     CREATIO_VERSION: version,
     CREATIO_ROUTE_PREFIX: runtime === "netFramework" ? "/0" : "",
     CREATIO_STEPS: steps,
+    // As the plan sets it for the version (creatioPlan.ts).
+    CREATIO_FEATURE_NAME_ENCODING: featureNameEncoding(parseVersion(version)!),
     CREATIO_TIMEOUT_SECONDS: "20",
     IDENTITY_SERVICE_URL: identityServiceUrl,
     IDENTITY_SERVICE_CLIENT_ID: CLIENT_ID,
@@ -140,7 +148,7 @@ describe("creatio-connect.js against the stand-in Creatio", function () {
 
   for (const [runtime, version, steps] of [
     ["netFramework", "8.1.3", "settings,feature,defaultResource,healthCheck"],
-    ["net", "8.3.2", "settings,healthCheck"],
+    ["net", "8.3.2", "settings,defaultResource,healthCheck"],
   ]) {
     it(`${runtime} ${version}: connects, and Creatio's health check gets a real token from the configured service`, async () => {
       const standIn = await creatio(runtime, version);
@@ -155,8 +163,11 @@ describe("creatio-connect.js against the stand-in Creatio", function () {
         isSystemSettingsFilledIn: true,
         isIdentityServiceAvailable: true,
         isAccessTokenRetrievableForSystemActions: true,
+        // Reported from 8.2 on.
+        ...(version >= "8.2" ? { isDefaultResourceRegistered: true } : {}),
       });
-      assert.equal(identity.tokens, before + 1, "the health check requested one token");
+      // Creatio's default-resource registration and its health check each ask the service for tokens with the client.
+      assert.ok(identity.tokens > before, "Creatio got tokens from the service");
       assert.equal(standIn.state.settings.OAuth20IdentityServerUrl, identity.url);
       assert.equal(standIn.state.settings.OAuth20IdentityServerClientId, CLIENT_ID);
       assert.notEqual(standIn.state.settings.OAuth20IdentityServerClientSecret, SECRET, "stored encrypted");
@@ -168,11 +179,12 @@ describe("creatio-connect.js against the stand-in Creatio", function () {
         assert.ok(request.path.startsWith(prefix) && request.status < 400, `${request.method} ${request.path} -> ${request.status}`);
         if (runtime === "net") assert.ok(!request.path.startsWith("/0/"));
       }
+      assert.match(standIn.state.defaultResource, /^ApplicationAccess_[0-9a-f]{32}$/);
+      assert.equal(report.defaultResourceCreated, true);
       if (runtime === "netFramework") {
         assert.equal(standIn.state.features.OAuth20Integration, 1);
-        assert.equal(standIn.state.featureCacheCleared, 1);
-        assert.match(standIn.state.defaultResource, /^ApplicationAccess_[0-9a-f]{32}$/);
-        assert.equal(report.defaultResourceCreated, true);
+        // 8.1 reads the feature name of the cache call as it is.
+        assert.deepEqual(standIn.state.featureCacheClears, [{ requested: "OAuth20Integration", cleared: "OAuth20Integration" }]);
       }
     });
   }
@@ -187,6 +199,35 @@ describe("creatio-connect.js against the stand-in Creatio", function () {
     assert.equal(JSON.parse(second.stdout).defaultResourceCreated, false);
     assert.equal(standIn.state.defaultResource, resource);
     assert.deepEqual(JSON.parse(second.stdout).healthCheck, { checked: false });
+  });
+
+  it("8.2: clears the feature's cache with its name in base64, as clio sends it, and creates the default resource the health check asks for", async () => {
+    const standIn = await creatio("netFramework", "8.2.3");
+    const env = environment(standIn, "netFramework", "8.2.3", "settings,feature,defaultResource,healthCheck", identity.url, {
+      CREATIO_FEATURE_NAME_ENCODING: "base64",
+    });
+    const result = await run("apply", env);
+    assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stderr, /warning/);
+    assert.deepEqual(standIn.state.featureCacheClears, [{ requested: Buffer.from("OAuth20Integration").toString("base64"), cleared: "OAuth20Integration" }]);
+    const report = JSON.parse(result.stdout);
+    assert.equal(report.defaultResourceCreated, true);
+    assert.equal(report.healthCheck.isDefaultResourceRegistered, true);
+  });
+
+  it("8.2 without the default resource: the health check's problem names it and what creates it", async () => {
+    const standIn = await creatio("netFramework", "8.2.3");
+    const result = await run("apply", environment(standIn, "netFramework", "8.2.3", "settings,healthCheck", identity.url));
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /healthCheck: Creatio reports a problem: .*the default OAuth resource is not registered: Creatio registers it with the Identity Service using the system client when AddDefaultResource runs/);
+  });
+
+  it("a default resource Creatio cannot register names the URL Creatio must reach", async () => {
+    const standIn = await creatio("netFramework", "8.2.3");
+    const result = await run("apply", environment(standIn, "netFramework", "8.2.3", "settings,defaultResource", "http://127.0.0.1:9"));
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /defaultResource: Creatio did not create the default OAuth resource \(.*Unable to connect to OAuth server.*\); Creatio cannot reach the Identity Service at its OAuth20IdentityServerUrl from where it runs/);
+    assert.equal(standIn.state.defaultResource, undefined);
   });
 
   it("a wrong password (HTTP 200, Code 1) fails at login with what to check, and sends nothing else", async () => {
@@ -254,7 +295,7 @@ describe("creatio-connect.js against the stand-in Creatio", function () {
       if (logins === 1) setImmediate(() => standIn.state.sessions.delete(key));
       return result;
     };
-    const result = await run("apply", environment(standIn, "net", "8.3.2", "settings,healthCheck", identity.url));
+    const result = await run("apply", environment(standIn, "net", "8.3.2", "settings,defaultResource,healthCheck", identity.url));
     assert.equal(result.code, 0, result.stderr);
     assert.equal(logins, 2);
     assert.equal(standIn.requests.filter(r => r.status === 401).length, 1);
@@ -286,7 +327,7 @@ describe("creatio-connect.js against the stand-in Creatio", function () {
     });
 
     it("connects when the certificate is given as the authority", async () => {
-      const result = await run("apply", environment(standIn, "net", "8.3.2", "settings,healthCheck", identity.url, { CREATIO_CA_CERTIFICATE: certificatePem }));
+      const result = await run("apply", environment(standIn, "net", "8.3.2", "settings,defaultResource,healthCheck", identity.url, { CREATIO_CA_CERTIFICATE: certificatePem }));
       assert.equal(result.code, 0, result.stderr);
       assert.equal(JSON.parse(result.stdout).healthCheck.hasProblem, false);
     });
@@ -315,10 +356,11 @@ describe("creatio-connect.js against the stand-in Creatio", function () {
   it("passes when a health check problem clears on the next check", async () => {
     const lagging = await startTokenServer(CLIENT_ID, SECRET, 1);
     try {
-      const standIn = await creatio("net", "8.3.2");
-      const result = await run("apply", environment(standIn, "net", "8.3.2", "settings,healthCheck", lagging.url));
+      // 8.1.3: a health check that ignores the default resource, so the check's token request is the first one.
+      const standIn = await creatio("netFramework", "8.1.3");
+      const result = await run("apply", environment(standIn, "netFramework", "8.1.3", "settings,healthCheck", lagging.url));
       assert.equal(result.code, 0, result.stderr);
-      assert.deepEqual([lagging.refused, lagging.tokens], [1, 1]);
+      assert.equal(lagging.refused, 1);
       assert.deepEqual(standIn.state.healthChecks.map((h: { outcome: string }) => h.outcome), ["no token", "token"]);
     } finally {
       await lagging.close();

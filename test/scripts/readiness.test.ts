@@ -215,6 +215,23 @@ describe("readiness gate script", function () {
       assert.deepEqual(posts, ["/identity/connect/token"], "only the advertised endpoint is used");
     });
 
+    it("asks the advertised token path at the address it reaches the service at, whatever scheme and host the service advertises", async () => {
+      // A service that advertises https (ForceHttpsSchemeInRequests, or a TLS proxy in front) and its public host name,
+      // while this check reaches it over plain HTTP on another address.
+      const server: TestServer = await startServer((request, response) => {
+        if (isDiscovery(request)) {
+          return sendJson(response, 200, discoveryDocument(server, { token_endpoint: "https://ids.example.com/identity/connect/token" }));
+        }
+        if (request.method === "POST" && request.path === "/identity/connect/token") return answerToken(request, response);
+        sendJson(response, 404, {});
+      });
+
+      const result = await runScript(gateEnv(server.url));
+
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(server.requests.filter(isTokenRequest).map((request) => request.path), ["/identity/connect/token"]);
+    });
+
     it("passes without any token request when READINESS_VERIFY_TOKEN=false (no client id, empty stdin)", async () => {
       const server = await workingService();
 
@@ -322,6 +339,42 @@ describe("readiness gate script", function () {
       assert.match(result.stderr, /delete the client's rows \(Clients, ClientScopes, ClientSecrets, ClientClaims\) yourself and restart the service/);
       assert.ok(!result.stderr.includes("wrong-one"), "not even a wrong secret is printed");
       assert.ok(server.requests.filter(isTokenRequest).length >= 2, "the token request was retried");
+    });
+
+    it("says the service may have dropped the client as misconfigured, not only that the credentials differ", async () => {
+      const server = await workingService();
+
+      const result = await runScript(gateEnv(server.url, { READINESS_TIMEOUT_SECONDS: "1" }), JSON.stringify({ clientSecret: "wrong-one" }));
+
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /or the service dropped the client because it rejects its configuration/);
+      assert.match(result.stderr, /"Invalid client configuration for client"/);
+    });
+
+    it("asks for the token with the scopes Creatio requests, and names the refused ones (never the secret) on invalid_scope", async () => {
+      const known = new Set(["register_own_resource", "get_resource_list", "IdentityServerApi"]);
+      const server: TestServer = await startServer((request, response) => {
+        if (isDiscovery(request)) return sendJson(response, 200, discoveryDocument(server));
+        const form = new URLSearchParams(request.body);
+        if (form.get("client_secret") !== SECRET) return sendJson(response, 400, { error: "invalid_client" });
+        const scopes = (form.get("scope") ?? "").split(" ").filter(Boolean);
+        if (scopes.length === 0 || scopes.some((scope) => !known.has(scope))) return sendJson(response, 400, { error: "invalid_scope" });
+        sendJson(response, 200, { access_token: "token-value", token_type: "Bearer", expires_in: 3600, scope: scopes.join(" ") });
+      });
+      const scopes = "register_own_resource activate_user get_resource_list remove_client_user IdentityServerApi";
+
+      const result = await runScript(gateEnv(server.url, { READINESS_TIMEOUT_SECONDS: "1", READINESS_TOKEN_SCOPES: scopes }));
+
+      assert.equal(result.code, 1);
+      const asked = server.requests.filter(isTokenRequest).map((request) => new URLSearchParams(request.body).get("scope"));
+      assert.equal(asked[0], scopes, "the first request asks for every scope at once");
+      assert.match(result.stderr, /invalid_scope/);
+      assert.match(result.stderr, /refused the scopes activate_user, remove_client_user/);
+      assert.match(result.stderr, /AllowedScopes/);
+      assert.doesNotMatch(result.stderr, /refused the scopes [^(]*register_own_resource/);
+
+      const passing = await runScript(gateEnv(server.url, { READINESS_TOKEN_SCOPES: "register_own_resource IdentityServerApi" }));
+      assert.equal(passing.code, 0, passing.stderr);
     });
 
     it("points at the logs and the database when the token endpoint answers 5xx", async () => {

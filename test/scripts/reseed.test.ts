@@ -33,14 +33,23 @@ interface Desired {
   AllowedScopes: string[];
   RedirectUris: string[];
   PostLogoutRedirectUris: string[];
+  Properties: Record<string, string>;
   IdentityTokenLifetime: number;
   AccessTokenLifetime: number;
 }
-type Stored = Omit<Desired, "ClientId"> & { Id: number; Enabled: boolean };
+type Stored = Omit<Desired, "ClientId" | "Properties"> & { Id: number; Enabled: boolean; Properties?: Record<string, string> };
+type Columns = Record<string, Array<{ name: string; required: boolean }> | undefined>;
+interface Insertion {
+  problems: string[];
+  client: Record<string, unknown>;
+  children: Array<{ table: string; rows: Array<Record<string, unknown>> }>;
+}
 interface Store {
   tablesExist(): Promise<boolean>;
-  readClient(clientId: string): Promise<Stored | undefined>;
+  readClient(clientId: string): Promise<{ stored: Stored | undefined; collidingClientIds: string[] }>;
   deleteClients(clientIds: string[]): Promise<{ deletedClients: number; deletedChildRows: number }>;
+  columns(tables: string[]): Promise<Columns>;
+  insertClient(insertion: Insertion): Promise<{ childRows: number }>;
   addSecrets(stored: Stored, hashes: string[]): Promise<number>;
   deleteSecrets(stored: Stored, hashes: string[]): Promise<number>;
 }
@@ -50,7 +59,13 @@ interface ReseedModule {
   pgConfigFromConnectionString(connectionString: string): PgConfig;
   parsePreviousOutput(stdout: string | undefined): Previous | undefined;
   clientDifferences(desired: Desired, stored: Stored): string[];
-  planPrepare(desired: Desired, stored: Stored | undefined): { action: "none" | "delete" | "addSecrets"; secretHashes?: string[]; reason: string };
+  planPrepare(
+    desired: Desired,
+    stored: Stored | undefined,
+    collidingClientIds?: string[],
+  ): { action: "none" | "insert" | "replace" | "addSecrets"; secretHashes?: string[]; deleteClientIds?: string[]; reason: string };
+  planInsertion(desired: Desired, columns: Columns, now: Date): Insertion;
+  matchClientId(rows: Array<{ ClientId: string }>, clientId: string): { exact?: { ClientId: string }; colliding: string[] };
   planRetire(
     desired: Desired,
     stored: Stored | undefined,
@@ -78,6 +93,7 @@ const DESIRED: Desired = {
   AllowedScopes: ["IdentityServerApi", "get_client_info"],
   RedirectUris: ["https://c.example", "https://c.example/lib"],
   PostLogoutRedirectUris: ["https://c.example"],
+  Properties: { AllowedQueryParameters: '["invitationHash","targetSubject"]' },
   IdentityTokenLifetime: 300,
   AccessTokenLifetime: 3600,
 };
@@ -90,6 +106,7 @@ const storedAs = (desired: Desired, changes: Partial<Stored> = {}): Stored => {
     PostLogoutRedirectUris: desired.PostLogoutRedirectUris,
     IdentityTokenLifetime: desired.IdentityTokenLifetime,
     AccessTokenLifetime: desired.AccessTokenLifetime,
+    Properties: { ...desired.Properties },
     Id: 7,
     Enabled: true,
     AllowedGrantTypes: [...desired.AllowedGrantTypes].reverse(),
@@ -220,6 +237,36 @@ describe("reseed.js: previous stdout", () => {
   });
 });
 
+/** IdentityServer4 4.x's client tables, as its EF migration creates them (ConfigurationDb.sql): every column NOT NULL that has no default. */
+const IS4_COLUMNS: Columns = {
+  Clients: [
+    { name: "Id", required: false },
+    ...["Enabled", "ClientId", "ProtocolType", "RequireClientSecret", "RequireConsent", "AllowRememberConsent", "AlwaysIncludeUserClaimsInIdToken",
+      "RequirePkce", "AllowPlainTextPkce", "RequireRequestObject", "AllowAccessTokensViaBrowser", "FrontChannelLogoutSessionRequired",
+      "BackChannelLogoutSessionRequired", "AllowOfflineAccess", "IdentityTokenLifetime", "AccessTokenLifetime", "AuthorizationCodeLifetime",
+      "AbsoluteRefreshTokenLifetime", "SlidingRefreshTokenLifetime", "RefreshTokenUsage", "UpdateAccessTokenClaimsOnRefresh",
+      "RefreshTokenExpiration", "AccessTokenType", "EnableLocalLogin", "IncludeJwtId", "AlwaysSendClientClaims", "Created",
+      "DeviceCodeLifetime", "NonEditable"].map((name) => ({ name, required: true })),
+    ...["ClientName", "Description", "ClientUri", "LogoUri", "FrontChannelLogoutUri", "BackChannelLogoutUri", "AllowedIdentityTokenSigningAlgorithms",
+      "ConsentLifetime", "ClientClaimsPrefix", "PairWiseSubjectSalt", "Updated", "LastAccessed", "UserSsoLifetime", "UserCodeType"].map((name) => ({ name, required: false })),
+  ],
+  ClientGrantTypes: [{ name: "Id", required: false }, { name: "GrantType", required: true }, { name: "ClientId", required: true }],
+  ClientScopes: [{ name: "Id", required: false }, { name: "Scope", required: true }, { name: "ClientId", required: true }],
+  ClientRedirectUris: [{ name: "Id", required: false }, { name: "RedirectUri", required: true }, { name: "ClientId", required: true }],
+  ClientPostLogoutRedirectUris: [{ name: "Id", required: false }, { name: "PostLogoutRedirectUri", required: true }, { name: "ClientId", required: true }],
+  ClientProperties: [{ name: "Id", required: false }, { name: "Key", required: true }, { name: "Value", required: true }, { name: "ClientId", required: true }],
+  ClientSecrets: [
+    { name: "Id", required: false },
+    { name: "Description", required: false },
+    { name: "Value", required: true },
+    { name: "Expiration", required: false },
+    { name: "Type", required: true },
+    { name: "Created", required: true },
+    { name: "ClientId", required: true },
+  ],
+};
+const NOW = new Date("2026-12-05T10:00:00Z");
+
 describe("reseed.js: the decisions, from the stored rows", () => {
   it("compares lists as sets and secrets apart", () => {
     assert.deepEqual(reseed.clientDifferences(DESIRED, storedAs(DESIRED)), []);
@@ -228,10 +275,12 @@ describe("reseed.js: the decisions, from the stored rows", () => {
       reseed.clientDifferences(DESIRED, storedAs(DESIRED, { Enabled: false, AccessTokenLifetime: 60, RedirectUris: [], ClientName: "x" })),
       ["Enabled", "ClientName", "AccessTokenLifetime", "RedirectUris"],
     );
+    assert.deepEqual(reseed.clientDifferences(DESIRED, storedAs(DESIRED, { Properties: {} })), ["Properties"]);
+    assert.deepEqual(reseed.clientDifferences(DESIRED, storedAs(DESIRED, { Properties: undefined })), [], "no ClientProperties table: not compared");
   });
 
-  it("prepare: nothing while the client is missing, nothing when it matches, whatever ran before", () => {
-    assert.equal(reseed.planPrepare(DESIRED, undefined).action, "none");
+  it("prepare: inserts a missing client itself, whatever rule the service seeds by; nothing when it matches", () => {
+    assert.deepEqual(reseed.planPrepare(DESIRED, undefined), { action: "insert", reason: "the client is not in the database" });
     assert.equal(reseed.planPrepare(DESIRED, storedAs(DESIRED)).action, "none");
     // An older secret next to the configured one is the retire step's business.
     assert.equal(reseed.planPrepare(DESIRED, storedAs(DESIRED, { SecretHashes: [HASH_A, HASH_B] })).action, "none");
@@ -244,8 +293,61 @@ describe("reseed.js: the decisions, from the stored rows", () => {
       reason: "a new secret: added next to the current one",
     });
     const changed = reseed.planPrepare(DESIRED, storedAs(DESIRED, { SecretHashes: [HASH_A], IdentityTokenLifetime: 1 }));
-    assert.equal(changed.action, "delete");
+    assert.equal(changed.action, "replace");
+    assert.deepEqual(changed.deleteClientIds, [DESIRED.ClientId]);
     assert.match(changed.reason, /IdentityTokenLifetime/);
+  });
+
+  it("matches client ids exactly, as IdentityServer4 does after a case-insensitive query", () => {
+    const rows = [{ ClientId: "NEW-CLIENT-ID-16" }, { ClientId: DESIRED.ClientId }, { ClientId: "New-Client-Id-16" }];
+    assert.deepEqual(reseed.matchClientId(rows, DESIRED.ClientId), { exact: rows[1], colliding: ["NEW-CLIENT-ID-16", "New-Client-Id-16"] });
+    assert.deepEqual(reseed.matchClientId(rows.slice(0, 1), DESIRED.ClientId), { exact: undefined, colliding: ["NEW-CLIENT-ID-16"] });
+    // A client id that differs only in case holds the configured one under the collation: replaced by it.
+    const plan = reseed.planPrepare(DESIRED, undefined, ["NEW-CLIENT-ID-16"]);
+    assert.equal(plan.action, "replace");
+    assert.deepEqual(plan.deleteClientIds, ["NEW-CLIENT-ID-16"]);
+    assert.match(plan.reason, /"NEW-CLIENT-ID-16" differs from "new-client-id-16" only in case/);
+  });
+
+
+  it("insertion: fills every required column of IdentityServer4's schema, with IdentityServer4's own defaults", () => {
+    const insertion = reseed.planInsertion(DESIRED, IS4_COLUMNS, NOW);
+    assert.deepEqual(insertion.problems, []);
+    assert.equal(insertion.client.ClientId, DESIRED.ClientId);
+    assert.equal(insertion.client.ClientName, "Creatio");
+    assert.equal(insertion.client.Enabled, true);
+    assert.equal(insertion.client.ProtocolType, "oidc");
+    assert.equal(insertion.client.RequireClientSecret, true);
+    assert.equal(insertion.client.Created, NOW);
+    assert.ok(!("Id" in insertion.client), "the identity column is left to the database");
+    const required = IS4_COLUMNS.Clients!.filter((c) => c.required).map((c) => c.name);
+    assert.deepEqual(required.filter((name) => !(name in insertion.client)), []);
+    assert.deepEqual(
+      insertion.children.map((child) => [child.table, child.rows.length]),
+      [["ClientGrantTypes", 2], ["ClientScopes", 2], ["ClientRedirectUris", 2], ["ClientPostLogoutRedirectUris", 1], ["ClientProperties", 1], ["ClientSecrets", 1]],
+    );
+    assert.deepEqual(insertion.children.at(-1)!.rows, [{ Value: HASH_B, Type: "SharedSecret", Created: NOW }]);
+    assert.deepEqual(insertion.children[4].rows, [{ Key: "AllowedQueryParameters", Value: '["invitationHash","targetSubject"]' }]);
+  });
+
+  it("insertion: leaves out columns an older schema lacks and properties it has no table for", () => {
+    const older: Columns = { ...IS4_COLUMNS, Clients: IS4_COLUMNS.Clients!.filter((c) => c.name !== "RequireRequestObject"), ClientProperties: undefined };
+    const insertion = reseed.planInsertion(DESIRED, older, NOW);
+    assert.deepEqual(insertion.problems, []);
+    assert.ok(!("RequireRequestObject" in insertion.client));
+    assert.ok(!insertion.children.some((child) => child.table === "ClientProperties"));
+  });
+
+  it("insertion: a required column it cannot fill, or a missing table, is a problem", () => {
+    const custom: Columns = {
+      ...IS4_COLUMNS,
+      Clients: [...IS4_COLUMNS.Clients!, { name: "TenantId", required: true }],
+      ClientRedirectUris: undefined,
+    };
+    assert.deepEqual(reseed.planInsertion(DESIRED, custom, NOW).problems, [
+      '"Clients"."TenantId" requires a value (NOT NULL, no default) that this script does not know',
+      'table "ClientRedirectUris" does not exist',
+    ]);
   });
 
   it("retire: removes the previous client ids and the other secrets once the configured client is in service", () => {
@@ -279,16 +381,24 @@ describe("reseed.js: the decisions, from the stored rows", () => {
 
 describe("reseed.js: the steps against a store", () => {
   /** A database of one table of clients, in memory: records what the steps do to it. */
-  function memoryStore(initial: Record<string, Stored>, log: string[]): WithStore {
+  function memoryStore(initial: Record<string, Stored>, log: string[], columns: Columns = {}): WithStore {
     const clients = new Map(Object.entries(initial));
     const store: Store = {
       tablesExist: async () => true,
-      readClient: async (id) => (clients.has(id) ? { ...clients.get(id)! } : undefined),
+      readClient: async (id) => ({
+        stored: clients.has(id) ? { ...clients.get(id)! } : undefined,
+        collidingClientIds: [...clients.keys()].filter((key) => key !== id && key.toLowerCase() === id.toLowerCase()),
+      }),
       deleteClients: async (ids) => {
         const found = ids.filter((id) => clients.has(id));
         found.forEach((id) => clients.delete(id));
         log.push(`delete ${ids.join(",")}`);
         return { deletedClients: found.length, deletedChildRows: found.length * 3 };
+      },
+      columns: async (tables) => Object.fromEntries(tables.map((table) => [table, columns[table] ?? [{ name: "Id", required: false }]])),
+      insertClient: async (insertion) => {
+        log.push(`insert ${insertion.client.ClientId ?? "(no ClientId column)"}`);
+        return { childRows: insertion.children.reduce((n, child) => n + child.rows.length, 0) };
       },
       addSecrets: async (_stored, hashes) => {
         log.push(`add ${hashes.length}`);
@@ -302,31 +412,70 @@ describe("reseed.js: the steps against a store", () => {
     return async (_connectionString, work) => work(store);
   }
   const stdin = (action: string, client: Desired = DESIRED) => JSON.stringify({ action, connectionString: "Server=h;Database=d;Password=p", client });
+  const IS4 = IS4_COLUMNS;
 
-  it("prepare deletes a differing client and hands out a new restart token; an unchanged one keeps the previous token", async () => {
+  it("prepare replaces a differing client in one go and hands out a new restart token; an unchanged one keeps the previous token", async () => {
     const log: string[] = [];
     const clients = { [DESIRED.ClientId]: storedAs(DESIRED, { ClientName: "edited" }) };
     const first = await reseed.run(
       { provider: "postgres", stdinText: stdin("prepare"), previousStdout: JSON.stringify({ clientId: DESIRED.ClientId, restartToken: "aaaa" }) },
-      { Postgres: memoryStore(clients, log) },
+      { Postgres: memoryStore(clients, log, IS4) },
     );
-    assert.deepEqual(log, [`delete ${DESIRED.ClientId}`]);
+    assert.deepEqual(log, [`delete ${DESIRED.ClientId}`, `insert ${DESIRED.ClientId}`]);
     assert.equal(first.output.deletedClients, 1);
+    assert.equal(first.output.insertedClients, 1);
     assert.match(String(first.output.restartToken), /^[0-9a-f]{16}$/);
     assert.notEqual(first.output.restartToken, "aaaa");
-    assert.match(first.note, /differs from its configuration in ClientName: deleted it \(3 child row\(s\)\)/);
+    assert.match(first.note, /differs from its configuration in ClientName: replaced it \(deleted 1 client\(s\) with 3 child row\(s\)\) and inserted the configured client/);
 
     const again = await reseed.run(
       { provider: "Postgres", stdinText: stdin("prepare"), previousStdout: JSON.stringify(first.output) },
-      { Postgres: memoryStore({ [DESIRED.ClientId]: storedAs(DESIRED) }, log) },
+      { Postgres: memoryStore({ [DESIRED.ClientId]: storedAs(DESIRED) }, log, IS4) },
     );
     assert.deepEqual(again.output, {
       clientId: DESIRED.ClientId,
       deletedClients: 0,
+      insertedClients: 0,
       addedSecrets: 0,
       restartToken: first.output.restartToken,
       supersededClientIds: [],
     });
+  });
+
+  it("prepare inserts a missing client without a restart token: the service has nothing cached for it", async () => {
+    const log: string[] = [];
+    const result = await reseed.run(
+      { provider: "Postgres", stdinText: stdin("prepare"), previousStdout: JSON.stringify({ clientId: "old-client-id-16", restartToken: "" }) },
+      { Postgres: memoryStore({ "old-client-id-16": storedAs(DESIRED) }, log, IS4) },
+    );
+    assert.deepEqual(log, [`insert ${DESIRED.ClientId}`]);
+    assert.deepEqual(result.output, {
+      clientId: DESIRED.ClientId,
+      deletedClients: 0,
+      insertedClients: 1,
+      addedSecrets: 0,
+      restartToken: "",
+      supersededClientIds: ["old-client-id-16"],
+    });
+  });
+
+  it("prepare refuses before deleting anything when a table has a required column it cannot fill, naming it and the way out", async () => {
+    const log: string[] = [];
+    const columns = { ...IS4, Clients: [...IS4.Clients!, { name: "TenantId", required: true }] };
+    await assert.rejects(
+      reseed.run({ provider: "Postgres", stdinText: stdin("prepare"), previousStdout: undefined }, {
+        Postgres: memoryStore({ [DESIRED.ClientId]: storedAs(DESIRED, { AccessTokenLifetime: 5 }) }, log, columns),
+      }),
+      (err: Error & { exitCode?: number }) => {
+        assert.equal(err.exitCode, 1);
+        assert.match(err.message, /^reseed: cannot insert client "new-client-id-16": "Clients"\."TenantId" requires a value \(NOT NULL, no default\)/);
+        assert.match(err.message, /Nothing was changed\./);
+        assert.match(err.message, /add the client's rows yourself .* or set `client\.reseed: false`/);
+        assert.ok(!err.message.includes("Password=p"));
+        return true;
+      },
+    );
+    assert.deepEqual(log, [], "nothing deleted, nothing inserted");
   });
 
   it("retire reports what it removed and what stays pending", async () => {

@@ -417,6 +417,7 @@ describe("IIS target (mocks)", () => {
                 IDENTITY_SERVICE_CLIENT_ID: await valueOf(service.clientId),
                 READINESS_TIMEOUT_SECONDS: "120",
                 READINESS_VERIFY_TOKEN: "false",
+                READINESS_TOKEN_SCOPES: "register_own_resource get_resource_list get_client_info find_clients remove_client update_client add_registrar_client IdentityServerApi",
                 clientSecret: SECRETS.clientSecret,
             });
             const gate = recorder.byName("ready-readiness").props;

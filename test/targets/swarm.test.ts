@@ -8,16 +8,22 @@ import {
     connectionPoolSize,
     databaseConnectionProblem,
     DEFAULT_CONNECTION_POOL_SIZE,
+    defaultRedisVolume,
     defaultServiceAlias,
+    providerDuration,
+    REDIS_DATA_PATH,
+    replacesDeleteFirst,
+    restartCounter,
     SETTINGS_FILE_PATH,
     settingsFile,
     swarmClaims,
     swarmSettings,
     taskRevision,
 } from "../../src/targets/swarm";
+import { serviceProvider, stateOfCreatedService } from "../e2e/support/swarm";
 import { ArgumentCheck } from "../../src/validation";
 import { CONTAINER_SIGNING_CERTIFICATE_PATH } from "../../src/targets/docker";
-import { Recorder, registered, resetMocks, settle, valueOf } from "../support/mocks";
+import { Recorder, RegisteredResource, registered, resetMocks, settle, valueOf } from "../support/mocks";
 
 const certificates = path.join(__dirname, "..", "fixtures", "certificates");
 const SECRET_CONNECTION = "Server=db;Database=creatio;User ID=u;Password=Very-Secret-Pw-8842;";
@@ -57,6 +63,12 @@ const cases: Case[] = [
     ["replicas without a shared key", a => delete a.redisConnection, "swarm.replicas", /2 tasks must share the key.*`redisConnection`.*`swarm\.redis`/],
     ["Redis twice", a => (a.swarm.redis = { image: "redis:7" }), "swarm.redis", /is set and so is `redisConnection`; give only one/],
     ["empty Redis image", a => (delete a.redisConnection, (a.swarm.redis = { image: "" })), "swarm.redis.image", /must not be empty/],
+    [
+        "Redis volume with a slash",
+        a => (delete a.redisConnection, (a.swarm.redis = { image: "redis:7", volume: "ids/redis" })),
+        "swarm.redis.volume",
+        /"ids\/redis" is not a Docker volume name; use letters, digits, "_", "." and "-"/,
+    ],
     ["port 0", a => (a.swarm.httpPort = 0), "swarm.httpPort", /0 is not a TCP port/],
     ["bad host name", a => (a.swarm.hostname = "ids_host"), "swarm.hostname", /"ids_host" is not a valid host name/],
     ["unknown endpoint mode", a => (a.swarm.endpointMode = "mesh"), "swarm.endpointMode", /"mesh" is not a known endpoint mode; use one of "vip", "dnsrr"/],
@@ -159,6 +171,32 @@ describe("swarm target: pure parts", () => {
         assert.deepEqual(JSON.parse(file), { DbProvider: "Postgres", Logging: { LogLevel: { Default: "Warning" } }, ForceHttpsSchemeInRequests: false });
     });
 
+    it("derives the force-update counter from the restart token alone: none without a token, the same for the same token", () => {
+        assert.equal(restartCounter(undefined), undefined);
+        assert.equal(restartCounter(""), undefined);
+        const counter = restartCounter("6c1f0e2a9b3d4c5e");
+        assert.ok(Number.isSafeInteger(counter) && counter! > 0 && counter! < 2 ** 48, `a positive integer the provider and JSON carry exactly: ${counter}`);
+        assert.equal(restartCounter("6c1f0e2a9b3d4c5e"), counter);
+        assert.notEqual(restartCounter("6c1f0e2a9b3d4c5f"), counter);
+    });
+
+    it("writes durations the way the Docker provider reads them back", () => {
+        assert.equal(providerDuration("60s"), "1m");
+        assert.equal(providerDuration("90s"), "1m30s");
+        assert.equal(providerDuration("3600s"), "1h");
+        assert.equal(providerDuration("1h30m"), "1h30m");
+        assert.equal(providerDuration("15s"), "15s");
+        assert.equal(providerDuration("0s"), "0s");
+        assert.equal(providerDuration("1500ms"), "1.5s");
+        assert.equal(providerDuration("500ms"), "500ms");
+    });
+
+    it("names the Redis volume after the project, the stack and the component", () => {
+        assert.equal(defaultRedisVolume("crm", "prod", "ids"), "crm-prod-ids-redis-data");
+        assert.equal(defaultRedisVolume("my proj", "dev/eu", "ids"), "my-proj-dev-eu-ids-redis-data");
+        assert.equal(defaultRedisVolume("_p", "s", "n"), "v_p-s-n-redis-data");
+    });
+
     it("changes the task revision with any part", () => {
         assert.equal(taskRevision(["a", 1]), taskRevision(["a", 1]));
         assert.notEqual(taskRevision(["a", 1]), taskRevision(["a", 2]));
@@ -242,6 +280,14 @@ describe("swarm target: resources", () => {
         assert.equal(url, "http://localhost:8090");
     });
 
+    it("replaces the service delete-first when it publishes a port, create-first when it publishes none", async () => {
+        const vip = await deploy("sw-replace-vip");
+        assert.equal((vip.recorder.byName("sw-replace-vip-service").opts as pulumi.CustomResourceOptions).deleteBeforeReplace, true, "Swarm refuses the port to a second service");
+        const dnsrr = await deploy("sw-replace-dnsrr", a => (a.swarm.endpointMode = "dnsrr"));
+        assert.equal((dnsrr.recorder.byName("sw-replace-dnsrr-service").opts as pulumi.CustomResourceOptions).deleteBeforeReplace, false);
+        assert.equal(replacesDeleteFirst(pulumi.output("dnsrr")), true, "a mode known only later: delete first");
+    });
+
     it("publishes nothing in dnsrr mode and joins the given networks", async () => {
         const { byName } = await deploy("sw-dnsrr", a => {
             a.swarm.endpointMode = "dnsrr";
@@ -272,6 +318,19 @@ describe("swarm target: resources", () => {
         assert.deepEqual(redis.taskSpec.networksAdvanceds, [{ id: "sw-redis-network-id", aliases: ["sw-redis-redis"] }]);
         const settings = decodeSecretData(byName("sw-redis-settings").inputs.data);
         assert.equal(settings.RedisConnection, "sw-redis-redis:6379");
+        assert.deepEqual(redis.taskSpec.containerSpec.args, ["--appendonly", "yes"]);
+        assert.deepEqual(redis.taskSpec.containerSpec.mounts, [{ type: "volume", source: "project-stack-sw-redis-redis-data", target: REDIS_DATA_PATH }]);
+        assert.equal(redis.taskSpec.placement, undefined);
+    });
+
+    it("keeps Redis in the volume and on the nodes it is given", async () => {
+        const { byName } = await deploy("sw-redis-pinned", a => {
+            delete a.redisConnection;
+            a.swarm.redis = { image: "redis:7-alpine", volume: "ids-keys", constraints: ["node.hostname==swarm-1"] };
+        });
+        const redis = byName("sw-redis-pinned-redis").inputs;
+        assert.equal(redis.taskSpec.containerSpec.mounts[0].source, "ids-keys");
+        assert.deepEqual(redis.taskSpec.placement, { constraints: ["node.hostname==swarm-1"] });
     });
 
     it("builds the image locally and runs it by its image id", async () => {
@@ -295,5 +354,104 @@ describe("swarm target: resources", () => {
                 } as IdentityServiceArgs),
             /host port 8090/,
         );
+    });
+});
+
+/**
+ * The component under mocks whose re-seed step printed `reseedStdout` (what `reseed.js` prints: a JSON line with the
+ * restart token once it deleted rows), as the Docker provider would receive its resources.
+ */
+async function deployWithReseed(name: string, reseedStdout: string, modify: (args: ReturnType<typeof valid>) => void = () => undefined): Promise<RegisteredResource[]> {
+    const seen: RegisteredResource[] = [];
+    pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                seen.push({ type: args.type, name: args.name, inputs: args.inputs });
+                const state: Record<string, any> = { ...args.inputs };
+                if (args.type.startsWith("random:")) state.result = "R".repeat(args.inputs.length);
+                if (args.type === "command:local:Command") {
+                    state.stdout = args.name.endsWith("-client-reseed") ? reseedStdout : "{}";
+                    state.stderr = "";
+                }
+                return { id: `${args.name}-id`, state };
+            },
+            call: args => args.inputs,
+        },
+        "project",
+        "stack",
+        false,
+    );
+    try {
+        const args = valid();
+        modify(args);
+        const component = new IdentityService(name, args);
+        await valueOf(component.url);
+        await settle();
+        return seen;
+    } finally {
+        resetMocks();
+    }
+}
+
+/** The Docker provider's verdict on the service of a second run, against the state the first run's service left. */
+function secondRun(first: RegisteredResource[], second: RegisteredResource[], serviceName: string) {
+    const before = first.find(r => r.name === serviceName)!.inputs;
+    const after = second.find(r => r.name === serviceName)!.inputs;
+    const changed = serviceProvider.changedPaths(stateOfCreatedService(`${serviceName}-0000000`, before), after);
+    return { changed, operation: changed.length === 0 ? "none" : serviceProvider.diff(changed), after };
+}
+
+const RESEED_DELETED = (token: string) => JSON.stringify({ clientId: "c", deletedClients: 1, addedSecrets: 0, restartToken: token, supersededClientIds: [] });
+
+describe("swarm target: the service under the Docker provider's rules (kreuzwerker v4.5.0, as the Swarm double applies them)", () => {
+    it("restarts the tasks in place when a re-seed deletes the client rows: only taskSpec.forceUpdate changes", async () => {
+        const first = await deployWithReseed("sw-reseed", RESEED_DELETED(""));
+        const second = await deployWithReseed("sw-reseed", RESEED_DELETED("6c1f0e2a9b3d4c5e"));
+        const { changed, operation, after } = secondRun(first, second, "sw-reseed-service");
+        assert.deepEqual(changed, ["taskSpec.forceUpdate"], "nothing the provider replaces the service for");
+        assert.equal(operation, "update");
+        assert.equal(after.taskSpec.forceUpdate, restartCounter("6c1f0e2a9b3d4c5e"));
+        assert.deepEqual(after.taskSpec.containerSpec.labels, [{ label: "creatio-identity-service.component", value: "sw-reseed" }]);
+    });
+
+    it("restarts again on the next re-seed, and not on a run that deletes nothing", async () => {
+        const reseeded = await deployWithReseed("sw-reseed-2", RESEED_DELETED("6c1f0e2a9b3d4c5e"));
+        const again = await deployWithReseed("sw-reseed-2", RESEED_DELETED("6c1f0e2a9b3d4c5e"));
+        assert.equal(secondRun(reseeded, again, "sw-reseed-2-service").operation, "none", "the token printed again (no rows deleted): no change");
+        const next = await deployWithReseed("sw-reseed-2", RESEED_DELETED("0f0e0d0c0b0a0908"));
+        assert.deepEqual(secondRun(reseeded, next, "sw-reseed-2-service").changed, ["taskSpec.forceUpdate"]);
+    });
+
+    it("restarts nothing when re-seeding is turned on for a running deployment, or off again", async () => {
+        const off = await deployWithReseed("sw-reseed-on", "{}", a => (a.client = { ...a.client, reseed: false }));
+        const on = await deployWithReseed("sw-reseed-on", RESEED_DELETED(""));
+        assert.equal(secondRun(off, on, "sw-reseed-on-service").operation, "none");
+        const reseeded = await deployWithReseed("sw-reseed-on", RESEED_DELETED("6c1f0e2a9b3d4c5e"));
+        const offAgain = await deployWithReseed("sw-reseed-on", "{}", a => (a.client = { ...a.client, reseed: false }));
+        const { changed } = secondRun(reseeded, offAgain, "sw-reseed-on-service");
+        assert.deepEqual(changed, [], "forceUpdate left unset keeps the service's counter (Optional and Computed)");
+    });
+
+    it("changes nothing on a second run of the same arguments, whatever they set (durations as the provider reads them)", async () => {
+        const full = (a: ReturnType<typeof valid>) => {
+            delete a.redisConnection;
+            a.swarm = {
+                ...a.swarm,
+                replicas: 3,
+                redis: { image: "redis:7-alpine", constraints: ["node.role==manager"] },
+                constraints: ["node.role==worker"],
+                resources: { cpuLimit: 0.5, memoryLimitMb: 512, memoryReservationMb: 128 },
+                update: { parallelism: 2, delay: "90s", monitor: "60s", order: "stop-first" },
+                rollback: { monitor: "2m" },
+                networks: ["net-front"],
+            };
+        };
+        const first = await deployWithReseed("sw-stable", "{}", full);
+        const second = await deployWithReseed("sw-stable", "{}", full);
+        for (const name of ["sw-stable-service", "sw-stable-redis"]) {
+            assert.deepEqual(secondRun(first, second, name).changed, [], `${name}: no change`);
+        }
+        const dnsrr = (a: ReturnType<typeof valid>) => ((a.swarm.endpointMode = "dnsrr"), (a.swarm.healthCheck = ["CMD", "/probe"]));
+        assert.deepEqual(secondRun(await deployWithReseed("sw-stable-2", "{}", dnsrr), await deployWithReseed("sw-stable-2", "{}", dnsrr), "sw-stable-2-service").changed, []);
     });
 });

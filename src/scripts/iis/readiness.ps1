@@ -8,7 +8,7 @@
 #   2  bad configuration: one line on stderr naming the setting and the fix
 # Standard input: {"IDENTITY_SERVICE_URL": "http://localhost:8090", "IDENTITY_SERVICE_CLIENT_ID": "...",
 #   "READINESS_TIMEOUT_SECONDS": "300", "READINESS_VERIFY_TOKEN": "true", "READINESS_POLL_INTERVAL_MS": "200",
-#   "clientSecret": "..."}. The secret is never printed and never put in a message.
+#   "READINESS_TOKEN_SCOPES": "<scopes the token request asks for, space-separated>", "clientSecret": "..."}. The secret is never printed and never put in a message.
 #
 # Step 1 polls GET <url>/.well-known/openid-configuration until it returns 2xx JSON with an issuer.
 # Step 2 (unless READINESS_VERIFY_TOKEN is "false") requests a client_credentials token from the discovery
@@ -26,6 +26,7 @@ $ProgressPreference = 'SilentlyContinue'
 $maxAttemptMs = 5000
 $maxDetailChars = 200
 $secret = ''
+$scopes = ''
 
 # Bad configuration: the message names the setting and the fix (exit 2).
 function Fail-Config([string] $message) {
@@ -218,6 +219,9 @@ function Resolve-TokenEndpoint([string] $baseUrl, $document) {
 
 function Request-Token([string] $tokenEndpoint, [string] $clientId, [int] $timeoutMs) {
     $body = 'grant_type=client_credentials&client_id=' + [System.Uri]::EscapeDataString($clientId) + '&client_secret=' + [System.Uri]::EscapeDataString($secret)
+    if ($scopes -ne '') {
+        $body += '&scope=' + [System.Uri]::EscapeDataString($scopes)
+    }
     $exchange = Invoke-Exchange 'POST' $tokenEndpoint $body $timeoutMs
     if ($exchange.error) {
         return @{ ok = $false; seen = $exchange.error }
@@ -294,8 +298,13 @@ function Get-Advice($lastSeen, [string] $clientId) {
     $client = if ($clientId) { " for client `"$clientId`"" } else { '' }
     $oauthError = $lastSeen.oauthError
     if ($kind -eq 'http' -and ($oauthError -eq 'invalid_client' -or $status -eq 401 -or ($status -eq 400 -and -not $oauthError))) {
-        return "The token endpoint rejected the credentials${client}: the client id or secret stored in the Identity Service database differs from the configuration. " +
-            'The package deletes the old client rows when the client changes, unless client.reseed is false or database.reseedConnectionString names another database than the service uses: correct that setting and run pulumi up again, or delete the client''s rows (Clients, ClientScopes, ClientSecrets, ClientClaims) yourself and restart the service so it inserts the configured client.'
+        return "The token endpoint rejected the credentials${client}: either the client id or secret stored in the Identity Service database differs from the configuration, " +
+            'or the service dropped the client because it rejects its configuration (it then logs "Invalid client configuration for client" with the reason at Error level, for example an implicit client without redirect URIs). ' +
+            'The package keeps the client rows equal to the configuration unless client.reseed is false or database.reseedConnectionString names another database than the service uses: correct that setting and run pulumi up again, or delete the client''s rows (Clients, ClientScopes, ClientSecrets, ClientClaims) yourself and restart the service so it inserts the configured client.'
+    }
+    if ($kind -eq 'http' -and $oauthError -eq 'invalid_scope') {
+        return "The token endpoint refused the scopes ${scopes}${client}: each scope Creatio asks for must be in the client's AllowedScopes (the ClientScopes rows) and be an enabled API scope of the service (the ApiScopes rows). " +
+            'Check that the stored client matches its configuration (re-seeding keeps it so unless client.reseed is false) and that this service version knows those scopes; Creatio asks for them in its own token requests.'
     }
     if ($kind -eq 'http' -and $status -ge 500) {
         return 'The token endpoint fails: read the service logs and check its database connection.'
@@ -348,6 +357,7 @@ try {
     $url = Read-BaseUrl (Get-Setting $settings 'IDENTITY_SERVICE_URL')
     $verifyToken = Read-Boolean 'READINESS_VERIFY_TOKEN' (Get-Setting $settings 'READINESS_VERIFY_TOKEN') $true
     $clientId = Get-Setting $settings 'IDENTITY_SERVICE_CLIENT_ID'
+    $scopes = ((Get-Setting $settings 'READINESS_TOKEN_SCOPES') -split '\s+' | Where-Object { $_ -ne '' }) -join ' '
     if ($verifyToken -and $clientId -eq '') {
         Fail-Config ('IDENTITY_SERVICE_CLIENT_ID is not set: set it to the client id the service was configured with, ' +
             'or set READINESS_VERIFY_TOKEN=false to skip the token check.')

@@ -17,14 +17,19 @@
 //
 // What is emulated rather than real: the engine's bookkeeping (state, diffs, replacement order, deletes of resources
 // the program dropped, destroy order: dependents first), the providers' diffs (re-implemented from their source, cited
-// at each provider below). Images are pulled for real only from registries on loopback (test/e2e/support/registry.ts);
+// at each provider below). The rules the engine emulator's providers apply too (random keepers, command ids and
+// triggers, the Container's in-place arguments, sets, defaults and Read-back, the RemoteImage and Image diffs, the
+// build context digest, replaceOnChanges paths) are imported from test/emulator/providers/rules.ts and
+// test/emulator/propertyPaths.ts, one implementation for both doubles; test/emulator/README.md lists each rule with
+// its source line and the test that pins it. Images are pulled for real only from registries on loopback (test/e2e/support/registry.ts);
 // any other registry is unreachable here, so such a RemoteImage must already be on the local Docker Engine. Previews
 // are not implemented.
 //
 // Engine rules, from pulumi/pulumi pkg/resource/deploy (step_generator.go, step_executor.go):
 // - The old resource of a create-before-delete replacement is deleted after the program finished, with the deletes
-//   of the resources it dropped (GenerateDeletes: "Planner decided to delete '%v' due to replacement"). When the run
-//   fails first, it stays pending and is deleted at the start of the next run (GeneratePendingDeletes).
+//   of the resources it dropped (GenerateDeletes: "Planner decided to delete '%v' due to replacement",
+//   step_generator.go:2210-2241 @ v3.248.0). When the run fails first, it stays in state marked for deletion and is
+//   deleted at the end of the next successful run, never diffed against (deployment.go:521-524 skips it).
 // - An output is secret when it is listed in additionalSecretOutputs or its same-named input was a secret as a whole;
 //   providers may mark more (the command provider: any same-named input that contains a secret).
 // - `run(program, { refresh: true })` reads every resource back first, like `pulumi up --refresh`; `replace` forces
@@ -36,8 +41,12 @@ import { execFileSync, spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import dockerignore from "@balena/dockerignore";
 import * as pulumi from "@pulumi/pulumi";
+import {
+  CONTAINER_DELETE_BEFORE_REPLACE, HOST_ARCHITECTURE, InspectedContainer, commandId, commandReplaceKeys, containerChangedKeys,
+  containerDefaults, containerReadBack, containerReplaceKeys, hashContext, randomReplaceKeys, remoteImageReplaceKeys, stableJson,
+} from "../../emulator/providers/rules";
+import { replaceOnChangesKeys } from "../../emulator/propertyPaths";
 import { networkProvider, secretProvider, serviceProvider } from "./swarm";
 
 type Plain = Record<string, unknown>;
@@ -301,13 +310,6 @@ export class Executor {
     const started = performance.now();
     const firstOperation = this.allOperations.length;
     const cwd = runOptions.cwd ?? this.options.cwd ?? process.cwd();
-    // Pending deletes of an earlier failed run go first (GeneratePendingDeletes, "called at the start of a plan").
-    const pendingFailures: string[] = [];
-    await this.deleteAll([...this.pendingDeletes], runNumber, pendingFailures);
-    if (pendingFailures.length > 0) {
-      const operations = this.allOperations.slice(firstOperation);
-      throw new RunError(`update failed:\n  ${pendingFailures.join("\n  ")}`, pendingFailures, operations, performance.now() - started);
-    }
     if (runOptions.refresh) await this.refresh();
     const context: RunContext = {
       runNumber,
@@ -568,11 +570,11 @@ export class Executor {
       const forced = context.replace.has(key);
       const changed = provider.changedKeys ? provider.changedKeys(old, inputs) : changedKeys(old.inputs, inputs);
       const kind =
-        forced || (changed.length > 0 && forcesReplacement(changed, captured.options.replaceOnChanges))
+        forced || replaceOnChangesKeys(changed, old.inputs, inputs, captured.options.replaceOnChanges ?? []).length > 0
           ? "replace"
           : changed.length === 0
             ? "none"
-            : provider.diff(changed);
+            : provider.diff(changed, old, inputs);
       if (kind === "none") {
         // Inputs unchanged: no provider call, but secrecy and dependencies follow the new registration.
         entry = { ...old, ...secrecy, dependencies, options: captured.options };
@@ -810,8 +812,8 @@ interface Provider {
   readonly deleteBeforeReplace?: boolean;
   /** Validates and completes the inputs (like the provider's Check); the result is what is stored and diffed. */
   check?(inputs: Plain, ctx: ProviderContext): Promise<Plain>;
-  /** The operation for these changed top-level inputs. */
-  diff(changed: readonly string[]): "update" | "replace";
+  /** The operation for these changed top-level inputs (the old entry and the new checked inputs, for rules that need values). */
+  diff(changed: readonly string[], old: ResourceEntry, inputs: Plain): "update" | "replace";
   /**
    * The changed top-level inputs, when the provider does not diff old inputs against new ones (the default): the
    * Terraform bridge diffs the state its Read left against the new inputs.
@@ -827,9 +829,10 @@ interface Provider {
 }
 
 /**
- * @pulumi/random RandomString and RandomPassword (terraform-provider-random): every argument forces a new value,
- * `keepers` included. Characters per upper/lower/numeric/special (default all true), `overrideSpecial`, and at least
- * min* characters of each class.
+ * @pulumi/random RandomString and RandomPassword (terraform-provider-random): every argument forces a new value;
+ * `keepers` as RequiresReplaceIfValuesNotNull says (shared rule `randomReplaceKeys`: removing keepers replaces, a
+ * change that only adds null values updates the state). Characters per upper/lower/numeric/special (default all
+ * true), `overrideSpecial`, and at least min* characters of each class.
  */
 function randomProvider(kind: "string" | "password"): Provider {
   return {
@@ -846,13 +849,14 @@ function randomProvider(kind: "string" | "password"): Provider {
       overrideSpecial: true,
       keepers: "map",
     },
-    diff: () => "replace",
+    diff: (changed, old, inputs) => (randomReplaceKeys(changed, old.inputs, inputs).length > 0 ? "replace" : "update"),
     async create(_name, inputs) {
       const result = randomValue(inputs);
       return { id: kind === "string" ? result : "none", outputs: { ...inputs, result } };
     },
-    async update() {
-      throw new Error("random values are never updated in place");
+    async update(old, inputs) {
+      // Only a keepers change that does not replace reaches an update: the value stays.
+      return { ...inputs, result: old.outputs.result };
     },
     async delete() {
       // Nothing outside the state.
@@ -904,8 +908,6 @@ function randomValue(inputs: Plain): string {
   return chars.join("");
 }
 
-/** Go's GOARCH for this machine, as the provider names its default platform. */
-const HOST_ARCHITECTURE = ({ x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386" } as Record<string, string>)[process.arch] ?? process.arch;
 
 /**
  * @pulumi/docker Image (the provider's own, not bridged; pulumi-docker provider/provider.go): Check resolves the
@@ -979,56 +981,6 @@ async function buildImage(inputs: Plain, ctx: ProviderContext): Promise<Plain> {
 }
 
 /**
- * The build context digest as pulumi-docker computes it (provider/provider.go `hashContext`, `hashPath`,
- * `getIgnorePatterns`): the Dockerfile first, under the name "Dockerfile" and mode 0, then every regular file and
- * symlink of the context in walk order (directories themselves are not hashed), each as its "/"-separated relative
- * name, its Go file mode string, the SHA-256 of its content (of its resolved target path for a symlink) and a NUL.
- * Ignore patterns come from `<Dockerfile>.dockerignore` when it exists, else from `<context>/.dockerignore`, with
- * Docker's own matching rules (@balena/dockerignore).
- */
-function hashContext(context: string, dockerfile: string): string {
-  const patterns = [`${dockerfile}.dockerignore`, path.join(context, ".dockerignore")]
-    .filter(candidate => fs.existsSync(candidate))
-    .map(candidate => fs.readFileSync(candidate, "utf8"))[0];
-  const ignored = dockerignore().add(patterns === undefined ? [] : patterns.split(/\r?\n/));
-  const accumulator: Buffer[] = [];
-  const hashPath = (file: string, name: string, mode: string, symlink: boolean) => {
-    const content = symlink ? Buffer.from(fs.realpathSync(file).split(path.sep).join("/")) : fs.readFileSync(file);
-    accumulator.push(Buffer.from(path.posix.normalize(name.split(path.sep).join("/"))), Buffer.from(mode));
-    accumulator.push(crypto.createHash("sha256").update(content).digest(), Buffer.from([0]));
-  };
-  hashPath(dockerfile, "Dockerfile", goFileMode(0, false), false);
-  const walk = (dir: string) => {
-    // Go's walk: entries sorted by name (bytes), depth first.
-    const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
-    for (const entry of entries) {
-      const full = path.join(dir, entry.name);
-      const relative = path.relative(context, full).split(path.sep).join("/");
-      if (entry.isDirectory()) {
-        walk(full);
-        continue;
-      }
-      if (ignored.ignores(relative)) continue;
-      if (entry.isSymbolicLink()) {
-        hashPath(full, relative, goFileMode(fs.lstatSync(full).mode & 0o777, true), true);
-      } else if (entry.isFile()) {
-        hashPath(full, relative, goFileMode(fs.statSync(full).mode & 0o777, false), false);
-      }
-    }
-  };
-  walk(context);
-  return crypto.createHash("sha256").update(Buffer.concat(accumulator)).digest("hex");
-}
-
-/** Go's `fs.FileMode.String()` for a regular file ("-rw-r--r--") or a symlink ("Lrwxrwxrwx"). */
-function goFileMode(permissions: number, symlink: boolean): string {
-  const rwx = "rwxrwxrwx";
-  let text = symlink ? "L" : "-";
-  for (let bit = 8; bit >= 0; bit--) text += permissions & (1 << bit) ? rwx[8 - bit] : "-";
-  return text;
-}
-
-/**
  * @pulumi/docker RemoteImage (kreuzwerker/terraform-provider-docker v4.5.0, resource_docker_image_funcs.go): Create
  * runs `findImage`, which uses a local image of that name when there is one and pulls only when there is none (so a
  * tag pushed again is never pulled again while the old one is local), then Read sets `imageId` and `repoDigest`;
@@ -1037,7 +989,7 @@ function goFileMode(permissions: number, symlink: boolean): string {
  */
 const remoteImageProvider: Provider = {
   schema: { name: true, keepLocally: true },
-  diff: changed => (changed.every(key => key === "keepLocally") ? "update" : "replace"),
+  diff: changed => (remoteImageReplaceKeys(changed).length > 0 ? "replace" : "update"),
   async create(_name, inputs, ctx) {
     const name = String(inputs.name);
     let inspected = await docker(["image", "inspect", name], { allowFailure: true });
@@ -1086,10 +1038,8 @@ const remoteImageProvider: Provider = {
  * The diff is the bridge's: the state Read left against the new inputs, with env, labels, upload and
  * networks_advanced compared as sets (TypeSet: order-insensitive, duplicates collapsed) and ports as a list.
  */
-const CONTAINER_SETS = new Set(["envs", "labels", "uploads", "networksAdvanced"]);
-
 const containerProvider: Provider = {
-  deleteBeforeReplace: true,
+  deleteBeforeReplace: CONTAINER_DELETE_BEFORE_REPLACE,
   schema: {
     name: true,
     image: true,
@@ -1102,24 +1052,10 @@ const containerProvider: Provider = {
     mustRun: true,
   },
   async check(inputs) {
-    const ports = inputs.ports as Plain[] | undefined;
-    return {
-      ...inputs,
-      restart: inputs.restart ?? "no",
-      mustRun: inputs.mustRun ?? true,
-      ...(ports ? { ports: ports.map(port => ({ ...port, ip: port.ip || "0.0.0.0", protocol: port.protocol ?? "tcp" })) } : {}),
-    };
+    return containerDefaults(inputs);
   },
-  changedKeys(old, inputs) {
-    const keys = new Set([...Object.keys(old.inputs), ...Object.keys(inputs)]);
-    return [...keys]
-      .filter(key => {
-        const before = key in old.outputs ? old.outputs[key] : old.inputs[key];
-        return CONTAINER_SETS.has(key) ? !sameSet(before, inputs[key]) : stableJson(before) !== stableJson(inputs[key]);
-      })
-      .sort();
-  },
-  diff: changed => (changed.every(key => key === "restart" || key === "mustRun") ? "update" : "replace"),
+  changedKeys: (old, inputs) => containerChangedKeys(old.inputs, old.outputs, inputs),
+  diff: changed => (containerReplaceKeys(changed).length > 0 ? "replace" : "update"),
   async create(_name, inputs, ctx) {
     const id = await createContainer(inputs, ctx);
     const outputs = await readContainer(id, { ...inputs, id });
@@ -1149,61 +1085,15 @@ const containerProvider: Provider = {
   },
 };
 
-/** The provider's Read of a container into its state (see containerProvider); undefined when it is gone. */
+/** The provider's Read of a container into its state (shared rule `containerReadBack`); undefined when it is gone. */
 async function readContainer(id: string, state: Plain): Promise<Plain | undefined> {
   const inspected = await docker(["inspect", "--type", "container", id], { allowFailure: true });
   if (inspected.code !== 0) {
     if (/No such (object|container)/i.test(inspected.stderr)) return undefined;
     throw new Error(`docker inspect failed: ${inspected.stderr.trim()}`);
   }
-  const container = JSON.parse(inspected.stdout)[0] as {
-    Id: string;
-    Name: string;
-    Image: string;
-    Config: { Image: string };
-    State: { Running: boolean; ExitCode: number };
-    HostConfig: { RestartPolicy?: { Name?: string } };
-    NetworkSettings?: { Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | null };
-  };
-  const read: Plain = { ...state, id: container.Id, name: container.Name.replace(/^\/+/, "") };
-  const running = container.State.Running;
-  if ((running || state.mustRun !== false) && Array.isArray(state.ports) && state.ports.length > 0) {
-    read.ports = flattenPorts(container.NetworkSettings?.Ports ?? {});
-  }
-  if (!running) {
-    read.exitCode = container.State.ExitCode;
-    if (state.mustRun !== false) read.mustRun = false;
-  }
-  read.image = String(state.image ?? "").startsWith("sha256:") ? container.Image : container.Config.Image;
-  read.restart = container.HostConfig.RestartPolicy?.Name || "no";
-  return read;
-}
-
-/** resource_docker_container_structures.go `flattenContainerPorts`: by port and protocol, one entry per binding. */
-function flattenPorts(ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null>): Plain[] {
-  const keys = Object.keys(ports).sort((a, b) => {
-    const [portA, protoA] = a.split("/");
-    const [portB, protoB] = b.split("/");
-    return Number(portA) - Number(portB) || (protoA < protoB ? -1 : protoA > protoB ? 1 : 0);
-  });
-  return keys.flatMap(key => {
-    const [internal, protocol] = key.split("/");
-    return (ports[key] ?? []).map(binding => ({
-      internal: Number(internal),
-      external: Number(binding.HostPort) || 0,
-      ip: binding.HostIp,
-      protocol,
-    }));
-  });
-}
-
-/** Two values as Terraform sets: the same elements, whatever their order and repetitions. */
-function sameSet(a: unknown, b: unknown): boolean {
-  const elements = (value: unknown) =>
-    new Set((Array.isArray(value) ? value : value === undefined || value === null ? [] : [value]).map(stableJson));
-  const left = elements(a);
-  const right = elements(b);
-  return left.size === right.size && [...left].every(element => right.has(element));
+  const container = JSON.parse(inspected.stdout)[0] as InspectedContainer;
+  return { ...containerReadBack(container, state), id: container.Id };
 }
 
 async function createContainer(inputs: Plain, ctx: ProviderContext): Promise<string> {
@@ -1330,9 +1220,9 @@ const commandProvider: Provider = {
     return inputs;
   },
   // The SDK registers every Command with replaceOnChanges ["triggers[*]"]: the engine's replacement, applied above.
-  diff: () => "update",
+  diff: changed => (commandReplaceKeys(changed).length > 0 ? "replace" : "update"),
   async create(name, inputs, ctx) {
-    const id = `${name}${crypto.randomBytes(4).toString("hex")}`;
+    const id = commandId(name);
     const output = typeof inputs.create === "string" ? await runCommand(inputs.create, inputs, undefined, ctx) : { stdout: "", stderr: "" };
     return { id, outputs: { ...inputs, ...output } };
   },
@@ -1405,7 +1295,7 @@ const PROVIDERS: Record<string, Provider> = {
   // Swarm: see swarm.ts.
   "docker:index/network:Network": networkProvider,
   "docker:index/secret:Secret": secretProvider,
-  "docker:index/service:Service": { ...serviceProvider, changedKeys: (old, inputs) => serviceProvider.changedPaths(old.inputs, inputs) },
+  "docker:index/service:Service": serviceProvider,
 };
 
 // -----------------------------------------------------------------------------------------------------------------
@@ -1485,28 +1375,10 @@ function isEmpty(value: unknown): boolean {
   return false;
 }
 
-/** Whether a changed top-level input is covered by a `replaceOnChanges` path (`name`, `name.x`, `name[*]`, `*`). */
-function forcesReplacement(changed: readonly string[], paths: readonly string[] | undefined): boolean {
-  const roots = (paths ?? []).map(p => p.split(/[.[]/)[0]);
-  return changed.some(key => roots.includes("*") || roots.includes(key));
-}
-
 /** Top-level inputs whose values differ. */
 function changedKeys(old: Plain, news: Plain): string[] {
   const keys = new Set([...Object.keys(old), ...Object.keys(news)]);
   return [...keys].filter(key => stableJson(old[key]) !== stableJson(news[key])).sort();
-}
-
-function stableJson(value: unknown): string {
-  if (value === undefined) return "undefined";
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    return `{${Object.keys(value as Plain)
-      .sort()
-      .map(key => `${JSON.stringify(key)}:${stableJson((value as Plain)[key])}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /** The Node SDK's settings, whose project root `pulumi.runtime.getRootDirectory()` reports. */

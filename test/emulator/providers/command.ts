@@ -11,7 +11,11 @@
 // - `logging` (stdout, stderr, stdoutAndStderr (default), none) decides what reaches the engine's log.
 // - common/inputs.go: `triggers` replaces (SDK replaceOnChanges ["triggers[*]"] and infer's forceReplace);
 //   every other changed input is an in-place update (infer Diff, resource.go:1132+).
-// - Preview runs nothing: stdout and stderr of a created or changed command are unknown (infer markComputed).
+// - Preview runs nothing: stdout and stderr of a created or changed command are unknown (infer markComputed); the id
+//   of a created command is made before the preview check, so it is known at preview too (local/commandController.go:
+//   42-50; rules.ts `commandId`, shared with the e2e executor).
+// - DiffConfig: the provider's configuration (infer) has no property that replaces: a move between command providers
+//   never replaces.
 // - The request's timeout (customTimeouts) bounds the command: pulumi-go-provider runs each operation under a
 //   context with that deadline, and exec.CommandContext kills the process when it passes.
 // remote.Command (SSH) is checked and diffed the same way; creating one is refused: the emulator opens no SSH
@@ -20,6 +24,7 @@ import { spawn } from "child_process";
 import { goQuote } from "../../support/commandProvider";
 import { PropertyMap, UNKNOWN, plainEqual, reveal } from "../values";
 import { CheckFailure, CheckResult, CreateResult, DiffResult, EmulatedProvider, ProviderContext, changedKeys, unsupportedType } from "./provider";
+import { commandId, commandReplaceKeys } from "./rules";
 
 const LOCAL = "command:local:Command";
 const REMOTE = "command:remote:Command";
@@ -84,6 +89,10 @@ export function runCommand(command: string, inputs: PropertyMap, previous: Prope
 export class CommandProvider implements EmulatedProvider {
     readonly name = "command";
 
+    diffConfig(): boolean {
+        return false;
+    }
+
     check(type: string, _olds: PropertyMap | undefined, news: PropertyMap): CheckResult {
         if (type !== LOCAL && type !== REMOTE) unsupportedType(this.name, type);
         const failures: CheckFailure[] = [];
@@ -99,19 +108,19 @@ export class CommandProvider implements EmulatedProvider {
 
     diff(_type: string, oldInputs: PropertyMap, _oldOutputs: PropertyMap, news: PropertyMap): DiffResult {
         const changed = changedKeys(oldInputs, news, (a, b) => plainEqual(a as never, b as never));
-        return { changedKeys: changed, replaceKeys: changed.filter(k => k === "triggers"), deleteBeforeReplace: false };
+        return { changedKeys: changed, replaceKeys: commandReplaceKeys(changed), deleteBeforeReplace: false };
     }
 
     async create(type: string, inputs: PropertyMap, ctx: ProviderContext, preview: boolean): Promise<CreateResult> {
-        if (preview) return { id: UNKNOWN, outputs: { ...inputs, stdout: UNKNOWN, stderr: UNKNOWN } };
+        const id = commandId(ctx.urn.split("::").pop()!);
+        if (preview) return { id, outputs: { ...inputs, stdout: UNKNOWN, stderr: UNKNOWN } };
         if (type === REMOTE) {
             throw new Error(`${ctx.urn}: the emulated command provider does not run remote.Command: it would need an SSH ` +
                 "server, and the emulator opens no network connection; preview such programs only");
         }
         const create = reveal(inputs.create ?? null);
         const output = typeof create === "string" ? await runCommand(create, inputs, undefined, ctx) : { stdout: "", stderr: "" };
-        // infer assigns a random id to a created command (resource.go: `id := resource.NewUniqueHex(name, 8, 0)`).
-        return { id: `${ctx.urn.split("::").pop()}-${Math.random().toString(16).slice(2, 10)}`, outputs: { ...inputs, ...output } };
+        return { id, outputs: { ...inputs, ...output } };
     }
 
     async update(type: string, _id: string, oldOutputs: PropertyMap, news: PropertyMap, ctx: ProviderContext, preview: boolean): Promise<PropertyMap> {

@@ -3,40 +3,44 @@
 // each operation drives the Docker Engine through the `docker` CLI. Check and Diff need no Docker, so a preview
 // runs anywhere; creating, changing or deleting without a reachable Docker Engine is refused.
 // - Image (provider/provider.go): Check (141-237) requires the Dockerfile to exist (resolved from the provider's
-//   working directory), adds `platform: linux/<GOARCH>` and a `contextDigest` of the build context (hashContext,
-//   606-649: regular files and symlinks); Diff (271-328) compares stored inputs and is always an update (a rebuild),
+//   working directory), adds `platform: linux/<GOARCH>` and a `contextDigest` of the build context (rules.ts
+//   `hashContext`, shared with the e2e executor: provider.go:606-684, names, Go file modes and contents of regular
+//   files and symlinks, ignore files applied); Diff (271-328) compares stored inputs and is always an update (a rebuild),
 //   never a replacement; Delete (490-495) does nothing; outputs (image.go:286-300) are imageName, baseImageName,
 //   registryServer "", context, dockerfile, platform and repoDigest = the local image id for an unpushed build,
 //   unknown at preview (buildOnPreview defaults to false).
-// - Container (resource_docker_container.go): every argument is ForceNew except restart, must_run, memory,
-//   memory_swap, cpu_shares, cpu_set, destroy_grace_seconds, remove_volumes, wait, wait_timeout and
-//   container_read_refresh_timeout_milliseconds (ContainerUpdate, funcs.go:991-1077); env, labels, upload and
-//   networks_advanced are sets (order does not matter); the provider declares DeleteBeforeReplace
-//   (pulumi-docker resources.go:112-114). Create (funcs.go:586-673) creates, uploads files (tar at "/", mode
-//   0644), starts and reads back; it does not wait for "running" (#841). A `healthcheck` (createContainerConfig)
+// - Container (resource_docker_container.go): every argument is ForceNew except those of rules.ts
+//   `CONTAINER_IN_PLACE` (healthcheck, start, max_retry_count, init, tmpfs, restart, must_run, ...); Update
+//   (funcs.go:991-1077) starts a container whose must_run went from false to true and updates the restart policy,
+//   the rest only changes the state; env, labels, upload and networks_advanced are sets (order does not matter); the
+//   provider declares DeleteBeforeReplace (pulumi-docker resources.go:112-114). Diff compares the state Read left
+//   (rules.ts `containerReadBack`: ports read back, must_run false for a stopped container, funcs.go:800-845) with
+//   the new inputs, as the bridge diffs state against config. Create (funcs.go:586-673) creates, uploads files (tar at
+//   "/", mode 0644), starts and reads back; it does not wait for "running" (#841). A `healthcheck` (createContainerConfig)
 //   goes to the container; with `wait` the create then polls the container's health every second until it is
 //   healthy, failing after `waitTimeout` seconds (default 60) with "container failed to be in healthy state", or at
 //   once when the container has no health check (resourceDockerContainerCreate, waitForHealthyState).
 // - RemoteImage: `name` is ForceNew, keepLocally updates in place; the local image is used when present
 //   (findImage), pulled otherwise; delete removes the image unless keepLocally.
 // - Network: every argument is ForceNew.
+// - DiffConfig (pulumi-terraform-bridge pkg/tfbridge/provider.go `configDiffer`): a changed configuration replaces
+//   only through a ForceNew config property, and the docker provider's configuration has none: moving resources
+//   to another docker provider (an explicit one, or a new default version) never replaces them.
 import { execFileSync, spawnSync } from "child_process";
-import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { PropertyMap, PropertyValue, UNKNOWN, containsUnknowns, plainEqual, reveal } from "../values";
+import { PropertyMap, UNKNOWN, containsUnknowns, reveal } from "../values";
 import { CheckFailure, CheckResult, CreateResult, DiffResult, EmulatedProvider, ProviderContext, unsupportedType } from "./provider";
+import {
+    CONTAINER_DELETE_BEFORE_REPLACE, HOST_ARCHITECTURE, InspectedContainer, containerChangedKeys, containerDefaults, containerReadBack,
+    containerReplaceKeys, hashContext, imageReplaceKeys, remoteImageReplaceKeys, stableJson,
+} from "./rules";
 
 const IMAGE = "docker:index/image:Image";
 const CONTAINER = "docker:index/container:Container";
 const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
 const NETWORK = "docker:index/network:Network";
 
-const CONTAINER_IN_PLACE = new Set([
-    "restart", "mustRun", "memory", "memorySwap", "cpuShares", "cpuSet", "destroyGraceSeconds", "removeVolumes",
-    "wait", "waitTimeout", "containerReadRefreshTimeoutMilliseconds",
-]);
-const CONTAINER_SETS = new Set(["envs", "labels", "uploads", "networksAdvanced"]);
 /** The inputs the real operations here carry out; any other is refused rather than silently dropped. */
 const OPERATED: Record<string, Set<string>> = {
     [CONTAINER]: new Set([
@@ -56,37 +60,6 @@ function refuseUnoperated(type: string, inputs: PropertyMap, urn: string): void 
     if (type === IMAGE && reveal(inputs.skipPush ?? false) !== true) {
         throw new Error(`${urn}: docker.Image pushes unless skipPush is true, and no registry is reachable from the emulator`);
     }
-}
-
-/** Go's GOARCH for this machine, as the provider's default platform uses it. */
-function goArch(): string {
-    return ({ x64: "amd64", arm64: "arm64", ia32: "386" } as Record<string, string>)[process.arch] ?? process.arch;
-}
-
-/** hashContext of provider.go: the relative path and content of every regular file and symlink, sorted. */
-export function contextDigest(context: string): string {
-    if (fs.existsSync(path.join(context, ".dockerignore"))) {
-        throw new Error(`docker.Image: ${context} has a .dockerignore; the emulated provider does not apply ignore patterns ` +
-            "(the real one does, provider.go:656-684), so it refuses rather than hash a different context");
-    }
-    const hash = createHash("sha256");
-    const walk = (dir: string) => {
-        for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-            const full = path.join(dir, entry.name);
-            const relative = path.relative(context, full);
-            if (entry.isDirectory()) walk(full);
-            else if (entry.isSymbolicLink()) hash.update(`${relative}\0link\0${fs.readlinkSync(full)}\0`);
-            else if (entry.isFile()) hash.update(`${relative}\0file\0`).update(fs.readFileSync(full)).update("\0");
-        }
-    };
-    walk(context);
-    return hash.digest("hex");
-}
-
-/** Sorted copy of a list whose provider schema is a set. */
-function asSet(value: PropertyValue | undefined): PropertyValue | undefined {
-    if (!Array.isArray(value)) return value;
-    return [...value].sort((a, b) => JSON.stringify(reveal(a)).localeCompare(JSON.stringify(reveal(b))));
 }
 
 function docker(args: string[], input?: Buffer, cwd?: string, env?: NodeJS.ProcessEnv): string {
@@ -161,6 +134,10 @@ export class DockerProvider implements EmulatedProvider {
         this.host = typeof host === "string" ? host : undefined;
     }
 
+    diffConfig(): boolean {
+        return false;
+    }
+
     check(type: string, _olds: PropertyMap | undefined, news: PropertyMap): CheckResult {
         const failures: CheckFailure[] = [];
         if (type === IMAGE) {
@@ -172,15 +149,19 @@ export class DockerProvider implements EmulatedProvider {
                 const dockerfile = path.resolve(this.pwd, String(build.dockerfile ?? path.join(String(build.context ?? "."), "Dockerfile")));
                 if (!fs.existsSync(dockerfile)) {
                     failures.push({ property: "build.dockerfile", reason: `could not open dockerfile at relative path ${String(build.dockerfile)}` });
+                } else if (fs.existsSync(`${dockerfile}.dockerignore`)) {
+                    // The classic builder of the docker CLI here reads only <context>/.dockerignore; BuildKit, which the
+                    // provider uses, prefers <Dockerfile>.dockerignore: the image would differ, so refuse.
+                    failures.push({ property: "build.dockerfile", reason: `${dockerfile}.dockerignore: a Dockerfile-specific ignore file is not applied by the emulator's builder` });
                 } else {
-                    inputs.build = { ...news.build as PropertyMap, platform: build.platform ?? `linux/${goArch()}`, contextDigest: contextDigest(context) };
+                    inputs.build = { ...news.build as PropertyMap, platform: build.platform ?? `linux/${HOST_ARCHITECTURE}`, contextDigest: hashContext(context, dockerfile) };
                 }
             }
             return { inputs, failures };
         }
         if (type === CONTAINER) {
             if (!news.image) failures.push({ property: "image", reason: "missing required property 'image'" });
-            return { inputs: { mustRun: true, ...news }, failures };
+            return { inputs: containerDefaults(news as Record<string, unknown>) as PropertyMap, failures };
         }
         if (type === REMOTE_IMAGE) {
             if (!news.name) failures.push({ property: "name", reason: "missing required property 'name'" });
@@ -190,18 +171,23 @@ export class DockerProvider implements EmulatedProvider {
         return unsupportedType(this.name, type);
     }
 
-    diff(type: string, oldInputs: PropertyMap, _oldOutputs: PropertyMap, news: PropertyMap): DiffResult {
-        const equal = (key: string) => (a: unknown, b: unknown) =>
-            CONTAINER_SETS.has(key) && type === CONTAINER
-                ? plainEqual(asSet(a as PropertyValue), asSet(b as PropertyValue))
-                : plainEqual(a as PropertyValue, b as PropertyValue);
-        const keys = new Set([...Object.keys(oldInputs), ...Object.keys(news)]);
-        const changed = [...keys].filter(k => containsUnknowns(news[k]) || !equal(k)(oldInputs[k] ?? null, news[k] ?? null)).sort();
-        let replaceKeys: string[] = [];
-        if (type === CONTAINER) replaceKeys = changed.filter(k => !CONTAINER_IN_PLACE.has(k));
-        else if (type === REMOTE_IMAGE) replaceKeys = changed.filter(k => k !== "keepLocally");
-        else if (type === NETWORK) replaceKeys = changed;
-        return { changedKeys: changed, replaceKeys, deleteBeforeReplace: type === CONTAINER };
+    diff(type: string, oldInputs: PropertyMap, oldOutputs: PropertyMap, news: PropertyMap): DiffResult {
+        const olds = reveal(oldInputs) as Record<string, unknown>;
+        const next = reveal(news) as Record<string, unknown>;
+        const unknown = Object.keys(news).filter(k => containsUnknowns(news[k]));
+        // The bridge diffs the state Read left (the outputs) against the new inputs; pulumi-docker's Image its stored inputs.
+        const compared = type === CONTAINER
+            ? containerChangedKeys(olds, reveal(oldOutputs) as Record<string, unknown>, next)
+            : [...new Set([...Object.keys(olds), ...Object.keys(next)])].filter(k => stableJson(olds[k] ?? null) !== stableJson(next[k] ?? null));
+        const changed = [...new Set([...compared, ...unknown])].sort();
+        const replaceKeys = type === CONTAINER ? containerReplaceKeys(changed)
+            : type === REMOTE_IMAGE ? remoteImageReplaceKeys(changed)
+                : type === IMAGE ? imageReplaceKeys() : changed;
+        // The state Read left, as the display shows the container's "before" (the inputs for what the state lacks).
+        const oldValues = type === CONTAINER
+            ? { ...oldInputs, ...Object.fromEntries(Object.entries(oldOutputs).filter(([key]) => key in oldInputs || key in news)) }
+            : undefined;
+        return { changedKeys: changed, replaceKeys, deleteBeforeReplace: type === CONTAINER && CONTAINER_DELETE_BEFORE_REPLACE, oldValues };
     }
 
     /** The docker CLI against this provider's daemon (`host`), in its working directory. */
@@ -249,7 +235,7 @@ export class DockerProvider implements EmulatedProvider {
             registryServer: "",
             context: build.context ?? ".",
             dockerfile: build.dockerfile ?? "Dockerfile",
-            platform: build.platform ?? `linux/${goArch()}`,
+            platform: build.platform ?? `linux/${HOST_ARCHITECTURE}`,
             repoDigest,
         };
     }
@@ -302,9 +288,22 @@ export class DockerProvider implements EmulatedProvider {
             this.run(["rm", "-f", id]);
             throw error;
         }
-        const running = this.run(["inspect", "--format", "{{.State.Running}}", id]) === "true";
-        // Read (funcs.go:815-824): a container that is not running is stored with must_run = false.
-        return { id, outputs: { ...inputs, mustRun: running ? (inputs.mustRun ?? true) : false, name } };
+        // Create ends with Read (funcs.go:673): the state is what Read leaves.
+        return { id, outputs: this.readContainer(id, { ...inputs, name })! };
+    }
+
+    /** Read of a container (rules.ts `containerReadBack`): its state from `docker inspect`, or undefined when it is gone. */
+    private readContainer(id: string, state: PropertyMap): PropertyMap | undefined {
+        const inspect = spawnSync("docker", ["inspect", "--type", "container", id], { encoding: "utf8", env: this.env() });
+        if (inspect.status !== 0) {
+            if (/No such (object|container)/i.test(inspect.stderr)) return undefined;
+            throw new Error(`docker inspect failed: ${inspect.stderr.trim()}`);
+        }
+        const container = JSON.parse(inspect.stdout)[0] as InspectedContainer;
+        // Secrets stay wrapped: only the values Read sets are replaced.
+        const read = containerReadBack(container, reveal(state) as Record<string, unknown>);
+        const changed = Object.fromEntries(Object.entries(read).filter(([key, value]) => stableJson(value) !== stableJson(reveal(state[key] ?? null))));
+        return { ...state, ...changed as PropertyMap };
     }
 
     /** waitForHealthyState: the container's health every second until healthy, within the timeout. */
@@ -333,9 +332,15 @@ export class DockerProvider implements EmulatedProvider {
         requireDocker(ctx.urn, this.env());
         refuseUnoperated(type, news, ctx.urn);
         if (type === CONTAINER) {
+            // resourceDockerContainerUpdate (funcs.go:991-1077): must_run false -> true starts it (when `start`);
+            // a restart policy change is a ContainerUpdate; other in-place arguments only change the state.
             const plain = reveal(news) as PropertyMap;
-            if (plain.restart) this.run(["update", "--restart", String(plain.restart), id]);
-            if (plain.mustRun !== false) this.run(["start", id]);
+            const state = reveal(oldOutputs) as PropertyMap;
+            if (state.mustRun === false && plain.mustRun !== false && plain.start !== false) this.run(["start", id]);
+            if ((state.restart ?? "no") !== (plain.restart ?? "no")) this.run(["update", "--restart", String(plain.restart ?? "no"), id]);
+            const read = this.readContainer(id, { ...oldOutputs, ...news });
+            if (!read) throw new Error(`${ctx.urn}: container ${id.slice(0, 12)} no longer exists`);
+            return read;
         }
         return { ...oldOutputs, ...news };
     }
@@ -352,11 +357,7 @@ export class DockerProvider implements EmulatedProvider {
 
     async read(type: string, id: string, outputs: PropertyMap, ctx: ProviderContext): Promise<PropertyMap | undefined> {
         requireDocker(ctx.urn, this.env());
-        if (type === CONTAINER) {
-            const inspect = spawnSync("docker", ["inspect", "--format", "{{.State.Running}}", id], { encoding: "utf8", env: this.env() });
-            if (inspect.status !== 0) return undefined;
-            return { ...outputs, mustRun: inspect.stdout.trim() === "true" ? (outputs.mustRun ?? true) : false };
-        }
+        if (type === CONTAINER) return this.readContainer(id, outputs);
         if (type === NETWORK) {
             return spawnSync("docker", ["network", "inspect", id], { env: this.env() }).status === 0 ? outputs : undefined;
         }

@@ -24,6 +24,11 @@ export interface DiffResult {
     readonly changedKeys: string[];
     /** The provider's own delete-before-replace default for this resource type. */
     readonly deleteBeforeReplace: boolean;
+    /**
+     * The old values the diff compared, when not the old inputs: a Terraform bridge diffs the state its Read left, and
+     * its detailed diff (what the display prints) names those values.
+     */
+    readonly oldValues?: PropertyMap;
 }
 
 /** What a provider operation may use from the engine. */
@@ -48,6 +53,11 @@ export interface EmulatedProvider {
     readonly name: string;
     /** Provider-level configuration (explicit provider inputs), set before any resource operation. */
     configure?(config: PropertyMap): void;
+    /**
+     * DiffConfig of the provider's configuration: whether resources moving to this provider from one configured with
+     * `olds` must be replaced (the engine asks the new provider, step_generator.go:2653-2684).
+     */
+    diffConfig(olds: PropertyMap, news: PropertyMap): boolean;
     check(type: string, olds: PropertyMap | undefined, news: PropertyMap): CheckResult;
     diff(type: string, oldInputs: PropertyMap, oldOutputs: PropertyMap, news: PropertyMap): DiffResult;
     /** With preview, nothing is created: outputs not known before creation are UNKNOWN. */

@@ -4,13 +4,16 @@
 //   the enabled classes, then shuffled; crypto/rand; special characters `!@#$%&*()-_=+[]{}<>:?` unless
 //   `overrideSpecial`; `length` must cover the minimums.
 // - Diff: resource_string.go:368-512 and resource_password.go: every argument is RequiresReplace; `keepers` is
-//   RequiresReplaceIfValuesNotNull (internal/planmodifiers/map), so a change to a non-null keepers replaces.
+//   RequiresReplaceIfValuesNotNull (rules.ts `keepersRequireReplace`, shared with the e2e executor): removing keepers
+//   replaces, a change that only adds null values updates the state.
+// - DiffConfig: the provider has no configuration, so a move between random providers never replaces.
 // - Outputs: `result`; the id is the result for a string and "none" for a password. RandomPassword.result is
 //   secret through the SDK's additionalSecretOutputs ["bcryptHash", "result"] (the engine applies it).
 //   bcryptHash is not produced here (no bcrypt implementation in the test dependencies); programs here do not read it.
 import { randomInt } from "crypto";
 import { PropertyMap, UNKNOWN, plainEqual, reveal } from "../values";
 import { CheckFailure, CheckResult, CreateResult, DiffResult, EmulatedProvider, changedKeys, unsupportedType } from "./provider";
+import { randomReplaceKeys } from "./rules";
 
 const STRING = "random:index/randomString:RandomString";
 const PASSWORD = "random:index/randomPassword:RandomPassword";
@@ -58,6 +61,10 @@ export function generate(args: PropertyMap): string {
 export class RandomProvider implements EmulatedProvider {
     readonly name = "random";
 
+    diffConfig(): boolean {
+        return false;
+    }
+
     check(type: string, _olds: PropertyMap | undefined, news: PropertyMap): CheckResult {
         if (type !== STRING && type !== PASSWORD) unsupportedType(this.name, type);
         const a = { ...DEFAULTS, ...reveal(news) as PropertyMap };
@@ -81,8 +88,7 @@ export class RandomProvider implements EmulatedProvider {
 
     diff(_type: string, oldInputs: PropertyMap, _oldOutputs: PropertyMap, news: PropertyMap): DiffResult {
         const changed = changedKeys(oldInputs, news, (a, b) => plainEqual(a as never, b as never));
-        // keepers: RequiresReplaceIfValuesNotNull; removing keepers entirely is an in-place change.
-        const replaceKeys = changed.filter(k => k !== "keepers" || news.keepers !== undefined);
+        const replaceKeys = randomReplaceKeys(changed, reveal(oldInputs) as PropertyMap, reveal(news) as PropertyMap);
         return { changedKeys: changed, replaceKeys, deleteBeforeReplace: false };
     }
 
@@ -94,7 +100,7 @@ export class RandomProvider implements EmulatedProvider {
     }
 
     async update(_type: string, _id: string, oldOutputs: PropertyMap, news: PropertyMap): Promise<PropertyMap> {
-        // Only a keepers removal reaches update: the value stays.
+        // Only a keepers change that does not replace reaches update: the value stays.
         return { ...DEFAULTS, ...news, result: oldOutputs.result };
     }
 

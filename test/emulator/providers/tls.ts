@@ -15,6 +15,11 @@ const ALGORITHMS = ["RSA", "ECDSA", "ED25519"];
 export class TlsProvider implements EmulatedProvider {
     readonly name = "tls";
 
+    /** The tls provider's configuration has no ForceNew property: a move between tls providers never replaces (the bridge's DiffConfig). */
+    diffConfig(): boolean {
+        return false;
+    }
+
     check(type: string, _olds: PropertyMap | undefined, news: PropertyMap): CheckResult {
         const failures: CheckFailure[] = [];
         const plain = reveal(news) as PropertyMap;

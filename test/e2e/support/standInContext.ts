@@ -1,0 +1,43 @@
+/**
+ * A build context of the stand-in Identity Service (test/fixtures/identity-service) that behaves as one deployment
+ * needs: its test-control variables (the seeding rule, the client store cache, the Creatio version it acts as) set
+ * by `ENV` lines in a copy of its Dockerfile-OAuth, as its README describes. The stand-in's own files are copied, never
+ * changed. Remove the copy with `remove()`.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+const FIXTURE_DIR = path.join(__dirname, "..", "..", "fixtures", "identity-service");
+
+/** The two rules by which the stand-in may seed its configured clients (its STANDIN_SEEDING_RULE). */
+export type SeedingRule = "missing-id" | "empty-table";
+export const SEEDING_RULES: readonly SeedingRule[] = ["missing-id", "empty-table"];
+
+export interface StandInControls {
+    readonly seedingRule: SeedingRule;
+    /** The Creatio version the service acts as; the deployment's `creatioVersion`. */
+    readonly creatioVersion: string;
+    /** Seconds the client store caches a client (IdentityServer4's optional cache); undefined: no cache. */
+    readonly clientStoreCacheSeconds?: number;
+}
+
+export interface StandInContext {
+    readonly path: string;
+    remove(): void;
+}
+
+export function standInContext(controls: StandInControls): StandInContext {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cis-e2e-stand-in-${controls.seedingRule}-`));
+    fs.cpSync(FIXTURE_DIR, dir, { recursive: true, filter: source => !/\.(test|doubles\.test)\.ts$|standIn\.ts$/.test(source) });
+    const env = [
+        `STANDIN_SEEDING_RULE=${controls.seedingRule}`,
+        `STANDIN_CREATIO_VERSION=${controls.creatioVersion}`,
+        `STANDIN_CLIENT_STORE_CACHE=${controls.clientStoreCacheSeconds === undefined ? "off" : String(controls.clientStoreCacheSeconds)}`,
+    ];
+    const dockerfile = path.join(dir, "Dockerfile-OAuth");
+    const text = fs.readFileSync(dockerfile, "utf8");
+    if (!/^ENTRYPOINT /m.test(text)) throw new Error("the stand-in's Dockerfile-OAuth has no ENTRYPOINT line to put the ENV lines before");
+    fs.writeFileSync(dockerfile, text.replace(/^ENTRYPOINT /m, `ENV ${env.join(" ")}\nENTRYPOINT `));
+    return { path: dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
