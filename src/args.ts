@@ -190,8 +190,9 @@ export interface SigningCertificate {
      */
     path?: pulumi.Input<string>;
     /**
-     * The password of the `.pfx` at `path`, if it has one. Prefer a PFX without a password, as the vendor's sample
-     * is: the service reads a password from a configuration key the vendor does not document. Treated as a secret.
+     * The password of the `.pfx` at `path`, if it has one. The file is opened with it on the machine that runs
+     * Pulumi (a wrong password is an error before anything is created) and reaches the service without a password,
+     * so no password travels further. Treated as a secret.
      */
     password?: pulumi.Input<string>;
     /**

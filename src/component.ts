@@ -5,12 +5,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { CreatioSystemSettings, IdentityServiceArgs } from "./args";
-import { createSigningCertificate, readPfxBase64 } from "./certificates";
+import { createSigningCertificate, reencodedPfxBase64 } from "./certificates";
 import { CreatioHealthCheckResult } from "./creatioArgs";
 import { claimExclusively, providerFor, providerKey } from "./claims";
 import { clientDefinition, ClientSettings, renderSettings, Setting } from "./configuration";
 import { ClientCredentials, createClientCredentials } from "./credentials";
-import { additionalSettingsOutput } from "./escapeHatchPlan";
+import { additionalSettingsOutput, secretSettingValues } from "./escapeHatchPlan";
 import { DeploymentPlan, planDeployment } from "./plan";
 import { checkPlainInputs } from "./plainInputs";
 import { afterGate } from "./readiness";
@@ -106,7 +106,7 @@ export class IdentityService extends pulumi.ComponentResource {
         const configuration = renderConfiguration(plan, client, plan.deployment.facts);
         const signingCertificate =
             plan.signingCertificate.kind === "file"
-                ? readPfxBase64(plan.signingCertificate.path)
+                ? reencodedPfxBase64(plan.signingCertificate.path, plan.signingCertificate.password)
                 : createSigningCertificate(name, plan.signingCertificate.rotation, this).pfxBase64;
         const { url, gate, service } = plan.deployment.deploy(
             name,
@@ -115,7 +115,7 @@ export class IdentityService extends pulumi.ComponentResource {
                 configuration,
                 signingCertificate,
                 environment: pulumi.output(plan.escapeHatches.environment),
-                secrets: [plan.connectionString, credentials.secret, plan.redisConnection, signingCertificatePassword(plan)],
+                secrets: [plan.connectionString, credentials.secret, plan.redisConnection, signingCertificatePassword(plan), secretSettingValues(plan.escapeHatches)],
                 publicUrl: plan.publicUrl,
                 daemon: dockerDaemon(opts),
                 restartToken: serviceRestartToken,
@@ -217,20 +217,18 @@ function renderConfiguration(plan: DeploymentPlan, client: pulumi.Output<ClientS
             .all([
                 client,
                 plan.connectionString,
-                signingCertificatePassword(plan),
                 plan.logLevel,
                 plan.redisConnection,
                 plan.forceHttpsSchemeInRequests,
                 target.signingCertificatePath,
                 additionalSettingsOutput(plan.escapeHatches),
             ])
-            .apply(([client, connectionString, signingCertificatePassword, logLevel, redisConnection, forceHttpsSchemeInRequests, certificatePath, additionalSettings]) =>
+            .apply(([client, connectionString, logLevel, redisConnection, forceHttpsSchemeInRequests, certificatePath, additionalSettings]) =>
                 renderSettings(plan.profile, {
                     provider: plan.provider,
                     connectionString,
                     client,
                     signingCertificatePath: certificatePath,
-                    signingCertificatePassword,
                     logLevel,
                     redisConnection,
                     forceHttpsSchemeInRequests,

@@ -4,7 +4,7 @@
  * (`appsettings.Production.json`) and IIS as a patch of appsettings.json.
  */
 import { DatabaseProvider, LogLevel } from "./args";
-import { SIGNING_CERTIFICATE_PASSWORD_KEY, SystemClientProfile, VersionProfile } from "./versions";
+import { SystemClientProfile, VersionProfile } from "./versions";
 
 /**
  * The system client's grant types. Creatio's server uses the client for `client_credentials` tokens only: every
@@ -79,7 +79,6 @@ export interface ServiceSettings {
     readonly client: ClientSettings;
     /** Where the signing PFX is on the target (container or server); absent to use the archive's sample. */
     readonly signingCertificatePath?: string;
-    readonly signingCertificatePassword?: string;
     readonly logLevel: LogLevel;
     readonly redisConnection?: string;
     readonly forceHttpsSchemeInRequests?: boolean;
@@ -132,7 +131,6 @@ export const MANAGED_SETTINGS: readonly ManagedKey[] = [
     { key: "Clients", by: "client", secret: true },
     { key: "Logging:LogLevel:Default", by: "logLevel", secret: false },
     { key: "X509CertificatePath", by: "signingCertificate", secret: false },
-    { key: SIGNING_CERTIFICATE_PASSWORD_KEY, by: "signingCertificate.password", secret: true },
     { key: "RedisConnection", by: "redisConnection", secret: true },
     { key: "ForceHttpsSchemeInRequests", by: "forceHttpsSchemeInRequests", secret: false },
 ];
@@ -152,9 +150,6 @@ export function renderSettings(profile: VersionProfile, settings: ServiceSetting
     ];
     if (settings.signingCertificatePath !== undefined) {
         result.push({ key: "X509CertificatePath", value: settings.signingCertificatePath });
-        if (settings.signingCertificatePassword) {
-            result.push({ key: SIGNING_CERTIFICATE_PASSWORD_KEY, value: settings.signingCertificatePassword });
-        }
     }
     if (profile.supports.redisConnection && settings.redisConnection) {
         result.push({ key: "RedisConnection", value: settings.redisConnection });

@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs, LogLevel } from "./args";
-import { pfxFile } from "./certificates";
+import { checkSuppliedPfx } from "./certificates";
 import { connectionStringCheck, firstProblem, reseedConnectionStringCheck } from "./connectionStrings";
 import { DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS, DEFAULT_CLIENT_NAME, DEFAULT_LOG_LEVEL, MANAGED_SETTINGS } from "./configuration";
 import { CLIENT_ID_LENGTH, CLIENT_ID_MAX_LENGTH, CLIENT_SECRET_LENGTH, CLIENT_SECRET_MAX_LENGTH } from "./credentials";
@@ -225,7 +225,7 @@ function planSigningCertificate(args: IdentityServiceArgs, check: ArgumentCheck)
             "rotates a generated certificate only; remove it (replace the file at `path` to rotate your own), or remove `path` to have one generated",
         );
     }
-    return { kind: "file", path: check.input("signingCertificate.path", given.path, pfxFile), password: given.password };
+    return { kind: "file", path: checkSuppliedPfx(check, given.path, given.password), password: given.password };
 }
 
 function checkTargetBlocks(args: IdentityServiceArgs, check: ArgumentCheck): void {

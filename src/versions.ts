@@ -177,11 +177,6 @@ export function systemClientProfile(version: Version): SystemClientProfile {
     };
 }
 
-/**
- * The configuration key the signing certificate's password is written to. The vendor documents none
- * (a known unknown): this is the one place to change when one is documented.
- */
-export const SIGNING_CERTIFICATE_PASSWORD_KEY = "X509CertificatePassword";
 
 /** Everything the rest of the package needs to know about one Creatio version. */
 export interface VersionProfile {

@@ -116,7 +116,6 @@ describe("configuration rendering", () => {
         const settings = renderSettings(profile("8.3.2"), {
             ...base,
             signingCertificatePath: "/app/signing-certificate.pfx",
-            signingCertificatePassword: "pfx-password",
             redisConnection: "redis:6379",
             forceHttpsSchemeInRequests: true,
         });
@@ -127,7 +126,6 @@ describe("configuration rendering", () => {
             "Clients",
             "Logging:LogLevel:Default",
             "X509CertificatePath",
-            "X509CertificatePassword",
             "RedisConnection",
             "ForceHttpsSchemeInRequests",
         ]);
@@ -148,7 +146,7 @@ describe("configuration rendering", () => {
         assert.equal(valueOf(renderSettings(profile("8.3.1"), { ...base, servedOverHttps: true }), "ForceHttpsSchemeInRequests"), undefined);
     });
 
-    it("omits the certificate keys without a certificate and the password key without a password", () => {
+    it("omits the certificate key without a certificate, and never writes a certificate password (the PFX reaches the service without one)", () => {
         assert.ok(!keys(renderSettings(profile("8.2.1"), base)).includes("X509CertificatePath"));
         const withPath = renderSettings(profile("8.2.1"), { ...base, signingCertificatePath: "C:\\ids\\openssl.pfx" });
         assert.equal(valueOf(withPath, "X509CertificatePath"), "C:\\ids\\openssl.pfx");
@@ -163,7 +161,6 @@ describe("configuration rendering", () => {
                     ...base,
                     provider,
                     signingCertificatePath: "/app/signing-certificate.pfx",
-                    signingCertificatePassword: "pfx-password",
                     redisConnection: "redis:6379",
                     forceHttpsSchemeInRequests: true,
                 });
@@ -173,7 +170,7 @@ describe("configuration rendering", () => {
             }
         }
         const secret = MANAGED_SETTINGS.filter(m => m.secret).map(m => m.key);
-        assert.deepEqual(secret, ["DatabaseConnectionString", "PostgresConnection", "MsSqlConnection", "Clients", "X509CertificatePassword", "RedisConnection"]);
+        assert.deepEqual(secret, ["DatabaseConnectionString", "PostgresConnection", "MsSqlConnection", "Clients", "RedisConnection"]);
     });
 
     it("renders the user's settings after the package's, replacing a key of the same name in place", () => {

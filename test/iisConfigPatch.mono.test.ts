@@ -49,6 +49,8 @@ describe("IIS configuration patch on real files (ConfigPatch.cs under Mono)", fu
     this.timeout(60000);
     let work: string;
     let exe: string;
+    /** Stands for the upload folder, where configure.ps1 has the patcher write its temporary file. */
+    let deploy: string;
 
     before(() => {
         if (!hasCommand("mcs") || !hasCommand("mono")) {
@@ -58,6 +60,8 @@ describe("IIS configuration patch on real files (ConfigPatch.cs under Mono)", fu
         }
         work = fs.mkdtempSync(path.join(os.tmpdir(), "config-patch-"));
         exe = path.join(work, "config-patch.exe");
+        deploy = path.join(work, "IdentityService.deploy");
+        fs.mkdirSync(deploy);
         execFileSync("mcs", [
             "-langversion:5",
             "-warnaserror+",
@@ -82,7 +86,11 @@ describe("IIS configuration patch on real files (ConfigPatch.cs under Mono)", fu
     function patchAppSettings(file: string, patch: string) {
         const patchFile = `${file}.patch.json`;
         fs.writeFileSync(patchFile, patch);
-        return run("appsettings", file, patchFile);
+        return run("appsettings", file, patchFile, path.join(deploy, "appsettings.json.tmp"));
+    }
+
+    function patchWebConfig(file: string, enabled: "true" | "false", logFile: string) {
+        return run("webconfig", file, enabled, path.join(deploy, "web.config.tmp"), logFile);
     }
 
     let counter = 0;
@@ -149,6 +157,14 @@ describe("IIS configuration patch on real files (ConfigPatch.cs under Mono)", fu
             assert.ok(text.includes('"Max": 1.5e3'), "numbers are kept exactly as written");
             assert.equal(result.Path, "C:\\Sample\\openssl.pfx");
             assert.equal(result.Unicode, "\u00fc\u540d \ud83d\ude00");
+        });
+
+        it("writes a changed file through the temporary file it is given (in the upload folder), which does not stay", () => {
+            const target = file("appsettings.json", shipped);
+            assert.equal(patchAppSettings(target, patchFor({ connectionString: "Server=db;Password=Mono-Tmp-Secret-61;" })).stdout, "changed");
+            assert.equal(JSON.parse(fs.readFileSync(target, "utf8")).DatabaseConnectionString, "Server=db;Password=Mono-Tmp-Secret-61;");
+            assert.deepEqual(fs.readdirSync(deploy), [], "the temporary file was moved over the file");
+            assert.deepEqual(fs.readdirSync(work).filter(name => name.endsWith(".tmp")), [], "nothing written next to the file");
         });
 
         it("is idempotent: a second run with the same patch leaves the file byte-identical and says unchanged", () => {
@@ -230,7 +246,7 @@ describe("IIS configuration patch on real files (ConfigPatch.cs under Mono)", fu
 
         it("sets stdoutLogEnabled and stdoutLogFile, keeps everything else byte for byte, strips the BOM", () => {
             const target = file("web.config", Buffer.concat([BOM, Buffer.from(shipped, "utf8")]));
-            assert.deepEqual(run("webconfig", target, "true", "D:\\Logs\\ids & \"co\" <1>\\stdout"), { status: 0, stdout: "changed", stderr: "" });
+            assert.deepEqual(patchWebConfig(target, "true", "D:\\Logs\\ids & \"co\" <1>\\stdout"), { status: 0, stdout: "changed", stderr: "" });
             const text = fs.readFileSync(target, "utf8");
             assert.equal(
                 text,
@@ -243,18 +259,18 @@ describe("IIS configuration patch on real files (ConfigPatch.cs under Mono)", fu
 
         it("is idempotent, and turning the log off keeps the file path", () => {
             const target = file("web.config", shipped);
-            assert.equal(run("webconfig", target, "true", ".\\logs\\stdout").stdout, "changed");
+            assert.equal(patchWebConfig(target, "true", ".\\logs\\stdout").stdout, "changed");
             const first = fs.readFileSync(target);
-            assert.equal(run("webconfig", target, "true", ".\\logs\\stdout").stdout, "unchanged");
+            assert.equal(patchWebConfig(target, "true", ".\\logs\\stdout").stdout, "unchanged");
             assert.deepEqual(fs.readFileSync(target), first);
-            assert.equal(run("webconfig", target, "false", ".\\logs\\stdout").stdout, "changed");
+            assert.equal(patchWebConfig(target, "false", ".\\logs\\stdout").stdout, "changed");
             assert.equal(fs.readFileSync(target, "utf8"), shipped);
         });
 
         it("patches a web.config without <location>, with LF line endings", () => {
             const plain = '<?xml version="1.0"?>\n<configuration>\n  <system.webServer>\n    <aspNetCore processPath="dotnet" />\n  </system.webServer>\n</configuration>\n';
             const target = file("web.config", plain);
-            assert.equal(run("webconfig", target, "true", ".\\logs\\stdout").stdout, "changed");
+            assert.equal(patchWebConfig(target, "true", ".\\logs\\stdout").stdout, "changed");
             assert.equal(
                 fs.readFileSync(target, "utf8"),
                 plain.replace('<aspNetCore processPath="dotnet" />', '<aspNetCore processPath="dotnet" stdoutLogEnabled="true" stdoutLogFile=".\\logs\\stdout" />'),
@@ -267,7 +283,7 @@ describe("IIS configuration patch on real files (ConfigPatch.cs under Mono)", fu
                 ["<configuration>", /web\.config is not valid XML/],
             ] as const) {
                 const target = file("web.config", content);
-                const result = run("webconfig", target, "true", ".\\logs\\stdout");
+                const result = patchWebConfig(target, "true", ".\\logs\\stdout");
                 assert.equal(result.status, 1);
                 assert.match(result.stderr, message);
                 assert.equal(fs.readFileSync(target, "utf8"), content);

@@ -32,7 +32,6 @@ const settings = fc.record({
     connectionString: hostile,
     client,
     signingCertificatePath: fc.option(hostile, { nil: undefined }),
-    signingCertificatePassword: fc.option(hostile, { nil: undefined }),
     logLevel: fc.constantFrom(...Object.values(LogLevel)),
     redisConnection: fc.option(hostile, { nil: undefined }),
     forceHttpsSchemeInRequests: fc.option(fc.boolean(), { nil: undefined }),

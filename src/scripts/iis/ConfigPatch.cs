@@ -10,6 +10,10 @@
 // Keys match case-insensitively (as .NET configuration reads them) and keep the file's spelling. The file is
 // written only when its bytes change, so a second run with the same patch leaves it byte-identical.
 //
+// A changed file is written to a temporary file the caller names (configure.ps1 puts it in the upload folder, which
+// only Administrators and SYSTEM can read, so the secrets are never in a file other users can read), then moved over
+// the file with File.Replace, which keeps the replaced file's permissions and leaves no half-written file behind.
+//
 // web.config: the <aspNetCore> element's stdoutLogEnabled (and, when given, stdoutLogFile) attributes are set;
 // everything else, whitespace included, is kept.
 using System;
@@ -26,12 +30,12 @@ namespace CreatioIdentityService
         private static readonly Encoding Utf8NoBom = new UTF8Encoding(false, true);
 
         /// <summary>Merges <paramref name="patchJson"/> into the file; returns "changed" or "unchanged".</summary>
-        public static string PatchAppSettingsFile(string path, string patchJson)
+        public static string PatchAppSettingsFile(string path, string patchJson, string temporaryPath)
         {
             byte[] original = File.ReadAllBytes(path);
             string text = Decode(original, "appsettings.json");
             string patched = PatchAppSettingsText(text, patchJson);
-            return WriteIfChanged(path, original, patched);
+            return WriteIfChanged(path, original, patched, temporaryPath);
         }
 
         /// <summary>The merge on text: the file's content (without a byte order mark) and the patch.</summary>
@@ -59,12 +63,12 @@ namespace CreatioIdentityService
         }
 
         /// <summary>Sets the stdout log attributes of &lt;aspNetCore&gt;; returns "changed" or "unchanged".</summary>
-        public static string PatchWebConfigFile(string path, bool stdoutLogEnabled, string stdoutLogFile)
+        public static string PatchWebConfigFile(string path, bool stdoutLogEnabled, string stdoutLogFile, string temporaryPath)
         {
             byte[] original = File.ReadAllBytes(path);
             string text = Decode(original, "web.config");
             string patched = PatchWebConfigText(text, stdoutLogEnabled, stdoutLogFile);
-            return WriteIfChanged(path, original, patched);
+            return WriteIfChanged(path, original, patched, temporaryPath);
         }
 
         public static string PatchWebConfigText(string text, bool stdoutLogEnabled, string stdoutLogFile)
@@ -126,17 +130,15 @@ namespace CreatioIdentityService
             }
         }
 
-        private static string WriteIfChanged(string path, byte[] original, string text)
+        private static string WriteIfChanged(string path, byte[] original, string text, string temporaryPath)
         {
             byte[] bytes = Utf8NoBom.GetBytes(text);
             if (SameBytes(original, bytes))
             {
                 return "unchanged";
             }
-            string temporary = path + ".tmp";
-            File.WriteAllBytes(temporary, bytes);
-            File.Copy(temporary, path, true);
-            File.Delete(temporary);
+            File.WriteAllBytes(temporaryPath, bytes);
+            File.Replace(temporaryPath, path, null);
             return "changed";
         }
 
