@@ -199,3 +199,20 @@ export function additionalSettingsOutput(plan: EscapeHatchPlan): pulumi.Output<S
         .all(plan.additionalSettings.map(setting => pulumi.output(setting.value)))
         .apply(values => plan.additionalSettings.flatMap((setting, i) => flattenSetting(setting.key, values[i] as JsonValue)));
 }
+
+/**
+ * The string values of `additionalSettings` the program made secret (all strings inside a secret value), for targets
+ * that redact secrets from their own messages.
+ */
+export function secretSettingValues(plan: EscapeHatchPlan): pulumi.Output<string[]> {
+    const strings = (value: unknown): string[] =>
+        typeof value === "string" ? [value] : Array.isArray(value) ? value.flatMap(strings) : value !== null && typeof value === "object" ? Object.values(value).flatMap(strings) : [];
+    return pulumi
+        .all(
+            plan.additionalSettings.map(setting => {
+                const value = pulumi.output(setting.value);
+                return pulumi.all([value, pulumi.isSecret(value)]).apply(([resolved, secret]) => (secret ? strings(resolved) : []));
+            }),
+        )
+        .apply(lists => lists.flat());
+}

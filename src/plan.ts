@@ -13,7 +13,7 @@ import { ReadinessSettings, readinessSettings } from "./readiness";
 import { EscapeHatchPlan, planEscapeHatches } from "./escapeHatchPlan";
 import { TargetManaged } from "./escapeHatches";
 import { DOCKER_MANAGED, DockerSettings, dockerSettings, planDocker } from "./targets/docker";
-import { IisSettings, iisSettings, planIis } from "./targets/iis";
+import { IIS_MANAGED, IisSettings, iisSettings, planIis } from "./targets/iis";
 import { planSwarm, SWARM_MANAGED, swarmRedisConnection, SwarmSettings, swarmSettings } from "./targets/swarm";
 import { PlannedTarget } from "./targets/target";
 import { ArgumentCheck, Check, checks, describe, isKnown } from "./validation";
@@ -70,7 +70,7 @@ export interface DeploymentPlan {
 /** What each target sets itself besides the package's keys: the user's keys and variables may not collide with it. */
 const TARGET_MANAGED = {
     [DeploymentTarget.Docker]: DOCKER_MANAGED,
-    [DeploymentTarget.Iis]: { settings: [], environment: [] },
+    [DeploymentTarget.Iis]: IIS_MANAGED,
     [DeploymentTarget.Swarm]: SWARM_MANAGED,
 };
 

@@ -30,7 +30,7 @@ export interface DeployInputs {
      */
     readonly environment: pulumi.Output<Record<string, string>>;
     /** Every secret value of the configuration, for targets that must redact them from their own messages. */
-    readonly secrets: pulumi.Input<string | undefined>[];
+    readonly secrets: pulumi.Input<string | undefined | readonly string[]>[];
     /** The URL handed to Creatio, when it differs from the target's `url`. */
     readonly publicUrl?: pulumi.Input<string>;
     /** The Docker daemon's address (the provider's `host`), to derive a default host name from. */

@@ -381,6 +381,7 @@ describe("IIS target (mocks)", () => {
             assert.equal(input.patcherPath, `D:\\Apps\\IDS.deploy\\${patcherFile().name}`);
             assert.equal(input.poolAccount, "IIS AppPool\\IdentityService-conf");
             assert.deepEqual(input.webConfig, { stdoutLogEnabled: true, stdoutLogFile: "D:\\Logs\\ids\\stdout" });
+            assert.ok(!("environmentVariables" in input.webConfig), "without environment, the input is what it always was");
             assert.deepEqual(input.signingCertificate, {
                 path: "D:\\Apps\\IDS\\signing-certificate.pfx",
                 base64: await deliveredPfx(),
@@ -398,6 +399,30 @@ describe("IIS target (mocks)", () => {
             assert.equal(clients[0].Secrets[0], SECRETS.clientSecret);
             assert.equal(clients[0].ClientId, await valueOf(service.clientId));
             assert.deepEqual([...input.secrets].sort(), [SECRETS.connectionString, SECRETS.clientSecret, SECRETS.redis, SECRETS.pfxPassword].sort());
+        });
+
+        it("hands the configuration step the escape hatches: additionalSettings in the appsettings patch, environment for web.config, secret values redacted", async () => {
+            const { service, recorder } = deploy(
+                "hatch",
+                iisArgs({}, {
+                    additionalSettings: { Serilog: { MinimumLevel: "Warning", Secret: pulumi.secret(["Smtp-Secret-1", { Token: "Token-Secret-2" }]) } },
+                    environment: { TZ: "Europe/Berlin" },
+                }),
+            );
+            await valueOf(service.url);
+            const input = await stdinOf(recorder, "hatch-iis-configuration");
+            assert.deepEqual(JSON.parse(input.appSettings).Serilog, { MinimumLevel: "Warning", Secret: ["Smtp-Secret-1", { Token: "Token-Secret-2" }] });
+            assert.deepEqual(JSON.parse(input.webConfig.environmentVariables), { TZ: "Europe/Berlin" });
+            assert.ok(input.secrets.includes("Smtp-Secret-1") && input.secrets.includes("Token-Secret-2"), "every string of a secret value is redacted from the step's errors");
+            assert.ok(!input.secrets.includes("Warning"), "a value that is not secret is not");
+        });
+
+        it("refuses a variable the ASP.NET Core Module sets for the process itself", () => {
+            assert.throws(
+                () => deploy("ancm", iisArgs({}, { environment: { ASPNETCORE_PORT: "5000" } })),
+                /- environment\.ASPNETCORE_PORT: ASPNETCORE_PORT sets "aspnetcore_port", which the package sets as the variable ASPNETCORE_PORT, which the ASP\.NET Core Module sets for the process itself; remove it/,
+            );
+            assert.doesNotThrow(() => deploy("ancm-env", iisArgs({}, { environment: { ASPNETCORE_ENVIRONMENT: "Staging" } })), "the IIS target reads appsettings.json itself, whatever the environment");
         });
 
         it("sets ForceHttpsSchemeInRequests to false over HTTP and leaves it to the service over HTTPS (8.3.1+)", async () => {
@@ -587,6 +612,11 @@ describe("IIS target (mocks)", () => {
         it("a new pool password re-runs the pool step only; a new port the site step and the readiness check", async () => {
             assert.deepEqual(await changedSteps(a => (a.iis!.appPoolIdentity!.password = "Other-Pool-Password-1"), "u4"), ["iis-app-pool"]);
             assert.deepEqual(await changedSteps(a => (a.iis!.port = 8091), "u5"), ["iis-site", "readiness"]);
+        });
+
+        it("an environment variable or an additional setting re-runs the configuration step only", async () => {
+            assert.deepEqual(await changedSteps(a => (a.environment = { TZ: "UTC" }), "u7"), ["iis-configuration"]);
+            assert.deepEqual(await changedSteps(a => (a.additionalSettings = { AllowedHosts: "*" }), "u8"), ["iis-configuration"]);
         });
 
         it("stdout logging re-runs the configuration step only", async () => {
