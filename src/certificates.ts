@@ -127,7 +127,7 @@ const pbeAlgorithm = (salt: Buffer): Node => sequence(oid(OID.pbeWithSha1And3Des
  * with a one-way function instead of drawn at random, so the same key and certificate always give the same bytes
  * and a re-run changes nothing.
  */
-export async function encodePkcs12(privateKeyPem: string, certificatePem: string): Promise<Buffer> {
+export function encodePkcs12(privateKeyPem: string, certificatePem: string): Buffer {
     const keyDer = crypto.createPrivateKey(privateKeyPem).export({ type: "pkcs8", format: "der" });
     const certificateDer = new crypto.X509Certificate(certificatePem).raw;
     const seed = crypto.createHmac("sha256", keyDer).update(certificateDer).digest();
@@ -283,13 +283,13 @@ export function checkSuppliedPfx(
  */
 export function reencodedPfxBase64(path: pulumi.Input<string>, password: pulumi.Input<string> | undefined): pulumi.Output<string> {
     return pulumi.secret(
-        pulumi.all([path, password]).apply(async ([file, secret]) => {
+        pulumi.all([path, password]).apply(([file, secret]) => {
             const opened = openPfx(fs.readFileSync(file), secret);
             if (!opened.ok) {
                 // Checked before the component registered: only a file changed since can get here.
                 throw new Error(`signingCertificate: ${describe(file)} can no longer be opened: ${opened.message}`);
             }
-            return (await encodePkcs12(opened.privateKeyPem, opened.certificatePem)).toString("base64");
+            return encodePkcs12(opened.privateKeyPem, opened.certificatePem).toString("base64");
         }),
     );
 }
@@ -331,7 +331,7 @@ export function createSigningCertificate(
     const pfxBase64 = pulumi.secret(
         pulumi
             .all([key.privateKeyPem, certificate.certPem])
-            .apply(async ([keyPem, certificatePem]) => (await encodePkcs12(keyPem, certificatePem)).toString("base64")),
+            .apply(([keyPem, certificatePem]) => encodePkcs12(keyPem, certificatePem).toString("base64")),
     );
     return { key, certificate, pfxBase64 };
 }

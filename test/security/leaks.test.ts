@@ -29,9 +29,8 @@ const certificates = path.join(__dirname, "..", "fixtures", "certificates");
 let generatedPfxBytes: Promise<Buffer> | undefined;
 /** The PFX the component encodes from the TLS double's key and certificate. */
 function generatedPfx(): Promise<Buffer> {
-    generatedPfxBytes ??= encodePkcs12(
-        fs.readFileSync(path.join(certificates, "generated-key.pem"), "utf8"),
-        fs.readFileSync(path.join(certificates, "generated-certificate.pem"), "utf8"),
+    generatedPfxBytes ??= Promise.resolve(
+        encodePkcs12(fs.readFileSync(path.join(certificates, "generated-key.pem"), "utf8"), fs.readFileSync(path.join(certificates, "generated-certificate.pem"), "utf8")),
     );
     return generatedPfxBytes;
 }
