@@ -681,7 +681,8 @@ export interface IdentityServiceArgs {
     /**
      * Keys of `additionalSettings` and names of `environment` that may replace one the package sets itself (for example
      * `["Logging:LogLevel:Default"]`): without an entry here, such a collision is refused before anything is created,
-     * naming the key and the argument to use instead. Every entry must replace something. Default: none.
+     * naming the key and the argument to use instead. Every entry must replace something, with one value (not `null`
+     * or an array); a value in place of one of the package's secrets is kept a secret. Default: none.
      */
     overrides?: string[];
     /**

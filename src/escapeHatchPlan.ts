@@ -13,6 +13,8 @@ import {
     flattenedKeyProblems,
     flattenSetting,
     jsonValueProblem,
+    replacedValueProblems,
+    replacesSecret,
     settingField,
     settingKeyProblem,
     TargetManaged,
@@ -61,6 +63,9 @@ function leaves(block: Record<string, unknown>, path: string[] = []): { path: st
 export function planEscapeHatches(args: IdentityServiceArgs, target: TargetManaged, packageKeys: readonly ManagedKey[], check: ArgumentCheck): EscapeHatchPlan {
     const managedSettings = [...packageKeys, ...target.settings];
     const overrides = planOverrides(args.overrides, check);
+    // A value in place of one of the package's secrets is a secret, whether or not the program made it one.
+    const keptSecret = (key: string, value: JsonValue): pulumi.Output<JsonValue> | JsonValue =>
+        replacesSecret(key, value, managedSettings, overrides) ? (pulumi.secret(value) as pulumi.Output<JsonValue>) : value;
 
     const settings: AdditionalSettingPlan[] = [];
     const knownKeys: UserSetting[] = [];
@@ -85,12 +90,13 @@ export function planEscapeHatches(args: IdentityServiceArgs, target: TargetManag
                 }
                 const flattened = flattenedKeyProblems(field, key, value as JsonValue);
                 flattened.forEach(p => check.fail(p.field, p.message));
+                replacedValueProblems(field, key, value as JsonValue, managedSettings, overrides).forEach(p => check.fail(p.field, p.message));
                 knownKeys.push(...flattenSetting(key, value as JsonValue).map(setting => ({ field, key: setting.key })));
-                settings.push({ key, value: value as JsonValue });
+                settings.push({ key, value: keptSecret(key, value as JsonValue) });
             } else {
                 const output = pulumi.output(value as pulumi.Input<JsonValue>) as pulumi.Output<JsonValue>;
                 pending.push({ field, key, value: output });
-                settings.push({ key, value: output });
+                settings.push({ key, value: output.apply(resolved => keptSecret(key, resolved)) as pulumi.Output<JsonValue> });
             }
         }
     }
@@ -140,6 +146,7 @@ export function planEscapeHatches(args: IdentityServiceArgs, target: TargetManag
                     return;
                 }
                 problems.push(...flattenedKeyProblems(field, key, value).map(p => `${p.field}: ${p.message}`));
+                problems.push(...replacedValueProblems(field, key, value, managedSettings, overrides).map(p => `${p.field} ${p.message}`));
                 found.push(...flattenSetting(key, value).map(setting => ({ field, key: setting.key })));
             });
             problems.push(

@@ -291,6 +291,37 @@ export function collisionProblems(input: {
 }
 
 /**
+ * The problems of values that replace one of the package's keys (listed in `overrides`): the package writes each as
+ * one value (text, a number or a flag), so null or an array in its place leaves the service without that key (an
+ * array is a section to ASP.NET Core's configuration). The values are never shown: they may be secret.
+ */
+export function replacedValueProblems(field: string, key: string, value: JsonValue, managedSettings: readonly ManagedKey[], overrides: readonly string[]): EscapeHatchProblem[] {
+    const listed = new Set(overrides.map(lower));
+    return flattenSetting(key, value).flatMap(setting => {
+        const managed = managedSettings.find(m => lower(m.key) === lower(setting.key));
+        if (!managed || !listed.has(lower(setting.key)) || (setting.value !== null && !Array.isArray(setting.value))) {
+            return [];
+        }
+        const kind = setting.value === null ? "null" : "an array";
+        return [
+            {
+                field,
+                message:
+                    `replaces ${quote(setting.key)}, which the package sets from \`${managed.by}\`, with ${kind}, which leaves the service ` +
+                    `without that key; give one value (a string, number or boolean), or remove ${quote(setting.key)} from \`overrides\` ` +
+                    `and \`additionalSettings\``,
+            },
+        ];
+    });
+}
+
+/** Whether a setting's value replaces a secret key of the package (listed in `overrides`): it is then a secret too. */
+export function replacesSecret(key: string, value: JsonValue, managedSettings: readonly ManagedKey[], overrides: readonly string[]): boolean {
+    const listed = new Set(overrides.map(lower));
+    return flattenSetting(key, value).some(setting => listed.has(lower(setting.key)) && managedSettings.some(m => m.secret && lower(m.key) === lower(setting.key)));
+}
+
+/**
  * The argument path of a key inside `additionalSettings`, as Pulumi writes property paths: `additionalSettings.Serilog`
  * for a plain name, `additionalSettings["Logging:LogLevel:Microsoft"]` otherwise.
  */

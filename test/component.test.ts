@@ -684,6 +684,8 @@ describe("escape hatches on Docker (mocks)", () => {
         ["an empty object", { additionalSettings: { Serilog: {} } }, /- additionalSettings\.Serilog: "Serilog" is an empty object, which sets nothing/],
         ["additionalSettings that is not an object", { additionalSettings: ["AllowedHosts"] as unknown as Record<string, string> }, /- additionalSettings: must be an object of configuration keys and values/],
         ["environment that is not an object", { environment: "TZ=UTC" as unknown as Record<string, string> }, /- environment: must be an object of variable names and values/],
+        ["null in place of a package key", { additionalSettings: { "Logging:LogLevel:Default": null }, overrides: ["Logging:LogLevel:Default"] }, /- additionalSettings\["Logging:LogLevel:Default"\]: replaces "Logging:LogLevel:Default", which the package sets from `logLevel`, with null, which leaves the service without that key; give one value \(a string, number or boolean\), or remove "Logging:LogLevel:Default" from `overrides` and `additionalSettings`/],
+        ["an array in place of a package secret", { additionalSettings: { Clients: [{ ClientId: "c", ClientSecrets: ["Array-Secret-5521"] }] }, overrides: ["Clients"] }, /- additionalSettings\.Clients: replaces "Clients", which the package sets from `client`, with an array/],
         ["a key and a variable for the same key", { additionalSettings: { AllowedHosts: "*" }, environment: { AllowedHosts: "x" } }, /- environment\.AllowedHosts: AllowedHosts sets "AllowedHosts", which additionalSettings\.AllowedHosts sets too/],
     ];
     for (const [title, overrides, expected] of refusals) {
@@ -723,6 +725,14 @@ describe("escape hatches on Docker (mocks)", () => {
             deploy("late-key", dockerArgs({ additionalSettings: { Logging: pulumi.output({ LogLevel: { Default: "Debug" } }) } })),
         );
         assert.match(error.message, /- additionalSettings: additionalSettings\.Logging: "Logging:LogLevel:Default" is a key the package sets from `logLevel`/);
+        assert.deepEqual(registeredNames, []);
+    });
+
+    it("refuses null in place of a package key known only later, once it resolves, before any child", async () => {
+        const { error, registeredNames } = await reportedError(() =>
+            deploy("late-null", dockerArgs({ additionalSettings: { DbProvider: pulumi.output(null) }, overrides: ["DbProvider"] })),
+        );
+        assert.match(error.message, /- additionalSettings: additionalSettings\.DbProvider replaces "DbProvider", which the package sets from `database\.provider`, with null, which leaves the service without that key/);
         assert.deepEqual(registeredNames, []);
     });
 

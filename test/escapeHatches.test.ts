@@ -7,6 +7,8 @@ import {
     flattenedKeyProblems,
     flattenSetting,
     jsonValueProblem,
+    replacedValueProblems,
+    replacesSecret,
     settingField,
     settingKeyProblem,
     UserSetting,
@@ -198,5 +200,29 @@ describe("escape hatches: collisions with what the package sets", () => {
         ]);
         const deferred = collisionProblems({ settings: [], environment: [], overrides: ["Clients"], managedSettings: MANAGED_SETTINGS, managedEnvironment: [], checkOverrides: false });
         assert.deepEqual(deferred, [], "left to the check that knows every key");
+    });
+
+    it("refuses null or an array in place of a package key it replaces, without showing the value", () => {
+        const field = settingField(["Clients"]);
+        assert.deepEqual(replacedValueProblems(field, "Clients", ["Secret-Client-Array-1"], MANAGED_SETTINGS, ["clients"]), [
+            {
+                field,
+                message:
+                    'replaces "Clients", which the package sets from `client`, with an array, which leaves the service without that key; ' +
+                    'give one value (a string, number or boolean), or remove "Clients" from `overrides` and `additionalSettings`',
+            },
+        ]);
+        assert.ok(!JSON.stringify(replacedValueProblems(field, "Clients", ["Secret-Client-Array-1"], MANAGED_SETTINGS, ["Clients"])).includes("Secret-Client-Array-1"));
+        assert.match(replacedValueProblems(field, "Logging", { LogLevel: { Default: null } }, MANAGED_SETTINGS, ["Logging:LogLevel:Default"])[0].message, /replaces "Logging:LogLevel:Default", which the package sets from `logLevel`, with null/);
+        assert.deepEqual(replacedValueProblems(field, "Clients", "[]", MANAGED_SETTINGS, ["Clients"]), [], "one value: the user's on purpose");
+        assert.deepEqual(replacedValueProblems(field, "Serilog", ["Console"], MANAGED_SETTINGS, ["Clients"]), [], "not a package key");
+        assert.deepEqual(replacedValueProblems(field, "Clients", null, MANAGED_SETTINGS, []), [], "not listed: the collision error says it");
+    });
+
+    it("counts a value in place of a package secret, listed in overrides, as a secret", () => {
+        assert.equal(replacesSecret("DatabaseConnectionString", "Server=db", MANAGED_SETTINGS, ["databaseconnectionstring"]), true);
+        assert.equal(replacesSecret("Kestrel", { Certificates: { Default: { Password: "x" } } }, [...MANAGED_SETTINGS, ...DOCKER_MANAGED.settings], ["Kestrel:Certificates:Default:Password"]), true);
+        assert.equal(replacesSecret("Logging:LogLevel:Default", "Debug", MANAGED_SETTINGS, ["Logging:LogLevel:Default"]), false, "not a secret of the package");
+        assert.equal(replacesSecret("DatabaseConnectionString", "Server=db", MANAGED_SETTINGS, []), false, "not listed: refused anyway");
     });
 });

@@ -52,6 +52,20 @@ describe("secret-leak scan", () => {
         });
     }
 
+    for (const variant of ALL_VARIANTS) {
+        it(`finds no plain value given in place of a package secret outside a Pulumi secret: ${variant.title}`, async () => {
+            const scenario = matrix.find(s => s.title.startsWith(variant.title) && s.secrets.additionalSetting)!;
+            const replaced = `Server=db;Password=PlainOverride${variant.target}Secret`;
+            const planted: Scenario = {
+                ...scenario,
+                args: { ...scenario.args, additionalSettings: { DatabaseConnectionString: replaced }, overrides: ["DatabaseConnectionString"] },
+                secrets: { ...scenario.secrets, replaced },
+            };
+            const { captured, secrets } = await build(planted, "override");
+            assert.deepEqual(findLeaks(captured, secrets), []);
+        });
+    }
+
     it("detects a planted leak, so the scan is not vacuous", async () => {
         const scenario = matrix[0];
         const planted: Scenario = {

@@ -417,6 +417,15 @@ describe("IIS target (mocks)", () => {
             assert.ok(!input.secrets.includes("Warning"), "a value that is not secret is not");
         });
 
+        it("redacts a plain value given in place of a package secret from the step's errors, as the secret it replaces", async () => {
+            const replaced = "Server=sql;Password=Plain-Override-8812";
+            const { service, recorder } = deploy("own-conn", iisArgs({}, { additionalSettings: { DatabaseConnectionString: replaced }, overrides: ["DatabaseConnectionString"] }));
+            await valueOf(service.url);
+            const input = await stdinOf(recorder, "own-conn-iis-configuration");
+            assert.equal(JSON.parse(input.appSettings).DatabaseConnectionString, replaced);
+            assert.ok(input.secrets.includes(replaced));
+        });
+
         it("refuses a variable the ASP.NET Core Module sets for the process itself", () => {
             assert.throws(
                 () => deploy("ancm", iisArgs({}, { environment: { ASPNETCORE_PORT: "5000" } })),
