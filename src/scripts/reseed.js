@@ -12,9 +12,14 @@
  *     no "Clients" table: nothing to do (the service creates its tables and seeds the empty table);
  *     no row for the client id: insert the client (and its child rows);
  *     a stored field differs from the configuration (name, lifetimes, grant types, scopes, redirect URIs, properties,
- *       disabled), or a client id that differs only in case holds the id under a case-insensitive collation: delete it
- *       and insert the configured client, and print a new `restartToken`, which the deployment feeds into the
- *       service's inputs so that the service restarts in the same run (dropping a copy it may cache for 15 minutes);
+ *       disabled), or a client id that differs only in case holds the id under a case-insensitive collation: replace
+ *       it in place, keeping its "Clients" row (its "Id", which IdentityServer4 reads its child rows by): update the
+ *       row's columns (its id included), delete and insert its rows in the child tables written here (grant types,
+ *       scopes, redirect URIs, post-logout redirect URIs, properties, secrets), leave the rows of other tables that
+ *       reference it, and delete other rows holding the id under the collation (a client that loses the grant type
+ *       needing its redirect URIs keeps them until the retire step); then print a new `restartToken`, which the
+ *       deployment feeds into the service's inputs so that the service restarts in the same run (dropping a copy it
+ *       may cache for 15 minutes);
  *     only the secret is new: add it as a second secret row (IdentityServer4 accepts any of a client's secrets),
  *       so the old credentials keep working;
  *     otherwise nothing.
@@ -22,8 +27,8 @@
  *     when one of them requires a value it cannot give.
  *   retire   (after the new client is in service)
  *     when the configured client with its configured secret is in the database: delete the client ids this step
- *     or the prepare step put in service before (their previous outputs) and every other secret of the configured
- *     client; else nothing, and the ids stay pending for its next run.
+ *     or the prepare step put in service before (their previous outputs), every other secret of the configured
+ *     client and the redirect URIs the prepare step kept; else nothing, and the ids stay pending for its next run.
  *
  * Client ids are compared as IdentityServer4 compares them, exactly (EntityFramework.Storage ClientStore.cs:52-76 @
  * 4.1.2 filters the rows of its query by ordinal equality): SQL Server's default collation, and a case-insensitive
@@ -39,7 +44,8 @@
  *                                    "AllowedScopes", "RedirectUris", "PostLogoutRedirectUris", "Properties": {...},
  *                                    "IdentityTokenLifetime", "AccessTokenLifetime"}}
  *   Standard output: exactly one JSON line,
- *     prepare: {"clientId", "deletedClients", "insertedClients", "addedSecrets", "restartToken", "supersededClientIds"}
+ *     prepare: {"clientId", "deletedClients", "insertedClients", "updatedClients", "addedSecrets", "restartToken",
+ *               "supersededClientIds"}
  *     retire:  {"clientId", "retiredClients", "retiredSecrets", "pendingClientIds"}
  *   The retire step's input may add "supersededClientIds": the prepare step's list of that name (the client id it
  *   prepared before, when another one replaces it), so that a retire step created in the same run still knows it.
@@ -238,7 +244,13 @@ const CLIENT_LISTS = [
 ];
 /** The scalar fields of a client, columns of "Clients". */
 const CLIENT_COLUMNS = ["ClientName", "IdentityTokenLifetime", "AccessTokenLifetime"];
+/**
+ * The grant types IdentityServer4 drops a client for when it has no redirect URI ("No redirect URI configured.",
+ * IdentityServer4 src/IdentityServer4/src/Validation/Default/DefaultClientConfigurationValidator.cs:119-135 @ 4.1.2).
+ */
+const REDIRECT_GRANT_TYPES = ["authorization_code", "hybrid", "implicit"];
 const SECRETS_TABLE = "ClientSecrets";
+const REDIRECT_URIS_TABLE = "ClientRedirectUris";
 const PROPERTIES_TABLE = "ClientProperties";
 /** The tables an inserted client is written to, "Clients" first. */
 const INSERTED_TABLES = [CLIENTS_TABLE, "ClientGrantTypes", "ClientScopes", "ClientRedirectUris", "ClientPostLogoutRedirectUris", PROPERTIES_TABLE, SECRETS_TABLE];
@@ -380,21 +392,54 @@ function propertyEntries(properties) {
   return Object.entries(properties || {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+const needsRedirectUris = (grantTypes) => grantTypes.some((grantType) => REDIRECT_GRANT_TYPES.includes(grantType));
+
+/**
+ * The stored redirect URIs a replacement keeps for now: those of a client that loses the last grant type needing them
+ * and gets none. IdentityServer4 reads the grant types and the redirect URIs in separate queries (grant types first,
+ * ClientStore.cs:52-76 @ 4.1.2): a request that read the old grant types just before the replacement and the redirect
+ * URIs just after it would see a grant that needs a redirect URI without one, and drop the client (`invalid_client`).
+ * With the old redirect URIs kept, every mix of old and new rows is a valid client; the retire step removes them
+ * once the grant types are the configured ones (`leftoverRedirectUris`).
+ */
+function redirectUrisToKeep(desired, stored) {
+  const dropped = needsRedirectUris(stored.AllowedGrantTypes) && !needsRedirectUris(desired.AllowedGrantTypes);
+  return dropped && desired.RedirectUris.length === 0 ? stored.RedirectUris : [];
+}
+
+/**
+ * Stored redirect URIs the configuration does not have, of a client whose grant types, stored and configured, need
+ * none: what a replacement kept (`redirectUrisToKeep`), or an edit by hand. Removing them cannot make a request fail.
+ */
+function leftoverRedirectUris(desired, stored) {
+  const unused = !needsRedirectUris(stored.AllowedGrantTypes) && !needsRedirectUris(desired.AllowedGrantTypes);
+  return unused && desired.RedirectUris.length === 0 ? stored.RedirectUris : [];
+}
+
 /**
  * Before the service (re)starts. Whatever rule the service seeds by, the rows must match the configuration before it
  * starts:
  *   - no such client: insert it;
  *   - a field differs (a changed setting, or an edit by hand), or ids that differ only in case hold the client id
- *     under the database's collation: replace the client, the service must restart;
+ *     under the database's collation: replace the client in place (`updateClientId`: the stored row that keeps its
+ *     "Id" and gets the configured values, its id included; `deleteClientIds`: the other rows that hold the id), the
+ *     service must restart; when the client loses the grant that needs its redirect URIs, they stay until the retire
+ *     step (`keepRedirectUris`, see `redirectUrisToKeep`);
  *   - only the secret is new: add it as one more secret, the old one keeps working until it is retired;
  *   - otherwise: nothing to do.
  * `collidingClientIds` are the stored ids equal to the configured one under the database's comparison but not exactly.
+ * The row is kept because IdentityServer4 reads a client in several queries and attaches the child rows to the row it
+ * read first by its "Id" (EntityFramework.Storage ClientStore.cs:52-76 @ 4.1.2): a request that read the row before
+ * a replacement and its child rows after it would find none under a deleted row's "Id".
  */
 function planPrepare(desired, stored, collidingClientIds = []) {
   if (collidingClientIds.length > 0) {
+    const [kept, ...others] = stored ? [desired.ClientId, ...collidingClientIds] : collidingClientIds;
     return {
       action: "replace",
-      deleteClientIds: [...collidingClientIds, ...(stored ? [desired.ClientId] : [])],
+      updateClientId: kept,
+      deleteClientIds: others,
+      keepRedirectUris: stored ? redirectUrisToKeep(desired, stored) : [],
       reason:
         `client id ${collidingClientIds.map((id) => JSON.stringify(id)).join(", ")} differs from ${JSON.stringify(desired.ClientId)} only in case ` +
         "and holds it under the database's case-insensitive collation (the service compares ids exactly, so it would never find the configured client)",
@@ -403,7 +448,13 @@ function planPrepare(desired, stored, collidingClientIds = []) {
   if (!stored) return { action: "insert", reason: "the client is not in the database" };
   const differences = clientDifferences(desired, stored);
   if (differences.length > 0) {
-    return { action: "replace", deleteClientIds: [desired.ClientId], reason: `the stored client differs from its configuration in ${differences.join(", ")}` };
+    return {
+      action: "replace",
+      updateClientId: desired.ClientId,
+      deleteClientIds: [],
+      keepRedirectUris: redirectUrisToKeep(desired, stored),
+      reason: `the stored client differs from its configuration in ${differences.join(", ")}`,
+    };
   }
   const missing = desired.SecretHashes.filter((hash) => !stored.SecretHashes.includes(hash));
   if (missing.length > 0) return { action: "addSecrets", secretHashes: missing, reason: "a new secret: added next to the current one" };
@@ -412,20 +463,24 @@ function planPrepare(desired, stored, collidingClientIds = []) {
 
 /**
  * After the new client is in service: retire the credentials it replaces (clients this step put in service before,
- * those the prepare step saw replaced, and every other secret of the configured client). Nothing is retired unless
- * the configured client with its configured secret is in the database: retiring would otherwise leave no working
- * credentials; the client ids then stay pending for the next run.
+ * those the prepare step saw replaced, and every other secret of the configured client) and the redirect URIs the
+ * prepare step kept (`leftoverRedirectUris`). Nothing is retired unless the configured client with its configured
+ * secret is in the database (those redirect URIs aside): retiring would otherwise leave no working credentials; the
+ * client ids then stay pending for the next run.
  */
 function planRetire(desired, stored, previous, supersededClientIds = []) {
   const candidates = sortedSet([...(previous ? [previous.clientId, ...previous.pendingClientIds] : []), ...supersededClientIds]).filter(
     (id) => id !== desired.ClientId,
   );
-  const inService = stored && clientDifferences(desired, stored).length === 0 && desired.SecretHashes.every((h) => stored.SecretHashes.includes(h));
+  const leftover = stored ? leftoverRedirectUris(desired, stored) : [];
+  const differences = stored ? clientDifferences(desired, stored).filter((field) => !(field === "RedirectUris" && leftover.length > 0)) : [];
+  const inService = stored && differences.length === 0 && desired.SecretHashes.every((h) => stored.SecretHashes.includes(h));
   if (!inService) {
     return {
       action: "none",
       clientIds: [],
       secretHashes: [],
+      redirectUris: [],
       pendingClientIds: candidates,
       reason: "the configured client is not in the database as configured yet: nothing retired",
     };
@@ -434,6 +489,7 @@ function planRetire(desired, stored, previous, supersededClientIds = []) {
     action: "retire",
     clientIds: candidates,
     secretHashes: stored.SecretHashes.filter((hash) => !desired.SecretHashes.includes(hash)),
+    redirectUris: leftover,
     pendingClientIds: [],
   };
 }
@@ -488,7 +544,8 @@ const INSERTED_CHILDREN = [
  * What inserting the client writes, from the columns of each table (`columns`: table -> [{name, required}], or
  * undefined when the table does not exist; `required`: NOT NULL without a default, not generated). A required column
  * this script cannot fill, or a table or column it needs that is missing, is a problem; the caller refuses before
- * changing anything. `now` fills "Created". Pure.
+ * changing anything. `now` fills "Created". `childTables` are the child tables of the client that exist, rows or not:
+ * those a replacement empties and fills again. Pure.
  */
 function planInsertion(desired, columns, now) {
   const problems = [];
@@ -503,7 +560,7 @@ function planInsertion(desired, columns, now) {
     }
     return Object.fromEntries(Object.entries(values).filter(([name]) => names.has(name)));
   };
-  if (!columns[CLIENTS_TABLE]) return { problems: [`table "${CLIENTS_TABLE}" does not exist`], client: {}, children: [] };
+  if (!columns[CLIENTS_TABLE]) return { problems: [`table "${CLIENTS_TABLE}" does not exist`], client: {}, children: [], childTables: [] };
   const clientValues = {
     ...CLIENT_DEFAULTS,
     ClientId: desired.ClientId,
@@ -517,18 +574,20 @@ function planInsertion(desired, columns, now) {
     if (!(needed in client)) problems.push(`"${CLIENTS_TABLE}" has no column "${needed}"`);
   }
   const children = [];
+  const childTables = [];
   for (const [table, rowsOf, optional] of INSERTED_CHILDREN) {
     const rows = rowsOf(desired).map((row) => (table === SECRETS_TABLE ? { ...row, Created: now } : row));
     if (!columns[table]) {
       if (!optional && rows.length > 0) problems.push(`table "${table}" does not exist`);
       continue;
     }
+    childTables.push(table);
     const shaped = rows.map((row) => shape(table, row, true));
     const missing = rows.length > 0 ? Object.keys(rows[0]).filter((name) => name !== "Created" && !(name in shaped[0])) : [];
     for (const name of missing) problems.push(`"${table}" has no column "${name}"`);
     if (shaped.length > 0) children.push({ table, rows: shaped });
   }
-  return { problems: [...new Set(problems)], client, children };
+  return { problems: [...new Set(problems)], client, children, childTables };
 }
 
 /** Refuses an insertion with problems: what is wrong, that nothing changed, and the ways out. */
@@ -539,6 +598,23 @@ function refuseInsertion(problems, desired) {
       "(its configuration is the service's Clients setting) or give such columns a default, then run again; or set `client.reseed: false` " +
       "and manage the client rows by hand.",
   );
+}
+
+/** The "Clients" columns a replacement updates in place: every value an insertion writes but "Created" (the row keeps it). */
+function updatedColumns(insertion) {
+  return Object.entries(insertion.client).filter(([name]) => name !== "Created");
+}
+
+/** Inserts an insertion's child rows for the client row `rowId` with a store's `insertRow`; returns how many. */
+async function insertChildRows(insertRow, rowId, children) {
+  let childRows = 0;
+  for (const { table, rows } of children) {
+    for (const row of rows) {
+      await insertRow(table, { ...row, ClientId: rowId });
+      childRows++;
+    }
+  }
+  return childRows;
 }
 
 function newRestartToken() {
@@ -610,6 +686,16 @@ function postgresStore(client, pg) {
     );
     return (tables = { oid, name, secretColumns: new Set(columns.rows.map((r) => r.attname)) });
   }
+  // A timestamp without a time zone ignores the offset: the UTC text is stored as UTC, as Entity Framework stores it.
+  const pgValue = (v) => (v instanceof Date ? v.toISOString() : v);
+  async function insertRow(table, row, returning = "") {
+    const t = await locate();
+    const names = Object.keys(row);
+    return client.query(
+      `INSERT INTO ${t.name(table)} (${names.map(id).join(", ")}) VALUES (${names.map((_, i) => `$${i + 1}`).join(", ")})${returning}`,
+      names.map((name) => pgValue(row[name])),
+    );
+  }
   return {
     async readClient(clientId) {
       const t = await locate();
@@ -655,25 +741,24 @@ function postgresStore(client, pg) {
       return result;
     },
     async insertClient(insertion) {
+      const created = await insertRow(CLIENTS_TABLE, insertion.client, ' RETURNING "Id"');
+      return { childRows: await insertChildRows(insertRow, created.rows[0].Id, insertion.children) };
+    },
+    async replaceClient(clientId, replacement) {
       const t = await locate();
-      // A timestamp without a time zone ignores the offset: the UTC text is stored as UTC, as Entity Framework stores it.
-      const value = (v) => (v instanceof Date ? v.toISOString() : v);
-      const insert = (table, row, returning) => {
-        const names = Object.keys(row);
-        return client.query(
-          `INSERT INTO ${t.name(table)} (${names.map(id).join(", ")}) VALUES (${names.map((_, i) => `$${i + 1}`).join(", ")})${returning}`,
-          names.map((name) => value(row[name])),
-        );
-      };
-      const created = await insert(CLIENTS_TABLE, insertion.client, ' RETURNING "Id"');
-      let childRows = 0;
-      for (const { table, rows } of insertion.children) {
-        for (const row of rows) {
-          await insert(table, { ...row, ClientId: created.rows[0].Id }, "");
-          childRows++;
-        }
+      // Already locked by readClient's FOR UPDATE, in this transaction.
+      const found = await client.query(`SELECT "Id", "ClientId" FROM ${t.name(CLIENTS_TABLE)} WHERE "ClientId" = $1`, [clientId]);
+      const rowId = matchClientId(found.rows, clientId).exact.Id;
+      const values = updatedColumns(replacement);
+      await client.query(
+        `UPDATE ${t.name(CLIENTS_TABLE)} SET ${values.map(([name], i) => `${id(name)} = $${i + 2}`).join(", ")} WHERE "Id" = $1`,
+        [rowId, ...values.map(([, v]) => pgValue(v))],
+      );
+      let deletedChildRows = 0;
+      for (const table of replacement.childTables) {
+        deletedChildRows += (await client.query(`DELETE FROM ${t.name(table)} WHERE "ClientId" = $1`, [rowId])).rowCount;
       }
-      return { childRows };
+      return { deletedChildRows, childRows: await insertChildRows(insertRow, rowId, replacement.children) };
     },
     async deleteClients(clientIds) {
       const t = await locate();
@@ -729,6 +814,10 @@ function postgresStore(client, pg) {
         [stored.Id, SHARED_SECRET, secretHashes],
       );
       return result.rowCount;
+    },
+    async deleteRedirectUris(stored) {
+      const t = await locate();
+      return (await client.query(`DELETE FROM ${t.name(REDIRECT_URIS_TABLE)} WHERE "ClientId" = $1`, [stored.Id])).rowCount;
     },
   };
 }
@@ -788,6 +877,12 @@ function msSqlStore(transaction, sql) {
     ids.forEach((v, i) => r.input(`row${i}`, sql.Int, v));
     return ids.map((_, i) => `@row${i}`).join(", ");
   };
+  async function insertRow(table, row) {
+    const r = request();
+    const names = Object.keys(row);
+    names.forEach((name, i) => r.input(`v${i}`, row[name]));
+    return r.query(`INSERT INTO ${(await locate()).name(table)} (${names.map((n) => `[${n}]`).join(", ")}) VALUES (${names.map((_, i) => `@v${i}`).join(", ")})`);
+  }
   return {
     async readClient(clientId) {
       const t = await locate();
@@ -836,25 +931,29 @@ function msSqlStore(transaction, sql) {
     },
     async insertClient(insertion) {
       const t = await locate();
-      const insert = (table, row) => {
-        const r = request();
-        const names = Object.keys(row);
-        names.forEach((name, i) => r.input(`v${i}`, row[name]));
-        return r.query(`INSERT INTO ${t.name(table)} (${names.map((n) => `[${n}]`).join(", ")}) VALUES (${names.map((_, i) => `@v${i}`).join(", ")})`);
-      };
-      await insert(CLIENTS_TABLE, insertion.client);
+      await insertRow(CLIENTS_TABLE, insertion.client);
       const rows = await request()
         .input("clientId", sql.NVarChar(200), insertion.client.ClientId)
         .query(`SELECT [Id], [ClientId] FROM ${t.name(CLIENTS_TABLE)} WHERE [ClientId] = @clientId`);
-      const newId = matchClientId(rows.recordset, insertion.client.ClientId).exact.Id;
-      let childRows = 0;
-      for (const { table, rows: childRowsOfTable } of insertion.children) {
-        for (const row of childRowsOfTable) {
-          await insert(table, { ...row, ClientId: newId });
-          childRows++;
-        }
+      return { childRows: await insertChildRows(insertRow, matchClientId(rows.recordset, insertion.client.ClientId).exact.Id, insertion.children) };
+    },
+    async replaceClient(clientId, replacement) {
+      const t = await locate();
+      const found = await request()
+        .input("clientId", sql.NVarChar(200), clientId)
+        .query(`SELECT [Id], [ClientId] FROM ${t.name(CLIENTS_TABLE)} WITH (UPDLOCK) WHERE [ClientId] = @clientId`);
+      // The collation also returns ids that differ in case: the row kept is the one holding exactly this id.
+      const rowId = matchClientId(found.recordset, clientId).exact.Id;
+      const values = updatedColumns(replacement);
+      const update = request().input("id", sql.Int, rowId);
+      values.forEach(([, v], i) => update.input(`v${i}`, v));
+      await update.query(`UPDATE ${t.name(CLIENTS_TABLE)} SET ${values.map(([name], i) => `[${name}] = @v${i}`).join(", ")} WHERE [Id] = @id`);
+      let deletedChildRows = 0;
+      for (const table of replacement.childTables) {
+        const deleted = await request().input("id", sql.Int, rowId).query(`DELETE FROM ${t.name(table)} WHERE [ClientId] = @id`);
+        deletedChildRows += deleted.rowsAffected[0] || 0;
       }
-      return { childRows };
+      return { deletedChildRows, childRows: await insertChildRows(insertRow, rowId, replacement.children) };
     },
     async deleteClients(clientIds) {
       const t = await locate();
@@ -911,6 +1010,10 @@ function msSqlStore(transaction, sql) {
       const result = await r.query(`DELETE FROM ${(await locate()).name(SECRETS_TABLE)} WHERE [ClientId] = @id AND [Type] = @type AND [Value] IN (${list})`);
       return result.rowsAffected[0] || 0;
     },
+    async deleteRedirectUris(stored) {
+      const result = await request().input("id", sql.Int, stored.Id).query(`DELETE FROM ${(await locate()).name(REDIRECT_URIS_TABLE)} WHERE [ClientId] = @id`);
+      return result.rowsAffected[0] || 0;
+    },
   };
 }
 
@@ -926,6 +1029,7 @@ async function prepare(store, desired, previous) {
     clientId: desired.ClientId,
     deletedClients: 0,
     insertedClients: 0,
+    updatedClients: 0,
     addedSecrets: 0,
     restartToken: previous ? previous.restartToken : "",
     // The client this step prepared before, when another one takes its place: for the retire step.
@@ -937,20 +1041,29 @@ async function prepare(store, desired, previous) {
   const { stored, collidingClientIds } = await store.readClient(desired.ClientId);
   const plan = planPrepare(desired, stored, collidingClientIds);
   if (plan.action === "insert" || plan.action === "replace") {
-    // Checked before anything is deleted: a table this script cannot write leaves the database as it was.
-    const insertion = planInsertion(desired, await store.columns(INSERTED_TABLES), new Date());
+    // Checked before anything is changed: a table this script cannot write leaves the database as it was.
+    const written = plan.keepRedirectUris && plan.keepRedirectUris.length > 0 ? { ...desired, RedirectUris: plan.keepRedirectUris } : desired;
+    const insertion = planInsertion(written, await store.columns(INSERTED_TABLES), new Date());
     if (insertion.problems.length > 0) throw refuseInsertion(insertion.problems, desired);
-    let deletedChildRows = 0;
-    if (plan.action === "replace") {
-      const deleted = await store.deleteClients(plan.deleteClientIds);
-      output.deletedClients = deleted.deletedClients;
-      deletedChildRows = deleted.deletedChildRows;
-      output.restartToken = newRestartToken();
+    if (plan.action === "insert") {
+      const inserted = await store.insertClient(insertion);
+      output.insertedClients = 1;
+      return { output, note: `${plan.reason}: inserted the configured client (${inserted.childRows} child row(s))` };
     }
-    const inserted = await store.insertClient(insertion);
-    output.insertedClients = 1;
-    const replaced = plan.action === "replace" ? `replaced it (deleted ${output.deletedClients} client(s) with ${deletedChildRows} child row(s)) and ` : "";
-    return { output, note: `${plan.reason}: ${replaced}inserted the configured client (${inserted.childRows} child row(s))` };
+    // Other rows holding the id under the collation go first, so that the kept row can take it exactly.
+    const deleted = plan.deleteClientIds.length > 0 ? await store.deleteClients(plan.deleteClientIds) : { deletedClients: 0, deletedChildRows: 0 };
+    output.deletedClients = deleted.deletedClients;
+    const replaced = await store.replaceClient(plan.updateClientId, insertion);
+    output.updatedClients = 1;
+    output.restartToken = newRestartToken();
+    const others = deleted.deletedClients > 0 ? `deleted ${deleted.deletedClients} other client(s) with ${deleted.deletedChildRows} child row(s) and ` : "";
+    const kept = written === desired ? "" : `; its ${written.RedirectUris.length} redirect URI(s) stay until the retire step, since it lost the grant type that needs them`;
+    return {
+      output,
+      note:
+        `${plan.reason}: ${others}replaced the client in place (its "Clients" row kept and updated, ` +
+        `${replaced.deletedChildRows} child row(s) replaced by ${replaced.childRows}; rows of other tables that reference it left alone)${kept}`,
+    };
   }
   if (plan.action === "addSecrets") {
     output.addedSecrets = await store.addSecrets(stored, plan.secretHashes);
@@ -966,7 +1079,9 @@ async function retire(store, desired, previous, supersededClientIds) {
   if (plan.action === "none") return { output, note: plan.reason };
   output.retiredClients = (await store.deleteClients(plan.clientIds)).deletedClients;
   output.retiredSecrets = await store.deleteSecrets(stored, plan.secretHashes);
-  return { output, note: `retired ${output.retiredClients} client(s) and ${output.retiredSecrets} other secret(s) of the client` };
+  const uris = plan.redirectUris.length > 0 ? await store.deleteRedirectUris(stored) : 0;
+  const urisNote = uris > 0 ? ` and ${uris} redirect URI(s) the client no longer needs` : "";
+  return { output, note: `retired ${output.retiredClients} client(s) and ${output.retiredSecrets} other secret(s) of the client${urisNote}` };
 }
 
 // ---------------------------------------------------------------------------

@@ -303,6 +303,7 @@ describe(`IdentityService on Docker, deployed by the test executor, with a servi
     clientId: string;
     deletedClients: number;
     insertedClients: number;
+    updatedClients: number;
     addedSecrets: number;
     restartToken: string;
     supersededClientIds: string[];
@@ -455,7 +456,7 @@ describe(`IdentityService on Docker, deployed by the test executor, with a servi
     assert.equal(reseedOutput().clientId, first.clientId);
     assert.deepEqual(
       reseedOutput(),
-      { clientId: first.clientId, deletedClients: 0, insertedClients: 0, addedSecrets: 0, restartToken: "", supersededClientIds: [] },
+      { clientId: first.clientId, deletedClients: 0, insertedClients: 0, updatedClients: 0, addedSecrets: 0, restartToken: "", supersededClientIds: [] },
       "nothing to do on a first deploy: the service creates its tables and seeds the client",
     );
     assert.deepEqual(retireOutput(), { clientId: first.clientId, retiredClients: 0, retiredSecrets: 0, pendingClientIds: [] });
@@ -486,7 +487,7 @@ describe(`IdentityService on Docker, deployed by the test executor, with a servi
       await load.stop();
     }
     assert.deepEqual(summary(on.operations), [`create ${NAME}-client-reseed`, `create ${NAME}-client-retire`]);
-    assert.deepEqual(reseedOutput(), { clientId: first.clientId, deletedClients: 0, insertedClients: 0, addedSecrets: 0, restartToken: "", supersededClientIds: [] });
+    assert.deepEqual(reseedOutput(), { clientId: first.clientId, deletedClients: 0, insertedClients: 0, updatedClients: 0, addedSecrets: 0, restartToken: "", supersededClientIds: [] });
     assert.equal(await clientRows(first.clientId), 1);
     assert.deepEqual(deployed(on), first, "the same container, the same credentials");
     assert.ok(load.samples.length > 0);
@@ -527,6 +528,7 @@ describe(`IdentityService on Docker, deployed by the test executor, with a servi
       clientId: rotated.clientId,
       deletedClients: 0,
       insertedClients: 1,
+      updatedClients: 0,
       addedSecrets: 0,
       restartToken: "",
       supersededClientIds: [first.clientId],
@@ -595,8 +597,8 @@ describe(`IdentityService on Docker, deployed by the test executor, with a servi
       `update ${NAME}-client-retire`,
     ]);
     const repaired = deployed(result);
-    assert.equal(reseedOutput().deletedClients, 1);
-    assert.equal(reseedOutput().insertedClients, 1, "replaced in the same transaction, whatever rule the service seeds by");
+    assert.equal(reseedOutput().deletedClients, 0);
+    assert.equal(reseedOutput().updatedClients, 1, "replaced in place, whatever rule the service seeds by");
     assert.match(reseedOutput().restartToken, /^[0-9a-f]{16}$/);
     assert.notEqual(repaired.containerId, current.containerId, "the container was replaced: a cached copy of the edited client is gone");
     assert.equal((await inspect(repaired.containerId)).Config.Labels[RESTART_TOKEN_LABEL], reseedOutput().restartToken);

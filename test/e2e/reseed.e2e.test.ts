@@ -14,6 +14,8 @@ import { ClientDefinition, clientDefinition, ClientSettings } from "../../src/co
 import { identityServerSecretHash, storedClient } from "../../src/reseed";
 import { systemClientProfile } from "../../src/versions";
 import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase, withClient } from "./infra/postgres";
+import { describeFailures, failures, Load, Sample, tokenStatus } from "./support/load";
+import { SIGNING_PFX, StandIn, startStandIn } from "../fixtures/identity-service/standIn";
 
 const scriptPath = path.join(__dirname, "..", "..", "src", "scripts", "reseed.js");
 
@@ -221,7 +223,7 @@ describe("reseed.js against PostgreSQL", function () {
     await db?.drop();
   });
 
-  const PREPARED = { deletedClients: 0, insertedClients: 0, addedSecrets: 0, restartToken: "", supersededClientIds: [] };
+  const PREPARED = { deletedClients: 0, insertedClients: 0, updatedClients: 0, addedSecrets: 0, restartToken: "", supersededClientIds: [] };
 
   it("does nothing on a first deploy, before the service created its tables (both steps)", async () => {
     const client1 = definition(NEW_ID, NEW_SECRET);
@@ -270,9 +272,9 @@ describe("reseed.js against PostgreSQL", function () {
 
   for (const rule of SEEDING_RULES) {
     describe(`with a service that seeds ${rule}`, () => {
-      it("repairs a client edited by hand: replaces it with its child rows and hands out a new restart token", async () => {
+      it("repairs a client edited by hand: replaces it in place, its row and the rows of tables it does not write kept, and hands out a new restart token", async () => {
         await createTables(client);
-        await insertClient(client, definition(NEW_ID, NEW_SECRET));
+        const rowId = await insertClient(client, definition(NEW_ID, NEW_SECRET));
         await insertClient(client, definition(OTHER_ID, OLD_SECRET));
         await client.query(`UPDATE "Clients" SET "AccessTokenLifetime" = 60 WHERE "ClientId" = $1`, [NEW_ID]);
         await client.query(
@@ -284,11 +286,12 @@ describe("reseed.js against PostgreSQL", function () {
         const result = await runReseed(stdinFor("prepare", connectionString(), definition(NEW_ID, NEW_SECRET)), previous);
 
         const out = parseStdout(result);
-        assert.equal(out.deletedClients, 1);
-        assert.equal(out.insertedClients, 1);
+        assert.deepEqual([out.deletedClients, out.insertedClients, out.updatedClients], [0, 0, 1]);
         assert.match(String(out.restartToken), /^[0-9a-f]{16}$/);
-        assert.match(result.stderr, /differs from its configuration in AccessTokenLifetime, AllowedScopes/);
-        assert.deepEqual(await rowsOf(client, NEW_ID), INSERTED, "the configured client, in the same transaction");
+        assert.match(result.stderr, /differs from its configuration in AccessTokenLifetime, AllowedScopes: replaced the client in place/);
+        assert.deepEqual(await rowsOf(client, NEW_ID), FULL, "the configured client, its claim (a table reseed.js does not write) left alone");
+        const row = (await client.query(`SELECT "Id", "AccessTokenLifetime" FROM "Clients" WHERE "ClientId" = $1`, [NEW_ID])).rows[0];
+        assert.deepEqual([row.Id, row.AccessTokenLifetime], [rowId, 3600], "the same row, repaired");
         assert.deepEqual(await rowsOf(client, OTHER_ID), FULL);
         assert.equal((await client.query(`SELECT count(*)::int AS n FROM "ApiScopes"`)).rows[0].n, 1);
 
@@ -308,9 +311,9 @@ describe("reseed.js against PostgreSQL", function () {
         const changed = await runReseed(stdinFor("prepare", connectionString(), moved));
         const disabled = await runReseed(stdinFor("prepare", connectionString(), definition(OTHER_ID, NEW_SECRET)));
 
-        assert.equal(parseStdout(changed).deletedClients, 1);
+        assert.equal(parseStdout(changed).updatedClients, 1);
         assert.match(changed.stderr, /RedirectUris, PostLogoutRedirectUris/);
-        assert.equal(parseStdout(disabled).deletedClients, 1);
+        assert.equal(parseStdout(disabled).updatedClients, 1);
         assert.match(disabled.stderr, /in Enabled/);
         assert.equal(await serviceStarts(client, moved, rule), false);
         const redirects = await client.query(
@@ -400,15 +403,16 @@ describe("reseed.js against PostgreSQL", function () {
 
     it("replaces a stored id that differs only in case, which the service would never find", async () => {
       const upper = NEW_ID.toUpperCase();
-      await insertClient(client, definition(upper, NEW_SECRET));
+      const rowId = await insertClient(client, definition(upper, NEW_SECRET));
 
       const result = await runReseed(stdinFor("prepare", connectionString(), definition(NEW_ID, NEW_SECRET)));
 
       const out = parseStdout(result);
-      assert.deepEqual(out, { clientId: NEW_ID, ...PREPARED, deletedClients: 1, insertedClients: 1, restartToken: out.restartToken });
+      assert.deepEqual(out, { clientId: NEW_ID, ...PREPARED, updatedClients: 1, restartToken: out.restartToken });
       assert.match(result.stderr, new RegExp(`client id "${upper}" differs from "${NEW_ID}" only in case`));
-      const ids = await client.query(`SELECT "ClientId" FROM "Clients"`);
-      assert.deepEqual(ids.rows.map((r) => r.ClientId), [NEW_ID], "exactly the configured id, once");
+      const ids = await client.query(`SELECT "Id", "ClientId" FROM "Clients"`);
+      assert.deepEqual(ids.rows, [{ Id: rowId, ClientId: NEW_ID }], "exactly the configured id, once, in the row that held it");
+      assert.deepEqual(await rowsOf(client, NEW_ID), FULL, "its row, given the configured id, with its child rows");
     });
 
     it("retires only the exact ids it put in service, never one that differs in case", async () => {
@@ -510,7 +514,7 @@ describe("reseed.js against PostgreSQL", function () {
     await createTables(client);
     await insertClient(client, definition(NEW_ID, NEW_SECRET));
     await client.query(`UPDATE "Clients" SET "ClientName" = 'edited' WHERE "ClientId" = $1`, [NEW_ID]);
-    // "ClientSecrets" is deleted after the other child tables (they go in name order): make it fail.
+    // "ClientSecrets" is rewritten after the other child tables: make its delete fail.
     await client.query(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'secrets are read-only in this test'; END $$`);
     await client.query(`CREATE TRIGGER refuse BEFORE DELETE ON "ClientSecrets" FOR EACH ROW EXECUTE FUNCTION refuse()`);
@@ -531,9 +535,25 @@ describe("reseed.js against PostgreSQL", function () {
 
     const out = parseStdout(await runReseed(stdinFor("prepare", connectionString(), definition(NEW_ID, NEW_SECRET))));
 
-    assert.equal(out.deletedClients, 1);
-    assert.deepEqual(await rowsOf(client, NEW_ID), INSERTED);
+    assert.equal(out.updatedClients, 1);
+    assert.deepEqual(await rowsOf(client, NEW_ID), FULL);
+    assert.equal((await client.query(`SELECT "IdentityTokenLifetime" FROM "Clients" WHERE "ClientId" = $1`, [NEW_ID])).rows[0].IdentityTokenLifetime, 300);
     assert.deepEqual(await rowsOf(client, OTHER_ID), FULL);
+  });
+
+  it("leaves the rows of a table of someone else's that references the client, even through a cascading key", async () => {
+    await createTables(client);
+    const rowId = await insertClient(client, definition(NEW_ID, NEW_SECRET));
+    // A table of Creatio's own (or any other), which a deletion of the client would empty, cascading or not.
+    await client.query(`CREATE TABLE "ClientAudit" ("Id" serial PRIMARY KEY, "Client" int NOT NULL REFERENCES "Clients"("Id") ON DELETE CASCADE, "Note" text)`);
+    await client.query(`INSERT INTO "ClientAudit" ("Client", "Note") VALUES ($1, 'approved')`, [rowId]);
+    await client.query(`UPDATE "Clients" SET "ClientName" = 'edited' WHERE "Id" = $1`, [rowId]);
+
+    const out = parseStdout(await runReseed(stdinFor("prepare", connectionString(), definition(NEW_ID, NEW_SECRET))));
+
+    assert.equal(out.updatedClients, 1);
+    assert.deepEqual((await client.query(`SELECT "Client", "Note" FROM "ClientAudit"`)).rows, [{ Client: rowId, Note: "approved" }]);
+    assert.equal((await client.query(`SELECT "ClientName" FROM "Clients" WHERE "Id" = $1`, [rowId])).rows[0].ClientName, "Creatio");
   });
 
   it("finds the tables through the connection's search path", async () => {
@@ -550,5 +570,106 @@ describe("reseed.js against PostgreSQL", function () {
       const left = await other.query(`SELECT "Value" FROM identity."ClientSecrets"`);
       assert.deepEqual(left.rows.map((r) => r.Value), [identityServerSecretHash(NEW_SECRET)]);
     });
+  });
+});
+
+describe("reseed.js replacing the client while the stand-in Identity Service serves it (real PostgreSQL)", function () {
+  // The stand-in reads a client for every token request as IdentityServer4's EF store does (its README, R1.16): the
+  // "Clients" row first, then each child table in a query of its own, by the row's "Id", grant types before redirect
+  // URIs. A replacement that gave the client a new row would leave a request that read the old row just before it
+  // with no grant types and no secrets; one that dropped the implicit grant and its redirect URIs at once would leave
+  // a request that read the old grant types with no redirect URI, which IdentityServer4 drops. Either way
+  // `invalid_client`. Several requesters keep asking for tokens with the unchanged credentials while the client is
+  // changed back and forth, each change as a deployment makes it; none may fail.
+  this.timeout(300_000);
+  const CHANGES = 20;
+  const REQUESTERS = 4;
+  let env: PostgresEnv;
+  let db: ScratchDatabase | undefined;
+  let service: StandIn | undefined;
+
+  before(() => {
+    env = readPostgresEnv();
+  });
+
+  afterEach(async () => {
+    await service?.stop();
+    await db?.drop();
+    service = undefined;
+    db = undefined;
+  });
+
+  /**
+   * Deploys `configurations[0]` on the stand-in, then makes each change of the client CHANGES times, alternating:
+   * the prepare step, and after it (`retire`) the retire step, under the token load. Returns the load's samples and,
+   * after each change, how many redirect URIs the client has.
+   */
+  async function changeUnderLoad(
+    configurations: [ClientDefinition, ClientDefinition],
+    options: { retire: boolean },
+  ): Promise<{ samples: Sample[]; redirectUris: number[] }> {
+    db = await createScratchDatabase(env, "cis_e2e_reseed_load");
+    const connectionString = `Server=${env.host};Port=${env.port};Database=${db.name};User ID=${env.user};Password="${env.password.replace(/"/g, '""')}";Timeout=5;`;
+    service = await startStandIn({
+      env: {
+        DbProvider: "Postgres",
+        PostgresConnection: connectionString,
+        X509CertificatePath: SIGNING_PFX,
+        Clients: JSON.stringify([configurations[0]]),
+        ForceHttpsSchemeInRequests: "false",
+        STANDIN_CREATIO_VERSION: "8.2.3",
+      },
+    });
+    assert.equal(await tokenStatus(service.url, NEW_ID, NEW_SECRET), 200, service.logs());
+
+    const loads = Array.from({ length: REQUESTERS }, () => Load.token(service!.url, NEW_ID, NEW_SECRET));
+    const restartTokens: unknown[] = [];
+    const redirectUris: number[] = [];
+    let previous: string | undefined;
+    try {
+      for (let i = 0; i < CHANGES; i++) {
+        const configured = configurations[(i + 1) % 2];
+        const out = parseStdout(await runReseed(stdinFor("prepare", connectionString, configured), previous));
+        restartTokens.push(out.restartToken);
+        previous = JSON.stringify(out);
+        if (options.retire) parseStdout(await runReseed(stdinFor("retire", connectionString, configured)));
+        redirectUris.push((await client(db, `SELECT count(*)::int AS n FROM "ClientRedirectUris"`)).n);
+      }
+    } finally {
+      await Promise.all(loads.map((load) => load.stop()));
+    }
+    const samples = loads.flatMap((load) => load.samples);
+    console.log(`      ${CHANGES} changes; token requests: ${describeFailures(samples)}`);
+    // Each run replaced the client: a new restart token every time, so the service would restart after each.
+    assert.equal(new Set(restartTokens).size, CHANGES);
+    assert.ok(restartTokens.every((token) => /^[0-9a-f]{16}$/.test(String(token))));
+    assert.equal(await tokenStatus(service.url, NEW_ID, NEW_SECRET), 200);
+    return { samples, redirectUris };
+  }
+
+  const client = (database: ScratchDatabase, sql: string) => withClient(database.config, async (c) => (await c.query(sql)).rows[0] as { n: number });
+
+  it("no token request with the unchanged credentials fails while the client is replaced (the upgrade's new scopes)", async () => {
+    const deployed = definition(NEW_ID, NEW_SECRET);
+    const upgraded = definition(NEW_ID, NEW_SECRET, { systemClient: systemClientProfile([8, 3, 1]) });
+
+    const { samples } = await changeUnderLoad([deployed, upgraded], { retire: false });
+
+    assert.ok(samples.length > CHANGES * REQUESTERS, `the load ran (${samples.length} requests)`);
+    assert.equal(failures(samples).length, 0, `token requests with the unchanged credentials: ${describeFailures(samples)}`);
+  });
+
+  it("none fails either while the implicit grant is dropped and granted again (the Creatio URL removed and set)", async () => {
+    const withUrl = definition(NEW_ID, NEW_SECRET);
+    const withoutUrl = definition(NEW_ID, NEW_SECRET, { creatioUrl: undefined });
+    assert.deepEqual([withUrl.AllowedGrantTypes, withoutUrl.AllowedGrantTypes, withoutUrl.RedirectUris], [["implicit", "client_credentials"], ["client_credentials"], []]);
+
+    const { samples, redirectUris } = await changeUnderLoad([withUrl, withoutUrl], { retire: true });
+
+    assert.ok(samples.length > CHANGES * REQUESTERS, `the load ran (${samples.length} requests)`);
+    assert.equal(failures(samples).length, 0, `token requests with the unchanged credentials: ${describeFailures(samples)}`);
+    // After each deployment (both steps) the rows are the configuration's: the redirect URIs the prepare step kept
+    // when the URL was removed are gone once the retire step ran.
+    assert.deepEqual(redirectUris, Array.from({ length: CHANGES }, (_, i) => (i % 2 === 0 ? 0 : withUrl.RedirectUris.length)));
   });
 });

@@ -1,7 +1,8 @@
 // Every statement the MsSqlServer dialect of src/scripts/reseed.js sends, parsed by a T-SQL parser. No SQL Server
 // engine runs on these machines (none in Debian's packages or npm), so the dialect never meets a server in the tests:
 // the store runs against a recording stand-in of `mssql` that answers from the shape of each statement, through every
-// branch of both steps (insert, replace, a new secret, retire; a client id that differs only in case), and each
+// branch of both steps (insert, replace in place, a new secret, retire; a client id that differs only in case, alone or
+// next to the exact one), and each
 // statement it sent must parse as T-SQL (node-sql-parser, "transactsql" dialect). The parser is lenient in places (it
 // takes `LIMIT`), so the test also refuses the PostgreSQL forms this script uses elsewhere.
 import { strict as assert } from "assert";
@@ -53,6 +54,8 @@ const OPTIONAL: Record<string, string[]> = {
 interface Row {
   Id: number;
   ClientId: string;
+  /** What "ClientRedirectUris" holds for it (none unless given). */
+  redirectUris?: string[];
 }
 
 /**
@@ -87,11 +90,20 @@ function recordingSql(clients: Row[], statements: string[]) {
         return answer(clients.filter(row => ids.some(id => id.toLowerCase() === row.ClientId.toLowerCase())));
       }
       if (/^SELECT \[Value\] FROM/.test(text)) return answer([{ Value: hash("old secret") }]);
+      if (/^SELECT \[RedirectUri\] AS v FROM/.test(text)) {
+        return answer((clients.find(row => row.Id === this.inputs.get("id"))?.redirectUris ?? []).map(v => ({ v })));
+      }
       if (/^SELECT \[Key\], \[Value\]/.test(text)) return answer([]);
       if (/^SELECT/.test(text)) return answer([]);
       if (/^INSERT INTO .*\[Clients\]/.test(text)) {
         const columns = /\(([^)]*)\) VALUES/.exec(text)![1].split(", ");
         clients.push({ Id: 900 + clients.length, ClientId: String(this.inputs.get(`v${columns.indexOf("[ClientId]")}`)) });
+      }
+      if (/^UPDATE .*\[Clients\] SET /.test(text)) {
+        const columns = /SET (.*) WHERE/.exec(text)![1].split(", ").map(assignment => assignment.split(" = "));
+        const clientId = columns.find(([column]) => column === "[ClientId]")![1].slice(1);
+        const row = clients.find(candidate => candidate.Id === this.inputs.get("id"))!;
+        row.ClientId = String(this.inputs.get(clientId));
       }
       if (/^DELETE FROM .*\[Clients\] WHERE \[Id\] IN/.test(text)) {
         const ids = [...this.inputs.entries()].filter(([key]) => key.startsWith("row")).map(([, v]) => v);
@@ -112,8 +124,26 @@ async function statementsOf(clients: Row[], step: (store: unknown) => Promise<un
 describe("reseed.js: the SQL Server dialect parses as T-SQL", () => {
   const scenarios: Array<[string, Row[], (store: unknown) => Promise<unknown>]> = [
     ["prepare inserts a missing client", [{ Id: 1, ClientId: "OtherClient00003" }], store => reseed.prepare(store, DESIRED, undefined)],
-    ["prepare replaces a differing client", [{ Id: 1, ClientId: DESIRED.ClientId }], store => reseed.prepare(store, DESIRED, undefined)],
+    ["prepare replaces a differing client in place", [{ Id: 1, ClientId: DESIRED.ClientId }], store => reseed.prepare(store, DESIRED, undefined)],
     ["prepare replaces an id that differs only in case", [{ Id: 1, ClientId: DESIRED.ClientId.toUpperCase() }], store => reseed.prepare(store, DESIRED, undefined)],
+    [
+      "prepare keeps the exact id and deletes another that differs only in case",
+      [{ Id: 1, ClientId: DESIRED.ClientId }, { Id: 2, ClientId: DESIRED.ClientId.toLowerCase() }],
+      store => reseed.prepare(store, DESIRED, undefined),
+    ],
+    [
+      "prepare adds a new secret",
+      [{ Id: 1, ClientId: DESIRED.ClientId }],
+      // The stored client as the recording stand-in answers it (name "edited", no list rows), with another secret.
+      store => reseed.prepare(store, { ...DESIRED, ClientName: "edited", AllowedGrantTypes: [], AllowedScopes: [], Properties: {} }, undefined),
+    ],
+    [
+      "retire removes the redirect URIs of a grant type the client no longer has",
+      [{ Id: 1, ClientId: DESIRED.ClientId, redirectUris: ["https://creatio.example.com", "https://creatio.example.com/lib"] }],
+      // The client as the recording stand-in answers it (name "edited", no grant type, its old secret), after the
+      // prepare step dropped its implicit grant and kept the redirect URIs.
+      store => reseed.retire(store, { ...DESIRED, ClientName: "edited", AllowedGrantTypes: [], AllowedScopes: [], Properties: {}, SecretHashes: [hash("old secret")] }, undefined, []),
+    ],
     [
       "retire removes a replaced client and another secret",
       [{ Id: 1, ClientId: DESIRED.ClientId }, { Id: 2, ClientId: "OldClientId00001" }],
@@ -128,6 +158,21 @@ describe("reseed.js: the SQL Server dialect parses as T-SQL", () => {
       if (title.startsWith("prepare")) {
         // Matched exactly after the case-insensitive query: only the configured id is left, once.
         assert.deepEqual(rows.map(row => row.ClientId).filter(id => id.toLowerCase() === DESIRED.ClientId.toLowerCase()), [DESIRED.ClientId]);
+      }
+      if (title.startsWith("retire removes the redirect URIs")) {
+        assert.deepEqual(statements.filter(statement => /^DELETE\b/.test(statement)), ["DELETE FROM [dbo].[ClientRedirectUris] WHERE [ClientId] = @id"]);
+      }
+      if (title === "prepare adds a new secret") {
+        assert.equal(statements.filter(statement => /^INSERT INTO \[dbo\]\.\[ClientSecrets\]/.test(statement)).length, 1);
+        assert.deepEqual(statements.filter(statement => /^(UPDATE|DELETE)\b/.test(statement)), []);
+      }
+      if (title.startsWith("prepare replaces") || title.startsWith("prepare keeps")) {
+        // In place: the row that held the id keeps its "Id" (IdentityServer4 reads the child rows by it).
+        assert.equal(rows.find(row => row.ClientId === DESIRED.ClientId)!.Id, 1);
+        assert.equal(statements.filter(statement => /^UPDATE \[dbo\]\.\[Clients\] SET .* WHERE \[Id\] = @id$/.test(statement)).length, 1);
+        // The child tables it writes are emptied (the client's redirect URI tables too) and filled again; no others.
+        const emptied = statements.map(statement => /^DELETE FROM \[dbo\]\.\[(\w+)\] WHERE \[ClientId\] = @id$/.exec(statement)?.[1]).filter(Boolean);
+        assert.deepEqual(emptied, ["ClientGrantTypes", "ClientScopes", "ClientRedirectUris", "ClientPostLogoutRedirectUris", "ClientProperties", "ClientSecrets"]);
       }
       assert.ok(statements.length >= 5, `${statements.length} statements`);
       for (const statement of statements) {

@@ -96,10 +96,11 @@ fi
 if [ -n "$gateway" ]; then
   command -v iptables >/dev/null || die "iptables is not installed (apt-get install -y iptables)"
   nat_rule=(POSTROUTING -s "$gateway/32" -o lo -j RETURN)
-  if ! iptables -t nat -C "${nat_rule[@]}" 2>/dev/null; then
-    iptables -t nat -I "${nat_rule[@]:0:1}" 1 "${nat_rule[@]:1}"
-    echo "$gateway" >"$STATE_DIR/nat-exception"
-  fi
+  # It must come first: a rule left by an earlier run sits behind the MASQUERADE rules a restarted dockerd puts
+  # back at the top, where it never matches. So every copy is removed and one inserted at the top again.
+  while iptables -t nat -D "${nat_rule[@]}" 2>/dev/null; do :; done
+  iptables -t nat -I "${nat_rule[@]:0:1}" 1 "${nat_rule[@]:1}"
+  echo "$gateway" >"$STATE_DIR/nat-exception"
 fi
 
 # From /: the postgres user may not be allowed into the caller's working directory.
