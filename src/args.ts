@@ -225,8 +225,9 @@ export interface SigningCertificate {
      */
     path?: pulumi.Input<string>;
     /**
-     * The password of the `.pfx` at `path`, if it has one. Prefer a PFX without a password, as the vendor's sample
-     * is: the service reads a password from a configuration key the vendor does not document. Treated as a secret.
+     * The password of the `.pfx` at `path`, if it has one. The file is opened with it on the machine that runs
+     * Pulumi (a wrong password is an error before anything is created) and reaches the service without a password,
+     * so no password travels further. Treated as a secret.
      */
     password?: pulumi.Input<string>;
     /**
@@ -333,6 +334,15 @@ export interface DockerDeployment {
      * Serve HTTPS with Kestrel as well. Default: HTTP only.
      */
     https?: DockerHttps;
+    /**
+     * The container's health check, as Docker's `test` (for example `["CMD", "/probe"]` or `["CMD-SHELL", "probe"]`):
+     * Docker runs it every 3 seconds after a start period of a minute and reports the container `healthy` or, after 3
+     * failures in a row, `unhealthy` (`docker ps`, `docker inspect`). `["NONE"]` turns health checking off, the image's
+     * own `HEALTHCHECK` included. Changing it replaces the container. Default: the same `bash` probe of the discovery
+     * document as `swarm.healthCheck` (the vendor's image has `bash` but no `curl` or `wget`); an image without `bash`
+     * (Alpine, chiseled) is reported unhealthy with it: give one here.
+     */
+    healthCheck?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /**
@@ -652,9 +662,18 @@ export interface IdentityServiceArgs {
     target: DeploymentTarget;
     /**
      * The Creatio version the `IdentityService.zip` belongs to, for example `8.2.1` (a fourth build number is allowed).
-     * It selects the runtime, the configuration keys and whether Docker is supported (8.0.8+).
+     * It selects the runtime, the configuration keys and whether Docker is supported (8.0.8+). A release newer than
+     * the package knows (after 8.3.x) is deployed as the newest known one, with a warning that says so; an older one
+     * than 7.16.4 is refused.
      */
     creatioVersion: string;
+    /**
+     * A known Creatio release (7.16.4 to 8.3.x, not newer than `creatioVersion`) whose profile to deploy with: its
+     * runtime, Docker support, configuration keys and system client. For a release newer than the package knows,
+     * where the newest known profile does not fit, or to pin the choice (no warning is shown then). Default: the profile
+     * of `creatioVersion`, or of the newest known release for a newer one.
+     */
+    profileVersion?: string;
     /**
      * The database the service stores its clients in.
      */
@@ -715,6 +734,31 @@ export interface IdentityServiceArgs {
      * The readiness gate. Default: enabled, 300 seconds, with a token request.
      */
     readiness?: Readiness;
+    /**
+     * Extra keys of the service's configuration, for what the package has no argument for: each key is a name
+     * (`AllowedHosts`), a section path (`Serilog:MinimumLevel:Default`) or a section whose value is an object of keys;
+     * each value is any JSON value (secrets allowed: wrap them with `pulumi.secret`). They reach the service with the
+     * package's own keys: in `appsettings.Production.json` on Docker and Swarm (a file uploaded into the container,
+     * or a Docker secret), merged into `appsettings.json` on IIS. A key the package sets itself (such as
+     * `Logging:LogLevel:Default`, set from `logLevel`) is refused unless listed in `overrides`. Default: none.
+     */
+    additionalSettings?: { [key: string]: pulumi.Input<any> };
+    /**
+     * Extra environment variables of the service's process: the container's environment on Docker, the service's on
+     * Swarm, `<environmentVariables>` in the site's `web.config` on IIS. Names are letters, digits, `_`, `.` and `-`
+     * (`__` stands for the `:` of a configuration section, and a variable wins over every settings file). Values must
+     * not be secret (`docker inspect` shows a container's environment): give secrets in `additionalSettings`. A
+     * variable that sets a key or variable the package sets itself is refused unless listed in `overrides`.
+     * Default: none.
+     */
+    environment?: { [name: string]: pulumi.Input<string> };
+    /**
+     * Keys of `additionalSettings` and names of `environment` that may replace one the package sets itself (for example
+     * `["Logging:LogLevel:Default"]`): without an entry here, such a collision is refused before anything is created,
+     * naming the key and the argument to use instead. Every entry must replace something, with one value (not `null`
+     * or an array); a value in place of one of the package's secrets is kept a secret. Default: none.
+     */
+    overrides?: string[];
     /**
      * Connect this Creatio instance to the service once it answers: its URL, client id and secret are written to
      * Creatio's `OAuth20IdentityServer*` settings and Creatio's own health check must pass. The version is

@@ -5,11 +5,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { CreatioSystemSettings, IdentityServiceArgs, ReseedRunner as ReseedRunnerKind } from "./args";
-import { createSigningCertificate, readPfxBase64 } from "./certificates";
+import { createSigningCertificate, reencodedPfxBase64 } from "./certificates";
 import { CreatioHealthCheckResult } from "./creatioArgs";
 import { claimExclusively, providerFor, providerKey } from "./claims";
 import { clientDefinition, ClientSettings, renderSettings, Setting } from "./configuration";
 import { ClientCredentials, createClientCredentials } from "./credentials";
+import { additionalSettingsOutput, secretSettingValues } from "./escapeHatchPlan";
 import { DeploymentPlan, planDeployment } from "./plan";
 import { checkPlainInputs } from "./plainInputs";
 import { afterGate } from "./readiness";
@@ -89,6 +90,9 @@ export class IdentityService extends pulumi.ComponentResource {
             planDeployment(name, args),
         );
         super(TYPE_TOKEN, name, {}, afterArgumentChecks(opts, [plan.argumentsResolved, creatioArgumentsResolved]));
+        for (const warning of plan.warnings) {
+            void pulumi.log.warn(warning, this);
+        }
         claimExclusively(name, plan.deployment.claims(providerKey(providerFor(opts, docker.Provider.isInstance))));
 
         const credentials = createClientCredentials(name, plan.client, this);
@@ -106,7 +110,7 @@ export class IdentityService extends pulumi.ComponentResource {
         const configuration = renderConfiguration(plan, client, plan.deployment.facts);
         const signingCertificate =
             plan.signingCertificate.kind === "file"
-                ? readPfxBase64(plan.signingCertificate.path)
+                ? reencodedPfxBase64(plan.signingCertificate.path, plan.signingCertificate.password)
                 : createSigningCertificate(name, plan.signingCertificate.rotation, this).pfxBase64;
         const { url, gate, service } = plan.deployment.deploy(
             name,
@@ -114,7 +118,8 @@ export class IdentityService extends pulumi.ComponentResource {
                 profile: plan.profile,
                 configuration,
                 signingCertificate,
-                secrets: [plan.connectionString, credentials.secret, plan.redisConnection, signingCertificatePassword(plan)],
+                environment: pulumi.output(plan.escapeHatches.environment),
+                secrets: [plan.connectionString, credentials.secret, plan.redisConnection, signingCertificatePassword(plan), secretSettingValues(plan.escapeHatches)],
                 publicUrl: plan.publicUrl,
                 forwardedHeaders: plan.forwardedHeaders,
                 daemon: dockerDaemon(opts),
@@ -235,25 +240,25 @@ function renderConfiguration(plan: DeploymentPlan, client: pulumi.Output<ClientS
             .all([
                 client,
                 plan.connectionString,
-                signingCertificatePassword(plan),
                 plan.logLevel,
                 plan.redisConnection,
                 plan.forceHttpsSchemeInRequests,
                 target.signingCertificatePath,
                 plan.publicUrl,
+                additionalSettingsOutput(plan.escapeHatches),
             ])
-            .apply(([client, connectionString, signingCertificatePassword, logLevel, redisConnection, forceHttpsSchemeInRequests, certificatePath, publicUrl]) =>
+            .apply(([client, connectionString, logLevel, redisConnection, forceHttpsSchemeInRequests, certificatePath, publicUrl, additionalSettings]) =>
                 renderSettings(plan.profile, {
                     provider: plan.provider,
                     connectionString,
                     client,
                     signingCertificatePath: certificatePath,
-                    signingCertificatePassword,
                     logLevel,
                     redisConnection,
                     forceHttpsSchemeInRequests,
                     servedOverHttps: target.servedOverHttps,
                     publicUrl,
+                    additionalSettings,
                 }),
             ),
     );

@@ -17,6 +17,7 @@ export type PlainFields = { readonly [field: string]: true | PlainFields };
 export const PLAIN_FIELDS: PlainFields = {
     target: true,
     creatioVersion: true,
+    profileVersion: true,
     database: { provider: true },
     client: { reseed: true, reseedRunner: true },
     signingCertificate: {},
@@ -26,6 +27,9 @@ export const PLAIN_FIELDS: PlainFields = {
     proxy: {},
     readiness: { enabled: true },
     creatio: { runtime: true, enableFeature: true, healthCheck: true, tls: {}, clearSettingsOnDelete: true },
+    additionalSettings: {},
+    environment: {},
+    overrides: true,
 };
 
 /** The paths of plain fields whose value is an Output or a Promise. */

@@ -5,19 +5,21 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs, LogLevel, ReseedRunner } from "./args";
-import { pfxFile } from "./certificates";
+import { checkSuppliedPfx } from "./certificates";
 import { connectionStringCheck, firstProblem, reseedConnectionStringCheck } from "./connectionStrings";
-import { DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS, DEFAULT_CLIENT_NAME, DEFAULT_LOG_LEVEL } from "./configuration";
+import { DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS, DEFAULT_CLIENT_NAME, DEFAULT_LOG_LEVEL, MANAGED_SETTINGS } from "./configuration";
 import { CLIENT_ID_LENGTH, CLIENT_ID_MAX_LENGTH, CLIENT_SECRET_LENGTH, CLIENT_SECRET_MAX_LENGTH } from "./credentials";
 import { ReadinessSettings, readinessSettings } from "./readiness";
 import { DEFAULT_RESEED_IMAGE, imageReferenceCheck } from "./reseedRunners/container";
-import { DockerSettings, dockerSettings, planDocker } from "./targets/docker";
-import { IisSettings, iisSettings, planIis } from "./targets/iis";
-import { planSwarm, swarmRedisConnection, SwarmSettings, swarmSettings } from "./targets/swarm";
+import { EscapeHatchPlan, planEscapeHatches } from "./escapeHatchPlan";
+import { TargetManaged } from "./escapeHatches";
+import { DOCKER_MANAGED, DockerSettings, dockerSettings, planDocker } from "./targets/docker";
+import { IIS_MANAGED, IisSettings, iisSettings, planIis } from "./targets/iis";
+import { planSwarm, SWARM_MANAGED, swarmRedisConnection, SwarmSettings, swarmSettings } from "./targets/swarm";
 import { canonicalServiceUrl } from "./proxy";
 import { PlannedTarget } from "./targets/target";
 import { ArgumentCheck, Check, checks, describe, isKnown } from "./validation";
-import { FEATURES, FIRST_DOCKER_VERSION, formatVersion, IDENTITY_SERVER_API_SCOPE, resolveVersion, VersionProfile } from "./versions";
+import { FEATURES, FIRST_DOCKER_VERSION, formatVersion, IDENTITY_SERVER_API_SCOPE, pinnedProfileProblem, resolveVersion, VersionProfile } from "./versions";
 
 /** Longest access token lifetime accepted: 30 days. */
 export const MAX_ACCESS_TOKEN_LIFETIME_SECONDS = 30 * 24 * 3600;
@@ -58,6 +60,10 @@ export interface DeploymentPlan {
     readonly forwardedHeaders?: pulumi.Input<boolean>;
     readonly docker?: DockerSettings;
     readonly iis?: IisSettings;
+    /** The user's own configuration keys and environment variables, checked against the package's. */
+    readonly escapeHatches: EscapeHatchPlan;
+    /** Warnings for the component to show (for example, the profile assumed for a release newer than the tables). */
+    readonly warnings: readonly string[];
     /** The chosen target, planned: what the component deploys through. */
     readonly deployment: PlannedTarget;
     readonly readiness: ReadinessSettings;
@@ -67,6 +73,13 @@ export interface DeploymentPlan {
      */
     readonly argumentsResolved?: pulumi.Output<pulumi.Resource[]>;
 }
+
+/** What each target sets itself besides the package's keys: the user's keys and variables may not collide with it. */
+const TARGET_MANAGED = {
+    [DeploymentTarget.Docker]: DOCKER_MANAGED,
+    [DeploymentTarget.Iis]: IIS_MANAGED,
+    [DeploymentTarget.Swarm]: SWARM_MANAGED,
+};
 
 /** Blocks that belong to one target only, by the name of their field. */
 const TARGET_BLOCKS: Record<DeploymentTarget, string> = {
@@ -175,6 +188,8 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
             check,
             typeof profile === "object" ? [...profile.systemClient.requestedScopes, IDENTITY_SERVER_API_SCOPE] : [],
         ),
+        escapeHatches: planEscapeHatches(args, (TARGET_MANAGED as Record<string, TargetManaged>)[target] ?? { settings: [], environment: [] }, MANAGED_SETTINGS, check),
+        warnings: profile?.assumption ? [profile.assumption] : [],
     };
     check.throwIfAny();
     const deployment = plan.docker ? planDocker(plan.docker) : plan.iis ? planIis(plan.iis) : swarm && planSwarm(swarm);
@@ -322,7 +337,7 @@ function planSigningCertificate(args: IdentityServiceArgs, check: ArgumentCheck)
             "rotates a generated certificate only; remove it (replace the file at `path` to rotate your own), or remove `path` to have one generated",
         );
     }
-    return { kind: "file", path: check.input("signingCertificate.path", given.path, pfxFile), password: given.password };
+    return { kind: "file", path: checkSuppliedPfx(check, given.path, given.password), password: given.password };
 }
 
 function checkTargetBlocks(args: IdentityServiceArgs, check: ArgumentCheck): void {
@@ -342,7 +357,12 @@ function planVersion(args: IdentityServiceArgs, check: ArgumentCheck): VersionPr
         check.fail("creatioVersion", `${describe(args.creatioVersion)} is not a version; give the Creatio version as a string such as "8.2.1"`);
         return undefined;
     }
-    const profile = resolveVersion(args.creatioVersion);
+    const pinned = args.profileVersion;
+    const pinProblem = pinned === undefined ? undefined : pinnedProfileProblem(pinned, args.creatioVersion);
+    if (pinProblem) {
+        check.fail("profileVersion", pinProblem);
+    }
+    const profile = resolveVersion(args.creatioVersion, pinProblem ? undefined : pinned);
     if (typeof profile === "string") {
         check.fail("creatioVersion", profile);
         return undefined;

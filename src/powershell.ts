@@ -102,24 +102,37 @@ export function commandLine(text: string): string {
 }
 
 /**
- * One line of PowerShell that runs a script file: read, then run as a script block, so that neither the execution
- * policy (which Group Policy can enforce over `-ExecutionPolicy Bypass`) nor wildcard characters in the path can keep
- * it from starting. When it cannot start (the file is gone, unreadable or does not parse) it writes a plain-text
- * message naming the file and `hint` and exits 1; else it exits with the script's exit code. Its own messages and
- * PowerShell's are plain text: the console host writes errors as CLIXML only when the command was encoded and stderr
- * is redirected (ConsoleHost's ErrorFormat in PowerShell/PowerShell), and this line travels as `-Command`. The
- * script reads standard input itself. The line holds nothing cmd.exe acts on between quotes (see commandLine).
+ * One line of PowerShell that runs an uploaded step script with the step library (functions every step uses): both
+ * files are read, checked and run as script blocks, so that neither the execution policy (which Group Policy can
+ * enforce over `-ExecutionPolicy Bypass`) nor wildcard characters in the path can keep them from starting.
+ *
+ * - Each file's SHA-256 must begin with the 12 hex digits its name ends in (`<name>-<hash>.ps1`, as the `scripts` step
+ *   writes them): a file changed on the server is refused, not run as an administrator. The check is
+ *   `Read-UploadedText`, which the steps use for the files they load themselves (the configuration patcher).
+ * - A session in any language mode but FullLanguage (a system lockdown policy) is refused first, with that reason:
+ *   nothing the steps do works there.
+ * - When a file cannot start (gone, unreadable, changed, does not parse) the line writes a plain-text message naming
+ *   the file and `hint` and exits 1. A step that fails exits non-zero itself (`exit 1`, which ends the process); a
+ *   step that returns has succeeded and the line exits 0, whatever the last native program it ran returned.
+ * - Its own messages and PowerShell's are plain text: the console host writes errors as CLIXML only when the command
+ *   was encoded and stderr is redirected (ConsoleHost's ErrorFormat in PowerShell/PowerShell), and this line travels
+ *   as `-Command`. The script reads standard input itself. The line holds nothing cmd.exe acts on between quotes (see
+ *   commandLine).
  */
-export function scriptFileRunner(path: string, hint: string): string {
+export function scriptFileRunner(path: string, libraryPath: string, hint: string): string {
     return [
         // The file first: a preview cuts long values, and the name is what tells a reviewer what changed.
         `$file=${cmdSafeString(path)}`,
+        `$library=${cmdSafeString(libraryPath)}`,
         "$ErrorActionPreference='Stop'",
+        "if($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage'){throw ('runner: Windows PowerShell runs in '+$ExecutionContext.SessionState.LanguageMode+' mode on this server (a system lockdown policy: AppLocker, WDAC or __PSLockdownPolicy); the IIS steps need FullLanguage for the account they run as')}",
         "[Console]::OutputEncoding=New-Object Text.UTF8Encoding $false",
-        "try{$run=[ScriptBlock]::Create([IO.File]::ReadAllText($ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($file)))}" +
+        "function Read-UploadedText($path){$text=[IO.File]::ReadAllText($ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($path));$name=[IO.Path]::GetFileNameWithoutExtension($path);" +
+            "$hash=[BitConverter]::ToString([Security.Cryptography.SHA256]::Create().ComputeHash([Text.Encoding]::UTF8.GetBytes($text))).Replace('-','');" +
+            "if($name.Length -lt 13 -or -not $hash.StartsWith($name.Substring($name.Length-12),'OrdinalIgnoreCase')){throw ($path+' is not what its name says: its SHA-256 does not begin with the hash in its name (changed on this server)')};$text}",
+        "try{$run=[ScriptBlock]::Create((Read-UploadedText $file));$stepLibrary=[ScriptBlock]::Create((Read-UploadedText $library))}" +
             `catch{[Console]::Error.WriteLine('runner: cannot start '+$file+': '+$_.Exception.Message+${cmdSafeString(` (${hint})`)});exit 1}`,
-        "$global:LASTEXITCODE=0",
-        "try{& $run}catch{[Console]::Error.WriteLine('runner: '+$file+' failed: '+$_.Exception.Message);exit 1}",
-        "exit $LASTEXITCODE",
+        "try{. $stepLibrary;& $run}catch{[Console]::Error.WriteLine('runner: '+$file+' failed: '+$_.Exception.Message);exit 1}",
+        "exit 0",
     ].join(";");
 }

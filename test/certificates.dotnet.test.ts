@@ -1,17 +1,25 @@
-// The generated signing PFX, loaded by .NET as the Identity Service loads its signing certificate. Needs the .NET
-// SDK (`dotnet fsi`): run with `npm run test:dotnet` (tools/test-all.sh runs it).
+// The signing PFX (generated, or supplied and encoded again), loaded by .NET as the Identity Service loads its signing
+// certificate. Needs the .NET SDK (`dotnet fsi`): run with `npm run test:dotnet` (tools/test-all.sh runs it).
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { encodePkcs12 } from "../src/certificates";
+import { encodePkcs12, openPfx, reencodedPfxBase64 } from "../src/certificates";
+import { valueOf } from "./support/mocks";
 
 const certificates = path.join(__dirname, "fixtures", "certificates");
 const LOADER = path.join(__dirname, "support", "LoadPfx.fsx");
 
-describe("generated signing PFX under .NET", function () {
+/** Loads a PFX with LoadPfx.fsx: one result per password (none, empty). */
+function load(file: string): unknown[] {
+    const run = spawnSync("dotnet", ["fsi", "--nologo", LOADER, file], { encoding: "utf8" });
+    assert.equal(run.status, 0, run.stderr);
+    return run.stdout.split("\n").filter(line => line.startsWith("{")).map(line => JSON.parse(line));
+}
+
+describe("signing PFX under .NET", function () {
     this.timeout(180_000);
     let folder: string;
 
@@ -29,11 +37,22 @@ describe("generated signing PFX under .NET", function () {
         const file = path.join(folder, "signing-certificate.pfx");
         fs.writeFileSync(file, await encodePkcs12(keyPem, certificatePem));
 
-        const run = spawnSync("dotnet", ["fsi", "--nologo", LOADER, file], { encoding: "utf8" });
-        assert.equal(run.status, 0, run.stderr);
-        const results = run.stdout.split("\n").filter(line => line.startsWith("{")).map(line => JSON.parse(line));
+        const results = load(file);
         const thumbprint = new crypto.X509Certificate(certificatePem).fingerprint.replace(/:/g, "");
         assert.deepEqual(results, [
+            { password: null, thumbprint, hasPrivateKey: true, keySize: 2048, rs256: true },
+            { password: "", thumbprint, hasPrivateKey: true, keySize: 2048, rs256: true },
+        ]);
+    });
+
+    it("a supplied AES-256 PFX with a password, encoded again, opens the same way without one", async () => {
+        const supplied = path.join(certificates, "tls.pfx");
+        const file = path.join(folder, "supplied-signing-certificate.pfx");
+        fs.writeFileSync(file, Buffer.from(await valueOf(reencodedPfxBase64(supplied, "tls-test-password")), "base64"));
+        const original = openPfx(fs.readFileSync(supplied), "tls-test-password");
+        assert.ok(original.ok);
+        const thumbprint = new crypto.X509Certificate(original.certificatePem).fingerprint.replace(/:/g, "");
+        assert.deepEqual(load(file), [
             { password: null, thumbprint, hasPrivateKey: true, keySize: 2048, rs256: true },
             { password: "", thumbprint, hasPrivateKey: true, keySize: 2048, rs256: true },
         ]);

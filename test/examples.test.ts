@@ -300,6 +300,12 @@ describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)",
             "docker:index/container:Container identity-db-container",
             ...IDENTITY_SERVICE_DOCKER,
         ].sort());
+        // The program's transform reached the container the component created, and only it.
+        const container = run.registered.find(r => r.name === "identity-service-container")!;
+        assert.equal(container.inputs.memory, 512);
+        assert.deepEqual([container.inputs.logDriver, container.inputs.logOpts], ["json-file", { "max-size": "10m", "max-file": "3" }]);
+        assert.equal(run.registered.find(r => r.name === "identity-db-container")!.inputs.memory, undefined);
+        assert.ok(container.inputs.envs.includes("TZ=Europe/Berlin"));
     });
 
     it("examples/iis-ssh: the six IIS steps and the readiness gate over SSH, re-seeding from this machine", async () => {

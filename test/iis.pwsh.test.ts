@@ -2,17 +2,22 @@
 // standing for powershell.exe) exactly as the component sends it, against a stand-in IIS and Windows server
 // (test/fixtures/iis-server). Run with `npm run test:pwsh`; it needs the .NET SDK.
 import { strict as assert } from "assert";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs, IisDeployment } from "../src";
+import { openPfx, reencodedPfxBase64 } from "../src/certificates";
 import { installInput } from "../src/targets/iis";
-import { commandLine, POWERSHELL, scriptFileRunner } from "../src/powershell";
+import fc from "fast-check";
+import { commandLine, POWERSHELL, quote, scriptFileRunner } from "../src/powershell";
 import { IisServer, NET8_RUNTIMES, pwsh, RunResult, ServerLayout } from "./support/iisServer";
 import { SshServer } from "./support/sshServer";
 import { STEP_ORDER, StepCommand, stepCommands, StepName } from "./iisSteps";
+import { valueOf } from "./support/mocks";
 
 const SECRETS = {
     connectionString: "Host=db;Database=creatio;Username=ids;Password=Pwsh-Conn-Secret-7731;",
@@ -23,6 +28,8 @@ const SECRETS = {
 };
 
 const SIGNING_PFX = path.join(__dirname, "fixtures", "certificates", "signing.pfx");
+/** The signing PFX as the server receives it: opened in the program and encoded again (no password, 3DES). */
+let DELIVERED_PFX: Buffer;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "iis-pwsh-suite-"));
 
 function iisArgs(iis: Partial<IisDeployment> = {}, overrides: Partial<IdentityServiceArgs> = {}): IdentityServiceArgs {
@@ -135,6 +142,55 @@ function snapshot(server: IisServer): { config: string; acl: string; files: stri
     return { config: server.config(), acl: JSON.stringify(server.acl()), files: files.sort().join("\n"), commits };
 }
 
+/**
+ * An OAuth 2.0 server as the readiness check meets it: OpenID Connect discovery (issuer, token_endpoint) and a
+ * client_credentials token endpoint (RFC 6749 4.4) that knows one client.
+ */
+async function oauthServer(
+    clientId: string,
+    clientSecret: string,
+    failing = false,
+    refusedScope?: string,
+): Promise<{ port: number; scopes: (string | null)[]; close(): Promise<void> }> {
+    const scopes: (string | null)[] = [];
+    const server = http.createServer((request, response) => {
+        const port = (server.address() as net.AddressInfo).port;
+        if (failing) {
+            // What ASP.NET Core Module answers when the app cannot start (500.30-500.37).
+            response.writeHead(500, { "content-type": "text/html" });
+            response.end("<h1>HTTP Error 500.30 - ASP.NET Core app failed to start</h1>");
+            return;
+        }
+        if (request.method === "GET" && request.url === "/.well-known/openid-configuration") {
+            response.writeHead(200, { "content-type": "application/json" });
+            response.end(JSON.stringify({ issuer: `http://localhost:${port}`, token_endpoint: `http://localhost:${port}/connect/token` }));
+            return;
+        }
+        if (request.method === "POST" && request.url === "/connect/token") {
+            let body = "";
+            request.on("data", chunk => (body += chunk));
+            request.on("end", () => {
+                const form = new URLSearchParams(body);
+                scopes.push(form.get("scope"));
+                const known = form.get("grant_type") === "client_credentials" && form.get("client_id") === clientId && form.get("client_secret") === clientSecret;
+                // RFC 6749 5.2: a scope the client may not have is invalid_scope.
+                const scopeRefused = known && refusedScope !== undefined && (form.get("scope") ?? "").split(" ").includes(refusedScope);
+                response.writeHead(known && !scopeRefused ? 200 : 400, { "content-type": "application/json" });
+                response.end(
+                    JSON.stringify(
+                        !known ? { error: "invalid_client" } : scopeRefused ? { error: "invalid_scope" } : { access_token: "token", token_type: "Bearer", expires_in: 3600 },
+                    ),
+                );
+            });
+            return;
+        }
+        response.writeHead(404);
+        response.end();
+    });
+    await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
+    return { port: (server.address() as net.AddressInfo).port, scopes, close: () => new Promise(resolve => server.close(() => resolve())) };
+}
+
 const servers: IisServer[] = [];
 let ARCHIVE: string;
 let ARCHIVE_V2: string;
@@ -142,9 +198,10 @@ let ARCHIVE_V2: string;
 describe("IIS steps in PowerShell against a stand-in IIS", function () {
     this.timeout(600000);
 
-    before(() => {
+    before(async () => {
         ARCHIVE = makeArchive("archive-v1", "v1");
         ARCHIVE_V2 = makeArchive("archive-v2", "v2");
+        DELIVERED_PFX = Buffer.from(await valueOf(reencodedPfxBase64(SIGNING_PFX, undefined)), "base64");
     });
 
     after(() => {
@@ -206,7 +263,7 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             assert.equal(settings.DatabaseConnectionString, SECRETS.connectionString);
             assert.equal(settings.DbProvider, "Postgres");
             assert.match(settings.Clients, /pwsh-client-0123456789/);
-            assert.deepEqual(fs.readFileSync(path.join(install, "signing-certificate.pfx")), fs.readFileSync(SIGNING_PFX));
+            assert.deepEqual(fs.readFileSync(path.join(install, "signing-certificate.pfx")), DELIVERED_PFX);
             assert.ok(!fs.existsSync(path.join(install, "app_offline.htm")));
             assert.ok(!fs.existsSync(`${install}.staging`));
             assert.match(fs.readFileSync(path.join(install, ".identity-service-archive"), "utf8"), /^[0-9A-F]{64} [0-9a-f-]{36}$/);
@@ -272,7 +329,7 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             const installPath = server.hostPath("C:\\Creatio\\IdentityService");
             assert.equal(fs.readFileSync(path.join(installPath, "IdentityService.dll"), "utf8"), "stand-in assembly v2");
             assert.match(server.runtime(), /<pool name="IdentityService-upd" state="Stopped" log="[^"]*stop;"/);
-            assert.deepEqual(fs.readFileSync(path.join(installPath, "signing-certificate.pfx")), fs.readFileSync(SIGNING_PFX), "the PFX is kept");
+            assert.deepEqual(fs.readFileSync(path.join(installPath, "signing-certificate.pfx")), DELIVERED_PFX, "the PFX is kept");
             // The extraction replaced appsettings.json: the configuration step runs again with the new revision.
             assert.equal(JSON.parse(fs.readFileSync(path.join(installPath, "appsettings.json"), "utf8")).DatabaseConnectionString, "");
             const stdin = JSON.parse(steps.configuration.stdin);
@@ -345,15 +402,17 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             server.addCertificate("WebHosting", "second.pfx", second.bytes);
             const withFirst = await stepCommands("upd", iisArgs({ https: { port: 8443, certificateThumbprint: first.thumbprint } }));
             ok(run(server, withFirst.site), "site");
-            assert.match(server.config(), new RegExp(`protocol="https" bindingInformation="\\*:8443:" certificateHash="${first.thumbprint}" certificateStoreName="My"`));
+            // The certificate is bound in HTTP.sys only, as real IIS keeps it, not in applicationHost.config.
+            assert.match(server.config(), /<binding bindingInformation="\*:8443:" protocol="https" \/>/);
+            assert.doesNotMatch(server.config(), /certificateHash/);
             assert.match(server.runtime(), new RegExp(`<sslcert endpoint="0.0.0.0:8443" hash="${first.thumbprint}" store="My"`));
             const before = snapshot(server);
             ok(run(server, withFirst.site), "site again");
             assert.equal(snapshot(server).commits, before.commits, "the second run commits nothing");
             const withSecond = await stepCommands("upd", iisArgs({ https: { port: 8443, certificateThumbprint: second.thumbprint } }));
             ok(run(server, withSecond.site), "site with the new certificate");
-            assert.match(server.config(), new RegExp(`certificateHash="${second.thumbprint}" certificateStoreName="WebHosting"`));
             assert.match(server.runtime(), new RegExp(`<sslcert endpoint="0.0.0.0:8443" hash="${second.thumbprint}" store="WebHosting"`));
+            assert.doesNotMatch(server.runtime(), new RegExp(first.thumbprint), "the first certificate is no longer bound");
             assert.match(server.config(), /bindingInformation="\*:8090:"/, "the http binding stays");
         });
 
@@ -376,6 +435,34 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             assert.equal(settings.Logging.LogLevel.Default, "Debug");
             assert.notEqual(server.runtime(), runtimeBefore);
             assert.match(server.runtime(), /<pool name="IdentityService-upd" state="Started" log="[^"]*recycle;"/);
+        });
+
+        it("the escape hatches: additionalSettings merged into appsettings.json, environment into web.config, and a variable removed once it goes", async () => {
+            const webConfigPath = server.hostPath("C:\\Creatio\\IdentityService\\web.config");
+            const shipped = fs.readFileSync(webConfigPath, "utf8");
+            const hatches = await stepCommands(
+                "upd",
+                iisArgs({}, {
+                    additionalSettings: { Serilog: { MinimumLevel: "Warning" }, "Smtp:Password": pulumi.secret("Smtp-Secret-3301") },
+                    environment: { TZ: "Europe/Berlin", DOTNET_gcServer: "0" },
+                }),
+            );
+            const result = JSON.parse(ok(run(server, hatches.configuration), "configuration").stdout);
+            assert.deepEqual([result.appSettings, result.webConfig], ["changed", "changed"]);
+            const settings = JSON.parse(fs.readFileSync(server.hostPath("C:\\Creatio\\IdentityService\\appsettings.json"), "utf8"));
+            assert.deepEqual([settings.Serilog, settings.Smtp], [{ MinimumLevel: "Warning" }, { Password: "Smtp-Secret-3301" }]);
+            assert.ok(settings.Clients, "next to the package's own keys");
+            const webConfig = fs.readFileSync(webConfigPath, "utf8");
+            assert.match(webConfig, /<environmentVariables>\r\n +<environmentVariable name="TZ" value="Europe\/Berlin" \/>\r\n +<environmentVariable name="DOTNET_gcServer" value="0" \/>\r\n +<\/environmentVariables>/);
+            assert.match(server.runtime(), /<pool name="IdentityService-upd" state="Started" log="[^"]*recycle;"/, "the service restarted to read them");
+            assert.equal(JSON.parse(ok(run(server, hatches.configuration), "configuration").stdout).webConfig, "unchanged", "a second run changes nothing");
+
+            // The variables go again with `environment`: the names the step recorded are removed, the file as shipped.
+            const without = await stepCommands("upd", iisArgs({}, { additionalSettings: { Serilog: { MinimumLevel: "Warning" }, "Smtp:Password": pulumi.secret("Smtp-Secret-3301") } }));
+            assert.equal(JSON.parse(ok(run(server, without.configuration), "configuration").stdout).webConfig, "changed");
+            const cleaned = fs.readFileSync(webConfigPath, "utf8");
+            assert.doesNotMatch(cleaned, /environmentVariable/);
+            assert.equal(cleaned.replace(/\s+/g, " ").replace(/ ?\/?>( <\/aspNetCore>)?/g, ">"), shipped.replace(/\s+/g, " ").replace(/ ?\/?>( <\/aspNetCore>)?/g, ">"), "the rest of the file as it was");
         });
 
         it("a new restart token (client re-seeding deleted rows) recycles the pool once, though no file changed", async () => {
@@ -443,7 +530,8 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             // Written again by replacing the scripts step (pulumi up --replace: the new step's create, then the old
             // step's delete, which keeps the folder while the install folder beside it is there), the delete runs.
             ok(run(server, steps.scripts), "scripts");
-            assert.match(ok(run(server, steps.scripts, "delete"), "scripts (delete) of the replaced step").stdout, /^kept C:\\Creatio\\IdentityService\.deploy: /);
+            const kept = JSON.parse(ok(run(server, steps.scripts, "delete"), "scripts (delete) of the replaced step").stdout);
+            assert.deepEqual(kept, { kept: "C:\\Creatio\\IdentityService.deploy", reason: "the install folder C:\\Creatio\\IdentityService is still there" });
             ok(run(server, steps.site, "delete"), "site (delete)");
             assert.doesNotMatch(server.config(), /<site name="IdentityService-gone-delete"/);
         });
@@ -537,6 +625,358 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             deleteAll(server, steps);
             assert.ok(!fs.existsSync(install));
             assert.ok(!server.config().includes("Pool \u00fc"));
+        });
+    });
+
+    describe("where Windows PowerShell 5.1 and real IIS differ from PowerShell 7 (as the stand-in models them)", () => {
+        /** Stdout must be ASCII (one JSON line, or nothing): 5.1 writes it in the console's OEM code page. */
+        function asciiJson(result: RunResult, what: string): any {
+            assert.match(result.stdout, /^[\x00-\x7f]*$/, `${what}: stdout is ASCII: ${JSON.stringify(result.stdout)}`);
+            return result.stdout.trim() === "" ? undefined : JSON.parse(result.stdout);
+        }
+
+        it("every step and delete writes ASCII JSON on stdout for paths, site and pool names beyond ASCII (OEM code page 866)", async () => {
+            const server = newServer({ oemCodePage: 866 });
+            const creatio = "C:\\Cr\u00e9atio \u0436\u0443\u0440\u043d\u0430\u043b \u540d \ud83d\ude42";
+            fs.mkdirSync(server.hostPath(creatio), { recursive: true });
+            const siteName = "Identity \u00e9t\u00e9 \u0442\u0435\u0441\u0442 \u540d \ud83d\ude42";
+            const appPoolName = "Pool \u00fc \u0436 \u540d";
+            const steps = await stepCommands("oem", iisArgs({ creatioPath: creatio, siteName, appPoolName }));
+            const printed: Record<string, any> = {};
+            for (const name of STEP_ORDER) {
+                printed[name] = asciiJson(ok(run(server, steps[name]), name), name);
+            }
+            assert.equal(printed.scripts.directory, `${creatio}\\IdentityService.deploy`);
+            assert.equal(printed["app-pool"].appPoolName, appPoolName);
+            assert.equal(printed.site.siteName, siteName);
+            assert.match(printed.prerequisites.windows, /^Windows Server 2022 Datacenter \(build 20348\)$/);
+            assert.match(printed.configuration.revision, /^[0-9a-f-]{36}$/);
+            // The scripts step, deleted while the install folder is there, says why it keeps the folder.
+            assert.deepEqual(asciiJson(ok(run(server, steps.scripts, "delete"), "scripts (delete)"), "scripts (delete)"), {
+                kept: `${creatio}\\IdentityService.deploy`,
+                reason: `the install folder ${creatio}\\IdentityService is still there`,
+            });
+            // A site of that name that serves another folder is left in place, and the delete says so.
+            fs.mkdirSync(server.hostPath(`${creatio}\\Other`));
+            const config = server.config().replace(`physicalPath="${creatio}\\IdentityService"`, `physicalPath="${creatio}\\Other"`);
+            fs.writeFileSync(path.join(server.root, "config", "applicationHost.config"), config);
+            const left = asciiJson(ok(run(server, steps.site, "delete"), "site (delete)"), "site (delete)");
+            assert.deepEqual(left, { deleted: false, reason: `the IIS site '${siteName}' serves ${creatio}\\Other, which this package did not install: left in place` });
+            for (const name of ["app-pool", "install"] as const) {
+                asciiJson(ok(run(server, steps[name], "delete"), `${name} (delete)`), `${name} (delete)`);
+            }
+        });
+
+        it("the step library reads back any JSON the component writes and writes it as ASCII JSON, under 5.1's ConvertTo-Json (fast-check: 300 values in one run)", () => {
+            const server = newServer();
+            const library = path.join(__dirname, "..", "src", "scripts", "iis", "step-library.ps1");
+            const text = fc.oneof(
+                fc.string({ unit: fc.constantFrom(..."'\"`$;%!^&|<>\\/ \t\r\n\u0001\u001f\u007f\u00fc\u00e9\u0436\u540d\u2018\u2028\u20ac", "\ud83d\ude42"), maxLength: 40 }),
+                fc.string({ unit: "grapheme", maxLength: 20 }),
+                fc.constantFrom("", " ", "   ", "true", "null", "0", "<a b='c'/>", "&amp;"),
+            );
+            const value = fc.record({
+                password: text,
+                port: fc.integer({ min: -65535, max: 65535 }),
+                enabled: fc.boolean(),
+                names: fc.array(text, { maxLength: 3 }),
+                https: fc.option(fc.record({ path: text }), { nil: null }),
+            });
+            fc.assert(
+                fc.property(fc.array(value, { minLength: 300, maxLength: 300 }), values => {
+                    const script = `. ${quote(library)}; $in = Read-StepInput 'probe'; Write-StepResult ([ordered]@{ values = $in.values })`;
+                    const result = server.runLocal([...POWERSHELL, "-Command"], script, JSON.stringify({ values }));
+                    assert.equal(result.code, 0, result.stderr);
+                    assert.match(result.stdout, /^[\x00-\x7f]*$/, "ASCII only");
+                    // fast-check's records have no prototype; JSON.parse's have Object's.
+                    assert.deepEqual(JSON.parse(result.stdout).values, JSON.parse(JSON.stringify(values)));
+                }),
+                // One run of 300 values; a failure is reported as it is (shrinking would start PowerShell again and again).
+                { numRuns: 1, endOnFailure: true },
+            );
+        });
+
+        it("the pool step never touches Creatio's pool when siteName and appPoolName both name Creatio's site and pool", async () => {
+            const server = newServer();
+            const steps = await stepCommands("takeover", iisArgs({ siteName: "Creatio", appPoolName: "Creatio" }));
+            deployAllUntil(server, steps, "install");
+            const before = poolElement(server, "Creatio");
+            const result = run(server, steps["app-pool"]);
+            assert.equal(result.code, 1);
+            assert.equal(result.stderr.trim(), "app-pool: the application pool 'Creatio' is used by the IIS site 'Creatio': it is not this deployment's; choose another iis.appPoolName");
+            assert.equal(poolElement(server, "Creatio"), before, "Creatio's pool is as it was");
+            ok(run(server, steps["app-pool"], "delete"), "app-pool (delete)");
+            assert.equal(poolElement(server, "Creatio"), before);
+        });
+
+        it("no secret reaches a command that module logging records (event 4103), through a deploy with readiness and a delete", async () => {
+            const oauth = await oauthServer("pwsh-client-0123456789", SECRETS.clientSecret);
+            try {
+                // Microsoft.PowerShell.Utility: ConvertFrom-Json, ConvertTo-Json, New-Object, Add-Type and the like.
+                const server = newServer({ moduleLogging: ["Microsoft.PowerShell.Utility"] });
+                const steps = await stepCommands(
+                    "logged",
+                    iisArgs({ port: oauth.port, appPoolIdentity: { username: ".\\svc-ids", password: SECRETS.poolPassword } }, { readiness: { timeoutSeconds: 20 } }),
+                );
+                deployAll(server, steps);
+                const gate = await server.runLocalAsync(steps.readiness.interpreter!, steps.readiness.create, steps.readiness.stdin);
+                assert.equal(gate.code, 0, gate.stderr);
+                deleteAll(server, steps);
+                const log = fs.readFileSync(path.join(server.root, "events", "4103.jsonl"), "utf8");
+                const events = log.trim().split("\n").map(line => JSON.parse(line) as { command: string; payload: string });
+                const commands = new Set(events.map(event => event.command));
+                for (const command of ["New-Object", "Add-Type", "ConvertTo-Json", "Get-FileHash"]) {
+                    assert.ok(commands.has(command), `module logging recorded ${command}: the check is not vacuous`);
+                }
+                const pfx = DELIVERED_PFX;
+                const forms = [
+                    ...Object.values(SECRETS).filter(secret => secret !== ""),
+                    ...Object.values(SECRETS).filter(secret => secret !== "").map(secret => JSON.stringify(secret).slice(1, -1)),
+                    pfx.toString("base64").slice(0, 40),
+                    [...pfx.subarray(0, 24)].join(", "),
+                    [...pfx.subarray(0, 24)].join(" "),
+                ];
+                for (const event of events) {
+                    for (const form of forms) {
+                        assert.ok(!event.payload.includes(form), `event 4103 of ${event.command} holds a secret (${form.slice(0, 12)}...)`);
+                    }
+                }
+            } finally {
+                await oauth.close();
+            }
+        });
+
+        it("takes over an upload folder someone else created only as Administrators' own, and never writes through a link in it", async () => {
+            const server = newServer();
+            const steps = await stepCommands("owned", iisArgs());
+            const folder = server.hostPath("C:\\Creatio\\IdentityService.deploy");
+            const victim = server.hostPath("C:\\Creatio\\victim.txt");
+            fs.writeFileSync(victim, "not yours");
+            fs.mkdirSync(folder);
+            const install = /^file (install-[0-9a-f]{12}\.ps1) /m.exec(steps.scripts.stdin)![1];
+            fs.symlinkSync(victim, path.join(folder, install));
+            ok(run(server, steps.scripts), "scripts");
+            assert.equal(fs.readFileSync(victim, "utf8"), "not yours", "nothing was written through the link");
+            assert.ok(!fs.lstatSync(path.join(folder, install)).isSymbolicLink(), "the link was replaced by the file itself");
+            const acl = server.acl()["c:\\creatio\\identityservice.deploy"];
+            assert.equal((acl as { owner?: string }).owner, "*S-1-5-32-544", "owned by Administrators");
+            assert.equal(acl.inherited, false);
+            // A folder that is itself a link is refused, and nothing is written where it points.
+            const linked = newServer();
+            const elsewhere = linked.hostPath("C:\\Creatio\\elsewhere");
+            fs.mkdirSync(elsewhere);
+            fs.symlinkSync(elsewhere, linked.hostPath("C:\\Creatio\\IdentityService.deploy"));
+            const refused = run(linked, steps.scripts);
+            assert.equal(refused.code, 1);
+            assert.equal(refused.stderr.trim(), "scripts: C:\\Creatio\\IdentityService.deploy is a junction or symbolic link: remove it");
+            assert.deepEqual(fs.readdirSync(elsewhere), []);
+        });
+
+        it("deletes a link in the install folder, never what it points to (5.1's Remove-Item -Recurse follows it)", async () => {
+            const server = newServer();
+            const steps = await stepCommands("links", iisArgs());
+            deployAll(server, steps);
+            const shared = server.hostPath("C:\\Shared logs");
+            fs.mkdirSync(shared);
+            fs.writeFileSync(path.join(shared, "other-service.log"), "keep me");
+            const install = server.hostPath("C:\\Creatio\\IdentityService");
+            fs.symlinkSync(shared, path.join(install, "logs"));
+            fs.symlinkSync(shared, path.join(install, "wwwroot"));
+            // A new archive replaces the files (keeping logs): the wwwroot link goes, not the folder it points to.
+            fs.copyFileSync(ARCHIVE_V2, server.hostPath("C:\\Packages\\IdentityService-v2.zip"));
+            ok(run(server, (await stepCommands("links", iisArgs({ archivePath: "C:\\Packages\\IdentityService-v2.zip" }))).install), "install");
+            assert.ok(!fs.existsSync(path.join(install, "wwwroot")));
+            assert.equal(fs.readFileSync(path.join(shared, "other-service.log"), "utf8"), "keep me");
+            deleteAll(server, steps);
+            assert.ok(!fs.existsSync(install));
+            assert.equal(fs.readFileSync(path.join(shared, "other-service.log"), "utf8"), "keep me", "the delete removed the logs link, not the shared folder");
+        });
+
+        it("gives appsettings.json and the PFX their permissions before a secret goes in (icacls watched at every call)", async () => {
+            const spy = fs.mkdtempSync(path.join(work, "icacls-spy-"));
+            const calls = path.join(spy, "calls.jsonl");
+            // Records, at each icacls call, whether its file already held a secret and was already restricted, then
+            // runs the stand-in's icacls.
+            fs.writeFileSync(
+                path.join(spy, "icacls.exe"),
+                [
+                    "#!/usr/bin/env node",
+                    '"use strict";',
+                    'const fs = require("fs"), path = require("path"), { spawnSync } = require("child_process");',
+                    "const target = process.argv[2] || '';",
+                    "const host = path.join(process.env.IIS_STANDIN_ROOT, 'C', ...target.replace(/^[Cc]:[\\\\/]?/, '').split(/[\\\\/]+/).filter(Boolean));",
+                    "const store = path.join(process.env.IIS_STANDIN_ROOT, 'acl.json');",
+                    "const acl = (fs.existsSync(store) ? JSON.parse(fs.readFileSync(store, 'utf8')) : {})[target.replace(/\\//g, '\\\\').toLowerCase()];",
+                    "const content = fs.existsSync(host) && fs.statSync(host).isFile() ? fs.readFileSync(host) : Buffer.alloc(0);",
+                    "const secrets = JSON.parse(process.env.SPY_SECRETS);",
+                    "fs.appendFileSync(process.env.SPY_CALLS, JSON.stringify({ target, holdsSecret: secrets.some(s => content.includes(Buffer.from(s, 'base64'))), restricted: !!acl && acl.inherited === false }) + '\\n');",
+                    "const result = spawnSync(process.env.SPY_ICACLS, process.argv.slice(2), { stdio: 'inherit' });",
+                    "process.exit(result.status === null ? 1 : result.status);",
+                ].join("\n"),
+                { mode: 0o755 },
+            );
+            const fixtureBin = path.join(__dirname, "fixtures", "iis-server", "bin");
+            const secrets = [SECRETS.connectionString, SECRETS.clientSecret].map(secret => Buffer.from(secret).toString("base64"));
+            secrets.push(DELIVERED_PFX.subarray(0, 64).toString("base64"));
+            const server = newServer({
+                environment: {
+                    PATH: `${spy}${path.delimiter}${fixtureBin}${path.delimiter}${process.env.PATH}`,
+                    SPY_CALLS: calls,
+                    SPY_ICACLS: path.join(fixtureBin, "icacls.exe"),
+                    SPY_SECRETS: JSON.stringify(secrets),
+                },
+            });
+            const steps = await stepCommands("acl-first", iisArgs());
+            deployAll(server, steps);
+            // Windows takes / and \ alike (Join-Path writes / on this machine).
+            const seen = fs
+                .readFileSync(calls, "utf8")
+                .trim()
+                .split("\n")
+                .map(line => JSON.parse(line) as { target: string; holdsSecret: boolean; restricted: boolean })
+                .map(call => ({ ...call, target: call.target.replace(/\//g, "\\") }));
+            for (const file of ["appsettings.json", "signing-certificate.pfx"]) {
+                const first = seen.find(call => call.target === `C:\\Creatio\\IdentityService\\${file}`);
+                assert.ok(first, `icacls ran on ${file}`);
+                assert.deepEqual([first.holdsSecret, first.restricted], [false, false], `${file} got its permissions before a secret went in`);
+            }
+            for (const call of seen) {
+                assert.ok(!call.holdsSecret || call.restricted, `${call.target} held a secret while readable by others`);
+            }
+            const leftovers: string[] = [];
+            const walk = (dir: string) => {
+                for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+                    if (entry.isDirectory()) walk(path.join(dir, entry.name));
+                    else if (/\.tmp$/.test(entry.name)) leftovers.push(path.join(dir, entry.name));
+                }
+            };
+            walk(server.hostPath("C:\\"));
+            assert.deepEqual(leftovers, [], "no temporary file stays behind");
+        });
+
+        it("never removes a staging folder the install step did not make, and removes its own", async () => {
+            const server = newServer();
+            const steps = await stepCommands("staging", iisArgs());
+            ok(run(server, steps.scripts), "scripts");
+            const staging = server.hostPath("C:\\Creatio\\IdentityService.staging");
+            fs.mkdirSync(staging);
+            fs.writeFileSync(path.join(staging, "someone-elses.txt"), "theirs");
+            const refused = run(server, steps.install);
+            assert.equal(refused.code, 1);
+            assert.equal(
+                refused.stderr.trim(),
+                "install: extracting the archive: C:\\Creatio\\IdentityService.staging holds files this package did not put there (it extracts the archive there first): remove that folder if they may go, or choose another iis.installPath",
+            );
+            ok(run(server, steps.install, "delete"), "install (delete)");
+            assert.equal(fs.readFileSync(path.join(staging, "someone-elses.txt"), "utf8"), "theirs");
+            // A staging folder the install step left (marked as its own), say after a failed extraction, goes.
+            fs.rmSync(staging, { recursive: true });
+            fs.mkdirSync(staging);
+            fs.writeFileSync(path.join(staging, ".identity-service-staging"), "extracting");
+            fs.writeFileSync(path.join(staging, "half-extracted.dll"), "x");
+            ok(run(server, steps.install), "install");
+            assert.ok(!fs.existsSync(staging));
+        });
+
+        it("refuses to run in ConstrainedLanguage mode, naming it, in the uploader and in every other step", async () => {
+            const steps = await stepCommands("clm", iisArgs());
+            const full = newServer();
+            ok(run(full, steps.scripts), "scripts");
+            const locked = newServer({ languageMode: "ConstrainedLanguage" });
+            const uploader = run(locked, steps.scripts);
+            assert.equal(uploader.code, 1);
+            assert.match(uploader.stderr + uploader.stdout, /Only core types are supported in this language mode/);
+            fs.cpSync(full.hostPath("C:\\Creatio\\IdentityService.deploy"), locked.hostPath("C:\\Creatio\\IdentityService.deploy"), { recursive: true });
+            const step = run(locked, steps.prerequisites);
+            assert.equal(step.code, 1);
+            assert.match(step.stderr, /^runner: Windows PowerShell runs in ConstrainedLanguage mode on this server \(a system lockdown policy: AppLocker, WDAC or __PSLockdownPolicy\); the IIS steps need FullLanguage for the account they run as/);
+        });
+    });
+
+    describe("prerequisites on each supported Windows Server", () => {
+        /** The prerequisites step's input with another PFX, as the AES-256 signing.pfx would arrive unencoded. */
+        function withPfx(stdin: string, pfx: Buffer): string {
+            return JSON.stringify({ ...JSON.parse(stdin), signingCertificate: { base64: pfx.toString("base64") } });
+        }
+        const AES_PFX = fs.readFileSync(SIGNING_PFX);
+
+        for (const version of [2016, 2019, 2022, 2025] as const) {
+            it(`Windows Server ${version}: every check passes, and the report names what was found`, async () => {
+                const server = newServer({ windowsServer: version });
+                const steps = await stepCommands(`ws${version}`, iisArgs());
+                ok(run(server, steps.scripts), "scripts");
+                const report = JSON.parse(ok(run(server, steps.prerequisites), "prerequisites").stdout);
+                const expected = { 2016: ["14393", "5.1.14393.0"], 2019: ["17763", "5.1.17763.1"], 2022: ["20348", "5.1.20348.1"], 2025: ["26100", "5.1.26100.1"] }[version];
+                assert.equal(report.windows, `Windows Server ${version} Datacenter (build ${expected[0]})`);
+                assert.equal(report.powerShell, expected[1]);
+                assert.equal(report.languageMode, "FullLanguage");
+                assert.equal(report.iis, "10.0");
+                const opened = openPfx(DELIVERED_PFX, undefined);
+                assert.ok(opened.ok);
+                assert.equal(report.signingCertificate, new crypto.X509Certificate(opened.certificatePem).fingerprint.replace(/:/g, ""));
+                assert.deepEqual(report.runtimes, ["Microsoft.AspNetCore.App 8.0.11"]);
+            });
+        }
+
+        it("Windows Server 2016 cannot import an AES-encrypted PFX: the report says so before anything changes (2019 imports it)", async () => {
+            const server = newServer({ windowsServer: 2016 });
+            const steps = await stepCommands("aes", iisArgs());
+            ok(run(server, steps.scripts), "scripts");
+            const before = snapshot(server);
+            const result = run(server, steps.prerequisites, "create", withPfx(steps.prerequisites.stdin, AES_PFX));
+            assert.equal(result.code, 1);
+            assert.equal(
+                result.stderr.trim(),
+                "prerequisites: the signing certificate does not import on this server (The specified network password is not correct.); the service could not load it: " +
+                    "give a PFX this Windows imports (the package encodes it with PBE-SHA1-3DES, which every supported Windows Server imports)",
+            );
+            assert.deepEqual(snapshot(server), before, "nothing changed");
+            const newer = newServer({ windowsServer: 2019 });
+            ok(run(newer, steps.scripts), "scripts");
+            ok(run(newer, steps.prerequisites, "create", withPfx(steps.prerequisites.stdin, AES_PFX)), "prerequisites on 2019");
+        });
+
+        it("reports every problem at once, each with its fix, and changes nothing", async () => {
+            const server = newServer({
+                windowsServer: 2016,
+                aspNetCoreModule: false,
+                openSshDefaultShell: "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+                environment: { SSH_CONNECTION: "192.0.2.1 50000 192.0.2.2 22" },
+            });
+            const steps = await stepCommands("many", iisArgs({ creatioPath: "C:\\Creatio" }));
+            ok(run(server, steps.scripts), "scripts");
+            const input = JSON.parse(withPfx(steps.prerequisites.stdin, AES_PFX));
+            // A member no IIS has, as a server whose IIS lacks one the steps use would show it.
+            input.iisApi.ApplicationPoolProcessModel.properties.push("SetProfileEnvironment");
+            input.creatioPath = "C:\\Creatio Missing";
+            const before = snapshot(server);
+            const result = run(server, steps.prerequisites, "create", JSON.stringify(input));
+            assert.equal(result.code, 1);
+            const lines = result.stderr.trim().split("\n");
+            assert.equal(lines[0], "prerequisites: 5 problems on this server (nothing was changed):");
+            assert.deepEqual(lines.slice(1).map(line => line.replace(/:.*$/s, "")), [
+                "- the IIS management API on this server (Microsoft.Web.Administration) lacks what the steps use",
+                "- the signing certificate does not import on this server (The specified network password is not correct.); the service could not load it",
+                "- the OpenSSH server's DefaultShell is C",
+                "- Creatio's folder C",
+                "- the ASP.NET Core 8.0 hosting bundle or a runtime it needs is not installed (ASP.NET Core Module V2 registered in IIS",
+            ]);
+            assert.match(lines[1], /lacks what the steps use: ApplicationPoolProcessModel\.SetProfileEnvironment \(a property\); the IIS target needs IIS 10/);
+            assert.match(lines[3], /remove the DefaultShell value under HKLM\\SOFTWARE\\OpenSSH \(or set it to cmd\.exe\), then restart sshd$/);
+            assert.match(lines[4], /C:\\Creatio Missing does not exist on this host: fix iis\.creatioPath$/);
+            assert.match(lines[5], /install the .*hosting bundle, then restart IIS with: net stop was \/y; net start w3svc$/);
+            assert.deepEqual(snapshot(server), before, "nothing changed");
+        });
+
+        it("finds stdin text beyond ASCII changed on the way, and says where to look", async () => {
+            const server = newServer();
+            const steps = await stepCommands("probe", iisArgs());
+            ok(run(server, steps.scripts), "scripts");
+            const input = JSON.parse(steps.prerequisites.stdin);
+            input.encodingProbe = "\u00c3\u00bc";
+            const result = run(server, steps.prerequisites, "create", JSON.stringify(input));
+            assert.equal(result.code, 1);
+            assert.match(result.stderr, /^prerequisites: text beyond ASCII arrives changed on standard input \(UTF-16 code units 195,188 instead of 252,21517,8364,55357,56898\)/);
         });
     });
 
@@ -663,25 +1103,58 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             });
         }
 
-        it("passes the script's exit code, stdout, stderr and stdin through, in plain text", () => {
+        /** Writes a file into C:\\Creatio as the scripts step would: named after its content's SHA-256; returns its path. */
+        function uploaded(server: IisServer, name: string, content: string): string {
+            const file = `C:\\Creatio\\${name}-${crypto.createHash("sha256").update(content).digest("hex").slice(0, 12)}.ps1`;
+            fs.writeFileSync(server.hostPath(file), `\ufeff${content}`);
+            return file;
+        }
+
+        const LIBRARY = "function Get-Greeting { 'got ' }\n";
+
+        it("passes the script's exit code, stdout, stderr and stdin through, in plain text, with the step library's functions", () => {
             const server = newServer();
-            const file = "C:\\Creatio\\probe-0123456789ab.ps1";
-            fs.writeFileSync(
-                server.hostPath(file),
-                "$in = [Console]::In.ReadToEnd()\n[Console]::Out.Write('got ' + $in)\n[Console]::Error.Write('warned')\nexit 7\n",
-            );
-            const result = server.runLine(commandLine(scriptFileRunner(file, "hint")), "stdin text");
+            const library = uploaded(server, "step-library", LIBRARY);
+            const file = uploaded(server, "probe", "$in = [Console]::In.ReadToEnd()\n[Console]::Out.Write((Get-Greeting) + $in)\n[Console]::Error.Write('warned')\nexit 7\n");
+            const result = server.runLine(commandLine(scriptFileRunner(file, library, "hint")), "stdin text");
             assert.deepEqual([result.code, result.stdout, result.stderr], [7, "got stdin text", "warned"]);
-            const missing = server.runLine(commandLine(scriptFileRunner(file.replace("probe", "missing"), "hint")), "");
+            const missing = server.runLine(commandLine(scriptFileRunner("C:\\Creatio\\missing-0123456789ab.ps1", library, "hint")), "");
             assert.equal(missing.code, 1);
             assert.match(missing.stderr, /^runner: cannot start C:\\Creatio\\missing-0123456789ab\.ps1: .* \(hint\)$/m);
-            fs.writeFileSync(server.hostPath(file.replace("probe", "throws")), "throw 'boom'\n");
-            const failed = server.runLine(commandLine(scriptFileRunner(file.replace("probe", "throws"), "hint")), "");
+            const throws = uploaded(server, "throws", "throw 'boom'\n");
+            const failed = server.runLine(commandLine(scriptFileRunner(throws, library, "hint")), "");
             assert.equal(failed.code, 1);
-            assert.equal(failed.stderr.trim(), "runner: C:\\Creatio\\throws-0123456789ab.ps1 failed: boom");
+            assert.equal(failed.stderr.trim(), `runner: ${throws} failed: boom`);
             for (const output of [result, missing, failed]) {
                 assert.ok(!output.stderr.includes("CLIXML"));
             }
+        });
+
+        it("exits 0 for a step that returns, whatever the last native program it ran returned (icacls without arguments: 87)", () => {
+            const server = newServer();
+            const library = uploaded(server, "step-library", LIBRARY);
+            const file = uploaded(server, "native", "$ErrorActionPreference = 'Continue'\n& icacls.exe 2>&1 | Out-Null\n[Console]::Out.Write(\"icacls returned $LASTEXITCODE\")\n");
+            const result = server.runLine(commandLine(scriptFileRunner(file, library, "hint")), "");
+            assert.deepEqual([result.code, result.stdout], [0, "icacls returned 87"], result.stderr);
+        });
+
+        it("refuses a script or a step library changed on the server (its SHA-256 no longer begins with its name's hash), running nothing", () => {
+            const server = newServer();
+            const library = uploaded(server, "step-library", LIBRARY);
+            const file = uploaded(server, "probe", "[Console]::Out.Write('ran')\n");
+            for (const changed of [file, library]) {
+                const original = fs.readFileSync(server.hostPath(changed));
+                fs.writeFileSync(server.hostPath(changed), `${original.toString("utf8")}[Console]::Out.Write(' and more')\n`);
+                const result = server.runLine(commandLine(scriptFileRunner(file, library, "hint")), "");
+                assert.equal(result.code, 1, changed);
+                assert.equal(result.stdout, "", `${changed}: nothing ran`);
+                assert.equal(
+                    result.stderr.trim(),
+                    `runner: cannot start ${file}: ${changed} is not what its name says: its SHA-256 does not begin with the hash in its name (changed on this server) (hint)`,
+                );
+                fs.writeFileSync(server.hostPath(changed), original);
+            }
+            assert.equal(server.runLine(commandLine(scriptFileRunner(file, library, "hint")), "").stdout, "ran");
         });
 
         it("refuses a malformed upload, or a file whose content does not match its name, before writing anything", async () => {
@@ -721,55 +1194,6 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
     });
 
     describe("readiness on the server", () => {
-        /**
-         * An OAuth 2.0 server as the readiness check meets it: OpenID Connect discovery (issuer, token_endpoint) and a
-         * client_credentials token endpoint (RFC 6749 4.4) that knows one client.
-         */
-        async function oauthServer(
-            clientId: string,
-            clientSecret: string,
-            failing = false,
-            refusedScope?: string,
-        ): Promise<{ port: number; scopes: (string | null)[]; close(): Promise<void> }> {
-            const scopes: (string | null)[] = [];
-            const server = http.createServer((request, response) => {
-                const port = (server.address() as net.AddressInfo).port;
-                if (failing) {
-                    // What ASP.NET Core Module answers when the app cannot start (500.30-500.37).
-                    response.writeHead(500, { "content-type": "text/html" });
-                    response.end("<h1>HTTP Error 500.30 - ASP.NET Core app failed to start</h1>");
-                    return;
-                }
-                if (request.method === "GET" && request.url === "/.well-known/openid-configuration") {
-                    response.writeHead(200, { "content-type": "application/json" });
-                    response.end(JSON.stringify({ issuer: `http://localhost:${port}`, token_endpoint: `http://localhost:${port}/connect/token` }));
-                    return;
-                }
-                if (request.method === "POST" && request.url === "/connect/token") {
-                    let body = "";
-                    request.on("data", chunk => (body += chunk));
-                    request.on("end", () => {
-                        const form = new URLSearchParams(body);
-                        scopes.push(form.get("scope"));
-                        const known = form.get("grant_type") === "client_credentials" && form.get("client_id") === clientId && form.get("client_secret") === clientSecret;
-                        // RFC 6749 5.2: a scope the client may not have is invalid_scope.
-                        const scopeRefused = known && refusedScope !== undefined && (form.get("scope") ?? "").split(" ").includes(refusedScope);
-                        response.writeHead(known && !scopeRefused ? 200 : 400, { "content-type": "application/json" });
-                        response.end(
-                            JSON.stringify(
-                                !known ? { error: "invalid_client" } : scopeRefused ? { error: "invalid_scope" } : { access_token: "token", token_type: "Bearer", expires_in: 3600 },
-                            ),
-                        );
-                    });
-                    return;
-                }
-                response.writeHead(404);
-                response.end();
-            });
-            await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
-            return { port: (server.address() as net.AddressInfo).port, scopes, close: () => new Promise(resolve => server.close(() => resolve())) };
-        }
-
         async function gate(secretOnServer: string, failing = false, refusedScope?: string) {
             const oauth = await oauthServer("pwsh-client-0123456789", secretOnServer, failing, refusedScope);
             try {

@@ -10,7 +10,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, IisDeployment } from "../src";
-import { commandScript, scriptFile, STEP_SCRIPTS, stepScript, UPLOADER_SCRIPTS, windowsJoin } from "../src/targets/iis";
+import { readScript } from "../src/packagedScripts";
+import { commandScript, IIS_API, LIBRARY_FILE, libraryFile, scriptFile, STEP_SCRIPTS, stepScript, UPLOADER_SCRIPTS, windowsJoin } from "../src/targets/iis";
 import { cmdSafeString, commandLine, decodeCommand, encodeCommand, encodedCommandLine, minify, quote } from "../src/powershell";
 import { RELEASES, formatVersion } from "../src/versions";
 import { Recorder, resetMocks, valueOf } from "./support/mocks";
@@ -87,7 +88,8 @@ function variantArgs(version: string, https: boolean, identity: boolean, ssh: bo
         creatioVersion: version,
         database: { provider: DatabaseProvider.MsSqlServer, connectionString: HOSTILE.connectionString },
         client: { secret: `${HOSTILE.password}-padding-to-32-characters`, name: HOSTILE.siteName },
-        signingCertificate: { path: path.join(certificates, "signing.pfx"), password: HOSTILE.password },
+        // A supplied PFX is opened in the program and reaches the server without a password: none travels.
+        signingCertificate: { path: path.join(certificates, "signing.pfx") },
         iis,
     };
 }
@@ -133,10 +135,67 @@ describe("PowerShell scripts of the IIS target parse (tree-sitter-powershell)", 
         for (const script of STEP_SCRIPTS.filter(s => s !== "readiness")) {
             const source = stepScript(script);
             assert.match(source, /^\$step = '[a-z-]+( \(delete\))?'$/m, `${script} names its step`);
-            assert.match(source, /\[Console\]::Error\.WriteLine\("\$\{step\}: /, `${script} writes "<step>: <message>"`);
-            assert.match(source, /exit 1/, `${script} exits non-zero`);
-            assert.match(source, /\[Console\]::OpenStandardInput\(\)/, `${script} reads its one JSON document from stdin`);
+            if (UPLOADER_SCRIPTS.includes(script)) {
+                // The uploader travels alone: it writes its messages and reads its lines itself.
+                assert.match(source, /\[Console\]::Error\.WriteLine\("\$\{step\}: /, `${script} writes "<step>: <message>"`);
+                assert.match(source, /exit 1/, `${script} exits non-zero`);
+                assert.match(source, /\[Console\]::OpenStandardInput\(\)/, `${script} reads its input from stdin`);
+            } else {
+                assert.match(source, /^\$in = Read-StepInput \$step$/m, `${script} reads its one JSON document with the step library`);
+                assert.match(source, /^ *Stop-Step \$step /m, `${script} writes "<step>: <message>" and exits 1`);
+            }
         }
+        const library = readScript(`iis/${LIBRARY_FILE}`);
+        assert.match(library, /\[Console\]::Error\.WriteLine\("\$\{step\}: \$message"\)\n {4}exit 1/, "Stop-Step writes the message and exits 1");
+        assert.match(library, /\[Console\]::OpenStandardInput\(\)/);
+    });
+
+    it(`${LIBRARY_FILE} parses, is ASCII, and defines only functions and the marker's name`, () => {
+        const source = readScript(`iis/${LIBRARY_FILE}`);
+        assert.deepEqual(syntaxErrors(parser, source), []);
+        assert.match(source, /^[\x09\x0a\x0d\x20-\x7e]*$/, "ASCII only");
+        const statements = parser.parse(source).rootNode.children.flatMap(node => (node.type === "statement_list" ? node.children : [node]));
+        for (const statement of statements.filter(node => node.type !== "comment")) {
+            assert.match(statement.text, /^(function [A-Z][A-Za-z]+-[A-Z][A-Za-z]+\(|\$InstallMarker = '\.identity-service-archive'$)/, statement.text.slice(0, 60));
+        }
+    });
+
+    it("checks on the server exactly the IIS API members the scripts access (IIS_API cannot go stale)", () => {
+        const real = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "iis-server", "mwa-members.json"), "utf8"));
+        const apiNames = new Set<string>();
+        for (const type of Object.values(real.classes) as { properties?: string[]; methods?: string[] }[]) {
+            for (const member of [...(type.properties ?? []), ...(type.methods ?? [])]) apiNames.add(member.toLowerCase());
+        }
+        for (const values of Object.values(real.enum_values) as Record<string, number>[]) {
+            for (const value of Object.keys(values)) apiNames.add(value.toLowerCase());
+        }
+        // Every member name the uploaded scripts access (PowerShell matches member names without case).
+        const accessed = new Set<string>();
+        for (const source of [...STEP_SCRIPTS.map(script => stepScript(script)), readScript(`iis/${LIBRARY_FILE}`)]) {
+            const visit = (node: SyntaxNode): void => {
+                if (node.type === "member_name") accessed.add(node.text.toLowerCase());
+                node.children.forEach(visit);
+            };
+            visit(parser.parse(source).rootNode);
+        }
+        const listed = new Set(Object.values(IIS_API).flatMap(members => [...(members.properties ?? []), ...(members.methods ?? []), ...(members.enumValues ?? [])].map(name => name.toLowerCase())));
+        for (const name of listed) {
+            assert.ok(accessed.has(name), `IIS_API lists ${name}, which no script accesses any more: remove it`);
+        }
+        // Names the scripts access only on other objects, which the IIS API happens to have too.
+        const elsewhere: Record<string, string> = {
+            apppoolname: "the step input's appPoolName",
+            delete: "[IO.File]::Delete and [IO.Directory]::Delete",
+            directory: "[IO.FileAttributes]::Directory",
+            endpoint: "the readiness check's record of what it saw",
+            getattribute: "XmlElement.GetAttribute, reading the JSON reader's XML",
+            none: "[Net.Security.SslPolicyErrors]::None",
+            path: "the step input's paths and SessionState.Path",
+            tostring: ".NET's ToString",
+            value: "a regular expression match's Value",
+        };
+        const unlisted = [...accessed].filter(name => apiNames.has(name) && !listed.has(name)).sort();
+        assert.deepEqual(unlisted, Object.keys(elsewhere).sort(), "a member of the IIS API the scripts access is checked by the prerequisites step: add it to IIS_API");
     });
 
     it("quotes any text as one single-quoted literal that PowerShell reads back verbatim", () => {
@@ -311,7 +370,12 @@ describe("PowerShell scripts of the IIS target parse (tree-sitter-powershell)", 
                     assert.ok(encodedCommandLine(b).length < 8191, `${script} fits cmd.exe's line`);
                 } else {
                     const file = scriptFile(script).name;
-                    assert.equal(b, a.replace(cmdSafeString(`${plain}\\${file}`), cmdSafeString(`${hostile}\\${file}`)), script);
+                    const library = libraryFile().name;
+                    assert.equal(
+                        b,
+                        a.replace(cmdSafeString(`${plain}\\${file}`), cmdSafeString(`${hostile}\\${file}`)).replace(cmdSafeString(`${plain}\\${library}`), cmdSafeString(`${hostile}\\${library}`)),
+                        script,
+                    );
                     assert.ok(b.includes(cmdSafeString(`${hostile}\\${file}`)));
                     assert.ok(commandLine(b).length < 8191, `${script} fits cmd.exe's line`);
                 }

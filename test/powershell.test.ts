@@ -86,9 +86,9 @@ describe("PowerShell through cmd.exe", () => {
         for (const delayed of [false, true]) {
             it(`reaches powershell.exe unchanged through cmd.exe for hostile paths (delayed expansion ${delayed ? "on" : "off"})`, () => {
                 for (const folder of HOSTILE_PATHS) {
-                    const runner = scriptFileRunner(`${folder}\\install-0123456789ab.ps1`, "a hint (with <brackets>) & more");
+                    const runner = scriptFileRunner(`${folder}\\install-0123456789ab.ps1`, `${folder}\\step-library-0123456789ab.ps1`, "a hint (with <brackets>) & more");
                     assert.equal(commandThroughCmd(commandLine(runner), delayed), runner);
-                    assert.ok(runner.startsWith(`$file=${cmdSafeString(`${folder}\\install-0123456789ab.ps1`)};`));
+                    assert.ok(runner.startsWith(`$file=${cmdSafeString(`${folder}\\install-0123456789ab.ps1`)};$library=${cmdSafeString(`${folder}\\step-library-0123456789ab.ps1`)};`));
                 }
             });
         }
@@ -97,9 +97,10 @@ describe("PowerShell through cmd.exe", () => {
             const folder = fc.string({ unit: fc.constantFrom(..."%!^&'() ab\\\u00e9\u540d\u2018;=,`~@<>|[]{}$#"), minLength: 1, maxLength: 30 });
             fc.assert(
                 fc.property(folder, fc.boolean(), (name, delayed) => {
-                    const runner = scriptFileRunner(`C:\\${name}\\x-0123456789ab.ps1`, "hint");
+                    const runner = scriptFileRunner(`C:\\${name}\\x-0123456789ab.ps1`, `C:\\${name}\\l-0123456789ab.ps1`, "hint");
                     assert.equal(commandThroughCmd(commandLine(runner), delayed), runner);
-                    assert.equal(evaluate(/^\$file=(.*?);\$ErrorActionPreference=/.exec(runner)![1]), `C:\\${name}\\x-0123456789ab.ps1`);
+                    assert.equal(evaluate(/^\$file=(.*?);\$library=/.exec(runner)![1]), `C:\\${name}\\x-0123456789ab.ps1`);
+                    assert.equal(evaluate(/;\$library=(.*?);\$ErrorActionPreference=/.exec(runner)![1]), `C:\\${name}\\l-0123456789ab.ps1`);
                 }),
                 { numRuns: 300 },
             );

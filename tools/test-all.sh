@@ -21,7 +21,7 @@ SUITES=(
   "e2e       test:e2e      docker postgres nginx openssl" # deployments against a real Docker Engine and PostgreSQL, one behind a real nginx
   "swarm     test:swarm    docker postgres swarm" # the Swarm target on a real single-node swarm, with load during updates
   "pwsh      test:pwsh     pwsh sshd postgres" # the IIS steps in PowerShell 7 against a stand-in IIS, also over OpenSSH
-  "doubles   test:doubles  docker postgres"  # the test doubles checked against the real parts' rules (not tests of the package); the stand-in Creatio also in a container
+  "doubles   test:doubles  docker postgres pwsh" # the test doubles checked against the real parts' rules (not tests of the package); the stand-in Creatio also in a container, the stand-in IIS in PowerShell
 )
 
 step() { printf '\n=== %s\n' "$*"; }

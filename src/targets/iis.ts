@@ -4,12 +4,13 @@
  *
  * Every step script is a real file under `src/scripts/iis/` and reads ONE JSON document on standard input holding
  * all its values, secret or not: no value is ever spliced into script text, so a script's text is the same for
- * every deployment and holds no secret. The `scripts` step writes every step script (and the configuration patcher)
- * to a folder on the server under names that carry their content hash, its standard input being the files as plain
- * lines; every other step runs its file with one readable line (`powershell.exe ... -Command "..."`, safe through
- * cmd.exe, which OpenSSH for Windows runs commands through). So a changed script shows in `pulumi preview --diff` as
- * changed lines of the `scripts` step and as a new file name in the command of the step that runs it. Only the
- * uploader travels inline, as `-EncodedCommand`.
+ * every deployment and holds no secret. The `scripts` step writes every step script (with the step library they all
+ * use, and the configuration patcher) to a folder on the server under names that carry their content hash, its
+ * standard input being the files as plain lines; every other step runs its file with one readable line
+ * (`powershell.exe ... -Command "..."`, safe through cmd.exe, which OpenSSH for Windows runs commands through), which
+ * checks each file's hash before running it. So a changed script shows in `pulumi preview --diff` as changed lines of
+ * the `scripts` step and as a new file name in the command of the step that runs it. Only the uploader travels
+ * inline, as `-EncodedCommand`.
  *
  * Steps, chained in this order, each idempotent:
  *   scripts → prerequisites → install → app-pool → site → configuration → readiness
@@ -20,6 +21,7 @@ import * as command from "@pulumi/command";
 import { IisDeployment } from "../args";
 import { Claim, knownClaims } from "../claims";
 import { Setting, toAppSettingsPatch } from "../configuration";
+import { TargetManaged } from "../escapeHatches";
 import { serviceUrl } from "./docker";
 import { readScript } from "../packagedScripts";
 import { commandLine, encodeCommand, encodedCommandLine, minify, POWERSHELL, scriptFileRunner } from "../powershell";
@@ -27,6 +29,28 @@ import { readinessEnvironment, ReadinessSettings } from "../readiness";
 import { ArgumentCheck, Check, checks, describe, isKnown } from "../validation";
 import { VersionProfile } from "../versions";
 import { PlannedTarget } from "./target";
+
+/**
+ * The variables the ASP.NET Core Module sets in the service's environment itself (dotnet/aspnetcore
+ * src/Servers/IIS/AspNetCoreModuleV2/CommonLib/environmentvariablehash.h, the `*_ENV_STR` names, and
+ * OutOfProcessRequestHandler/serverprocess.h, `ASPNETCORE_PORT`, `ASPNETCORE_APPL_PATH`, `ASPNETCORE_TOKEN`): it
+ * replaces some of them whatever web.config says and needs the others, so `environment` may not set them unless
+ * `overrides` lists one.
+ */
+const MODULE_VARIABLE = "which the ASP.NET Core Module sets for the process itself";
+export const IIS_MANAGED: TargetManaged = {
+    settings: [],
+    environment: [
+        "ASPNETCORE_IIS_PHYSICAL_PATH",
+        "ASPNETCORE_IIS_HTTPAUTH",
+        "ASPNETCORE_IIS_WEBSOCKETS_SUPPORTED",
+        "ASPNETCORE_HOSTINGSTARTUPASSEMBLIES",
+        "ASPNETCORE_ANCM_HTTPS_PORT",
+        "ASPNETCORE_PORT",
+        "ASPNETCORE_APPL_PATH",
+        "ASPNETCORE_TOKEN",
+    ].map(name => ({ name, purpose: MODULE_VARIABLE, secret: false })),
+};
 
 export const DEFAULT_NAME_PREFIX = "IdentityService-";
 export const DEFAULT_INSTALL_FOLDER = "IdentityService";
@@ -40,6 +64,45 @@ export const MAX_SITE_NAME_LENGTH = 200;
 export const SIGNING_CERTIFICATE_FILE = "signing-certificate.pfx";
 /** The configuration patcher, compiled on the server by Add-Type. */
 export const PATCHER_FILE = "ConfigPatch.cs";
+/** The functions every step script uses, run by the runner before the step (see scriptFileRunner). */
+export const LIBRARY_FILE = "step-library.ps1";
+/** Windows Server 2016 (1607) and later: IIS 10 and Windows PowerShell 5.1, what the steps are written for. */
+export const MINIMUM_WINDOWS_BUILD = 14393;
+export const MINIMUM_IIS_MAJOR_VERSION = 10;
+
+/**
+ * The Microsoft.Web.Administration members and enum values the step scripts use, by class (members inherited from
+ * ConfigurationElement and ConfigurationElementCollectionBase are looked up on the class they are used on). The
+ * prerequisites step checks on the server that each exists, before anything is changed: a member this server's IIS
+ * lacks would otherwise fail a later step halfway. The list is kept equal to what the scripts access, and each entry
+ * to the real API, by tests.
+ */
+export const IIS_API: Readonly<Record<string, { readonly properties?: readonly string[]; readonly methods?: readonly string[]; readonly enumValues?: readonly string[] }>> = {
+    ServerManager: { properties: ["ApplicationPools", "Sites"], methods: ["CommitChanges", "GetApplicationHostConfiguration"] },
+    Configuration: { methods: ["GetSection"] },
+    ConfigurationSection: { methods: ["GetCollection"] },
+    ApplicationPoolCollection: { methods: ["Add", "Remove"] },
+    ApplicationPool: {
+        properties: ["AutoStart", "Enable32BitAppOnWin64", "ManagedPipelineMode", "ManagedRuntimeVersion", "ProcessModel", "State", "WorkerProcesses"],
+        methods: ["Recycle", "Start", "Stop"],
+    },
+    ApplicationPoolProcessModel: { properties: ["IdentityType", "LoadUserProfile", "Password", "UserName"], methods: ["SetAttributeValue"] },
+    WorkerProcessCollection: { properties: ["Count"] },
+    SiteCollection: { methods: ["Add", "Remove"] },
+    Site: { properties: ["Applications", "Bindings", "Name", "State"], methods: ["Start", "Stop"] },
+    Application: { properties: ["ApplicationPoolName", "VirtualDirectories"] },
+    VirtualDirectory: { properties: ["PhysicalPath"] },
+    BindingCollection: { methods: ["Add", "Remove"] },
+    Binding: { properties: ["BindingInformation", "CertificateHash", "CertificateStoreName", "Protocol"] },
+    ManagedPipelineMode: { enumValues: ["Integrated"] },
+    ProcessModelIdentityType: { enumValues: ["ApplicationPoolIdentity", "SpecificUser"] },
+};
+
+/**
+ * Text beyond ASCII (two-byte, three-byte and four-byte UTF-8) that the prerequisites step must receive intact on
+ * standard input and write back as ASCII JSON, with its UTF-16 code units to compare.
+ */
+export const ENCODING_PROBE = "\u00fc\u540d\u20ac\ud83d\ude42";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Settings and validation
@@ -314,6 +377,11 @@ export function patcherFile(): UploadedFile {
     return hashedFile(PATCHER_FILE.replace(/\.cs$/, ""), "cs", readScript(`iis/${PATCHER_FILE}`));
 }
 
+/** The step library, uploaded for every step the runner starts. */
+export function libraryFile(): UploadedFile {
+    return hashedFile(LIBRARY_FILE.replace(/\.ps1$/, ""), "ps1", readScript(`iis/${LIBRARY_FILE}`));
+}
+
 /**
  * A step script as the `scripts` step uploads it (the packaged one by default): named after its content, so a change
  * is a new name.
@@ -322,9 +390,9 @@ export function scriptFile(script: StepScript, source: string = stepScript(scrip
     return hashedFile(script, "ps1", source);
 }
 
-/** Every file the `scripts` step uploads: the patcher and every step script but the uploader's own. */
+/** Every file the `scripts` step uploads: the patcher, the step library and every step script but the uploader's own. */
 export function uploadedFiles(): UploadedFile[] {
-    return [patcherFile(), ...STEP_SCRIPTS.filter(script => !UPLOADER_SCRIPTS.includes(script)).map(script => scriptFile(script))];
+    return [patcherFile(), libraryFile(), ...STEP_SCRIPTS.filter(script => !UPLOADER_SCRIPTS.includes(script)).map(script => scriptFile(script))];
 }
 
 /** The folder the `scripts` step writes to: next to the install folder, never inside it (extraction clears it). */
@@ -346,9 +414,9 @@ export function commandScript(script: StepScript, scriptsDir: string): string {
     return fileRunner(scriptFile(script), scriptsDir);
 }
 
-/** The one line that runs an uploaded file from the folder the `scripts` step writes. */
+/** The one line that runs an uploaded file, with the step library, from the folder the `scripts` step writes. */
 export function fileRunner(file: UploadedFile, scriptsDir: string): string {
-    return scriptFileRunner(windowsJoin(scriptsDir, file.name), RUNNER_HINT);
+    return scriptFileRunner(windowsJoin(scriptsDir, file.name), windowsJoin(scriptsDir, libraryFile().name), RUNNER_HINT);
 }
 
 /** The command line a step runs over SSH (through cmd.exe): readable `-Command`, or `-EncodedCommand` for the uploader. */
@@ -368,12 +436,27 @@ export function localCommand(script: StepScript, scriptsDir: string): { interpre
 // ---------------------------------------------------------------------------------------------------------------
 // Standard input of each step: pure builders, all values as JSON
 
-export function prerequisitesInput(profile: VersionProfile, creatioPath: string): string {
+/**
+ * The prerequisites step's standard input: the version's hosting bundle, the IIS API the scripts use, the encoding
+ * probe and, base64, the signing PFX the service will load (so this input is a secret when one is given).
+ */
+export function prerequisitesInput(profile: VersionProfile, creatioPath: string, signingCertificate?: string): string {
     return JSON.stringify({
         hostingBundleVersion: profile.release.iis.hostingBundleVersion,
         frameworks: profile.release.iis.frameworks,
         install: profile.release.iis.install,
         creatioPath,
+        minimumWindowsBuild: MINIMUM_WINDOWS_BUILD,
+        minimumIisVersion: MINIMUM_IIS_MAJOR_VERSION,
+        iisApi: Object.fromEntries(
+            Object.entries(IIS_API).map(([type, members]) => [
+                type,
+                { properties: members.properties ?? [], methods: members.methods ?? [], enumValues: members.enumValues ?? [] },
+            ]),
+        ),
+        encodingProbe: ENCODING_PROBE,
+        encodingProbeCodes: Array.from({ length: ENCODING_PROBE.length }, (_, i) => ENCODING_PROBE.charCodeAt(i)),
+        signingCertificate: signingCertificate === undefined ? null : { base64: signingCertificate },
     });
 }
 
@@ -422,8 +505,12 @@ export function installInput(values: InstallValues): string {
 
 export interface AppPoolValues {
     readonly appPoolName: string;
-    /** This deployment's site: a pool that another site's application runs in is someone else's. */
+    /**
+     * This deployment's site: a pool that another site's application runs in is someone else's. The site of this
+     * name counts as this deployment's only when it serves `installPath` or a folder the install step filled.
+     */
     readonly siteName: string;
+    readonly installPath: string;
     readonly loadUserProfile: boolean;
     readonly identity?: { readonly username: string; readonly password: string };
 }
@@ -432,6 +519,7 @@ export function appPoolInput(values: AppPoolValues): string {
     return JSON.stringify({
         appPoolName: values.appPoolName,
         siteName: values.siteName,
+        installPath: values.installPath,
         loadUserProfile: values.loadUserProfile,
         identity: values.identity ? { username: values.identity.username, password: values.identity.password } : null,
     });
@@ -475,6 +563,8 @@ export interface ConfigurationValues {
     readonly installRevision: string;
     /** Set once client re-seeding deleted rows, new each time: the service must restart even if no file changed. */
     readonly restartToken?: string;
+    /** The user's environment variables, set in web.config's `<aspNetCore><environmentVariables>`. */
+    readonly environment?: Readonly<Record<string, string>>;
     /** Values to redact from error messages. */
     readonly secrets: readonly string[];
 }
@@ -486,7 +576,13 @@ export function configurationInput(values: ConfigurationValues): string {
         appPoolName: values.appPoolName,
         patcherPath: values.patcherPath,
         appSettings: JSON.stringify(toAppSettingsPatch(values.settings)),
-        webConfig: { stdoutLogEnabled: values.stdoutLog.enabled, stdoutLogFile: values.stdoutLog.path },
+        webConfig: {
+            stdoutLogEnabled: values.stdoutLog.enabled,
+            stdoutLogFile: values.stdoutLog.path,
+            // JSON text, passed to the patcher as it is; only when there are some, so that a deployment without any
+            // sends what it always sent.
+            ...(values.environment && Object.keys(values.environment).length > 0 ? { environmentVariables: JSON.stringify(values.environment) } : {}),
+        },
         signingCertificate:
             values.signingCertificate === undefined
                 ? null
@@ -509,7 +605,9 @@ export interface IisServiceInputs {
     /** Base64 bytes of the signing PFX (secret), when one is given. */
     readonly signingCertificate?: pulumi.Output<string>;
     /** Every secret value of the configuration, to redact from error messages. */
-    readonly secrets: pulumi.Input<string | undefined>[];
+    readonly secrets: pulumi.Input<string | undefined | readonly string[]>[];
+    /** The user's environment variables, for web.config. */
+    readonly environment: pulumi.Output<Record<string, string>>;
     /** Changes whenever client re-seeding deleted rows: the configuration step then runs (and restarts the site) again. */
     readonly restartToken?: pulumi.Output<string>;
     /** The readiness gate, when enabled. */
@@ -649,12 +747,15 @@ export function createIisService(
         context,
     );
 
+    // The signing PFX is loaded on the server before anything changes there: its input is then a secret.
     const prerequisites = createStep(
         `${name}-iis-prerequisites`,
         {
             create: "prerequisites",
-            stdin: pulumi.output(settings.creatioPath).apply(creatioPath => prerequisitesInput(profile, creatioPath)),
-            secret: false,
+            stdin: pulumi
+                .all([settings.creatioPath, inputs.signingCertificate])
+                .apply(([creatioPath, pfx]) => prerequisitesInput(profile, creatioPath, pfx)),
+            secret: inputs.signingCertificate !== undefined,
             dependsOn: [scripts],
         },
         context,
@@ -685,11 +786,12 @@ export function createIisService(
             create: "app-pool",
             delete: "delete-app-pool",
             stdin: pulumi
-                .all([settings.appPoolName, settings.siteName, settings.loadUserProfile, identity?.username, identity?.password])
-                .apply(([appPoolName, siteName, loadUserProfile, username, password]) =>
+                .all([settings.appPoolName, settings.siteName, installPath, settings.loadUserProfile, identity?.username, identity?.password])
+                .apply(([appPoolName, siteName, path, loadUserProfile, username, password]) =>
                     appPoolInput({
                         appPoolName,
                         siteName,
+                        installPath: path,
                         loadUserProfile,
                         identity: identity ? { username: username!, password: password! } : undefined,
                     }),
@@ -740,8 +842,9 @@ export function createIisService(
                     inputs.configuration,
                     inputs.signingCertificate,
                     inputs.restartToken,
+                    inputs.environment,
                 ])
-                .apply(([[path, siteName, appPoolName, dir, username], [enabled, logPath, installed, secrets], configured, pfx, restart]) =>
+                .apply(([[path, siteName, appPoolName, dir, username], [enabled, logPath, installed, secrets], configured, pfx, restart, environment]) =>
                     configurationInput({
                         installPath: path,
                         siteName,
@@ -753,7 +856,8 @@ export function createIisService(
                         poolAccount: poolAccount(appPoolName, username),
                         installRevision: installed,
                         restartToken: restart,
-                        secrets: secrets.filter((secret): secret is string => typeof secret === "string"),
+                        environment,
+                        secrets: secrets.flat().filter((secret): secret is string => typeof secret === "string"),
                     }),
                 ),
             secret: true,
@@ -821,6 +925,7 @@ export function planIis(settings: IisSettings): PlannedTarget {
                     configuration: inputs.configuration,
                     signingCertificate: inputs.signingCertificate,
                     secrets: inputs.secrets,
+                    environment: inputs.environment,
                     readiness: inputs.readiness,
                     restartToken: inputs.restartToken,
                 },

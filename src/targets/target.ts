@@ -25,8 +25,13 @@ export interface DeployInputs {
     readonly configuration: pulumi.Output<Setting[]>;
     /** Base64 bytes of the signing PFX (secret). */
     readonly signingCertificate: pulumi.Output<string>;
+    /**
+     * The user's environment variables (`environment`, checked: none is secret, none collides with the target's own
+     * unless the user listed it in `overrides`); each replaces a target's variable of the same name.
+     */
+    readonly environment: pulumi.Output<Record<string, string>>;
     /** Every secret value of the configuration, for targets that must redact them from their own messages. */
-    readonly secrets: pulumi.Input<string | undefined>[];
+    readonly secrets: pulumi.Input<string | undefined | readonly string[]>[];
     /** The URL handed to Creatio, when it differs from the target's `url`. */
     readonly publicUrl?: pulumi.Input<string>;
     /** `proxy.forwardedHeaders` as given; undefined: decided from `publicUrl` and the target's `url`. */

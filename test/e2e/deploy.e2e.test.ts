@@ -436,8 +436,13 @@ describe(`IdentityService on Docker, deployed by the test executor, with a servi
     const uploaded = fileFromTar(tar);
     assert.ok(uploaded.content.equals(fs.readFileSync(SIGNING_PFX)), "the signing PFX in the container is the fixture's");
     assert.equal(uploaded.mode & 0o777, 0o644);
-    const environment: string[] = container.Config.Env;
-    assert.ok(environment.includes(`PostgresConnection=${connectionString}`), "the connection string reaches the service");
+    // The connection string reaches the service in its settings file, never in its environment.
+    const { stdout: settingsTar } = await execFileAsync("docker", ["cp", `${first.containerId}:/app/appsettings.Production.json`, "-"], {
+      encoding: "buffer",
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    assert.equal(JSON.parse(fileFromTar(settingsTar).content.toString("utf8")).PostgresConnection, connectionString, "the connection string reaches the service");
+    assert.ok(!JSON.stringify(container.Config.Env).includes(connectionString), "the connection string is not in the container's environment");
 
     // The service: discovery with an issuer, a token for the output credentials, the client row in the database.
     const doc = await explained(first.containerId, () => discovery(first!.url));

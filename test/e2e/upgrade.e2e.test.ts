@@ -210,7 +210,7 @@ describe(`engine emulator e2e: a stack of release 0.1.0 (${FIRST_RELEASE}) upgra
         assert.deepEqual({ replaced, created }, { replaced: ["container", "readiness"], created: ["client-retire"] }, preview.text);
     });
 
-    it("3. up upgrades it: the client replaced in place once, the service restarted, the credentials never refused", async () => {
+    it("3. up upgrades it: the client replaced in place once, the service restarted, the credentials never refused, no secret left in the container's environment", async () => {
         // The user's client keeps asking for tokens while `pulumi up` runs.
         const load = Load.token(deployed.url, deployed.clientId, deployed.clientSecret);
         let result: RunResult;
@@ -249,6 +249,9 @@ describe(`engine emulator e2e: a stack of release 0.1.0 (${FIRST_RELEASE}) upgra
         assert.notEqual(restarted, deployedContainer);
         const labels = JSON.parse(execFileSync("docker", ["inspect", "-f", "{{json .Config.Labels}}", restarted], { encoding: "utf8" })) as Record<string, string>;
         assert.equal(labels[RESTART_TOKEN_LABEL], reseeded.restartToken);
+        // The new container takes its configuration from the settings file: no secret is left in its environment.
+        const environment = JSON.stringify(JSON.parse(execFileSync("docker", ["inspect", "--format", "{{json .Config.Env}}", restarted], { encoding: "utf8" })));
+        assert.ok(!environment.includes(env.password) && !environment.includes(deployed.clientSecret), "no secret in the container's environment");
 
         // The credentials stay and were never refused: every request the service answered got a token; those that got
         // no answer found no service while the container was being replaced (it keeps its name and port).

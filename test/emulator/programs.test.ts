@@ -55,11 +55,12 @@ describe("engine emulator: every example previews with its documented config", f
         // Nothing exists yet: the image is not built at preview, so the container's image is unknown.
         const container = preview.steps.find(s => s.type === "docker:index/container:Container")!;
         assert.equal(container.new!.inputs.image, UNKNOWN);
-        // The signing PFX is known at preview and secret; the environment waits for the generated credentials.
-        assert.match(preview.text, /uploads *: \[secret\]/);
-        // An unknown prints as [unknown] (object_diff.go:972-973 @ v3.248.0), a secret one too: the SDK sends an unknown
-        // Output as the bare unknown value, secret or not.
-        assert.match(preview.text, /envs *: \[unknown\]/);
+        // The uploads hold the settings file, which waits for the generated credentials. An unknown prints as [unknown]
+        // (object_diff.go:972-973 @ v3.248.0), a secret one too: the SDK sends an unknown Output as the bare unknown
+        // value, secret or not.
+        assert.match(preview.text, /uploads *: \[unknown\]/);
+        // The environment holds nothing secret and nothing that waits: it shows in the preview as it is.
+        assert.match(preview.text, /envs *: \[\n *\[0\]: "ASPNETCORE_URLS=http:\/\/\+:80"\n *\[1\]: "ASPNETCORE_ENVIRONMENT=Production"\n *\]/);
         // One kind of change: no "N changes" total (diff.go:303-309).
         assert.match(preview.text, /Resources:\n {4}\+ 9 to create$/);
     });
@@ -103,13 +104,14 @@ describe("engine emulator: every example previews with its documented config", f
         stack.configSet("privateKeyPath", key);
         stack.configSet("hostKey", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEmulatorTestHostKey");
         stack.configSet("connectionString", `Data Source=sql01;Initial Catalog=creatio;User Id=creatio;Password=${DATABASE_PASSWORD}`, { secret: true });
-        stack.configSet("signingCertificatePath", SIGNING_CERTIFICATE);
-        stack.configSet("signingCertificatePassword", "Pfx-Passw0rd-Never-Shown", { secret: true });
+        // A PFX with a password (the program opens it with the password and sends it on without one).
+        stack.configSet("signingCertificatePath", path.join(path.dirname(SIGNING_CERTIFICATE), "tls.pfx"));
+        stack.configSet("signingCertificatePassword", "tls-test-password", { secret: true });
         stack.configSet("creatioUrl", "https://creatio.example.com");
         stack.configSet("creatioVersion", "8.2.3");
         stack.configSet("httpsCertificateThumbprint", "0123456789ABCDEF0123456789ABCDEF01234567");
         const preview = await stack.preview(TRANSPILE_ONLY);
-        assertCleanPreview(preview, [DATABASE_PASSWORD, "Pfx-Passw0rd-Never-Shown", "emulator-test-key-material"]);
+        assertCleanPreview(preview, [DATABASE_PASSWORD, "tls-test-password", "emulator-test-key-material"]);
         const steps = preview.steps.filter(s => s.type === "command:remote:Command");
         assert.ok(steps.length >= 5, `${steps.length} remote commands`);
         assert.match(preview.text, /connection *: \[secret\]/);

@@ -29,9 +29,8 @@ const certificates = path.join(__dirname, "..", "fixtures", "certificates");
 let generatedPfxBytes: Promise<Buffer> | undefined;
 /** The PFX the component encodes from the TLS double's key and certificate. */
 function generatedPfx(): Promise<Buffer> {
-    generatedPfxBytes ??= encodePkcs12(
-        fs.readFileSync(path.join(certificates, "generated-key.pem"), "utf8"),
-        fs.readFileSync(path.join(certificates, "generated-certificate.pem"), "utf8"),
+    generatedPfxBytes ??= Promise.resolve(
+        encodePkcs12(fs.readFileSync(path.join(certificates, "generated-key.pem"), "utf8"), fs.readFileSync(path.join(certificates, "generated-certificate.pem"), "utf8")),
     );
     return generatedPfxBytes;
 }
@@ -50,6 +49,20 @@ describe("secret-leak scan", () => {
             assert.deepEqual(leaks, []);
             valuesChecked += Object.keys(secrets).length;
             stringsScanned += countStrings(captured);
+        });
+    }
+
+    for (const variant of ALL_VARIANTS) {
+        it(`finds no plain value given in place of a package secret outside a Pulumi secret: ${variant.title}`, async () => {
+            const scenario = matrix.find(s => s.title.startsWith(variant.title) && s.secrets.additionalSetting)!;
+            const replaced = `Server=db;Password=PlainOverride${variant.target}Secret`;
+            const planted: Scenario = {
+                ...scenario,
+                args: { ...scenario.args, additionalSettings: { DatabaseConnectionString: replaced }, overrides: ["DatabaseConnectionString"] },
+                secrets: { ...scenario.secrets, replaced },
+            };
+            const { captured, secrets } = await build(planted, "override");
+            assert.deepEqual(findLeaks(captured, secrets), []);
         });
     }
 

@@ -1,16 +1,26 @@
 /**
  * The scenario matrix the security tests run over: every target variant × database provider × HTTPS × supplied
  * or generated credentials (client and signing certificate) × Redis × Creatio version row, each with distinctive secret values.
+ * The scenarios with supplied credentials also give the escape hatches: a secret value in `additionalSettings` and a
+ * variable in `environment`.
  */
 import * as fs from "fs";
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs } from "../../src";
+import { encodePkcs12, openPfx } from "../../src/certificates";
 import { RELEASES, formatVersion } from "../../src/versions";
 
 /** The extracted IdentityService.zip of the test fixture service (it holds Dockerfile-OAuth). */
 export const BUILD_CONTEXT = path.join(__dirname, "..", "fixtures", "identity-service");
 
 const certificates = path.join(__dirname, "..", "fixtures", "certificates");
+
+/** The supplied signing PFX (a password-protected one) and the bytes the service receives: opened, encoded again. */
+const SIGNING_PFX = path.join(certificates, "tls.pfx");
+const SIGNING_PFX_PASSWORD = "tls-test-password";
+const opened = openPfx(fs.readFileSync(SIGNING_PFX), SIGNING_PFX_PASSWORD);
+const DELIVERED_SIGNING_PFX = opened.ok ? encodePkcs12(opened.privateKeyPem, opened.certificatePem).toString("base64") : "";
 
 /** A run of the generated signing key's PEM body (the double's fixed key), long enough to be unique. */
 export const GENERATED_KEY_BODY = fs.readFileSync(path.join(certificates, "generated-key.pem"), "utf8").split("\n")[5];
@@ -102,14 +112,16 @@ export function scenarios(variants: readonly Variant[]): Scenario[] {
                                 connectionString: `Password=Conn${tag}Secret;Server=db`,
                                 reseedConnectionString: `Password=Reseed${tag}Secret;Server=localhost`,
                                 tlsPassword: `Tls${tag}Password`,
-                                signingPassword: `Sign${tag}Password`,
-                                signingPfx: fs.readFileSync(path.join(certificates, "signing.pfx")).toString("base64").slice(200, 260),
+                                // A PFX with a password: the program opens it and sends it on encoded again, without one.
+                                signingPassword: SIGNING_PFX_PASSWORD,
+                                signingPfx: DELIVERED_SIGNING_PFX.slice(200, 260),
                                 windowsPassword: `Win${tag}Password`,
                                 sshPassword: `Ssh${tag}Password`,
                                 sshPrivateKey: `-----BEGIN OPENSSH PRIVATE KEY-----\nKey${tag}Material\n-----END OPENSSH PRIVATE KEY-----`,
                             };
                             if (supplied) {
                                 secrets.clientSecret = `Client${tag}Secret`.padEnd(32, "z");
+                                secrets.additionalSetting = `Smtp${tag}Password`;
                             } else {
                                 // What the TLS provider's test double returns as the generated private key.
                                 secrets.generatedSigningKey = GENERATED_KEY_BODY;
@@ -132,9 +144,15 @@ export function scenarios(variants: readonly Variant[]): Scenario[] {
                                         ? { id: `client-id-${tag}`.padEnd(16, "0"), secret: secrets.clientSecret, creatioUrl: "https://creatio.example.com" }
                                         : { rotation: "1" },
                                     signingCertificate: supplied
-                                        ? { path: path.join(certificates, "signing.pfx"), password: secrets.signingPassword }
+                                        ? { path: SIGNING_PFX, password: secrets.signingPassword }
                                         : { rotation: "1" },
                                     redisConnection: secrets.redisConnection,
+                                    ...(supplied
+                                        ? {
+                                              additionalSettings: { AllowedHosts: "*", Smtp: { Host: "smtp.example.com", Password: pulumi.secret(secrets.additionalSetting) } },
+                                              environment: { TZ: "Europe/Berlin" },
+                                          }
+                                        : {}),
                                     ...variant.block(https, secrets),
                                 },
                             });

@@ -15,6 +15,35 @@ export const FIXTURE = path.join(__dirname, "..", "fixtures", "iis-server");
 export const CMD = path.join(FIXTURE, "bin", "cmd.exe");
 const REPOSITORY = path.join(__dirname, "..", "..");
 
+/** The Windows Server versions a server can be (test/fixtures/iis-server/windows-server.json). */
+export type WindowsServerVersion = 2016 | 2019 | 2022 | 2025;
+
+/** What a version of Windows Server has (test/fixtures/iis-server/windows-server.json, with its sources). */
+export interface WindowsServerProfile {
+    readonly productName: string;
+    readonly build: number;
+    readonly releaseId: string;
+    readonly displayVersion: string | null;
+    readonly powerShellVersion: string;
+    readonly iisVersion: string;
+    readonly openSshCapability: boolean;
+    readonly pfxAesImport: boolean;
+}
+
+export const WINDOWS_SERVERS: Readonly<Record<WindowsServerVersion, WindowsServerProfile>> = JSON.parse(
+    fs.readFileSync(path.join(__dirname, "..", "fixtures", "iis-server", "windows-server.json"), "utf8"),
+).versions;
+
+/** A registry value as the registry provider reads it. */
+export type RegistryValue =
+    | { readonly type: "REG_SZ" | "REG_EXPAND_SZ"; readonly value: string }
+    | { readonly type: "REG_DWORD" | "REG_QWORD"; readonly value: number }
+    | { readonly type: "REG_MULTI_SZ"; readonly value: readonly string[] }
+    | { readonly type: "REG_BINARY"; readonly value: string };
+
+/** Registry keys ("HKEY_LOCAL_MACHINE\\SOFTWARE\\...") and their values. */
+export type RegistryKeys = Readonly<Record<string, Readonly<Record<string, RegistryValue>>>>;
+
 /** A runtime as the dotnet muxer lists it. */
 export interface Runtime {
     readonly name: string;
@@ -32,6 +61,18 @@ export interface ServerLayout {
     readonly runtimes?: readonly Runtime[] | null;
     /** More environment for sessions, e.g. IIS_STANDIN_HOSTING=1 to start sites' applications. */
     readonly environment?: Readonly<Record<string, string>>;
+    /** The Windows Server version (its build, PowerShell 5.1 build, IIS version and what follows). Default 2022. */
+    readonly windowsServer?: WindowsServerVersion;
+    /** The console's OEM code page (HKLM\\SYSTEM\\CurrentControlSet\\Control\\Nls\\CodePage OEMCP). Default 437. */
+    readonly oemCodePage?: 437 | 850 | 852 | 866;
+    /** ConstrainedLanguage: a system-wide lockdown policy (the machine's __PSLockdownPolicy=4). Default FullLanguage. */
+    readonly languageMode?: "FullLanguage" | "ConstrainedLanguage";
+    /** Group Policy "Turn on Module Logging" for these module names (event 4103 in events/4103.jsonl). */
+    readonly moduleLogging?: readonly string[];
+    /** OpenSSH's DefaultShell registry value (HKLM\\SOFTWARE\\OpenSSH). Default: none (cmd.exe). */
+    readonly openSshDefaultShell?: string;
+    /** More registry keys and values. */
+    readonly registry?: RegistryKeys;
 }
 
 /** Shared, compiled once per test run. */
@@ -156,6 +197,106 @@ ${services}    <pool name="DefaultAppPool" state="Started" />
 `;
 }
 
+/** The server's Windows version profile. */
+export function windowsServer(layout: ServerLayout): WindowsServerProfile {
+    return WINDOWS_SERVERS[layout.windowsServer ?? 2022];
+}
+
+/** IIS's schema as a server of that IIS version ships it: the attributes added later are not in it. */
+export function iisSchema(iisVersion: string): string {
+    const newer = (since: string) => since.split(".").map(Number).reduce((a, b) => a * 100 + b, 0) > iisVersion.split(".").map(Number).reduce((a, b) => a * 100 + b, 0);
+    return fs
+        .readFileSync(path.join(FIXTURE, "IIS_schema.xml"), "utf8")
+        .replace(/^\s*<attribute [^>]*since="([\d.]+)"[^>]*\/>\n/gm, (line, since: string) => (newer(since) ? "" : line));
+}
+
+/** The registry a server of this layout has: Windows, PowerShell, IIS, .NET and the policies the layout sets. */
+export function registryKeys(layout: ServerLayout): RegistryKeys {
+    const windows = windowsServer(layout);
+    const hklm = "HKEY_LOCAL_MACHINE";
+    const [iisMajor, iisMinor] = windows.iisVersion.split(".").map(Number);
+    const keys: Record<string, Record<string, RegistryValue>> = {
+        [`${hklm}\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion`]: {
+            ProductName: { type: "REG_SZ", value: windows.productName },
+            CurrentBuild: { type: "REG_SZ", value: String(windows.build) },
+            CurrentBuildNumber: { type: "REG_SZ", value: String(windows.build) },
+            CurrentMajorVersionNumber: { type: "REG_DWORD", value: 10 },
+            CurrentMinorVersionNumber: { type: "REG_DWORD", value: 0 },
+            CurrentVersion: { type: "REG_SZ", value: "6.3" },
+            ReleaseId: { type: "REG_SZ", value: windows.releaseId },
+            ...(windows.displayVersion ? { DisplayVersion: { type: "REG_SZ", value: windows.displayVersion } as RegistryValue } : {}),
+            EditionID: { type: "REG_SZ", value: "ServerDatacenter" },
+            InstallationType: { type: "REG_SZ", value: "Server" },
+        },
+        [`${hklm}\\SOFTWARE\\Microsoft\\PowerShell\\3\\PowerShellEngine`]: {
+            PowerShellVersion: { type: "REG_SZ", value: windows.powerShellVersion },
+            PSCompatibleVersion: { type: "REG_SZ", value: "1.0, 2.0, 3.0, 4.0, 5.0, 5.1" },
+            RuntimeVersion: { type: "REG_SZ", value: "v4.0.30319" },
+            ApplicationBase: { type: "REG_SZ", value: "C:\\Windows\\System32\\WindowsPowerShell\\v1.0" },
+        },
+        [`${hklm}\\SYSTEM\\CurrentControlSet\\Control\\Nls\\CodePage`]: {
+            OEMCP: { type: "REG_SZ", value: String(layout.oemCodePage ?? 437) },
+            ACP: { type: "REG_SZ", value: "1252" },
+        },
+        [`${hklm}\\SYSTEM\\CurrentControlSet\\Control\\Session Manager\\Environment`]: {
+            ComSpec: { type: "REG_EXPAND_SZ", value: "%SystemRoot%\\system32\\cmd.exe" },
+            ...(layout.languageMode === "ConstrainedLanguage" ? { __PSLockdownPolicy: { type: "REG_SZ", value: "4" } as RegistryValue } : {}),
+        },
+    };
+    if (layout.iis ?? true) {
+        keys[`${hklm}\\SOFTWARE\\Microsoft\\InetStp`] = {
+            MajorVersion: { type: "REG_DWORD", value: iisMajor },
+            MinorVersion: { type: "REG_DWORD", value: iisMinor },
+            SetupString: { type: "REG_SZ", value: `IIS ${windows.iisVersion}` },
+            VersionString: { type: "REG_SZ", value: `Version ${windows.iisVersion}` },
+            InstallPath: { type: "REG_EXPAND_SZ", value: "C:\\Windows\\system32\\inetsrv" },
+            PathWWWRoot: { type: "REG_EXPAND_SZ", value: "%SystemDrive%\\inetpub\\wwwroot" },
+        };
+    }
+    for (const runtime of layout.runtimes === null ? [] : (layout.runtimes ?? NET8_RUNTIMES)) {
+        const key = `${hklm}\\SOFTWARE\\WOW6432Node\\dotnet\\Setup\\InstalledVersions\\x64\\sharedfx\\${runtime.name}`;
+        keys[key] = { ...keys[key], [runtime.version]: { type: "REG_DWORD", value: 1 } };
+    }
+    if (layout.openSshDefaultShell !== undefined) {
+        keys[`${hklm}\\SOFTWARE\\OpenSSH`] = { DefaultShell: { type: "REG_SZ", value: layout.openSshDefaultShell } };
+    }
+    if (layout.moduleLogging !== undefined) {
+        const policy = `${hklm}\\SOFTWARE\\Policies\\Microsoft\\Windows\\PowerShell\\ModuleLogging`;
+        keys[policy] = { EnableModuleLogging: { type: "REG_DWORD", value: 1 } };
+        keys[`${policy}\\ModuleNames`] = Object.fromEntries(layout.moduleLogging.map(name => [name, { type: "REG_SZ", value: name } as RegistryValue]));
+    }
+    for (const [key, values] of Object.entries(layout.registry ?? {})) {
+        keys[key] = { ...keys[key], ...values };
+    }
+    return keys;
+}
+
+const xmlText = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
+/** registry.xml: nested keys with their values, as the stand-in registry provider reads them. */
+export function registryXml(keys: RegistryKeys): string {
+    interface Node { readonly keys: Map<string, Node>; readonly values: [string, RegistryValue][] }
+    const root: Node = { keys: new Map(), values: [] };
+    for (const [keyPath, values] of Object.entries(keys)) {
+        let node = root;
+        for (const part of keyPath.split("\\")) {
+            const existing = [...node.keys.entries()].find(([name]) => name.toLowerCase() === part.toLowerCase());
+            node = existing ? existing[1] : node.keys.set(part, { keys: new Map(), values: [] }).get(part)!;
+        }
+        node.values.push(...Object.entries(values));
+    }
+    const write = (node: Node, indent: string): string =>
+        [
+            ...node.values.map(([name, value]) =>
+                value.type === "REG_MULTI_SZ"
+                    ? `${indent}<value name="${xmlText(name)}" type="REG_MULTI_SZ">${value.value.map(item => `<string>${xmlText(item)}</string>`).join("")}</value>\n`
+                    : `${indent}<value name="${xmlText(name)}" type="${value.type}">${xmlText(String(value.value))}</value>\n`,
+            ),
+            ...[...node.keys.entries()].map(([name, child]) => `${indent}<key name="${xmlText(name)}">\n${write(child, indent + "  ")}${indent}</key>\n`),
+        ].join("");
+    return `<?xml version="1.0" encoding="utf-8"?>\n<registry>\n${write(root, "  ")}</registry>\n`;
+}
+
 /** The runtimes the hosting bundle of Creatio 8.2.x (ASP.NET Core 8) installs. */
 export const NET8_RUNTIMES: Runtime[] = [
     { name: "Microsoft.AspNetCore.App", version: "8.0.11" },
@@ -174,8 +315,10 @@ export class IisServer {
             fs.cpSync(copyOf.root, this.root, { recursive: true, preserveTimestamps: true });
             return;
         }
-        fs.mkdirSync(path.join(this.root, "config"));
+        fs.mkdirSync(path.join(this.root, "config", "schema"), { recursive: true });
         fs.writeFileSync(path.join(this.root, "config", "applicationHost.config"), applicationHostConfig(layout));
+        fs.writeFileSync(path.join(this.root, "config", "schema", "IIS_schema.xml"), iisSchema(windowsServer(layout).iisVersion));
+        fs.writeFileSync(path.join(this.root, "registry.xml"), registryXml(registryKeys(layout)));
         fs.writeFileSync(path.join(this.root, "runtime.xml"), runtimeXml(layout));
         fs.writeFileSync(path.join(this.root, "layout.json"), JSON.stringify({ runtimes: layout.runtimes ?? NET8_RUNTIMES }));
         for (const folder of ["Creatio", "Windows\\System32\\inetsrv", "inetpub\\wwwroot", "Packages"]) {
@@ -212,6 +355,7 @@ export class IisServer {
             PSModulePath: modules,
             windir: "C:\\Windows",
             SystemDrive: "C:",
+            SystemRoot: "C:\\Windows",
             ProgramFiles: "C:\\Program Files",
             COMPUTERNAME: "IIS-STANDIN",
             DOTNET_CLI_TELEMETRY_OPTOUT: "1",

@@ -21,7 +21,10 @@ import {
     stepScript,
     uploadedFiles,
     UPLOADER_SCRIPTS,
+    IIS_API,
+    MINIMUM_WINDOWS_BUILD,
 } from "../../src/targets/iis";
+import { encodePkcs12, openPfx } from "../../src/certificates";
 import { planDeployment } from "../../src/plan";
 import { decodeCommand, encodedCommandLine, MAX_COMMAND_LINE, minify, POWERSHELL, scriptFileRunner } from "../../src/powershell";
 import { RELEASES } from "../../src/versions";
@@ -29,13 +32,21 @@ import { captureRegistrations, findLeaks, secretForms } from "../support/leaks";
 import { isSecretInput, Recorder, registered, resetMocks, settle, valueOf } from "../support/mocks";
 
 const certificates = path.join(__dirname, "..", "fixtures", "certificates");
-const SIGNING_PFX = path.join(certificates, "signing.pfx");
+/** A PFX with a password (AES-256, as OpenSSL 3 writes it): the program opens it and sends it on without one. */
+const SIGNING_PFX = path.join(certificates, "tls.pfx");
+
+/** The PFX as the service receives it: opened with its password and encoded again without one. */
+async function deliveredPfx(): Promise<string> {
+    const opened = openPfx(fs.readFileSync(SIGNING_PFX), "tls-test-password");
+    assert.ok(opened.ok);
+    return (await encodePkcs12(opened.privateKeyPem, opened.certificatePem)).toString("base64");
+}
 
 const SECRETS = {
     connectionString: "Host=db;Database=creatio;Username=ids;Password=Iis-Conn-Secret-5521;",
     clientSecret: "IisClientSecret-0123456789abcdefXYZ",
     poolPassword: "Pool-Pa$$w0rd-'q'-`t`;s\"d\u00e9",
-    pfxPassword: "Pfx-Secret-9917-pw",
+    pfxPassword: "tls-test-password",
     sshPassword: "Ssh-Secret-4410-pw",
     redis: "redis:6379,password=Redis-Secret-3381",
 };
@@ -228,16 +239,21 @@ describe("IIS target (mocks)", () => {
                 assert.equal(await scriptOf(props, "delete"), remove && commandScript(remove as any, dir), `${name} delete`);
             }
             assert.equal(commandScript("scripts", dir), minify(stepScript("scripts")));
-            // The scripts step writes the patcher and every other step script, deletes included, with the packaged content.
+            // The scripts step writes the patcher, the step library and every other step script, deletes included, with
+            // the packaged content; every runner names the library by its hash too.
             const upload = parseUpload(await valueOf(recorder.byName("scr-iis-scripts").props.stdin as pulumi.Input<string>));
             assert.equal(upload.folder, dir);
             assert.deepEqual(upload.files, uploadedFiles());
             assert.equal(upload.files[0].content, fs.readFileSync(path.join(__dirname, "..", "..", "src", "scripts", "iis", "ConfigPatch.cs"), "utf8"));
+            assert.equal(upload.files[1].content, fs.readFileSync(path.join(__dirname, "..", "..", "src", "scripts", "iis", "step-library.ps1"), "utf8"));
             assert.deepEqual(
-                upload.files.slice(1).map(file => file.name.replace(/-[0-9a-f]{12}\.ps1$/, "")),
+                upload.files.slice(2).map(file => file.name.replace(/-[0-9a-f]{12}\.ps1$/, "")),
                 STEP_SCRIPTS.filter(script => !UPLOADER_SCRIPTS.includes(script)),
             );
-            for (const file of upload.files.slice(1)) {
+            for (const name of ["scr-iis-install", "scr-readiness"]) {
+                assert.ok((await scriptOf(recorder.byName(name).props, "create"))!.includes(`$library='${dir}\\${upload.files[1].name}';`), name);
+            }
+            for (const file of upload.files.slice(2)) {
                 const script = file.name.replace(/-[0-9a-f]{12}\.ps1$/, "");
                 assert.equal(file.content, stepScript(script as any));
                 assert.ok(commandScript(script as any, dir).includes(`'${dir}\\${file.name}'`), `${script} runs its uploaded file`);
@@ -286,6 +302,15 @@ describe("IIS target (mocks)", () => {
                 frameworks: [{ name: "Microsoft.AspNetCore.App", version: "8.0" }],
                 install: ".NET 8 runtime and the ASP.NET Core 8.0 hosting bundle",
                 creatioPath: "C:\\Creatio",
+                minimumWindowsBuild: 14393,
+                minimumIisVersion: 10,
+                iisApi: Object.fromEntries(
+                    Object.entries(IIS_API).map(([type, m]) => [type, { properties: m.properties ?? [], methods: m.methods ?? [], enumValues: m.enumValues ?? [] }]),
+                ),
+                encodingProbe: "\u00fc\u540d\u20ac\ud83d\ude42",
+                encodingProbeCodes: [0xfc, 0x540d, 0x20ac, 0xd83d, 0xde42],
+                // The PFX the service will load, so that the server tries it before anything changes there.
+                signingCertificate: { base64: await deliveredPfx() },
             });
             assert.deepEqual(await stdinOf(recorder, "defaults-iis-install"), {
                 archivePath: "C:\\Packages\\IdentityService.zip",
@@ -297,6 +322,7 @@ describe("IIS target (mocks)", () => {
             assert.deepEqual(await stdinOf(recorder, "defaults-iis-app-pool"), {
                 appPoolName: "IdentityService-defaults",
                 siteName: "IdentityService-defaults",
+                installPath: "C:\\Creatio\\IdentityService",
                 loadUserProfile: true,
                 identity: null,
             });
@@ -332,6 +358,7 @@ describe("IIS target (mocks)", () => {
             assert.deepEqual(await stdinOf(recorder, "custom-iis-app-pool"), {
                 appPoolName: "IdentityService-custom",
                 siteName: "IdentityService-custom",
+                installPath: "C:\\Creatio\\IdentityService",
                 loadUserProfile: false,
                 identity: { username: "CONTOSO\\svc-ids", password: SECRETS.poolPassword },
             });
@@ -354,9 +381,10 @@ describe("IIS target (mocks)", () => {
             assert.equal(input.patcherPath, `D:\\Apps\\IDS.deploy\\${patcherFile().name}`);
             assert.equal(input.poolAccount, "IIS AppPool\\IdentityService-conf");
             assert.deepEqual(input.webConfig, { stdoutLogEnabled: true, stdoutLogFile: "D:\\Logs\\ids\\stdout" });
+            assert.ok(!("environmentVariables" in input.webConfig), "without environment, the input is what it always was");
             assert.deepEqual(input.signingCertificate, {
                 path: "D:\\Apps\\IDS\\signing-certificate.pfx",
-                base64: fs.readFileSync(SIGNING_PFX).toString("base64"),
+                base64: await deliveredPfx(),
             });
             assert.equal(input.installRevision, "{}", "the install step's output (the archive hash) is an input");
             const appSettings = JSON.parse(input.appSettings);
@@ -364,13 +392,46 @@ describe("IIS target (mocks)", () => {
             assert.equal(appSettings.DatabaseConnectionString, SECRETS.connectionString);
             assert.equal(appSettings.PostgresConnection, SECRETS.connectionString);
             assert.equal(appSettings.X509CertificatePath, "D:\\Apps\\IDS\\signing-certificate.pfx");
-            assert.equal(appSettings.X509CertificatePassword, SECRETS.pfxPassword);
+            assert.ok(!("X509CertificatePassword" in appSettings), "the PFX arrives without a password, so no password key is written");
             assert.equal(appSettings.RedisConnection, SECRETS.redis);
             assert.deepEqual(appSettings.Logging, { LogLevel: { Default: "Information" } });
             const clients = JSON.parse(appSettings.Clients);
             assert.equal(clients[0].Secrets[0], SECRETS.clientSecret);
             assert.equal(clients[0].ClientId, await valueOf(service.clientId));
             assert.deepEqual([...input.secrets].sort(), [SECRETS.connectionString, SECRETS.clientSecret, SECRETS.redis, SECRETS.pfxPassword].sort());
+        });
+
+        it("hands the configuration step the escape hatches: additionalSettings in the appsettings patch, environment for web.config, secret values redacted", async () => {
+            const { service, recorder } = deploy(
+                "hatch",
+                iisArgs({}, {
+                    additionalSettings: { Serilog: { MinimumLevel: "Warning", Secret: pulumi.secret(["Smtp-Secret-1", { Token: "Token-Secret-2" }]) } },
+                    environment: { TZ: "Europe/Berlin" },
+                }),
+            );
+            await valueOf(service.url);
+            const input = await stdinOf(recorder, "hatch-iis-configuration");
+            assert.deepEqual(JSON.parse(input.appSettings).Serilog, { MinimumLevel: "Warning", Secret: ["Smtp-Secret-1", { Token: "Token-Secret-2" }] });
+            assert.deepEqual(JSON.parse(input.webConfig.environmentVariables), { TZ: "Europe/Berlin" });
+            assert.ok(input.secrets.includes("Smtp-Secret-1") && input.secrets.includes("Token-Secret-2"), "every string of a secret value is redacted from the step's errors");
+            assert.ok(!input.secrets.includes("Warning"), "a value that is not secret is not");
+        });
+
+        it("redacts a plain value given in place of a package secret from the step's errors, as the secret it replaces", async () => {
+            const replaced = "Server=sql;Password=Plain-Override-8812";
+            const { service, recorder } = deploy("own-conn", iisArgs({}, { additionalSettings: { DatabaseConnectionString: replaced }, overrides: ["DatabaseConnectionString"] }));
+            await valueOf(service.url);
+            const input = await stdinOf(recorder, "own-conn-iis-configuration");
+            assert.equal(JSON.parse(input.appSettings).DatabaseConnectionString, replaced);
+            assert.ok(input.secrets.includes(replaced));
+        });
+
+        it("refuses a variable the ASP.NET Core Module sets for the process itself", () => {
+            assert.throws(
+                () => deploy("ancm", iisArgs({}, { environment: { ASPNETCORE_PORT: "5000" } })),
+                /- environment\.ASPNETCORE_PORT: ASPNETCORE_PORT sets "aspnetcore_port", which the package sets as the variable ASPNETCORE_PORT, which the ASP\.NET Core Module sets for the process itself; remove it/,
+            );
+            assert.doesNotThrow(() => deploy("ancm-env", iisArgs({}, { environment: { ASPNETCORE_ENVIRONMENT: "Staging" } })), "the IIS target reads appsettings.json itself, whatever the environment");
         });
 
         it("sets ForceHttpsSchemeInRequests to the scheme Creatio uses: false over HTTP, true over HTTPS (8.3.1+)", async () => {
@@ -446,7 +507,7 @@ describe("IIS target (mocks)", () => {
                     }),
                 );
                 await valueOf(service.url);
-                for (const step of ["iis-app-pool", "iis-configuration", "readiness"]) {
+                for (const step of ["iis-prerequisites", "iis-app-pool", "iis-configuration", "readiness"]) {
                     const { props, opts } = recorder.byName(`${name}-${step}`);
                     assert.ok(await isSecretInput(props.stdin), `${step}: stdin is secret`);
                     assert.equal(await valueOf(props.logging), "none", `${step}: logging off`);
@@ -454,7 +515,7 @@ describe("IIS target (mocks)", () => {
                         assert.ok((opts as pulumi.CustomResourceOptions).additionalSecretOutputs?.includes(output), `${step}: ${output} is secret`);
                     }
                 }
-                for (const step of ["iis-prerequisites", "iis-scripts", "iis-install", "iis-site"]) {
+                for (const step of ["iis-scripts", "iis-install", "iis-site"]) {
                     const { props } = recorder.byName(`${name}-${step}`);
                     assert.equal(await isSecretInput(props.stdin), false, `${step}: stdin holds no secret and stays readable in previews`);
                 }
@@ -473,7 +534,7 @@ describe("IIS target (mocks)", () => {
                     }),
                 );
                 await valueOf(service.url);
-                const pfx = fs.readFileSync(SIGNING_PFX).toString("base64");
+                const pfx = await deliveredPfx();
                 const forms = [...allForms(), ["pfx", pfx.slice(0, 40)] as [string, string]];
                 for (const resource of recorder.constructed.filter(r => r.type.startsWith("command:") && r.name.startsWith(`${name}-`))) {
                     const texts: string[] = [];
@@ -560,6 +621,11 @@ describe("IIS target (mocks)", () => {
         it("a new pool password re-runs the pool step only; a new port the site step and the readiness check", async () => {
             assert.deepEqual(await changedSteps(a => (a.iis!.appPoolIdentity!.password = "Other-Pool-Password-1"), "u4"), ["iis-app-pool"]);
             assert.deepEqual(await changedSteps(a => (a.iis!.port = 8091), "u5"), ["iis-site", "readiness"]);
+        });
+
+        it("an environment variable or an additional setting re-runs the configuration step only", async () => {
+            assert.deepEqual(await changedSteps(a => (a.environment = { TZ: "UTC" }), "u7"), ["iis-configuration"]);
+            assert.deepEqual(await changedSteps(a => (a.additionalSettings = { AllowedHosts: "*" }), "u8"), ["iis-configuration"]);
         });
 
         it("stdout logging re-runs the configuration step only", async () => {
@@ -744,6 +810,24 @@ describe("IIS documentation and readiness port stay in step with the code", () =
         }
     });
 
+    it("states the supported Windows Server versions and what differs on them: OpenSSH on 2016, execution policy, stdout", () => {
+        const doc = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "iis.md"), "utf8");
+        assert.match(doc, /\*\*Windows Server 2016, 2019, 2022 or 2025\*\*/);
+        assert.equal(MINIMUM_WINDOWS_BUILD, 14393, "Windows Server 2016 (1607)");
+        assert.match(doc, /Windows Server 2016 has no such capability: install Win32-OpenSSH/);
+        assert.match(doc, /Add-WindowsCapability -Online -Name OpenSSH\.Server~~~~0\.0\.1\.0/);
+        assert.match(doc, /when it is `Restricted` Windows PowerShell still\s+refuses the modules' own `\.psm1` and `\.ps1xml` files/);
+        assert.match(doc, /What a step prints on stdout is \*\*one line of JSON in ASCII\*\*/);
+        assert.doesNotMatch(doc, /plain UTF-8 text \(localized Windows messages\s+arrive readable\)\. Every step can run again/, "UTF-8 is said of stderr only");
+        // Each difference from PowerShell 7 that the scripts rely on is listed with the command that checks it.
+        const table = doc.slice(doc.indexOf("### What only a Windows server shows"));
+        for (const subject of ["OEM code page", "`ConvertTo-Json`", "`Remove-Item -Recurse`", "`Invoke-WebRequest`", "`New-Object`", "module logging", "`SetProfileEnvironment`", "`WorkerProcesses`", "HTTP.sys", "AES-encrypted"]) {
+            const row = table.split("\n").find(line => line.startsWith("| ") && line.toLowerCase().includes(subject.toLowerCase()));
+            assert.ok(row, `the table has a row on ${subject}`);
+            assert.equal(row.split(" | ").length, 3, `${subject}: difference, what the package does, the check on a server`);
+        }
+    });
+
     it("gives the same advice and configuration messages as the Node readiness script", () => {
         const script = fs.readFileSync(path.join(__dirname, "..", "..", "src", "scripts", "readiness.js"), "utf8");
         // The IIS port checks discovery and a token, not the issuer (readiness.verifyIssuer is refused on IIS), so the
@@ -765,8 +849,37 @@ describe("IIS documentation and readiness port stay in step with the code", () =
     });
 });
 
+describe("the IIS API the prerequisites step checks", () => {
+    /** The real Microsoft.Web.Administration surface, with its sources (the stand-in's fixture). */
+    const real = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", "iis-server", "mwa-members.json"), "utf8")) as {
+        classes: Record<string, { base: string; properties?: string[]; methods?: string[] }>;
+        enum_values: Record<string, Record<string, number>>;
+    };
+    /** A member as the class has it, declared on itself or inherited from a base class of the API. */
+    function has(type: string, kind: "properties" | "methods", member: string): boolean {
+        for (let current: string | undefined = type; current && real.classes[current]; current = real.classes[current].base.replace(/<.*>$/, "")) {
+            if ((real.classes[current][kind] ?? []).includes(member)) return true;
+        }
+        return false;
+    }
+
+    it("names only members and enum values the real API has, on the class the scripts use them on", () => {
+        for (const [type, members] of Object.entries(IIS_API)) {
+            if (members.enumValues) {
+                assert.ok(real.enum_values[type], `${type} is an enum of the API`);
+                for (const value of members.enumValues) assert.ok(value in real.enum_values[type], `${type}.${value}`);
+                continue;
+            }
+            assert.ok(real.classes[type], `${type} is a class of the API`);
+            for (const property of members.properties ?? []) assert.ok(has(type, "properties", property), `${type}.${property} is a property`);
+            for (const method of members.methods ?? []) assert.ok(has(type, "methods", method), `${type}.${method}() is a method`);
+        }
+        assert.equal(has("ApplicationPoolProcessModel", "properties", "SetProfileEnvironment"), false, "the check is not vacuous: no real version has it");
+    });
+});
+
 describe("rules every IIS script keeps (beyond parsing)", () => {
-    const runner = scriptFileRunner("C:\\Creatio [1]\\It's.deploy\\install-0123456789ab.ps1", "hint");
+    const runner = scriptFileRunner("C:\\Creatio [1]\\It's.deploy\\install-0123456789ab.ps1", "C:\\Creatio [1]\\It's.deploy\\step-library-0123456789ab.ps1", "hint");
 
     it("never uses $input: the host would then drain stdin before the script reads its JSON", () => {
         for (const script of STEP_SCRIPTS) {
@@ -775,19 +888,35 @@ describe("rules every IIS script keeps (beyond parsing)", () => {
         assert.doesNotMatch(runner, /\$input\b/i);
     });
 
-    it("writes UTF-8 to stdout and stderr from the first statement on, so localized messages arrive readable", () => {
-        for (const script of STEP_SCRIPTS) {
-            assert.match(stepScript(script), /^\[Console\]::OutputEncoding = New-Object System\.Text\.UTF8Encoding \$false$/m, script);
+    it("sets UTF-8 before anything is written, so localized messages on stderr arrive readable: the uploader itself, the runner for every other step", () => {
+        for (const script of UPLOADER_SCRIPTS) {
+            assert.match(stepScript(script), /^\[Console\]::OutputEncoding = New-Object (System\.)?Text\.UTF8Encoding \$false$/m, script);
         }
-        assert.match(runner, /^\$file=[^;]*;\$ErrorActionPreference='Stop';\[Console\]::OutputEncoding=New-Object Text\.UTF8Encoding \$false;/);
+        assert.match(runner, /^\$file=[^;]*;\$library=[^;]*;\$ErrorActionPreference='Stop';if\(\$ExecutionContext\.SessionState\.LanguageMode -ne 'FullLanguage'\)\{throw [^}]*\};\[Console\]::OutputEncoding=New-Object Text\.UTF8Encoding \$false;/);
     });
 
-    it("runs an uploaded script as a script block read from the file, not by path (no execution policy, no wildcards)", () => {
+    it("writes standard output only through the step library, as ASCII JSON (Windows PowerShell 5.1 writes it in the OEM code page)", () => {
+        for (const script of STEP_SCRIPTS) {
+            const source = stepScript(script);
+            assert.doesNotMatch(source, /\b(?:Write-Output|Write-Host|ConvertFrom-Json)(?![\w-])/, script);
+            if (UPLOADER_SCRIPTS.includes(script)) {
+                assert.match(source, /\[regex\]::Replace\(\$json, '\[\^\\x00-\\x7f\]'/, `${script} escapes what is beyond ASCII`);
+            } else {
+                assert.doesNotMatch(source, /\bConvertTo-Json(?![\w-])/, script);
+                // readiness.ps1 writes its one line itself, after ConvertTo-AsciiJson.
+                assert.deepEqual(source.match(/\[Console\]::Out\.\w+\(.*/g) ?? [], script === "readiness" ? ["[Console]::Out.WriteLine((Protect-Text $text))"] : [], script);
+            }
+        }
+    });
+
+    it("runs an uploaded script as a script block read from the file and checked against its name, not by path (no execution policy, no wildcards)", () => {
         assert.ok(runner.includes("$file='C:\\Creatio [1]\\It''s.deploy\\install-0123456789ab.ps1';"));
-        assert.match(runner, /\[ScriptBlock\]::Create\(\[IO\.File\]::ReadAllText\(/);
+        assert.match(runner, /\$run=\[ScriptBlock\]::Create\(\(Read-UploadedText \$file\)\);\$stepLibrary=\[ScriptBlock\]::Create\(\(Read-UploadedText \$library\)\)/);
+        assert.match(runner, /function Read-UploadedText\(\$path\)\{\$text=\[IO\.File\]::ReadAllText\(.*SHA256.*\$hash\.StartsWith\(\$name\.Substring\(\$name\.Length-12\)/);
         assert.doesNotMatch(runner, /& '/, "the file is never invoked by path");
         assert.match(runner, /exit 1/);
-        assert.match(runner, /exit \$LASTEXITCODE$/);
+        assert.match(runner, /;exit 0$/, "a step that returns has succeeded, whatever its last native program returned");
+        assert.doesNotMatch(runner, /LASTEXITCODE/);
     });
 });
 

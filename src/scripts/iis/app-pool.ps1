@@ -1,22 +1,17 @@
 # Step "app-pool" of the IIS target: creates the application pool, or brings the package's existing one to the
 # wanted settings.
-# Input: {"appPoolName": "...", "siteName": "...", "loadUserProfile": true,
+# Input: {"appPoolName": "...", "siteName": "...", "installPath": "C:\\...", "loadUserProfile": true,
 #         "identity": null | {"username": "...", "password": "..."}}
 # Settings: No Managed Code (empty managedRuntimeVersion), Integrated pipeline, 64-bit, the identity
 # (ApplicationPoolIdentity unless a user is given), Load User Profile with the profile environment. A new pool is
 # created without auto-start: the configuration step starts it once appsettings.json is in place. A pool that an
-# application of another site runs in belongs to someone else and is never changed.
+# application of another site runs in belongs to someone else and is never changed; the site named siteName counts as
+# this deployment's only when it serves the install folder (or a folder the install step filled), as the site step
+# decides, so siteName and appPoolName naming someone else's site and pool never touch that pool.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
-[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
 $step = 'app-pool'
-try {
-    $reader = New-Object System.IO.StreamReader([Console]::OpenStandardInput(), (New-Object System.Text.UTF8Encoding $false))
-    $in = $reader.ReadToEnd() | ConvertFrom-Json
-} catch {
-    [Console]::Error.WriteLine("${step}: could not read the JSON input on standard input")
-    exit 1
-}
+$in = Read-StepInput $step
 $secrets = @()
 if ($null -ne $in.identity) {
     $secrets = @($in.identity.password)
@@ -25,7 +20,7 @@ try {
     Import-Module WebAdministration
     $manager = New-Object Microsoft.Web.Administration.ServerManager
     foreach ($site in $manager.Sites) {
-        if ($site.Name -eq $in.siteName) {
+        if ($site.Name -eq $in.siteName -and (Test-OwnSite $site $in.installPath)) {
             continue
         }
         foreach ($application in $site.Applications) {
@@ -44,7 +39,8 @@ try {
     $pool.ManagedPipelineMode = [Microsoft.Web.Administration.ManagedPipelineMode]::Integrated
     $pool.Enable32BitAppOnWin64 = $false
     $pool.ProcessModel.LoadUserProfile = [bool]$in.loadUserProfile
-    $pool.ProcessModel.SetProfileEnvironment = [bool]$in.loadUserProfile
+    # An attribute of <processModel> since IIS 8.0 without a typed property in Microsoft.Web.Administration.
+    $pool.ProcessModel.SetAttributeValue('setProfileEnvironment', [bool]$in.loadUserProfile)
     if ($null -ne $in.identity) {
         $pool.ProcessModel.IdentityType = [Microsoft.Web.Administration.ProcessModelIdentityType]::SpecificUser
         $pool.ProcessModel.UserName = $in.identity.username
@@ -57,14 +53,7 @@ try {
         $pool.ProcessModel.Password = ''
     }
     $manager.CommitChanges()
-    Write-Output (ConvertTo-Json -Compress -InputObject @{ appPoolName = $in.appPoolName; created = $created })
+    Write-StepResult ([ordered]@{ appPoolName = $in.appPoolName; created = $created })
 } catch {
-    $message = $_.Exception.Message
-    foreach ($secret in $secrets) {
-        if ($secret) {
-            $message = $message.Replace($secret, '[redacted]')
-        }
-    }
-    [Console]::Error.WriteLine("${step}: $message")
-    exit 1
+    Stop-Step $step $_.Exception.Message $secrets
 }

@@ -2,14 +2,18 @@
 # Input (secret: it holds the connection string, the client secret and the signing PFX):
 #   {"installPath": "C:\\...", "appPoolName": "...", "siteName": "...", "patcherPath": "C:\\...\\ConfigPatch-<hash>.cs",
 #    "appSettings": "<JSON object to merge into appsettings.json, as a string>",
-#    "webConfig": {"stdoutLogEnabled": false, "stdoutLogFile": ".\\logs\\stdout"},
+#    "webConfig": {"stdoutLogEnabled": false, "stdoutLogFile": ".\\logs\\stdout",
+#                  "environmentVariables": "<JSON object of names and values, as a string>" (only when there are any)},
 #    "signingCertificate": null | {"path": "C:\\...\\signing-certificate.pfx", "base64": "..."},
 #    "poolAccount": "IIS AppPool\\<pool>" | "<user>", "installRevision": "...", "secrets": ["..."]}
 # 1. signing certificate: the PFX is written (only when its bytes differ) and readable by the pool's account only
-#    (plus Administrators and SYSTEM); appsettings.json, which holds the secrets, gets the same permissions;
-# 2. appsettings.json and web.config are patched by ConfigPatch.cs (see there: other keys kept, BOM handled,
-#    written only when the bytes change); with stdout logging on, the log folder is created and made writable
-#    by the pool's account;
+#    (plus Administrators and SYSTEM); appsettings.json, which holds the secrets, gets the same permissions; each
+#    file gets them before the secrets go in (a new PFX is created empty first);
+# 2. appsettings.json and web.config are patched by ConfigPatch.cs (see there: other keys kept, BOM handled, the
+#    environment variables set, and those set before that are gone removed: their names are recorded in
+#    <installPath>\.identity-service-environment,
+#    written only when the bytes change, through a temporary file in the upload folder, which only Administrators
+#    and SYSTEM can read); with stdout logging on, the log folder is created and made writable by the pool's account;
 # 3. the pool is set to start automatically and started, or recycled when it runs, so the service reads the new
 #    settings (a pool IIS reports as starting or stopping is waited for first); the site is started.
 # Output: {"revision": "<GUID>", ...}: a new value whenever the service was (re)started, which re-runs the readiness
@@ -18,18 +22,8 @@
 # (set once client re-seeding deleted rows) is new.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
-[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
 $step = 'configuration'
-try {
-    $reader = New-Object System.IO.StreamReader([Console]::OpenStandardInput(), (New-Object System.Text.UTF8Encoding $false))
-    $in = $reader.ReadToEnd() | ConvertFrom-Json
-} catch {
-    [Console]::Error.WriteLine("${step}: could not read the JSON input on standard input")
-    exit 1
-}
-function Get-HostPath([string] $path) {
-    return $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($path)
-}
+$in = Read-StepInput $step
 function Get-PoolAccount {
     $name = [string]$in.poolAccount
     if ($name.StartsWith('.\')) {
@@ -52,46 +46,53 @@ function Set-Access([string] $path, [string] $rights, [bool] $container, [bool] 
         throw "could not set the permissions of ${path}: $output"
     }
 }
-# Waits while IIS reports a pool starting or stopping, and returns the state it settles in.
-function Wait-PoolState($pool) {
-    for ($wait = 0; $wait -lt 120; $wait++) {
-        $state = [string]$pool.State
-        if ($state -eq 'Started' -or $state -eq 'Stopped') {
-            return $state
-        }
-        Start-Sleep -Milliseconds 500
-    }
-    return [string]$pool.State
-}
 try {
     $step = 'configuration: loading the patcher'
-    $compile = @{ TypeDefinition = [System.IO.File]::ReadAllText((Get-HostPath $in.patcherPath)); Language = 'CSharp' }
-    if ($PSVersionTable.PSEdition -ne 'Core') {
-        # Windows PowerShell compiles against the .NET Framework, where System.Xml is not referenced by default.
+    # Read-UploadedText (the runner's) refuses a file whose content is not what its name's hash says.
+    $compile = @{ TypeDefinition = (Read-UploadedText $in.patcherPath); Language = 'CSharp' }
+    if ([System.Xml.XmlDocument].Assembly.GetName().Name -eq 'System.Xml') {
+        # On the .NET Framework (Windows PowerShell 5.1) System.Xml is not referenced by default; on .NET it is, and
+        # naming any assembly would replace the defaults.
         $compile.ReferencedAssemblies = @([System.Xml.XmlDocument].Assembly.Location)
     }
     Add-Type @compile
+    # The patcher writes its temporary files in the upload folder, which only Administrators and SYSTEM can read.
+    $uploads = [System.IO.Path]::GetDirectoryName((Get-HostPath $in.patcherPath))
 
+    # Each file that holds a secret gets its permissions before the secret goes in.
     $certificateChanged = $false
     if ($null -ne $in.signingCertificate) {
         $step = 'configuration: signing certificate'
         $path = Get-HostPath $in.signingCertificate.path
-        $current = if ([System.IO.File]::Exists($path)) { [Convert]::ToBase64String([System.IO.File]::ReadAllBytes($path)) } else { '' }
-        if ($current -ne $in.signingCertificate.base64) {
+        if (-not [System.IO.File]::Exists($path)) {
+            [System.IO.File]::WriteAllBytes($path, [byte[]]@())
+        }
+        Set-Access $in.signingCertificate.path 'R' $false $false
+        if ([Convert]::ToBase64String([System.IO.File]::ReadAllBytes($path)) -ne $in.signingCertificate.base64) {
+            # Writing into the existing file keeps its permissions.
             [System.IO.File]::WriteAllBytes($path, [Convert]::FromBase64String($in.signingCertificate.base64))
             $certificateChanged = $true
         }
-        Set-Access $in.signingCertificate.path 'R' $false $false
     }
 
     $step = 'configuration: appsettings.json'
     $appSettingsPath = Join-Path $in.installPath 'appsettings.json'
-    $appSettings = [CreatioIdentityService.ConfigPatch]::PatchAppSettingsFile((Get-HostPath $appSettingsPath), $in.appSettings)
     Set-Access $appSettingsPath 'R' $false $false
+    $appSettings = [CreatioIdentityService.ConfigPatch]::PatchAppSettingsFile((Get-HostPath $appSettingsPath), $in.appSettings, [System.IO.Path]::Combine($uploads, 'appsettings.json.tmp'))
 
     $step = 'configuration: web.config'
     $enabled = [bool]$in.webConfig.stdoutLogEnabled
-    $webConfig = [CreatioIdentityService.ConfigPatch]::PatchWebConfigFile((Get-HostPath (Join-Path $in.installPath 'web.config')), $enabled, $in.webConfig.stdoutLogFile)
+    # The variables of `environment` (JSON text, '' without any), and the names set before, which go when they are gone.
+    $environment = [string]$in.webConfig.environmentVariables
+    $environmentFile = Get-HostPath (Join-Path $in.installPath '.identity-service-environment')
+    $previousNames = if ([System.IO.File]::Exists($environmentFile)) { [System.IO.File]::ReadAllText($environmentFile) } else { '' }
+    $webConfig = [CreatioIdentityService.ConfigPatch]::PatchWebConfigFile((Get-HostPath (Join-Path $in.installPath 'web.config')), $enabled, $in.webConfig.stdoutLogFile, $environment, $previousNames, [System.IO.Path]::Combine($uploads, 'web.config.tmp'))
+    $names = [CreatioIdentityService.ConfigPatch]::NamesOf($environment)
+    if ($names -ne '[]') {
+        [System.IO.File]::WriteAllText($environmentFile, $names)
+    } elseif ([System.IO.File]::Exists($environmentFile)) {
+        [System.IO.File]::Delete($environmentFile)
+    }
     if ($enabled) {
         $logFile = $in.webConfig.stdoutLogFile
         if (-not (Split-Path -IsAbsolute $logFile)) {
@@ -146,19 +147,12 @@ try {
         $revision = [guid]::NewGuid().ToString()
         [System.IO.File]::WriteAllText($revisionFile, ($revision + ' ' + $restartToken).Trim())
     }
-    Write-Output (ConvertTo-Json -Compress -InputObject @{
+    Write-StepResult ([ordered]@{
             revision = $revision
             appSettings = $appSettings
             webConfig = $webConfig
             signingCertificateChanged = $certificateChanged
         })
 } catch {
-    $message = $_.Exception.Message
-    foreach ($secret in @($in.secrets)) {
-        if ($secret) {
-            $message = $message.Replace($secret, '[redacted]')
-        }
-    }
-    [Console]::Error.WriteLine("${step}: $message")
-    exit 1
+    Stop-Step $step $_.Exception.Message $in.secrets
 }

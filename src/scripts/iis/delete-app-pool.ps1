@@ -3,18 +3,11 @@
 # Input: the same JSON as app-pool.ps1 (appPoolName is used).
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
-[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
 $step = 'app-pool (delete)'
-try {
-    $reader = New-Object System.IO.StreamReader([Console]::OpenStandardInput(), (New-Object System.Text.UTF8Encoding $false))
-    $in = $reader.ReadToEnd() | ConvertFrom-Json
-} catch {
-    [Console]::Error.WriteLine("${step}: could not read the JSON input on standard input")
-    exit 1
-}
+$in = Read-StepInput $step
 try {
     if ($null -eq (Get-Module -ListAvailable -Name WebAdministration)) {
-        Write-Output 'IIS is not installed: nothing to delete'
+        Write-StepResult ([ordered]@{ deleted = $false; reason = 'IIS is not installed: nothing to delete' })
         exit 0
     }
     Import-Module WebAdministration
@@ -26,7 +19,7 @@ try {
     foreach ($site in $manager.Sites) {
         foreach ($application in $site.Applications) {
             if ($application.ApplicationPoolName -eq $in.appPoolName) {
-                Write-Output "the application pool '$($in.appPoolName)' is used by the IIS site '$($site.Name)': left in place"
+                Write-StepResult ([ordered]@{ deleted = $false; reason = "the application pool '$($in.appPoolName)' is used by the IIS site '$($site.Name)': left in place" })
                 exit 0
             }
         }
@@ -41,6 +34,5 @@ try {
     $manager.ApplicationPools.Remove($pool)
     $manager.CommitChanges()
 } catch {
-    [Console]::Error.WriteLine("${step}: $($_.Exception.Message)")
-    exit 1
+    Stop-Step $step $_.Exception.Message
 }

@@ -1,27 +1,23 @@
 # Deletes the install folder, but only when the "install" step made it (its marker file is there): a folder this
-# package did not fill is never removed. Runs after the site and pool are gone. Missing folders are fine.
+# package did not fill is never removed. The staging folder beside it goes only when it carries the install step's
+# staging marker. Runs after the site and pool are gone. Missing folders are fine. Nothing is removed through a
+# junction or symbolic link: a link inside the folder (a "logs" junction to a shared folder, say) goes, not its target.
 # Input: the same JSON as install.ps1.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
-[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
 $step = 'install (delete)'
+$in = Read-StepInput $step
 try {
-    $reader = New-Object System.IO.StreamReader([Console]::OpenStandardInput(), (New-Object System.Text.UTF8Encoding $false))
-    $in = $reader.ReadToEnd() | ConvertFrom-Json
-} catch {
-    [Console]::Error.WriteLine("${step}: could not read the JSON input on standard input")
-    exit 1
-}
-try {
-    $staging = $in.installPath + '.staging'
-    if (Test-Path -LiteralPath $staging) {
-        Remove-Item -LiteralPath $staging -Recurse -Force
+    $installPath = $in.installPath.TrimEnd('\')
+    $staging = $installPath + '.staging'
+    if ((Test-Path -LiteralPath (Join-Path $staging '.identity-service-staging')) -and -not (Test-Link $staging)) {
+        Remove-Tree $staging
     }
-    if (Test-Path -LiteralPath (Join-Path $in.installPath '.identity-service-archive')) {
+    if (Test-Path -LiteralPath (Join-Path $installPath $InstallMarker)) {
         # The worker process may take a moment to release the files after its pool was removed.
         for ($attempt = 1; ; $attempt++) {
             try {
-                Remove-Item -LiteralPath $in.installPath -Recurse -Force
+                Remove-Tree $installPath
                 break
             } catch {
                 if ($attempt -ge 20) {
@@ -32,6 +28,5 @@ try {
         }
     }
 } catch {
-    [Console]::Error.WriteLine("${step}: $($_.Exception.Message)")
-    exit 1
+    Stop-Step $step $_.Exception.Message
 }

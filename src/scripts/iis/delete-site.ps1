@@ -4,18 +4,11 @@
 # Input: the same JSON as site.ps1.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
-[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
 $step = 'site (delete)'
-try {
-    $reader = New-Object System.IO.StreamReader([Console]::OpenStandardInput(), (New-Object System.Text.UTF8Encoding $false))
-    $in = $reader.ReadToEnd() | ConvertFrom-Json
-} catch {
-    [Console]::Error.WriteLine("${step}: could not read the JSON input on standard input")
-    exit 1
-}
+$in = Read-StepInput $step
 try {
     if ($null -eq (Get-Module -ListAvailable -Name WebAdministration)) {
-        Write-Output 'IIS is not installed: nothing to delete'
+        Write-StepResult ([ordered]@{ deleted = $false; reason = 'IIS is not installed: nothing to delete' })
         exit 0
     }
     Import-Module WebAdministration
@@ -24,10 +17,9 @@ try {
     if ($null -eq $site) {
         exit 0
     }
-    $current = $site.Applications['/'].VirtualDirectories['/'].PhysicalPath
-    $owned = $current -eq $in.physicalPath -or (Test-Path -LiteralPath (Join-Path ([Environment]::ExpandEnvironmentVariables($current)) '.identity-service-archive'))
-    if (-not $owned) {
-        Write-Output "the IIS site '$($in.siteName)' serves $current, which this package did not install: left in place"
+    if (-not (Test-OwnSite $site $in.physicalPath)) {
+        $current = $site.Applications['/'].VirtualDirectories['/'].PhysicalPath
+        Write-StepResult ([ordered]@{ deleted = $false; reason = "the IIS site '$($in.siteName)' serves $current, which this package did not install: left in place" })
         exit 0
     }
     try {
@@ -40,6 +32,5 @@ try {
     $manager.Sites.Remove($site)
     $manager.CommitChanges()
 } catch {
-    [Console]::Error.WriteLine("${step}: $($_.Exception.Message)")
-    exit 1
+    Stop-Step $step $_.Exception.Message
 }

@@ -5,25 +5,17 @@
 # extracted again, which re-runs the configuration step (extracting replaces appsettings.json and web.config).
 # Ownership: the package only fills a folder that is new, empty, or marked as its own by the marker file
 # ".identity-service-archive" (written before the first file lands, holding the hash and extraction id once done);
-# it never takes over Creatio's folder or a folder above it.
+# it never takes over Creatio's folder or a folder above it. The staging folder beside it ("<install folder>.staging")
+# is held to the same rule with its own marker, ".identity-service-staging".
 # Idempotent: the same archive is not extracted again. When files are there already, app_offline.htm is placed and
 # the pool stopped first (the running service locks its DLLs), the old files are replaced (the signing certificate
 # and logs are kept), and app_offline.htm is removed after. The pool stays stopped: the configuration step starts
-# it once the settings are in place.
+# it once the settings are in place. Nothing is removed through a junction or symbolic link.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
-[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
 $step = 'install'
-try {
-    $reader = New-Object System.IO.StreamReader([Console]::OpenStandardInput(), (New-Object System.Text.UTF8Encoding $false))
-    $in = $reader.ReadToEnd() | ConvertFrom-Json
-} catch {
-    [Console]::Error.WriteLine("${step}: could not read the JSON input on standard input")
-    exit 1
-}
-function Get-HostPath([string] $path) {
-    return $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($path)
-}
+$in = Read-StepInput $step
+$StagingMarker = '.identity-service-staging'
 function Invoke-WithRetry([scriptblock] $action) {
     for ($attempt = 1; ; $attempt++) {
         try {
@@ -37,16 +29,11 @@ function Invoke-WithRetry([scriptblock] $action) {
         }
     }
 }
-# Waits while IIS reports a pool starting or stopping, and returns the state it settles in.
-function Wait-PoolState($pool) {
-    for ($wait = 0; $wait -lt 120; $wait++) {
-        $state = [string]$pool.State
-        if ($state -eq 'Started' -or $state -eq 'Stopped') {
-            return $state
-        }
-        Start-Sleep -Milliseconds 500
-    }
-    return [string]$pool.State
+# Whether the pool has stopped and its worker process has exited. Microsoft.Web.Administration reads a pool's
+# WorkerProcesses once and keeps them: each look goes through a new ServerManager.
+function Test-PoolIdle([string] $name) {
+    $pool = (New-Object Microsoft.Web.Administration.ServerManager).ApplicationPools[$name]
+    return $null -eq $pool -or ((Wait-PoolState $pool) -eq 'Stopped' -and $pool.WorkerProcesses.Count -eq 0)
 }
 try {
     $installPath = $in.installPath.TrimEnd('\')
@@ -58,12 +45,12 @@ try {
         throw "$($in.archivePath) does not exist on this host: copy IdentityService.zip of Creatio $($in.creatioVersion) there, or fix iis.archivePath"
     }
     $hash = (Get-FileHash -LiteralPath $in.archivePath -Algorithm SHA256).Hash
-    $marker = Join-Path $installPath '.identity-service-archive'
+    $marker = Join-Path $installPath $InstallMarker
     # @() around the if: a one-element array assigned from a statement would arrive as a bare string.
     $recorded = @(if (Test-Path -LiteralPath $marker) { [System.IO.File]::ReadAllText((Get-HostPath $marker)).Trim() -split '\s+' })
     if ($recorded.Count -ge 1 -and $recorded[0] -eq $hash) {
         $extraction = if ($recorded.Count -ge 2) { $recorded[1] } else { $hash }
-        Write-Output (ConvertTo-Json -Compress -InputObject @{ archiveSha256 = $hash; extraction = $extraction })
+        Write-StepResult ([ordered]@{ archiveSha256 = $hash; extraction = $extraction })
         exit 0
     }
     $present = (Test-Path -LiteralPath $installPath) -and @(Get-ChildItem -LiteralPath $installPath -Force).Count -gt 0
@@ -74,12 +61,21 @@ try {
     $step = 'install: extracting the archive'
     $staging = $installPath + '.staging'
     if (Test-Path -LiteralPath $staging) {
-        Remove-Item -LiteralPath $staging -Recurse -Force
+        $ours = (Test-Path -LiteralPath (Join-Path $staging $StagingMarker)) -and -not (Test-Link $staging)
+        if (-not $ours -and @(Get-ChildItem -LiteralPath $staging -Force).Count -gt 0) {
+            throw "$staging holds files this package did not put there (it extracts the archive there first): remove that folder if they may go, or choose another iis.installPath"
+        }
+        Remove-Tree $staging
     }
-    Expand-Archive -LiteralPath $in.archivePath -DestinationPath $staging -Force
-    $source = $staging
-    if (-not (Test-Path -LiteralPath (Join-Path $staging 'appsettings.json'))) {
-        $folders = @(Get-ChildItem -LiteralPath $staging -Directory)
+    [void][System.IO.Directory]::CreateDirectory((Get-HostPath $staging))
+    [System.IO.File]::WriteAllText((Get-HostPath (Join-Path $staging $StagingMarker)), 'extracting')
+    # Into a folder of its own that does not exist yet: Expand-Archive creates it (it looks for an existing one with
+    # wildcards, so a path with [brackets] would not be found).
+    $extracted = Join-Path $staging 'archive'
+    Expand-Archive -LiteralPath $in.archivePath -DestinationPath $extracted -Force
+    $source = $extracted
+    if (-not (Test-Path -LiteralPath (Join-Path $extracted 'appsettings.json'))) {
+        $folders = @(Get-ChildItem -LiteralPath $extracted -Directory)
         if ($folders.Count -eq 1 -and (Test-Path -LiteralPath (Join-Path $folders[0].PSPath 'appsettings.json'))) {
             $source = $folders[0].PSPath
         } else {
@@ -103,18 +99,20 @@ try {
         if ($null -ne $pool -and (Wait-PoolState $pool) -eq 'Started') {
             $pool.Stop() | Out-Null
         }
-        if ($null -ne $pool) {
-            # The worker process keeps the DLLs open until it has exited, after the pool reports Stopped.
-            for ($wait = 0; $wait -lt 120 -and ((Wait-PoolState $pool) -ne 'Stopped' -or $pool.WorkerProcesses.Count -gt 0); $wait++) {
-                Start-Sleep -Seconds 1
-            }
+        # The worker process keeps the DLLs open until it has exited, after the pool reports Stopped.
+        for ($wait = 0; $wait -lt 120 -and -not (Test-PoolIdle $in.appPoolName); $wait++) {
+            Start-Sleep -Seconds 1
         }
     }
 
     $step = 'install: replacing the files'
-    $keep = @('app_offline.htm', 'signing-certificate.pfx', 'logs', '.identity-service-archive')
+    $keep = @('app_offline.htm', 'signing-certificate.pfx', 'logs', $InstallMarker)
     Invoke-WithRetry {
-        Get-ChildItem -LiteralPath $installPath -Force | Where-Object { $keep -notcontains $_.Name } | Remove-Item -Recurse -Force
+        foreach ($item in @(Get-ChildItem -LiteralPath $installPath -Force)) {
+            if ($keep -notcontains $item.Name) {
+                Remove-Tree $item.FullName
+            }
+        }
     }
     $target = Get-HostPath $installPath
     foreach ($item in @(Get-ChildItem -LiteralPath $source -Force | Where-Object { $keep -notcontains $_.Name })) {
@@ -125,14 +123,13 @@ try {
             [System.IO.File]::Move($item.FullName, $destination)
         }
     }
-    Remove-Item -LiteralPath $staging -Recurse -Force
+    Remove-Tree $staging
     $extraction = [guid]::NewGuid().ToString()
     [System.IO.File]::WriteAllText((Get-HostPath $marker), "$hash $extraction")
     if (Test-Path -LiteralPath $offline) {
         Remove-Item -LiteralPath $offline -Force
     }
-    Write-Output (ConvertTo-Json -Compress -InputObject @{ archiveSha256 = $hash; extraction = $extraction })
+    Write-StepResult ([ordered]@{ archiveSha256 = $hash; extraction = $extraction })
 } catch {
-    [Console]::Error.WriteLine("${step}: $($_.Exception.Message)")
-    exit 1
+    Stop-Step $step $_.Exception.Message
 }

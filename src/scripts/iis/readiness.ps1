@@ -17,6 +17,8 @@
 # For an https URL the certificate must be trusted, or be the one the site was given ("certificateThumbprint" on
 # stdin: a self-signed certificate is then accepted by its thumbprint, nothing else); a host name mismatch is
 # accepted, because the check runs against localhost while the certificate names the public host.
+# JSON (standard input, and the answers, which hold a token) is read with the step library's .NET parser, never a
+# cmdlet that module logging would record; the one line of output is ASCII JSON (see step-library.ps1).
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
@@ -92,14 +94,14 @@ function ConvertFrom-JsonOrNull([string] $text) {
         return @{ ok = $false }
     }
     try {
-        return @{ ok = $true; value = ($text | ConvertFrom-Json) }
+        return @{ ok = $true; value = (ConvertFrom-StepJson $text) }
     } catch {
         return @{ ok = $false }
     }
 }
 
 function Test-JsonObject($value) {
-    return $value -is [System.Management.Automation.PSCustomObject]
+    return $value -is [hashtable]
 }
 
 $networkCodes = @{
@@ -340,7 +342,7 @@ try {
     $rawInput = $reader.ReadToEnd()
     $settings = $null
     try {
-        $settings = $rawInput | ConvertFrom-Json
+        $settings = ConvertFrom-StepJson $rawInput
     } catch {
         Fail-Config 'standard input is not valid JSON: pass the settings and {"clientSecret": "<secret>"} on stdin (the content is not shown here because it may hold the secret).'
     }
@@ -397,7 +399,7 @@ try {
         }
     }
     $result = [ordered]@{ issuer = $issuer; tokenVerified = $verifyToken; elapsedMs = [int][Math]::Round($clock.Elapsed.TotalMilliseconds) }
-    Stop-Readiness (ConvertTo-Json -Compress -InputObject $result) 0
+    Stop-Readiness (ConvertTo-AsciiJson $result) 0
 } catch {
     if ($_.Exception.Data['readinessConfiguration']) {
         Stop-Readiness "readiness: bad configuration: $($_.Exception.Message)" 2

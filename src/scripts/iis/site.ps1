@@ -7,15 +7,8 @@
 # marker of the install step is someone else's and is never changed.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
-[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
 $step = 'site'
-try {
-    $reader = New-Object System.IO.StreamReader([Console]::OpenStandardInput(), (New-Object System.Text.UTF8Encoding $false))
-    $in = $reader.ReadToEnd() | ConvertFrom-Json
-} catch {
-    [Console]::Error.WriteLine("${step}: could not read the JSON input on standard input")
-    exit 1
-}
+$in = Read-StepInput $step
 try {
     Import-Module WebAdministration
     $manager = New-Object Microsoft.Web.Administration.ServerManager
@@ -59,12 +52,9 @@ try {
     $created = $null -eq $site
     if ($created) {
         $site = $manager.Sites.Add($in.siteName, 'http', $wanted[0].information, $in.physicalPath)
-    } else {
+    } elseif (-not (Test-OwnSite $site $in.physicalPath)) {
         $current = $site.Applications['/'].VirtualDirectories['/'].PhysicalPath
-        $owned = $current -eq $in.physicalPath -or (Test-Path -LiteralPath (Join-Path ([Environment]::ExpandEnvironmentVariables($current)) '.identity-service-archive'))
-        if (-not $owned) {
-            throw "the IIS site '$($in.siteName)' serves $current, which this package did not install: it is not this deployment's; choose another iis.siteName"
-        }
+        throw "the IIS site '$($in.siteName)' serves $current, which this package did not install: it is not this deployment's; choose another iis.siteName"
     }
     $application = $site.Applications['/']
     $application.ApplicationPoolName = $in.appPoolName
@@ -91,8 +81,7 @@ try {
         }
     }
     $manager.CommitChanges()
-    Write-Output (ConvertTo-Json -Compress -InputObject @{ siteName = $in.siteName; created = $created })
+    Write-StepResult ([ordered]@{ siteName = $in.siteName; created = $created })
 } catch {
-    [Console]::Error.WriteLine("${step}: $($_.Exception.Message)")
-    exit 1
+    Stop-Step $step $_.Exception.Message
 }
