@@ -32,8 +32,8 @@ function listening(port: number): Promise<boolean> {
 function identityServiceArchive(work: string): string {
     const content = path.join(work, "content");
     fs.mkdirSync(content, { recursive: true });
-    for (const file of ["IdentityService.js", "appsettings.json"]) {
-        fs.copyFileSync(path.join(REPOSITORY, "test", "fixtures", "identity-service", file), path.join(content, file));
+    for (const file of ["IdentityService.js", "appsettings.json", "lib"]) {
+        fs.cpSync(path.join(REPOSITORY, "test", "fixtures", "identity-service", file), path.join(content, file), { recursive: true });
     }
     fs.writeFileSync(
         path.join(content, "web.config"),

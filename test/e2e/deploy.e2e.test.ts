@@ -22,6 +22,7 @@ import * as path from "path";
 import { promisify } from "util";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../../src";
+import { openPfx } from "../../src/certificates";
 import { CONTAINER_LABEL, RESTART_TOKEN_LABEL } from "../../src/targets/docker";
 import { createScratchDatabase, ScratchDatabase, withClient } from "./infra/postgres";
 import { docker, Executor, Operation, RunError, RunResult } from "./support/executor";
@@ -434,7 +435,11 @@ describe(`IdentityService on Docker, deployed by the test executor, with a servi
       maxBuffer: 16 * 1024 * 1024,
     });
     const uploaded = fileFromTar(tar);
-    assert.ok(uploaded.content.equals(fs.readFileSync(SIGNING_PFX)), "the signing PFX in the container is the fixture's");
+    // Encoded again for the service (no password, 3DES as every supported Windows imports it): the fixture's key and certificate.
+    const inContainer = openPfx(uploaded.content, undefined);
+    const fixture = openPfx(fs.readFileSync(SIGNING_PFX), undefined);
+    assert.ok(inContainer.ok && fixture.ok, "both open without a password");
+    assert.deepEqual(inContainer, fixture, "the signing PFX in the container holds the fixture's key and certificate");
     assert.equal(uploaded.mode & 0o777, 0o644);
     // The connection string reaches the service in its settings file, never in its environment.
     const { stdout: settingsTar } = await execFileAsync("docker", ["cp", `${first.containerId}:/app/appsettings.Production.json`, "-"], {

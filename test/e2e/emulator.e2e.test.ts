@@ -27,7 +27,8 @@ import * as path from "path";
 import { Client } from "pg";
 import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase } from "./infra/postgres";
 import { Stack, Workspace } from "../emulator/stack";
-import { IDENTITY_SERVICE_FOLDER, REPOSITORY, SIGNING_CERTIFICATE, installedExample } from "../emulator/programs";
+import { standInFolder } from "./support/standInContext";
+import { REPOSITORY, SIGNING_CERTIFICATE, installedExample } from "../emulator/programs";
 import { reveal } from "../emulator/values";
 import { freePort } from "../support/freePort";
 import { Credentials, assertLoopbackOnly, containerId, exists, portFree, removeLeftovers, requireDocker, token } from "./support/emulated";
@@ -73,7 +74,7 @@ describe("engine emulator e2e: the quickstart deployed from the repository root 
         // which the container reaches and this machine reaches too (start-postgres.sh), as a database server on
         // the network would be.
         stack.configSet("creatioVersion", "8.2.3");
-        stack.configSet("identityServiceFolder", IDENTITY_SERVICE_FOLDER);
+        stack.configSet("identityServiceFolder", standInFolder("8.2.3"));
         stack.configSet("connectionString",
             `Server=${env.hostFromContainers};Port=${env.port};Database=${db.name};User ID=${env.user};Password=${env.password};Timeout=5;`,
             { secret: true });
@@ -209,7 +210,7 @@ describe("engine emulator e2e: examples/docker-postgres deployed as its README s
         execFileSync("bash", [POSTGRES_IMAGE_BUILD], { stdio: ["ignore", "ignore", "inherit"] });
         stack = new Workspace(fs.mkdtempSync(path.join(os.tmpdir(), "cis-docker-postgres-state-"))).stack(installedExample("docker-postgres"), "dev");
         // The README's `pulumi config set` lines.
-        stack.configSet("identityServiceFolder", IDENTITY_SERVICE_FOLDER);
+        stack.configSet("identityServiceFolder", standInFolder("8.2.3"));
         stack.configSet("signingCertificatePath", SIGNING_CERTIFICATE);
         stack.configSet("bindAddress", "127.0.0.1");
     });

@@ -26,8 +26,9 @@ import * as os from "os";
 import * as path from "path";
 import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase, withClient } from "./infra/postgres";
 import { Credentials, assertLoopbackOnly, containerId, exists, removeLeftovers, requireDocker, token } from "./support/emulated";
-import { IDENTITY_SERVICE_FOLDER, SIGNING_CERTIFICATE } from "../emulator/programs";
+import { SIGNING_CERTIFICATE } from "../emulator/programs";
 import { RunResult, Stack, Workspace } from "../emulator/stack";
+import { standInFolder } from "./support/standInContext";
 import { freePort } from "../support/freePort";
 import { buildRunnerImage } from "./support/runnerImage";
 
@@ -68,7 +69,7 @@ describe("engine emulator e2e: the runs after the first (real Docker and Postgre
         stack = new Workspace(fs.mkdtempSync(path.join(os.tmpdir(), "cis-scenarios-state-"))).stack(PROGRAM, "e2e");
         stack.configSet("name", NAME);
         stack.configSet("creatioVersion", "8.2.3");
-        stack.configSet("identityServiceFolder", IDENTITY_SERVICE_FOLDER);
+        stack.configSet("identityServiceFolder", standInFolder("8.2.3"));
         stack.configSet("signingCertificatePath", SIGNING_CERTIFICATE);
         stack.configSet("connectionString",
             `Server=${env.hostFromContainers};Port=${env.port};Database=${db.name};User ID=${env.user};Password=${env.password};Timeout=5;`,

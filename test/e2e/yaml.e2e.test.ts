@@ -17,8 +17,9 @@ import * as path from "path";
 import { createScratchDatabase, ScratchDatabase } from "./infra/postgres";
 import { tokenStatus } from "./support/load";
 import { DeploymentSuiteEnv, prepareDeploymentSuite } from "./support/prepare";
-import { IDENTITY_SERVICE_FOLDER, REPOSITORY, SIGNING_CERTIFICATE } from "../emulator/programs";
+import { REPOSITORY, SIGNING_CERTIFICATE } from "../emulator/programs";
 import { Stack, Workspace } from "../emulator/stack";
+import { standInFolder } from "./support/standInContext";
 import { isSecret, PropertyMap } from "../emulator/values";
 
 const PROGRAM = path.join(REPOSITORY, "examples", "yaml");
@@ -65,7 +66,7 @@ describe("engine emulator e2e: examples/yaml through the multi-language path (re
         stack = new Workspace(fs.mkdtempSync(path.join(os.tmpdir(), "cis-yaml-state-"))).stack(PROGRAM, "e2e");
         // What examples/yaml's README has the user type. One connection string serves the container and the
         // re-seeding this machine runs: both reach PostgreSQL at the Docker bridge gateway.
-        stack.configSet("identityServiceFolder", IDENTITY_SERVICE_FOLDER);
+        stack.configSet("identityServiceFolder", standInFolder("8.2.3"));
         stack.configSet("signingCertificatePath", SIGNING_CERTIFICATE);
         stack.configSet("connectionString",
             `Server=${env.hostFromContainers};Port=${env.port};Database=${db.name};User ID=${env.user};Password=${env.password};Timeout=5;`, { secret: true });

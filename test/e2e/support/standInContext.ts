@@ -41,3 +41,21 @@ export function standInContext(controls: StandInControls): StandInContext {
     fs.writeFileSync(dockerfile, text.replace(/^ENTRYPOINT /m, `ENV ${env.join(" ")}\nENTRYPOINT `));
     return { path: dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
+
+const sharedFolders = new Map<string, StandInContext>();
+
+/**
+ * The stand-in's folder as the IdentityService.zip of `creatioVersion` (the default seeding rule, no cache), for the
+ * programs that take an `identityServiceFolder` and deploy that version: the real service's behaviour follows the
+ * archive's version (ForceHttpsSchemeInRequests exists from 8.3.1 on), not the folder a test happens to point at.
+ * One copy per version for the whole run, removed when the run ends.
+ */
+export function standInFolder(creatioVersion: string): string {
+    let context = sharedFolders.get(creatioVersion);
+    if (!context) {
+        context = standInContext({ seedingRule: "empty-table", creatioVersion });
+        sharedFolders.set(creatioVersion, context);
+        if (sharedFolders.size === 1) process.on("exit", () => sharedFolders.forEach(folder => folder.remove()));
+    }
+    return context.path;
+}
