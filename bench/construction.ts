@@ -210,29 +210,50 @@ async function programB(instances: number): Promise<Subject> {
             {
                 name,
                 image: image.repoDigest,
-                envs: pulumi.secret(
+                // Nothing secret in the environment: the configuration is the settings file uploaded below.
+                envs: ["ASPNETCORE_URLS=http://+:80", "ASPNETCORE_ENVIRONMENT=Production"],
+                ports: [{ internal: 80, external: port, ip: "0.0.0.0" }],
+                uploads: pulumi.secret(
                     clientsJson.apply(json => [
-                        "ASPNETCORE_URLS=http://+:80",
-                        "DbProvider=Postgres",
-                        `DatabaseConnectionString=${CONNECTION_STRING}`,
-                        `PostgresConnection=${CONNECTION_STRING}`,
-                        `Clients=${json}`,
-                        "Logging__LogLevel__Default=Warning",
-                        "X509CertificatePath=/app/signing-certificate.pfx",
+                        {
+                            file: "/app/appsettings.Production.json",
+                            content:
+                                JSON.stringify(
+                                    {
+                                        DbProvider: "Postgres",
+                                        DatabaseConnectionString: CONNECTION_STRING,
+                                        PostgresConnection: CONNECTION_STRING,
+                                        Clients: json,
+                                        Logging: { LogLevel: { Default: "Warning" } },
+                                        X509CertificatePath: "/app/signing-certificate.pfx",
+                                    },
+                                    null,
+                                    2,
+                                ) + "\n",
+                        },
+                        { file: "/app/signing-certificate.pfx", contentBase64: fs.readFileSync(SIGNING_PFX).toString("base64") },
                     ]),
                 ),
-                ports: [{ internal: 80, external: port, ip: "0.0.0.0" }],
-                uploads: pulumi.secret([
-                    { file: "/app/signing-certificate.pfx", contentBase64: fs.readFileSync(SIGNING_PFX).toString("base64") },
-                ]),
                 restart: "unless-stopped",
                 labels: restartToken.apply(token => [
                     { label: "creatio-identity-service.component", value: name },
                     ...(token ? [{ label: "creatio-identity-service.client-reseed", value: token }] : []),
                 ]),
                 mustRun: true,
+                healthcheck: {
+                    tests: [
+                        "CMD",
+                        "bash",
+                        "-c",
+                        "exec 3<>/dev/tcp/127.0.0.1/80 && printf 'GET /.well-known/openid-configuration HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '",
+                    ],
+                    interval: "3s",
+                    timeout: "3s",
+                    startPeriod: "1m0s",
+                    retries: 3,
+                },
             },
-            { dependsOn: [reseed], deleteBeforeReplace: true },
+            { dependsOn: [reseed], deleteBeforeReplace: true, replaceOnChanges: ["healthcheck"] },
         );
         const readiness = new command.local.Command(
             `${name}-readiness`,

@@ -26,6 +26,26 @@ export const DeploymentTarget = {
 export type DeploymentTarget = (typeof DeploymentTarget)[keyof typeof DeploymentTarget];
 
 /**
+ * Where client re-seeding runs.
+ */
+export const ReseedRunner = {
+    /**
+     * On the machine that runs Pulumi, which then needs a network path to the database.
+     */
+    Local: "local",
+    /**
+     * In a one-shot container on the Docker host, on the service's networks: it reaches the database as the service does
+     * (Docker and Swarm targets). Needs the `docker` CLI on the machine that runs Pulumi.
+     */
+    Container: "container",
+} as const;
+/**
+ * Where client re-seeding runs.
+ * Accepts the members of `ReseedRunner` or their string values.
+ */
+export type ReseedRunner = (typeof ReseedRunner)[keyof typeof ReseedRunner];
+
+/**
  * The database engine the Identity Service stores its clients in (normally Creatio's own database).
  */
 export const DatabaseProvider = {
@@ -125,9 +145,10 @@ export interface Database {
      */
     connectionString: pulumi.Input<string>;
     /**
-     * The connection string the machine that runs Pulumi uses to re-seed the client, when it reaches the database
-     * under another address than the service does (for example a port published on localhost while the service uses
-     * a private Docker network). Treated as a secret. Default: `connectionString`.
+     * The connection string client re-seeding signs in with: a login that holds only the grants re-seeding needs
+     * (docs/reseed.md), and, with the `local` runner, the address at which the machine that runs Pulumi reaches the
+     * database when it differs from the service's (for example a port published on localhost while the service uses a
+     * private Docker network). Treated as a secret. Default: `connectionString`.
      */
     reseedConnectionString?: pulumi.Input<string>;
 }
@@ -173,9 +194,23 @@ export interface Client {
      * or only an empty table): before the service restarts, a missing client is inserted, a client whose stored fields
      * differ is replaced by the configured one in the same transaction (and the service restarted, dropping any cached
      * copy), a new secret is added next to the old one; once the new client is in service, the credentials it replaced
-     * are retired. Needs the deploying machine to reach the database. Default: true.
+     * are retired. Runs where `reseedRunner` says. Default: true.
      */
     reseed?: boolean;
+    /**
+     * Where client re-seeding runs: `local` on the machine that runs Pulumi (which then needs a network path to the
+     * database), or `container` in a one-shot container of `reseedImage` on the Docker host, on the service's networks
+     * (Docker and Swarm targets; needs the `docker` CLI on the machine that runs Pulumi), so that only the service's
+     * network reaches the database. Switching is an update of the two re-seed steps and restarts nothing. See
+     * docs/reseed.md. Default: `local`.
+     */
+    reseedRunner?: ReseedRunner;
+    /**
+     * The image of the `container` runner: any image with Node.js 18 or later as `node` on its `PATH`, which the
+     * Docker host has or can pull; the re-seed script is copied into it with its database drivers. Pin it by digest
+     * (`node:24-alpine@sha256:...`) in production. Default: `node:24-alpine`.
+     */
+    reseedImage?: pulumi.Input<string>;
 }
 
 /**
@@ -299,6 +334,15 @@ export interface DockerDeployment {
      * Serve HTTPS with Kestrel as well. Default: HTTP only.
      */
     https?: DockerHttps;
+    /**
+     * The container's health check, as Docker's `test` (for example `["CMD", "/probe"]` or `["CMD-SHELL", "probe"]`):
+     * Docker runs it every 3 seconds after a start period of a minute and reports the container `healthy` or, after 3
+     * failures in a row, `unhealthy` (`docker ps`, `docker inspect`). `["NONE"]` turns health checking off, the image's
+     * own `HEALTHCHECK` included. Changing it replaces the container. Default: the same `bash` probe of the discovery
+     * document as `swarm.healthCheck` (the vendor's image has `bash` but no `curl` or `wget`); an image without `bash`
+     * (Alpine, chiseled) is reported unhealthy with it: give one here.
+     */
+    healthCheck?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /**
@@ -560,6 +604,28 @@ export interface IisDeployment {
 }
 
 /**
+ * The service behind a reverse proxy or load balancer that terminates TLS (Creatio reaches it at `publicUrl`, the
+ * proxy forwards to the service's own `url`). What the service can be told is ASP.NET Core's switch for forwarded
+ * headers, `ASPNETCORE_FORWARDEDHEADERS_ENABLED`; known networks or proxies cannot be given to it (ASP.NET Core reads
+ * them from no configuration key and the vendor documents none), nor a fixed issuer (the vendor documents no
+ * `IssuerUri` key): see "Behind a load balancer" in the README.
+ */
+export interface ReverseProxy {
+    /**
+     * Take the request's scheme from the proxy's `X-Forwarded-Proto` header (and the client address from
+     * `X-Forwarded-For`): the service is started with `ASPNETCORE_FORWARDEDHEADERS_ENABLED=true`, in the container's or
+     * Swarm service's environment. ASP.NET Core then trusts these headers from every sender (the switch clears the
+     * known networks and proxies, so the stricter checks of ASP.NET Core 8.0.17 and later change nothing): make the
+     * service reachable only through the proxy. `X-Forwarded-Host` is not read: the proxy must pass the original `Host`
+     * header. Creatio 8.0.8 and later (the runtimes that read the switch); Docker and Swarm targets only: the IIS
+     * target does not write it into the site's environment, and `true` is refused there (forward to the site's HTTPS
+     * binding instead). Default: true when `publicUrl` differs from the service's own `url` in scheme, host or port,
+     * false otherwise (always off on IIS).
+     */
+    forwardedHeaders?: pulumi.Input<boolean>;
+}
+
+/**
  * The readiness gate: the deployment completes only once the service answers.
  */
 export interface Readiness {
@@ -575,6 +641,15 @@ export interface Readiness {
      * After discovery answers, also request a `client_credentials` token with the system client. Default: true.
      */
     verifyToken?: pulumi.Input<boolean>;
+    /**
+     * Require the discovery document's `issuer` to be the URL Creatio uses (`publicUrl`, else `url`), as Creatio's
+     * discovery client compares them. With a `publicUrl` of another scheme, host or port, the gate asks the service
+     * at `url` the way a proxy forwards Creatio's request (the `Host` of `publicUrl` and its scheme in
+     * `X-Forwarded-Proto`). Turn it off only for a service that cannot advertise that issuer. Docker and Swarm
+     * targets: the IIS target's gate checks discovery and a token, not the issuer, and `true` is refused there.
+     * Default: true (Docker, Swarm).
+     */
+    verifyIssuer?: pulumi.Input<boolean>;
 }
 
 /**
@@ -587,9 +662,18 @@ export interface IdentityServiceArgs {
     target: DeploymentTarget;
     /**
      * The Creatio version the `IdentityService.zip` belongs to, for example `8.2.1` (a fourth build number is allowed).
-     * It selects the runtime, the configuration keys and whether Docker is supported (8.0.8+).
+     * It selects the runtime, the configuration keys and whether Docker is supported (8.0.8+). A release newer than
+     * the package knows (after 8.3.x) is deployed as the newest known one, with a warning that says so; an older one
+     * than 7.16.4 is refused.
      */
     creatioVersion: string;
+    /**
+     * A known Creatio release (7.16.4 to 8.3.x, not newer than `creatioVersion`) whose profile to deploy with: its
+     * runtime, Docker support, configuration keys and system client. For a release newer than the package knows,
+     * where the newest known profile does not fit, or to pin the choice (no warning is shown then). Default: the profile
+     * of `creatioVersion`, or of the newest known release for a newer one.
+     */
+    profileVersion?: string;
     /**
      * The database the service stores its clients in.
      */
@@ -613,19 +697,27 @@ export interface IdentityServiceArgs {
      */
     redisConnection?: pulumi.Input<string>;
     /**
-     * `ForceHttpsSchemeInRequests` (Creatio 8.3.1 and later). Default: `false` when the service is served over plain
-     * HTTP, the service's own default (`true`) when it is served over HTTPS.
+     * `ForceHttpsSchemeInRequests` (Creatio 8.3.1 and later): the service builds its issuer and endpoints with
+     * `https`, whatever scheme the request came in with. Default: the scheme Creatio uses: `true` when `publicUrl`
+     * (or, without one, `url`) is `https`, `false` when it is `http`.
      */
     forceHttpsSchemeInRequests?: pulumi.Input<boolean>;
     /**
      * The URL at which Creatio reaches the service, handed to Creatio as `OAuth20IdentityServerUrl` in
-     * `creatioSystemSettings`, for example `http://ids.example.com:8090` or the address of a reverse proxy. It may
-     * differ from the address the readiness gate checks, for example when Creatio runs in a container on the same
-     * Docker network (`http://<container name>:80`). Default: the output `url` (Docker:
+     * `creatioSystemSettings`, for example `https://ids.example.com` behind a reverse proxy or load balancer, or
+     * `http://<container name>` when Creatio runs in a container on the same Docker network. It may differ from the
+     * address the readiness gate polls (`url`); on Docker and Swarm the gate then checks that the service advertises it
+     * as its issuer, and the service is told it is behind a proxy (see `proxy`). A default port and a trailing slash are left out, as the
+     * service leaves them out of its issuer. Default: the output `url` (Docker:
      * `http://<docker.hostname>:<docker.httpPort>`, or `https://` with the HTTPS port; IIS:
      * `http://<iis.hostname>:<iis.port>`, or `https://` with the HTTPS port).
      */
     publicUrl?: pulumi.Input<string>;
+    /**
+     * The reverse proxy or load balancer in front of the service, when `publicUrl` is its address. Default: forwarded
+     * headers on when `publicUrl` differs from `url` in scheme, host or port.
+     */
+    proxy?: ReverseProxy;
     /**
      * Settings of the Docker target. Required when `target` is `docker`, not allowed otherwise.
      */
@@ -642,6 +734,31 @@ export interface IdentityServiceArgs {
      * The readiness gate. Default: enabled, 300 seconds, with a token request.
      */
     readiness?: Readiness;
+    /**
+     * Extra keys of the service's configuration, for what the package has no argument for: each key is a name
+     * (`AllowedHosts`), a section path (`Serilog:MinimumLevel:Default`) or a section whose value is an object of keys;
+     * each value is any JSON value (secrets allowed: wrap them with `pulumi.secret`). They reach the service with the
+     * package's own keys: in `appsettings.Production.json` on Docker and Swarm (a file uploaded into the container,
+     * or a Docker secret), merged into `appsettings.json` on IIS. A key the package sets itself (such as
+     * `Logging:LogLevel:Default`, set from `logLevel`) is refused unless listed in `overrides`. Default: none.
+     */
+    additionalSettings?: { [key: string]: pulumi.Input<any> };
+    /**
+     * Extra environment variables of the service's process: the container's environment on Docker, the service's on
+     * Swarm, `<environmentVariables>` in the site's `web.config` on IIS. Names are letters, digits, `_`, `.` and `-`
+     * (`__` stands for the `:` of a configuration section, and a variable wins over every settings file). Values must
+     * not be secret (`docker inspect` shows a container's environment): give secrets in `additionalSettings`. A
+     * variable that sets a key or variable the package sets itself is refused unless listed in `overrides`.
+     * Default: none.
+     */
+    environment?: { [name: string]: pulumi.Input<string> };
+    /**
+     * Keys of `additionalSettings` and names of `environment` that may replace one the package sets itself (for example
+     * `["Logging:LogLevel:Default"]`): without an entry here, such a collision is refused before anything is created,
+     * naming the key and the argument to use instead. Every entry must replace something, with one value (not `null`
+     * or an array); a value in place of one of the package's secrets is kept a secret. Default: none.
+     */
+    overrides?: string[];
     /**
      * Connect this Creatio instance to the service once it answers: its URL, client id and secret are written to
      * Creatio's `OAuth20IdentityServer*` settings and Creatio's own health check must pass. The version is

@@ -4,16 +4,19 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { CreatioSystemSettings, IdentityServiceArgs } from "./args";
+import { CreatioSystemSettings, IdentityServiceArgs, ReseedRunner as ReseedRunnerKind } from "./args";
 import { createSigningCertificate, reencodedPfxBase64 } from "./certificates";
 import { CreatioHealthCheckResult } from "./creatioArgs";
 import { claimExclusively, providerFor, providerKey } from "./claims";
 import { clientDefinition, ClientSettings, renderSettings, Setting } from "./configuration";
 import { ClientCredentials, createClientCredentials } from "./credentials";
+import { additionalSettingsOutput, secretSettingValues } from "./escapeHatchPlan";
 import { DeploymentPlan, planDeployment } from "./plan";
 import { checkPlainInputs } from "./plainInputs";
 import { afterGate } from "./readiness";
-import { createReseed, createRetirement, ReseedInputs, restartToken } from "./reseed";
+import { createReseed, createRetirement, ReseedInputs, ReseedRunner, restartToken } from "./reseed";
+import { containerRunner, dockerCliConnection, warnAboutInlineTlsMaterial } from "./reseedRunners/container";
+import { localRunner } from "./reseedRunners/local";
 import { TargetFacts } from "./targets/target";
 import { afterArgumentChecks } from "./validation";
 import { CreatioOAuthConnection } from "./creatioConnection";
@@ -43,8 +46,9 @@ export class IdentityService extends pulumi.ComponentResource {
      */
     public readonly url: pulumi.Output<string>;
     /**
-     * The URL handed to Creatio as `OAuth20IdentityServerUrl`: the `publicUrl` argument, or `url` when it is not
-     * given (no trailing slash). Resolves once the service answers.
+     * The URL handed to Creatio as `OAuth20IdentityServerUrl`: the `publicUrl` argument written as the service writes
+     * its issuer (scheme and host lower-cased, no default port, no trailing slash), or `url` when it is not given.
+     * Resolves once the service answers.
      */
     public readonly publicUrl: pulumi.Output<string>;
     /**
@@ -86,6 +90,9 @@ export class IdentityService extends pulumi.ComponentResource {
             planDeployment(name, args),
         );
         super(TYPE_TOKEN, name, {}, afterArgumentChecks(opts, [plan.argumentsResolved, creatioArgumentsResolved]));
+        for (const warning of plan.warnings) {
+            void pulumi.log.warn(warning, this);
+        }
         claimExclusively(name, plan.deployment.claims(providerKey(providerFor(opts, docker.Provider.isInstance))));
 
         const credentials = createClientCredentials(name, plan.client, this);
@@ -95,7 +102,8 @@ export class IdentityService extends pulumi.ComponentResource {
             connectionString: plan.reseedConnectionString,
             client: pulumi.secret(client.apply(clientDefinition)),
         };
-        const reseed = plan.client.reseed ? createReseed(name, reseedInputs, { parent: this }) : undefined;
+        const runner = plan.client.reseed ? reseedRunner(name, plan, opts, this) : undefined;
+        const reseed = runner ? createReseed(name, reseedInputs, runner, { parent: this }) : undefined;
         const serviceDependsOn = reseed ? [reseed] : [];
         const serviceRestartToken = reseed ? restartToken(reseed) : undefined;
 
@@ -110,8 +118,10 @@ export class IdentityService extends pulumi.ComponentResource {
                 profile: plan.profile,
                 configuration,
                 signingCertificate,
-                secrets: [plan.connectionString, credentials.secret, plan.redisConnection, signingCertificatePassword(plan)],
+                environment: pulumi.output(plan.escapeHatches.environment),
+                secrets: [plan.connectionString, credentials.secret, plan.redisConnection, signingCertificatePassword(plan), secretSettingValues(plan.escapeHatches)],
                 publicUrl: plan.publicUrl,
+                forwardedHeaders: plan.forwardedHeaders,
                 daemon: dockerDaemon(opts),
                 restartToken: serviceRestartToken,
                 readiness: plan.readiness.enabled
@@ -153,11 +163,11 @@ export class IdentityService extends pulumi.ComponentResource {
             connections.set(this, connection);
             this.creatioHealthCheck = connection.healthCheck;
         }
-        if (reseed) {
+        if (reseed && runner) {
             // The replaced credentials are retired only once everything in `retireAfter` uses the new ones: the
             // service (its readiness gate) and whatever hands the credentials on, such as the connection to Creatio.
             const retireAfter: pulumi.Resource[] = [gate ?? service, ...(connection ? [connection] : [])];
-            createRetirement(name, reseedInputs, reseed, retireAfter, { parent: this });
+            createRetirement(name, reseedInputs, runner, reseed, retireAfter, { parent: this });
         }
         this.registerOutputs({
             creatioHealthCheck: this.creatioHealthCheck,
@@ -179,6 +189,24 @@ export class IdentityService extends pulumi.ComponentResource {
     public get creatioConnection(): CreatioOAuthConnection | undefined {
         return connections.get(this);
     }
+}
+
+/** Where the re-seed steps run (`client.reseedRunner`). */
+function reseedRunner(name: string, plan: DeploymentPlan, opts: pulumi.ComponentResourceOptions | undefined, parent: pulumi.Resource): ReseedRunner {
+    const site = plan.client.reseedRunner === ReseedRunnerKind.Container ? plan.deployment.reseedNetworks?.(name, parent) : undefined;
+    if (!site) {
+        return localRunner(plan.provider);
+    }
+    const provider = providerFor(opts, docker.Provider.isInstance) as docker.Provider | undefined;
+    warnAboutInlineTlsMaterial(provider, parent);
+    return containerRunner({
+        provider: plan.provider,
+        componentName: name,
+        image: plan.client.reseedImage,
+        networks: site.networks,
+        connection: dockerCliConnection(provider),
+        dependsOn: site.dependsOn,
+    });
 }
 
 /** The Docker daemon's address: the `host` of the Docker provider given in the options, or of the default one. */
@@ -216,8 +244,10 @@ function renderConfiguration(plan: DeploymentPlan, client: pulumi.Output<ClientS
                 plan.redisConnection,
                 plan.forceHttpsSchemeInRequests,
                 target.signingCertificatePath,
+                plan.publicUrl,
+                additionalSettingsOutput(plan.escapeHatches),
             ])
-            .apply(([client, connectionString, logLevel, redisConnection, forceHttpsSchemeInRequests, certificatePath]) =>
+            .apply(([client, connectionString, logLevel, redisConnection, forceHttpsSchemeInRequests, certificatePath, publicUrl, additionalSettings]) =>
                 renderSettings(plan.profile, {
                     provider: plan.provider,
                     connectionString,
@@ -227,6 +257,8 @@ function renderConfiguration(plan: DeploymentPlan, client: pulumi.Output<ClientS
                     redisConnection,
                     forceHttpsSchemeInRequests,
                     servedOverHttps: target.servedOverHttps,
+                    publicUrl,
+                    additionalSettings,
                 }),
             ),
     );

@@ -1,9 +1,10 @@
 /**
  * Renders the Identity Service's configuration (the keys of its appsettings.json) from plain values.
- * Pure functions only: both targets consume the same rendering, Docker as environment variables and
- * IIS as a patch of appsettings.json.
+ * Pure functions only: every target consumes the same rendering, Docker and Swarm as a settings file
+ * (`appsettings.Production.json`) and IIS as a patch of appsettings.json.
  */
 import { DatabaseProvider, LogLevel } from "./args";
+import { creatioUsesHttps } from "./proxy";
 import { SystemClientProfile, VersionProfile } from "./versions";
 
 /**
@@ -82,12 +83,25 @@ export interface ServiceSettings {
     readonly logLevel: LogLevel;
     readonly redisConnection?: string;
     readonly forceHttpsSchemeInRequests?: boolean;
-    /** Whether the service itself terminates HTTPS; decides the default of `ForceHttpsSchemeInRequests`. */
+    /** Whether the service itself terminates HTTPS: the scheme Creatio uses when there is no `publicUrl`. */
     readonly servedOverHttps: boolean;
+    /** The URL handed to Creatio, when it was given: its scheme decides the default of `ForceHttpsSchemeInRequests`. */
+    readonly publicUrl?: string;
+    /**
+     * The user's own keys (`additionalSettings`, flattened), after the package's: each replaces a package key of the
+     * same name (the plan refused every such key the user did not list in `overrides`), or adds one.
+     */
+    readonly additionalSettings?: readonly Setting[];
 }
 
-/** A configuration value: strings, except the booleans appsettings.json holds as booleans. */
-export type SettingValue = string | boolean;
+/** A JSON value, as `additionalSettings` takes them. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * A configuration value: the package's are strings and the booleans appsettings.json holds as booleans; the user's
+ * may be any JSON value but an object (objects are flattened into `Section:Key` settings).
+ */
+export type SettingValue = string | boolean | number | null | JsonValue[];
 
 /** A configuration key in appsettings.json notation (`Section:Key`), in a stable order. */
 export interface Setting {
@@ -99,6 +113,30 @@ const PROVIDER_CONNECTION_KEYS: Record<DatabaseProvider, string> = {
     [DatabaseProvider.Postgres]: "PostgresConnection",
     [DatabaseProvider.MsSqlServer]: "MsSqlConnection",
 };
+
+/** A key the package sets, the argument that sets it, and whether its value is secret. */
+export interface ManagedKey {
+    readonly key: string;
+    /** The argument (or, for a target's own keys, what) decides its value, as the error for a collision names it. */
+    readonly by: string;
+    readonly secret: boolean;
+}
+
+/**
+ * Every key `renderSettings` can set, whatever the version, target or arguments: a user's key that equals one of them
+ * is refused unless it is listed in `overrides`, also when this deployment happens to leave the key out.
+ */
+export const MANAGED_SETTINGS: readonly ManagedKey[] = [
+    { key: "DbProvider", by: "database.provider", secret: false },
+    { key: "DatabaseConnectionString", by: "database.connectionString", secret: true },
+    { key: PROVIDER_CONNECTION_KEYS[DatabaseProvider.Postgres], by: "database.connectionString", secret: true },
+    { key: PROVIDER_CONNECTION_KEYS[DatabaseProvider.MsSqlServer], by: "database.connectionString", secret: true },
+    { key: "Clients", by: "client", secret: true },
+    { key: "Logging:LogLevel:Default", by: "logLevel", secret: false },
+    { key: "X509CertificatePath", by: "signingCertificate", secret: false },
+    { key: "RedisConnection", by: "redisConnection", secret: true },
+    { key: "ForceHttpsSchemeInRequests", by: "forceHttpsSchemeInRequests", secret: false },
+];
 
 /**
  * The service's configuration for one Creatio version. Keys the version does not know are left out.
@@ -120,37 +158,71 @@ export function renderSettings(profile: VersionProfile, settings: ServiceSetting
         result.push({ key: "RedisConnection", value: settings.redisConnection });
     }
     if (profile.supports.forceHttpsSchemeInRequests) {
-        const force = settings.forceHttpsSchemeInRequests ?? (settings.servedOverHttps ? undefined : false);
-        if (force !== undefined) {
-            result.push({ key: "ForceHttpsSchemeInRequests", value: force });
-        }
+        // The scheme Creatio uses, so that the service advertises it also behind a proxy that terminates TLS.
+        const force = settings.forceHttpsSchemeInRequests ?? creatioUsesHttps(settings.publicUrl, settings.servedOverHttps);
+        result.push({ key: "ForceHttpsSchemeInRequests", value: force });
     }
-    return result;
+    return withSettings(result, settings.additionalSettings ?? []);
 }
 
-/** ASP.NET Core reads `Section:Key` from the environment as `Section__Key`. */
-export function environmentName(key: string): string {
-    return key.replace(/:/g, "__");
-}
-
-/** Settings as `NAME=value` entries for a container's environment. */
-export function toEnvironment(settings: readonly Setting[]): string[] {
-    return settings.map(s => `${environmentName(s.key)}=${String(s.value)}`);
+/**
+ * `base` with `added` after it: an added key replaces a base key of the same name (configuration keys are
+ * case-insensitive) in place, any other is appended.
+ */
+export function withSettings(base: readonly Setting[], added: readonly Setting[]): Setting[] {
+    const replacing = new Map(added.map(setting => [setting.key.toLowerCase(), setting]));
+    const kept = base.map(setting => replacing.get(setting.key.toLowerCase()) ?? setting);
+    const present = new Set(base.map(setting => setting.key.toLowerCase()));
+    return [...kept, ...added.filter(setting => !present.has(setting.key.toLowerCase()))];
 }
 
 /** A nested JSON object for appsettings.json: `Logging:LogLevel:Default` becomes `{Logging:{LogLevel:{Default}}}`. */
 export type AppSettingsPatch = { [key: string]: SettingValue | AppSettingsPatch };
 
+function isSection(value: SettingValue | AppSettingsPatch | undefined): value is AppSettingsPatch {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Sections and keys match ignoring case, as .NET configuration reads them, and keep the spelling that came first
+ * (`Logging:LogLevel:Default` and `logging:loglevel:Microsoft` share one `Logging` section).
+ */
 export function toAppSettingsPatch(settings: readonly Setting[]): AppSettingsPatch {
     const root: AppSettingsPatch = {};
+    const spelled = (node: AppSettingsPatch, name: string) => Object.keys(node).find(key => key.toLowerCase() === name.toLowerCase()) ?? name;
+    // Defined, not assigned: a key such as "__proto__" is a key like any other in appsettings.json.
+    const set = <T extends SettingValue | AppSettingsPatch>(node: AppSettingsPatch, name: string, value: T): T => {
+        Object.defineProperty(node, name, { value, enumerable: true, writable: true, configurable: true });
+        return value;
+    };
     for (const { key, value } of settings) {
         const path = key.split(":");
         let node = root;
         for (const section of path.slice(0, -1)) {
-            const next = node[section];
-            node = typeof next === "object" ? next : (node[section] = {});
+            const name = spelled(node, section);
+            const next = Object.prototype.hasOwnProperty.call(node, name) ? node[name] : undefined;
+            node = isSection(next) ? next : set(node, name, {});
         }
-        node[path[path.length - 1]] = value;
+        set(node, spelled(node, path[path.length - 1]), value);
     }
     return root;
+}
+
+/**
+ * The settings file of the container targets (`appsettings.Production.json`, read after `appsettings.json`): the
+ * settings as nested JSON. One rendering for Docker and Swarm.
+ */
+export function renderSettingsFile(settings: readonly Setting[]): string {
+    return JSON.stringify(toAppSettingsPatch(settings), null, 2) + "\n";
+}
+
+/**
+ * The service's environment: the package's variables, then the user's (`environment`), each of which replaces a
+ * package variable of the same name (compared ignoring case, as .NET reads them; the plan refused every such name the
+ * user did not list in `overrides`).
+ */
+export function mergeEnvironment(own: Readonly<Record<string, string>>, user: Readonly<Record<string, string>>): Record<string, string> {
+    const replaced = new Set(Object.keys(user).map(name => name.toLowerCase()));
+    const kept = Object.entries(own).filter(([name]) => !replaced.has(name.toLowerCase()));
+    return Object.fromEntries([...kept, ...Object.entries(user)]);
 }

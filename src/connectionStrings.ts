@@ -1,7 +1,6 @@
 /**
  * What can be known about a database connection string before anything runs: that it signs in with a password,
- * and whether re-seeding (which runs on the machine that runs Pulumi, with the `pg` and `mssql` drivers) can use
- * it. Messages never quote the string: it is a secret.
+ * and whether re-seeding (which signs in with the `pg` and `mssql` drivers, wherever its runner runs) can use it. Messages never quote the string: it is a secret.
  */
 import { parse } from "@tediousjs/connection-string";
 import { Check } from "./validation";
@@ -50,8 +49,7 @@ export const connectionStringCheck: Check<string> = value => {
 };
 
 /**
- * A connection string re-seeding can use: re-seeding signs in from the machine that runs Pulumi with a database
- * login, never with Integrated Security. `suppliedSeparately` says whether the string is
+ * A connection string re-seeding can use: its drivers sign in with a database login, never with Integrated Security. `suppliedSeparately` says whether the string is
  * `database.reseedConnectionString` (else it is the service's `database.connectionString`).
  */
 export function reseedConnectionStringCheck(suppliedSeparately: boolean): Check<string> {
@@ -64,8 +62,8 @@ export function reseedConnectionStringCheck(suppliedSeparately: boolean): Check<
             ? "give it a database login (User ID and Password) instead"
             : "give `database.reseedConnectionString` with a database login (User ID and Password) for re-seeding";
         return (
-            "uses Integrated Security (Windows authentication), which client re-seeding cannot use: it runs on the machine " +
-            `that runs Pulumi and signs in with a login and password; ${fix}, or set \`client.reseed: false\` ` +
+            "uses Integrated Security (Windows authentication), which client re-seeding cannot use: its Node.js drivers (on the " +
+            `machine that runs Pulumi or in the re-seed container) sign in with a login and password; ${fix}, or set \`client.reseed: false\` ` +
             "(then delete the client rows by hand after a client change)"
         );
     };

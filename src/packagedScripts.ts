@@ -8,6 +8,16 @@ import { pathForProviders, providerWorkingDirectory } from "./providerPaths";
 /** `src/scripts/` of this package, from the compiled `bin/` or from `src/` alike. */
 export const SCRIPTS_DIR = path.join(__dirname, "..", "src", "scripts");
 
+/**
+ * Scripts bundled with their dependencies into one file by `npm run build` (esbuild), for runners that copy a script
+ * where no `node_modules` is: `bin/scripts/` of this package, from the compiled `bin/` or from `src/` alike.
+ */
+export const BUNDLED_SCRIPTS_DIR = path.join(__dirname, "..", "bin", "scripts");
+
+export function bundledScriptPath(file: string): string {
+    return path.join(BUNDLED_SCRIPTS_DIR, file);
+}
+
 export function scriptPath(file: string): string {
     return path.join(SCRIPTS_DIR, file);
 }

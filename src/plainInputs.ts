@@ -17,14 +17,19 @@ export type PlainFields = { readonly [field: string]: true | PlainFields };
 export const PLAIN_FIELDS: PlainFields = {
     target: true,
     creatioVersion: true,
+    profileVersion: true,
     database: { provider: true },
-    client: { reseed: true },
+    client: { reseed: true, reseedRunner: true },
     signingCertificate: {},
     docker: { build: {}, https: { certificate: {} } },
     iis: { connection: {}, appPoolIdentity: {}, stdoutLog: {}, https: {} },
     swarm: { build: {}, redis: {}, resources: {}, update: {}, rollback: {} },
+    proxy: {},
     readiness: { enabled: true },
     creatio: { runtime: true, enableFeature: true, healthCheck: true, tls: {}, clearSettingsOnDelete: true },
+    additionalSettings: {},
+    environment: {},
+    overrides: true,
 };
 
 /** The paths of plain fields whose value is an Output or a Promise. */

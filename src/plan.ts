@@ -4,18 +4,22 @@
  * component registers a single child.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs, LogLevel } from "./args";
+import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs, LogLevel, ReseedRunner } from "./args";
 import { checkSuppliedPfx } from "./certificates";
 import { connectionStringCheck, firstProblem, reseedConnectionStringCheck } from "./connectionStrings";
-import { DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS, DEFAULT_CLIENT_NAME, DEFAULT_LOG_LEVEL } from "./configuration";
+import { DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS, DEFAULT_CLIENT_NAME, DEFAULT_LOG_LEVEL, MANAGED_SETTINGS } from "./configuration";
 import { CLIENT_ID_LENGTH, CLIENT_ID_MAX_LENGTH, CLIENT_SECRET_LENGTH, CLIENT_SECRET_MAX_LENGTH } from "./credentials";
 import { ReadinessSettings, readinessSettings } from "./readiness";
-import { DockerSettings, dockerSettings, planDocker } from "./targets/docker";
-import { IisSettings, iisSettings, planIis } from "./targets/iis";
-import { planSwarm, swarmRedisConnection, SwarmSettings, swarmSettings } from "./targets/swarm";
+import { DEFAULT_RESEED_IMAGE, imageReferenceCheck } from "./reseedRunners/container";
+import { EscapeHatchPlan, planEscapeHatches } from "./escapeHatchPlan";
+import { TargetManaged } from "./escapeHatches";
+import { DOCKER_MANAGED, DockerSettings, dockerSettings, planDocker } from "./targets/docker";
+import { IIS_MANAGED, IisSettings, iisSettings, planIis } from "./targets/iis";
+import { planSwarm, SWARM_MANAGED, swarmRedisConnection, SwarmSettings, swarmSettings } from "./targets/swarm";
+import { canonicalServiceUrl } from "./proxy";
 import { PlannedTarget } from "./targets/target";
 import { ArgumentCheck, Check, checks, describe, isKnown } from "./validation";
-import { FEATURES, FIRST_DOCKER_VERSION, formatVersion, IDENTITY_SERVER_API_SCOPE, resolveVersion, VersionProfile } from "./versions";
+import { FEATURES, FIRST_DOCKER_VERSION, formatVersion, IDENTITY_SERVER_API_SCOPE, pinnedProfileProblem, resolveVersion, VersionProfile } from "./versions";
 
 /** Longest access token lifetime accepted: 30 days. */
 export const MAX_ACCESS_TOKEN_LIFETIME_SECONDS = 30 * 24 * 3600;
@@ -28,6 +32,9 @@ export interface ClientPlan {
     readonly creatioUrl?: pulumi.Input<string>;
     readonly accessTokenLifetimeSeconds: pulumi.Input<number>;
     readonly reseed: boolean;
+    /** Where re-seeding runs, and the image of the `container` runner. */
+    readonly reseedRunner: ReseedRunner;
+    readonly reseedImage: pulumi.Input<string>;
 }
 
 /** The user's own PFX, or one generated for the instance. */
@@ -40,17 +47,23 @@ export interface DeploymentPlan {
     readonly profile: VersionProfile;
     readonly provider: DatabaseProvider;
     readonly connectionString: pulumi.Input<string>;
-    /** The connection string re-seeding uses from the deploying machine. */
+    /** The connection string re-seeding signs in with. */
     readonly reseedConnectionString: pulumi.Input<string>;
     readonly client: ClientPlan;
     readonly signingCertificate: SigningCertificatePlan;
     readonly logLevel: pulumi.Input<LogLevel>;
     readonly redisConnection?: pulumi.Input<string>;
     readonly forceHttpsSchemeInRequests?: pulumi.Input<boolean>;
-    /** The URL handed to Creatio; undefined: the target's `url`. */
+    /** The URL handed to Creatio (canonical: see `canonicalServiceUrl`); undefined: the target's `url`. */
     readonly publicUrl?: pulumi.Input<string>;
+    /** `proxy.forwardedHeaders` as given; undefined: decided by the target from `publicUrl` and its `url`. */
+    readonly forwardedHeaders?: pulumi.Input<boolean>;
     readonly docker?: DockerSettings;
     readonly iis?: IisSettings;
+    /** The user's own configuration keys and environment variables, checked against the package's. */
+    readonly escapeHatches: EscapeHatchPlan;
+    /** Warnings for the component to show (for example, the profile assumed for a release newer than the tables). */
+    readonly warnings: readonly string[];
     /** The chosen target, planned: what the component deploys through. */
     readonly deployment: PlannedTarget;
     readonly readiness: ReadinessSettings;
@@ -60,6 +73,13 @@ export interface DeploymentPlan {
      */
     readonly argumentsResolved?: pulumi.Output<pulumi.Resource[]>;
 }
+
+/** What each target sets itself besides the package's keys: the user's keys and variables may not collide with it. */
+const TARGET_MANAGED = {
+    [DeploymentTarget.Docker]: DOCKER_MANAGED,
+    [DeploymentTarget.Iis]: IIS_MANAGED,
+    [DeploymentTarget.Swarm]: SWARM_MANAGED,
+};
 
 /** Blocks that belong to one target only, by the name of their field. */
 const TARGET_BLOCKS: Record<DeploymentTarget, string> = {
@@ -119,6 +139,8 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
             checks.positiveInteger(MAX_ACCESS_TOKEN_LIFETIME_SECONDS),
         ),
         reseed,
+        reseedRunner: planReseedRunner(args, check),
+        reseedImage: check.input("client.reseedImage", args.client?.reseedImage ?? DEFAULT_RESEED_IMAGE, imageReferenceCheck),
     };
 
     const signingCertificate = planSigningCertificate(args, check);
@@ -132,6 +154,8 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
             `is supported from Creatio ${formatVersion(FEATURES.forceHttpsSchemeInRequests)}; remove it for ${profile.text}`,
         );
     }
+
+    const forwardedHeaders = planProxy(args, target, profile, check);
 
     const swarm: SwarmSettings | undefined =
         target === DeploymentTarget.Swarm && args.swarm
@@ -155,7 +179,8 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
         logLevel: check.input("logLevel", args.logLevel ?? DEFAULT_LOG_LEVEL, checks.oneOf(LogLevel, "log level")),
         redisConnection: args.redisConnection ?? (swarm && swarmRedisConnection(swarm)),
         forceHttpsSchemeInRequests: args.forceHttpsSchemeInRequests,
-        publicUrl: mapInput(check.optional("publicUrl", args.publicUrl, publicUrlCheck), withoutTrailingSlash),
+        publicUrl: mapInput(check.optional("publicUrl", args.publicUrl, publicUrlCheck), canonicalPublicUrl),
+        forwardedHeaders,
         docker: target === DeploymentTarget.Docker && args.docker ? dockerSettings(name, args.docker, check) : undefined,
         iis: target === DeploymentTarget.Iis && args.iis ? iisSettings(name, args.iis, check) : undefined,
         readiness: readinessSettings(
@@ -163,6 +188,8 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
             check,
             typeof profile === "object" ? [...profile.systemClient.requestedScopes, IDENTITY_SERVER_API_SCOPE] : [],
         ),
+        escapeHatches: planEscapeHatches(args, (TARGET_MANAGED as Record<string, TargetManaged>)[target] ?? { settings: [], environment: [] }, MANAGED_SETTINGS, check),
+        warnings: profile?.assumption ? [profile.assumption] : [],
     };
     check.throwIfAny();
     const deployment = plan.docker ? planDocker(plan.docker) : plan.iis ? planIis(plan.iis) : swarm && planSwarm(swarm);
@@ -184,8 +211,72 @@ const publicUrlCheck: Check<string> = value => {
         : undefined;
 };
 
-function withoutTrailingSlash(value: string): string {
-    return typeof value === "string" ? value.replace(/\/+$/, "") : value;
+/** The URL Creatio gets, written as the service writes its issuer (a value that fails its check is left as it is). */
+function canonicalPublicUrl(value: string): string {
+    return typeof value === "string" && URL.canParse(value) ? canonicalServiceUrl(value) : value;
+}
+
+const booleanCheck: Check<boolean> = value =>
+    typeof value === "boolean" ? undefined : `${describe(value)} is not a boolean; give true or false`;
+
+/** Fields a proxy block cannot have, with why: the vendor's service offers no way to set them. */
+const UNSUPPORTED_PROXY_FIELDS: Record<string, string> = {
+    knownNetworks:
+        "the Identity Service cannot be given known networks: ASP.NET Core reads them from no configuration key, only from code, and the vendor documents none. " +
+        "With forwarded headers on, the service trusts X-Forwarded-For and X-Forwarded-Proto from every sender; remove this field and make the service reachable only through the proxy",
+    knownProxies:
+        "the Identity Service cannot be given known proxies: ASP.NET Core reads them from no configuration key, only from code, and the vendor documents none. " +
+        "With forwarded headers on, the service trusts X-Forwarded-For and X-Forwarded-Proto from every sender; remove this field and make the service reachable only through the proxy",
+};
+
+/** Checks the `proxy` block (and a stray `issuerUri`, and the issuer check on IIS); answers `proxy.forwardedHeaders` as given. */
+function planProxy(
+    args: IdentityServiceArgs,
+    target: DeploymentTarget | undefined,
+    profile: VersionProfile | undefined,
+    check: ArgumentCheck,
+): pulumi.Input<boolean> | undefined {
+    // The IIS target writes no forwarded headers switch into the site's environment, and its gate (readiness.ps1)
+    // checks discovery and a token, not the issuer: both are refused there rather than ignored.
+    const onIis = target === DeploymentTarget.Iis;
+    if (onIis && args.readiness?.verifyIssuer !== undefined) {
+        check.input("readiness.verifyIssuer", args.readiness.verifyIssuer, value =>
+            booleanCheck(value) ??
+            (value
+                ? "the IIS target's readiness gate checks discovery and a token on the server, not the advertised issuer; remove it, " +
+                  "and check the issuer once through the proxy (curl <publicUrl>/.well-known/openid-configuration)"
+                : undefined),
+        );
+    }
+    const given = args as unknown as Record<string, unknown>;
+    if (given.issuerUri !== undefined) {
+        check.fail(
+            "issuerUri",
+            "the Identity Service cannot be given a fixed issuer: the vendor documents no key for IdentityServer4's IssuerUri, so it builds the issuer from each request (scheme and Host). " +
+                "Remove it and set `publicUrl` to the proxy's address; the proxy must pass the original Host header, and the service takes the scheme from X-Forwarded-Proto (`proxy.forwardedHeaders`)",
+        );
+    }
+    const proxy = args.proxy as unknown as Record<string, unknown> | undefined;
+    for (const [field, problem] of Object.entries(UNSUPPORTED_PROXY_FIELDS)) {
+        if (proxy?.[field] !== undefined) {
+            check.fail(`proxy.${field}`, problem);
+        }
+    }
+    const forwardedHeaders = args.proxy?.forwardedHeaders;
+    if (forwardedHeaders === undefined) {
+        return undefined;
+    }
+    return check.input("proxy.forwardedHeaders", forwardedHeaders, value =>
+        booleanCheck(value) ??
+        (value && profile && !profile.supports.forwardedHeaders
+            ? `ASP.NET Core reads ASPNETCORE_FORWARDEDHEADERS_ENABLED from 3.0 on, and Creatio ${profile.text} runs the service on ${profile.release.dotnet}; ` +
+              `remove it, and behind a proxy that terminates TLS let the proxy forward to the site's own HTTPS binding (\`iis.https\`), so that the service sees https itself`
+            : value && onIis
+              ? "the IIS target does not write ASPNETCORE_FORWARDEDHEADERS_ENABLED into the site's environment; remove it, and let the proxy pass the original Host header " +
+                "and forward to the site's own HTTPS binding (`iis.https`), so that the service sees https itself, or from Creatio 8.3.1 keep forceHttpsSchemeInRequests true " +
+                "(its default with an https publicUrl)"
+              : undefined),
+    );
 }
 
 /** Applies a function to an Input, now when known, else when it resolves. */
@@ -194,6 +285,42 @@ function mapInput<T, U>(value: pulumi.Input<T> | undefined, f: (value: T) => U):
         return undefined;
     }
     return isKnown(value) ? f(value) : (pulumi.output(value).apply(v => f(v as T)) as pulumi.Input<U>);
+}
+
+/** The runners each target offers besides `local`, and what to say when another is asked for. */
+const TARGET_RUNNERS: Record<DeploymentTarget, ReseedRunner[]> = {
+    [DeploymentTarget.Docker]: [ReseedRunner.Local, ReseedRunner.Container],
+    [DeploymentTarget.Swarm]: [ReseedRunner.Local, ReseedRunner.Container],
+    [DeploymentTarget.Iis]: [ReseedRunner.Local],
+};
+
+function planReseedRunner(args: IdentityServiceArgs, check: ArgumentCheck): ReseedRunner {
+    const client = args.client;
+    const runner = client?.reseedRunner ?? ReseedRunner.Local;
+    const problem = checks.oneOf(ReseedRunner, "re-seed runner")(runner);
+    if (problem) {
+        check.fail("client.reseedRunner", problem);
+        return ReseedRunner.Local;
+    }
+    if (client?.reseed === false) {
+        for (const field of ["reseedRunner", "reseedImage"] as const) {
+            if (client[field] !== undefined) {
+                check.fail(`client.${field}`, "has no effect with `client.reseed: false`; remove it, or turn re-seeding on");
+            }
+        }
+    }
+    const offered = TARGET_RUNNERS[args.target];
+    if (offered && !offered.includes(runner)) {
+        check.fail(
+            "client.reseedRunner",
+            `"${runner}" runs re-seeding in a container next to a Docker or Swarm service, but target is "${args.target}"; ` +
+                `use "local" (the machine that runs Pulumi, which must reach the database)`,
+        );
+    }
+    if (client?.reseedImage !== undefined && runner !== ReseedRunner.Container) {
+        check.fail("client.reseedImage", `is the image of the "container" runner; set \`client.reseedRunner: "container"\` or remove it`);
+    }
+    return runner;
 }
 
 function planSigningCertificate(args: IdentityServiceArgs, check: ArgumentCheck): SigningCertificatePlan {
@@ -230,7 +357,12 @@ function planVersion(args: IdentityServiceArgs, check: ArgumentCheck): VersionPr
         check.fail("creatioVersion", `${describe(args.creatioVersion)} is not a version; give the Creatio version as a string such as "8.2.1"`);
         return undefined;
     }
-    const profile = resolveVersion(args.creatioVersion);
+    const pinned = args.profileVersion;
+    const pinProblem = pinned === undefined ? undefined : pinnedProfileProblem(pinned, args.creatioVersion);
+    if (pinProblem) {
+        check.fail("profileVersion", pinProblem);
+    }
+    const profile = resolveVersion(args.creatioVersion, pinProblem ? undefined : pinned);
     if (typeof profile === "string") {
         check.fail("creatioVersion", profile);
         return undefined;

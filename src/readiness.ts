@@ -16,6 +16,8 @@ export interface ReadinessSettings {
     readonly enabled: boolean;
     readonly timeoutSeconds: pulumi.Input<number>;
     readonly verifyToken: pulumi.Input<boolean>;
+    /** Undefined: the script's default (on), so that a gate deployed before the check existed keeps its inputs. */
+    readonly verifyIssuer?: pulumi.Input<boolean>;
     /**
      * The scopes the token request asks for: those Creatio asks for, with `IdentityServerApi` (versions.ts), so that the
      * service's scope rules are checked where it runs. Empty: the client's default scopes.
@@ -33,12 +35,18 @@ export function readinessSettings(args: Readiness | undefined, check: ArgumentCh
             checks.positiveInteger(MAX_READINESS_TIMEOUT_SECONDS),
         ),
         verifyToken: args?.verifyToken ?? true,
+        verifyIssuer: args?.verifyIssuer,
     };
 }
 
 export interface ReadinessTarget {
     /** The service URL as the deploying machine reaches it. */
     readonly url: pulumi.Input<string>;
+    /**
+     * The URL Creatio uses, the issuer the service must advertise, when it is not `url` (`publicUrl`, or on IIS the
+     * server's URL while the gate polls localhost). Undefined: `url` itself.
+     */
+    readonly publicUrl?: pulumi.Input<string>;
     readonly clientId: pulumi.Input<string>;
     readonly clientSecret: pulumi.Input<string>;
     /** Changes whenever the service is redeployed (a container id, a configuration hash), re-running the gate. */
@@ -53,6 +61,10 @@ export function readinessEnvironment(target: ReadinessTarget, settings: Readines
         READINESS_TIMEOUT_SECONDS: pulumi.output(settings.timeoutSeconds).apply(String),
         READINESS_VERIFY_TOKEN: pulumi.output(settings.verifyToken).apply(String),
         READINESS_TOKEN_SCOPES: settings.tokenScopes.join(" "),
+        // Only when they differ from the script's defaults (the issuer of `url`, checked): a gate deployed before the
+        // issuer check existed keeps the inputs it had, and is not run again by an upgrade.
+        ...(target.publicUrl === undefined ? {} : { IDENTITY_SERVICE_PUBLIC_URL: target.publicUrl }),
+        ...(settings.verifyIssuer === undefined ? {} : { READINESS_VERIFY_ISSUER: pulumi.output(settings.verifyIssuer).apply(String) }),
     };
 }
 

@@ -1,17 +1,19 @@
 /**
  * Client re-seeding. The service inserts its system client from configuration only when that client id is missing,
  * so the database must match the configuration before the service starts. Two local commands run
- * `src/scripts/reseed.js`, both deciding from the rows in the database (never from a previous run alone):
- * `<name>-client-reseed` before the service (re)starts deletes a client that differs from its configuration (and
- * then hands the service a new restart token) or adds a rotated secret next to the old one; `<name>-client-retire`,
- * once the new client is in service, removes the credentials it replaced. Old and new credentials overlap in between.
+ * `src/scripts/reseed.js`, where the runner says (`src/reseedRunners/`: on the machine that runs Pulumi, or in a
+ * one-shot container next to the service), both deciding from the rows in the database (never from a previous run
+ * alone): `<name>-client-reseed` before the service (re)starts deletes a client that differs from its configuration
+ * (and then hands the service a new restart token) or adds a rotated secret next to the old one;
+ * `<name>-client-retire`, once the new client is in service, removes the credentials it replaced. Old and new
+ * credentials overlap in between. Every runner is the same kind of resource under the same names, so switching
+ * runners is an update that keeps the steps' previous results (the restart token, the ids still to retire).
  */
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { DatabaseProvider } from "./args";
 import { ClientDefinition } from "./configuration";
-import { nodeScriptCommand } from "./packagedScripts";
 
 /** IdentityServer4 stores a shared secret as `secret.Sha256()`: Base64 of the SHA-256 of its UTF-8 bytes. */
 export function identityServerSecretHash(secret: string): string {
@@ -39,46 +41,79 @@ export interface ReseedInputs {
 
 /**
  * What the script reads on stdin: secret, as it holds the connection string. The retire step also gets the client
- * ids the re-seed step saw replaced (`supersededClientIds`).
+ * ids the re-seed step saw replaced (`supersededClientIds`) and whether it found no tables (`tablesMissingAtPrepare`).
  */
 export function reseedStdin(
     inputs: ReseedInputs,
     action: ReseedAction,
-    supersededClientIds?: pulumi.Input<string[]>,
+    prepared?: pulumi.Input<PreparedResult>,
 ): pulumi.Output<string> {
     return pulumi.secret(
         pulumi
-            .all([inputs.connectionString, inputs.client, supersededClientIds])
-            .apply(([connectionString, client, superseded]) =>
+            .all([inputs.connectionString, inputs.client, prepared])
+            .apply(([connectionString, client, result]) =>
                 JSON.stringify({
                     action,
                     connectionString,
                     client: storedClient(client),
-                    ...(superseded && superseded.length > 0 ? { supersededClientIds: superseded } : {}),
+                    ...(result && result.supersededClientIds.length > 0 ? { supersededClientIds: result.supersededClientIds } : {}),
+                    ...(result?.tablesMissing ? { tablesMissingAtPrepare: true } : {}),
                 }),
             ),
     );
 }
 
-function createStep(resourceName: string, stdin: pulumi.Output<string>, inputs: ReseedInputs, opts: pulumi.CustomResourceOptions) {
-    const script = nodeScriptCommand("reseed.js");
+/** What the retire step needs of the re-seed step's last result. */
+export interface PreparedResult {
+    /** The client ids it saw replaced. */
+    readonly supersededClientIds: string[];
+    /** It found no "Clients" table: the service created the tables afterwards and seeded only the configured client. */
+    readonly tablesMissing: boolean;
+}
+
+export function parsePreparedResult(stdout: string | undefined): PreparedResult {
+    return { supersededClientIds: parseSupersededClientIds(stdout), tablesMissing: reseedResult(stdout)?.tablesMissing === true };
+}
+
+/** Which of the two steps a command runs. */
+export type ReseedStepRole = "client-reseed" | "client-retire";
+
+/**
+ * Where the steps run: the command line and environment (nothing secret) of each step, and what they wait for. The
+ * script's stdin, stdout and exit code are the same whatever the runner.
+ */
+export interface ReseedRunner {
+    step(role: ReseedStepRole): { command: string; environment: pulumi.Input<Record<string, pulumi.Input<string>>> };
+    /** Resources the steps need first, such as the network the container joins. */
+    readonly dependsOn: pulumi.Resource[];
+}
+
+function createStep(
+    name: string,
+    role: ReseedStepRole,
+    stdin: pulumi.Output<string>,
+    runner: ReseedRunner,
+    after: pulumi.Resource[],
+    opts: pulumi.CustomResourceOptions,
+) {
+    const { command: script, environment } = runner.step(role);
     return new command.local.Command(
-        resourceName,
+        `${name}-${role}`,
         {
             create: script,
             update: script,
-            environment: { RESEED_DB_PROVIDER: inputs.provider },
+            environment,
             stdin,
             addPreviousOutputInEnv: true,
             logging: "none",
         },
-        { ...opts, additionalSecretOutputs: ["stdout", "stderr"] },
+        { ...opts, dependsOn: [...after, ...runner.dependsOn], additionalSecretOutputs: ["stdout", "stderr"] },
     );
 }
 
 /** The step before the service (re)starts. Order the service after it and feed it `restartToken(step)`. */
-export function createReseed(name: string, inputs: ReseedInputs, opts: pulumi.CustomResourceOptions): command.local.Command {
-    return createStep(`${name}-client-reseed`, reseedStdin(inputs, "prepare"), inputs, opts);
+export function createReseed(name: string, inputs: ReseedInputs, runner: ReseedRunner, opts: pulumi.CustomResourceOptions): command.local.Command {
+    return createStep(name, "client-reseed", reseedStdin(inputs, "prepare"), runner, [], opts);
 }
 
 /**
@@ -88,16 +123,17 @@ export function createReseed(name: string, inputs: ReseedInputs, opts: pulumi.Cu
 export function createRetirement(
     name: string,
     inputs: ReseedInputs,
+    runner: ReseedRunner,
     reseed: command.local.Command,
     after: pulumi.Resource[],
     opts: pulumi.CustomResourceOptions,
 ): command.local.Command {
-    const stdin = reseedStdin(inputs, "retire", reseed.stdout.apply(parseSupersededClientIds));
-    return createStep(`${name}-client-retire`, stdin, inputs, { ...opts, dependsOn: after });
+    const stdin = reseedStdin(inputs, "retire", reseed.stdout.apply(parsePreparedResult));
+    return createStep(name, "client-retire", stdin, runner, after, opts);
 }
 
 /** The JSON line the re-seed step printed, or undefined (no output yet, as under mocks, or not the script's). */
-function reseedResult(stdout: string | undefined): { restartToken?: unknown; supersededClientIds?: unknown } | undefined {
+function reseedResult(stdout: string | undefined): { restartToken?: unknown; supersededClientIds?: unknown; tablesMissing?: unknown } | undefined {
     for (const line of (stdout ?? "").split(/\r?\n/).reverse()) {
         try {
             const value = JSON.parse(line) as unknown;

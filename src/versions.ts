@@ -6,6 +6,9 @@
 /** A Creatio version as numbers: major, minor, patch (a fourth build number is ignored). */
 export type Version = readonly [number, number, number];
 
+/** The patch number of a range's end that takes every patch of its minor version ("8.3.x"). */
+export const ANY_PATCH = Number.MAX_SAFE_INTEGER;
+
 /** A .NET shared framework, as `dotnet --list-runtimes` names it, at a major.minor version. */
 export interface SharedFramework {
     readonly name: "Microsoft.NETCore.App" | "Microsoft.AspNetCore.App";
@@ -61,7 +64,7 @@ export const RELEASES: readonly ReleaseRange[] = [
     },
     {
         from: [8, 2, 1],
-        to: [8, 3, 999],
+        to: [8, 3, ANY_PATCH],
         dotnet: ".NET 8",
         iis: {
             install: ".NET 8 runtime and the ASP.NET Core 8.0 hosting bundle",
@@ -83,6 +86,11 @@ export const FEATURES = {
     signingCertificateRequired: [8, 2, 3],
     /** `ForceHttpsSchemeInRequests` (default true in the service) from 8.3.1. */
     forceHttpsSchemeInRequests: [8, 3, 1],
+    /**
+     * `ASPNETCORE_FORWARDEDHEADERS_ENABLED`: read by ASP.NET Core's default host from 3.0 on (its
+     * `ForwardedHeadersStartupFilter`), so from the first release on .NET 6; the releases before run on .NET Core 2.2.
+     */
+    forwardedHeaders: [8, 0, 8],
 } as const satisfies Record<string, Version>;
 
 export type Feature = keyof typeof FEATURES;
@@ -177,8 +185,16 @@ export function systemClientProfile(version: Version): SystemClientProfile {
 
 /** Everything the rest of the package needs to know about one Creatio version. */
 export interface VersionProfile {
+    /** The Creatio version deployed (`creatioVersion`). */
     readonly version: Version;
     readonly text: string;
+    /**
+     * The known release whose rows the profile was taken from: `version` itself when the tables cover it, else the
+     * newest known release (a release newer than the tables) or the pinned `profileVersion`.
+     */
+    readonly profileVersion: Version;
+    /** Why the profile is another release's, when it is: the warning the component shows (undefined when pinned). */
+    readonly assumption?: string;
     readonly release: ReleaseRange;
     readonly supports: Readonly<Record<Feature, boolean>>;
     readonly systemClient: SystemClientProfile;
@@ -200,29 +216,104 @@ export function compareVersions(a: Version, b: Version): number {
     return 0;
 }
 
+/** `8.2.1`; the end of a range that takes every patch prints as `8.3.x`. */
 export function formatVersion(v: Version): string {
-    return v.join(".");
+    return v[2] === ANY_PATCH ? `${v[0]}.${v[1]}.x` : v.join(".");
 }
 
-export const SUPPORTED_RANGE = `${formatVersion(RELEASES[0].from)} to ${RELEASES[RELEASES.length - 1].to[0]}.${RELEASES[RELEASES.length - 1].to[1]}.x`;
+/** The first version the tables know. */
+export const FIRST_KNOWN_VERSION: Version = RELEASES[0].from;
+/** The newest version the tables know: the end of the last release range (every patch of its minor version). */
+export const NEWEST_KNOWN_VERSION: Version = RELEASES[RELEASES.length - 1].to;
 
-/**
- * Looks a version up in the release table. Returns an error message instead of throwing so the caller
- * can name the field it came from.
- */
-export function resolveVersion(text: string): VersionProfile | string {
-    const version = parseVersion(text);
-    if (!version) {
-        return `"${text}" is not a Creatio version; write it as major.minor.patch, for example "8.2.1"`;
-    }
-    const release = RELEASES.find(r => compareVersions(version, r.from) >= 0 && compareVersions(version, r.to) <= 0);
-    if (!release) {
-        return `Creatio ${formatVersion(version)} is not supported by this package (supported: ${SUPPORTED_RANGE})`;
-    }
+export const SUPPORTED_RANGE = `${formatVersion(FIRST_KNOWN_VERSION)} to ${formatVersion(NEWEST_KNOWN_VERSION)}`;
+
+/** The problem with a version that is not a version, or undefined. */
+function versionSyntaxProblem(text: string, example: string): string | undefined {
+    return parseVersion(text) ? undefined : `"${text}" is not a Creatio version; write it as major.minor.patch, for example "${example}"`;
+}
+
+/** The profile of a version the tables know. */
+function knownProfile(version: Version): Pick<VersionProfile, "profileVersion" | "release" | "supports" | "systemClient"> {
+    const release = RELEASES.find(r => compareVersions(version, r.from) >= 0 && compareVersions(version, r.to) <= 0)!;
     const supports = Object.fromEntries(
         Object.entries(FEATURES).map(([feature, since]) => [feature, compareVersions(version, since) >= 0]),
     ) as Record<Feature, boolean>;
-    return { version, text: formatVersion(version), release, supports, systemClient: systemClientProfile(version) };
+    return { profileVersion: version, release, supports, systemClient: systemClientProfile(version) };
+}
+
+/** The configuration keys that exist from a feature's version on. */
+const FEATURE_KEYS: Partial<Record<Feature, string>> = {
+    redisConnection: "RedisConnection",
+    forceHttpsSchemeInRequests: "ForceHttpsSchemeInRequests",
+};
+
+/** What a profile decides, in words: for the warning about a release newer than the tables. */
+function describeProfile(profile: Pick<VersionProfile, "profileVersion" | "release" | "supports">): string {
+    const keys = Object.entries(FEATURE_KEYS)
+        .filter(([feature]) => profile.supports[feature as Feature])
+        .map(([, key]) => key);
+    return (
+        `${profile.release.dotnet} (on IIS the ${profile.release.iis.install}), ` +
+        `Docker ${profile.release.docker ? "supported" : "not supported"}, ` +
+        (keys.length > 0 ? `the configuration keys ${keys.join(" and ")}, ` : "") +
+        `and the system client's scopes and properties of ${formatVersion(profile.profileVersion)}`
+    );
+}
+
+/**
+ * Looks a version up in the release table. Returns an error message instead of throwing so the caller can name the
+ * field it came from. A version newer than the tables is deployed with the newest known profile, and the profile says
+ * what was assumed (`assumption`, the warning to show); `pinned` (the `profileVersion` argument, already checked with
+ * `pinnedProfileProblem`) chooses the known release whose profile to use instead. A version older than the tables is
+ * refused: those releases are known not to fit.
+ */
+export function resolveVersion(text: string, pinned?: string): VersionProfile | string {
+    const syntax = versionSyntaxProblem(text, "8.2.1");
+    if (syntax) {
+        return syntax;
+    }
+    const version = parseVersion(text)!;
+    if (compareVersions(version, FIRST_KNOWN_VERSION) < 0) {
+        return `Creatio ${formatVersion(version)} is not supported by this package (supported: ${SUPPORTED_RANGE}, and newer releases with the profile of ${formatVersion(NEWEST_KNOWN_VERSION)})`;
+    }
+    const identity = { version, text: formatVersion(version) };
+    if (pinned !== undefined && pinnedProfileProblem(pinned, text) === undefined) {
+        return { ...identity, ...knownProfile(parseVersion(pinned)!) };
+    }
+    if (compareVersions(version, NEWEST_KNOWN_VERSION) <= 0) {
+        return { ...identity, ...knownProfile(version) };
+    }
+    const newest = knownProfile(NEWEST_KNOWN_VERSION);
+    const assumption =
+        `Creatio ${identity.text} is newer than the releases this package knows (up to ${formatVersion(NEWEST_KNOWN_VERSION)}): ` +
+        `it is deployed as Creatio ${formatVersion(NEWEST_KNOWN_VERSION)} would be: ${describeProfile(newest)}. ` +
+        `Check the release's Identity Service guide for anything new; set \`profileVersion\` to a known release to choose ` +
+        `the profile yourself (this warning then goes away), or use a release of this package that knows ${identity.text}`;
+    return { ...identity, ...newest, assumption };
+}
+
+/**
+ * The problem with a pinned profile (`profileVersion`) for `creatioVersion`, or undefined: it must be a release the
+ * tables know, and not newer than the version deployed (an archive does not have the keys of a later release).
+ */
+export function pinnedProfileProblem(pinned: string, creatioVersion: string): string | undefined {
+    if (typeof pinned !== "string") {
+        return `${String(pinned)} is not a version; give a known Creatio release as a string such as "${formatVersion([8, 3, 1])}"`;
+    }
+    const syntax = versionSyntaxProblem(pinned, "8.3.1");
+    if (syntax) {
+        return syntax;
+    }
+    const version = parseVersion(pinned)!;
+    if (compareVersions(version, FIRST_KNOWN_VERSION) < 0 || compareVersions(version, NEWEST_KNOWN_VERSION) > 0) {
+        return `Creatio ${formatVersion(version)} is not a release this package knows; give one from ${SUPPORTED_RANGE}, or leave it out to use the profile of \`creatioVersion\``;
+    }
+    const deployed = parseVersion(creatioVersion);
+    if (deployed && compareVersions(version, deployed) > 0) {
+        return `${formatVersion(version)} is newer than creatioVersion ${formatVersion(deployed)}: an archive has no keys of a later release; give a release no newer than ${formatVersion(deployed)}, or leave it out`;
+    }
+    return undefined;
 }
 
 /** The first version of the first release range that supports Docker. */

@@ -31,7 +31,7 @@ describe("argument enums", () => {
             logLevel: LogLevel.Information,
             docker: { build: { context }, restart: RestartPolicy.OnFailure },
         };
-        const environments = [];
+        const files: Record<string, any>[] = [];
         for (const [name, args] of [["from-literals", literals], ["from-members", members]] as const) {
             resetMocks(); // one program per run: the two instances would otherwise collide on the port
             const recorder = new Recorder();
@@ -39,11 +39,12 @@ describe("argument enums", () => {
             await valueOf(service.url);
             const container = recorder.byName(`${name}-container`);
             assert.equal(await valueOf(container.props.restart), "on-failure");
-            environments.push((await valueOf(container.props.envs)) as string[]);
+            const uploads = (await valueOf(container.props.uploads)) as { file: string; content?: string }[];
+            files.push(JSON.parse(uploads.find(upload => upload.file === "/app/appsettings.Production.json")!.content!));
         }
-        const settings = (envs: string[]) => envs.filter(entry => /^(DbProvider|Logging__LogLevel__Default)=/.test(entry)).sort();
-        assert.deepEqual(settings(environments[0]), ["DbProvider=MsSqlServer", "Logging__LogLevel__Default=Information"]);
-        assert.deepEqual(settings(environments[1]), settings(environments[0]));
+        const settings = (file: Record<string, any>) => [file.DbProvider, file.Logging.LogLevel.Default];
+        assert.deepEqual(settings(files[0]), ["MsSqlServer", "Information"]);
+        assert.deepEqual(settings(files[1]), settings(files[0]));
     });
 
     it("still refuse a string that is not a member's value (a type error)", () => {

@@ -9,6 +9,7 @@ import { CreatioRuntime, DatabaseProvider, DeploymentTarget, IdentityService, Id
 import { clientDefinition } from "../src/configuration";
 import { systemClientProfile } from "../src/versions";
 import { CONTAINER_LABEL } from "../src/targets/docker";
+import { DEFAULT_HEALTH_CHECK } from "../src/targets/healthCheck";
 import { identityServerSecretHash, storedClient } from "../src/reseed";
 import { isSecretInput, Recorder, registered, resetMocks, settle, valueOf } from "./support/mocks";
 
@@ -27,6 +28,14 @@ function dockerArgs(overrides: Partial<IdentityServiceArgs> = {}): IdentityServi
         docker: { build: { context: BUILD_CONTEXT } },
         ...overrides,
     };
+}
+
+/** The settings file uploaded into a component's container (`/app/appsettings.Production.json`), parsed. */
+async function settingsFileOf(recorder: Recorder, name: string): Promise<Record<string, any>> {
+    const uploads: { file: string; content?: string }[] = await valueOf(recorder.byName(`${name}-container`).props.uploads);
+    const file = uploads.find(upload => upload.file === "/app/appsettings.Production.json");
+    assert.ok(file?.content, `${name}: the settings file is uploaded`);
+    return JSON.parse(file.content);
 }
 
 function deploy(name: string, args: IdentityServiceArgs) {
@@ -115,7 +124,7 @@ describe("IdentityService on Docker (mocks)", () => {
         });
     });
 
-    it("configures the container through a secret environment with every key", async () => {
+    it("configures the service through a settings file uploaded as a secret, with every key, and no secret in the environment", async () => {
         const { recorder } = deploy(
             "env",
             dockerArgs({
@@ -126,24 +135,25 @@ describe("IdentityService on Docker (mocks)", () => {
             }),
         );
         const container = recorder.byName("env-container").props;
-        assert.equal(await isSecretInput(container.envs), true);
-        const env: string[] = await valueOf(container.envs);
-        const map = new Map(env.map(entry => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
-        assert.equal(map.get("ASPNETCORE_URLS"), "http://+:80");
-        assert.equal(map.get("DbProvider"), "Postgres");
-        assert.equal(map.get("DatabaseConnectionString"), CONNECTION_STRING);
-        assert.equal(map.get("PostgresConnection"), CONNECTION_STRING);
-        assert.equal(map.get("X509CertificatePath"), "/app/signing-certificate.pfx");
-        assert.equal(map.get("Logging__LogLevel__Default"), "Debug");
-        assert.equal(map.get("RedisConnection"), "redis:6379,password=Redis-Secret-55");
-        assert.equal(map.get("ForceHttpsSchemeInRequests"), "false");
-        const clients = JSON.parse(map.get("Clients")!);
+        assert.equal(await isSecretInput(container.uploads), true);
+        const file = await settingsFileOf(recorder, "env");
+        assert.equal(file.DbProvider, "Postgres");
+        assert.equal(file.DatabaseConnectionString, CONNECTION_STRING);
+        assert.equal(file.PostgresConnection, CONNECTION_STRING);
+        assert.equal(file.X509CertificatePath, "/app/signing-certificate.pfx");
+        assert.deepEqual(file.Logging, { LogLevel: { Default: "Debug" } });
+        assert.equal(file.RedisConnection, "redis:6379,password=Redis-Secret-55");
+        assert.equal(file.ForceHttpsSchemeInRequests, false);
+        const clients = JSON.parse(file.Clients);
         assert.equal(clients[0].ClientId, "client-id-000000001");
         assert.deepEqual(clients[0].RedirectUris, [
             "https://creatio.example.com",
             "https://creatio.example.com/lib",
             "https://creatio.example.com/lib/",
         ]);
+        // The environment holds only where Kestrel listens and which settings file to read: nothing secret, so not a secret.
+        assert.equal(await isSecretInput(container.envs), false);
+        assert.deepEqual(await valueOf(container.envs), ["ASPNETCORE_URLS=http://+:80", "ASPNETCORE_ENVIRONMENT=Production"]);
     });
 
     it("publishes port 8090 by default, restarts unless stopped, and uploads the signing PFX as a secret", async () => {
@@ -156,9 +166,8 @@ describe("IdentityService on Docker (mocks)", () => {
         assert.equal((container.opts as pulumi.CustomResourceOptions).deleteBeforeReplace, true);
         assert.equal(await isSecretInput(container.props.uploads), true);
         const uploads = await valueOf(container.props.uploads);
-        assert.equal(uploads.length, 1);
-        assert.equal(uploads[0].file, "/app/signing-certificate.pfx");
-        assert.equal(Buffer.from(uploads[0].contentBase64, "base64")[0], 0x30);
+        assert.deepEqual(uploads.map((u: { file: string }) => u.file), ["/app/appsettings.Production.json", "/app/signing-certificate.pfx"]);
+        assert.equal(Buffer.from(uploads[1].contentBase64, "base64")[0], 0x30);
         assert.equal(container.props.volumes, undefined, "no host volume");
     });
 
@@ -214,14 +223,19 @@ describe("IdentityService on Docker (mocks)", () => {
         );
         const container = recorder.byName("tls-container").props;
         const env: string[] = await valueOf(container.envs);
-        assert.ok(env.includes("ASPNETCORE_URLS=https://+:443;http://+:80"));
-        assert.ok(env.includes("ASPNETCORE_HTTPS_PORT=9443"));
-        assert.ok(env.includes("ASPNETCORE_Kestrel__Certificates__Default__Path=/app/tls-certificate.pfx"));
-        assert.ok(env.includes("ASPNETCORE_Kestrel__Certificates__Default__Password=Tls-Secret-9911"));
-        assert.ok(env.includes("X509CertificatePath=/app/signing-certificate.pfx"));
-        assert.ok(!env.some(e => e.startsWith("ForceHttpsSchemeInRequests=")), "8.2.3 does not know the key");
+        assert.deepEqual(env, [
+            "ASPNETCORE_URLS=https://+:443;http://+:80",
+            "ASPNETCORE_HTTPS_PORT=9443",
+            "ASPNETCORE_Kestrel__Certificates__Default__Path=/app/tls-certificate.pfx",
+            "ASPNETCORE_ENVIRONMENT=Production",
+        ]);
+        assert.ok(!JSON.stringify(env).includes("Tls-Secret-9911"), "the certificate's password is not in the environment");
+        const file = await settingsFileOf(recorder, "tls");
+        assert.deepEqual(file.Kestrel, { Certificates: { Default: { Password: "Tls-Secret-9911" } } });
+        assert.equal(file.X509CertificatePath, "/app/signing-certificate.pfx");
+        assert.equal(file.ForceHttpsSchemeInRequests, undefined, "8.2.3 does not know the key");
         const uploads = await valueOf(container.uploads);
-        assert.deepEqual(uploads.map((u: { file: string }) => u.file), ["/app/signing-certificate.pfx", "/app/tls-certificate.pfx"]);
+        assert.deepEqual(uploads.map((u: { file: string }) => u.file), ["/app/appsettings.Production.json", "/app/signing-certificate.pfx", "/app/tls-certificate.pfx"]);
         assert.deepEqual(await valueOf(container.ports), [
             { internal: 80, external: 8090, ip: "0.0.0.0" },
             { internal: 443, external: 9443, ip: "0.0.0.0" },
@@ -317,8 +331,7 @@ describe("IdentityService on Docker (mocks)", () => {
         const reseed = recorder.byName("rcs-client-reseed").props;
         assert.equal(reseed.environment.RESEED_DB_PROVIDER, "MsSqlServer");
         assert.equal(JSON.parse(await valueOf(reseed.stdin)).connectionString, "Server=127.0.0.1,14330;Database=creatio;User ID=sa;Password=Reseed-Secret-1;");
-        const env: string[] = await valueOf(recorder.byName("rcs-container").props.envs);
-        assert.ok(env.includes(`MsSqlConnection=${CONNECTION_STRING}`), "the service keeps its own connection string");
+        assert.equal((await settingsFileOf(recorder, "rcs")).MsSqlConnection, CONNECTION_STRING, "the service keeps its own connection string");
     });
 
     it("skips re-seeding and the readiness gate when disabled", async () => {
@@ -426,12 +439,15 @@ describe("the URL handed to Creatio (mocks)", () => {
     const readinessUrl = (recorder: Recorder, name: string) =>
         valueOf(recorder.byName(`${name}-readiness`).props.environment.IDENTITY_SERVICE_URL);
 
-    it("hands Creatio publicUrl (without a trailing slash) while the gate checks the deploying machine's address", async () => {
-        const { service, recorder } = deploy("pub", dockerArgs({ publicUrl: "http://identity-service:80/" }));
+    it("hands Creatio publicUrl as the service writes its issuer (no default port, no trailing slash) while the gate checks the deploying machine's address", async () => {
+        const { service, recorder } = deploy("pub", dockerArgs({ publicUrl: "http://Identity-Service:80/" }));
         assert.equal(await valueOf(service.url), "http://localhost:8090");
         assert.equal(await readinessUrl(recorder, "pub"), "http://localhost:8090");
-        assert.equal(await valueOf(service.publicUrl), "http://identity-service:80");
-        assert.equal((await valueOf(service.creatioSystemSettings)).OAuth20IdentityServerUrl, "http://identity-service:80");
+        // A client leaves the default port out of Host, so the service's issuer has none, and Creatio's discovery
+        // client compares the issuer with this URL as a string.
+        assert.equal(await valueOf(service.publicUrl), "http://identity-service");
+        assert.equal((await valueOf(service.creatioSystemSettings)).OAuth20IdentityServerUrl, "http://identity-service");
+        assert.equal(await valueOf(recorder.byName("pub-readiness").props.environment.IDENTITY_SERVICE_PUBLIC_URL), "http://identity-service");
         assert.equal(await pulumi.isSecret(service.publicUrl), false);
     });
 
@@ -476,6 +492,79 @@ describe("the URL handed to Creatio (mocks)", () => {
     });
 });
 
+describe("behind a TLS-terminating proxy on Docker (mocks)", () => {
+    beforeEach(resetMocks);
+
+    async function containerEnvironmentOf(recorder: Recorder, name: string): Promise<Map<string, string>> {
+        const env: string[] = await valueOf(recorder.byName(`${name}-container`).props.envs);
+        return new Map(env.map(entry => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
+    }
+    const gateEnvironment = (recorder: Recorder, name: string) => recorder.byName(`${name}-readiness`).props.environment;
+
+    it("with publicUrl https://… on 8.3.1, the service forces https and takes forwarded headers, and the gate checks that issuer", async () => {
+        const { service, recorder } = deploy("tls", dockerArgs({ creatioVersion: "8.3.1", publicUrl: "https://ids.example.com" }));
+        const env = await containerEnvironmentOf(recorder, "tls");
+        assert.equal(env.get("ForceHttpsSchemeInRequests"), "true");
+        assert.equal(env.get("ASPNETCORE_FORWARDEDHEADERS_ENABLED"), "true");
+        assert.equal(env.get("ASPNETCORE_URLS"), "http://+:80", "the service itself still serves plain HTTP");
+        const gate = gateEnvironment(recorder, "tls");
+        assert.equal(await valueOf(gate.IDENTITY_SERVICE_URL), "http://localhost:8090");
+        assert.equal(await valueOf(gate.IDENTITY_SERVICE_PUBLIC_URL), "https://ids.example.com");
+        assert.equal(gate.READINESS_VERIFY_ISSUER, undefined, "the gate's default: checked");
+        assert.equal((await valueOf(service.creatioSystemSettings)).OAuth20IdentityServerUrl, "https://ids.example.com");
+    });
+
+    it("before 8.3.1 (no ForceHttpsSchemeInRequests), forwarded headers alone carry the scheme", async () => {
+        const { recorder } = deploy("old", dockerArgs({ creatioVersion: "8.2.3", publicUrl: "https://ids.example.com" }));
+        const env = await containerEnvironmentOf(recorder, "old");
+        assert.equal(env.get("ASPNETCORE_FORWARDEDHEADERS_ENABLED"), "true");
+        assert.equal(env.has("ForceHttpsSchemeInRequests"), false);
+    });
+
+    it("without publicUrl nothing changes: no forwarded headers, the scheme the service serves, the gate's inputs as before (it checks url's issuer)", async () => {
+        const { recorder } = deploy("plain", dockerArgs({ creatioVersion: "8.3.1" }));
+        const env = await containerEnvironmentOf(recorder, "plain");
+        assert.equal(env.has("ASPNETCORE_FORWARDEDHEADERS_ENABLED"), false);
+        assert.equal(env.get("ForceHttpsSchemeInRequests"), "false");
+        const gate = gateEnvironment(recorder, "plain");
+        assert.deepEqual(Object.keys(gate).sort(), [
+            "IDENTITY_SERVICE_CLIENT_ID",
+            "IDENTITY_SERVICE_URL",
+            "READINESS_TIMEOUT_SECONDS",
+            "READINESS_TOKEN_SCOPES",
+            "READINESS_VERIFY_TOKEN",
+        ]);
+    });
+
+    it("explicit arguments override the defaults", async () => {
+        const { recorder } = deploy(
+            "explicit",
+            dockerArgs({
+                creatioVersion: "8.3.1",
+                publicUrl: "https://ids.example.com",
+                proxy: { forwardedHeaders: false },
+                forceHttpsSchemeInRequests: false,
+                readiness: { verifyIssuer: false },
+            }),
+        );
+        const env = await containerEnvironmentOf(recorder, "explicit");
+        assert.equal(env.has("ASPNETCORE_FORWARDEDHEADERS_ENABLED"), false);
+        assert.equal(env.get("ForceHttpsSchemeInRequests"), "false");
+        assert.equal(await valueOf(gateEnvironment(recorder, "explicit").READINESS_VERIFY_ISSUER), "false");
+
+        resetMocks();
+        const on = deploy("on", dockerArgs({ creatioVersion: "8.3.1", proxy: { forwardedHeaders: pulumi.output(true) } })).recorder;
+        assert.equal((await containerEnvironmentOf(on, "on")).get("ASPNETCORE_FORWARDEDHEADERS_ENABLED"), "true", "an Output, without publicUrl");
+    });
+
+    it("decides from publicUrl and url once they resolve: a remote Docker host is the service's own host", async () => {
+        const provider = new docker.Provider("remote-proxy", { host: "ssh://deploy@docker1.example.com" });
+        const recorder = new Recorder();
+        new IdentityService("same", dockerArgs({ publicUrl: pulumi.output("http://DOCKER1.example.com:8090/") }), { providers: [provider], transformations: [recorder.transformation] });
+        assert.equal((await containerEnvironmentOf(recorder, "same")).has("ASPNETCORE_FORWARDEDHEADERS_ENABLED"), false, "publicUrl is the service's own URL");
+    });
+});
+
 describe("generated signing certificate (mocks)", () => {
     beforeEach(resetMocks);
     const generatedPfx = () =>
@@ -511,16 +600,16 @@ describe("generated signing certificate (mocks)", () => {
         const { recorder } = deploy("deliver", withoutCertificate());
         const container = recorder.byName("deliver-container");
         assert.equal(await isSecretInput(container.props.uploads), true);
-        const [upload] = await valueOf(container.props.uploads);
-        assert.equal(upload.file, "/app/signing-certificate.pfx");
+        const upload = (await valueOf(container.props.uploads)).find((u: { file: string }) => u.file === "/app/signing-certificate.pfx");
         assert.equal(upload.contentBase64, (await generatedPfx()).toString("base64"));
-        const environment: string[] = await valueOf(container.props.envs);
-        assert.ok(environment.includes("X509CertificatePath=/app/signing-certificate.pfx"));
-        assert.ok(!environment.some(line => line.startsWith("X509CertificatePassword=")), "the generated PFX has no password");
+        const file = await settingsFileOf(recorder, "deliver");
+        assert.equal(file.X509CertificatePath, "/app/signing-certificate.pfx");
+        assert.equal(file.X509CertificatePassword, undefined, "the generated PFX has no password");
 
         resetMocks();
         const again = deploy("deliver", withoutCertificate()).recorder.byName("deliver-container");
-        assert.equal((await valueOf(again.props.uploads))[0].contentBase64, upload.contentBase64, "a re-run changes nothing");
+        const uploadedAgain = (await valueOf(again.props.uploads)).find((u: { file: string }) => u.file === "/app/signing-certificate.pfx");
+        assert.equal(uploadedAgain.contentBase64, upload.contentBase64, "a re-run changes nothing");
     });
 
     it("rotates the key (and with it the certificate) when signingCertificate.rotation changes", async () => {
@@ -549,3 +638,229 @@ async function urnsOf(dependsOn: pulumi.ResourceOptions["dependsOn"]): Promise<s
 async function urnOfChild(name: string): Promise<string> {
     return `urn:pulumi:stack::project::creatio-identity-service:index:IdentityService$command:local:Command::${name}`;
 }
+
+describe("a Creatio release newer than the version table (mocks)", () => {
+    beforeEach(resetMocks);
+    let warnings: { message: string; resource?: pulumi.Resource }[] = [];
+    const warn = pulumi.log.warn;
+    beforeEach(() => {
+        warnings = [];
+        (pulumi.log as { warn: typeof pulumi.log.warn }).warn = async (message: string, resource?: pulumi.Resource) => void warnings.push({ message, resource });
+    });
+    afterEach(() => ((pulumi.log as { warn: typeof pulumi.log.warn }).warn = warn));
+
+    it("deploys Creatio 8.4.0 with a warning on the component, built from the 8.3 profile", async () => {
+        const { service, recorder } = deploy("next", dockerArgs({ creatioVersion: "8.4.0" }));
+        await valueOf(service.url);
+        await settle();
+        assert.equal(warnings.length, 1);
+        assert.equal(warnings[0].resource, service, "on the component");
+        assert.equal(
+            warnings[0].message,
+            "Creatio 8.4.0 is newer than the releases this package knows (up to 8.3.x): it is deployed as Creatio 8.3.x would be: " +
+                ".NET 8 (on IIS the .NET 8 runtime and the ASP.NET Core 8.0 hosting bundle), Docker supported, the configuration keys " +
+                "RedisConnection and ForceHttpsSchemeInRequests, and the system client's scopes and properties of 8.3.x. Check the " +
+                "release's Identity Service guide for anything new; set `profileVersion` to a known release to choose the profile " +
+                "yourself (this warning then goes away), or use a release of this package that knows 8.4.0",
+        );
+        // Built from the 8.3 profile: its keys and system client, under the release's own version.
+        const file = await settingsFileOf(recorder, "next");
+        assert.equal(file.ForceHttpsSchemeInRequests, false, "a key from 8.3.1 on");
+        const profile83 = systemClientProfile([8, 3, 1]);
+        const [client] = JSON.parse(file.Clients);
+        assert.deepEqual(client.AllowedScopes, [...profile83.allowedScopes]);
+        assert.deepEqual(client.Properties, profile83.properties);
+        assert.equal(recorder.byName("next-image").props.imageName, "creatio-identity-service:8.4.0-next");
+        const readiness = await valueOf(recorder.byName("next-readiness").props.environment);
+        assert.equal(readiness.READINESS_TOKEN_SCOPES, [...profile83.requestedScopes, "IdentityServerApi"].join(" "));
+    });
+
+    it("takes the profile profileVersion pins, without a warning", async () => {
+        const { service, recorder } = deploy("pin", dockerArgs({ creatioVersion: "10.0.0", profileVersion: "8.2.3" }));
+        await valueOf(service.url);
+        await settle();
+        assert.deepEqual(warnings, []);
+        const file = await settingsFileOf(recorder, "pin");
+        assert.equal(file.ForceHttpsSchemeInRequests, undefined, "8.2.3 has no such key");
+        assert.deepEqual(JSON.parse(file.Clients)[0].AllowedScopes, [...systemClientProfile([8, 2, 3]).allowedScopes]);
+        assert.equal(recorder.byName("pin-image").props.imageName, "creatio-identity-service:10.0.0-pin");
+    });
+
+    it("warns about nothing for a release the table knows", async () => {
+        const { service } = deploy("known", dockerArgs({ creatioVersion: "8.3.5" }));
+        await valueOf(service.url);
+        await settle();
+        assert.deepEqual(warnings, []);
+    });
+});
+
+describe("escape hatches on Docker (mocks)", () => {
+    beforeEach(resetMocks);
+
+    it("delivers additionalSettings in the settings file with the package's keys, secrets kept secret", async () => {
+        const { recorder } = deploy(
+            "extra",
+            dockerArgs({
+                additionalSettings: {
+                    AllowedHosts: "*",
+                    "Logging:LogLevel:Microsoft": "Error",
+                    Serilog: { MinimumLevel: { Default: "Warning" }, Using: ["Console"] },
+                    Smtp: { Password: pulumi.secret("Smtp-Secret-4471"), Port: 587 },
+                    Limits: pulumi.output({ MaxClients: 10 }),
+                },
+            }),
+        );
+        const file = await settingsFileOf(recorder, "extra");
+        assert.equal(file.AllowedHosts, "*");
+        assert.deepEqual(file.Logging, { LogLevel: { Default: "Warning", Microsoft: "Error" } });
+        assert.deepEqual(file.Serilog, { MinimumLevel: { Default: "Warning" }, Using: ["Console"] });
+        assert.deepEqual(file.Smtp, { Password: "Smtp-Secret-4471", Port: 587 });
+        assert.deepEqual(file.Limits, { MaxClients: 10 });
+        assert.equal(file.DatabaseConnectionString, CONNECTION_STRING);
+        const container = recorder.byName("extra-container").props;
+        assert.equal(await isSecretInput(container.uploads), true);
+        assert.ok(!JSON.stringify(await valueOf(container.envs)).includes("Smtp-Secret-4471"));
+    });
+
+    it("adds the environment to the container's own variables, and replaces one only when overrides lists it", async () => {
+        const { recorder } = deploy(
+            "vars",
+            dockerArgs({
+                environment: { TZ: "Europe/Berlin", Logging__LogLevel__Default: pulumi.output("Debug"), ASPNETCORE_URLS: "http://+:80;http://+:8080" },
+                overrides: ["Logging__LogLevel__Default", "ASPNETCORE_URLS"],
+            }),
+        );
+        assert.deepEqual(await valueOf(recorder.byName("vars-container").props.envs), [
+            "ASPNETCORE_ENVIRONMENT=Production",
+            "TZ=Europe/Berlin",
+            "Logging__LogLevel__Default=Debug",
+            "ASPNETCORE_URLS=http://+:80;http://+:8080",
+        ]);
+    });
+
+    it("replaces a package key with an additional setting when overrides lists it", async () => {
+        const { recorder } = deploy("own-log", dockerArgs({ additionalSettings: { "Logging:LogLevel:Default": "Information" }, overrides: ["Logging:LogLevel:Default"] }));
+        assert.deepEqual((await settingsFileOf(recorder, "own-log")).Logging, { LogLevel: { Default: "Information" } });
+    });
+
+    const refusals: Array<[string, Partial<IdentityServiceArgs>, RegExp]> = [
+        ["a key the package sets", { additionalSettings: { "Logging:LogLevel:Default": "Debug" } }, /- additionalSettings\["Logging:LogLevel:Default"\]: "Logging:LogLevel:Default" is a key the package sets from `logLevel`; use `logLevel` instead, or, to replace the package's value on purpose, add "Logging:LogLevel:Default" to `overrides`/],
+        ["a nested key the package sets", { additionalSettings: { Logging: { LogLevel: { Default: "Debug" } } } }, /- additionalSettings\.Logging\.LogLevel\.Default: "Logging:LogLevel:Default" is a key the package sets from `logLevel`/],
+        ["the Kestrel password", { additionalSettings: { "Kestrel:Certificates:Default:Password": "x" } }, /is a key the package sets from `docker\.https\.certificate\.password`/],
+        ["a variable for a package key", { environment: { DatabaseConnectionString: "x" } }, /- environment\.DatabaseConnectionString: DatabaseConnectionString sets "databaseconnectionstring", which the package sets from `database\.connectionString`/],
+        ["a variable of the container", { environment: { ASPNETCORE_ENVIRONMENT: "Development" } }, /- environment\.ASPNETCORE_ENVIRONMENT: .*which makes the service read the settings file \/app\/appsettings\.Production\.json; remove it/],
+        ["a secret replaced through the environment", { environment: { Clients: "[]" }, overrides: ["Clients"] }, /- environment\.Clients: Clients replaces "clients", a secret the package sets from `client`; a secret does not belong in an environment/],
+        ["a stale override", { overrides: ["AllowedHosts"] }, /- overrides: "AllowedHosts" replaces nothing the package sets/],
+        ["an override that is not a string", { overrides: [""] }, /- overrides\[0\]: "" is not a configuration key or variable name/],
+        ["overrides that are not a list", { overrides: "Clients" as unknown as string[] }, /- overrides: must be a list of configuration keys and variable names/],
+        ["a variable name with a colon", { environment: { "Logging:LogLevel:Microsoft": "Error" } }, /- environment\["Logging:LogLevel:Microsoft"\]: "Logging:LogLevel:Microsoft" is not an environment variable name; write "__" for the ":"/],
+        ["a variable that is not a string", { environment: { PORT: 8080 as unknown as string } }, /- environment\.PORT: 8080 is not a string; environment variables hold text/],
+        ["an empty section in a key", { additionalSettings: { "Serilog::MinimumLevel": "Debug" } }, /- additionalSettings\["Serilog::MinimumLevel"\]: "Serilog::MinimumLevel" has an empty section/],
+        ["a value that is not JSON", { additionalSettings: { Started: new Date(0) as unknown as string } }, /- additionalSettings\.Started: is not a JSON value: an instance of a class; give a string, number, boolean, null, array or object/],
+        ["an empty object", { additionalSettings: { Serilog: {} } }, /- additionalSettings\.Serilog: "Serilog" is an empty object, which sets nothing/],
+        ["additionalSettings that is not an object", { additionalSettings: ["AllowedHosts"] as unknown as Record<string, string> }, /- additionalSettings: must be an object of configuration keys and values/],
+        ["environment that is not an object", { environment: "TZ=UTC" as unknown as Record<string, string> }, /- environment: must be an object of variable names and values/],
+        ["null in place of a package key", { additionalSettings: { "Logging:LogLevel:Default": null }, overrides: ["Logging:LogLevel:Default"] }, /- additionalSettings\["Logging:LogLevel:Default"\]: replaces "Logging:LogLevel:Default", which the package sets from `logLevel`, with null, which leaves the service without that key; give one value \(a string, number or boolean\), or remove "Logging:LogLevel:Default" from `overrides` and `additionalSettings`/],
+        ["an array in place of a package secret", { additionalSettings: { Clients: [{ ClientId: "c", ClientSecrets: ["Array-Secret-5521"] }] }, overrides: ["Clients"] }, /- additionalSettings\.Clients: replaces "Clients", which the package sets from `client`, with an array/],
+        ["a key and a variable for the same key", { additionalSettings: { AllowedHosts: "*" }, environment: { AllowedHosts: "x" } }, /- environment\.AllowedHosts: AllowedHosts sets "AllowedHosts", which additionalSettings\.AllowedHosts sets too/],
+    ];
+    for (const [title, overrides, expected] of refusals) {
+        it(`refuses ${title} before creating anything`, async () => {
+            const before = registered.length;
+            assert.throws(() => deploy(`refuse-${refusals.findIndex(r => r[0] === title)}`, dockerArgs(overrides)), expected);
+            await settle();
+            assert.deepEqual(registered.slice(before), [], "nothing registered");
+        });
+    }
+
+    /** The first error a program run reports (an argument checked when it resolved), and what it registered. */
+    async function reportedError(run: () => void): Promise<{ error: Error; registeredNames: string[] }> {
+        const before = registered.length;
+        const seen: unknown[] = [];
+        const listener = (reason: unknown) => void seen.push(reason);
+        process.on("unhandledRejection", listener);
+        try {
+            run();
+            while (seen.length === 0) await settle();
+            await settle();
+        } finally {
+            process.off("unhandledRejection", listener);
+        }
+        return { error: seen[0] as Error, registeredNames: registered.slice(before).map(r => r.name) };
+    }
+
+    it("refuses a secret environment value once it resolves, naming the field, without the value, before any child", async () => {
+        const { error, registeredNames } = await reportedError(() => deploy("secret-env", dockerArgs({ environment: { SMTP_PASSWORD: pulumi.secret("Smtp-Secret-4471") } })));
+        assert.match(error.message, /- environment\.SMTP_PASSWORD: is a secret, and a secret does not belong in an environment \(`docker inspect` shows a container's, IIS Manager a site's\); give it in `additionalSettings` instead/);
+        assert.ok(!error.message.includes("Smtp-Secret-4471"));
+        assert.deepEqual(registeredNames, []);
+    });
+
+    it("refuses a key inside a value known only later that collides, once it resolves", async () => {
+        const { error, registeredNames } = await reportedError(() =>
+            deploy("late-key", dockerArgs({ additionalSettings: { Logging: pulumi.output({ LogLevel: { Default: "Debug" } }) } })),
+        );
+        assert.match(error.message, /- additionalSettings: additionalSettings\.Logging: "Logging:LogLevel:Default" is a key the package sets from `logLevel`/);
+        assert.deepEqual(registeredNames, []);
+    });
+
+    it("refuses null in place of a package key known only later, once it resolves, before any child", async () => {
+        const { error, registeredNames } = await reportedError(() =>
+            deploy("late-null", dockerArgs({ additionalSettings: { DbProvider: pulumi.output(null) }, overrides: ["DbProvider"] })),
+        );
+        assert.match(error.message, /- additionalSettings: additionalSettings\.DbProvider replaces "DbProvider", which the package sets from `database\.provider`, with null, which leaves the service without that key/);
+        assert.deepEqual(registeredNames, []);
+    });
+
+    it("counts an override used by a key known only later", async () => {
+        const { recorder, service } = deploy(
+            "late-override",
+            dockerArgs({ additionalSettings: { Logging: pulumi.output({ LogLevel: { Default: "Debug" } }) }, overrides: ["Logging:LogLevel:Default"] }),
+        );
+        await valueOf(service.url);
+        assert.deepEqual((await settingsFileOf(recorder, "late-override")).Logging, { LogLevel: { Default: "Debug" } });
+    });
+});
+
+describe("the Docker container's health check (mocks)", () => {
+    beforeEach(resetMocks);
+
+    it("probes the discovery document with the Swarm target's default probe, timed as the provider reads it back", async () => {
+        const { recorder } = deploy("health", dockerArgs());
+        const container = recorder.byName("health-container");
+        assert.deepEqual(await valueOf(container.props.healthcheck), { tests: DEFAULT_HEALTH_CHECK, interval: "3s", timeout: "3s", startPeriod: "1m0s", retries: 3 });
+        assert.deepEqual((container.opts as pulumi.CustomResourceOptions).replaceOnChanges, ["healthcheck"], "the provider's update would not apply a new one");
+    });
+
+    it("takes a probe of the user's, or NONE", async () => {
+        const probe = deploy("probe", dockerArgs({ docker: { build: { context: BUILD_CONTEXT }, healthCheck: ["CMD", "/probe", pulumi.output("--fast")] } })).recorder;
+        assert.deepEqual((await valueOf(probe.byName("probe-container").props.healthcheck)).tests, ["CMD", "/probe", "--fast"]);
+        resetMocks();
+        const none = deploy("none", dockerArgs({ docker: { build: { context: BUILD_CONTEXT }, healthCheck: ["NONE"] } })).recorder;
+        assert.deepEqual((await valueOf(none.byName("none-container").props.healthcheck)).tests, ["NONE"]);
+    });
+});
+
+describe("transforms on the component (mocks, with the engine's transforms: test/emulator/transforms.js)", () => {
+    beforeEach(resetMocks);
+
+    /** The README's example: a memory limit and log rotation for the container, nothing else touched. */
+    const limitContainer: pulumi.ResourceTransform = ({ type, props, opts }) =>
+        type === "docker:index/container:Container"
+            ? { props: { ...props, memory: 512, logDriver: "json-file", logOpts: { "max-size": "10m", "max-file": "3" } }, opts }
+            : undefined;
+
+    it("changes the child it picks and leaves the others as they were", async () => {
+        const service = new IdentityService("shaped", dockerArgs(), { transforms: [limitContainer] });
+        await valueOf(service.url);
+        await settle();
+        const container = registered.find(r => r.name === "shaped-container")!;
+        assert.equal(container.inputs.memory, 512);
+        assert.equal(container.inputs.logDriver, "json-file");
+        assert.deepEqual(container.inputs.logOpts, { "max-size": "10m", "max-file": "3" });
+        assert.equal(container.inputs.name, "shaped", "the component's own inputs stay");
+        for (const child of registered.filter(r => r.name.startsWith("shaped-") && r.name !== "shaped-container")) {
+            assert.equal(child.inputs.memory, undefined, child.name);
+        }
+    });
+});

@@ -2,13 +2,15 @@ import { strict as assert } from "assert";
 import { DatabaseProvider, LogLevel } from "../src/args";
 import {
     clientDefinition,
-    environmentName,
+    MANAGED_SETTINGS,
+    mergeEnvironment,
     renderClients,
     renderSettings,
+    renderSettingsFile,
     ServiceSettings,
     Setting,
     toAppSettingsPatch,
-    toEnvironment,
+    withSettings,
 } from "../src/configuration";
 import { resolveVersion, systemClientProfile, VersionProfile } from "../src/versions";
 
@@ -139,9 +141,14 @@ describe("configuration rendering", () => {
         assert.ok(!keys(v830).includes("ForceHttpsSchemeInRequests"));
     });
 
-    it("defaults ForceHttpsSchemeInRequests to false over plain HTTP and to the service default over HTTPS", () => {
-        assert.equal(valueOf(renderSettings(profile("8.3.1"), base), "ForceHttpsSchemeInRequests"), false);
-        assert.equal(valueOf(renderSettings(profile("8.3.1"), { ...base, servedOverHttps: true }), "ForceHttpsSchemeInRequests"), undefined);
+    it("defaults ForceHttpsSchemeInRequests to the scheme Creatio uses: publicUrl's, else the service's own", () => {
+        const force = (settings: Partial<typeof base>) => valueOf(renderSettings(profile("8.3.1"), { ...base, ...settings }), "ForceHttpsSchemeInRequests");
+        assert.equal(force({}), false, "plain HTTP, no publicUrl");
+        assert.equal(force({ servedOverHttps: true }), true, "HTTPS, no publicUrl");
+        assert.equal(force({ publicUrl: "https://ids.example.com" }), true, "a TLS-terminating proxy in front of plain HTTP");
+        assert.equal(force({ servedOverHttps: true, publicUrl: "http://ids:80" }), false, "Creatio on plain HTTP");
+        assert.equal(force({ publicUrl: "https://ids.example.com", forceHttpsSchemeInRequests: false }), false, "given explicitly");
+        assert.equal(valueOf(renderSettings(profile("8.3.0"), { ...base, publicUrl: "https://ids.example.com" }), "ForceHttpsSchemeInRequests"), undefined, "not before 8.3.1");
     });
 
     it("omits the certificate key without a certificate, and never writes a certificate password (the PFX reaches the service without one)", () => {
@@ -151,11 +158,65 @@ describe("configuration rendering", () => {
         assert.ok(!keys(withPath).includes("X509CertificatePassword"));
     });
 
-    it("turns section keys into ASP.NET Core environment names", () => {
-        assert.equal(environmentName("Logging:LogLevel:Default"), "Logging__LogLevel__Default");
-        assert.equal(environmentName("Clients"), "Clients");
-        const env = toEnvironment([{ key: "A:B", value: "x=y;z" }, { key: "Flag", value: false }]);
-        assert.deepEqual(env, ["A__B=x=y;z", "Flag=false"]);
+    it("lists every key it can render as managed, with the argument that sets it", () => {
+        const managed = new Set(MANAGED_SETTINGS.map(m => m.key));
+        for (const version of ["7.16.4", "8.0.0", "8.2.3", "8.3.1", "8.4.0"]) {
+            for (const provider of Object.values(DatabaseProvider)) {
+                const rendered = renderSettings(profile(version), {
+                    ...base,
+                    provider,
+                    signingCertificatePath: "/app/signing-certificate.pfx",
+                    redisConnection: "redis:6379",
+                    forceHttpsSchemeInRequests: true,
+                });
+                for (const key of keys(rendered)) {
+                    assert.ok(managed.has(key), `${key} (${version}, ${provider}) is in MANAGED_SETTINGS`);
+                }
+            }
+        }
+        const secret = MANAGED_SETTINGS.filter(m => m.secret).map(m => m.key);
+        assert.deepEqual(secret, ["DatabaseConnectionString", "PostgresConnection", "MsSqlConnection", "Clients", "RedisConnection"]);
+    });
+
+    it("renders the user's settings after the package's, replacing a key of the same name in place", () => {
+        const rendered = renderSettings(profile("8.2.3"), {
+            ...base,
+            additionalSettings: [
+                { key: "AllowedHosts", value: "*" },
+                { key: "logging:loglevel:default", value: "Debug" },
+                { key: "Limits", value: [1, 2] },
+            ],
+        });
+        assert.deepEqual(keys(rendered), ["DbProvider", "DatabaseConnectionString", "PostgresConnection", "Clients", "logging:loglevel:default", "AllowedHosts", "Limits"]);
+        assert.equal(valueOf(rendered, "logging:loglevel:default"), "Debug");
+        assert.deepEqual(withSettings([{ key: "A", value: "1" }], []), [{ key: "A", value: "1" }]);
+    });
+
+    it("merges the user's environment over the package's, names compared ignoring case", () => {
+        assert.deepEqual(mergeEnvironment({ ASPNETCORE_URLS: "http://+:80", ASPNETCORE_ENVIRONMENT: "Production" }, { aspnetcore_urls: "http://+:8080", TZ: "UTC" }), {
+            ASPNETCORE_ENVIRONMENT: "Production",
+            aspnetcore_urls: "http://+:8080",
+            TZ: "UTC",
+        });
+        assert.deepEqual(mergeEnvironment({ A: "1" }, {}), { A: "1" });
+    });
+
+    it("renders the container targets' settings file as indented nested JSON, one section per name whatever its case", () => {
+        const file = renderSettingsFile([
+            { key: "Logging:LogLevel:Default", value: "Warning" },
+            { key: "logging:LogLevel:Microsoft", value: "Error" },
+            { key: "Clients", value: '[{"ClientId":"x"}]' },
+            { key: "Limits", value: [1, { a: null }] },
+            { key: "Flag", value: true },
+        ]);
+        assert.ok(file.endsWith("}\n"));
+        assert.deepEqual(JSON.parse(file), {
+            Logging: { LogLevel: { Default: "Warning", Microsoft: "Error" } },
+            Clients: '[{"ClientId":"x"}]',
+            Limits: [1, { a: null }],
+            Flag: true,
+        });
+        assert.match(file, /^\{\n {2}"Logging": \{\n {4}"LogLevel"/);
     });
 
     it("nests section keys for appsettings.json and keeps booleans as booleans", () => {

@@ -300,6 +300,12 @@ describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)",
             "docker:index/container:Container identity-db-container",
             ...IDENTITY_SERVICE_DOCKER,
         ].sort());
+        // The program's transform reached the container the component created, and only it.
+        const container = run.registered.find(r => r.name === "identity-service-container")!;
+        assert.equal(container.inputs.memory, 512);
+        assert.deepEqual([container.inputs.logDriver, container.inputs.logOpts], ["json-file", { "max-size": "10m", "max-file": "3" }]);
+        assert.equal(run.registered.find(r => r.name === "identity-db-container")!.inputs.memory, undefined);
+        assert.ok(container.inputs.envs.includes("TZ=Europe/Berlin"));
     });
 
     it("examples/iis-ssh: the six IIS steps and the readiness gate over SSH, re-seeding from this machine", async () => {
@@ -343,9 +349,40 @@ describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)",
         assert.equal(connection.inputs.environment.CREATIO_STEPS, "settings,feature,defaultResource,healthCheck");
     });
 
+    it("examples/behind-proxy: nginx terminating TLS in front of the service, which is told so, and whose gate checks the issuer", async () => {
+        const certificates = path.join(fixtures, "certificates");
+        const run = await runProgram(path.join(root, "examples", "behind-proxy"), {
+            identityServiceFolder: "../../test/fixtures/identity-service",
+            connectionString: "Server=db;Port=5432;Database=creatio;User ID=creatio;Password=secret;",
+            publicHostname: "ids.example.com",
+            tlsCertificate: fs.readFileSync(path.join(certificates, "generated-certificate.pem"), "utf8"),
+            tlsKey: fs.readFileSync(path.join(certificates, "generated-key.pem"), "utf8"),
+        }, ["connectionString", "tlsKey"]);
+        assert.deepEqual(resourcesOf(run), [
+            "pulumi:pulumi:Stack identity-service-behind-proxy-dev",
+            "docker:index/network:Network identity",
+            ...IDENTITY_SERVICE_DOCKER,
+            "tls:index/privateKey:PrivateKey identity-service-signing-key",
+            "tls:index/selfSignedCert:SelfSignedCert identity-service-signing-certificate",
+            "docker:index/remoteImage:RemoteImage proxy",
+            "docker:index/container:Container proxy",
+        ].sort());
+        const unwrap = (value: any) => (value && value["4dabf18193072939515e22adb298388d"] ? value.value : value);
+        const environment: string[] = unwrap(run.registered.find(r => r.name === "identity-service-container")!.inputs.envs);
+        assert.ok(environment.includes("ASPNETCORE_FORWARDEDHEADERS_ENABLED=true"), environment.join("\n"));
+        assert.ok(environment.includes("ForceHttpsSchemeInRequests=true"));
+        const gate = run.registered.find(r => r.name === "identity-service-readiness")!.inputs.environment;
+        assert.deepEqual([gate.IDENTITY_SERVICE_URL, gate.IDENTITY_SERVICE_PUBLIC_URL], ["http://localhost:8090", "https://ids.example.com"]);
+        const uploads: Array<{ file: string; content: unknown }> = unwrap(run.registered.find(r => r.name === "proxy" && r.type === "docker:index/container:Container")!.inputs.uploads);
+        const configuration = String(uploads.find(upload => upload.file === "/etc/nginx/conf.d/default.conf")!.content);
+        assert.match(configuration, /proxy_set_header Host \$http_host;/);
+        assert.match(configuration, /proxy_set_header X-Forwarded-Proto \$scheme;/);
+        assert.match(configuration, /set \$upstream http:\/\/identity-service:80;/);
+    });
+
     it("every Node.js program is covered here", () => {
         const nodePrograms = fs.readdirSync(path.join(root, "examples")).filter(example => parse(fs.readFileSync(path.join(root, "examples", example, "Pulumi.yaml"), "utf8")).runtime === "nodejs");
-        assert.deepEqual(nodePrograms.sort(), ["composed", "creatio-connection", "docker-postgres", "iis-ssh", "swarm"]);
+        assert.deepEqual(nodePrograms.sort(), ["behind-proxy", "composed", "creatio-connection", "docker-postgres", "iis-ssh", "swarm"]);
         // Pulumi takes the entry point from the nearest package.json and compiles with the tsconfig.json of the folder
         // it runs the program in; without one, ts-node falls back to settings under which directory imports fail.
         for (const folder of [...nodePrograms.map(example => path.join(root, "examples", example)), programFolder(root).folder]) {

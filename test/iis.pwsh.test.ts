@@ -8,6 +8,7 @@ import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs, IisDeployment } from "../src";
 import { openPfx, reencodedPfxBase64 } from "../src/certificates";
 import { installInput } from "../src/targets/iis";
@@ -434,6 +435,34 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             assert.equal(settings.Logging.LogLevel.Default, "Debug");
             assert.notEqual(server.runtime(), runtimeBefore);
             assert.match(server.runtime(), /<pool name="IdentityService-upd" state="Started" log="[^"]*recycle;"/);
+        });
+
+        it("the escape hatches: additionalSettings merged into appsettings.json, environment into web.config, and a variable removed once it goes", async () => {
+            const webConfigPath = server.hostPath("C:\\Creatio\\IdentityService\\web.config");
+            const shipped = fs.readFileSync(webConfigPath, "utf8");
+            const hatches = await stepCommands(
+                "upd",
+                iisArgs({}, {
+                    additionalSettings: { Serilog: { MinimumLevel: "Warning" }, "Smtp:Password": pulumi.secret("Smtp-Secret-3301") },
+                    environment: { TZ: "Europe/Berlin", DOTNET_gcServer: "0" },
+                }),
+            );
+            const result = JSON.parse(ok(run(server, hatches.configuration), "configuration").stdout);
+            assert.deepEqual([result.appSettings, result.webConfig], ["changed", "changed"]);
+            const settings = JSON.parse(fs.readFileSync(server.hostPath("C:\\Creatio\\IdentityService\\appsettings.json"), "utf8"));
+            assert.deepEqual([settings.Serilog, settings.Smtp], [{ MinimumLevel: "Warning" }, { Password: "Smtp-Secret-3301" }]);
+            assert.ok(settings.Clients, "next to the package's own keys");
+            const webConfig = fs.readFileSync(webConfigPath, "utf8");
+            assert.match(webConfig, /<environmentVariables>\r\n +<environmentVariable name="TZ" value="Europe\/Berlin" \/>\r\n +<environmentVariable name="DOTNET_gcServer" value="0" \/>\r\n +<\/environmentVariables>/);
+            assert.match(server.runtime(), /<pool name="IdentityService-upd" state="Started" log="[^"]*recycle;"/, "the service restarted to read them");
+            assert.equal(JSON.parse(ok(run(server, hatches.configuration), "configuration").stdout).webConfig, "unchanged", "a second run changes nothing");
+
+            // The variables go again with `environment`: the names the step recorded are removed, the file as shipped.
+            const without = await stepCommands("upd", iisArgs({}, { additionalSettings: { Serilog: { MinimumLevel: "Warning" }, "Smtp:Password": pulumi.secret("Smtp-Secret-3301") } }));
+            assert.equal(JSON.parse(ok(run(server, without.configuration), "configuration").stdout).webConfig, "changed");
+            const cleaned = fs.readFileSync(webConfigPath, "utf8");
+            assert.doesNotMatch(cleaned, /environmentVariable/);
+            assert.equal(cleaned.replace(/\s+/g, " ").replace(/ ?\/?>( <\/aspNetCore>)?/g, ">"), shipped.replace(/\s+/g, " ").replace(/ ?\/?>( <\/aspNetCore>)?/g, ">"), "the rest of the file as it was");
         });
 
         it("a new restart token (client re-seeding deleted rows) recycles the pool once, though no file changed", async () => {
@@ -1195,9 +1224,11 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
         });
 
         it("asks for the scopes Creatio asks for, and names them when the service answers invalid_scope", async () => {
-            const result = await gate(SECRETS.clientSecret, false, "activate_user");
+            // 8.2.3's system actions ask for the documented scopes; the user operations (activate_user ...) are allowed, not asked for.
+            const result = await gate(SECRETS.clientSecret, false, "find_clients");
             assert.equal(result.code, 1);
-            assert.match(result.stderr, /with error "invalid_scope"\. The token endpoint refused the scopes register_own_resource .*activate_user.* IdentityServerApi for client "pwsh-client-0123456789"/);
+            assert.match(result.stderr, /with error "invalid_scope"\. The token endpoint refused the scopes register_own_resource .*find_clients.* IdentityServerApi for client "pwsh-client-0123456789"/);
+            assert.doesNotMatch(result.stderr, /activate_user/);
             assert.match(result.stderr, /AllowedScopes/);
             assert.ok(!result.stderr.includes(SECRETS.clientSecret));
         });

@@ -10,6 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { DatabaseProvider, LogLevel } from "../src";
 import { renderSettings } from "../src/configuration";
+import { flattenSetting } from "../src/escapeHatches";
 import { configurationInput } from "../src/targets/iis";
 import { resolveVersion, VersionProfile } from "../src/versions";
 
@@ -89,8 +90,17 @@ describe("IIS configuration patch on real files (ConfigPatch.cs under Mono)", fu
         return run("appsettings", file, patchFile, path.join(deploy, "appsettings.json.tmp"));
     }
 
-    function patchWebConfig(file: string, enabled: "true" | "false", logFile: string) {
-        return run("webconfig", file, enabled, path.join(deploy, "web.config.tmp"), logFile);
+    function patchWebConfig(file: string, enabled: "true" | "false", logFile: string, environment?: Record<string, string>, previous?: string[]) {
+        const extra: string[] = [];
+        if (environment !== undefined || previous !== undefined) {
+            extra.push(`${file}.environment.json`);
+            fs.writeFileSync(extra[0], JSON.stringify(environment ?? {}));
+        }
+        if (previous !== undefined) {
+            extra.push(`${file}.previous.json`);
+            fs.writeFileSync(extra[1], JSON.stringify(previous));
+        }
+        return run("webconfig", file, enabled, path.join(deploy, "web.config.tmp"), logFile, ...extra);
     }
 
     let counter = 0;
@@ -202,6 +212,31 @@ describe("IIS configuration patch on real files (ConfigPatch.cs under Mono)", fu
             assert.equal(patchAppSettings(target, patchFor({ connectionString })).stdout, "unchanged");
         });
 
+        it("merges additionalSettings of any JSON value next to the package's keys, sections matched ignoring case", () => {
+            const target = file("appsettings.json", shipped);
+            const profile = resolveVersion("8.3.1") as VersionProfile;
+            const extra = { Serilog: { Using: ["Console"], MinimumLevel: { Default: "Warning" } }, Limits: { Max: 10, Flag: null }, "logging:LogLevel:System": "Error" };
+            const settings = renderSettings(profile, {
+                provider: DatabaseProvider.MsSqlServer,
+                connectionString: "Server=sql;Database=creatio;User Id=ids;Password=p;",
+                client: { id: "ClientId-0123456789", name: "Creatio", secret: "S".repeat(32), accessTokenLifetimeSeconds: 3600, systemClient: profile.systemClient },
+                logLevel: LogLevel.Warning,
+                servedOverHttps: false,
+                additionalSettings: Object.entries(extra).flatMap(([key, value]) => flattenSetting(key, value)),
+            });
+            const input = JSON.parse(configurationInput({
+                installPath: "C:\\Creatio\\IdentityService", siteName: "s", appPoolName: "p", patcherPath: "C:\\x.cs", settings,
+                stdoutLog: { enabled: false, path: ".\\logs\\stdout" }, poolAccount: "IIS AppPool\\p", installRevision: "{}", secrets: [],
+            }));
+            assert.equal(patchAppSettings(target, input.appSettings).stdout, "changed");
+            const merged = JSON.parse(fs.readFileSync(target, "utf8"));
+            assert.deepEqual(merged.Serilog, extra.Serilog);
+            assert.deepEqual(merged.Limits, { Max: 10, Min: -0, List: [1, true, null, 'a\u00e9"b'], Empty: [], None: {}, Flag: null }, "merged into the file's section");
+            assert.deepEqual(merged.Logging.LogLevel, { Default: "Warning", "Microsoft.AspNetCore": "Warning", System: "Error" });
+            assert.equal(merged.dbProvider, "MsSqlServer", "the package's keys are there too, in the file's spelling");
+            assert.equal(patchAppSettings(target, input.appSettings).stdout, "unchanged");
+        });
+
         it("replaces a value of another kind (a string where the patch has a section, and the reverse)", () => {
             const target = file("appsettings.json", '{\n  "Logging": "off",\n  "Clients": { "old": 1 }\n}\n');
             patchAppSettings(target, patchFor());
@@ -275,6 +310,58 @@ describe("IIS configuration patch on real files (ConfigPatch.cs under Mono)", fu
                 fs.readFileSync(target, "utf8"),
                 plain.replace('<aspNetCore processPath="dotnet" />', '<aspNetCore processPath="dotnet" stdoutLogEnabled="true" stdoutLogFile=".\\logs\\stdout" />'),
             );
+        });
+
+        it("adds the environment variables under <aspNetCore>, each on a line of its own, with the file's line endings", () => {
+            const target = file("web.config", shipped);
+            const environment = { TZ: "Europe/Berlin", Logging__LogLevel__Microsoft: 'a & "b" <c>' };
+            assert.equal(patchWebConfig(target, "false", ".\\logs\\stdout", environment, []).stdout, "changed");
+            const aspNetCore = '<aspNetCore processPath="dotnet" arguments=".\\IdentityService.dll" stdoutLogEnabled="false" stdoutLogFile=".\\logs\\stdout" hostingModel="inprocess"';
+            assert.equal(
+                fs.readFileSync(target, "utf8"),
+                shipped.replace(
+                    `${aspNetCore} />`,
+                    `${aspNetCore}>\r\n        <environmentVariables>\r\n          <environmentVariable name="TZ" value="Europe/Berlin" />\r\n` +
+                        '          <environmentVariable name="Logging__LogLevel__Microsoft" value="a &amp; &quot;b&quot; &lt;c&gt;" />\r\n' +
+                        "        </environmentVariables>\r\n      </aspNetCore>",
+                ),
+            );
+            assert.equal(patchWebConfig(target, "false", ".\\logs\\stdout", environment, Object.keys(environment)).stdout, "unchanged", "idempotent");
+        });
+
+        it("changes a value, removes a variable it set before, keeps one it did not set, and leaves the element alone without any", () => {
+            const withOwn = shipped.replace(
+                'hostingModel="inprocess" />',
+                'hostingModel="inprocess">\r\n        <environmentVariables>\r\n          <environmentVariable name="ASPNETCORE_ENVIRONMENT" value="Production" />\r\n        </environmentVariables>\r\n      </aspNetCore>',
+            );
+            const target = file("web.config", withOwn);
+            assert.equal(patchWebConfig(target, "false", ".\\logs\\stdout").stdout, "unchanged", "no variables now or before: untouched");
+            assert.equal(patchWebConfig(target, "false", ".\\logs\\stdout", { TZ: "UTC", Extra: "1" }, []).stdout, "changed");
+            assert.equal(patchWebConfig(target, "false", ".\\logs\\stdout", { tz: "Europe/Berlin" }, ["TZ", "Extra"]).stdout, "changed");
+            const text = fs.readFileSync(target, "utf8");
+            assert.match(text, /<environmentVariable name="ASPNETCORE_ENVIRONMENT" value="Production" \/>/, "not the package's: kept");
+            assert.match(text, /<environmentVariable name="TZ" value="Europe\/Berlin" \/>/, "names match ignoring case; the file's spelling stays");
+            assert.doesNotMatch(text, /Extra/, "set before, not now: removed");
+            assert.equal(patchWebConfig(target, "false", ".\\logs\\stdout", {}, ["tz"]).stdout, "changed");
+            assert.equal(fs.readFileSync(target, "utf8"), withOwn, "back to the file as shipped");
+        });
+
+        it("removes the element it added once its last variable goes", () => {
+            const target = file("web.config", shipped);
+            assert.equal(patchWebConfig(target, "false", ".\\logs\\stdout", { TZ: "UTC" }, []).stdout, "changed");
+            assert.equal(patchWebConfig(target, "false", ".\\logs\\stdout", {}, ["TZ"]).stdout, "changed");
+            const text = fs.readFileSync(target, "utf8");
+            assert.doesNotMatch(text, /environmentVariable/);
+            assert.match(text, /hostingModel="inprocess">\r\n +<\/aspNetCore>/);
+        });
+
+        it("refuses environment variables that are not strings, leaving the file as it was", () => {
+            const target = file("web.config", shipped);
+            fs.writeFileSync(`${target}.environment.json`, '{"PORT": 8080}');
+            const result = run("webconfig", target, "false", path.join(deploy, "web.config.tmp"), "", `${target}.environment.json`);
+            assert.equal(result.status, 1);
+            assert.match(result.stderr, /the environment variable PORT is not a string/);
+            assert.equal(fs.readFileSync(target, "utf8"), shipped);
         });
 
         it("refuses a web.config without <aspNetCore> or that is not XML, leaving it as it was", () => {

@@ -13,6 +13,7 @@ const CONNECTION = "Server=db;Database=creatio;User ID=u;Password=Plain-Inputs-S
 interface SchemaProperty {
     readonly plain?: boolean;
     readonly $ref?: string;
+    readonly type?: string;
 }
 
 /** The plain fields as the schema inferred from the source declares them. */
@@ -21,7 +22,8 @@ function plainFieldsOfSchema(schema: { resources: Record<string, { inputProperti
     for (const [name, property] of Object.entries(properties)) {
         if (!property.plain) continue;
         const type = property.$ref ? schema.types[property.$ref.replace("#/types/", "")] : undefined;
-        fields[name] = type?.properties ? plainFieldsOfSchema(schema, type.properties) : true;
+        // A map (`additionalSettings`, `environment`) is a block of keys the program chooses, with no plain field inside.
+        fields[name] = type?.properties ? plainFieldsOfSchema(schema, type.properties) : property.type === "object" ? {} : true;
     }
     return fields;
 }

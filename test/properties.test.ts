@@ -1,8 +1,9 @@
 import { strict as assert } from "assert";
 import fc from "fast-check";
 import { DatabaseProvider, LogLevel } from "../src/args";
-import { renderClients, renderSettings, toAppSettingsPatch } from "../src/configuration";
-import { containerEnvironment } from "../src/targets/docker";
+import { JsonValue, renderClients, renderSettings, renderSettingsFile, toAppSettingsPatch } from "../src/configuration";
+import { flattenSetting } from "../src/escapeHatches";
+import { containerEnvironment, containerSettings, environmentEntries } from "../src/targets/docker";
 import { resolveVersion, VersionProfile } from "../src/versions";
 import { DEFAULT_SEED, seedFromEnvironment } from "./support/fastCheckSeed";
 
@@ -67,22 +68,51 @@ describe("rendering properties (fast-check)", () => {
         );
     });
 
-    it(`Docker env entries never split or merge (${RUNS} runs)`, () => {
+    it(`Docker: every setting round-trips through the settings file, and no value of it reaches the environment (${RUNS} runs)`, () => {
+        const https = fc.option(fc.record({ port: fc.integer({ min: 1, max: 65535 }), certificatePassword: fc.option(hostile, { nil: undefined }) }), { nil: undefined });
         fc.assert(
-            fc.property(settings, fc.option(fc.record({ port: fc.integer({ min: 1, max: 65535 }), certificatePassword: fc.option(hostile, { nil: undefined }) }), { nil: undefined }), (s, https) => {
-                const rendered = renderSettings(profile, s);
-                const env = containerEnvironment(rendered, https);
-                const fromSettings = env.slice(env.length - rendered.length);
-                assert.equal(fromSettings.length, rendered.length);
-                rendered.forEach(({ key, value }, index) => {
-                    const entry = fromSettings[index];
-                    const separator = entry.indexOf("=");
-                    assert.equal(entry.slice(0, separator), key.replace(/:/g, "__"));
-                    assert.equal(entry.slice(separator + 1), String(value));
-                });
-                for (const entry of env) {
+            fc.property(settings, https, (s, tls) => {
+                const rendered = containerSettings(renderSettings(profile, s), tls?.certificatePassword);
+                const file = JSON.parse(renderSettingsFile(rendered));
+                for (const { key, value } of rendered) {
+                    assert.deepEqual(key.split(":").reduce((node: any, section) => node[section], file), value);
+                }
+                const environment = environmentEntries(containerEnvironment(tls && { port: tls.port }));
+                for (const secret of [s.connectionString, s.client.secret, s.redisConnection, tls?.certificatePassword]) {
+                    if (secret && secret.length >= 8) {
+                        assert.ok(!environment.some(entry => entry.includes(secret)), "no secret in the environment");
+                    }
+                }
+                for (const entry of environment) {
                     assert.match(entry.slice(0, entry.indexOf("=")), /^[A-Za-z_][A-Za-z0-9_]*$/, "names are valid environment names");
                 }
+            }),
+            { numRuns: RUNS },
+        );
+    });
+
+    it(`additionalSettings of any JSON reach the settings file with the exact value, next to the package's keys (${RUNS} runs)`, () => {
+        const name = fc.stringMatching(/^[a-z_][a-z0-9_]{0,6}$/);
+        const scalar = fc.oneof(hostile, fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null));
+        const { value } = fc.letrec<{ value: JsonValue }>(tie => ({
+            value: fc.oneof(
+                { depthSize: "small" },
+                scalar,
+                fc.array(tie("value"), { maxLength: 3 }),
+                fc.dictionary(name, tie("value"), { minKeys: 1, maxKeys: 3 }),
+            ),
+        }));
+        const additional = fc.dictionary(name.map(n => `Extra${n}`), value, { minKeys: 1, maxKeys: 4 });
+        fc.assert(
+            fc.property(settings, additional, (s, extra) => {
+                const flattened = Object.entries(extra).flatMap(([key, item]) => flattenSetting(key, item));
+                const rendered = renderSettings(profile, { ...s, additionalSettings: flattened });
+                const file = JSON.parse(renderSettingsFile(rendered));
+                for (const { key, value: expected } of flattened) {
+                    const found = key.split(":").reduce((node: any, section) => node?.[section], file);
+                    assert.equal(JSON.stringify(found), JSON.stringify(expected), key);
+                }
+                assert.equal(file.DatabaseConnectionString, s.connectionString, "the package's keys stay");
             }),
             { numRuns: RUNS },
         );

@@ -6,7 +6,7 @@ import { DatabaseProvider, DeploymentTarget, IdentityService } from "../src";
 import { clientDefinition } from "../src/configuration";
 import { systemClientProfile } from "../src/versions";
 import { CONTAINER_LABEL, RESTART_TOKEN_LABEL } from "../src/targets/docker";
-import { identityServerSecretHash, parseRestartToken, parseSupersededClientIds, storedClient } from "../src/reseed";
+import { identityServerSecretHash, parsePreparedResult, parseRestartToken, parseSupersededClientIds, reseedStdin, storedClient } from "../src/reseed";
 import { Recorder, resetMocks, valueOf } from "./support/mocks";
 
 describe("client re-seeding inputs", () => {
@@ -34,6 +34,17 @@ describe("client re-seeding inputs", () => {
         assert.deepEqual(parseSupersededClientIds(undefined), []);
         assert.deepEqual(parseSupersededClientIds("{}"), []);
         assert.deepEqual(parseSupersededClientIds(JSON.stringify({ clientId: "new", supersededClientIds: ["old", "", 7] })), ["old"]);
+    });
+
+    it("tells the retire step that the re-seed step found no tables, only then", async () => {
+        const inputs = { provider: DatabaseProvider.Postgres, connectionString: "Server=h;Password=Conn-Secret-1", client: clientDefinition({
+            id: "client-id-000001", name: "Creatio", secret: "Client-Secret-0000000000000000000001", creatioUrl: undefined,
+            accessTokenLifetimeSeconds: 600, systemClient: systemClientProfile([8, 2, 3]) }) };
+        const first = JSON.parse(await valueOf(reseedStdin(inputs, "retire", parsePreparedResult(JSON.stringify({ clientId: "c", tablesMissing: true })))));
+        assert.equal(first.tablesMissingAtPrepare, true);
+        const later = JSON.parse(await valueOf(reseedStdin(inputs, "retire", parsePreparedResult(JSON.stringify({ clientId: "c", supersededClientIds: ["old"] })))));
+        assert.equal(later.tablesMissingAtPrepare, undefined, "absent: an existing stack's retire step keeps the same stdin");
+        assert.deepEqual(later.supersededClientIds, ["old"]);
     });
 
     it("reads the restart token from the re-seed step's output: empty until it deletes rows", () => {

@@ -2,7 +2,10 @@ import { strict as assert } from "assert";
 import {
     compareVersions,
     FEATURES,
+    formatVersion,
+    NEWEST_KNOWN_VERSION,
     parseVersion,
+    pinnedProfileProblem,
     RELEASES,
     resolveVersion,
     SYSTEM_CLIENT_RELEASES,
@@ -77,10 +80,56 @@ describe("versions", () => {
         assert.deepEqual(Object.keys(profile("8.3.1").supports).sort(), Object.keys(FEATURES).sort());
     });
 
-    it("rejects versions outside the table with the supported range", () => {
-        assert.match(resolveVersion("7.16.3") as string, /not supported.*7\.16\.4 to 8\.3\.x/);
-        assert.match(resolveVersion("8.4.0") as string, /not supported/);
+    it("rejects versions older than the table with the supported range, and what is not a version", () => {
+        assert.equal(resolveVersion("7.16.3"), "Creatio 7.16.3 is not supported by this package (supported: 7.16.4 to 8.3.x, and newer releases with the profile of 8.3.x)");
         assert.match(resolveVersion("eight") as string, /not a Creatio version.*major\.minor\.patch/);
+    });
+
+    it("deploys a release newer than the table with the newest known profile, and says what it assumed", () => {
+        const newest = profile("8.3.2");
+        for (const text of ["8.4.0", "9.0.0", "10.0.0.1234"]) {
+            const newer = profile(text);
+            assert.deepEqual(newer.version, parseVersion(text));
+            assert.equal(newer.text, text.split(".").slice(0, 3).join("."), "the real version, for image tags and install triggers");
+            assert.deepEqual(newer.profileVersion, NEWEST_KNOWN_VERSION);
+            assert.equal(newer.release, RELEASES[RELEASES.length - 1]);
+            assert.deepEqual(newer.supports, newest.supports);
+            assert.deepEqual(newer.systemClient, newest.systemClient);
+        }
+        assert.equal(
+            profile("8.4.0").assumption,
+            "Creatio 8.4.0 is newer than the releases this package knows (up to 8.3.x): it is deployed as Creatio 8.3.x would be: " +
+                ".NET 8 (on IIS the .NET 8 runtime and the ASP.NET Core 8.0 hosting bundle), Docker supported, the configuration keys " +
+                "RedisConnection and ForceHttpsSchemeInRequests, and the system client's scopes and properties of 8.3.x. Check the " +
+                "release's Identity Service guide for anything new; set `profileVersion` to a known release to choose the profile " +
+                "yourself (this warning then goes away), or use a release of this package that knows 8.4.0",
+        );
+        assert.equal(profile("8.3.9").assumption, undefined, "every 8.3 patch is in the table");
+        assert.equal(profile("8.3.9").profileVersion.join("."), "8.3.9");
+    });
+
+    it("takes a pinned profile from a known release, without a warning, and keeps the version deployed", () => {
+        const pinned = resolveVersion("10.0.0", "8.2.3") as VersionProfile;
+        assert.equal(pinned.text, "10.0.0");
+        assert.deepEqual(pinned.profileVersion, [8, 2, 3]);
+        assert.equal(pinned.release.dotnet, ".NET 8");
+        assert.deepEqual(pinned.supports, profile("8.2.3").supports);
+        assert.deepEqual(pinned.systemClient, profile("8.2.3").systemClient);
+        assert.equal(pinned.assumption, undefined);
+        assert.deepEqual((resolveVersion("8.3.1", "8.1.0") as VersionProfile).supports, profile("8.1.0").supports, "also for a known version");
+        assert.equal(resolveVersion("7.10.0", "8.0.8"), resolveVersion("7.10.0"), "a version older than the table is refused whatever the pin");
+    });
+
+    it("checks a pinned profile: a version the tables know, not newer than the version deployed", () => {
+        assert.equal(pinnedProfileProblem("8.3.1", "10.0.0"), undefined);
+        assert.equal(pinnedProfileProblem("7.16.4", "8.0.0"), undefined);
+        assert.equal(pinnedProfileProblem("8.3.1", "8.3.1"), undefined);
+        assert.match(pinnedProfileProblem("8.3", "10.0.0")!, /is not a Creatio version/);
+        assert.match(pinnedProfileProblem("7.16.3", "10.0.0")!, /not a release this package knows/);
+        assert.match(pinnedProfileProblem("8.4.0", "10.0.0")!, /not a release this package knows/);
+        assert.match(pinnedProfileProblem("8.2.1", "8.2.0")!, /newer than creatioVersion 8\.2\.0/);
+        assert.match(pinnedProfileProblem(8 as unknown as string, "8.2.0")!, /8 is not a version/);
+        assert.equal(formatVersion(NEWEST_KNOWN_VERSION), "8.3.x");
     });
 
     describe("the system client per version", () => {

@@ -30,17 +30,26 @@ function oneLine(text: string | undefined): string {
 }
 
 function typeLabel(property: Property, linkPrefix: string): string {
-    const spec = property as Property & { $ref?: string; type?: string; items?: Property };
-    let label: string;
+    return property.plain ? `${elementLabel(property, linkPrefix)} (plain)` : elementLabel(property, linkPrefix);
+}
+
+/** A type without its plainness: an array's or a map's elements are plain when the array or map is. */
+function elementLabel(property: Property, linkPrefix: string): string {
+    const spec = property as Property & { $ref?: string; type?: string; items?: Property; additionalProperties?: Property };
+    if (spec.$ref === "pulumi.json#/Any") {
+        return "any";
+    }
     if (spec.$ref) {
         const name = typeName(spec.$ref);
-        label = `[${name}](${linkPrefix}#${anchor(name)})`;
-    } else if (spec.type === "array" && spec.items) {
-        label = `${typeLabel(spec.items, linkPrefix)}[]`;
-    } else {
-        label = spec.type ?? "any";
+        return `[${name}](${linkPrefix}#${anchor(name)})`;
     }
-    return property.plain ? `${label} (plain)` : label;
+    if (spec.type === "array" && spec.items) {
+        return `${elementLabel(spec.items, linkPrefix)}[]`;
+    }
+    if (spec.type === "object" && spec.additionalProperties) {
+        return `map of ${elementLabel(spec.additionalProperties, linkPrefix)}`;
+    }
+    return spec.type ?? "any";
 }
 
 interface Row {

@@ -18,7 +18,7 @@ SUITES=(
   "grammar   test:grammar  native-build"      # PowerShell scripts parsed with tree-sitter-powershell
   "mono      test:mono     mono"              # the IIS configuration patcher compiled and run with Mono
   "dotnet    test:dotnet   dotnet"            # the generated signing PFX loaded by .NET, as the service loads it
-  "e2e       test:e2e      docker postgres"   # deployments against a real Docker Engine and PostgreSQL
+  "e2e       test:e2e      docker postgres nginx openssl" # deployments against a real Docker Engine and PostgreSQL, one behind a real nginx
   "swarm     test:swarm    docker postgres swarm" # the Swarm target on a real single-node swarm, with load during updates
   "pwsh      test:pwsh     pwsh sshd postgres" # the IIS steps in PowerShell 7 against a stand-in IIS, also over OpenSSH
   "doubles   test:doubles  docker postgres pwsh" # the test doubles checked against the real parts' rules (not tests of the package); the stand-in Creatio also in a container, the stand-in IIS in PowerShell
@@ -29,6 +29,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # --- needs: each adds Debian packages to APT_PACKAGES (when the command is missing) and/or a setup step to SETUP.
 APT_PACKAGES=()
+# Packages whose service must not start when they are installed (see install_without_starting).
+APT_PACKAGES_NOT_STARTED=()
 SETUP=()
 apt_for() { # apt_for <command> <package>...: install the packages when the command is missing
   local command=$1
@@ -57,6 +59,11 @@ need_docker() {
   apt_for iptables iptables
   SETUP+=(setup_docker)
 }
+need_nginx() {
+  # The proxy e2e copies this machine's nginx into an image and runs it on a Docker network of its own
+  # (test/e2e/infra/build-nginx-image.sh). Debian's package would start a server on port 80 of every address.
+  [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || APT_PACKAGES_NOT_STARTED+=(nginx)
+}
 need_postgres() {
   apt_for pg_ctlcluster postgresql
   SETUP+=(setup_postgres)
@@ -80,6 +87,26 @@ need_sshd() {
   # The OpenSSH server and client; the tests start their own sshd on 127.0.0.1 with their own configuration.
   apt_for sshd openssh-server
   apt_for ssh openssh-client
+}
+
+# Installs packages with their services kept from starting: invoke-rc.d and deb-systemd-invoke ask
+# /usr/sbin/policy-rc.d, and exit code 101 forbids the start (invoke-rc.d(8)); one is put there for the install
+# unless the machine has its own. Under systemd the units are disabled too, so that no boot starts them.
+install_without_starting() {
+  local policy=/usr/sbin/policy-rc.d created=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+    as_root chmod 0755 "$policy"
+    created=1
+  fi
+  local status=0
+  as_root apt-get install -y --no-install-recommends "$@" || status=$?
+  [ -z "$created" ] || as_root rm -f "$policy"
+  if [ -d /run/systemd/system ]; then
+    local package
+    for package in "$@"; do as_root systemctl disable "$package" >/dev/null 2>&1 || true; done
+  fi
+  return "$status"
 }
 
 setup_tree_sitter() {
@@ -129,11 +156,12 @@ else
   trap 'test/e2e/infra/stop.sh' EXIT
 fi
 
-if [ "${#APT_PACKAGES[@]}" -gt 0 ]; then
-  step "Debian packages: ${APT_PACKAGES[*]}"
+if [ "${#APT_PACKAGES[@]}" -gt 0 ] || [ "${#APT_PACKAGES_NOT_STARTED[@]}" -gt 0 ]; then
+  step "Debian packages: ${APT_PACKAGES[*]} ${APT_PACKAGES_NOT_STARTED[*]}"
   export DEBIAN_FRONTEND=noninteractive
   as_root apt-get update
-  as_root apt-get install -y --no-install-recommends "${APT_PACKAGES[@]}"
+  [ "${#APT_PACKAGES[@]}" -eq 0 ] || as_root apt-get install -y --no-install-recommends "${APT_PACKAGES[@]}"
+  [ "${#APT_PACKAGES_NOT_STARTED[@]}" -eq 0 ] || install_without_starting "${APT_PACKAGES_NOT_STARTED[@]}"
 fi
 
 if [ ! -d node_modules ] || [ "${CI:-}" = true ]; then

@@ -12,6 +12,16 @@ const publicHostname = config.require("publicHostname"); // how Creatio reaches 
 
 const remote = new docker.Provider("apps-host", { host: dockerHost });
 
+/**
+ * What the component has no argument for, set on the child it creates: a transform (Pulumi's `transforms` option)
+ * runs on the component and on every child it registers, so it picks the container by type and adds a memory limit
+ * and log rotation. Returning undefined leaves every other child as it is.
+ */
+export const limitContainer: pulumi.ResourceTransform = ({ type, props, opts }) =>
+    type === "docker:index/container:Container"
+        ? { props: { ...props, memory: 512, logDriver: "json-file", logOpts: { "max-size": "10m", "max-file": "3" } }, opts }
+        : undefined;
+
 const network = new docker.Network("creatio-private", { name: "creatio-private" }, { provider: remote });
 const database = new IdentityDatabase("identity-db", { network, maintenancePort: 15432 }, { provider: remote });
 
@@ -35,8 +45,11 @@ const identityService = new IdentityService(
             httpPort: 8090,
             networks: [network.name],
         },
+        // The escape hatches: a key of appsettings.json and an environment variable the package has no argument for.
+        additionalSettings: { "Logging:LogLevel:Microsoft.AspNetCore": "Warning" },
+        environment: { TZ: "Europe/Berlin" },
     },
-    { providers: [remote], dependsOn: [database] },
+    { providers: [remote], dependsOn: [database], transforms: [limitContainer] },
 );
 
 // The hand-off to the next step of the platform program: Creatio's OAuth system settings.

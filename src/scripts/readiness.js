@@ -16,18 +16,30 @@
  *   READINESS_TOKEN_SCOPES      space-separated scopes to ask the token for (the ones Creatio asks for), default none:
  *                               the service's scope rules are then checked where it runs; on invalid_scope each is
  *                               asked for alone, so that the message names the refused ones
+ *   IDENTITY_SERVICE_PUBLIC_URL the URL Creatio uses (its OAuth20IdentityServerUrl), default IDENTITY_SERVICE_URL
+ *   READINESS_VERIFY_ISSUER     "true" (default) or "false"
  * Standard input: JSON {"clientSecret": "..."}; only read when token verification is on.
  * The secret is never printed, never put in a message and never taken from the command line.
  *
  * Step 1 polls GET <url>/.well-known/openid-configuration until it returns 2xx JSON with an `issuer`.
- * Step 2 (unless READINESS_VERIFY_TOKEN=false) requests a client_credentials token from the path of the
+ * Step 2 (unless READINESS_VERIFY_ISSUER=false) polls until the service advertises the public URL as its issuer, as
+ * Creatio's discovery client requires (IdentityModel compares the issuer with the URL it was given, ignoring case and
+ * a trailing slash). The service builds the issuer from the request (its scheme, after forwarded headers and
+ * ForceHttpsSchemeInRequests, and its Host header), and this check reaches the service directly at <url>: when the
+ * public URL has another scheme, host or port, the request is made the way a proxy forwards Creatio's request to the
+ * service, with the public URL's host in `Host` and its scheme in `X-Forwarded-Proto`.
+ * Step 3 (unless READINESS_VERIFY_TOKEN=false) requests a client_credentials token from the path of the
  * discovery document's token_endpoint at <url> (or <url>/connect/token) until it returns an access_token.
- * Both steps share one deadline; each HTTP attempt is bounded by min(5 s, time left).
+ * The steps share one deadline; each HTTP attempt is bounded by min(5 s, time left).
  *
- * Node 20 built-ins only (global fetch, AbortSignal.timeout). `require` it to use waitForReady
+ * Node 20 built-ins only (global fetch, http, https, AbortSignal.timeout). `require` it to use waitForReady
  * with an injected clock and fetch; it only runs main() when started directly.
  */
 "use strict";
+
+const http = require("http");
+const https = require("https");
+const net = require("net");
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
 const DEFAULT_POLL_INTERVAL_MS = 200;
@@ -84,7 +96,9 @@ function parseConfig(env) {
     "a number of milliseconds such as 200",
   );
   const scopes = parseScopes(env.READINESS_TOKEN_SCOPES);
-  return { url, clientId, verifyToken, timeoutMs: timeoutSeconds * 1000, pollIntervalMs, scopes };
+  const verifyIssuer = parseBoolean("READINESS_VERIFY_ISSUER", env.READINESS_VERIFY_ISSUER, true);
+  const publicUrl = (env.IDENTITY_SERVICE_PUBLIC_URL || "").trim() === "" ? url : parseBaseUrl(env.IDENTITY_SERVICE_PUBLIC_URL, "IDENTITY_SERVICE_PUBLIC_URL");
+  return { url, publicUrl, clientId, verifyToken, verifyIssuer, timeoutMs: timeoutSeconds * 1000, pollIntervalMs, scopes };
 }
 
 /** OAuth scope tokens: printable ASCII without space, quote or backslash (RFC 6749 section 3.3). */
@@ -99,11 +113,11 @@ function parseScopes(raw) {
   return [...new Set(scopes)];
 }
 
-function parseBaseUrl(raw) {
+function parseBaseUrl(raw, name = "IDENTITY_SERVICE_URL") {
   const value = (raw || "").trim();
   if (value === "") {
     throw new ConfigError(
-      "IDENTITY_SERVICE_URL is not set: set it to the service's base URL without a trailing slash, e.g. http://localhost:8090.",
+      `${name} is not set: set it to the service's base URL without a trailing slash, e.g. http://localhost:8090.`,
     );
   }
   let parsed;
@@ -114,7 +128,7 @@ function parseBaseUrl(raw) {
   }
   if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
     throw new ConfigError(
-      `IDENTITY_SERVICE_URL is not an http(s) URL (got "${value}"): set it to the service's base URL, e.g. http://localhost:8090.`,
+      `${name} is not an http(s) URL (got "${value}"): set it to the service's base URL, e.g. http://localhost:8090.`,
     );
   }
   return value.replace(/\/+$/, "");
@@ -195,14 +209,36 @@ async function pollUntil(deadline, clock, pollIntervalMs, attempt) {
   }
 }
 
-/** One HTTP exchange bounded by `timeoutMs`; returns {response, text} or {error}. */
+/**
+ * One HTTP exchange bounded by `timeoutMs`; returns {response, text} or {error}. The bound is a timer of its own that
+ * keeps the process alive and ends the attempt even when the request never settles: Node's fetch can neither answer
+ * nor fail when the other side closes the connection at once (as Docker's port proxy does before the container
+ * listens), and AbortSignal.timeout's timer does not keep the process alive, so the process would end with exit code 0
+ * and nothing checked.
+ */
 async function exchange(fetchImpl, url, init, timeoutMs) {
+  const controller = new AbortController();
+  let timer;
+  const timedOut = new Promise((resolve) => {
+    timer = setTimeout(() => {
+      const error = new DOMException(`no answer within ${timeoutMs} ms`, "TimeoutError");
+      controller.abort(error);
+      resolve({ error });
+    }, timeoutMs);
+  });
+  const attempt = (async () => {
+    try {
+      const response = await fetchImpl(url, { ...init, signal: controller.signal });
+      const text = await response.text();
+      return { response, text };
+    } catch (error) {
+      return { error };
+    }
+  })();
   try {
-    const response = await fetchImpl(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-    const text = await response.text();
-    return { response, text };
-  } catch (error) {
-    return { error };
+    return await Promise.race([attempt, timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -269,12 +305,12 @@ function describeFetchError(error, timeoutMs) {
   return { kind: "network", detail: message };
 }
 
-/** One discovery attempt: ok with the document, or what was seen. */
-async function probeDiscovery(fetchImpl, discoveryUrl, timeoutMs) {
+/** One discovery attempt: ok with the document, or what was seen. `headers` are sent besides `accept`. */
+async function probeDiscovery(fetchImpl, discoveryUrl, timeoutMs, headers = {}) {
   const { response, text, error } = await exchange(
     fetchImpl,
     discoveryUrl,
-    { method: "GET", headers: { accept: "application/json" } },
+    { method: "GET", headers: { accept: "application/json", ...headers } },
     timeoutMs,
   );
   if (error) return { ok: false, seen: describeFetchError(error, timeoutMs) };
@@ -312,6 +348,94 @@ function resolveTokenEndpoint(baseUrl, document) {
     }
   }
   return baseUrl + DEFAULT_TOKEN_PATH;
+}
+
+/**
+ * A URL as a client addresses it and as IdentityServer4 writes its issuer: scheme and host lower-cased, no default
+ * port (a client leaves it out of Host), the path without a trailing slash.
+ */
+function canonicalUrl(value) {
+  const parsed = new URL(value);
+  return `${parsed.protocol}//${parsed.host}${parsed.pathname.replace(/\/+$/, "")}`;
+}
+
+/** IdentityModel's issuer name check: equal ignoring case and a trailing slash. */
+function sameIssuer(advertised, expected) {
+  const bare = (value) => String(value).replace(/\/+$/, "").toLowerCase();
+  return bare(advertised) === bare(expected);
+}
+
+/**
+ * The headers a proxy in front of the service sends it for a request to the public URL: the original Host (as a
+ * client writes it: without a default port) and the scheme the client used. None when the public URL has the
+ * scheme, host and port of the address this check reaches the service at.
+ */
+function forwardedRequestHeaders(baseUrl, publicUrl) {
+  const target = new URL(publicUrl);
+  if (new URL(baseUrl).origin === target.origin) return undefined;
+  return { host: target.host, "x-forwarded-proto": target.protocol.slice(0, -1) };
+}
+
+/**
+ * fetch's shape over Node's http and https modules, which send the Host header they are given (fetch replaces it).
+ * The TLS server name stays the address's own, so a certificate is checked as for any request to that address.
+ */
+function requestWithHeaders(url, init) {
+  const target = new URL(url);
+  const client = target.protocol === "https:" ? https : http;
+  const hostname = target.hostname.replace(/^\[(.*)\]$/, "$1");
+  return new Promise((resolve, reject) => {
+    const request = client.request(
+      target,
+      {
+        method: init.method || "GET",
+        headers: init.headers,
+        signal: init.signal,
+        agent: false,
+        ...(target.protocol === "https:" ? { servername: net.isIP(hostname) ? "" : hostname } : {}),
+      },
+      (response) => {
+        const chunks = [];
+        response.on("data", (chunk) => chunks.push(chunk));
+        response.on("error", reject);
+        response.on("end", () => {
+          const body = Buffer.concat(chunks).toString("utf8");
+          resolve({
+            status: response.statusCode,
+            statusText: response.statusMessage || "",
+            headers: { get: (name) => (response.headers[name.toLowerCase()] === undefined ? null : String(response.headers[name.toLowerCase()])) },
+            text: async () => body,
+          });
+        });
+      },
+    );
+    request.on("error", reject);
+    request.end();
+  });
+}
+
+/**
+ * One look at the issuer the service advertises to Creatio: ok when it is the public URL; otherwise what was seen (the
+ * issuer, or why there was none).
+ */
+async function probeIssuer(fetchImpl, forwardedFetch, options, timeoutMs) {
+  const discoveryUrl = options.url + DISCOVERY_PATH;
+  const headers = forwardedRequestHeaders(options.url, options.publicUrl);
+  const probe = await probeDiscovery(headers ? forwardedFetch : fetchImpl, discoveryUrl, timeoutMs, headers);
+  if (!probe.ok) return probe;
+  const expected = canonicalUrl(options.publicUrl);
+  const issuer = probe.document.issuer;
+  if (sameIssuer(issuer, expected)) return { ok: true, issuer };
+  return {
+    ok: false,
+    seen: {
+      kind: "issuer",
+      issuer: shorten(issuer),
+      expected,
+      forwarded: headers !== undefined,
+      detail: `the issuer ${shorten(issuer)}, not ${expected}`,
+    },
+  };
 }
 
 /** One client_credentials token request: ok when a 2xx JSON answer holds an access_token. */
@@ -363,7 +487,17 @@ async function waitForReady(options) {
 
   const discovery = await pollUntil(deadline, clock, pollIntervalMs, (ms) => probeDiscovery(fetchImpl, discoveryUrl, ms));
   if (!discovery.ok) fail("discovery", discoveryUrl, discovery.seen);
-  const issuer = discovery.document.issuer;
+  let issuer = discovery.document.issuer;
+
+  const publicUrl = options.publicUrl || options.url;
+  if (options.verifyIssuer !== false) {
+    const forwardedFetch = options.forwardedFetch || requestWithHeaders;
+    const checked = await pollUntil(deadline, clock, pollIntervalMs, (ms) =>
+      probeIssuer(fetchImpl, forwardedFetch, { url: options.url, publicUrl }, ms),
+    );
+    if (!checked.ok) fail("issuer", discoveryUrl, { ...checked.seen, publicUrl });
+    issuer = checked.issuer;
+  }
 
   if (verifyToken) {
     const tokenEndpoint = resolveTokenEndpoint(options.url, discovery.document);
@@ -385,7 +519,7 @@ async function waitForReady(options) {
     }
   }
 
-  return { issuer, tokenVerified: verifyToken, elapsedMs: Math.round(clock.now() - started) };
+  return { issuer, issuerVerified: options.verifyIssuer !== false, tokenVerified: verifyToken, elapsedMs: Math.round(clock.now() - started) };
 }
 
 // ---------------------------------------------------------------------------
@@ -396,10 +530,55 @@ function formatSeconds(ms) {
   return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)} s`;
 }
 
+/**
+ * What to change when the service advertises another issuer than the URL Creatio uses: by what differs, the
+ * scheme (forwarded headers, ForceHttpsSchemeInRequests), the host (the Host header the proxy passes) or the path.
+ */
+function issuerAdvice(lastSeen) {
+  let advertised;
+  try {
+    advertised = new URL(lastSeen.issuer);
+  } catch {
+    return "The advertised issuer is not a URL: check what answers at this address.";
+  }
+  const expected = new URL(lastSeen.expected);
+  const asked = lastSeen.forwarded
+    ? `This check asked the service the way a proxy forwards Creatio's request (Host: ${expected.host}, X-Forwarded-Proto: ${expected.protocol.slice(0, -1)}). `
+    : "";
+  if (advertised.protocol !== expected.protocol) {
+    if (expected.protocol === "https:") {
+      return (
+        asked +
+        "The service does not know that Creatio reaches it over https, as it does behind a proxy or load balancer that terminates TLS: " +
+        "turn on forwarded headers (proxy.forwardedHeaders, on by default when publicUrl differs from url; Creatio 8.0.8 and later) and have the proxy set X-Forwarded-Proto, " +
+        "or from Creatio 8.3.1 set forceHttpsSchemeInRequests to true; or give publicUrl with the scheme Creatio really uses."
+      );
+    }
+    return (
+      asked +
+      "The service advertises https while Creatio is given an http URL: ForceHttpsSchemeInRequests (true by default in the service from Creatio 8.3.1) or an X-Forwarded-Proto of https makes it do so. " +
+      "Give publicUrl with https if Creatio reaches the service over https, or set forceHttpsSchemeInRequests to false."
+    );
+  }
+  if (advertised.host !== expected.host) {
+    return (
+      asked +
+      "The service takes the host from the request's Host header and reads no X-Forwarded-Host: " +
+      "the proxy must pass the original Host header (nginx: proxy_set_header Host $http_host; HAProxy passes it unchanged), and publicUrl must be the address Creatio uses."
+    );
+  }
+  return (
+    asked +
+    "The service answers at the root of its host: its issuer and endpoints never carry a path, and it reads no path prefix from a proxy. " +
+    "Give the service a host name (or port) of its own at the proxy and set publicUrl to it, without a path."
+  );
+}
+
 /** What to check next, from the phase and kind of the last thing seen. */
 function adviceFor(lastSeen, clientId) {
   const { phase, kind, status, oauthError } = lastSeen;
-  if (phase === "discovery") {
+  if (phase === "issuer" && kind === "issuer") return issuerAdvice(lastSeen);
+  if (phase === "discovery" || phase === "issuer") {
     if (kind === "tls") {
       return "Check the certificate the site presents (trusted, matching the host name), or use the http:// address for a local check.";
     }
@@ -448,7 +627,19 @@ function adviceFor(lastSeen, clientId) {
 
 /** One paragraph: what was polled, for how long, the last thing seen, and what to check next. */
 function formatTimeoutMessage({ url, timeoutMs, clientId, lastSeen }) {
-  const step = lastSeen.phase === "discovery" ? "discovery document" : "client_credentials token request";
+  if (lastSeen.phase === "issuer" && lastSeen.kind === "issuer") {
+    return (
+      `Identity Service at ${url} was not ready after ${formatSeconds(timeoutMs)}: it advertises the issuer ${lastSeen.issuer}, ` +
+      `but Creatio is given ${lastSeen.expected} (publicUrl, or url without one), and Creatio's discovery client requires the issuer to be that URL. ` +
+      adviceFor(lastSeen, clientId)
+    );
+  }
+  const step =
+    lastSeen.phase === "discovery"
+      ? "discovery document"
+      : lastSeen.phase === "issuer"
+        ? `discovery document, asked for the issuer Creatio sees at ${lastSeen.publicUrl},`
+        : "client_credentials token request";
   return (
     `Identity Service at ${url} was not ready after ${formatSeconds(timeoutMs)}: ` +
     `the ${step} at ${lastSeen.endpoint} did not succeed; last seen: ${lastSeen.detail}. ` +
@@ -496,12 +687,21 @@ function readStdin(stream) {
   });
 }
 
+let finishing = false;
+
 function finish(stream, text, code) {
+  finishing = true;
   stream.write(text + "\n", () => process.exit(code));
 }
 
 async function main() {
   let secret = "";
+  // Nothing left to wait for before an answer was printed: fail rather than end with exit code 0 and nothing checked.
+  process.once("beforeExit", () => {
+    if (!finishing) {
+      finish(process.stderr, "readiness: unexpected failure: the check ended before any answer or timeout (a request neither completed nor failed)", EXIT_NOT_READY);
+    }
+  });
   try {
     const config = parseConfig(process.env);
     if (config.verifyToken) {
@@ -528,6 +728,8 @@ async function main() {
 
 module.exports = {
   waitForReady,
+  canonicalUrl,
+  forwardedRequestHeaders,
   parseConfig,
   parseStdinSecret,
   resolveTokenEndpoint,

@@ -12,25 +12,34 @@
  *     no "Clients" table: nothing to do (the service creates its tables and seeds the empty table);
  *     no row for the client id: insert the client (and its child rows);
  *     a stored field differs from the configuration (name, lifetimes, grant types, scopes, redirect URIs, properties,
- *       disabled), or a client id that differs only in case holds the id under a case-insensitive collation: delete it
- *       and insert the configured client, and print a new `restartToken`, which the deployment feeds into the
- *       service's inputs so that the service restarts in the same run (dropping a copy it may cache for 15 minutes);
+ *       disabled), or a client id that differs only in case holds the id under a case-insensitive collation: replace
+ *       it in place, keeping its "Clients" row (its "Id", which IdentityServer4 reads its child rows by): update the
+ *       row's columns (its id included), delete and insert its rows in the child tables written here (grant types,
+ *       scopes, redirect URIs, post-logout redirect URIs, properties, secrets), leave the rows of other tables that
+ *       reference it, and delete other rows holding the id under the collation (a client that loses the grant type
+ *       needing its redirect URIs keeps them until the retire step); then print a new `restartToken`, which the
+ *       deployment feeds into the service's inputs so that the service restarts in the same run (dropping a copy it
+ *       may cache for 15 minutes);
  *     only the secret is new: add it as a second secret row (IdentityServer4 accepts any of a client's secrets),
  *       so the old credentials keep working;
  *     otherwise nothing.
  *     Before it writes anything it reads the columns of the tables it inserts into, and refuses (changing nothing)
  *     when one of them requires a value it cannot give.
+ *   Both steps first check that the login holds every grant re-seeding needs (docs/reseed.md) and refuse, before
+ *   reading a client row, naming each missing privilege and its GRANT statement; then (PostgreSQL) lock "Clients" for
+ *   the transaction.
  *   retire   (after the new client is in service)
  *     when the configured client with its configured secret is in the database: delete the client ids this step
- *     or the prepare step put in service before (their previous outputs) and every other secret of the configured
- *     client; else nothing, and the ids stay pending for its next run.
+ *     or the prepare step put in service before (their previous outputs), every other secret of the configured
+ *     client and the redirect URIs the prepare step kept; else nothing, and the ids stay pending for its next run.
  *
  * Client ids are compared as IdentityServer4 compares them, exactly (EntityFramework.Storage ClientStore.cs:52-76 @
  * 4.1.2 filters the rows of its query by ordinal equality): SQL Server's default collation, and a case-insensitive
  * PostgreSQL collation, also return ids that differ in case.
  * Secrets are compared as IdentityServer4 stores them, Base64(SHA-256(secret)); the script never sees a secret.
  *
- * Run as `node reseed.js` by a local command with `addPreviousOutputInEnv: true`.
+ * Run as `node reseed.js` by a local command with `addPreviousOutputInEnv: true`, on the machine that runs Pulumi, or
+ * bundled with its drivers in a container next to the service by reseed-container.js.
  *   Environment:
  *     RESEED_DB_PROVIDER     "Postgres" or "MsSqlServer" (the service's DbProvider)
  *     PULUMI_COMMAND_STDOUT  this step's previous stdout (set by the command provider on update only)
@@ -39,10 +48,15 @@
  *                                    "AllowedScopes", "RedirectUris", "PostLogoutRedirectUris", "Properties": {...},
  *                                    "IdentityTokenLifetime", "AccessTokenLifetime"}}
  *   Standard output: exactly one JSON line,
- *     prepare: {"clientId", "deletedClients", "insertedClients", "addedSecrets", "restartToken", "supersededClientIds"}
+ *     prepare: {"clientId", "deletedClients", "insertedClients", "updatedClients", "addedSecrets", "restartToken",
+ *               "supersededClientIds"}, and "tablesMissing": true when there is no "Clients" table yet
  *     retire:  {"clientId", "retiredClients", "retiredSecrets", "pendingClientIds"}
  *   The retire step's input may add "supersededClientIds": the prepare step's list of that name (the client id it
  *   prepared before, when another one replaces it), so that a retire step created in the same run still knows it.
+ *   It also adds "tablesMissingAtPrepare": true when the prepare step of the same run found no "Clients" table (the
+ *   service then created the tables and seeded only the configured client): the retire step has nothing to retire.
+ *   Where the step runs elsewhere, its input adds "runner" ("container"; "local" when absent), which changes the
+ *   advice only, and "previousStdout", in place of PULUMI_COMMAND_STDOUT.
  *   Exit codes: 0 done (or nothing to do), 1 database error or a table it cannot write (nothing changed), 2 bad input.
  *
  * Messages name the database host and database, never the password or the connection string.
@@ -63,10 +77,31 @@ const DEFAULT_PG_PORT = 5432;
 /** Npgsql defaults: Timeout=15 (connect, seconds), Command Timeout=30 (seconds). */
 const DEFAULT_CONNECT_TIMEOUT_SECONDS = 15;
 const DEFAULT_COMMAND_TIMEOUT_SECONDS = 30;
-const NO_REACH_HINT =
-  "If the machine running Pulumi reaches the database under another address, set `database.reseedConnectionString`; " +
-  "if it cannot reach the database at all, set `client.reseed: false` and delete the client's rows from " +
-  '"Clients" and its child tables by hand before the service restarts.';
+/**
+ * Where the script runs, as the input's "runner" says: the machine that runs Pulumi (`local`, the default), a one-shot
+ * container on the service's networks (`container`), or the IIS server (`server`). It changes the advice only.
+ */
+const RUNNERS = {
+  local: {
+    here: "the machine that runs Pulumi",
+    noReach:
+      "If the machine that runs Pulumi reaches the database under another address, set `database.reseedConnectionString`; " +
+      'if it cannot reach the database at all, run re-seeding next to the service (`client.reseedRunner`), or set `client.reseed: false` ' +
+      'and delete the client\'s rows from "Clients" and its child tables by hand before the service restarts.',
+  },
+  container: {
+    here: "the re-seed container on the service's networks",
+    noReach:
+      "The container joins the networks the service uses (`docker.networks`, or the Swarm service's networks); give " +
+      "`database.reseedConnectionString` with the address the service's network reaches the database at, or set " +
+      "`client.reseedRunner: \"local\"` to re-seed from the machine that runs Pulumi.",
+  },
+  server: {
+    here: "the IIS server",
+    noReach:
+      "The IIS server reaches the database as the site does; give `database.reseedConnectionString` with the address the server reaches it at.",
+  },
+};
 
 /** Bad input: exit 2, the message says what to fix. */
 class ConfigError extends Error {
@@ -211,7 +246,7 @@ function describeTarget(provider, connectionString) {
   try {
     if (provider === "Postgres") {
       const c = pgConfigFromConnectionString(connectionString);
-      return { host: `${c.host}:${c.port}`, database: c.database || "(default database)", password: c.password };
+      return { host: `${c.host}:${c.port}`, database: c.database || "(default database)", user: c.user, password: c.password };
     }
     // mssql's own reading of the string (Data Source/Server "host\\instance,port", Initial Catalog, ...).
     const c = require("mssql").ConnectionPool.parseConnectionString(connectionString);
@@ -238,10 +273,27 @@ const CLIENT_LISTS = [
 ];
 /** The scalar fields of a client, columns of "Clients". */
 const CLIENT_COLUMNS = ["ClientName", "IdentityTokenLifetime", "AccessTokenLifetime"];
+/**
+ * The grant types IdentityServer4 drops a client for when it has no redirect URI ("No redirect URI configured.",
+ * IdentityServer4 src/IdentityServer4/src/Validation/Default/DefaultClientConfigurationValidator.cs:119-135 @ 4.1.2).
+ */
+const REDIRECT_GRANT_TYPES = ["authorization_code", "hybrid", "implicit"];
 const SECRETS_TABLE = "ClientSecrets";
+const REDIRECT_URIS_TABLE = "ClientRedirectUris";
 const PROPERTIES_TABLE = "ClientProperties";
 /** The tables an inserted client is written to, "Clients" first. */
 const INSERTED_TABLES = [CLIENTS_TABLE, "ClientGrantTypes", "ClientScopes", "ClientRedirectUris", "ClientPostLogoutRedirectUris", PROPERTIES_TABLE, SECRETS_TABLE];
+/**
+ * The privileges re-seeding needs on each table it writes, as [table, privilege] in the order they are reported:
+ * "Clients" is read to compare, inserted into, updated by a replacement in place and deleted from (a retired client,
+ * another row holding the id in another case); its child tables are read, and a replacement deletes and inserts their
+ * rows (as do a new and a retired secret). A table that references "Clients" and is not one of them
+ * (IdentityServer4's "ClientClaims", "ClientCorsOrigins", "ClientIdPRestrictions") needs DELETE and SELECT on its
+ * referencing column only, which the DELETE's condition reads. docs/reseed.md lists the statements.
+ */
+const CLIENT_TABLE_PRIVILEGES = INSERTED_TABLES.flatMap((table) =>
+  (table === CLIENTS_TABLE ? ["SELECT", "INSERT", "UPDATE", "DELETE"] : ["SELECT", "INSERT", "DELETE"]).map((privilege) => [table, privilege]),
+);
 /** IdentityServer4's type of a hashed shared secret. */
 const SHARED_SECRET = "SharedSecret";
 const ACTIONS = ["prepare", "retire"];
@@ -266,11 +318,29 @@ function parseInput(text) {
   if (typeof input.connectionString !== "string" || input.connectionString === "") {
     throw new ConfigError('standard input has no "connectionString" (a non-empty string is required)');
   }
+  if (input.tablesMissingAtPrepare !== undefined && typeof input.tablesMissingAtPrepare !== "boolean") {
+    throw new ConfigError('standard input\'s "tablesMissingAtPrepare" must be true or false');
+  }
   const superseded = input.supersededClientIds === undefined ? [] : input.supersededClientIds;
   if (!Array.isArray(superseded) || superseded.some((id) => typeof id !== "string" || id === "")) {
     throw new ConfigError('standard input\'s "supersededClientIds" must be an array of client ids');
   }
-  return { action: input.action, connectionString: input.connectionString, client: parseClient(input.client), supersededClientIds: superseded };
+  const runner = input.runner === undefined ? "local" : input.runner;
+  if (!Object.hasOwn(RUNNERS, runner)) {
+    throw new ConfigError(`standard input's "runner" must be one of ${Object.keys(RUNNERS).join(", ")}`);
+  }
+  if (input.previousStdout !== undefined && typeof input.previousStdout !== "string") {
+    throw new ConfigError('standard input\'s "previousStdout" must be a string (the step\'s previous standard output)');
+  }
+  return {
+    action: input.action,
+    connectionString: input.connectionString,
+    client: parseClient(input.client),
+    supersededClientIds: superseded,
+    tablesMissingAtPrepare: input.tablesMissingAtPrepare === true,
+    runner,
+    previousStdout: input.previousStdout,
+  };
 }
 
 /** The client as the service will store it: secrets as IdentityServer4 hashes them, never in clear. */
@@ -380,21 +450,54 @@ function propertyEntries(properties) {
   return Object.entries(properties || {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+const needsRedirectUris = (grantTypes) => grantTypes.some((grantType) => REDIRECT_GRANT_TYPES.includes(grantType));
+
+/**
+ * The stored redirect URIs a replacement keeps for now: those of a client that loses the last grant type needing them
+ * and gets none. IdentityServer4 reads the grant types and the redirect URIs in separate queries (grant types first,
+ * ClientStore.cs:52-76 @ 4.1.2): a request that read the old grant types just before the replacement and the redirect
+ * URIs just after it would see a grant that needs a redirect URI without one, and drop the client (`invalid_client`).
+ * With the old redirect URIs kept, every mix of old and new rows is a valid client; the retire step removes them
+ * once the grant types are the configured ones (`leftoverRedirectUris`).
+ */
+function redirectUrisToKeep(desired, stored) {
+  const dropped = needsRedirectUris(stored.AllowedGrantTypes) && !needsRedirectUris(desired.AllowedGrantTypes);
+  return dropped && desired.RedirectUris.length === 0 ? stored.RedirectUris : [];
+}
+
+/**
+ * Stored redirect URIs the configuration does not have, of a client whose grant types, stored and configured, need
+ * none: what a replacement kept (`redirectUrisToKeep`), or an edit by hand. Removing them cannot make a request fail.
+ */
+function leftoverRedirectUris(desired, stored) {
+  const unused = !needsRedirectUris(stored.AllowedGrantTypes) && !needsRedirectUris(desired.AllowedGrantTypes);
+  return unused && desired.RedirectUris.length === 0 ? stored.RedirectUris : [];
+}
+
 /**
  * Before the service (re)starts. Whatever rule the service seeds by, the rows must match the configuration before it
  * starts:
  *   - no such client: insert it;
  *   - a field differs (a changed setting, or an edit by hand), or ids that differ only in case hold the client id
- *     under the database's collation: replace the client, the service must restart;
+ *     under the database's collation: replace the client in place (`updateClientId`: the stored row that keeps its
+ *     "Id" and gets the configured values, its id included; `deleteClientIds`: the other rows that hold the id), the
+ *     service must restart; when the client loses the grant that needs its redirect URIs, they stay until the retire
+ *     step (`keepRedirectUris`, see `redirectUrisToKeep`);
  *   - only the secret is new: add it as one more secret, the old one keeps working until it is retired;
  *   - otherwise: nothing to do.
  * `collidingClientIds` are the stored ids equal to the configured one under the database's comparison but not exactly.
+ * The row is kept because IdentityServer4 reads a client in several queries and attaches the child rows to the row it
+ * read first by its "Id" (EntityFramework.Storage ClientStore.cs:52-76 @ 4.1.2): a request that read the row before
+ * a replacement and its child rows after it would find none under a deleted row's "Id".
  */
 function planPrepare(desired, stored, collidingClientIds = []) {
   if (collidingClientIds.length > 0) {
+    const [kept, ...others] = stored ? [desired.ClientId, ...collidingClientIds] : collidingClientIds;
     return {
       action: "replace",
-      deleteClientIds: [...collidingClientIds, ...(stored ? [desired.ClientId] : [])],
+      updateClientId: kept,
+      deleteClientIds: others,
+      keepRedirectUris: stored ? redirectUrisToKeep(desired, stored) : [],
       reason:
         `client id ${collidingClientIds.map((id) => JSON.stringify(id)).join(", ")} differs from ${JSON.stringify(desired.ClientId)} only in case ` +
         "and holds it under the database's case-insensitive collation (the service compares ids exactly, so it would never find the configured client)",
@@ -403,7 +506,13 @@ function planPrepare(desired, stored, collidingClientIds = []) {
   if (!stored) return { action: "insert", reason: "the client is not in the database" };
   const differences = clientDifferences(desired, stored);
   if (differences.length > 0) {
-    return { action: "replace", deleteClientIds: [desired.ClientId], reason: `the stored client differs from its configuration in ${differences.join(", ")}` };
+    return {
+      action: "replace",
+      updateClientId: desired.ClientId,
+      deleteClientIds: [],
+      keepRedirectUris: redirectUrisToKeep(desired, stored),
+      reason: `the stored client differs from its configuration in ${differences.join(", ")}`,
+    };
   }
   const missing = desired.SecretHashes.filter((hash) => !stored.SecretHashes.includes(hash));
   if (missing.length > 0) return { action: "addSecrets", secretHashes: missing, reason: "a new secret: added next to the current one" };
@@ -412,20 +521,24 @@ function planPrepare(desired, stored, collidingClientIds = []) {
 
 /**
  * After the new client is in service: retire the credentials it replaces (clients this step put in service before,
- * those the prepare step saw replaced, and every other secret of the configured client). Nothing is retired unless
- * the configured client with its configured secret is in the database: retiring would otherwise leave no working
- * credentials; the client ids then stay pending for the next run.
+ * those the prepare step saw replaced, and every other secret of the configured client) and the redirect URIs the
+ * prepare step kept (`leftoverRedirectUris`). Nothing is retired unless the configured client with its configured
+ * secret is in the database (those redirect URIs aside): retiring would otherwise leave no working credentials; the
+ * client ids then stay pending for the next run.
  */
 function planRetire(desired, stored, previous, supersededClientIds = []) {
   const candidates = sortedSet([...(previous ? [previous.clientId, ...previous.pendingClientIds] : []), ...supersededClientIds]).filter(
     (id) => id !== desired.ClientId,
   );
-  const inService = stored && clientDifferences(desired, stored).length === 0 && desired.SecretHashes.every((h) => stored.SecretHashes.includes(h));
+  const leftover = stored ? leftoverRedirectUris(desired, stored) : [];
+  const differences = stored ? clientDifferences(desired, stored).filter((field) => !(field === "RedirectUris" && leftover.length > 0)) : [];
+  const inService = stored && differences.length === 0 && desired.SecretHashes.every((h) => stored.SecretHashes.includes(h));
   if (!inService) {
     return {
       action: "none",
       clientIds: [],
       secretHashes: [],
+      redirectUris: [],
       pendingClientIds: candidates,
       reason: "the configured client is not in the database as configured yet: nothing retired",
     };
@@ -434,6 +547,7 @@ function planRetire(desired, stored, previous, supersededClientIds = []) {
     action: "retire",
     clientIds: candidates,
     secretHashes: stored.SecretHashes.filter((hash) => !desired.SecretHashes.includes(hash)),
+    redirectUris: leftover,
     pendingClientIds: [],
   };
 }
@@ -488,7 +602,8 @@ const INSERTED_CHILDREN = [
  * What inserting the client writes, from the columns of each table (`columns`: table -> [{name, required}], or
  * undefined when the table does not exist; `required`: NOT NULL without a default, not generated). A required column
  * this script cannot fill, or a table or column it needs that is missing, is a problem; the caller refuses before
- * changing anything. `now` fills "Created". Pure.
+ * changing anything. `now` fills "Created". `childTables` are the child tables of the client that exist, rows or not:
+ * those a replacement empties and fills again. Pure.
  */
 function planInsertion(desired, columns, now) {
   const problems = [];
@@ -503,7 +618,7 @@ function planInsertion(desired, columns, now) {
     }
     return Object.fromEntries(Object.entries(values).filter(([name]) => names.has(name)));
   };
-  if (!columns[CLIENTS_TABLE]) return { problems: [`table "${CLIENTS_TABLE}" does not exist`], client: {}, children: [] };
+  if (!columns[CLIENTS_TABLE]) return { problems: [`table "${CLIENTS_TABLE}" does not exist`], client: {}, children: [], childTables: [] };
   const clientValues = {
     ...CLIENT_DEFAULTS,
     ClientId: desired.ClientId,
@@ -517,18 +632,20 @@ function planInsertion(desired, columns, now) {
     if (!(needed in client)) problems.push(`"${CLIENTS_TABLE}" has no column "${needed}"`);
   }
   const children = [];
+  const childTables = [];
   for (const [table, rowsOf, optional] of INSERTED_CHILDREN) {
     const rows = rowsOf(desired).map((row) => (table === SECRETS_TABLE ? { ...row, Created: now } : row));
     if (!columns[table]) {
       if (!optional && rows.length > 0) problems.push(`table "${table}" does not exist`);
       continue;
     }
+    childTables.push(table);
     const shaped = rows.map((row) => shape(table, row, true));
     const missing = rows.length > 0 ? Object.keys(rows[0]).filter((name) => name !== "Created" && !(name in shaped[0])) : [];
     for (const name of missing) problems.push(`"${table}" has no column "${name}"`);
     if (shaped.length > 0) children.push({ table, rows: shaped });
   }
-  return { problems: [...new Set(problems)], client, children };
+  return { problems: [...new Set(problems)], client, children, childTables };
 }
 
 /** Refuses an insertion with problems: what is wrong, that nothing changed, and the ways out. */
@@ -539,6 +656,23 @@ function refuseInsertion(problems, desired) {
       "(its configuration is the service's Clients setting) or give such columns a default, then run again; or set `client.reseed: false` " +
       "and manage the client rows by hand.",
   );
+}
+
+/** The "Clients" columns a replacement updates in place: every value an insertion writes but "Created" (the row keeps it). */
+function updatedColumns(insertion) {
+  return Object.entries(insertion.client).filter(([name]) => name !== "Created");
+}
+
+/** Inserts an insertion's child rows for the client row `rowId` with a store's `insertRow`; returns how many. */
+async function insertChildRows(insertRow, rowId, children) {
+  let childRows = 0;
+  for (const { table, rows } of children) {
+    for (const row of rows) {
+      await insertRow(table, { ...row, ClientId: rowId });
+      childRows++;
+    }
+  }
+  return childRows;
 }
 
 function newRestartToken() {
@@ -590,6 +724,16 @@ async function withPostgres(connectionString, work) {
   }
 }
 
+/** The schema names of a PostgreSQL `search_path` setting, `"$user"` as the session's user. */
+function searchPathSchemas(searchPath, user) {
+  return String(searchPath)
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean)
+    .map((item) => (item.startsWith('"') && item.endsWith('"') ? item.slice(1, -1).replace(/""/g, '"') : item.toLowerCase()))
+    .map((item) => (item === "$user" ? user : item));
+}
+
 /** The client tables of one PostgreSQL database, found through the connection's search path. */
 function postgresStore(client, pg) {
   const id = pg.escapeIdentifier;
@@ -610,12 +754,86 @@ function postgresStore(client, pg) {
     );
     return (tables = { oid, name, secretColumns: new Set(columns.rows.map((r) => r.attname)) });
   }
+  // A timestamp without a time zone ignores the offset: the UTC text is stored as UTC, as Entity Framework stores it.
+  const pgValue = (v) => (v instanceof Date ? v.toISOString() : v);
+  async function insertRow(table, row, returning = "") {
+    const t = await locate();
+    const names = Object.keys(row);
+    return client.query(
+      `INSERT INTO ${t.name(table)} (${names.map(id).join(", ")}) VALUES (${names.map((_, i) => `$${i + 1}`).join(", ")})${returning}`,
+      names.map((name) => pgValue(row[name])),
+    );
+  }
   return {
+    async missingGrants() {
+      const user = (await client.query("SELECT current_user AS name")).rows[0].name;
+      const t = await locate();
+      const grant = (privilege, kind, what) => ({
+        privilege: `${privilege} on ${kind ? `${kind.toLowerCase()} ` : ""}${what}`,
+        grant: `GRANT ${privilege} ON ${kind ? `${kind} ` : ""}${what} TO ${id(user)};`,
+      });
+      if (!t) {
+        // Without USAGE a schema drops out of the search path, and its "Clients" with it: that is not a first deploy.
+        const schemas = searchPathSchemas((await client.query("SELECT current_setting('search_path') AS path")).rows[0].path, user);
+        const hidden = await client.query(
+          `SELECT DISTINCT n.nspname AS schema FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relname = $1 AND c.relkind IN ('r', 'p') AND n.nspname = ANY($2::text[]) AND NOT has_schema_privilege(n.oid, 'USAGE')`,
+          [CLIENTS_TABLE, schemas],
+        );
+        return { user, missing: hidden.rows.map((r) => grant("USAGE", "SCHEMA", id(r.schema))) };
+      }
+      const missing = [];
+      const tables = await client.query(
+        `SELECT c.oid, c.relname AS table, p.privilege, has_table_privilege(c.oid, p.privilege) AS granted
+           FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS p(relname, privilege, position)
+           JOIN pg_catalog.pg_class c ON c.relname = p.relname
+          WHERE c.relnamespace = (SELECT relnamespace FROM pg_catalog.pg_class WHERE oid = $1) AND c.relkind IN ('r', 'p')
+          ORDER BY p.position`,
+        [t.oid, CLIENT_TABLE_PRIVILEGES.map(([table]) => table), CLIENT_TABLE_PRIVILEGES.map(([, privilege]) => privilege)],
+      );
+      for (const r of tables.rows) if (!r.granted) missing.push(grant(r.privilege, "", t.name(r.table)));
+      const clientTables = [...new Set(tables.rows.map((r) => r.oid))];
+      // nextval() of a serial column's sequence needs USAGE; an identity column's does not.
+      const sequences = await client.query(
+        `SELECT sn.nspname AS schema, sc.relname AS name FROM pg_catalog.pg_attribute a
+           CROSS JOIN LATERAL (SELECT pg_get_serial_sequence(a.attrelid::regclass::text, a.attname)::regclass AS oid) s
+           JOIN pg_catalog.pg_class sc ON sc.oid = s.oid
+           JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace
+          WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped AND a.atthasdef AND a.attidentity = ''
+            AND NOT has_sequence_privilege(s.oid, 'USAGE') AND NOT has_sequence_privilege(s.oid, 'UPDATE')
+          ORDER BY array_position($2::text[], (SELECT relname::text FROM pg_catalog.pg_class WHERE oid = a.attrelid)), 2`,
+        [clientTables, INSERTED_TABLES],
+      );
+      for (const r of sequences.rows) missing.push(grant("USAGE", "SEQUENCE", `${id(r.schema)}.${id(r.name)}`));
+      const referencing = await client.query(
+        `SELECT DISTINCT n.nspname AS schema, c.relname AS table, a.attname AS column,
+                has_column_privilege(c.oid, a.attnum, 'SELECT') AS can_select, has_table_privilege(c.oid, 'DELETE') AS can_delete
+           FROM pg_catalog.pg_constraint con
+           JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+           JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = ANY(con.conkey)
+          WHERE con.contype = 'f' AND con.confrelid = $1 AND NOT (con.conrelid = ANY($2::oid[]))
+          ORDER BY 1, 2, 3`,
+        [t.oid, clientTables],
+      );
+      for (const r of referencing.rows) {
+        const table = `${id(r.schema)}.${id(r.table)}`;
+        if (!r.can_select) missing.push(grant(`SELECT (${id(r.column)})`, "", table));
+        if (!r.can_delete && !missing.some((m) => m.privilege === `DELETE on ${table}`)) missing.push(grant("DELETE", "", table));
+      }
+      return { user, missing };
+    },
+    async lockClients() {
+      // Held to the end of the transaction: the read, the decision and the writes see no other writer of "Clients", and
+      // two re-seeds run one after the other. Any of UPDATE, DELETE, TRUNCATE (from PostgreSQL 17 also MAINTAIN) allows
+      // this mode (PostgreSQL's LOCK reference, "Notes"); the login holds UPDATE and DELETE, both checked above.
+      await client.query(`LOCK TABLE ${(await locate()).name(CLIENTS_TABLE)} IN SHARE ROW EXCLUSIVE MODE`);
+    },
     async readClient(clientId) {
       const t = await locate();
       if (!t) return { stored: undefined, collidingClientIds: [] };
       const rows = await client.query(
-        `SELECT "Id", "ClientId", "Enabled", ${CLIENT_COLUMNS.map(id).join(", ")} FROM ${t.name(CLIENTS_TABLE)} WHERE "ClientId" = $1 FOR UPDATE`,
+        `SELECT "Id", "ClientId", "Enabled", ${CLIENT_COLUMNS.map(id).join(", ")} FROM ${t.name(CLIENTS_TABLE)} WHERE "ClientId" = $1`,
         [clientId],
       );
       const { exact, colliding } = matchClientId(rows.rows, clientId);
@@ -655,30 +873,29 @@ function postgresStore(client, pg) {
       return result;
     },
     async insertClient(insertion) {
+      const created = await insertRow(CLIENTS_TABLE, insertion.client, ' RETURNING "Id"');
+      return { childRows: await insertChildRows(insertRow, created.rows[0].Id, insertion.children) };
+    },
+    async replaceClient(clientId, replacement) {
       const t = await locate();
-      // A timestamp without a time zone ignores the offset: the UTC text is stored as UTC, as Entity Framework stores it.
-      const value = (v) => (v instanceof Date ? v.toISOString() : v);
-      const insert = (table, row, returning) => {
-        const names = Object.keys(row);
-        return client.query(
-          `INSERT INTO ${t.name(table)} (${names.map(id).join(", ")}) VALUES (${names.map((_, i) => `$${i + 1}`).join(", ")})${returning}`,
-          names.map((name) => value(row[name])),
-        );
-      };
-      const created = await insert(CLIENTS_TABLE, insertion.client, ' RETURNING "Id"');
-      let childRows = 0;
-      for (const { table, rows } of insertion.children) {
-        for (const row of rows) {
-          await insert(table, { ...row, ClientId: created.rows[0].Id }, "");
-          childRows++;
-        }
+      // The row cannot change under us: lockClients' SHARE ROW EXCLUSIVE lock on "Clients" is held since before the read.
+      const found = await client.query(`SELECT "Id", "ClientId" FROM ${t.name(CLIENTS_TABLE)} WHERE "ClientId" = $1`, [clientId]);
+      const rowId = matchClientId(found.rows, clientId).exact.Id;
+      const values = updatedColumns(replacement);
+      await client.query(
+        `UPDATE ${t.name(CLIENTS_TABLE)} SET ${values.map(([name], i) => `${id(name)} = $${i + 2}`).join(", ")} WHERE "Id" = $1`,
+        [rowId, ...values.map(([, v]) => pgValue(v))],
+      );
+      let deletedChildRows = 0;
+      for (const table of replacement.childTables) {
+        deletedChildRows += (await client.query(`DELETE FROM ${t.name(table)} WHERE "ClientId" = $1`, [rowId])).rowCount;
       }
-      return { childRows };
+      return { deletedChildRows, childRows: await insertChildRows(insertRow, rowId, replacement.children) };
     },
     async deleteClients(clientIds) {
       const t = await locate();
       if (!t || clientIds.length === 0) return { deletedClients: 0, deletedChildRows: 0 };
-      const found = await client.query(`SELECT "Id", "ClientId" FROM ${t.name(CLIENTS_TABLE)} WHERE "ClientId" = ANY($1::text[]) FOR UPDATE`, [clientIds]);
+      const found = await client.query(`SELECT "Id", "ClientId" FROM ${t.name(CLIENTS_TABLE)} WHERE "ClientId" = ANY($1::text[])`, [clientIds]);
       const rowIds = found.rows.filter((r) => clientIds.includes(r.ClientId)).map((r) => r.Id);
       if (rowIds.length === 0) return { deletedClients: 0, deletedChildRows: 0 };
       const children = await client.query(
@@ -730,6 +947,10 @@ function postgresStore(client, pg) {
       );
       return result.rowCount;
     },
+    async deleteRedirectUris(stored) {
+      const t = await locate();
+      return (await client.query(`DELETE FROM ${t.name(REDIRECT_URIS_TABLE)} WHERE "ClientId" = $1`, [stored.Id])).rowCount;
+    },
   };
 }
 
@@ -765,6 +986,11 @@ async function withMsSql(connectionString, work) {
   }
 }
 
+/** SQL Server's QUOTENAME for a name in a statement shown to the user. */
+function quoteName(name) {
+  return `[${String(name).replace(/]/g, "]]")}]`;
+}
+
 function msSqlStore(transaction, sql) {
   const request = () => new sql.Request(transaction);
   let tables;
@@ -788,7 +1014,48 @@ function msSqlStore(transaction, sql) {
     ids.forEach((v, i) => r.input(`row${i}`, sql.Int, v));
     return ids.map((_, i) => `@row${i}`).join(", ");
   };
+  async function insertRow(table, row) {
+    const r = request();
+    const names = Object.keys(row);
+    names.forEach((name, i) => r.input(`v${i}`, row[name]));
+    return r.query(`INSERT INTO ${(await locate()).name(table)} (${names.map((n) => `[${n}]`).join(", ")}) VALUES (${names.map((_, i) => `@v${i}`).join(", ")})`);
+  }
   return {
+    async missingGrants() {
+      const user = (await request().query(`SELECT USER_NAME() AS name`)).recordset[0].name;
+      const t = await locate();
+      // SQL Server shows a login only the tables it holds a permission on: without any, "Clients" looks absent.
+      if (!t) return { user, missing: [] };
+      const grant = (privilege, what) => ({ privilege: `${privilege} on ${what}`, grant: `GRANT ${privilege} ON ${what} TO ${quoteName(user)};` });
+      const missing = [];
+      for (const [table, privilege] of CLIENT_TABLE_PRIVILEGES) {
+        const granted = await request()
+          .input("table", sql.NVarChar(600), t.name(table))
+          .input("privilege", sql.NVarChar(30), privilege)
+          .query(`SELECT HAS_PERMS_BY_NAME(@table, N'OBJECT', @privilege) AS granted`);
+        if (granted.recordset[0].granted !== 1) missing.push(grant(privilege, t.name(table)));
+      }
+      const referencing = await request().input("clients", sql.Int, t.id).query(
+        `SELECT DISTINCT QUOTENAME(OBJECT_SCHEMA_NAME(fk.parent_object_id)) + N'.' + QUOTENAME(OBJECT_NAME(fk.parent_object_id)) AS name,
+                QUOTENAME(pc.name) AS [column], OBJECT_NAME(fk.parent_object_id) AS [table],
+                HAS_PERMS_BY_NAME(QUOTENAME(OBJECT_SCHEMA_NAME(fk.parent_object_id)) + N'.' + QUOTENAME(OBJECT_NAME(fk.parent_object_id)), N'OBJECT', N'SELECT', pc.name, N'COLUMN') AS canSelect,
+                HAS_PERMS_BY_NAME(QUOTENAME(OBJECT_SCHEMA_NAME(fk.parent_object_id)) + N'.' + QUOTENAME(OBJECT_NAME(fk.parent_object_id)), N'OBJECT', N'DELETE') AS canDelete
+           FROM sys.foreign_keys fk
+           JOIN sys.foreign_key_columns fkc ON fkc.constraint_object_id = fk.object_id
+           JOIN sys.columns pc ON pc.object_id = fkc.parent_object_id AND pc.column_id = fkc.parent_column_id
+          WHERE fk.referenced_object_id = @clients AND fk.parent_object_id <> fk.referenced_object_id
+          ORDER BY 1, 2`,
+      );
+      for (const r of referencing.recordset) {
+        if (INSERTED_TABLES.includes(r.table)) continue;
+        if (r.canSelect !== 1) missing.push(grant(`SELECT (${r.column})`, r.name));
+        if (r.canDelete !== 1 && !missing.some((m) => m.privilege === `DELETE on ${r.name}`)) missing.push(grant("DELETE", r.name));
+      }
+      return { user, missing };
+    },
+    async lockClients() {
+      // The reads take UPDLOCK on the rows they return, held to the end of the transaction.
+    },
     async readClient(clientId) {
       const t = await locate();
       if (!t) return { stored: undefined, collidingClientIds: [] };
@@ -836,25 +1103,29 @@ function msSqlStore(transaction, sql) {
     },
     async insertClient(insertion) {
       const t = await locate();
-      const insert = (table, row) => {
-        const r = request();
-        const names = Object.keys(row);
-        names.forEach((name, i) => r.input(`v${i}`, row[name]));
-        return r.query(`INSERT INTO ${t.name(table)} (${names.map((n) => `[${n}]`).join(", ")}) VALUES (${names.map((_, i) => `@v${i}`).join(", ")})`);
-      };
-      await insert(CLIENTS_TABLE, insertion.client);
+      await insertRow(CLIENTS_TABLE, insertion.client);
       const rows = await request()
         .input("clientId", sql.NVarChar(200), insertion.client.ClientId)
         .query(`SELECT [Id], [ClientId] FROM ${t.name(CLIENTS_TABLE)} WHERE [ClientId] = @clientId`);
-      const newId = matchClientId(rows.recordset, insertion.client.ClientId).exact.Id;
-      let childRows = 0;
-      for (const { table, rows: childRowsOfTable } of insertion.children) {
-        for (const row of childRowsOfTable) {
-          await insert(table, { ...row, ClientId: newId });
-          childRows++;
-        }
+      return { childRows: await insertChildRows(insertRow, matchClientId(rows.recordset, insertion.client.ClientId).exact.Id, insertion.children) };
+    },
+    async replaceClient(clientId, replacement) {
+      const t = await locate();
+      const found = await request()
+        .input("clientId", sql.NVarChar(200), clientId)
+        .query(`SELECT [Id], [ClientId] FROM ${t.name(CLIENTS_TABLE)} WITH (UPDLOCK) WHERE [ClientId] = @clientId`);
+      // The collation also returns ids that differ in case: the row kept is the one holding exactly this id.
+      const rowId = matchClientId(found.recordset, clientId).exact.Id;
+      const values = updatedColumns(replacement);
+      const update = request().input("id", sql.Int, rowId);
+      values.forEach(([, v], i) => update.input(`v${i}`, v));
+      await update.query(`UPDATE ${t.name(CLIENTS_TABLE)} SET ${values.map(([name], i) => `[${name}] = @v${i}`).join(", ")} WHERE [Id] = @id`);
+      let deletedChildRows = 0;
+      for (const table of replacement.childTables) {
+        const deleted = await request().input("id", sql.Int, rowId).query(`DELETE FROM ${t.name(table)} WHERE [ClientId] = @id`);
+        deletedChildRows += deleted.rowsAffected[0] || 0;
       }
-      return { childRows };
+      return { deletedChildRows, childRows: await insertChildRows(insertRow, rowId, replacement.children) };
     },
     async deleteClients(clientIds) {
       const t = await locate();
@@ -911,11 +1182,38 @@ function msSqlStore(transaction, sql) {
       const result = await r.query(`DELETE FROM ${(await locate()).name(SECRETS_TABLE)} WHERE [ClientId] = @id AND [Type] = @type AND [Value] IN (${list})`);
       return result.rowsAffected[0] || 0;
     },
+    async deleteRedirectUris(stored) {
+      const result = await request().input("id", sql.Int, stored.Id).query(`DELETE FROM ${(await locate()).name(REDIRECT_URIS_TABLE)} WHERE [ClientId] = @id`);
+      return result.rowsAffected[0] || 0;
+    },
   };
 }
 
 // ---------------------------------------------------------------------------
 // The two steps, on any store
+
+/**
+ * What both steps do first: refuse, before reading or changing a client row, when the login lacks a grant re-seeding
+ * needs (every grant of every path, so a missing one shows on the first run, not at the first rotation); then hold
+ * the lock on "Clients" for the rest of the transaction. Returns whether the tables exist.
+ */
+async function guard(store) {
+  const { user, missing } = await store.missingGrants();
+  if (missing.length > 0) throw refuseGrants(user, missing);
+  if (!(await store.tablesExist())) return false;
+  await store.lockClients();
+  return true;
+}
+
+/** Refuses a login that lacks grants: each missing privilege, that nothing changed, and the statements that fix it. */
+function refuseGrants(user, missing) {
+  return new RefusalError(
+    `the database user ${JSON.stringify(user)} lacks ${missing.length === 1 ? "a privilege" : "privileges"} re-seeding needs: ` +
+      `${missing.map((m) => m.privilege).join("; ")}. Nothing was changed. Grant ${missing.length === 1 ? "it" : "them"} as the tables' owner: ` +
+      `${missing.map((m) => m.grant).join(" ")} (docs/reseed.md lists every grant re-seeding needs), or set \`client.reseed: false\` ` +
+      "and manage the client rows by hand.",
+  );
+}
 
 /**
  * Before the service (re)starts: see `planPrepare`. The restart token changes whenever the stored client was replaced:
@@ -926,31 +1224,42 @@ async function prepare(store, desired, previous) {
     clientId: desired.ClientId,
     deletedClients: 0,
     insertedClients: 0,
+    updatedClients: 0,
     addedSecrets: 0,
     restartToken: previous ? previous.restartToken : "",
     // The client this step prepared before, when another one takes its place: for the retire step.
     supersededClientIds: previous && previous.clientId !== desired.ClientId ? [previous.clientId] : [],
   };
-  if (!(await store.tablesExist())) {
-    return { output, note: 'table "Clients" does not exist yet: the service creates it and inserts the client' };
+  if (!(await guard(store))) {
+    // Told to this run's retire step: the service then creates the tables and seeds only the configured client.
+    return { output: { ...output, tablesMissing: true }, note: 'table "Clients" does not exist yet: the service creates it and inserts the client' };
   }
   const { stored, collidingClientIds } = await store.readClient(desired.ClientId);
   const plan = planPrepare(desired, stored, collidingClientIds);
   if (plan.action === "insert" || plan.action === "replace") {
-    // Checked before anything is deleted: a table this script cannot write leaves the database as it was.
-    const insertion = planInsertion(desired, await store.columns(INSERTED_TABLES), new Date());
+    // Checked before anything is changed: a table this script cannot write leaves the database as it was.
+    const written = plan.keepRedirectUris && plan.keepRedirectUris.length > 0 ? { ...desired, RedirectUris: plan.keepRedirectUris } : desired;
+    const insertion = planInsertion(written, await store.columns(INSERTED_TABLES), new Date());
     if (insertion.problems.length > 0) throw refuseInsertion(insertion.problems, desired);
-    let deletedChildRows = 0;
-    if (plan.action === "replace") {
-      const deleted = await store.deleteClients(plan.deleteClientIds);
-      output.deletedClients = deleted.deletedClients;
-      deletedChildRows = deleted.deletedChildRows;
-      output.restartToken = newRestartToken();
+    if (plan.action === "insert") {
+      const inserted = await store.insertClient(insertion);
+      output.insertedClients = 1;
+      return { output, note: `${plan.reason}: inserted the configured client (${inserted.childRows} child row(s))` };
     }
-    const inserted = await store.insertClient(insertion);
-    output.insertedClients = 1;
-    const replaced = plan.action === "replace" ? `replaced it (deleted ${output.deletedClients} client(s) with ${deletedChildRows} child row(s)) and ` : "";
-    return { output, note: `${plan.reason}: ${replaced}inserted the configured client (${inserted.childRows} child row(s))` };
+    // Other rows holding the id under the collation go first, so that the kept row can take it exactly.
+    const deleted = plan.deleteClientIds.length > 0 ? await store.deleteClients(plan.deleteClientIds) : { deletedClients: 0, deletedChildRows: 0 };
+    output.deletedClients = deleted.deletedClients;
+    const replaced = await store.replaceClient(plan.updateClientId, insertion);
+    output.updatedClients = 1;
+    output.restartToken = newRestartToken();
+    const others = deleted.deletedClients > 0 ? `deleted ${deleted.deletedClients} other client(s) with ${deleted.deletedChildRows} child row(s) and ` : "";
+    const kept = written === desired ? "" : `; its ${written.RedirectUris.length} redirect URI(s) stay until the retire step, since it lost the grant type that needs them`;
+    return {
+      output,
+      note:
+        `${plan.reason}: ${others}replaced the client in place (its "Clients" row kept and updated, ` +
+        `${replaced.deletedChildRows} child row(s) replaced by ${replaced.childRows}; rows of other tables that reference it left alone)${kept}`,
+    };
   }
   if (plan.action === "addSecrets") {
     output.addedSecrets = await store.addSecrets(stored, plan.secretHashes);
@@ -959,14 +1268,25 @@ async function prepare(store, desired, previous) {
 }
 
 /** After the new client is in service: see `planRetire`. */
-async function retire(store, desired, previous, supersededClientIds) {
-  const stored = (await store.tablesExist()) ? (await store.readClient(desired.ClientId)).stored : undefined;
+async function retire(store, desired, previous, supersededClientIds, tablesMissingAtPrepare = false) {
+  if (tablesMissingAtPrepare) {
+    // Nothing this run could retire is in tables the service created after the prepare step; and a login that gets its
+    // grants once the tables exist (docs/reseed.md) has none of them yet.
+    const { pendingClientIds } = planRetire(desired, undefined, previous, supersededClientIds);
+    return {
+      output: { clientId: desired.ClientId, retiredClients: 0, retiredSecrets: 0, pendingClientIds },
+      note: 'the prepare step of this run found no table "Clients": the service created its tables and seeded the configured client, so there is nothing to retire',
+    };
+  }
+  const stored = (await guard(store)) ? (await store.readClient(desired.ClientId)).stored : undefined;
   const plan = planRetire(desired, stored, previous, supersededClientIds);
   const output = { clientId: desired.ClientId, retiredClients: 0, retiredSecrets: 0, pendingClientIds: plan.pendingClientIds };
   if (plan.action === "none") return { output, note: plan.reason };
   output.retiredClients = (await store.deleteClients(plan.clientIds)).deletedClients;
   output.retiredSecrets = await store.deleteSecrets(stored, plan.secretHashes);
-  return { output, note: `retired ${output.retiredClients} client(s) and ${output.retiredSecrets} other secret(s) of the client` };
+  const uris = plan.redirectUris.length > 0 ? await store.deleteRedirectUris(stored) : 0;
+  const urisNote = uris > 0 ? ` and ${uris} redirect URI(s) the client no longer needs` : "";
+  return { output, note: `retired ${output.retiredClients} client(s) and ${output.retiredSecrets} other secret(s) of the client${urisNote}` };
 }
 
 // ---------------------------------------------------------------------------
@@ -990,7 +1310,13 @@ function redact(text, secrets) {
  * One paragraph for a failed database step: which database, what went wrong, what to check.
  * Never contains the password or the connection string.
  */
-function describeError(err, provider, connectionString) {
+/** A PostgreSQL identifier quoted for a statement shown to the user. */
+function pgIdentifier(name) {
+  return `"${String(name).replace(/"/g, '""')}"`;
+}
+
+function describeError(err, provider, connectionString, runner = "local") {
+  const { here, noReach } = RUNNERS[runner];
   const target = describeTarget(provider, connectionString);
   const where = `the ${provider} database "${target.database}" at ${target.host}`;
   const code = err && (err.code || (err.originalError && err.originalError.code));
@@ -1000,29 +1326,35 @@ function describeError(err, provider, connectionString) {
   if (err && err.whileConnecting && !target.password && /password/i.test(detail)) {
     what =
       `${where} asks for a password, but the connection string has none (${detail}). Add Password=... to the connection ` +
-      "string (`database.reseedConnectionString` when only this machine's string lacks it). Nothing was changed.";
+      "string (`database.reseedConnectionString` when only re-seeding's string lacks it). Nothing was changed.";
   } else if (code === "57014" || code === "55P03") {
     what =
       `${where} did not answer in time (${detail}). Something may hold a lock on "Clients" or its child tables; ` +
       `raise Command Timeout in the connection string or retry. Nothing was changed.`;
   } else if (UNREACHABLE_CODES.has(code) || /timeout|timed out|terminated unexpectedly/i.test(detail)) {
     what =
-      `cannot reach ${where} (${detail}). Check the server name and port in the connection string and that this machine ` +
-      `can reach the database server (firewall, listen address, pg_hba.conf or SQL Server's TCP settings). ${NO_REACH_HINT}`;
+      `cannot reach ${where} from ${here} (${detail}). Check the server name and port in the connection string and that ${here} ` +
+      `can reach the database server (firewall, listen address, pg_hba.conf or SQL Server's TCP settings). ${noReach}`;
   } else if (code === "28000") {
     what =
-      `${where} refuses this login from this machine (${detail}). Check the server's pg_hba.conf for this client ` +
-      `address and user. ${NO_REACH_HINT}`;
+      `${where} refuses this login from ${here} (${detail}). Check the server's pg_hba.conf for this client ` +
+      `address and user. ${noReach}`;
   } else if (code === "28P01" || code === "ELOGIN") {
     what =
       `authentication failed on ${where} (${detail}). Check the user and password in the connection string ` +
-      `and that this login may connect from this machine.`;
+      `and that this login may connect from ${here}.`;
   } else if (code === "3D000" || number === 4060) {
     what = `${where} does not exist or cannot be opened (${detail}). Check the database name in the connection string.`;
+  } else if (err && err.whileConnecting && code === "42501") {
+    what =
+      `${where} refuses the connection (${detail}): the user needs CONNECT on the database ` +
+      `(GRANT CONNECT ON DATABASE ${pgIdentifier(target.database)} TO ${pgIdentifier(target.user)}; as the database's owner). Nothing was changed.`;
   } else if (code === "42501" || number === 229 || number === 230) {
     what =
-      `permission denied on ${where} (${detail}). The connection string's user needs SELECT, INSERT and DELETE on "Clients" ` +
-      `and its child tables, and DELETE on every table that references "Clients". Nothing was changed.`;
+      `permission denied on ${where} (${detail}). The connection string's user needs SELECT, INSERT, UPDATE and DELETE on ` +
+      `"Clients", SELECT, INSERT and DELETE on its child tables, and SELECT on the referencing column and DELETE on every ` +
+      `other table that references "Clients" ` +
+      `(docs/reseed.md lists the statements). Nothing was changed.`;
   } else if (err && err.whileConnecting) {
     what = `cannot connect to ${where} (${detail}). Nothing was changed.`;
   } else if (err && err.rolledBack) {
@@ -1044,15 +1376,16 @@ function describeError(err, provider, connectionString) {
 async function run({ provider, stdinText, previousStdout }, stores = { Postgres: withPostgres, MsSqlServer: withMsSql }) {
   const dbProvider = parseProvider(provider);
   const input = parseInput(stdinText);
-  const previous = parsePreviousOutput(previousStdout);
+  // The command provider's PULUMI_COMMAND_STDOUT locally; on stdin where the step runs elsewhere (its environment shows).
+  const previous = parsePreviousOutput(previousStdout ?? input.previousStdout);
   if (dbProvider === "Postgres") pgConfigFromConnectionString(input.connectionString); // bad strings are input errors
   else checkMsSqlConnectionString(input.connectionString);
   const step = input.action === "prepare" ? prepare : retire;
   try {
-    return await stores[dbProvider](input.connectionString, (store) => step(store, input.client, previous, input.supersededClientIds));
+    return await stores[dbProvider](input.connectionString, (store) => step(store, input.client, previous, input.supersededClientIds, input.tablesMissingAtPrepare));
   } catch (err) {
     const failure = new Error(
-      err instanceof RefusalError ? redact(`reseed: ${err.message}`, [input.connectionString]) : describeError(err, dbProvider, input.connectionString),
+      err instanceof RefusalError ? redact(`reseed: ${err.message}`, [input.connectionString]) : describeError(err, dbProvider, input.connectionString, input.runner),
     );
     failure.exitCode = EXIT_DB_ERROR;
     throw failure;

@@ -1,6 +1,8 @@
 /**
  * The Docker target: an image (pulled, or built from the extracted IdentityService.zip and never pushed) and a
- * container configured entirely through its environment, with the certificates uploaded into it (no host volume).
+ * container whose configuration is a settings file uploaded into it (`appsettings.Production.json`, which holds every
+ * secret), with the certificates uploaded next to it (no host volume). Its environment holds only what is not secret:
+ * where Kestrel listens, which settings file to read, and the user's own variables; `docker inspect` shows no secret.
  */
 import * as fs from "fs";
 import * as net from "net";
@@ -10,11 +12,16 @@ import * as docker from "@pulumi/docker";
 import { DockerBuild, DockerDeployment, RestartPolicy } from "../args";
 import { pfxFile, readPfxBase64 } from "../certificates";
 import { Claim, knownClaims } from "../claims";
-import { Setting, toEnvironment } from "../configuration";
+import { ManagedKey, mergeEnvironment, renderSettingsFile, Setting } from "../configuration";
+import { ManagedVariable, TargetManaged } from "../escapeHatches";
 import { pathForProviders } from "../providerPaths";
+import { forwardedHeadersEnvironment } from "../proxy";
 import { createLocalReadinessGate } from "../readiness";
 import { ArgumentCheck, checks, describe, isKnown } from "../validation";
-import { PlannedTarget } from "./target";
+import { CONTAINER_HTTP_PORT, checkedHealthCheck } from "./healthCheck";
+import { forwardedHeadersFor, PlannedTarget } from "./target";
+
+export { CONTAINER_HTTP_PORT } from "./healthCheck";
 
 export const DEFAULT_HTTP_PORT = 8090;
 export const DEFAULT_HTTPS_PORT = 8443;
@@ -24,11 +31,43 @@ export const DEFAULT_DOCKERFILE = "Dockerfile-OAuth";
 export const DEFAULT_RESTART_POLICY = RestartPolicy.UnlessStopped;
 
 /** Inside the container: the vendor's image serves on port 80 (and 443 for HTTPS) from /app. */
-export const CONTAINER_HTTP_PORT = 80;
 export const CONTAINER_HTTPS_PORT = 443;
 /** Next to the service, in its working directory /app (the vendor runs the image with `--workdir /app`). */
 export const CONTAINER_SIGNING_CERTIFICATE_PATH = "/app/signing-certificate.pfx";
 export const CONTAINER_TLS_CERTIFICATE_PATH = "/app/tls-certificate.pfx";
+
+/**
+ * ASP.NET Core's default host reads `appsettings.{Environment}.json` from the content root after `appsettings.json`;
+ * the environment is `Production` unless `ASPNETCORE_ENVIRONMENT` says otherwise, and the container targets set it,
+ * so that an image that names another environment still reads this file. The vendor's image runs from /app. Both
+ * container targets deliver the whole configuration in this file (Docker uploads it, Swarm mounts it as a secret).
+ */
+export const ASPNETCORE_ENVIRONMENT = "Production";
+export const SETTINGS_FILE_PATH = `/app/appsettings.${ASPNETCORE_ENVIRONMENT}.json`;
+/** The variable the container targets set so that the service reads the settings file. */
+export const SETTINGS_FILE_VARIABLES: readonly ManagedVariable[] = [
+    { name: "ASPNETCORE_ENVIRONMENT", purpose: `which makes the service read the settings file ${SETTINGS_FILE_PATH}`, secret: false },
+];
+
+/** The configuration key of the Kestrel certificate's password, written into the settings file (never the environment). */
+export const KESTREL_CERTIFICATE_PASSWORD_KEY = "Kestrel:Certificates:Default:Password";
+
+/** What the Docker target sets in the container's environment and settings file besides the package's keys. */
+export const DOCKER_MANAGED: TargetManaged = {
+    settings: [{ key: KESTREL_CERTIFICATE_PASSWORD_KEY, by: "docker.https.certificate.password", secret: true } satisfies ManagedKey],
+    environment: [
+        { name: "ASPNETCORE_URLS", purpose: "the ports 80 and 443 inside the container that `docker.httpPort` and `docker.https.port` publish", secret: false },
+        ...SETTINGS_FILE_VARIABLES,
+        { name: "ASPNETCORE_HTTPS_PORT", argument: "docker.https.port", secret: false },
+        { name: "ASPNETCORE_Kestrel__Certificates__Default__Path", argument: "docker.https.certificate", secret: false },
+    ],
+};
+
+/**
+ * How often and how patiently Docker runs the container's health check, as the Docker provider reads a container's
+ * health check back (Go's `time.Duration.String`: "1m0s", not "1m", or every run would show a change).
+ */
+export const CONTAINER_HEALTH_CHECK_TIMING = { interval: "3s", timeout: "3s", startPeriod: "1m0s", retries: 3 } as const;
 
 /** Label that marks the containers of this package, with the component name as value. */
 export const CONTAINER_LABEL = "creatio-identity-service.component";
@@ -54,6 +93,7 @@ export interface DockerSettings {
         readonly certificatePath: pulumi.Input<string>;
         readonly certificatePassword?: pulumi.Input<string>;
     };
+    readonly healthCheck: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 export function dockerSettings(name: string, args: DockerDeployment, check: ArgumentCheck): DockerSettings {
@@ -99,6 +139,7 @@ export function dockerSettings(name: string, args: DockerDeployment, check: Argu
         networks: args.networks,
         restart: check.input("docker.restart", args.restart ?? DEFAULT_RESTART_POLICY, checks.oneOf(RestartPolicy, "restart policy")),
         https,
+        healthCheck: checkedHealthCheck(check, "docker.healthCheck", args.healthCheck, true),
     };
 }
 
@@ -242,23 +283,32 @@ export function serviceUrl(hostname: string, httpPort: number, httpsPort?: numbe
     return httpsPort === undefined ? `http://${hostname}:${httpPort}` : `https://${hostname}:${httpsPort}`;
 }
 
-/** The container's environment: the service configuration plus ASP.NET Core's own endpoint settings. */
-export function containerEnvironment(
-    settings: readonly Setting[],
-    https?: { port: number; certificatePassword?: string },
-): string[] {
-    const endpoint = https
-        ? [
-              `ASPNETCORE_URLS=https://+:${CONTAINER_HTTPS_PORT};http://+:${CONTAINER_HTTP_PORT}`,
+/**
+ * The container's own environment: where Kestrel listens (and, with HTTPS, the published HTTPS port and the
+ * certificate's path), the environment whose settings file it reads, and `host`, further variables of ASP.NET Core's
+ * host (the forwarded headers switch, proxy.ts). Nothing secret: the certificate's password is in the settings file
+ * (`containerSettings`).
+ */
+export function containerEnvironment(https?: { port: number }, host: Readonly<Record<string, string>> = {}): Record<string, string> {
+    const endpoint: Record<string, string> = https
+        ? {
+              ASPNETCORE_URLS: `https://+:${CONTAINER_HTTPS_PORT};http://+:${CONTAINER_HTTP_PORT}`,
               // The port browsers are redirected to: the published one.
-              `ASPNETCORE_HTTPS_PORT=${https.port}`,
-              `ASPNETCORE_Kestrel__Certificates__Default__Path=${CONTAINER_TLS_CERTIFICATE_PATH}`,
-              ...(https.certificatePassword
-                  ? [`ASPNETCORE_Kestrel__Certificates__Default__Password=${https.certificatePassword}`]
-                  : []),
-          ]
-        : [`ASPNETCORE_URLS=http://+:${CONTAINER_HTTP_PORT}`];
-    return [...endpoint, ...toEnvironment(settings)];
+              ASPNETCORE_HTTPS_PORT: String(https.port),
+              ASPNETCORE_Kestrel__Certificates__Default__Path: CONTAINER_TLS_CERTIFICATE_PATH,
+          }
+        : { ASPNETCORE_URLS: `http://+:${CONTAINER_HTTP_PORT}` };
+    return { ...endpoint, ASPNETCORE_ENVIRONMENT, ...host };
+}
+
+/** The container's settings: the service configuration and, with HTTPS, the Kestrel certificate's password. */
+export function containerSettings(configuration: readonly Setting[], certificatePassword?: string): Setting[] {
+    return certificatePassword ? [...configuration, { key: KESTREL_CERTIFICATE_PASSWORD_KEY, value: certificatePassword }] : [...configuration];
+}
+
+/** Environment variables as the Docker provider takes them: `NAME=value`. */
+export function environmentEntries(environment: Readonly<Record<string, string>>): string[] {
+    return Object.entries(environment).map(([name, value]) => `${name}=${value}`);
 }
 
 /** The local tag of a built image: one per component, so two instances never overwrite each other's tag. */
@@ -278,6 +328,10 @@ export interface DockerServiceInputs {
     readonly daemon?: pulumi.Input<string | undefined>;
     /** Changes whenever client re-seeding deleted rows (empty until then). */
     readonly restartToken?: pulumi.Output<string>;
+    /** Whether the service takes the scheme from the proxy's forwarded headers (`forwardedHeadersFor`). */
+    readonly forwardedHeaders?: pulumi.Input<boolean>;
+    /** The user's environment variables (none secret), each replacing a container variable of the same name. */
+    readonly environment: pulumi.Output<Record<string, string>>;
 }
 
 /** The container's labels: the restart token only once there is one, so that turning re-seeding on changes nothing. */
@@ -350,13 +404,19 @@ export function createDockerService(
     const image = createImage(name, inputs, { parent });
     const httpsPort = settings.https?.port;
 
+    // Nothing secret in the environment, where `docker inspect` shows it: every secret is in the settings file.
     const environment = pulumi
-        .all([inputs.configuration, httpsPort, settings.https?.certificatePassword])
-        .apply(([configuration, port, certificatePassword]) =>
-            containerEnvironment(configuration, port === undefined ? undefined : { port, certificatePassword }),
+        .all([httpsPort, inputs.environment, inputs.forwardedHeaders])
+        .apply(([port, user, forwardedHeaders]) =>
+            environmentEntries(
+                mergeEnvironment(containerEnvironment(port === undefined ? undefined : { port }, forwardedHeadersEnvironment(forwardedHeaders === true)), user),
+            ),
         );
+    const settingsFile = pulumi
+        .all([inputs.configuration, settings.https?.certificatePassword])
+        .apply(([configuration, certificatePassword]) => renderSettingsFile(containerSettings(configuration, certificatePassword)));
 
-    const uploads: pulumi.Input<docker.types.input.ContainerUpload>[] = [];
+    const uploads: pulumi.Input<docker.types.input.ContainerUpload>[] = [{ file: SETTINGS_FILE_PATH, content: settingsFile }];
     if (inputs.signingCertificate) {
         uploads.push({ file: CONTAINER_SIGNING_CERTIFICATE_PATH, contentBase64: inputs.signingCertificate });
     }
@@ -376,9 +436,9 @@ export function createDockerService(
         {
             name: settings.containerName,
             image: image.reference,
-            envs: pulumi.secret(environment),
+            envs: environment,
             ports,
-            uploads: uploads.length > 0 ? pulumi.secret(pulumi.all(uploads)) : undefined,
+            uploads: pulumi.secret(pulumi.all(uploads)),
             restart: settings.restart,
             networksAdvanced: settings.networks
                 ? pulumi.output(settings.networks).apply(names => names.map(network => ({ name: network })))
@@ -387,15 +447,27 @@ export function createDockerService(
                 ? inputs.restartToken.apply(token => containerLabels(name, token))
                 : containerLabels(name, undefined),
             mustRun: true,
+            healthcheck: { tests: settings.healthCheck, ...CONTAINER_HEALTH_CHECK_TIMING },
         },
-        // A fixed container name and host port cannot exist twice: remove the old container first.
-        { parent, dependsOn: containerDependsOn, deleteBeforeReplace: true },
+        {
+            parent,
+            dependsOn: containerDependsOn,
+            // A fixed container name and host port cannot exist twice: remove the old container first.
+            deleteBeforeReplace: true,
+            // The provider updates a changed health check in its state only (its Update never sends it to Docker):
+            // a new health check needs a new container.
+            replaceOnChanges: ["healthcheck"],
+        },
     );
 
-    const url = pulumi
-        .all([settings.hostname, inputs.daemon, settings.httpPort, httpsPort])
-        .apply(([hostname, daemon, port, tlsPort]) => serviceUrl(hostname ?? defaultHostname(daemon), port, tlsPort));
-    return { image: image.resource, container, url };
+    return { image: image.resource, container, url: dockerServiceUrl(settings, inputs.daemon) };
+}
+
+/** The container's URL as the machine that runs Pulumi reaches it. */
+export function dockerServiceUrl(settings: DockerSettings, daemon: pulumi.Input<string | undefined> | undefined): pulumi.Output<string> {
+    return pulumi
+        .all([settings.hostname, daemon, settings.httpPort, settings.https?.port])
+        .apply(([hostname, host, port, tlsPort]) => serviceUrl(hostname ?? defaultHostname(host), port, tlsPort));
 }
 
 /**
@@ -406,6 +478,8 @@ export function planDocker(settings: DockerSettings): PlannedTarget {
     return {
         facts: { signingCertificatePath: CONTAINER_SIGNING_CERTIFICATE_PATH, servedOverHttps: settings.https !== undefined },
         claims: host => dockerClaims(settings, host),
+        // The container's own networks, or the default bridge it is on without any.
+        reseedNetworks: () => ({ networks: settings.networks ? pulumi.output(settings.networks) : [], dependsOn: [] }),
         deploy: (name, inputs, parent, dependsOn) => {
             const deployed = createDockerService(
                 name,
@@ -416,6 +490,8 @@ export function planDocker(settings: DockerSettings): PlannedTarget {
                     signingCertificate: inputs.signingCertificate,
                     daemon: inputs.daemon,
                     restartToken: inputs.restartToken,
+                    forwardedHeaders: forwardedHeadersFor(inputs, dockerServiceUrl(settings, inputs.daemon)),
+                    environment: inputs.environment,
                 },
                 parent,
                 dependsOn,
@@ -429,7 +505,13 @@ export function planDocker(settings: DockerSettings): PlannedTarget {
             const gate = inputs.readiness
                 ? createLocalReadinessGate(
                       name,
-                      { url: deployed.url, clientId: inputs.readiness.clientId, clientSecret: inputs.readiness.clientSecret, revision: deployed.container.id },
+                      {
+                          url: deployed.url,
+                          publicUrl: inputs.publicUrl,
+                          clientId: inputs.readiness.clientId,
+                          clientSecret: inputs.readiness.clientSecret,
+                          revision: deployed.container.id,
+                      },
                       inputs.readiness.settings,
                       { parent },
                   )

@@ -21,6 +21,7 @@ import * as command from "@pulumi/command";
 import { IisDeployment } from "../args";
 import { Claim, knownClaims } from "../claims";
 import { Setting, toAppSettingsPatch } from "../configuration";
+import { TargetManaged } from "../escapeHatches";
 import { serviceUrl } from "./docker";
 import { readScript } from "../packagedScripts";
 import { commandLine, encodeCommand, encodedCommandLine, minify, POWERSHELL, scriptFileRunner } from "../powershell";
@@ -28,6 +29,28 @@ import { readinessEnvironment, ReadinessSettings } from "../readiness";
 import { ArgumentCheck, Check, checks, describe, isKnown } from "../validation";
 import { VersionProfile } from "../versions";
 import { PlannedTarget } from "./target";
+
+/**
+ * The variables the ASP.NET Core Module sets in the service's environment itself (dotnet/aspnetcore
+ * src/Servers/IIS/AspNetCoreModuleV2/CommonLib/environmentvariablehash.h, the `*_ENV_STR` names, and
+ * OutOfProcessRequestHandler/serverprocess.h, `ASPNETCORE_PORT`, `ASPNETCORE_APPL_PATH`, `ASPNETCORE_TOKEN`): it
+ * replaces some of them whatever web.config says and needs the others, so `environment` may not set them unless
+ * `overrides` lists one.
+ */
+const MODULE_VARIABLE = "which the ASP.NET Core Module sets for the process itself";
+export const IIS_MANAGED: TargetManaged = {
+    settings: [],
+    environment: [
+        "ASPNETCORE_IIS_PHYSICAL_PATH",
+        "ASPNETCORE_IIS_HTTPAUTH",
+        "ASPNETCORE_IIS_WEBSOCKETS_SUPPORTED",
+        "ASPNETCORE_HOSTINGSTARTUPASSEMBLIES",
+        "ASPNETCORE_ANCM_HTTPS_PORT",
+        "ASPNETCORE_PORT",
+        "ASPNETCORE_APPL_PATH",
+        "ASPNETCORE_TOKEN",
+    ].map(name => ({ name, purpose: MODULE_VARIABLE, secret: false })),
+};
 
 export const DEFAULT_NAME_PREFIX = "IdentityService-";
 export const DEFAULT_INSTALL_FOLDER = "IdentityService";
@@ -540,6 +563,8 @@ export interface ConfigurationValues {
     readonly installRevision: string;
     /** Set once client re-seeding deleted rows, new each time: the service must restart even if no file changed. */
     readonly restartToken?: string;
+    /** The user's environment variables, set in web.config's `<aspNetCore><environmentVariables>`. */
+    readonly environment?: Readonly<Record<string, string>>;
     /** Values to redact from error messages. */
     readonly secrets: readonly string[];
 }
@@ -551,7 +576,13 @@ export function configurationInput(values: ConfigurationValues): string {
         appPoolName: values.appPoolName,
         patcherPath: values.patcherPath,
         appSettings: JSON.stringify(toAppSettingsPatch(values.settings)),
-        webConfig: { stdoutLogEnabled: values.stdoutLog.enabled, stdoutLogFile: values.stdoutLog.path },
+        webConfig: {
+            stdoutLogEnabled: values.stdoutLog.enabled,
+            stdoutLogFile: values.stdoutLog.path,
+            // JSON text, passed to the patcher as it is; only when there are some, so that a deployment without any
+            // sends what it always sent.
+            ...(values.environment && Object.keys(values.environment).length > 0 ? { environmentVariables: JSON.stringify(values.environment) } : {}),
+        },
         signingCertificate:
             values.signingCertificate === undefined
                 ? null
@@ -574,7 +605,9 @@ export interface IisServiceInputs {
     /** Base64 bytes of the signing PFX (secret), when one is given. */
     readonly signingCertificate?: pulumi.Output<string>;
     /** Every secret value of the configuration, to redact from error messages. */
-    readonly secrets: pulumi.Input<string | undefined>[];
+    readonly secrets: pulumi.Input<string | undefined | readonly string[]>[];
+    /** The user's environment variables, for web.config. */
+    readonly environment: pulumi.Output<Record<string, string>>;
     /** Changes whenever client re-seeding deleted rows: the configuration step then runs (and restarts the site) again. */
     readonly restartToken?: pulumi.Output<string>;
     /** The readiness gate, when enabled. */
@@ -809,8 +842,9 @@ export function createIisService(
                     inputs.configuration,
                     inputs.signingCertificate,
                     inputs.restartToken,
+                    inputs.environment,
                 ])
-                .apply(([[path, siteName, appPoolName, dir, username], [enabled, logPath, installed, secrets], configured, pfx, restart]) =>
+                .apply(([[path, siteName, appPoolName, dir, username], [enabled, logPath, installed, secrets], configured, pfx, restart, environment]) =>
                     configurationInput({
                         installPath: path,
                         siteName,
@@ -822,7 +856,8 @@ export function createIisService(
                         poolAccount: poolAccount(appPoolName, username),
                         installRevision: installed,
                         restartToken: restart,
-                        secrets: secrets.filter((secret): secret is string => typeof secret === "string"),
+                        environment,
+                        secrets: secrets.flat().filter((secret): secret is string => typeof secret === "string"),
                     }),
                 ),
             secret: true,
@@ -890,6 +925,7 @@ export function planIis(settings: IisSettings): PlannedTarget {
                     configuration: inputs.configuration,
                     signingCertificate: inputs.signingCertificate,
                     secrets: inputs.secrets,
+                    environment: inputs.environment,
                     readiness: inputs.readiness,
                     restartToken: inputs.restartToken,
                 },

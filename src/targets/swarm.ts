@@ -17,8 +17,10 @@ import * as docker from "@pulumi/docker";
 import { parse as parseConnectionString } from "@tediousjs/connection-string";
 import { SwarmDeployment, SwarmUpdate } from "../args";
 import { Claim, knownClaims } from "../claims";
-import { Setting, toAppSettingsPatch } from "../configuration";
+import { mergeEnvironment, renderSettingsFile } from "../configuration";
+import { TargetManaged } from "../escapeHatches";
 import {
+    ASPNETCORE_ENVIRONMENT,
     createBuiltImage,
     CONTAINER_HTTP_PORT,
     CONTAINER_LABEL,
@@ -28,10 +30,14 @@ import {
     defaultHostname,
     ImageBuild,
     serviceUrl,
+    SETTINGS_FILE_PATH,
+    SETTINGS_FILE_VARIABLES,
 } from "./docker";
+import { forwardedHeadersEnvironment } from "../proxy";
+import { checkedHealthCheck } from "./healthCheck";
 import { createLocalReadinessGate } from "../readiness";
 import { ArgumentCheck, Check, checks, describe, isKnown } from "../validation";
-import { Deployed, DeployInputs, PlannedTarget } from "./target";
+import { Deployed, DeployInputs, forwardedHeadersFor, PlannedTarget } from "./target";
 
 export const DEFAULT_REPLICAS = 2;
 /** More tasks than this is almost certainly a typo: every task holds a database connection pool. */
@@ -49,30 +55,18 @@ export const REDIS_DATA_PATH = "/data";
  */
 export const REDIS_ARGS = ["--appendonly", "yes"];
 
-/**
- * ASP.NET Core reads `appsettings.{Environment}.json` from the content root after `appsettings.json`; the
- * environment is `Production` unless `ASPNETCORE_ENVIRONMENT` says otherwise. The vendor's image runs from /app.
- */
-export const ASPNETCORE_ENVIRONMENT = "Production";
-export const SETTINGS_FILE_PATH = `/app/appsettings.${ASPNETCORE_ENVIRONMENT}.json`;
+export { ASPNETCORE_ENVIRONMENT, SETTINGS_FILE_PATH } from "./docker";
+export { DEFAULT_HEALTH_CHECK } from "./healthCheck";
+
+/** What the Swarm target sets in the tasks' environment: the listening address and the settings file's environment. */
+export const SWARM_MANAGED: TargetManaged = {
+    settings: [],
+    environment: [{ name: "ASPNETCORE_URLS", purpose: "the port 80 inside the task that `swarm.httpPort` publishes", secret: false }, ...SETTINGS_FILE_VARIABLES],
+};
 
 /** Npgsql's and SqlClient's default `Maximum Pool Size`. */
 export const DEFAULT_CONNECTION_POOL_SIZE = 100;
 const POOL_SIZE_KEYS = ["maximumpoolsize", "maxpoolsize"];
-
-/**
- * The default health check: the vendor's image (Microsoft's ASP.NET Core image, on Debian's `bookworm-slim` or
- * `bullseye-slim`) has `bash`, `head` and `grep` but neither `curl` nor `wget`, so the probe asks for the discovery
- * document over bash's `/dev/tcp`. An image without `bash` (Alpine, chiseled) needs `swarm.healthCheck`.
- */
-export const DEFAULT_HEALTH_CHECK = [
-    "CMD",
-    "bash",
-    "-c",
-    `exec 3<>/dev/tcp/127.0.0.1/${CONTAINER_HTTP_PORT} && ` +
-        "printf 'GET /.well-known/openid-configuration HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && " +
-        "head -n 1 <&3 | grep -q ' 200 '",
-];
 
 /**
  * How often and how patiently the health check runs. Durations are written the way the Docker provider reads them
@@ -297,11 +291,7 @@ export function swarmSettings(name: string, args: SwarmDeployment, context: Swar
             ),
             constraints: args.redis.constraints,
         },
-        healthCheck: check.input("swarm.healthCheck", args.healthCheck ?? DEFAULT_HEALTH_CHECK, value =>
-            Array.isArray(value) && value.length > 0 && ["CMD", "CMD-SHELL"].includes(String(value[0]))
-                ? undefined
-                : `is not a health check command; give Docker's \`test\` form, like ["CMD", "/probe", "--url", "http://localhost/"] or ["CMD-SHELL", "probe"]`,
-        ),
+        healthCheck: checkedHealthCheck(check, "swarm.healthCheck", args.healthCheck, false),
     };
     if (args.maxDatabaseConnections === undefined) {
         return settings;
@@ -338,11 +328,6 @@ export function swarmRedisConnection(settings: SwarmSettings): pulumi.Input<stri
     return settings.redis === undefined ? undefined : pulumi.output(settings.serviceAlias).apply(redisServiceConnection);
 }
 
-/** The content of appsettings.Production.json: the rendered settings as nested JSON. */
-export function settingsFile(configuration: readonly Setting[]): string {
-    return JSON.stringify(toAppSettingsPatch(configuration), null, 2) + "\n";
-}
-
 /**
  * The service's `taskSpec.forceUpdate` for a re-seed restart token: a counter Swarm compares like any other part of
  * the task spec, so a new value rolls every task (one at a time, as `update` says) while the service stays the same.
@@ -375,10 +360,18 @@ function updateConfig(update: Required<SwarmUpdate>, failureAction: string) {
 }
 
 export function planSwarm(settings: SwarmSettings): PlannedTarget {
+    // The service's own network, created once: before the re-seed container that joins it, when there is one.
+    let network: docker.Network | undefined;
+    const ownNetwork = (name: string, parent: pulumi.Resource) =>
+        (network ??= new docker.Network(`${name}-network`, { driver: "overlay", attachable: true, ...labelled(name) }, { parent }));
     return {
         facts: { signingCertificatePath: CONTAINER_SIGNING_CERTIFICATE_PATH, servedOverHttps: false },
         claims: host => swarmClaims(settings, host),
-        deploy: (name, inputs, parent, dependsOn) => deploySwarm(name, settings, inputs, parent, dependsOn),
+        reseedNetworks: (name, parent) => {
+            const own = ownNetwork(name, parent);
+            return { networks: pulumi.all([own.id, settings.networks ?? []]).apply(([id, extra]) => [id, ...extra]), dependsOn: [own] };
+        },
+        deploy: (name, inputs, parent, dependsOn) => deploySwarm(name, settings, inputs, parent, dependsOn, ownNetwork(name, parent)),
     };
 }
 
@@ -419,11 +412,17 @@ function swarmImage(name: string, settings: SwarmSettings, creatioVersion: strin
     return built.repoDigest;
 }
 
-function deploySwarm(name: string, settings: SwarmSettings, inputs: DeployInputs, parent: pulumi.Resource, dependsOn: pulumi.Resource[]): Deployed {
-    const network = new docker.Network(`${name}-network`, { driver: "overlay", attachable: true, ...labelled(name) }, { parent });
+function deploySwarm(
+    name: string,
+    settings: SwarmSettings,
+    inputs: DeployInputs,
+    parent: pulumi.Resource,
+    dependsOn: pulumi.Resource[],
+    network: docker.Network,
+): Deployed {
     const settingsSecret = new docker.Secret(
         `${name}-settings`,
-        { data: pulumi.secret(inputs.configuration.apply(configuration => Buffer.from(settingsFile(configuration)).toString("base64"))), ...labelled(name) },
+        { data: pulumi.secret(inputs.configuration.apply(configuration => Buffer.from(renderSettingsFile(configuration)).toString("base64"))), ...labelled(name) },
         { parent },
     );
     const certificateSecret = new docker.Secret(`${name}-signing-pfx`, { data: pulumi.secret(inputs.signingCertificate), ...labelled(name) }, { parent });
@@ -459,6 +458,10 @@ function deploySwarm(name: string, settings: SwarmSettings, inputs: DeployInputs
         .all([network.id, settings.serviceAlias, settings.networks ?? []])
         .apply(([own, alias, extra]) => [own, ...extra].map(id => ({ id, aliases: [alias] })));
     const published = pulumi.output(settings.endpointMode).apply(mode => mode === ENDPOINT_MODES.vip);
+    const url = pulumi
+        .all([settings.hostname, inputs.daemon, settings.httpPort])
+        .apply(([hostname, daemon, port]) => serviceUrl(hostname ?? defaultHostname(daemon), port));
+    const forwardedHeaders = forwardedHeadersFor(inputs, url);
 
     const service = new docker.Service(
         `${name}-service`,
@@ -467,7 +470,9 @@ function deploySwarm(name: string, settings: SwarmSettings, inputs: DeployInputs
                 containerSpec: {
                     image,
                     // Only what is not secret: the configuration comes from the mounted appsettings file.
-                    env: { ASPNETCORE_URLS: `http://+:${CONTAINER_HTTP_PORT}`, ASPNETCORE_ENVIRONMENT },
+                    env: pulumi.all([forwardedHeaders, inputs.environment]).apply(([on, environment]) =>
+                        mergeEnvironment({ ASPNETCORE_URLS: `http://+:${CONTAINER_HTTP_PORT}`, ASPNETCORE_ENVIRONMENT, ...forwardedHeadersEnvironment(on) }, environment),
+                    ),
                     secrets: [
                         { secretId: settingsSecret.id, secretName: settingsSecret.name, fileName: SETTINGS_FILE_PATH, fileMode: 0o444 },
                         { secretId: certificateSecret.id, secretName: certificateSecret.name, fileName: CONTAINER_SIGNING_CERTIFICATE_PATH, fileMode: 0o444 },
@@ -503,16 +508,32 @@ function deploySwarm(name: string, settings: SwarmSettings, inputs: DeployInputs
         },
     );
 
-    const url = pulumi
-        .all([settings.hostname, inputs.daemon, settings.httpPort])
-        .apply(([hostname, daemon, port]) => serviceUrl(hostname ?? defaultHostname(daemon), port));
+    // The forwarded headers switch and the user's environment roll the tasks too; each is a part only when there is
+    // one, so that a service without them keeps the revision it had.
     const revision = pulumi
-        .all([service.id, image, settingsSecret.id, certificateSecret.id, settings.replicas, inputs.restartToken ?? ""])
-        .apply(parts => taskRevision(parts));
+        .all([service.id, image, settingsSecret.id, certificateSecret.id, settings.replicas, inputs.restartToken ?? "", forwardedHeaders, inputs.environment])
+        .apply(([serviceId, imageId, settingsId, certificateId, replicas, restartToken, forwarded, environment]) =>
+            taskRevision([
+                serviceId,
+                imageId,
+                settingsId,
+                certificateId,
+                replicas,
+                restartToken,
+                ...(forwarded ? ["forwarded-headers"] : []),
+                ...(Object.keys(environment).length > 0 ? [JSON.stringify(environment)] : []),
+            ]),
+        );
     const gate = inputs.readiness
         ? createLocalReadinessGate(
               name,
-              { url, clientId: inputs.readiness.clientId, clientSecret: inputs.readiness.clientSecret, revision },
+              {
+                  url,
+                  publicUrl: inputs.publicUrl,
+                  clientId: inputs.readiness.clientId,
+                  clientSecret: inputs.readiness.clientSecret,
+                  revision,
+              },
               inputs.readiness.settings,
               { parent, dependsOn: [service] },
           )

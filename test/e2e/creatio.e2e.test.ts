@@ -69,6 +69,8 @@ describe("IdentityService connecting Creatio (real Docker and PostgreSQL, Creati
       const name = `cis-e2e-creatio-${testCase.runtime === CreatioRuntime.Net ? "net" : "nf"}-${RUN_ID}`;
       /** Where Creatio reaches the service: its container's name on the shared network. */
       const publicUrl = `http://${name}:${SERVICE_PORT}`;
+      /** What Creatio is given: the same URL as the service writes its issuer, without the default port. */
+      const givenToCreatio = `http://${name}`;
       let db: ScratchDatabase;
       let executor: Executor;
       let network: DockerNetwork;
@@ -170,7 +172,7 @@ describe("IdentityService connecting Creatio (real Docker and PostgreSQL, Creati
         const tokens = await creatio.tokenRequests();
         assert.deepEqual([...new Set(tokens.map(t => t.purpose))].sort(), ["AddDefaultResource", "OAuthHealthCheck"]);
         for (const token of tokens) {
-          assert.equal(token.identityServiceUrl, publicUrl, "Creatio was given the service's name on its network");
+          assert.equal(token.identityServiceUrl, givenToCreatio, "Creatio was given the service's name on its network");
           assert.equal(token.clientId, first.clientId);
           assert.equal(token.outcome, "token", JSON.stringify(token));
         }

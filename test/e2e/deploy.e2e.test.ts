@@ -303,6 +303,7 @@ describe(`IdentityService on Docker, deployed by the test executor, with a servi
     clientId: string;
     deletedClients: number;
     insertedClients: number;
+    updatedClients: number;
     addedSecrets: number;
     restartToken: string;
     supersededClientIds: string[];
@@ -435,8 +436,13 @@ describe(`IdentityService on Docker, deployed by the test executor, with a servi
     const uploaded = fileFromTar(tar);
     assert.ok(uploaded.content.equals(fs.readFileSync(SIGNING_PFX)), "the signing PFX in the container is the fixture's");
     assert.equal(uploaded.mode & 0o777, 0o644);
-    const environment: string[] = container.Config.Env;
-    assert.ok(environment.includes(`PostgresConnection=${connectionString}`), "the connection string reaches the service");
+    // The connection string reaches the service in its settings file, never in its environment.
+    const { stdout: settingsTar } = await execFileAsync("docker", ["cp", `${first.containerId}:/app/appsettings.Production.json`, "-"], {
+      encoding: "buffer",
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    assert.equal(JSON.parse(fileFromTar(settingsTar).content.toString("utf8")).PostgresConnection, connectionString, "the connection string reaches the service");
+    assert.ok(!JSON.stringify(container.Config.Env).includes(connectionString), "the connection string is not in the container's environment");
 
     // The service: discovery with an issuer, a token for the output credentials, the client row in the database.
     const doc = await explained(first.containerId, () => discovery(first!.url));
@@ -450,8 +456,22 @@ describe(`IdentityService on Docker, deployed by the test executor, with a servi
     assert.equal(reseedOutput().clientId, first.clientId);
     assert.deepEqual(
       reseedOutput(),
-      { clientId: first.clientId, deletedClients: 0, insertedClients: 0, addedSecrets: 0, restartToken: "", supersededClientIds: [] },
+      {
+        clientId: first.clientId,
+        deletedClients: 0,
+        insertedClients: 0,
+        updatedClients: 0,
+        addedSecrets: 0,
+        restartToken: "",
+        supersededClientIds: [],
+        tablesMissing: true,
+      },
       "nothing to do on a first deploy: the service creates its tables and seeds the client",
+    );
+    assert.match(
+      String(executor.resource(T.command, `${NAME}-client-retire`)!.outputs.stderr),
+      /found no table "Clients": the service created its tables and seeded the configured client, so there is nothing to retire/,
+      "the retire step of the same run, told so, touched nothing",
     );
     assert.deepEqual(retireOutput(), { clientId: first.clientId, retiredClients: 0, retiredSecrets: 0, pendingClientIds: [] });
     assert.equal((await inspect(first.containerId)).RestartCount, 0, "the service never restarted");
@@ -481,7 +501,7 @@ describe(`IdentityService on Docker, deployed by the test executor, with a servi
       await load.stop();
     }
     assert.deepEqual(summary(on.operations), [`create ${NAME}-client-reseed`, `create ${NAME}-client-retire`]);
-    assert.deepEqual(reseedOutput(), { clientId: first.clientId, deletedClients: 0, insertedClients: 0, addedSecrets: 0, restartToken: "", supersededClientIds: [] });
+    assert.deepEqual(reseedOutput(), { clientId: first.clientId, deletedClients: 0, insertedClients: 0, updatedClients: 0, addedSecrets: 0, restartToken: "", supersededClientIds: [] });
     assert.equal(await clientRows(first.clientId), 1);
     assert.deepEqual(deployed(on), first, "the same container, the same credentials");
     assert.ok(load.samples.length > 0);
@@ -522,6 +542,7 @@ describe(`IdentityService on Docker, deployed by the test executor, with a servi
       clientId: rotated.clientId,
       deletedClients: 0,
       insertedClients: 1,
+      updatedClients: 0,
       addedSecrets: 0,
       restartToken: "",
       supersededClientIds: [first.clientId],
@@ -590,8 +611,8 @@ describe(`IdentityService on Docker, deployed by the test executor, with a servi
       `update ${NAME}-client-retire`,
     ]);
     const repaired = deployed(result);
-    assert.equal(reseedOutput().deletedClients, 1);
-    assert.equal(reseedOutput().insertedClients, 1, "replaced in the same transaction, whatever rule the service seeds by");
+    assert.equal(reseedOutput().deletedClients, 0);
+    assert.equal(reseedOutput().updatedClients, 1, "replaced in place, whatever rule the service seeds by");
     assert.match(reseedOutput().restartToken, /^[0-9a-f]{16}$/);
     assert.notEqual(repaired.containerId, current.containerId, "the container was replaced: a cached copy of the edited client is gone");
     assert.equal((await inspect(repaired.containerId)).Config.Labels[RESTART_TOKEN_LABEL], reseedOutput().restartToken);

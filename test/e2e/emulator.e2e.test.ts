@@ -126,7 +126,9 @@ describe("engine emulator e2e: the quickstart deployed from the repository root 
         assert.match(preview.text, /\+-random:index\/randomString:RandomString: \(replace\)\n/);
         assert.match(preview.text, /\+ keepers *: \{\n *rotation: "2026-11"/);
         assert.match(preview.text, /\+-docker:index\/container:Container: \(replace\)\n/);
-        assert.match(preview.text, /~ envs *: \[secret\] => \[unknown\]/);
+        // The new client secret travels in the settings file the container is given; its environment holds no secret.
+        assert.match(preview.text, /~ uploads *: \[secret\] => \[unknown\]/);
+        assert.doesNotMatch(preview.text, /~ envs/);
         assert.doesNotMatch(preview.text, /\[object Object\]/);
         for (const secret of [first.clientSecret, env.password]) assert.ok(!preview.text.includes(secret), "no secret in the rotation preview");
         await stack.up(TRANSPILE_ONLY);

@@ -251,7 +251,7 @@ describe("Identity Service test double in Docker", function () {
     service = second;
   });
 
-  it("ignores a changed client until reseed.js deleted the old rows, then applies it; accepts a second secret at once", async () => {
+  it("ignores a changed client until reseed.js replaced the stored one, then applies it; accepts a second secret at once", async () => {
     const own = await createScratchDatabase(env, "cis_e2e_fixture_reseed");
     try {
       const newSecret = "AnotherSecretForE2eTests98765432";
@@ -276,9 +276,10 @@ describe("Identity Service test double in Docker", function () {
       assert.equal((await requestToken(stale.url, credentials())).status, 200);
       await docker(["rm", "-f", stale.id]);
 
-      // Deploy 2: reseed.js finds the stored client differing from v2, deletes it; the restarted service inserts v2.
+      // Deploy 2: reseed.js finds the stored client differing from v2 and replaces it in place; the restarted service uses v2.
       const second = await reseed("prepare", v2, first);
-      assert.equal(JSON.parse(second).deletedClients, 1);
+      assert.equal(JSON.parse(second).deletedClients, 0);
+      assert.equal(JSON.parse(second).updatedClients, 1);
       assert.notEqual(JSON.parse(second).restartToken, "");
       const s2 = await waitReady(await startService({ database: own.name, clients: [v2] }));
       const ok = await requestToken(s2.url, credentials(newSecret));

@@ -6,196 +6,35 @@
 // service seeding its configured client run under both seeding rules it may follow: insert a client whose id is
 // missing, or insert only into an empty "Clients" table.
 import { strict as assert } from "assert";
-import { spawn } from "child_process";
 import * as net from "net";
-import * as path from "path";
 import { Client } from "pg";
-import { ClientDefinition, clientDefinition, ClientSettings } from "../../src/configuration";
-import { identityServerSecretHash, storedClient } from "../../src/reseed";
+import { ClientDefinition } from "../../src/configuration";
+import { identityServerSecretHash } from "../../src/reseed";
 import { systemClientProfile } from "../../src/versions";
 import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase, withClient } from "./infra/postgres";
-
-const scriptPath = path.join(__dirname, "..", "..", "src", "scripts", "reseed.js");
+import {
+  createTables,
+  definition,
+  FULL,
+  INSERTED,
+  insertClient,
+  NONE,
+  parseStdout,
+  rowsOf,
+  runReseed,
+  secretHashesOf,
+  SEEDING_RULES,
+  serviceStarts,
+  stdinFor,
+} from "./support/clientTables";
+import { describeFailures, failures, Load, Sample, tokenStatus } from "./support/load";
+import { SIGNING_PFX, StandIn, startStandIn } from "../fixtures/identity-service/standIn";
 
 const OLD_ID = "OldClientId00001";
 const NEW_ID = "NewClientId00002";
 const OTHER_ID = "OtherClient00003";
 const OLD_SECRET = "Old-Secret-0123456789abcdefghijklmn";
 const NEW_SECRET = "New-Secret-0123456789abcdefghijklmn";
-
-/** A client as the component configures it (the package's own rendering), and as reseed.js receives it. */
-function definition(id: string, secret: string, overrides: Partial<ClientSettings> = {}): ClientDefinition {
-  return clientDefinition({
-    id,
-    name: "Creatio",
-    secret,
-    creatioUrl: "https://creatio.example.com",
-    accessTokenLifetimeSeconds: 3600,
-    systemClient: systemClientProfile([8, 2, 3]),
-    ...overrides,
-  });
-}
-const stdinFor = (action: "prepare" | "retire", connectionString: string, client: ClientDefinition) => ({
-  action,
-  connectionString,
-  client: storedClient(client),
-});
-
-/** IdentityServer4's client child tables (those reseed.js writes, plus claims) with the column each stores. */
-const CHILD_TABLES: Array<[string, string]> = [
-  ["ClientSecrets", "Value"],
-  ["ClientScopes", "Scope"],
-  ["ClientGrantTypes", "GrantType"],
-  ["ClientRedirectUris", "RedirectUri"],
-  ["ClientPostLogoutRedirectUris", "PostLogoutRedirectUri"],
-  ["ClientProperties", "Value"],
-  ["ClientClaims", "Type"],
-];
-
-/**
- * "Clients" as IdentityServer4 4.x's migration creates it (src/EntityFramework.Storage/migrations/SqlServer/Migrations/
- * ConfigurationDb.sql:43-89 @ 4.1.2), in PostgreSQL types: every value NOT NULL without a default, as Entity
- * Framework fills them. `clientIdCollation` gives "ClientId" another collation (a case-insensitive one, as SQL Server's default).
- */
-async function createTables(c: Client, options: { cascade?: string[]; clientIdCollation?: string } = {}): Promise<void> {
-  const collate = options.clientIdCollation ? ` COLLATE "${options.clientIdCollation}"` : "";
-  const flags = ["Enabled", "RequireClientSecret", "RequireConsent", "AllowRememberConsent", "AlwaysIncludeUserClaimsInIdToken", "RequirePkce",
-    "AllowPlainTextPkce", "RequireRequestObject", "AllowAccessTokensViaBrowser", "FrontChannelLogoutSessionRequired",
-    "BackChannelLogoutSessionRequired", "AllowOfflineAccess", "UpdateAccessTokenClaimsOnRefresh", "EnableLocalLogin", "IncludeJwtId",
-    "AlwaysSendClientClaims", "NonEditable"];
-  const numbers = ["IdentityTokenLifetime", "AccessTokenLifetime", "AuthorizationCodeLifetime", "AbsoluteRefreshTokenLifetime",
-    "SlidingRefreshTokenLifetime", "RefreshTokenUsage", "RefreshTokenExpiration", "AccessTokenType", "DeviceCodeLifetime"];
-  await c.query(`CREATE TABLE "Clients" (
-    "Id" serial PRIMARY KEY, "ClientId" varchar(200)${collate} NOT NULL, "ProtocolType" varchar(200) NOT NULL, "Created" timestamp NOT NULL,
-    ${flags.map((f) => `"${f}" boolean NOT NULL`).join(", ")}, ${numbers.map((n) => `"${n}" integer NOT NULL`).join(", ")},
-    "ClientName" varchar(200), "Description" varchar(1000), "ClientUri" varchar(2000), "LogoUri" varchar(2000),
-    "FrontChannelLogoutUri" varchar(2000), "BackChannelLogoutUri" varchar(2000), "AllowedIdentityTokenSigningAlgorithms" varchar(100),
-    "ConsentLifetime" integer, "ClientClaimsPrefix" varchar(200), "PairWiseSubjectSalt" varchar(200), "Updated" timestamp,
-    "LastAccessed" timestamp, "UserSsoLifetime" integer, "UserCodeType" varchar(100))`);
-  await c.query(`CREATE UNIQUE INDEX "IX_Clients_ClientId" ON "Clients" ("ClientId")`);
-  for (const [table, column] of CHILD_TABLES) {
-    const onDelete = options.cascade?.includes(table) ? "ON DELETE CASCADE" : "";
-    const extra =
-      table === "ClientSecrets"
-        ? `, "Description" varchar(2000), "Expiration" timestamp, "Type" varchar(250) NOT NULL, "Created" timestamp NOT NULL`
-        : table === "ClientClaims"
-          ? `, "Value" varchar(250) NOT NULL`
-          : table === "ClientProperties"
-            ? `, "Key" varchar(250) NOT NULL`
-            : "";
-    await c.query(`CREATE TABLE "${table}" (
-      "Id" serial PRIMARY KEY, "ClientId" int NOT NULL REFERENCES "Clients"("Id") ${onDelete}, "${column}" text NOT NULL${extra})`);
-  }
-  // Not a client table: must be left alone.
-  await c.query(`CREATE TABLE "ApiScopes" ("Id" serial PRIMARY KEY, "Name" text NOT NULL)`);
-  await c.query(`INSERT INTO "ApiScopes" ("Name") VALUES ('IdentityServerApi')`);
-}
-
-/** The rules by which the service may seed its configured client when it starts. */
-type SeedingRule = "when the id is missing" | "only into an empty table";
-const SEEDING_RULES: SeedingRule[] = ["when the id is missing", "only into an empty table"];
-
-/** The service starting with `client` configured: seeds it by `rule` (as IdentityServer4's EF store would write it). */
-async function serviceStarts(c: Client, client: ClientDefinition, rule: SeedingRule): Promise<boolean> {
-  const condition = rule === "when the id is missing" ? `WHERE "ClientId" = $1` : "";
-  const found = await c.query(`SELECT count(*)::int AS n FROM "Clients" ${condition}`, rule === "when the id is missing" ? [client.ClientId] : []);
-  if (found.rows[0].n > 0) return false;
-  await insertClient(c, client);
-  return true;
-}
-
-/** Inserts a client the way the service seeds one from its configuration (plus one claim row). */
-async function insertClient(c: Client, client: ClientDefinition): Promise<number> {
-  const { rows } = await c.query(
-    `INSERT INTO "Clients" ("ClientId", "ProtocolType", "Created", "Enabled", "RequireClientSecret", "RequireConsent", "AllowRememberConsent",
-       "AlwaysIncludeUserClaimsInIdToken", "RequirePkce", "AllowPlainTextPkce", "RequireRequestObject", "AllowAccessTokensViaBrowser",
-       "FrontChannelLogoutSessionRequired", "BackChannelLogoutSessionRequired", "AllowOfflineAccess", "UpdateAccessTokenClaimsOnRefresh",
-       "EnableLocalLogin", "IncludeJwtId", "AlwaysSendClientClaims", "NonEditable", "IdentityTokenLifetime", "AccessTokenLifetime",
-       "AuthorizationCodeLifetime", "AbsoluteRefreshTokenLifetime", "SlidingRefreshTokenLifetime", "RefreshTokenUsage", "RefreshTokenExpiration",
-       "AccessTokenType", "DeviceCodeLifetime", "ClientName", "ClientClaimsPrefix")
-     VALUES ($1, 'oidc', now(), true, true, false, true, false, true, false, false, false, true, true, false, false, true, true, false, false,
-       $3, $4, 300, 2592000, 1296000, 1, 1, 0, 300, $2, 'client_') RETURNING "Id"`,
-    [client.ClientId, client.ClientName, client.IdentityTokenLifetime, client.AccessTokenLifetime],
-  );
-  const id = rows[0].Id as number;
-  for (const secret of client.Secrets) {
-    await c.query(`INSERT INTO "ClientSecrets" ("ClientId", "Value", "Type", "Created") VALUES ($1, $2, 'SharedSecret', now())`, [
-      id,
-      identityServerSecretHash(secret),
-    ]);
-  }
-  const lists: Array<[string, string, string[]]> = [
-    ["ClientScopes", "Scope", client.AllowedScopes],
-    ["ClientGrantTypes", "GrantType", client.AllowedGrantTypes],
-    ["ClientRedirectUris", "RedirectUri", client.RedirectUris],
-    ["ClientPostLogoutRedirectUris", "PostLogoutRedirectUri", client.PostLogoutRedirectUris],
-  ];
-  for (const [table, column, values] of lists) {
-    for (const value of values) await c.query(`INSERT INTO "${table}" ("ClientId", "${column}") VALUES ($1, $2)`, [id, value]);
-  }
-  for (const [key, value] of Object.entries(client.Properties ?? {})) {
-    await c.query(`INSERT INTO "ClientProperties" ("ClientId", "Key", "Value") VALUES ($1, $2, $3)`, [id, key, value]);
-  }
-  await c.query(`INSERT INTO "ClientClaims" ("ClientId", "Type", "Value") VALUES ($1, 'role', 'system')`, [id]);
-  return id;
-}
-
-/** Row counts per table for one client id (by joining through "Clients"). */
-async function rowsOf(c: Client, clientId: string): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  const clients = await c.query(`SELECT count(*)::int AS n FROM "Clients" WHERE "ClientId" = $1`, [clientId]);
-  counts.Clients = clients.rows[0].n;
-  for (const [table] of CHILD_TABLES) {
-    const r = await c.query(
-      `SELECT count(*)::int AS n FROM "${table}" t JOIN "Clients" cl ON cl."Id" = t."ClientId" WHERE cl."ClientId" = $1`,
-      [clientId],
-    );
-    counts[table] = r.rows[0].n;
-  }
-  return counts;
-}
-
-/** The rows the service seeds for `definition(...)` (3 redirect URIs, 1 post-logout URI, 12 scopes, 2 grants, 1 property). */
-const FULL = { Clients: 1, ClientSecrets: 1, ClientScopes: 12, ClientGrantTypes: 2, ClientRedirectUris: 3, ClientPostLogoutRedirectUris: 1, ClientProperties: 1, ClientClaims: 1 };
-/** The rows reseed.js inserts for `definition(...)`: the same, without the claim the service's seeding adds in these tests. */
-const INSERTED = { ...FULL, ClientClaims: 0 };
-const NONE = { Clients: 0, ...Object.fromEntries(CHILD_TABLES.map(([t]) => [t, 0])) };
-
-async function secretHashesOf(c: Client, clientId: string): Promise<string[]> {
-  const r = await c.query(
-    `SELECT s."Value" FROM "ClientSecrets" s JOIN "Clients" cl ON cl."Id" = s."ClientId" WHERE cl."ClientId" = $1 ORDER BY 1`,
-    [clientId],
-  );
-  return r.rows.map(row => row.Value as string);
-}
-
-interface ScriptResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runReseed(stdin: object, previousStdout?: string): Promise<ScriptResult> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, RESEED_DB_PROVIDER: "Postgres" };
-    if (previousStdout !== undefined) env.PULUMI_COMMAND_STDOUT = previousStdout;
-    const child = spawn(process.execPath, [scriptPath], { env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(JSON.stringify(stdin));
-  });
-}
-
-function parseStdout(result: ScriptResult): Record<string, unknown> {
-  assert.equal(result.code, 0, `reseed.js failed: ${result.stderr}`);
-  const lines = result.stdout.split("\n").filter(Boolean);
-  assert.equal(lines.length, 1, `expected one line on stdout, got: ${result.stdout}`);
-  return JSON.parse(lines[0]);
-}
 
 describe("reseed.js against PostgreSQL", function () {
   let env: PostgresEnv;
@@ -221,12 +60,12 @@ describe("reseed.js against PostgreSQL", function () {
     await db?.drop();
   });
 
-  const PREPARED = { deletedClients: 0, insertedClients: 0, addedSecrets: 0, restartToken: "", supersededClientIds: [] };
+  const PREPARED = { deletedClients: 0, insertedClients: 0, updatedClients: 0, addedSecrets: 0, restartToken: "", supersededClientIds: [] };
 
   it("does nothing on a first deploy, before the service created its tables (both steps)", async () => {
     const client1 = definition(NEW_ID, NEW_SECRET);
     const prepared = parseStdout(await runReseed(stdinFor("prepare", connectionString(), client1)));
-    assert.deepEqual(prepared, { clientId: NEW_ID, ...PREPARED });
+    assert.deepEqual(prepared, { clientId: NEW_ID, ...PREPARED, tablesMissing: true });
     const retired = parseStdout(await runReseed(stdinFor("retire", connectionString(), client1)));
     assert.deepEqual(retired, { clientId: NEW_ID, retiredClients: 0, retiredSecrets: 0, pendingClientIds: [] });
     const tables = await client.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`);
@@ -270,9 +109,9 @@ describe("reseed.js against PostgreSQL", function () {
 
   for (const rule of SEEDING_RULES) {
     describe(`with a service that seeds ${rule}`, () => {
-      it("repairs a client edited by hand: replaces it with its child rows and hands out a new restart token", async () => {
+      it("repairs a client edited by hand: replaces it in place, its row and the rows of tables it does not write kept, and hands out a new restart token", async () => {
         await createTables(client);
-        await insertClient(client, definition(NEW_ID, NEW_SECRET));
+        const rowId = await insertClient(client, definition(NEW_ID, NEW_SECRET));
         await insertClient(client, definition(OTHER_ID, OLD_SECRET));
         await client.query(`UPDATE "Clients" SET "AccessTokenLifetime" = 60 WHERE "ClientId" = $1`, [NEW_ID]);
         await client.query(
@@ -284,11 +123,12 @@ describe("reseed.js against PostgreSQL", function () {
         const result = await runReseed(stdinFor("prepare", connectionString(), definition(NEW_ID, NEW_SECRET)), previous);
 
         const out = parseStdout(result);
-        assert.equal(out.deletedClients, 1);
-        assert.equal(out.insertedClients, 1);
+        assert.deepEqual([out.deletedClients, out.insertedClients, out.updatedClients], [0, 0, 1]);
         assert.match(String(out.restartToken), /^[0-9a-f]{16}$/);
-        assert.match(result.stderr, /differs from its configuration in AccessTokenLifetime, AllowedScopes/);
-        assert.deepEqual(await rowsOf(client, NEW_ID), INSERTED, "the configured client, in the same transaction");
+        assert.match(result.stderr, /differs from its configuration in AccessTokenLifetime, AllowedScopes: replaced the client in place/);
+        assert.deepEqual(await rowsOf(client, NEW_ID), FULL, "the configured client, its claim (a table reseed.js does not write) left alone");
+        const row = (await client.query(`SELECT "Id", "AccessTokenLifetime" FROM "Clients" WHERE "ClientId" = $1`, [NEW_ID])).rows[0];
+        assert.deepEqual([row.Id, row.AccessTokenLifetime], [rowId, 3600], "the same row, repaired");
         assert.deepEqual(await rowsOf(client, OTHER_ID), FULL);
         assert.equal((await client.query(`SELECT count(*)::int AS n FROM "ApiScopes"`)).rows[0].n, 1);
 
@@ -308,9 +148,9 @@ describe("reseed.js against PostgreSQL", function () {
         const changed = await runReseed(stdinFor("prepare", connectionString(), moved));
         const disabled = await runReseed(stdinFor("prepare", connectionString(), definition(OTHER_ID, NEW_SECRET)));
 
-        assert.equal(parseStdout(changed).deletedClients, 1);
+        assert.equal(parseStdout(changed).updatedClients, 1);
         assert.match(changed.stderr, /RedirectUris, PostLogoutRedirectUris/);
-        assert.equal(parseStdout(disabled).deletedClients, 1);
+        assert.equal(parseStdout(disabled).updatedClients, 1);
         assert.match(disabled.stderr, /in Enabled/);
         assert.equal(await serviceStarts(client, moved, rule), false);
         const redirects = await client.query(
@@ -400,15 +240,16 @@ describe("reseed.js against PostgreSQL", function () {
 
     it("replaces a stored id that differs only in case, which the service would never find", async () => {
       const upper = NEW_ID.toUpperCase();
-      await insertClient(client, definition(upper, NEW_SECRET));
+      const rowId = await insertClient(client, definition(upper, NEW_SECRET));
 
       const result = await runReseed(stdinFor("prepare", connectionString(), definition(NEW_ID, NEW_SECRET)));
 
       const out = parseStdout(result);
-      assert.deepEqual(out, { clientId: NEW_ID, ...PREPARED, deletedClients: 1, insertedClients: 1, restartToken: out.restartToken });
+      assert.deepEqual(out, { clientId: NEW_ID, ...PREPARED, updatedClients: 1, restartToken: out.restartToken });
       assert.match(result.stderr, new RegExp(`client id "${upper}" differs from "${NEW_ID}" only in case`));
-      const ids = await client.query(`SELECT "ClientId" FROM "Clients"`);
-      assert.deepEqual(ids.rows.map((r) => r.ClientId), [NEW_ID], "exactly the configured id, once");
+      const ids = await client.query(`SELECT "Id", "ClientId" FROM "Clients"`);
+      assert.deepEqual(ids.rows, [{ Id: rowId, ClientId: NEW_ID }], "exactly the configured id, once, in the row that held it");
+      assert.deepEqual(await rowsOf(client, NEW_ID), FULL, "its row, given the configured id, with its child rows");
     });
 
     it("retires only the exact ids it put in service, never one that differs in case", async () => {
@@ -483,10 +324,35 @@ describe("reseed.js against PostgreSQL", function () {
     const result = await runReseed(stdinFor("prepare", connectionString(), definition(NEW_ID, NEW_SECRET)));
 
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /permission denied .*DELETE/s);
-    assert.match(result.stderr, new RegExp(`"${db.name}"`));
+    assert.match(result.stderr, new RegExp(`user "${env.user}" lacks a privilege re-seeding needs: DELETE on "public"\\."ClientSecrets"\\. Nothing was changed\\.`));
+    assert.match(result.stderr, new RegExp(`GRANT DELETE ON "public"\\."ClientSecrets" TO "${env.user}";`));
     assert.ok(!result.stderr.includes(env.password), result.stderr);
     assert.deepEqual(await rowsOf(client, NEW_ID), FULL);
+  });
+
+  it("waits for another writer of \"Clients\" and decides from what it wrote: a client inserted meanwhile is not inserted again", async () => {
+    await createTables(client);
+    await insertClient(client, definition(OTHER_ID, OLD_SECRET));
+    const writer = new Client(db.config);
+    await writer.connect();
+    try {
+      // Another re-seed (or the service seeding) holds the lock and has not inserted the client yet.
+      await writer.query(`BEGIN`);
+      await writer.query(`LOCK TABLE "Clients" IN SHARE ROW EXCLUSIVE MODE`);
+      const run = runReseed(stdinFor("prepare", connectionString(), definition(NEW_ID, NEW_SECRET)));
+      const waiting = async () =>
+        (await client.query(`SELECT count(*)::int AS n FROM pg_locks l WHERE l.relation = '"Clients"'::regclass AND NOT l.granted`)).rows[0].n > 0;
+      for (let attempt = 0; attempt < 600 && !(await waiting()); attempt++) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.ok(await waiting(), "the step never waited for the lock on \"Clients\"");
+      await insertClient(writer, definition(NEW_ID, NEW_SECRET));
+      await writer.query(`COMMIT`);
+
+      const result = await run;
+      assert.deepEqual(parseStdout(result), { clientId: NEW_ID, ...PREPARED }, result.stderr);
+      assert.deepEqual(await rowsOf(client, NEW_ID), FULL);
+    } finally {
+      await writer.end().catch(() => undefined);
+    }
   });
 
   it("fails naming the database and the way out when the server cannot be reached", async () => {
@@ -510,7 +376,7 @@ describe("reseed.js against PostgreSQL", function () {
     await createTables(client);
     await insertClient(client, definition(NEW_ID, NEW_SECRET));
     await client.query(`UPDATE "Clients" SET "ClientName" = 'edited' WHERE "ClientId" = $1`, [NEW_ID]);
-    // "ClientSecrets" is deleted after the other child tables (they go in name order): make it fail.
+    // "ClientSecrets" is rewritten after the other child tables: make its delete fail.
     await client.query(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'secrets are read-only in this test'; END $$`);
     await client.query(`CREATE TRIGGER refuse BEFORE DELETE ON "ClientSecrets" FOR EACH ROW EXECUTE FUNCTION refuse()`);
@@ -531,9 +397,25 @@ describe("reseed.js against PostgreSQL", function () {
 
     const out = parseStdout(await runReseed(stdinFor("prepare", connectionString(), definition(NEW_ID, NEW_SECRET))));
 
-    assert.equal(out.deletedClients, 1);
-    assert.deepEqual(await rowsOf(client, NEW_ID), INSERTED);
+    assert.equal(out.updatedClients, 1);
+    assert.deepEqual(await rowsOf(client, NEW_ID), FULL);
+    assert.equal((await client.query(`SELECT "IdentityTokenLifetime" FROM "Clients" WHERE "ClientId" = $1`, [NEW_ID])).rows[0].IdentityTokenLifetime, 300);
     assert.deepEqual(await rowsOf(client, OTHER_ID), FULL);
+  });
+
+  it("leaves the rows of a table of someone else's that references the client, even through a cascading key", async () => {
+    await createTables(client);
+    const rowId = await insertClient(client, definition(NEW_ID, NEW_SECRET));
+    // A table of Creatio's own (or any other), which a deletion of the client would empty, cascading or not.
+    await client.query(`CREATE TABLE "ClientAudit" ("Id" serial PRIMARY KEY, "Client" int NOT NULL REFERENCES "Clients"("Id") ON DELETE CASCADE, "Note" text)`);
+    await client.query(`INSERT INTO "ClientAudit" ("Client", "Note") VALUES ($1, 'approved')`, [rowId]);
+    await client.query(`UPDATE "Clients" SET "ClientName" = 'edited' WHERE "Id" = $1`, [rowId]);
+
+    const out = parseStdout(await runReseed(stdinFor("prepare", connectionString(), definition(NEW_ID, NEW_SECRET))));
+
+    assert.equal(out.updatedClients, 1);
+    assert.deepEqual((await client.query(`SELECT "Client", "Note" FROM "ClientAudit"`)).rows, [{ Client: rowId, Note: "approved" }]);
+    assert.equal((await client.query(`SELECT "ClientName" FROM "Clients" WHERE "Id" = $1`, [rowId])).rows[0].ClientName, "Creatio");
   });
 
   it("finds the tables through the connection's search path", async () => {
@@ -550,5 +432,106 @@ describe("reseed.js against PostgreSQL", function () {
       const left = await other.query(`SELECT "Value" FROM identity."ClientSecrets"`);
       assert.deepEqual(left.rows.map((r) => r.Value), [identityServerSecretHash(NEW_SECRET)]);
     });
+  });
+});
+
+describe("reseed.js replacing the client while the stand-in Identity Service serves it (real PostgreSQL)", function () {
+  // The stand-in reads a client for every token request as IdentityServer4's EF store does (its README, R1.16): the
+  // "Clients" row first, then each child table in a query of its own, by the row's "Id", grant types before redirect
+  // URIs. A replacement that gave the client a new row would leave a request that read the old row just before it
+  // with no grant types and no secrets; one that dropped the implicit grant and its redirect URIs at once would leave
+  // a request that read the old grant types with no redirect URI, which IdentityServer4 drops. Either way
+  // `invalid_client`. Several requesters keep asking for tokens with the unchanged credentials while the client is
+  // changed back and forth, each change as a deployment makes it; none may fail.
+  this.timeout(300_000);
+  const CHANGES = 20;
+  const REQUESTERS = 4;
+  let env: PostgresEnv;
+  let db: ScratchDatabase | undefined;
+  let service: StandIn | undefined;
+
+  before(() => {
+    env = readPostgresEnv();
+  });
+
+  afterEach(async () => {
+    await service?.stop();
+    await db?.drop();
+    service = undefined;
+    db = undefined;
+  });
+
+  /**
+   * Deploys `configurations[0]` on the stand-in, then makes each change of the client CHANGES times, alternating:
+   * the prepare step, and after it (`retire`) the retire step, under the token load. Returns the load's samples and,
+   * after each change, how many redirect URIs the client has.
+   */
+  async function changeUnderLoad(
+    configurations: [ClientDefinition, ClientDefinition],
+    options: { retire: boolean },
+  ): Promise<{ samples: Sample[]; redirectUris: number[] }> {
+    db = await createScratchDatabase(env, "cis_e2e_reseed_load");
+    const connectionString = `Server=${env.host};Port=${env.port};Database=${db.name};User ID=${env.user};Password="${env.password.replace(/"/g, '""')}";Timeout=5;`;
+    service = await startStandIn({
+      env: {
+        DbProvider: "Postgres",
+        PostgresConnection: connectionString,
+        X509CertificatePath: SIGNING_PFX,
+        Clients: JSON.stringify([configurations[0]]),
+        ForceHttpsSchemeInRequests: "false",
+        STANDIN_CREATIO_VERSION: "8.2.3",
+      },
+    });
+    assert.equal(await tokenStatus(service.url, NEW_ID, NEW_SECRET), 200, service.logs());
+
+    const loads = Array.from({ length: REQUESTERS }, () => Load.token(service!.url, NEW_ID, NEW_SECRET));
+    const restartTokens: unknown[] = [];
+    const redirectUris: number[] = [];
+    let previous: string | undefined;
+    try {
+      for (let i = 0; i < CHANGES; i++) {
+        const configured = configurations[(i + 1) % 2];
+        const out = parseStdout(await runReseed(stdinFor("prepare", connectionString, configured), previous));
+        restartTokens.push(out.restartToken);
+        previous = JSON.stringify(out);
+        if (options.retire) parseStdout(await runReseed(stdinFor("retire", connectionString, configured)));
+        redirectUris.push((await client(db, `SELECT count(*)::int AS n FROM "ClientRedirectUris"`)).n);
+      }
+    } finally {
+      await Promise.all(loads.map((load) => load.stop()));
+    }
+    const samples = loads.flatMap((load) => load.samples);
+    console.log(`      ${CHANGES} changes; token requests: ${describeFailures(samples)}`);
+    // Each run replaced the client: a new restart token every time, so the service would restart after each.
+    assert.equal(new Set(restartTokens).size, CHANGES);
+    assert.ok(restartTokens.every((token) => /^[0-9a-f]{16}$/.test(String(token))));
+    assert.equal(await tokenStatus(service.url, NEW_ID, NEW_SECRET), 200);
+    return { samples, redirectUris };
+  }
+
+  const client = (database: ScratchDatabase, sql: string) => withClient(database.config, async (c) => (await c.query(sql)).rows[0] as { n: number });
+
+  it("no token request with the unchanged credentials fails while the client is replaced (the upgrade's new scopes)", async () => {
+    const deployed = definition(NEW_ID, NEW_SECRET);
+    const upgraded = definition(NEW_ID, NEW_SECRET, { systemClient: systemClientProfile([8, 3, 1]) });
+
+    const { samples } = await changeUnderLoad([deployed, upgraded], { retire: false });
+
+    assert.ok(samples.length > CHANGES * REQUESTERS, `the load ran (${samples.length} requests)`);
+    assert.equal(failures(samples).length, 0, `token requests with the unchanged credentials: ${describeFailures(samples)}`);
+  });
+
+  it("none fails either while the implicit grant is dropped and granted again (the Creatio URL removed and set)", async () => {
+    const withUrl = definition(NEW_ID, NEW_SECRET);
+    const withoutUrl = definition(NEW_ID, NEW_SECRET, { creatioUrl: undefined });
+    assert.deepEqual([withUrl.AllowedGrantTypes, withoutUrl.AllowedGrantTypes, withoutUrl.RedirectUris], [["implicit", "client_credentials"], ["client_credentials"], []]);
+
+    const { samples, redirectUris } = await changeUnderLoad([withUrl, withoutUrl], { retire: true });
+
+    assert.ok(samples.length > CHANGES * REQUESTERS, `the load ran (${samples.length} requests)`);
+    assert.equal(failures(samples).length, 0, `token requests with the unchanged credentials: ${describeFailures(samples)}`);
+    // After each deployment (both steps) the rows are the configuration's: the redirect URIs the prepare step kept
+    // when the URL was removed are gone once the retire step ran.
+    assert.deepEqual(redirectUris, Array.from({ length: CHANGES }, (_, i) => (i % 2 === 0 ? 0 : withUrl.RedirectUris.length)));
   });
 });

@@ -9,12 +9,14 @@
 //    credentials are retired once;
 // 3. unsetting `client.rotation`: new credentials (random keepers removed entirely is a replacement);
 // 4. `client.reseed` off, then on again: the service keeps its credentials;
-// 5. the Docker resources registered by a newer @pulumi/docker (another default provider), then moved to an explicit
+// 5. re-seeding moved to the `container` runner (a one-shot container on the service's network): an update of the two
+//    steps that replaces and restarts nothing; a client rotation re-seeded and retired from there; and back;
+// 6. the Docker resources registered by a newer @pulumi/docker (another default provider), then moved to an explicit
 //    `docker.Provider` with the same configuration: nothing replaced;
-// 6. `pulumi refresh` after the container was stopped by hand, then `up`; the same after it was removed: the
+// 7. `pulumi refresh` after the container was stopped by hand, then `up`; the same after it was removed: the
 //    service comes back;
-// 7. the default publish address (no `bindAddress`): a second run changes nothing;
-// 8. destroy.
+// 8. the default publish address (no `bindAddress`): a second run changes nothing;
+// 9. destroy.
 // The container's name is unique per run and every port is free (freePort); the database is a scratch one.
 import { strict as assert } from "assert";
 import { execFileSync, spawnSync } from "child_process";
@@ -27,6 +29,7 @@ import { Credentials, assertLoopbackOnly, containerId, exists, removeLeftovers, 
 import { IDENTITY_SERVICE_FOLDER, SIGNING_CERTIFICATE } from "../emulator/programs";
 import { RunResult, Stack, Workspace } from "../emulator/stack";
 import { freePort } from "../support/freePort";
+import { buildRunnerImage } from "./support/runnerImage";
 
 const PROGRAM = path.join(__dirname, "programs", "scenarios");
 const TRANSPILE_ONLY = { env: { PULUMI_NODEJS_TRANSPILE_ONLY: "true" } };
@@ -51,6 +54,8 @@ describe("engine emulator e2e: the runs after the first (real Docker and Postgre
     const outputs = () => stack.outputs({ showSecrets: true }) as unknown as Credentials;
     const clientRows = (clientId: string) =>
         withClient(db.config, c => c.query('SELECT 1 FROM "Clients" WHERE "ClientId" = $1', [clientId])).then(r => r.rowCount);
+    const runnerContainers = () => execFileSync("docker", ["ps", "-aq", "--filter", `label=creatio-identity-service.component=${NAME}`, "--filter", "label=creatio-identity-service.role"], { encoding: "utf8" })
+        .split("\n").filter(Boolean);
     const containersOfComponent = () => execFileSync("docker", ["ps", "-aq", "--filter", `label=creatio-identity-service.component=${NAME}`], { encoding: "utf8" })
         .split("\n").filter(Boolean);
 
@@ -148,7 +153,40 @@ describe("engine emulator e2e: the runs after the first (real Docker and Postgre
         assert.deepEqual(outputs(), first);
     });
 
-    it("5. a newer @pulumi/docker's default provider, then an explicit docker.Provider with the same configuration: nothing is replaced", async () => {
+    it("5. the container runner: switching re-runs the two steps in place, a rotation is re-seeded and retired from the container, and back", async () => {
+        const container = containerId(NAME);
+        stack.configSet("reseedRunner", "container");
+        stack.configSet("reseedImage", await buildRunnerImage());
+        const switched = await stack.up(TRANSPILE_ONLY);
+        const ops = operations(switched);
+        assert.equal(ops["client-reseed"], "update", switched.text);
+        assert.equal(ops["client-retire"], "update");
+        assert.deepEqual(Object.entries(ops).filter(([role, op]) => op !== "same" && !/^client-re(seed|tire)$/.test(role)), [], "nothing else changes");
+        assert.equal(containerId(NAME), container, "the service was not restarted: the restart token came along on stdin");
+        assert.equal(await token(first.url, first.clientId, first.clientSecret), 200);
+        const reseedState = stack.state().find(r => r.urn.endsWith(`::${NAME}-client-reseed`))!;
+        assert.match(String(reseedState.inputs.create), /reseed-container\.js"$/);
+        assert.ok(!JSON.stringify(reseedState.inputs.environment).includes(env.password), "no secret in the step's environment");
+
+        stack.configSet("clientRotation", "5");
+        await stack.up(TRANSPILE_ONLY);
+        const rotated = outputs();
+        assert.notEqual(rotated.clientId, first.clientId);
+        assert.equal(await token(rotated.url, rotated.clientId, rotated.clientSecret), 200);
+        assert.equal(await token(rotated.url, first.clientId, first.clientSecret), 400, "the old client was retired from the container");
+        assert.equal(await clientRows(first.clientId), 0);
+        assert.deepEqual(runnerContainers(), [], "no re-seed container is left");
+
+        stack.configRemove("reseedRunner");
+        stack.configRemove("reseedImage");
+        const back = await stack.up(TRANSPILE_ONLY);
+        assert.equal(operations(back)["client-reseed"], "update", back.text);
+        assert.equal(operations(back).container, "same");
+        assert.equal(await token(rotated.url, rotated.clientId, rotated.clientSecret), 200);
+        first = rotated;
+    });
+
+    it("6. a newer @pulumi/docker's default provider, then an explicit docker.Provider with the same configuration: nothing is replaced", async () => {
         const container = containerId(NAME);
         stack.configSet("dockerPluginVersion", "5.3.0");
         const upgraded = await stack.preview(TRANSPILE_ONLY);
@@ -177,7 +215,7 @@ describe("engine emulator e2e: the runs after the first (real Docker and Postgre
         assert.equal(containerId(NAME), container);
     });
 
-    it("6. refresh after the container was stopped by hand, then up: the service comes back; the same after it was removed", async () => {
+    it("7. refresh after the container was stopped by hand, then up: the service comes back; the same after it was removed", async () => {
         execFileSync("docker", ["stop", NAME], { stdio: "ignore" });
         const refreshed = await stack.refresh();
         const drift = refreshed.find(s => s.urn.endsWith(`::${NAME}-container`));
@@ -200,7 +238,7 @@ describe("engine emulator e2e: the runs after the first (real Docker and Postgre
         assert.equal(await token(first.url, first.clientId, first.clientSecret), 200);
     });
 
-    it("7. the default publish address (no bindAddress): the container moves to it once, then a second run changes nothing", async () => {
+    it("8. the default publish address (no bindAddress): the container moves to it once, then a second run changes nothing", async () => {
         stack.configRemove("bindAddress");
         const moved = await stack.up(TRANSPILE_ONLY);
         assert.equal(operations(moved).container, "replace", moved.text);
@@ -215,7 +253,7 @@ describe("engine emulator e2e: the runs after the first (real Docker and Postgre
         assert.equal(await token(first.url, first.clientId, first.clientSecret), 200);
     });
 
-    it("8. destroy removes the container and empties the stack", async () => {
+    it("9. destroy removes the container and empties the stack", async () => {
         await stack.destroy();
         assert.ok(!exists("container", NAME));
         assert.deepEqual(stack.state(), []);

@@ -6,16 +6,37 @@
 // installed package ("creatio-identity-service" in its node_modules, as after `npm install`); the upgrade changes
 // only which package that is, as `npm install creatio-identity-service@<new>` does. The program, its configuration,
 // the user's files (the IdentityService folder, the signing certificate) and the stack stay as they were.
+//
+// How 0.1.0 is deployed, and why: as a user of that release could have deployed it successfully against the real
+// service. 0.1.0 always grants its client `implicit` (with `client_credentials`), with redirect URIs only when
+// `client.creatioUrl` is set; without them IdentityServer4 drops the client ("No redirect URI configured.",
+// DefaultClientConfigurationValidator.cs @ 4.1.2) and every token request gets `invalid_client`, so 0.1.0's default
+// deployment never worked (the stand-in Identity Service, as strict, refuses it the same way). The user therefore sets
+// the quickstart's `creatioUrl`, as 0.1.0's README describes `client.creatioUrl`, and the service is the stand-in
+// acting as the Creatio version the stack names (8.2.3: test/e2e/support/standInContext.ts), as the real
+// IdentityService.zip of that version would.
+//
+// What the upgrade does, with this checkout's client for 8.2.3 (the same id, secret, name, lifetimes, grant types and
+// redirect URIs, plus the 8.1 user-operation scopes and the 8.0 `Properties`): the first `up` updates the re-seed step,
+// which replaces the client's rows in place (its "Clients" row kept) and hands out a new restart token, so the
+// container is replaced (the service restarts, dropping any cached client) and the readiness gate runs again; the
+// retire step is created. The credentials stay, and no token request with them is refused at any time: the only
+// requests without a token are those that found no service while the container was being replaced.
 import { strict as assert } from "assert";
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase } from "./infra/postgres";
+import { createScratchDatabase, PostgresEnv, readPostgresEnv, ScratchDatabase, withClient } from "./infra/postgres";
 import { Credentials, containerId, exists, removeLeftovers, requireDocker, token } from "./support/emulated";
-import { IDENTITY_SERVICE_FOLDER, REPOSITORY, SIGNING_CERTIFICATE } from "../emulator/programs";
+import { failures, Load, Sample } from "./support/load";
+import { StandInContext, standInContext } from "./support/standInContext";
+import { REPOSITORY, SIGNING_CERTIFICATE } from "../emulator/programs";
 import { RunResult, Stack, Workspace } from "../emulator/stack";
+import { reveal } from "../emulator/values";
 import { freePort } from "../support/freePort";
+import { RESTART_TOKEN_LABEL } from "../../src/targets/docker";
+import { systemClientProfile } from "../../src/versions";
 
 /** The first release, 0.1.0. */
 const FIRST_RELEASE = "3ece7cf";
@@ -23,6 +44,10 @@ const TRANSPILE_ONLY = { env: { PULUMI_NODEJS_TRANSPILE_ONLY: "true" } };
 /** The quickstart's component name (fixed in both releases), hence its container's name. */
 const SERVICE = "identity-service";
 const SERVICE_IMAGE = "creatio-identity-service:8.2.3-identity-service";
+/** The Creatio version of the stack, which the stand-in acts as. */
+const CREATIO_VERSION = "8.2.3";
+/** The user's Creatio, for the client's redirect URIs (0.1.0's `client.creatioUrl`, the quickstart's `creatioUrl`). */
+const CREATIO_URL = "https://creatio.example.com";
 
 /** The first release's tree, built: `git archive` of the commit, this checkout's node_modules, its own tsc build. */
 function checkOutRelease(commit: string): string {
@@ -79,6 +104,29 @@ function byRole(result: RunResult): Record<string, string> {
     return Object.fromEntries(result.steps.filter(s => s.urn.includes(`::${SERVICE}-`)).map(s => [s.urn.split(`::${SERVICE}-`).pop()!, s.op]));
 }
 
+/** The last JSON line a command printed (its stdout in the stack's state). */
+function printed(stack: Stack, role: string): Record<string, unknown> {
+    const command = stack.state().find(r => r.urn.endsWith(`::${SERVICE}-${role}`));
+    assert.ok(command, `${SERVICE}-${role} is in the stack`);
+    return JSON.parse(String(reveal(command.outputs.stdout)).trim().split("\n").pop()!) as Record<string, unknown>;
+}
+
+/** The client's "Clients" row id and what its child tables hold, as the service reads them. */
+async function storedClient(db: ScratchDatabase, clientId: string): Promise<{ rowId: number; scopes: string[]; grantTypes: string[]; redirectUris: string[]; properties: string[] }> {
+    return withClient(db.config, async c => {
+        const row = (await c.query(`SELECT "Id" FROM "Clients" WHERE "ClientId" = $1`, [clientId])).rows[0];
+        const list = async (table: string, column: string) =>
+            (await c.query(`SELECT "${column}" AS v FROM "${table}" WHERE "ClientId" = $1 ORDER BY 1`, [row.Id])).rows.map(r => String(r.v));
+        return {
+            rowId: row.Id as number,
+            scopes: await list("ClientScopes", "Scope"),
+            grantTypes: await list("ClientGrantTypes", "GrantType"),
+            redirectUris: await list("ClientRedirectUris", "RedirectUri"),
+            properties: await list("ClientProperties", "Key"),
+        };
+    });
+}
+
 describe(`engine emulator e2e: a stack of release 0.1.0 (${FIRST_RELEASE}) upgraded to this checkout (real Docker and PostgreSQL)`, function () {
     this.timeout(900_000);
     let env: PostgresEnv;
@@ -87,6 +135,10 @@ describe(`engine emulator e2e: a stack of release 0.1.0 (${FIRST_RELEASE}) upgra
     let program: string;
     let stack: Stack | undefined;
     let deployed: Credentials;
+    let deployedClient: Awaited<ReturnType<typeof storedClient>>;
+    let deployedContainer: string;
+    let service: StandInContext | undefined;
+    let stateDirectory: string | undefined;
     let imageExisted = false;
 
     before(async function () {
@@ -98,6 +150,8 @@ describe(`engine emulator e2e: a stack of release 0.1.0 (${FIRST_RELEASE}) upgra
         env = readPostgresEnv();
         if (!env.hostFromContainers) throw new Error("PGHOST_FROM_CONTAINERS is missing: run test/e2e/infra/start-postgres.sh again");
         imageExisted = exists("image", SERVICE_IMAGE);
+        // The user's extracted IdentityService.zip: the stand-in as the stack's Creatio version (the image's default seeding rule).
+        service = standInContext({ seedingRule: "empty-table", creatioVersion: CREATIO_VERSION });
         release = checkOutRelease(FIRST_RELEASE);
         program = userProgram(release);
         db = await createScratchDatabase(env, "cis_upgrade");
@@ -107,15 +161,18 @@ describe(`engine emulator e2e: a stack of release 0.1.0 (${FIRST_RELEASE}) upgra
         await removeLeftovers(stack, [SERVICE], []);
         if (!imageExisted) spawnSync("docker", ["rmi", SERVICE_IMAGE], { stdio: "ignore" });
         await db?.drop().catch(() => undefined);
-        for (const folder of [release, program && path.dirname(program)]) if (folder) fs.rmSync(folder, { recursive: true, force: true });
+        service?.remove();
+        for (const folder of [release, program && path.dirname(program), stateDirectory]) if (folder) fs.rmSync(folder, { recursive: true, force: true });
     });
 
-    it("1. release 0.1.0 deploys the program and serves a token", async () => {
+    it("1. release 0.1.0 deploys the program, with a Creatio URL for its implicit grant, and serves a token", async () => {
         installPackage(program, release);
-        // The stack's configuration as the release's README had the user set it.
-        const old = new Workspace(fs.mkdtempSync(path.join(os.tmpdir(), "cis-upgrade-state-"))).stack(program, "e2e");
-        old.configSet("creatioVersion", "8.2.3");
-        old.configSet("identityServiceFolder", IDENTITY_SERVICE_FOLDER);
+        // The stack's configuration as the release's README had the user set it, with the Creatio URL its client needs.
+        stateDirectory = fs.mkdtempSync(path.join(os.tmpdir(), "cis-upgrade-state-"));
+        const old = new Workspace(stateDirectory).stack(program, "e2e");
+        old.configSet("creatioVersion", CREATIO_VERSION);
+        old.configSet("creatioUrl", CREATIO_URL);
+        old.configSet("identityServiceFolder", service!.path);
         old.configSet("signingCertificatePath", SIGNING_CERTIFICATE);
         old.configSet("connectionString",
             `Server=${env.hostFromContainers};Port=${env.port};Database=${db.name};User ID=${env.user};Password=${env.password};Timeout=5;`,
@@ -125,6 +182,12 @@ describe(`engine emulator e2e: a stack of release 0.1.0 (${FIRST_RELEASE}) upgra
         await old.up(TRANSPILE_ONLY);
         deployed = old.outputs({ showSecrets: true }) as unknown as Credentials;
         assert.equal(await token(deployed.url, deployed.clientId, deployed.clientSecret), 200);
+        // The service seeded 0.1.0's client: implicit with the Creatio URL's redirect URIs, the documented scopes only.
+        deployedClient = await storedClient(db, deployed.clientId);
+        assert.deepEqual(deployedClient.grantTypes, ["client_credentials", "implicit"]);
+        assert.deepEqual(deployedClient.redirectUris, [CREATIO_URL, `${CREATIO_URL}/lib`, `${CREATIO_URL}/lib/`]);
+        assert.deepEqual(deployedClient.properties, []);
+        deployedContainer = containerId(SERVICE);
     });
 
     it("2. this checkout previews the upgrade: the credentials stay, and the preview says so", async () => {
@@ -147,23 +210,64 @@ describe(`engine emulator e2e: a stack of release 0.1.0 (${FIRST_RELEASE}) upgra
         assert.deepEqual({ replaced, created }, { replaced: ["container", "readiness"], created: ["client-retire"] }, preview.text);
     });
 
-    it("3. up upgrades it: the same client keeps working, no credential was regenerated", async () => {
-        const result = await stack!.up(TRANSPILE_ONLY);
-        assert.equal(byRole(result)["client-id"], "same");
-        // Nothing is replaced: the rebuilt image has the same id and the restart token did not change, so the
-        // container and the readiness gate stay; the re-seed step updates (its input gained fields) and the retire
-        // step is new.
+    it("3. up upgrades it: the client replaced in place once, the service restarted, the credentials never refused, no secret left in the container's environment", async () => {
+        // The user's client keeps asking for tokens while `pulumi up` runs.
+        const load = Load.token(deployed.url, deployed.clientId, deployed.clientSecret);
+        let result: RunResult;
+        let samples: Sample[];
+        try {
+            result = await stack!.up(TRANSPILE_ONLY);
+        } finally {
+            samples = await load.stop();
+        }
+        // The re-seed step updates (its input gained fields) and replaces the client's rows, which 0.1.0 wrote without
+        // this version's scopes and properties, so its restart token is new: the container is replaced (the service
+        // restarts) and the readiness gate runs again. The retire step is new (0.1.0 did not have it).
         assert.deepEqual(byRole(result), {
-            "client-id": "same", "client-secret": "same", image: "update", "client-reseed": "update", container: "same",
-            readiness: "same", "client-retire": "create",
+            "client-id": "same", "client-secret": "same", image: "update", "client-reseed": "update", container: "replace",
+            readiness: "replace", "client-retire": "create",
         }, result.text);
+        const reseeded = printed(stack!, "client-reseed");
+        assert.deepEqual({ ...reseeded, restartToken: "(new)" }, {
+            clientId: deployed.clientId, deletedClients: 0, insertedClients: 0, updatedClients: 1, addedSecrets: 0, restartToken: "(new)",
+            supersededClientIds: [],
+        });
+        assert.match(String(reseeded.restartToken), /^[0-9a-f]{16}$/);
+        assert.deepEqual(printed(stack!, "client-retire"), { clientId: deployed.clientId, retiredClients: 0, retiredSecrets: 0, pendingClientIds: [] });
+
+        // In place: the same row, now with the scopes and properties of this version's client for 8.2.3.
+        const upgradedClient = await storedClient(db, deployed.clientId);
+        assert.equal(upgradedClient.rowId, deployedClient.rowId, "the client's row was kept");
+        assert.deepEqual(upgradedClient.scopes, [...systemClientProfile([8, 2, 3]).allowedScopes].sort());
+        assert.notDeepEqual(upgradedClient.scopes, deployedClient.scopes);
+        assert.deepEqual(upgradedClient.properties, ["AllowedQueryParameters"]);
+        assert.deepEqual(upgradedClient.grantTypes, deployedClient.grantTypes);
+        assert.deepEqual(upgradedClient.redirectUris, deployedClient.redirectUris);
+
+        // The service restarted: a new container, labelled with the restart token.
+        const restarted = containerId(SERVICE);
+        assert.notEqual(restarted, deployedContainer);
+        const labels = JSON.parse(execFileSync("docker", ["inspect", "-f", "{{json .Config.Labels}}", restarted], { encoding: "utf8" })) as Record<string, string>;
+        assert.equal(labels[RESTART_TOKEN_LABEL], reseeded.restartToken);
+        // The new container takes its configuration from the settings file: no secret is left in its environment.
+        const environment = JSON.stringify(JSON.parse(execFileSync("docker", ["inspect", "--format", "{{json .Config.Env}}", restarted], { encoding: "utf8" })));
+        assert.ok(!environment.includes(env.password) && !environment.includes(deployed.clientSecret), "no secret in the container's environment");
+
+        // The credentials stay and were never refused: every request the service answered got a token; those that got
+        // no answer found no service while the container was being replaced (it keeps its name and port).
         const upgraded = stack!.outputs({ showSecrets: true }) as unknown as Credentials;
         assert.equal(upgraded.clientId, deployed.clientId);
         assert.equal(upgraded.clientSecret, deployed.clientSecret);
+        const answered = samples.filter(sample => sample.detail.startsWith("HTTP"));
+        const unanswered = failures(samples).filter(sample => !sample.detail.startsWith("HTTP"));
+        console.log(`      token requests during up: ${samples.length}, ${answered.length} answered (${failures(answered).length} refused), ` +
+            `${unanswered.length} without an answer (${[...new Set(unanswered.map(sample => sample.detail))].join(", ") || "none"})`);
+        assert.ok(answered.length > 10, `the load ran (${samples.length} requests)`);
+        assert.deepEqual(failures(answered).map(sample => sample.detail), [], "no token request the service answered was refused");
         assert.equal(await token(upgraded.url, upgraded.clientId, upgraded.clientSecret), 200);
+
         const second = await stack!.preview(TRANSPILE_ONLY);
         assert.match(second.text, /Resources:\n {4}\d+ unchanged$/, "a second run changes nothing");
-        assert.ok(containerId(SERVICE));
         await stack!.destroy();
         assert.ok(!exists("container", SERVICE));
     });

@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { Deployment, Registration, durationSeconds, markSecrets } from "./engine";
 import { loadProject, programCommand, pwdAndMain } from "./project";
-import { healthcheckArgs } from "./providers/docker";
+import { containerChangedKeys, containerCreateRequest, containerDefaults, containerReadBack, goDuration, parseGoDuration } from "./providers/rules";
 import { generate } from "./providers/random";
 import { renderPreview } from "./render";
 import { serve } from "./rpc";
@@ -118,14 +118,49 @@ describe("engine emulator: pure rules", () => {
         assert.match(list, /~ labels: \[\n.*\[0\]: \{\n.*label: "a"\n.*value: "b"\n.*\}\n.*\] => \[unknown\]/);
     });
 
-    it("creates a container's healthcheck with the docker CLI's options, and refuses what the CLI cannot express", () => {
-        const urn = "urn:pulumi:s::p::docker:index/container:Container::db";
-        assert.deepEqual(healthcheckArgs({ tests: ["CMD-SHELL", "pg_isready -h 127.0.0.1"], interval: "2s", timeout: "5s", retries: 30 }, urn),
-            ["--health-cmd", "pg_isready -h 127.0.0.1", "--health-interval", "2s", "--health-timeout", "5s", "--health-retries", "30"]);
-        assert.deepEqual(healthcheckArgs({ tests: ["NONE"] }, urn), ["--no-healthcheck"]);
-        assert.deepEqual(healthcheckArgs(undefined, urn), []);
-        assert.throws(() => healthcheckArgs({ tests: ["CMD", "pg_isready"] }, urn), /::db: .*only in the shell form/);
-        assert.throws(() => healthcheckArgs({ tests: ["CMD-SHELL", "true"], startInterval: "1s" }, urn), /startInterval/);
+    it("creates a container as the provider's client does: one Engine API request, the health check in either form, durations parsed as Go parses them (funcs.go:43-460, 139-163)", () => {
+        const { name, body } = containerCreateRequest(containerDefaults({
+            name: "db",
+            image: "sha256:abc",
+            envs: ["A=1", "B=x=y"],
+            labels: [{ label: "l", value: "v" }],
+            ports: [{ internal: 80, external: 8090, ip: "127.0.0.1" }],
+            restart: "unless-stopped",
+            healthcheck: { tests: ["CMD", "bash", "-c", "true"], interval: "3s", timeout: "3s", startPeriod: "1m0s", retries: 3 },
+            networksAdvanced: [{ name: "net-a", aliases: ["ids"] }, { name: "net-b" }],
+        }));
+        assert.equal(name, "db");
+        assert.deepEqual(body, {
+            Image: "sha256:abc",
+            Env: ["A=1", "B=x=y"],
+            Labels: { l: "v" },
+            ExposedPorts: { "80/tcp": {} },
+            Healthcheck: { Test: ["CMD", "bash", "-c", "true"], Interval: 3e9, Timeout: 3e9, StartPeriod: 60e9, StartInterval: 0, Retries: 3 },
+            HostConfig: { PortBindings: { "80/tcp": [{ HostIp: "127.0.0.1", HostPort: "8090" }] }, RestartPolicy: { Name: "unless-stopped" }, NetworkMode: "net-a" },
+            NetworkingConfig: { EndpointsConfig: { "net-a": { Aliases: ["ids"] } } },
+        });
+        assert.equal(containerCreateRequest({ name: "n", image: "i" }).body.Healthcheck, undefined, "none given: the image's own");
+        assert.throws(() => parseGoDuration("3 s"), /invalid duration "3 s"/);
+    });
+
+    it("reads a health check back as the provider does: Go's time.Duration.String, so 60s is 1m0s (funcs.go:960-969)", () => {
+        for (const [nanoseconds, text] of [[0, "0s"], [3e9, "3s"], [60e9, "1m0s"], [90e9, "1m30s"], [3600e9, "1h0m0s"], [1.5e9, "1.5s"], [5e8, "500ms"], [1500, "1.5µs"], [7, "7ns"]] as const) {
+            assert.equal(goDuration(nanoseconds), text);
+            assert.equal(parseGoDuration(text), nanoseconds, text);
+        }
+        const config = containerDefaults({ name: "c", image: "i", healthcheck: { tests: ["CMD", "probe"], startPeriod: "1m0s" } });
+        const read = containerReadBack(
+            {
+                Id: "id", Name: "/c", Image: "sha256:x", Config: { Image: "i", Healthcheck: { Test: ["CMD", "probe"], StartPeriod: 60e9 } },
+                State: { Running: true, ExitCode: 0 }, HostConfig: { RestartPolicy: { Name: "no" } },
+            },
+            config,
+        );
+        assert.deepEqual(containerChangedKeys(config, read, config), [], "written as the provider reads it back: no change");
+        const shortened = containerDefaults({ name: "c", image: "i", healthcheck: { tests: ["CMD", "probe"], startPeriod: "1m" } });
+        assert.deepEqual(containerChangedKeys(shortened, read, shortened), ["healthcheck"], "\"1m\" reads back as \"1m0s\": a change on every run");
+        const fromImage = containerReadBack({ Id: "id", Name: "/c", Image: "sha256:x", Config: { Image: "i", Healthcheck: { Test: ["CMD-SHELL", "x"] } }, State: { Running: true, ExitCode: 0 }, HostConfig: {} }, { name: "c", image: "i" });
+        assert.deepEqual(containerChangedKeys({ name: "c", image: "i" }, fromImage, { name: "c", image: "i" }), [], "Optional and Computed: the image's own health check is no change");
     });
 
     it("refuses to delete a protected resource", async () => {

@@ -55,11 +55,12 @@ describe("engine emulator: every example previews with its documented config", f
         // Nothing exists yet: the image is not built at preview, so the container's image is unknown.
         const container = preview.steps.find(s => s.type === "docker:index/container:Container")!;
         assert.equal(container.new!.inputs.image, UNKNOWN);
-        // The signing PFX is known at preview and secret; the environment waits for the generated credentials.
-        assert.match(preview.text, /uploads *: \[secret\]/);
-        // An unknown prints as [unknown] (object_diff.go:972-973 @ v3.248.0), a secret one too: the SDK sends an unknown
-        // Output as the bare unknown value, secret or not.
-        assert.match(preview.text, /envs *: \[unknown\]/);
+        // The uploads hold the settings file, which waits for the generated credentials. An unknown prints as [unknown]
+        // (object_diff.go:972-973 @ v3.248.0), a secret one too: the SDK sends an unknown Output as the bare unknown
+        // value, secret or not.
+        assert.match(preview.text, /uploads *: \[unknown\]/);
+        // The environment holds nothing secret and nothing that waits: it shows in the preview as it is.
+        assert.match(preview.text, /envs *: \[\n *\[0\]: "ASPNETCORE_URLS=http:\/\/\+:80"\n *\[1\]: "ASPNETCORE_ENVIRONMENT=Production"\n *\]/);
         // One kind of change: no "N changes" total (diff.go:303-309).
         assert.match(preview.text, /Resources:\n {4}\+ 9 to create$/);
     });

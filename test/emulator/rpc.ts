@@ -6,6 +6,7 @@ import * as grpc from "@grpc/grpc-js";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Deployment, Registration } from "./engine";
+import { Transforms } from "./transforms";
 import { PropertyMap, withoutNulls } from "./values";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -16,11 +17,12 @@ const enginePb = require("@pulumi/pulumi/proto/engine_pb");
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
- * The features the emulator answers true for. "secrets" is the engine's own; resource references, output
- * values, structured aliases, transforms, hooks and the rest are answered false, so the SDK falls back to what the
- * emulator implements (alias URNs computed by the SDK, plain values with unknowns).
+ * The features the emulator answers true for. "secrets" is the engine's own, "transforms" runs as the engine runs
+ * them (transforms.js); resource references, output values, structured aliases, hooks and the rest are answered
+ * false, so the SDK falls back to what the emulator implements (alias URNs computed by the SDK, plain values with
+ * unknowns).
  */
-export const SUPPORTED_FEATURES = new Set(["secrets"]);
+export const SUPPORTED_FEATURES = new Set(["secrets", "transforms"]);
 
 type Callback = (error: grpc.ServiceError | null, response?: unknown) => void;
  
@@ -95,6 +97,26 @@ export interface ProtocolServer {
 export async function serve(deployment: Deployment): Promise<ProtocolServer> {
     const server = new grpc.Server({ "grpc.max_receive_message_length": 400 * 1024 * 1024 });
     const calls: string[] = [];
+    const transforms = new Transforms();
+    const registerTransformed = (call: Call, callback: Callback) => {
+        let registration: Registration;
+        try {
+            registration = decodeRegistration(call.request);
+        } catch (error) {
+            deployment.failures.push(error as Error);
+            callback(error as grpc.ServiceError);
+            return;
+        }
+        deployment.register(registration).then(result => {
+            const response = new resourcePb.RegisterResourceResponse();
+            response.setUrn(result.urn);
+            response.setId(result.id);
+            response.setObject(Struct.fromJavaScript(result.outputs as never));
+            response.setResult(resourcePb.Result.SUCCESS);
+            transforms.record(result.urn, call.request);
+            callback(null, response);
+        }, error => callback(failed(error)));
+    };
     // Registrations in flight: the program's exit waits for them, as the engine's step executor does.
     const monitor: Record<string, (call: Call, callback: Callback) => void> = {
         supportsFeature(call, callback) {
@@ -103,22 +125,10 @@ export async function serve(deployment: Deployment): Promise<ProtocolServer> {
             callback(null, response);
         },
         registerResource(call, callback) {
-            let registration: Registration;
-            try {
-                registration = decodeRegistration(call.request);
-            } catch (error) {
+            transforms.apply(call.request).then(() => registerTransformed(call, callback), error => {
                 deployment.failures.push(error as Error);
-                callback(error as grpc.ServiceError);
-                return;
-            }
-            deployment.register(registration).then(result => {
-                const response = new resourcePb.RegisterResourceResponse();
-                response.setUrn(result.urn);
-                response.setId(result.id);
-                response.setObject(Struct.fromJavaScript(result.outputs as never));
-                response.setResult(resourcePb.Result.SUCCESS);
-                callback(null, response);
-            }, error => callback(failed(error)));
+                callback(failed(error));
+            });
         },
         registerResourceOutputs(call, callback) {
             try {
@@ -175,6 +185,7 @@ export async function serve(deployment: Deployment): Promise<ProtocolServer> {
         // The program has ended when this is called; a call still open belongs to a client that died mid-call
         // (a failed plugin), which graceful shutdown would wait for: force it after a short grace period.
         close: () => new Promise(resolve => {
+            transforms.close();
             const force = setTimeout(() => server.forceShutdown(), 1000);
             server.tryShutdown(() => {
                 clearTimeout(force);

@@ -58,7 +58,7 @@ describe("npm package contents", () => {
     });
 
     it("includes the entry point, its types, the plugin file and every packaged script", () => {
-        for (const required of ["bin/index.js", "bin/index.d.ts", "PulumiPlugin.yaml", "schema.json", "src/scripts/readiness.js", "src/scripts/reseed.js", "src/scripts/iis/readiness.ps1", "src/scripts/iis/ConfigPatch.cs", "LICENSE"]) {
+        for (const required of ["bin/index.js", "bin/index.d.ts", "PulumiPlugin.yaml", "schema.json", "src/scripts/readiness.js", "src/scripts/reseed.js", "src/scripts/reseed-container.js", "bin/scripts/reseed.bundle.js", "src/scripts/iis/readiness.ps1", "src/scripts/iis/ConfigPatch.cs", "LICENSE"]) {
             assert.ok(files.includes(required), `${required} is published`);
         }
     });

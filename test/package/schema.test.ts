@@ -59,9 +59,18 @@ describe("multi-language schema (Pulumi's own inference)", () => {
             ["swarm", "SwarmDeployment", false, true],
             ["readiness", "Readiness", false, true],
             ["publicUrl", "string", false, false],
+            ["proxy", "ReverseProxy", false, true],
             ["creatio", "IdentityServiceCreatio", false, true],
+            ["profileVersion", "string", false, true],
+            // Maps and a list: their keys and entries decide what is checked, their values may be computed.
+            ["additionalSettings", "object", false, true],
+            ["environment", "object", false, true],
+            ["overrides", "array", false, true],
         ];
         assert.deepEqual(Object.keys(inputs).sort(), expectations.map(e => e[0]).sort());
+        assert.deepEqual((inputs.additionalSettings as any).additionalProperties, { $ref: "pulumi.json#/Any" }, "any JSON value, computed or secret");
+        assert.deepEqual((inputs.environment as any).additionalProperties, { type: "string" }, "a string, computed or secret (refused when secret)");
+        assert.deepEqual((inputs.overrides as any).items, { type: "string", plain: true });
         for (const [name, type, required, plain] of expectations) {
             const property = inputs[name] as any;
             assert.equal(property.$ref ? property.$ref.split(":").pop() : property.type, type, name);

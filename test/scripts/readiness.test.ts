@@ -3,9 +3,14 @@
 // drives waitForReady with an injected clock and fetch.
 import { strict as assert } from "assert";
 import { spawn } from "child_process";
+import * as fs from "fs";
 import * as http from "http";
+import * as https from "https";
+import * as net from "net";
 import { AddressInfo } from "net";
+import * as os from "os";
 import * as path from "path";
+import * as tls from "tls";
 
 const scriptPath = path.join(__dirname, "..", "..", "src", "scripts", "readiness.js");
 
@@ -35,7 +40,7 @@ interface RunResult {
   elapsedMs: number;
 }
 
-const openServers: http.Server[] = [];
+const openServers: (http.Server | https.Server)[] = [];
 
 function startServer(handler: Handler): Promise<TestServer> {
   const requests: SeenRequest[] = [];
@@ -62,7 +67,7 @@ function startServer(handler: Handler): Promise<TestServer> {
   });
 }
 
-function closeServer(server: http.Server): Promise<void> {
+function closeServer(server: http.Server | https.Server): Promise<void> {
   server.closeAllConnections();
   return new Promise((resolve) => server.close(() => resolve()));
 }
@@ -265,6 +270,24 @@ describe("readiness gate script", function () {
       assert.match(result.stderr, /port/);
     });
 
+    it("never passes when every connection is closed at once (Docker's port proxy before the container listens), where Node's fetch may never settle", async () => {
+      // Before the attempts had a timer of their own, the process ended with exit code 0 and printed nothing in about
+      // half of these runs: the gate passed without an answer.
+      const server = net.createServer((socket) => socket.destroy());
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+      try {
+        const url = `http://localhost:${(server.address() as AddressInfo).port}`;
+        for (let run = 0; run < 6; run++) {
+          const result = await runScript(gateEnv(url, { READINESS_TIMEOUT_SECONDS: "1", READINESS_POLL_INTERVAL_MS: "20" }));
+          assert.equal(result.code, 1, `run ${run}: exit ${result.code}, stdout ${JSON.stringify(result.stdout)}`);
+          assert.equal(result.stdout, "");
+          assert.match(result.stderr, /was not ready after 1 s: the discovery document at .* did not succeed; last seen: /);
+        }
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+
     it("gives up when the service always answers 500, reporting the status and pointing at the logs", async () => {
       const server = await startServer((_request, response) => sendJson(response, 500, { error: "boom" }));
 
@@ -408,12 +431,189 @@ describe("readiness gate script", function () {
     });
   });
 
+  describe("issuer", () => {
+    /**
+     * A service that builds its issuer and endpoints as IdentityServer4 does, from the request: the listener's scheme,
+     * then (with forwarded headers on) the rightmost X-Forwarded-Proto, then ForceHttpsSchemeInRequests; the host from
+     * the Host header; lower-cased.
+     */
+    async function issuerBuildingService(options: { forwardedHeaders: boolean; forceHttps?: boolean; answers?: (issuer: string, call: number) => string }) {
+      let discoveryCalls = 0;
+      const server: TestServer = await startServer((request, response) => {
+        let scheme = "http";
+        const proto = String(request.headers["x-forwarded-proto"] ?? "").split(",").pop()!.trim();
+        if (options.forwardedHeaders && proto !== "") scheme = proto;
+        if (options.forceHttps) scheme = "https";
+        const origin = `${scheme}://${request.headers.host}`;
+        if (isDiscovery(request)) {
+          discoveryCalls++;
+          const issuer = origin.toLowerCase();
+          return sendJson(response, 200, { issuer: options.answers ? options.answers(issuer, discoveryCalls) : issuer, token_endpoint: `${origin}/connect/token` });
+        }
+        if (request.method === "POST" && request.path === "/connect/token") return answerToken(request, response);
+        sendJson(response, 404, {});
+      });
+      return server;
+    }
+
+    const discoveries = (server: TestServer) => server.requests.filter(isDiscovery);
+
+    it("passes when the service advertises the public URL to a request shaped as the proxy forwards Creatio's, and prints that issuer", async () => {
+      const server = await issuerBuildingService({ forwardedHeaders: true });
+
+      const result = await runScript(gateEnv(server.url, { IDENTITY_SERVICE_PUBLIC_URL: "https://IDS.example.com/" }));
+
+      assert.equal(result.code, 0, result.stderr);
+      const output = JSON.parse(result.stdout);
+      assert.equal(output.issuer, "https://ids.example.com");
+      assert.equal(output.issuerVerified, true);
+      const shaped = discoveries(server).filter((request) => request.headers.host === "ids.example.com");
+      assert.equal(shaped.length, 1, "one discovery request with the public host");
+      assert.equal(shaped[0].headers["x-forwarded-proto"], "https");
+      // The token request goes to the advertised path at the address this check reaches the service at.
+      assert.equal(server.requests.filter(isTokenRequest)[0].headers.host, new URL(server.url).host);
+    });
+
+    it("sends the public host as a client writes it: a default port left out, another port kept", async () => {
+      const server = await issuerBuildingService({ forwardedHeaders: true });
+
+      const defaultPort = await runScript(gateEnv(server.url, { IDENTITY_SERVICE_PUBLIC_URL: "https://ids.example.com:443" }));
+      const otherPort = await runScript(gateEnv(server.url, { IDENTITY_SERVICE_PUBLIC_URL: "https://ids.example.com:9443" }));
+
+      assert.equal(defaultPort.code, 0, defaultPort.stderr);
+      assert.equal(JSON.parse(defaultPort.stdout).issuer, "https://ids.example.com");
+      assert.equal(otherPort.code, 0, otherPort.stderr);
+      assert.equal(JSON.parse(otherPort.stdout).issuer, "https://ids.example.com:9443");
+      assert.deepEqual(
+        [...new Set(discoveries(server).map((request) => request.headers.host))].sort(),
+        [new URL(server.url).host, "ids.example.com", "ids.example.com:9443"].sort(),
+      );
+    });
+
+    it("asks the service directly, without forwarded headers, when the public URL is the address it reaches", async () => {
+      const server = await issuerBuildingService({ forwardedHeaders: true });
+
+      const result = await runScript(gateEnv(server.url, { IDENTITY_SERVICE_PUBLIC_URL: server.url + "/" }));
+
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(discoveries(server).every((request) => request.headers["x-forwarded-proto"] === undefined));
+    });
+
+    it("fails on an http issuer behind a TLS proxy, naming both URLs and forwarded headers or ForceHttpsSchemeInRequests as the fix", async () => {
+      const server = await issuerBuildingService({ forwardedHeaders: false });
+
+      const result = await runScript(gateEnv(server.url, { IDENTITY_SERVICE_PUBLIC_URL: "https://ids.example.com", READINESS_TIMEOUT_SECONDS: "1" }));
+
+      assert.equal(result.code, 1);
+      assert.equal(result.stdout, "");
+      assertFinishedWithin(result, 1);
+      assert.match(
+        result.stderr,
+        /^readiness: Identity Service at http:\/\/127\.0\.0\.1:\d+ was not ready after 1 s: it advertises the issuer http:\/\/ids\.example\.com, but Creatio is given https:\/\/ids\.example\.com \(publicUrl, or url without one\)/,
+      );
+      assert.match(result.stderr, /Host: ids\.example\.com, X-Forwarded-Proto: https/);
+      assert.match(result.stderr, /turn on forwarded headers \(proxy\.forwardedHeaders.*set X-Forwarded-Proto.*forceHttpsSchemeInRequests to true/);
+      assert.equal(server.requests.filter(isTokenRequest).length, 0, "no token request before the issuer is right");
+    });
+
+    it("fails on an https issuer when Creatio is given http, pointing at ForceHttpsSchemeInRequests", async () => {
+      const server = await issuerBuildingService({ forwardedHeaders: false, forceHttps: true });
+
+      const result = await runScript(gateEnv(server.url, { READINESS_TIMEOUT_SECONDS: "1" }));
+
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, new RegExp(`advertises the issuer https://127\\.0\\.0\\.1:\\d+, but Creatio is given ${server.url.replace(/\./g, "\\.")} `));
+      assert.match(result.stderr, /set forceHttpsSchemeInRequests to false/);
+    });
+
+    it("fails when the service advertises another host, saying the proxy must pass the original Host", async () => {
+      const server = await issuerBuildingService({ forwardedHeaders: true, answers: (issuer) => issuer.replace(/\/\/[^/]+/, "//backend:80") });
+
+      const result = await runScript(gateEnv(server.url, { IDENTITY_SERVICE_PUBLIC_URL: "https://ids.example.com", READINESS_TIMEOUT_SECONDS: "1" }));
+
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /advertises the issuer https:\/\/backend:80, but Creatio is given https:\/\/ids\.example\.com/);
+      assert.match(result.stderr, /the proxy must pass the original Host header/);
+    });
+
+    it("fails on a public URL with a path, which the service never advertises", async () => {
+      const server = await issuerBuildingService({ forwardedHeaders: true });
+
+      const result = await runScript(gateEnv(server.url, { IDENTITY_SERVICE_PUBLIC_URL: "https://login.example.com/ids/", READINESS_TIMEOUT_SECONDS: "1" }));
+
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /advertises the issuer https:\/\/login\.example\.com, but Creatio is given https:\/\/login\.example\.com\/ids /);
+      assert.match(result.stderr, /never carry a path.*host name \(or port\) of its own/);
+    });
+
+    it("keeps asking until the service advertises the public URL (a task still starting with its old settings)", async () => {
+      const server = await issuerBuildingService({ forwardedHeaders: true, answers: (issuer, call) => (call <= 3 ? issuer.replace("https:", "http:") : issuer) });
+
+      const result = await runScript(gateEnv(server.url, { IDENTITY_SERVICE_PUBLIC_URL: "https://ids.example.com" }));
+
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(JSON.parse(result.stdout).issuer, "https://ids.example.com");
+      assert.ok(discoveries(server).length >= 4);
+    });
+
+    it("checks no issuer with READINESS_VERIFY_ISSUER=false", async () => {
+      const server = await issuerBuildingService({ forwardedHeaders: false });
+
+      const result = await runScript(gateEnv(server.url, { IDENTITY_SERVICE_PUBLIC_URL: "https://ids.example.com", READINESS_VERIFY_ISSUER: "false" }));
+
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(JSON.parse(result.stdout).issuerVerified, false);
+      assert.ok(discoveries(server).every((request) => request.headers["x-forwarded-proto"] === undefined));
+    });
+
+    it("checks the certificate of an https address against that address, not the public host it sends in Host", async () => {
+      // test/fixtures/certificates/tls.pfx: a self-signed certificate for localhost, trusted here as the only CA.
+      const pfx = fs.readFileSync(path.join(__dirname, "..", "fixtures", "certificates", "tls.pfx"));
+      const seen: http.IncomingHttpHeaders[] = [];
+      const server = https.createServer({ pfx, passphrase: "tls-test-password" }, (request, response) => {
+        seen.push(request.headers);
+        const proto = String(request.headers["x-forwarded-proto"] ?? "https");
+        sendJson(response, 200, { issuer: `${proto}://${request.headers.host}` });
+      });
+      openServers.push(server);
+      const port = await new Promise<number>((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)));
+      const folder = fs.mkdtempSync(path.join(os.tmpdir(), "readiness-ca-"));
+      try {
+        const certificate = await new Promise<Buffer>((resolve, reject) => {
+          const socket = tls.connect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => {
+            resolve(socket.getPeerCertificate().raw);
+            socket.end();
+          });
+          socket.on("error", reject);
+        });
+        const caFile = path.join(folder, "ca.pem");
+        fs.writeFileSync(caFile, `-----BEGIN CERTIFICATE-----\n${certificate.toString("base64").match(/.{1,64}/g)!.join("\n")}\n-----END CERTIFICATE-----\n`);
+
+        const result = await runScript({
+          IDENTITY_SERVICE_URL: `https://localhost:${port}`,
+          IDENTITY_SERVICE_PUBLIC_URL: "https://ids.example.com",
+          READINESS_VERIFY_TOKEN: "false",
+          READINESS_TIMEOUT_SECONDS: "3",
+          NODE_EXTRA_CA_CERTS: caFile,
+        });
+
+        assert.equal(result.code, 0, result.stderr);
+        assert.equal(JSON.parse(result.stdout).issuer, "https://ids.example.com");
+        assert.ok(seen.some((headers) => headers.host === "ids.example.com"));
+      } finally {
+        fs.rmSync(folder, { recursive: true, force: true });
+      }
+    });
+  });
+
   describe("bad configuration exits 2 naming the variable", () => {
     const badConfigurations: { title: string; env: Record<string, string>; stdin?: string; expected: RegExp }[] = [
       { title: "missing IDENTITY_SERVICE_URL", env: { IDENTITY_SERVICE_CLIENT_ID: CLIENT_ID }, expected: /IDENTITY_SERVICE_URL is not set.*http:\/\/localhost:8090/ },
       { title: "IDENTITY_SERVICE_URL not a URL", env: { IDENTITY_SERVICE_URL: "localhost:8090", IDENTITY_SERVICE_CLIENT_ID: CLIENT_ID }, expected: /IDENTITY_SERVICE_URL is not an http\(s\) URL/ },
       { title: "non-numeric READINESS_TIMEOUT_SECONDS", env: { IDENTITY_SERVICE_URL: "http://127.0.0.1:8090", IDENTITY_SERVICE_CLIENT_ID: CLIENT_ID, READINESS_TIMEOUT_SECONDS: "five" }, expected: /READINESS_TIMEOUT_SECONDS must be a positive number \(got "five"\)/ },
       { title: "non-numeric READINESS_POLL_INTERVAL_MS", env: { IDENTITY_SERVICE_URL: "http://127.0.0.1:8090", IDENTITY_SERVICE_CLIENT_ID: CLIENT_ID, READINESS_POLL_INTERVAL_MS: "fast" }, expected: /READINESS_POLL_INTERVAL_MS must be a positive number/ },
+      { title: "IDENTITY_SERVICE_PUBLIC_URL not a URL", env: { IDENTITY_SERVICE_URL: "http://127.0.0.1:8090", IDENTITY_SERVICE_CLIENT_ID: CLIENT_ID, IDENTITY_SERVICE_PUBLIC_URL: "ids.example.com" }, expected: /IDENTITY_SERVICE_PUBLIC_URL is not an http\(s\) URL \(got "ids\.example\.com"\)/ },
+      { title: "READINESS_VERIFY_ISSUER neither true nor false", env: { IDENTITY_SERVICE_URL: "http://127.0.0.1:8090", IDENTITY_SERVICE_CLIENT_ID: CLIENT_ID, READINESS_VERIFY_ISSUER: "yes" }, expected: /READINESS_VERIFY_ISSUER must be "true" or "false"/ },
       { title: "READINESS_VERIFY_TOKEN neither true nor false", env: { IDENTITY_SERVICE_URL: "http://127.0.0.1:8090", IDENTITY_SERVICE_CLIENT_ID: CLIENT_ID, READINESS_VERIFY_TOKEN: "yes" }, expected: /READINESS_VERIFY_TOKEN must be "true" or "false"/ },
       { title: "missing IDENTITY_SERVICE_CLIENT_ID with token verification on", env: { IDENTITY_SERVICE_URL: "http://127.0.0.1:8090" }, expected: /IDENTITY_SERVICE_CLIENT_ID is not set.*READINESS_VERIFY_TOKEN=false/ },
       { title: "invalid JSON on stdin (not echoed)", env: { IDENTITY_SERVICE_URL: "http://127.0.0.1:8090", IDENTITY_SERVICE_CLIENT_ID: CLIENT_ID }, stdin: `{"clientSecret": ${SECRET}`, expected: /standard input is not valid JSON.*clientSecret/ },
@@ -480,7 +680,7 @@ describe("readiness gate script", function () {
         fetch: fakeFetch,
       });
 
-      assert.deepEqual(result, { issuer: "http://svc:8090", tokenVerified: true, elapsedMs: 400 });
+      assert.deepEqual(result, { issuer: "http://svc:8090", issuerVerified: true, tokenVerified: true, elapsedMs: 400 });
     });
 
     it("keeps the last real answer when the final attempt is only cut short by the deadline", async () => {

@@ -43,15 +43,20 @@ interface Insertion {
   problems: string[];
   client: Record<string, unknown>;
   children: Array<{ table: string; rows: Array<Record<string, unknown>> }>;
+  childTables: string[];
 }
 interface Store {
+  missingGrants(): Promise<{ user: string; missing: Array<{ privilege: string; grant: string }> }>;
+  lockClients(): Promise<void>;
   tablesExist(): Promise<boolean>;
   readClient(clientId: string): Promise<{ stored: Stored | undefined; collidingClientIds: string[] }>;
   deleteClients(clientIds: string[]): Promise<{ deletedClients: number; deletedChildRows: number }>;
   columns(tables: string[]): Promise<Columns>;
   insertClient(insertion: Insertion): Promise<{ childRows: number }>;
+  replaceClient(clientId: string, replacement: Insertion): Promise<{ deletedChildRows: number; childRows: number }>;
   addSecrets(stored: Stored, hashes: string[]): Promise<number>;
   deleteSecrets(stored: Stored, hashes: string[]): Promise<number>;
+  deleteRedirectUris(stored: Stored): Promise<number>;
 }
 type WithStore = (connectionString: string, work: (store: Store) => Promise<unknown>) => Promise<unknown>;
 interface ReseedModule {
@@ -63,7 +68,14 @@ interface ReseedModule {
     desired: Desired,
     stored: Stored | undefined,
     collidingClientIds?: string[],
-  ): { action: "none" | "insert" | "replace" | "addSecrets"; secretHashes?: string[]; deleteClientIds?: string[]; reason: string };
+  ): {
+    action: "none" | "insert" | "replace" | "addSecrets";
+    secretHashes?: string[];
+    updateClientId?: string;
+    deleteClientIds?: string[];
+    keepRedirectUris?: string[];
+    reason: string;
+  };
   planInsertion(desired: Desired, columns: Columns, now: Date): Insertion;
   matchClientId(rows: Array<{ ClientId: string }>, clientId: string): { exact?: { ClientId: string }; colliding: string[] };
   planRetire(
@@ -71,7 +83,7 @@ interface ReseedModule {
     stored: Stored | undefined,
     previous: Previous | undefined,
     supersededClientIds?: string[],
-  ): { action: "none" | "retire"; clientIds: string[]; secretHashes: string[]; pendingClientIds: string[] };
+  ): { action: "none" | "retire"; clientIds: string[]; secretHashes: string[]; redirectUris: string[]; pendingClientIds: string[] };
   describeError(err: unknown, provider: string, connectionString: string): string;
   run(
     args: { provider: string | undefined; stdinText: string; previousStdout: string | undefined },
@@ -286,7 +298,7 @@ describe("reseed.js: the decisions, from the stored rows", () => {
     assert.equal(reseed.planPrepare(DESIRED, storedAs(DESIRED, { SecretHashes: [HASH_A, HASH_B] })).action, "none");
   });
 
-  it("prepare: a new secret is added next to the old one; any other difference deletes the client", () => {
+  it("prepare: a new secret is added next to the old one; any other difference replaces the client in place", () => {
     assert.deepEqual(reseed.planPrepare(DESIRED, storedAs(DESIRED, { SecretHashes: [HASH_A] })), {
       action: "addSecrets",
       secretHashes: [HASH_B],
@@ -294,7 +306,8 @@ describe("reseed.js: the decisions, from the stored rows", () => {
     });
     const changed = reseed.planPrepare(DESIRED, storedAs(DESIRED, { SecretHashes: [HASH_A], IdentityTokenLifetime: 1 }));
     assert.equal(changed.action, "replace");
-    assert.deepEqual(changed.deleteClientIds, [DESIRED.ClientId]);
+    assert.equal(changed.updateClientId, DESIRED.ClientId, "its row is kept");
+    assert.deepEqual(changed.deleteClientIds, [], "no client is deleted");
     assert.match(changed.reason, /IdentityTokenLifetime/);
   });
 
@@ -302,11 +315,17 @@ describe("reseed.js: the decisions, from the stored rows", () => {
     const rows = [{ ClientId: "NEW-CLIENT-ID-16" }, { ClientId: DESIRED.ClientId }, { ClientId: "New-Client-Id-16" }];
     assert.deepEqual(reseed.matchClientId(rows, DESIRED.ClientId), { exact: rows[1], colliding: ["NEW-CLIENT-ID-16", "New-Client-Id-16"] });
     assert.deepEqual(reseed.matchClientId(rows.slice(0, 1), DESIRED.ClientId), { exact: undefined, colliding: ["NEW-CLIENT-ID-16"] });
-    // A client id that differs only in case holds the configured one under the collation: replaced by it.
+    // A client id that differs only in case holds the configured one under the collation: its row takes the configured id.
     const plan = reseed.planPrepare(DESIRED, undefined, ["NEW-CLIENT-ID-16"]);
     assert.equal(plan.action, "replace");
-    assert.deepEqual(plan.deleteClientIds, ["NEW-CLIENT-ID-16"]);
+    assert.equal(plan.updateClientId, "NEW-CLIENT-ID-16");
+    assert.deepEqual(plan.deleteClientIds, []);
     assert.match(plan.reason, /"NEW-CLIENT-ID-16" differs from "new-client-id-16" only in case/);
+    // Several rows hold it: the exact one is kept, else the first; the others are deleted.
+    const withExact = reseed.planPrepare(DESIRED, storedAs(DESIRED), ["NEW-CLIENT-ID-16", "New-Client-Id-16"]);
+    assert.deepEqual([withExact.action, withExact.updateClientId, withExact.deleteClientIds], ["replace", DESIRED.ClientId, ["NEW-CLIENT-ID-16", "New-Client-Id-16"]]);
+    const withoutExact = reseed.planPrepare(DESIRED, undefined, ["NEW-CLIENT-ID-16", "New-Client-Id-16"]);
+    assert.deepEqual([withoutExact.updateClientId, withoutExact.deleteClientIds], ["NEW-CLIENT-ID-16", ["New-Client-Id-16"]]);
   });
 
 
@@ -328,6 +347,17 @@ describe("reseed.js: the decisions, from the stored rows", () => {
     );
     assert.deepEqual(insertion.children.at(-1)!.rows, [{ Value: HASH_B, Type: "SharedSecret", Created: NOW }]);
     assert.deepEqual(insertion.children[4].rows, [{ Key: "AllowedQueryParameters", Value: '["invitationHash","targetSubject"]' }]);
+    assert.deepEqual(insertion.childTables, insertion.children.map((child) => child.table));
+  });
+
+  it("insertion: names every child table it writes that exists, also those the client has no rows in (a replacement empties them)", () => {
+    const withoutUris = reseed.planInsertion({ ...DESIRED, RedirectUris: [], PostLogoutRedirectUris: [], Properties: {} }, IS4_COLUMNS, NOW);
+    assert.deepEqual(withoutUris.children.map((child) => child.table), ["ClientGrantTypes", "ClientScopes", "ClientSecrets"]);
+    assert.deepEqual(withoutUris.childTables, [
+      "ClientGrantTypes", "ClientScopes", "ClientRedirectUris", "ClientPostLogoutRedirectUris", "ClientProperties", "ClientSecrets",
+    ]);
+    // Never a table it does not write ("ClientClaims" and the like belong to others), nor one that is missing.
+    assert.ok(!reseed.planInsertion(DESIRED, { ...IS4_COLUMNS, ClientProperties: undefined }, NOW).childTables.includes("ClientProperties"));
   });
 
   it("insertion: leaves out columns an older schema lacks and properties it has no table for", () => {
@@ -356,10 +386,35 @@ describe("reseed.js: the decisions, from the stored rows", () => {
       action: "retire",
       clientIds: ["old-client-id-16", "older-client-id1"],
       secretHashes: [HASH_A],
+      redirectUris: [],
       pendingClientIds: [],
     });
     // A create (no previous output): only the configured client's other secrets.
     assert.deepEqual(reseed.planRetire(DESIRED, storedAs(DESIRED), undefined).clientIds, []);
+  });
+
+  it("prepare: a client that loses its implicit grant keeps its redirect URIs until the retire step removes them", () => {
+    // The Creatio URL removed: client_credentials only, no redirect URIs.
+    const withoutUrl: Desired = { ...DESIRED, AllowedGrantTypes: ["client_credentials"], RedirectUris: [], PostLogoutRedirectUris: [] };
+    const dropping = reseed.planPrepare(withoutUrl, storedAs(DESIRED));
+    assert.equal(dropping.action, "replace");
+    assert.deepEqual(dropping.keepRedirectUris, DESIRED.RedirectUris);
+    // The next state, as the prepare step wrote it: the retire step finds it in service and removes those URIs.
+    const written = storedAs(withoutUrl, { RedirectUris: DESIRED.RedirectUris });
+    assert.deepEqual(reseed.planRetire(withoutUrl, written, undefined), {
+      action: "retire",
+      clientIds: [],
+      secretHashes: [],
+      redirectUris: DESIRED.RedirectUris,
+      pendingClientIds: [],
+    });
+    // Other changes keep nothing: the grant that needs them stays (new URIs), or is granted (the URL set again).
+    const moved = { ...DESIRED, RedirectUris: ["https://moved.example"] };
+    assert.deepEqual(reseed.planPrepare(moved, storedAs(DESIRED)).keepRedirectUris, []);
+    assert.deepEqual(reseed.planPrepare(DESIRED, storedAs(withoutUrl)).keepRedirectUris, []);
+    assert.deepEqual(reseed.planPrepare({ ...DESIRED, ClientName: "renamed" }, storedAs(DESIRED)).keepRedirectUris, []);
+    // While implicit is still granted, the stored redirect URIs are the configuration's business: nothing is in service.
+    assert.equal(reseed.planRetire(withoutUrl, storedAs(DESIRED), undefined).action, "none");
   });
 
   it("retire: also removes the ids the re-seed step saw replaced, when it has no previous output of its own", () => {
@@ -384,6 +439,8 @@ describe("reseed.js: the steps against a store", () => {
   function memoryStore(initial: Record<string, Stored>, log: string[], columns: Columns = {}): WithStore {
     const clients = new Map(Object.entries(initial));
     const store: Store = {
+      missingGrants: async () => ({ user: "reseed", missing: [] }),
+      lockClients: async () => undefined,
       tablesExist: async () => true,
       readClient: async (id) => ({
         stored: clients.has(id) ? { ...clients.get(id)! } : undefined,
@@ -400,6 +457,17 @@ describe("reseed.js: the steps against a store", () => {
         log.push(`insert ${insertion.client.ClientId ?? "(no ClientId column)"}`);
         return { childRows: insertion.children.reduce((n, child) => n + child.rows.length, 0) };
       },
+      replaceClient: async (id, replacement) => {
+        const kept = clients.get(id)!;
+        log.push(`replace ${id}`);
+        clients.delete(id);
+        clients.set(String(replacement.client.ClientId), { ...kept, ClientName: String(replacement.client.ClientName) });
+        const lists = [kept.AllowedGrantTypes, kept.AllowedScopes, kept.RedirectUris, kept.PostLogoutRedirectUris, kept.SecretHashes];
+        return {
+          deletedChildRows: lists.reduce((n, list) => n + list.length, Object.keys(kept.Properties ?? {}).length),
+          childRows: replacement.children.reduce((n, child) => n + child.rows.length, 0),
+        };
+      },
       addSecrets: async (_stored, hashes) => {
         log.push(`add ${hashes.length}`);
         return hashes.length;
@@ -408,25 +476,58 @@ describe("reseed.js: the steps against a store", () => {
         log.push(`delete secrets ${hashes.length}`);
         return hashes.length;
       },
+      deleteRedirectUris: async (stored) => {
+        log.push(`delete redirect URIs ${stored.RedirectUris.length}`);
+        return stored.RedirectUris.length;
+      },
     };
     return async (_connectionString, work) => work(store);
   }
   const stdin = (action: string, client: Desired = DESIRED) => JSON.stringify({ action, connectionString: "Server=h;Database=d;Password=p", client });
   const IS4 = IS4_COLUMNS;
 
-  it("prepare replaces a differing client in one go and hands out a new restart token; an unchanged one keeps the previous token", async () => {
+  it("retire after a prepare that found no tables reads nothing and checks no grant: the service seeded only the configured client", async () => {
+    const log: string[] = [];
+    const refusing: WithStore = async (_connectionString, work) =>
+      work({
+        missingGrants: async () => {
+          log.push("grants checked");
+          return { user: "reseed", missing: [{ privilege: "SELECT on Clients", grant: "GRANT SELECT ON Clients TO reseed;" }] };
+        },
+      } as unknown as Store);
+    const input = JSON.stringify({ action: "retire", connectionString: "Server=h;Database=d;Password=p", client: DESIRED, tablesMissingAtPrepare: true });
+    const { output, note } = (await reseed.run({ provider: "Postgres", stdinText: input, previousStdout: undefined }, { Postgres: refusing })) as {
+      output: unknown;
+      note: string;
+    };
+    assert.deepEqual(output, { clientId: DESIRED.ClientId, retiredClients: 0, retiredSecrets: 0, pendingClientIds: [] });
+    assert.match(note, /found no table "Clients".*nothing to retire/);
+    assert.deepEqual(log, []);
+    // Without the flag the same store refuses, before anything else.
+    const refusal = await reseed
+      .run({ provider: "Postgres", stdinText: input.replace(',"tablesMissingAtPrepare":true', ""), previousStdout: undefined }, { Postgres: refusing })
+      .catch((err: Error) => err);
+    assert.match(String((refusal as Error).message), /lacks a privilege re-seeding needs: SELECT on Clients\. Nothing was changed\./);
+    assert.deepEqual(log, ["grants checked"]);
+  });
+
+  it("prepare replaces a differing client in place, deleting no client, and hands out a new restart token; an unchanged one keeps the previous token", async () => {
     const log: string[] = [];
     const clients = { [DESIRED.ClientId]: storedAs(DESIRED, { ClientName: "edited" }) };
     const first = await reseed.run(
       { provider: "postgres", stdinText: stdin("prepare"), previousStdout: JSON.stringify({ clientId: DESIRED.ClientId, restartToken: "aaaa" }) },
       { Postgres: memoryStore(clients, log, IS4) },
     );
-    assert.deepEqual(log, [`delete ${DESIRED.ClientId}`, `insert ${DESIRED.ClientId}`]);
-    assert.equal(first.output.deletedClients, 1);
-    assert.equal(first.output.insertedClients, 1);
+    assert.deepEqual(log, [`replace ${DESIRED.ClientId}`]);
+    assert.equal(first.output.deletedClients, 0);
+    assert.equal(first.output.insertedClients, 0);
+    assert.equal(first.output.updatedClients, 1);
     assert.match(String(first.output.restartToken), /^[0-9a-f]{16}$/);
     assert.notEqual(first.output.restartToken, "aaaa");
-    assert.match(first.note, /differs from its configuration in ClientName: replaced it \(deleted 1 client\(s\) with 3 child row\(s\)\) and inserted the configured client/);
+    assert.match(
+      first.note,
+      /differs from its configuration in ClientName: replaced the client in place \(its "Clients" row kept and updated, 9 child row\(s\) replaced by 9; rows of other tables that reference it left alone\)$/,
+    );
 
     const again = await reseed.run(
       { provider: "Postgres", stdinText: stdin("prepare"), previousStdout: JSON.stringify(first.output) },
@@ -436,6 +537,7 @@ describe("reseed.js: the steps against a store", () => {
       clientId: DESIRED.ClientId,
       deletedClients: 0,
       insertedClients: 0,
+      updatedClients: 0,
       addedSecrets: 0,
       restartToken: first.output.restartToken,
       supersededClientIds: [],
@@ -453,10 +555,23 @@ describe("reseed.js: the steps against a store", () => {
       clientId: DESIRED.ClientId,
       deletedClients: 0,
       insertedClients: 1,
+      updatedClients: 0,
       addedSecrets: 0,
       restartToken: "",
       supersededClientIds: ["old-client-id-16"],
     });
+  });
+
+  it("prepare gives a row whose id differs only in case the configured id, deleting the other rows that hold it", async () => {
+    const log: string[] = [];
+    const upper = DESIRED.ClientId.toUpperCase();
+    const mixed = "New-Client-Id-16";
+    const clients = { [upper]: storedAs(DESIRED), [mixed]: storedAs(DESIRED) };
+    const result = await reseed.run({ provider: "Postgres", stdinText: stdin("prepare"), previousStdout: undefined }, { Postgres: memoryStore(clients, log, IS4) });
+    assert.deepEqual(log, [`delete ${mixed}`, `replace ${upper}`]);
+    assert.deepEqual([result.output.deletedClients, result.output.insertedClients, result.output.updatedClients], [1, 0, 1]);
+    assert.match(String(result.output.restartToken), /^[0-9a-f]{16}$/);
+    assert.match(result.note, /only in case .*: deleted 1 other client\(s\) with 3 child row\(s\) and replaced the client in place/);
   });
 
   it("prepare refuses before deleting anything when a table has a required column it cannot fill, naming it and the way out", async () => {
@@ -476,6 +591,23 @@ describe("reseed.js: the steps against a store", () => {
       },
     );
     assert.deepEqual(log, [], "nothing deleted, nothing inserted");
+  });
+
+  it("prepare keeps the redirect URIs of a dropped implicit grant, and retire removes them once the client is in service", async () => {
+    const log: string[] = [];
+    const withoutUrl: Desired = { ...DESIRED, AllowedGrantTypes: ["client_credentials"], RedirectUris: [], PostLogoutRedirectUris: [] };
+    const prepared = await reseed.run(
+      { provider: "Postgres", stdinText: stdin("prepare", withoutUrl), previousStdout: undefined },
+      { Postgres: memoryStore({ [DESIRED.ClientId]: storedAs(DESIRED) }, log, IS4) },
+    );
+    assert.equal(prepared.output.updatedClients, 1);
+    assert.match(prepared.note, /differs from its configuration in AllowedGrantTypes, RedirectUris, PostLogoutRedirectUris: .*; its 2 redirect URI\(s\) stay until the retire step/);
+    const retired = await reseed.run(
+      { provider: "Postgres", stdinText: stdin("retire", withoutUrl), previousStdout: undefined },
+      { Postgres: memoryStore({ [DESIRED.ClientId]: storedAs(withoutUrl, { RedirectUris: DESIRED.RedirectUris }) }, log, IS4) },
+    );
+    assert.deepEqual(log, [`replace ${DESIRED.ClientId}`, "delete ", "delete secrets 0", "delete redirect URIs 2"]);
+    assert.equal(retired.note, "retired 0 client(s) and 0 other secret(s) of the client and 2 redirect URI(s) the client no longer needs");
   });
 
   it("retire reports what it removed and what stays pending", async () => {
@@ -539,7 +671,7 @@ describe("reseed.js: error messages", () => {
       [{ code: "28P01", message: 'password authentication failed for user "creatio"' }, /authentication failed .*user and password/s],
       [{ code: "28000", message: "no pg_hba.conf entry for host" }, /pg_hba\.conf.*client\.reseed: false/s],
       [{ code: "3D000", message: 'database "creatio" does not exist' }, /does not exist or cannot be opened/],
-      [{ code: "42501", message: "permission denied for table Clients" }, /permission denied .*DELETE/s],
+      [{ code: "42501", message: "permission denied for table Clients" }, /permission denied .*SELECT, INSERT, UPDATE and DELETE on "Clients", SELECT, INSERT and DELETE on its child tables/s],
       [{ code: "57014", message: "canceling statement due to statement timeout" }, /did not answer in time/],
       [{ code: "XX000", message: "something else", rolledBack: true }, /Nothing was changed \(the transaction was rolled back\)/],
       [{ code: "XX000", message: "something else", whileConnecting: true }, /cannot connect to .*Nothing was changed\.$/s],

@@ -2,7 +2,7 @@ import "../support/mocks";
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { CreatioRuntime, DatabaseProvider, IdentityService } from "../../src";
+import { CreatioRuntime, DatabaseProvider, IdentityService, ReseedRunner } from "../../src";
 import { encodePkcs12 } from "../../src/certificates";
 import { captureRegistrations, countStrings, findLeaks } from "../support/leaks";
 import { resetMocks, valueOf } from "../support/mocks";
@@ -49,6 +49,20 @@ describe("secret-leak scan", () => {
             assert.deepEqual(leaks, []);
             valuesChecked += Object.keys(secrets).length;
             stringsScanned += countStrings(captured);
+        });
+    }
+
+    for (const variant of ALL_VARIANTS) {
+        it(`finds no plain value given in place of a package secret outside a Pulumi secret: ${variant.title}`, async () => {
+            const scenario = matrix.find(s => s.title.startsWith(variant.title) && s.secrets.additionalSetting)!;
+            const replaced = `Server=db;Password=PlainOverride${variant.target}Secret`;
+            const planted: Scenario = {
+                ...scenario,
+                args: { ...scenario.args, additionalSettings: { DatabaseConnectionString: replaced }, overrides: ["DatabaseConnectionString"] },
+                secrets: { ...scenario.secrets, replaced },
+            };
+            const { captured, secrets } = await build(planted, "override");
+            assert.deepEqual(findLeaks(captured, secrets), []);
         });
     }
 
@@ -110,7 +124,38 @@ describe("secret-leak scan", () => {
         assert.ok(findLeaks(captured, secrets).some(l => l.secretLabel === "creatioPassword"));
     });
 
+    // The container re-seed runner (Docker and Swarm): its steps' environment and command line must hold no secret.
+    const withContainerRunner = matrix
+        .filter(s => /^(Docker|Swarm) 8\.3\.1 /.test(s.title) && !/ https |redis/.test(s.title))
+        .map(
+            (scenario): Scenario => ({
+                title: `${scenario.title} re-seeding in a container`,
+                secrets: scenario.secrets,
+                args: {
+                    ...scenario.args,
+                    client: { ...scenario.args.client, reseedRunner: ReseedRunner.Container, reseedImage: "registry.example.com/node:24" },
+                    ...(scenario.args.docker ? { docker: { ...scenario.args.docker, networks: ["db-net"] } } : {}),
+                    ...(scenario.args.swarm ? { swarm: { ...scenario.args.swarm, networks: ["db-overlay"] } } : {}),
+                },
+            }),
+        );
+    for (const scenario of withContainerRunner) {
+        it(`finds no secret outside a Pulumi secret: ${scenario.title}`, async () => {
+            const { captured, secrets } = await build(scenario, "leak-runner");
+            assert.deepEqual(findLeaks(captured, secrets), []);
+            valuesChecked += Object.keys(secrets).length;
+            stringsScanned += countStrings(captured);
+        });
+    }
+
+    it("detects a planted secret in the re-seed container's networks, so the scan covers the runner's environment", async () => {
+        const scenario = withContainerRunner.find(s => s.args.docker)!;
+        const planted: Scenario = { ...scenario, args: { ...scenario.args, docker: { ...scenario.args.docker!, networks: [`n ${scenario.secrets.reseedConnectionString}`] } } };
+        const { captured, secrets } = await build(planted, "planted-runner");
+        assert.ok(findLeaks(captured, secrets).some(l => l.secretLabel === "reseedConnectionString"), JSON.stringify(findLeaks(captured, secrets)));
+    });
+
     after(() => {
-        console.log(`      secret-leak scan: ${matrix.length + withCreatio.length} scenarios, ${valuesChecked} secret values checked in ${stringsScanned} stored strings, 0 leaks`);
+        console.log(`      secret-leak scan: ${matrix.length + withCreatio.length + withContainerRunner.length} scenarios, ${valuesChecked} secret values checked in ${stringsScanned} stored strings, 0 leaks`);
     });
 });

@@ -1,9 +1,12 @@
 /**
  * The scenario matrix the security tests run over: every target variant × database provider × HTTPS × supplied
  * or generated credentials (client and signing certificate) × Redis × Creatio version row, each with distinctive secret values.
+ * The scenarios with supplied credentials also give the escape hatches: a secret value in `additionalSettings` and a
+ * variable in `environment`.
  */
 import * as fs from "fs";
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs } from "../../src";
 import { encodePkcs12, openPfx } from "../../src/certificates";
 import { RELEASES, formatVersion } from "../../src/versions";
@@ -118,6 +121,7 @@ export function scenarios(variants: readonly Variant[]): Scenario[] {
                             };
                             if (supplied) {
                                 secrets.clientSecret = `Client${tag}Secret`.padEnd(32, "z");
+                                secrets.additionalSetting = `Smtp${tag}Password`;
                             } else {
                                 // What the TLS provider's test double returns as the generated private key.
                                 secrets.generatedSigningKey = GENERATED_KEY_BODY;
@@ -143,6 +147,12 @@ export function scenarios(variants: readonly Variant[]): Scenario[] {
                                         ? { path: SIGNING_PFX, password: secrets.signingPassword }
                                         : { rotation: "1" },
                                     redisConnection: secrets.redisConnection,
+                                    ...(supplied
+                                        ? {
+                                              additionalSettings: { AllowedHosts: "*", Smtp: { Host: "smtp.example.com", Password: pulumi.secret(secrets.additionalSetting) } },
+                                              environment: { TZ: "Europe/Berlin" },
+                                          }
+                                        : {}),
                                     ...variant.block(https, secrets),
                                 },
                             });

@@ -1,7 +1,8 @@
 // Test harness: runs src/scripts/iis/ConfigPatch.cs (the code configure.ps1 compiles with Add-Type on the server)
 // on real files. Usage:
 //   appsettings <file> <patch-json-file> <temporary-file>
-//   webconfig <file> <true|false> <temporary-file> [<stdoutLogFile>]
+//   webconfig <file> <true|false> <temporary-file> [<stdoutLogFile> [<environment-json-file> [<previous-names-json-file>]]]
+//   (an empty <stdoutLogFile> leaves the attribute alone)
 // Prints "changed" or "unchanged"; on an error prints "<ExceptionType>: <message>" on stderr and exits 1.
 using System;
 using System.IO;
@@ -18,7 +19,9 @@ public static class ConfigPatchCli
             }
             else
             {
-                Console.WriteLine(CreatioIdentityService.ConfigPatch.PatchWebConfigFile(args[1], args[2] == "true", args.Length > 4 ? args[4] : null, args[3]));
+                string environment = args.Length > 5 ? File.ReadAllText(args[5]) : null;
+                string previous = args.Length > 6 ? File.ReadAllText(args[6]) : null;
+                Console.WriteLine(CreatioIdentityService.ConfigPatch.PatchWebConfigFile(args[1], args[2] == "true", args.Length > 4 && args[4] != "" ? args[4] : null, environment, previous, args[3]));
             }
             return 0;
         }

@@ -7,6 +7,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { runTransformsOnMocks } from "../emulator/transforms";
 
 export interface RegisteredResource {
     readonly type: string;
@@ -86,6 +87,8 @@ function computedState(type: string, name: string, inputs: Record<string, any>):
  */
 export function resetMocks(): void {
     pulumi.runtime.setMocks(mocks, "project", "stack", false);
+    // The engine runs `transforms`; the SDK's mock monitor would drop them (test/emulator/transforms.js).
+    runTransformsOnMocks(pulumi);
 }
 
 const mocks: pulumi.runtime.Mocks = {

@@ -8,7 +8,8 @@
 // `main` folder of Pulumi.yaml and the program argument "." (engine getPwdMain), and with
 // PULUMI_NODEJS_TYPESCRIPT=true; cmd/run/run.js then takes the entry point from the nearest package.json and
 // registers ts-node with the tsconfig.json of that working directory. All of that is run.js itself, called here
-// as cmd/run/index.js calls it. What is this test's: the mocks in place of the engine's gRPC monitor, and one
+// as cmd/run/index.js calls it. What is this test's: the mocks in place of the engine's gRPC monitor (with the
+// engine's transforms, test/emulator/transforms.js), and one
 // mapping: `creatio-identity-service` resolves to this checkout (its built `bin/`), as the examples'
 // `file:../..` dependency does once installed, so that no install is needed.
 "use strict";
@@ -74,6 +75,8 @@ pulumi.runtime.setMocks(
 );
 // The engine answers this call once every step is done; under mocks every step is done when it returns.
 pulumi.runtime.getMonitor().signalAndWaitForShutdown = (_request, callback) => callback(null, {});
+// The engine runs `transforms`; the SDK's mock monitor would drop them (test/emulator/transforms.js).
+require("../emulator/transforms").runTransformsOnMocks(pulumi, require.resolve("@pulumi/pulumi", fromProgram));
 
 // The arguments the Node.js language host passes (the monitor address is only checked for presence: the mocks set
 // above take its place), then cmd/run/index.js, which parses them and calls run.js as under `pulumi up`.

@@ -2,36 +2,46 @@ import { strict as assert } from "assert";
 import {
     builtImageName,
     CONTAINER_LABEL,
+    CONTAINER_HEALTH_CHECK_TIMING,
     containerEnvironment,
     containerLabels,
+    containerSettings,
+    environmentEntries,
     defaultHostname,
     isLoopback,
     loopbackPublicUrlWarning,
     remoteDockerHost,
     RESTART_TOKEN_LABEL,
     serviceUrl,
+    SETTINGS_FILE_PATH,
 } from "../../src/targets/docker";
 
 describe("Docker target rendering", () => {
-    it("serves plain HTTP on port 80 inside the container by default", () => {
-        assert.deepEqual(containerEnvironment([{ key: "DbProvider", value: "Postgres" }]), ["ASPNETCORE_URLS=http://+:80", "DbProvider=Postgres"]);
+    it("serves plain HTTP on port 80 inside the container by default, reading the Production settings file", () => {
+        assert.deepEqual(containerEnvironment(), { ASPNETCORE_URLS: "http://+:80", ASPNETCORE_ENVIRONMENT: "Production" });
+        assert.equal(SETTINGS_FILE_PATH, "/app/appsettings.Production.json");
     });
 
-    it("adds Kestrel's HTTPS settings, with the password only when there is one", () => {
-        const withPassword = containerEnvironment([], { port: 9443, certificatePassword: "pw" });
-        assert.deepEqual(withPassword, [
-            "ASPNETCORE_URLS=https://+:443;http://+:80",
-            "ASPNETCORE_HTTPS_PORT=9443",
-            "ASPNETCORE_Kestrel__Certificates__Default__Path=/app/tls-certificate.pfx",
-            "ASPNETCORE_Kestrel__Certificates__Default__Password=pw",
-        ]);
-        assert.ok(!containerEnvironment([], { port: 9443 }).some(e => e.includes("Password")));
+    it("adds Kestrel's HTTPS endpoint to the environment and its password to the settings file only", () => {
+        assert.deepEqual(containerEnvironment({ port: 9443 }), {
+            ASPNETCORE_URLS: "https://+:443;http://+:80",
+            ASPNETCORE_HTTPS_PORT: "9443",
+            ASPNETCORE_Kestrel__Certificates__Default__Path: "/app/tls-certificate.pfx",
+            ASPNETCORE_ENVIRONMENT: "Production",
+        });
+        const configuration = [{ key: "DbProvider", value: "Postgres" }];
+        assert.deepEqual(containerSettings(configuration, "pw"), [...configuration, { key: "Kestrel:Certificates:Default:Password", value: "pw" }]);
+        assert.deepEqual(containerSettings(configuration, undefined), configuration);
+        assert.deepEqual(containerSettings(configuration, ""), configuration);
     });
 
-    it("keeps values with =, ; and newlines inside one entry each", () => {
-        const env = containerEnvironment([{ key: "DatabaseConnectionString", value: "a=b;c=d\nline2" }]);
-        assert.equal(env.length, 2);
-        assert.equal(env[1], "DatabaseConnectionString=a=b;c=d\nline2");
+    it("writes every variable as one NAME=value entry, values with =, ; and newlines included", () => {
+        assert.deepEqual(environmentEntries({ A: "a=b;c=d\nline2", B: "" }), ["A=a=b;c=d\nline2", "B="]);
+    });
+
+    it("reads the container's health check back as the Docker provider writes durations (Go's time.Duration.String)", () => {
+        // kreuzwerker/terraform-provider-docker internal/provider/resource_docker_container_funcs.go:960-969 @ v4.5.0
+        assert.deepEqual(CONTAINER_HEALTH_CHECK_TIMING, { interval: "3s", timeout: "3s", startPeriod: "1m0s", retries: 3 });
     });
 
     it("forms the URL from the host name and the published port", () => {

@@ -381,6 +381,7 @@ describe("IIS target (mocks)", () => {
             assert.equal(input.patcherPath, `D:\\Apps\\IDS.deploy\\${patcherFile().name}`);
             assert.equal(input.poolAccount, "IIS AppPool\\IdentityService-conf");
             assert.deepEqual(input.webConfig, { stdoutLogEnabled: true, stdoutLogFile: "D:\\Logs\\ids\\stdout" });
+            assert.ok(!("environmentVariables" in input.webConfig), "without environment, the input is what it always was");
             assert.deepEqual(input.signingCertificate, {
                 path: "D:\\Apps\\IDS\\signing-certificate.pfx",
                 base64: await deliveredPfx(),
@@ -400,12 +401,45 @@ describe("IIS target (mocks)", () => {
             assert.deepEqual([...input.secrets].sort(), [SECRETS.connectionString, SECRETS.clientSecret, SECRETS.redis, SECRETS.pfxPassword].sort());
         });
 
-        it("sets ForceHttpsSchemeInRequests to false over HTTP and leaves it to the service over HTTPS (8.3.1+)", async () => {
+        it("hands the configuration step the escape hatches: additionalSettings in the appsettings patch, environment for web.config, secret values redacted", async () => {
+            const { service, recorder } = deploy(
+                "hatch",
+                iisArgs({}, {
+                    additionalSettings: { Serilog: { MinimumLevel: "Warning", Secret: pulumi.secret(["Smtp-Secret-1", { Token: "Token-Secret-2" }]) } },
+                    environment: { TZ: "Europe/Berlin" },
+                }),
+            );
+            await valueOf(service.url);
+            const input = await stdinOf(recorder, "hatch-iis-configuration");
+            assert.deepEqual(JSON.parse(input.appSettings).Serilog, { MinimumLevel: "Warning", Secret: ["Smtp-Secret-1", { Token: "Token-Secret-2" }] });
+            assert.deepEqual(JSON.parse(input.webConfig.environmentVariables), { TZ: "Europe/Berlin" });
+            assert.ok(input.secrets.includes("Smtp-Secret-1") && input.secrets.includes("Token-Secret-2"), "every string of a secret value is redacted from the step's errors");
+            assert.ok(!input.secrets.includes("Warning"), "a value that is not secret is not");
+        });
+
+        it("redacts a plain value given in place of a package secret from the step's errors, as the secret it replaces", async () => {
+            const replaced = "Server=sql;Password=Plain-Override-8812";
+            const { service, recorder } = deploy("own-conn", iisArgs({}, { additionalSettings: { DatabaseConnectionString: replaced }, overrides: ["DatabaseConnectionString"] }));
+            await valueOf(service.url);
+            const input = await stdinOf(recorder, "own-conn-iis-configuration");
+            assert.equal(JSON.parse(input.appSettings).DatabaseConnectionString, replaced);
+            assert.ok(input.secrets.includes(replaced));
+        });
+
+        it("refuses a variable the ASP.NET Core Module sets for the process itself", () => {
+            assert.throws(
+                () => deploy("ancm", iisArgs({}, { environment: { ASPNETCORE_PORT: "5000" } })),
+                /- environment\.ASPNETCORE_PORT: ASPNETCORE_PORT sets "aspnetcore_port", which the package sets as the variable ASPNETCORE_PORT, which the ASP\.NET Core Module sets for the process itself; remove it/,
+            );
+            assert.doesNotThrow(() => deploy("ancm-env", iisArgs({}, { environment: { ASPNETCORE_ENVIRONMENT: "Staging" } })), "the IIS target reads appsettings.json itself, whatever the environment");
+        });
+
+        it("sets ForceHttpsSchemeInRequests to the scheme Creatio uses: false over HTTP, true over HTTPS (8.3.1+)", async () => {
             const http = deploy("fhttp", iisArgs({}, { creatioVersion: "8.3.1" }));
             const https = deploy("fhttps", iisArgs({ https: { port: 8443, certificateThumbprint: "A".repeat(40) } }, { creatioVersion: "8.3.1" }));
             await Promise.all([valueOf(http.service.url), valueOf(https.service.url)]);
             assert.equal(JSON.parse((await stdinOf(http.recorder, "fhttp-iis-configuration")).appSettings).ForceHttpsSchemeInRequests, false);
-            assert.equal(JSON.parse((await stdinOf(https.recorder, "fhttps-iis-configuration")).appSettings).ForceHttpsSchemeInRequests, undefined);
+            assert.equal(JSON.parse((await stdinOf(https.recorder, "fhttps-iis-configuration")).appSettings).ForceHttpsSchemeInRequests, true);
         });
 
         it("checks readiness on the host itself (localhost), with the same settings as the Docker gate and the secret on stdin", async () => {
@@ -587,6 +621,11 @@ describe("IIS target (mocks)", () => {
         it("a new pool password re-runs the pool step only; a new port the site step and the readiness check", async () => {
             assert.deepEqual(await changedSteps(a => (a.iis!.appPoolIdentity!.password = "Other-Pool-Password-1"), "u4"), ["iis-app-pool"]);
             assert.deepEqual(await changedSteps(a => (a.iis!.port = 8091), "u5"), ["iis-site", "readiness"]);
+        });
+
+        it("an environment variable or an additional setting re-runs the configuration step only", async () => {
+            assert.deepEqual(await changedSteps(a => (a.environment = { TZ: "UTC" }), "u7"), ["iis-configuration"]);
+            assert.deepEqual(await changedSteps(a => (a.additionalSettings = { AllowedHosts: "*" }), "u8"), ["iis-configuration"]);
         });
 
         it("stdout logging re-runs the configuration step only", async () => {
@@ -790,7 +829,12 @@ describe("IIS documentation and readiness port stay in step with the code", () =
     });
 
     it("gives the same advice and configuration messages as the Node readiness script", () => {
-        const js = fs.readFileSync(path.join(__dirname, "..", "..", "src", "scripts", "readiness.js"), "utf8");
+        const script = fs.readFileSync(path.join(__dirname, "..", "..", "src", "scripts", "readiness.js"), "utf8");
+        // The IIS port checks discovery and a token, not the issuer (readiness.verifyIssuer is refused on IIS), so the
+        // issuer advice is the Node script's own.
+        const issuerAdvice = /^function issuerAdvice\(lastSeen\) \{\n[\s\S]*?^\}\n/m;
+        assert.match(script, issuerAdvice);
+        const js = script.replace(issuerAdvice, "");
         const ps = stepScript("readiness");
         // Every plain double-quoted message of the Node script (the Node-only "bad port" advice aside).
         const messages = [...js.matchAll(/^\s*(?:return )?"((?:[^"\\\n]|\\.){40,})"[;,)]*\s*$/gm)]

@@ -15,7 +15,6 @@ import {
     replacesDeleteFirst,
     restartCounter,
     SETTINGS_FILE_PATH,
-    settingsFile,
     swarmClaims,
     swarmSettings,
     taskRevision,
@@ -162,15 +161,6 @@ describe("swarm target: pure parts", () => {
         assert.ok(defaultServiceAlias("x".repeat(80)).length <= 57);
     });
 
-    it("renders the settings as the nested appsettings JSON ASP.NET Core reads", () => {
-        const file = settingsFile([
-            { key: "DbProvider", value: "Postgres" },
-            { key: "Logging:LogLevel:Default", value: "Warning" },
-            { key: "ForceHttpsSchemeInRequests", value: false },
-        ]);
-        assert.deepEqual(JSON.parse(file), { DbProvider: "Postgres", Logging: { LogLevel: { Default: "Warning" } }, ForceHttpsSchemeInRequests: false });
-    });
-
     it("derives the force-update counter from the restart token alone: none without a token, the same for the same token", () => {
         assert.equal(restartCounter(undefined), undefined);
         assert.equal(restartCounter(""), undefined);
@@ -265,6 +255,55 @@ describe("swarm target: resources", () => {
         assert.ok(pulumi.Output.isInstance(props.data) && (await pulumi.isSecret(props.data)), "the settings secret's data is a secret");
         assert.ok(await pulumi.isSecret(recorder.byName("sw-secrets-signing-pfx").props.data), "the certificate's data is a secret");
         assert.equal(byName("sw-secrets-settings").inputs.name, undefined, "auto-named: a change creates a new secret");
+    });
+
+    it("behind a TLS-terminating proxy (publicUrl https://…): forwarded headers in the service's environment, ForceHttpsSchemeInRequests in its settings, the issuer checked", async () => {
+        const { byName, url } = await deploy("sw-proxy", a => {
+            a.creatioVersion = "8.3.1";
+            a.publicUrl = "https://ids.example.com";
+        });
+        const service = byName("sw-proxy-service");
+        assert.deepEqual(service.inputs.taskSpec.containerSpec.env, {
+            ASPNETCORE_URLS: "http://+:80",
+            ASPNETCORE_ENVIRONMENT: "Production",
+            ASPNETCORE_FORWARDEDHEADERS_ENABLED: "true",
+        });
+        assert.equal(decodeSecretData(byName("sw-proxy-settings").inputs.data).ForceHttpsSchemeInRequests, true);
+        const gate = byName("sw-proxy-readiness").inputs.environment;
+        assert.equal(gate.IDENTITY_SERVICE_URL, url);
+        assert.equal(gate.IDENTITY_SERVICE_PUBLIC_URL, "https://ids.example.com");
+        assert.equal(gate.READINESS_VERIFY_ISSUER, undefined, "the gate's default: checked");
+
+        // The gate runs again when the switch changes (an update of the service in place), not for a service without it.
+        const plain = await deploy("sw-noproxy", a => ((a.creatioVersion = "8.3.1"), (a.swarm.httpPort = 8091)));
+        assert.equal(plain.byName("sw-noproxy-service").inputs.taskSpec.containerSpec.env.ASPNETCORE_FORWARDEDHEADERS_ENABLED, undefined);
+        const parts = (name: string) => [`${name}-service-id`, "registry.example.com/ids:8.2.3", `${name}-settings-id`, `${name}-signing-pfx-id`, 2, ""];
+        assert.equal(plain.byName("sw-noproxy-readiness").inputs.triggers[0], taskRevision(parts("sw-noproxy")), "the revision a service without a proxy had");
+        assert.equal(byName("sw-proxy-readiness").inputs.triggers[0], taskRevision([...parts("sw-proxy"), "forwarded-headers"]));
+    });
+
+    it("adds the user's environment to the tasks' own and the user's settings to the settings secret", async () => {
+        const { byName } = await deploy("sw-hatches", a => {
+            a.environment = { TZ: "Europe/Berlin", Logging__LogLevel__Microsoft: "Error" };
+            a.additionalSettings = { AllowedHosts: "*", Serilog: { MinimumLevel: pulumi.secret("Warning") } };
+        });
+        assert.deepEqual(byName("sw-hatches-service").inputs.taskSpec.containerSpec.env, {
+            ASPNETCORE_URLS: "http://+:80",
+            ASPNETCORE_ENVIRONMENT: "Production",
+            TZ: "Europe/Berlin",
+            Logging__LogLevel__Microsoft: "Error",
+        });
+        const settings = decodeSecretData(byName("sw-hatches-settings").inputs.data);
+        assert.equal(settings.AllowedHosts, "*");
+        assert.deepEqual(settings.Serilog, { MinimumLevel: "Warning" });
+        assert.equal(settings.DbProvider, "Postgres", "next to the package's own keys");
+    });
+
+    it("refuses a variable that would make the tasks read another settings file", () => {
+        assert.throws(
+            () => new IdentityService("sw-env-bad", { ...valid(), environment: { ASPNETCORE_ENVIRONMENT: "Development" } }),
+            /- environment\.ASPNETCORE_ENVIRONMENT: ASPNETCORE_ENVIRONMENT sets "aspnetcore_environment", which the package sets as the variable ASPNETCORE_ENVIRONMENT, which makes the service read the settings file \/app\/appsettings\.Production\.json; remove it/,
+        );
     });
 
     it("rolls one task at a time, start-first, and rolls back a failed update", async () => {
@@ -430,6 +469,18 @@ describe("swarm target: the service under the Docker provider's rules (kreuzwerk
         const offAgain = await deployWithReseed("sw-reseed-on", "{}", a => (a.client = { ...a.client, reseed: false }));
         const { changed } = secondRun(reseeded, offAgain, "sw-reseed-on-service");
         assert.deepEqual(changed, [], "forceUpdate left unset keeps the service's counter (Optional and Computed)");
+    });
+
+    it("updates the service in place for a new environment variable, and runs the readiness gate again", async () => {
+        const before = await deployWithReseed("sw-env", "{}");
+        const after = await deployWithReseed("sw-env", "{}", a => (a.environment = { TZ: "UTC" }));
+        const { changed, operation } = secondRun(before, after, "sw-env-service");
+        assert.ok(changed.length > 0 && changed.every(path => path.startsWith("taskSpec.containerSpec.env.")), changed.join(", "));
+        assert.equal(operation, "update");
+        const trigger = (run: RegisteredResource[]) => run.find(r => r.name === "sw-env-readiness")!.inputs.triggers;
+        assert.notDeepEqual(trigger(after), trigger(before));
+        const unchanged = await deployWithReseed("sw-env", "{}");
+        assert.deepEqual(trigger(unchanged), trigger(before), "no environment: the revision of a deployment without one");
     });
 
     it("changes nothing on a second run of the same arguments, whatever they set (durations as the provider reads them)", async () => {

@@ -14,8 +14,11 @@
 // only Administrators and SYSTEM can read, so the secrets are never in a file other users can read), then moved over
 // the file with File.Replace, which keeps the replaced file's permissions and leaves no half-written file behind.
 //
-// web.config: the <aspNetCore> element's stdoutLogEnabled (and, when given, stdoutLogFile) attributes are set;
-// everything else, whitespace included, is kept.
+// web.config: the <aspNetCore> element's stdoutLogEnabled (and, when given, stdoutLogFile) attributes are set, and
+// its <environmentVariables> hold the variables given (the user's `environment`): each is set (names match
+// case-insensitively, as Windows and the ASP.NET Core Module read them), and a variable the package set before (the
+// names given as previous) but not now is removed; a variable of anyone else is kept. Without variables now or
+// before, the element is not touched. Everything else, whitespace included, is kept.
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -62,16 +65,20 @@ namespace CreatioIdentityService
             return output.ToString();
         }
 
-        /// <summary>Sets the stdout log attributes of &lt;aspNetCore&gt;; returns "changed" or "unchanged".</summary>
-        public static string PatchWebConfigFile(string path, bool stdoutLogEnabled, string stdoutLogFile, string temporaryPath)
+        /// <summary>
+        /// Sets the stdout log attributes and the environment variables of &lt;aspNetCore&gt;; returns "changed" or
+        /// "unchanged". <paramref name="environmentJson"/> is a JSON object of names and string values,
+        /// <paramref name="previousNamesJson"/> a JSON array of the names set before (either may be null: none).
+        /// </summary>
+        public static string PatchWebConfigFile(string path, bool stdoutLogEnabled, string stdoutLogFile, string environmentJson, string previousNamesJson, string temporaryPath)
         {
             byte[] original = File.ReadAllBytes(path);
             string text = Decode(original, "web.config");
-            string patched = PatchWebConfigText(text, stdoutLogEnabled, stdoutLogFile);
+            string patched = PatchWebConfigText(text, stdoutLogEnabled, stdoutLogFile, environmentJson, previousNamesJson);
             return WriteIfChanged(path, original, patched, temporaryPath);
         }
 
-        public static string PatchWebConfigText(string text, bool stdoutLogEnabled, string stdoutLogFile)
+        public static string PatchWebConfigText(string text, bool stdoutLogEnabled, string stdoutLogFile, string environmentJson, string previousNamesJson)
         {
             XmlDocument document = new XmlDocument();
             document.PreserveWhitespace = true;
@@ -95,6 +102,7 @@ namespace CreatioIdentityService
             {
                 module.SetAttribute("stdoutLogFile", stdoutLogFile);
             }
+            SetEnvironmentVariables(document, module, ParseVariables(environmentJson), ParseNames(previousNamesJson));
             string result = document.OuterXml;
             // XML parsing turns CRLF into LF; give the file its own line endings back.
             if (text.Contains("\r\n"))
@@ -102,6 +110,211 @@ namespace CreatioIdentityService
                 result = result.Replace("\r\n", "\n").Replace("\n", "\r\n");
             }
             return result;
+        }
+
+        /// <summary>The names of the variables of <paramref name="environmentJson"/>, as a JSON array (to record them).</summary>
+        public static string NamesOf(string environmentJson)
+        {
+            StringBuilder output = new StringBuilder("[");
+            foreach (KeyValuePair<string, string> variable in ParseVariables(environmentJson))
+            {
+                output.Append(output.Length > 1 ? "," : "");
+                WriteString(output, variable.Key);
+            }
+            return output.Append(']').ToString();
+        }
+
+        private static List<KeyValuePair<string, string>> ParseVariables(string json)
+        {
+            List<KeyValuePair<string, string>> variables = new List<KeyValuePair<string, string>>();
+            if (string.IsNullOrEmpty(json))
+            {
+                return variables;
+            }
+            JsonObject parsed = new JsonParser(json, "the environment variables").ParseDocument() as JsonObject;
+            if (parsed == null)
+            {
+                throw new FormatException("the environment variables are not a JSON object");
+            }
+            foreach (KeyValuePair<string, JsonNode> member in parsed.Members)
+            {
+                JsonString value = member.Value as JsonString;
+                if (value == null)
+                {
+                    throw new FormatException("the environment variable " + member.Key + " is not a string");
+                }
+                variables.Add(new KeyValuePair<string, string>(member.Key, value.Value));
+            }
+            return variables;
+        }
+
+        private static List<string> ParseNames(string json)
+        {
+            List<string> names = new List<string>();
+            if (string.IsNullOrEmpty(json))
+            {
+                return names;
+            }
+            JsonArray parsed = new JsonParser(json, "the names of the environment variables set before").ParseDocument() as JsonArray;
+            if (parsed == null)
+            {
+                throw new FormatException("the names of the environment variables set before are not a JSON array");
+            }
+            foreach (JsonNode item in parsed.Items)
+            {
+                JsonString name = item as JsonString;
+                if (name == null)
+                {
+                    throw new FormatException("a name of an environment variable set before is not a string");
+                }
+                names.Add(name.Value);
+            }
+            return names;
+        }
+
+        private static bool ContainsName(List<string> names, string name)
+        {
+            foreach (string candidate in names)
+            {
+                if (string.Equals(candidate, name, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /// <summary>
+        /// The &lt;environmentVariables&gt; of &lt;aspNetCore&gt;: the variables given set, those set before and not
+        /// given now removed, every other one kept. Nothing is touched without variables now or before.
+        /// </summary>
+        private static void SetEnvironmentVariables(XmlDocument document, XmlElement module, List<KeyValuePair<string, string>> variables, List<string> previous)
+        {
+            if (variables.Count == 0 && previous.Count == 0)
+            {
+                return;
+            }
+            List<string> names = new List<string>();
+            foreach (KeyValuePair<string, string> variable in variables)
+            {
+                names.Add(variable.Key);
+            }
+            XmlElement container = null;
+            foreach (XmlNode child in module.ChildNodes)
+            {
+                XmlElement element = child as XmlElement;
+                if (element != null && element.Name == "environmentVariables")
+                {
+                    container = element;
+                    break;
+                }
+            }
+            bool removed = false;
+            Dictionary<string, XmlElement> existing = new Dictionary<string, XmlElement>(StringComparer.OrdinalIgnoreCase);
+            if (container != null)
+            {
+                List<XmlElement> entries = new List<XmlElement>();
+                foreach (XmlNode child in container.ChildNodes)
+                {
+                    XmlElement element = child as XmlElement;
+                    if (element != null && element.Name == "environmentVariable")
+                    {
+                        entries.Add(element);
+                    }
+                }
+                foreach (XmlElement entry in entries)
+                {
+                    string name = entry.GetAttribute("name");
+                    if (!ContainsName(names, name) && ContainsName(previous, name))
+                    {
+                        RemoveWithIndentation(entry);
+                        removed = true;
+                    }
+                    else if (!existing.ContainsKey(name))
+                    {
+                        existing.Add(name, entry);
+                    }
+                }
+            }
+            if (variables.Count == 0)
+            {
+                if (removed && container != null && !HasElementChildren(container))
+                {
+                    RemoveWithIndentation(container);
+                }
+                return;
+            }
+            string indent = IndentationOf(module);
+            if (container == null)
+            {
+                container = document.CreateElement("environmentVariables");
+                AppendIndented(module, container, indent + "  ", indent);
+            }
+            string entryIndent = IndentationOf(container) + "  ";
+            foreach (KeyValuePair<string, string> variable in variables)
+            {
+                XmlElement entry;
+                if (existing.TryGetValue(variable.Key, out entry))
+                {
+                    entry.SetAttribute("value", variable.Value);
+                    continue;
+                }
+                entry = document.CreateElement("environmentVariable");
+                entry.SetAttribute("name", variable.Key);
+                entry.SetAttribute("value", variable.Value);
+                AppendIndented(container, entry, entryIndent, IndentationOf(container));
+            }
+        }
+
+        private static bool HasElementChildren(XmlElement element)
+        {
+            foreach (XmlNode child in element.ChildNodes)
+            {
+                if (child is XmlElement)
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /// <summary>The whitespace before an element on its line ("" when it is not on a line of its own).</summary>
+        private static string IndentationOf(XmlElement element)
+        {
+            XmlNode before = element.PreviousSibling;
+            if (before == null || before.NodeType != XmlNodeType.Whitespace && before.NodeType != XmlNodeType.SignificantWhitespace)
+            {
+                return "";
+            }
+            string text = before.Value;
+            int newline = text.LastIndexOf('\n');
+            return newline < 0 ? "" : text.Substring(newline + 1);
+        }
+
+        /// <summary>Appends a child on a line of its own, the parent's closing tag on the next line.</summary>
+        private static void AppendIndented(XmlElement parent, XmlElement child, string childIndent, string parentIndent)
+        {
+            XmlDocument document = parent.OwnerDocument;
+            XmlNode last = parent.LastChild;
+            if (last != null && last.NodeType == XmlNodeType.Whitespace)
+            {
+                parent.RemoveChild(last);
+            }
+            parent.AppendChild(document.CreateWhitespace("\n" + childIndent));
+            parent.AppendChild(child);
+            parent.AppendChild(document.CreateWhitespace("\n" + parentIndent));
+        }
+
+        /// <summary>Removes an element with the whitespace that put it on its own line.</summary>
+        private static void RemoveWithIndentation(XmlElement element)
+        {
+            XmlNode parent = element.ParentNode;
+            XmlNode before = element.PreviousSibling;
+            if (before != null && before.NodeType == XmlNodeType.Whitespace)
+            {
+                parent.RemoveChild(before);
+            }
+            parent.RemoveChild(element);
         }
 
         private static XmlElement FindAspNetCore(XmlDocument document)

@@ -2,13 +2,16 @@
 # Input (secret: it holds the connection string, the client secret and the signing PFX):
 #   {"installPath": "C:\\...", "appPoolName": "...", "siteName": "...", "patcherPath": "C:\\...\\ConfigPatch-<hash>.cs",
 #    "appSettings": "<JSON object to merge into appsettings.json, as a string>",
-#    "webConfig": {"stdoutLogEnabled": false, "stdoutLogFile": ".\\logs\\stdout"},
+#    "webConfig": {"stdoutLogEnabled": false, "stdoutLogFile": ".\\logs\\stdout",
+#                  "environmentVariables": "<JSON object of names and values, as a string>" (only when there are any)},
 #    "signingCertificate": null | {"path": "C:\\...\\signing-certificate.pfx", "base64": "..."},
 #    "poolAccount": "IIS AppPool\\<pool>" | "<user>", "installRevision": "...", "secrets": ["..."]}
 # 1. signing certificate: the PFX is written (only when its bytes differ) and readable by the pool's account only
 #    (plus Administrators and SYSTEM); appsettings.json, which holds the secrets, gets the same permissions; each
 #    file gets them before the secrets go in (a new PFX is created empty first);
-# 2. appsettings.json and web.config are patched by ConfigPatch.cs (see there: other keys kept, BOM handled,
+# 2. appsettings.json and web.config are patched by ConfigPatch.cs (see there: other keys kept, BOM handled, the
+#    environment variables set, and those set before that are gone removed: their names are recorded in
+#    <installPath>\.identity-service-environment,
 #    written only when the bytes change, through a temporary file in the upload folder, which only Administrators
 #    and SYSTEM can read); with stdout logging on, the log folder is created and made writable by the pool's account;
 # 3. the pool is set to start automatically and started, or recycled when it runs, so the service reads the new
@@ -79,7 +82,17 @@ try {
 
     $step = 'configuration: web.config'
     $enabled = [bool]$in.webConfig.stdoutLogEnabled
-    $webConfig = [CreatioIdentityService.ConfigPatch]::PatchWebConfigFile((Get-HostPath (Join-Path $in.installPath 'web.config')), $enabled, $in.webConfig.stdoutLogFile, [System.IO.Path]::Combine($uploads, 'web.config.tmp'))
+    # The variables of `environment` (JSON text, '' without any), and the names set before, which go when they are gone.
+    $environment = [string]$in.webConfig.environmentVariables
+    $environmentFile = Get-HostPath (Join-Path $in.installPath '.identity-service-environment')
+    $previousNames = if ([System.IO.File]::Exists($environmentFile)) { [System.IO.File]::ReadAllText($environmentFile) } else { '' }
+    $webConfig = [CreatioIdentityService.ConfigPatch]::PatchWebConfigFile((Get-HostPath (Join-Path $in.installPath 'web.config')), $enabled, $in.webConfig.stdoutLogFile, $environment, $previousNames, [System.IO.Path]::Combine($uploads, 'web.config.tmp'))
+    $names = [CreatioIdentityService.ConfigPatch]::NamesOf($environment)
+    if ($names -ne '[]') {
+        [System.IO.File]::WriteAllText($environmentFile, $names)
+    } elseif ([System.IO.File]::Exists($environmentFile)) {
+        [System.IO.File]::Delete($environmentFile)
+    }
     if ($enabled) {
         $logFile = $in.webConfig.stdoutLogFile
         if (-not (Split-Path -IsAbsolute $logFile)) {

@@ -21,3 +21,28 @@ log() { printf '[e2e-infra] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 docker_answers() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+# For the scripts that build images from this machine's own programs:
+# the files of the given programs and of every library they link, one path a line.
+closure() {
+  local program
+  for program in "$@"; do
+    readlink -f "$program"
+    ldd "$program" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
+  done | sort -u
+}
+
+# Copies each path (following symlinks) into the root folder under the same path.
+stage() {
+  local root=$1 file
+  shift
+  for file in "$@"; do
+    mkdir -p "$root$(dirname "$file")"
+    cp -L "$file" "$root$file"
+  done
+}
+
+# The id of an image with the given content hash (label $E2E_NAME.content-hash), if any.
+existing() {
+  docker images -q --filter "label=$E2E_NAME.content-hash=$1" | head -n 1
+}

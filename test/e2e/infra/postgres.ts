@@ -13,6 +13,9 @@ export interface PostgresEnv {
   password: string;
   /** The address containers on the default bridge use to reach this PostgreSQL (the docker0 gateway). */
   hostFromContainers?: string;
+  /** A login with nothing but LOGIN, for tests that grant it what client re-seeding needs. */
+  reseedUser?: string;
+  reseedPassword?: string;
 }
 
 /** Same place as `$STATE_DIR/postgres.env` in common.sh. */
@@ -46,6 +49,8 @@ export function readPostgresEnv(): PostgresEnv {
     user: required("PGUSER"),
     password: required("PGPASSWORD"),
     hostFromContainers: values.get("PGHOST_FROM_CONTAINERS") || undefined,
+    reseedUser: values.get("PGRESEED_USER") || undefined,
+    reseedPassword: values.get("PGRESEED_PASSWORD") || undefined,
   };
 }
 
@@ -79,6 +84,23 @@ export async function createScratchDatabase(env: PostgresEnv, prefix: string): P
   return {
     name,
     config: clientConfig(env, name),
-    drop: () => withClient(clientConfig(env), (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+    drop: () => dropDatabase(env, name),
   };
+}
+
+/**
+ * DROP DATABASE ... WITH (FORCE), again while FORCE refuses (42501) to end a process in the database that is not yet
+ * or not at all the role's: a connection still authenticating (a wrong-password test's) or an autovacuum worker,
+ * both gone soon after.
+ */
+async function dropDatabase(env: PostgresEnv, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await withClient(clientConfig(env), (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== "42501" || attempt >= 50) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Start a dedicated PostgreSQL cluster for the end-to-end tests, create a role
-# (LOGIN CREATEDB: each test creates and drops its own scratch database) and a
-# database owned by it, and write the connection details to $ENV_FILE.
+# (LOGIN CREATEDB: each test creates and drops its own scratch database), a
+# database owned by it, and a second role with LOGIN only (the tests grant it, in
+# their scratch databases, exactly what client re-seeding needs), and write the
+# connection details to $ENV_FILE.
 # Idempotent: an existing cluster, role and database are reused.
 #
 # How containers reach this PostgreSQL: the tests talk only to loopback, but the
@@ -20,6 +22,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 PG_ROLE=cis_e2e
 PG_DB=cis_e2e
+# Holds nothing but LOGIN: what it may do in a scratch database is what that test grants it.
+PG_RESEED_ROLE=cis_e2e_reseed
 
 command -v pg_ctlcluster >/dev/null || die "PostgreSQL is not installed (apt-get install -y postgresql)"
 [ "$(id -u)" = 0 ] || die "managing a PostgreSQL cluster needs root"
@@ -63,10 +67,12 @@ hba_end="# END e2e docker bridge"
 old_hba=$(cat "$hba_file")
 new_hba=$(sed "/^$hba_begin\$/,/^$hba_end\$/d" "$hba_file")
 if [ -n "$subnet" ]; then
-  new_hba+=$'\n'"$hba_begin"$'\n'"host    all    $PG_ROLE    $subnet    scram-sha-256"$'\n'"$hba_end"
+  new_hba+=$'\n'"$hba_begin"$'\n'"host    all    $PG_ROLE,$PG_RESEED_ROLE    $subnet    scram-sha-256"$'\n'"$hba_end"
 fi
 
+# listen_addresses needs a restart; pg_hba.conf only a reload (the sessions of other tests stay up).
 changed=0
+hba_changed=0
 if [ "$(cat "$conf_file" 2>/dev/null || true)" != "$new_conf" ]; then
   printf '%s\n' "$new_conf" >"$conf_file"
   chown postgres: "$conf_file"
@@ -74,13 +80,16 @@ if [ "$(cat "$conf_file" 2>/dev/null || true)" != "$new_conf" ]; then
 fi
 if [ "$old_hba" != "$new_hba" ]; then
   printf '%s\n' "$new_hba" >"$hba_file"
-  changed=1
+  hba_changed=1
 fi
 
 if [ "$(cluster_field 4)" = online ]; then
   if [ "$changed" = 1 ]; then
-    log "restarting cluster $PG_VERSION/$PG_CLUSTER to apply listen/hba changes"
+    log "restarting cluster $PG_VERSION/$PG_CLUSTER to apply listen changes"
     pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" restart
+  elif [ "$hba_changed" = 1 ]; then
+    log "reloading cluster $PG_VERSION/$PG_CLUSTER to apply pg_hba changes"
+    pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" reload
   fi
 else
   log "starting cluster $PG_VERSION/$PG_CLUSTER on port $PG_PORT (listen: $listen)"
@@ -96,10 +105,11 @@ fi
 if [ -n "$gateway" ]; then
   command -v iptables >/dev/null || die "iptables is not installed (apt-get install -y iptables)"
   nat_rule=(POSTROUTING -s "$gateway/32" -o lo -j RETURN)
-  if ! iptables -t nat -C "${nat_rule[@]}" 2>/dev/null; then
-    iptables -t nat -I "${nat_rule[@]:0:1}" 1 "${nat_rule[@]:1}"
-    echo "$gateway" >"$STATE_DIR/nat-exception"
-  fi
+  # It must come first: a rule left by an earlier run sits behind the MASQUERADE rules a restarted dockerd puts
+  # back at the top, where it never matches. So every copy is removed and one inserted at the top again.
+  while iptables -t nat -D "${nat_rule[@]}" 2>/dev/null; do :; done
+  iptables -t nat -I "${nat_rule[@]:0:1}" 1 "${nat_rule[@]:1}"
+  echo "$gateway" >"$STATE_DIR/nat-exception"
 fi
 
 # From /: the postgres user may not be allowed into the caller's working directory.
@@ -118,6 +128,15 @@ if [ -z "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = '$PG_ROLE'")" ]
 fi
 # Through stdin with a psql variable, so the password is not on a command line.
 psql_admin -v pw="$password" <<<"ALTER ROLE $PG_ROLE WITH LOGIN CREATEDB PASSWORD :'pw';"
+reseed_password_file="$CONF_DIR/e2e-reseed-role-password"
+if [ ! -s "$reseed_password_file" ]; then
+  (umask 077 && head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$reseed_password_file")
+fi
+reseed_password=$(cat "$reseed_password_file")
+if [ -z "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = '$PG_RESEED_ROLE'")" ]; then
+  psql_admin -c "CREATE ROLE $PG_RESEED_ROLE LOGIN"
+fi
+psql_admin -v pw="$reseed_password" <<<"ALTER ROLE $PG_RESEED_ROLE WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD :'pw';"
 if [ -z "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'")" ]; then
   # CREATE DATABASE cannot run inside a transaction: a -c of its own.
   psql_admin -c "CREATE DATABASE $PG_DB OWNER $PG_ROLE"
@@ -134,10 +153,12 @@ umask 077
   echo "PGDATABASE=$PG_DB"
   echo "PGUSER=$PG_ROLE"
   echo "PGPASSWORD=$password"
+  echo "PGRESEED_USER=$PG_RESEED_ROLE"
+  echo "PGRESEED_PASSWORD=$reseed_password"
   [ -z "$gateway" ] || echo "PGHOST_FROM_CONTAINERS=$gateway"
 } >"$ENV_FILE"
 
 log "PostgreSQL $PG_VERSION ready; connection details in $ENV_FILE:"
 # Everything but the password, in a form a shell can eval.
-sed -e 's/^/export /' -e '/^export PGPASSWORD=/d' "$ENV_FILE"
+sed -e 's/^/export /' -e '/^export PG\(RESEED_\)\?PASSWORD=/d' "$ENV_FILE"
 echo "export E2E_POSTGRES_ENV_FILE=$ENV_FILE"

@@ -66,6 +66,11 @@ export interface CreatioContainerOptions {
     maintenanceIntervalMs?: number;
     identityServiceTimeoutMs?: number;
     startingRequests?: number;
+    /**
+     * A PEM certificate authority the container trusts besides the system's, as an administrator adds one to the trust
+     * store of Creatio's machine (which .NET reads): Node reads it from NODE_EXTRA_CA_CERTS.
+     */
+    trustedCaCertificate?: string;
 }
 
 export interface CreatioContainer {
@@ -123,10 +128,12 @@ export async function startCreatioContainer(options: CreatioContainerOptions): P
         if (value !== undefined) args.push(flag, String(value));
     }
     const usersFile = "/tmp/creatio-users.json";
+    const caFile = "/tmp/trusted-ca.pem";
     await docker([
         "create", "--name", name, "--label", `${E2E_LABEL}=1`,
         "--network", options.network, "--network-alias", alias,
         "--publish", `127.0.0.1::${CONTAINER_PORT}`,
+        ...(options.trustedCaCertificate === undefined ? [] : ["--env", `NODE_EXTRA_CA_CERTS=${caFile}`]),
         image, ...args, "--users-file", usersFile,
     ]);
     const stop = () => docker(["rm", "-f", name], { allowFailure: true }).then(() => undefined);
@@ -136,6 +143,11 @@ export async function startCreatioContainer(options: CreatioContainerOptions): P
             const file = path.join(dir, "users.json");
             fs.writeFileSync(file, JSON.stringify(options.users), { mode: 0o600 });
             await docker(["cp", file, `${name}:${usersFile}`]);
+            if (options.trustedCaCertificate !== undefined) {
+                const ca = path.join(dir, "trusted-ca.pem");
+                fs.writeFileSync(ca, options.trustedCaCertificate);
+                await docker(["cp", ca, `${name}:${caFile}`]);
+            }
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

@@ -44,9 +44,10 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import {
   CONTAINER_DELETE_BEFORE_REPLACE, HOST_ARCHITECTURE, InspectedContainer, commandId, commandReplaceKeys, containerChangedKeys,
-  containerDefaults, containerReadBack, containerReplaceKeys, hashContext, randomReplaceKeys, remoteImageReplaceKeys, stableJson,
+  containerCreateRequest, containerDefaults, containerReadBack, containerReplaceKeys, hashContext, randomReplaceKeys, remoteImageReplaceKeys, stableJson,
 } from "../../emulator/providers/rules";
 import { replaceOnChangesKeys } from "../../emulator/propertyPaths";
+import { engineRequest } from "../../emulator/providers/engineApi";
 import { networkProvider, secretProvider, serviceProvider } from "./swarm";
 
 type Plain = Record<string, unknown>;
@@ -1026,8 +1027,9 @@ const remoteImageProvider: Provider = {
  * from false to true"); every other argument forces a replacement (ForceNew in resource_docker_container.go).
  * Check applies the schema defaults (restart "no", must_run true, ports ip "0.0.0.0" and protocol "tcp").
  *
- * Create = `docker create` (environment values travel in the docker CLI's own environment, never on its command
- * line), attached only to the `networksAdvanced` networks when there are any, each upload copied in as a tar stream
+ * Create = the provider's ContainerCreate request through the Engine API (rules.ts `containerCreateRequest`: the
+ * environment, labels, ports, restart policy and health check in either form), attached only to the `networksAdvanced`
+ * networks when there are any, each upload copied in as a tar stream
  * with the provider's layout (full path extracted at "/", mode 0644 or 0744), `docker start`, then Read. There is no
  * wait for "running" (removed in v4.0.0 by #841): a container that stops at once is created all the same, and Read
  * records it (funcs.go `Read`): not running with must_run true -> must_run false in the state; ports are read back
@@ -1050,6 +1052,7 @@ const containerProvider: Provider = {
     networksAdvanced: { name: true },
     labels: { label: true, value: true },
     mustRun: true,
+    healthcheck: { tests: true, interval: true, timeout: true, startPeriod: true, startInterval: true, retries: true },
   },
   async check(inputs) {
     return containerDefaults(inputs);
@@ -1099,36 +1102,21 @@ async function readContainer(id: string, state: Plain): Promise<Plain | undefine
 async function createContainer(inputs: Plain, ctx: ProviderContext): Promise<string> {
   if (typeof inputs.name !== "string" || inputs.name === "") throw new Error("name is required");
   if (typeof inputs.image !== "string" || inputs.image === "") throw new Error("image is required");
-  const args = ["create", "--name", inputs.name];
-  const childEnv: NodeJS.ProcessEnv = {};
+  const names = new Set<string>();
   for (const entry of (inputs.envs as unknown[] | undefined) ?? []) {
-    const text = String(entry);
-    const separator = text.indexOf("=");
-    if (separator <= 0) throw new Error(`envs entry without NAME=value: ${JSON.stringify(text.slice(0, 40))}`);
-    const name = text.slice(0, separator);
-    if (name in childEnv) throw new Error(`envs sets ${name} twice`);
-    if (/^(DOCKER_.*|PATH|HOME)$/.test(name)) {
-      // Values travel in the docker CLI's own environment, where these would change the CLI itself.
-      throw new Error(`envs entry ${name} is not supported by the test executor`);
-    }
-    childEnv[name] = text.slice(separator + 1);
-    args.push("-e", name);
+    const separator = String(entry).indexOf("=");
+    if (separator <= 0) throw new Error(`envs entry without NAME=value: ${JSON.stringify(String(entry).slice(0, 40))}`);
+    const name = String(entry).slice(0, separator);
+    if (names.has(name)) throw new Error(`envs sets ${name} twice`);
+    names.add(name);
   }
-  for (const port of (inputs.ports as Plain[] | undefined) ?? []) {
-    const ip = String(port.ip ?? "0.0.0.0");
-    const external = port.external === undefined ? "" : String(port.external);
-    args.push("-p", `${ip}:${external}:${port.internal}/${port.protocol ?? "tcp"}`);
-  }
-  args.push("--restart", String(inputs.restart ?? "no"));
-  for (const label of (inputs.labels as Plain[] | undefined) ?? []) {
-    args.push("--label", `${label.label}=${label.value}`);
-    ctx.containerLabelled(`${label.label}=${label.value}`);
-  }
+  for (const label of (inputs.labels as Plain[] | undefined) ?? []) ctx.containerLabelled(`${label.label}=${label.value}`);
   const networks = ((inputs.networksAdvanced as Plain[] | undefined) ?? []).map(network => String(network.name));
-  if (networks.length > 0) args.push("--network", networks[0]);
-  args.push(inputs.image);
-
-  const id = (await docker(args, { env: childEnv })).stdout.trim();
+  // ContainerCreate through the Engine API, as the provider's client sends it (rules.ts `containerCreateRequest`): the
+  // docker CLI cannot give a health check in the exec form, and the environment stays off any command line.
+  const { name, body } = containerCreateRequest(inputs);
+  const created = await engineRequest<{ Id: string }>(process.env.DOCKER_HOST, "POST", `/containers/create?name=${encodeURIComponent(name)}`, body);
+  const id = created.Id;
   ctx.containerCreated(id);
   try {
     for (const network of networks.slice(1)) {

@@ -16,8 +16,9 @@
 //   provider declares DeleteBeforeReplace (pulumi-docker resources.go:112-114). Diff compares the state Read left
 //   (rules.ts `containerReadBack`: ports read back, must_run false for a stopped container, funcs.go:800-845) with
 //   the new inputs, as the bridge diffs state against config. Create (funcs.go:586-673) creates, uploads files (tar at
-//   "/", mode 0644), starts and reads back; it does not wait for "running" (#841). A `healthcheck` (createContainerConfig)
-//   goes to the container; with `wait` the create then polls the container's health every second until it is
+//   "/", mode 0644), starts and reads back; it does not wait for "running" (#841). The container is created through the
+//   Engine API with the request the provider's client sends (rules.ts `containerCreateRequest`), its `healthcheck` in
+//   either form; Read takes the health check back with Go's duration strings (funcs.go:960-969); with `wait` the create then polls the container's health every second until it is
 //   healthy, failing after `waitTimeout` seconds (default 60) with "container failed to be in healthy state", or at
 //   once when the container has no health check (resourceDockerContainerCreate, waitForHealthyState).
 // - RemoteImage: `name` is ForceNew, keepLocally updates in place; the local image is used when present
@@ -32,9 +33,10 @@ import * as path from "path";
 import { PropertyMap, UNKNOWN, containsUnknowns, reveal } from "../values";
 import { CheckFailure, CheckResult, CreateResult, DiffResult, EmulatedProvider, ProviderContext, unsupportedType } from "./provider";
 import {
-    CONTAINER_DELETE_BEFORE_REPLACE, HOST_ARCHITECTURE, InspectedContainer, containerChangedKeys, containerDefaults, containerReadBack,
-    containerReplaceKeys, hashContext, imageReplaceKeys, remoteImageReplaceKeys, stableJson,
+    CONTAINER_DELETE_BEFORE_REPLACE, HOST_ARCHITECTURE, InspectedContainer, containerChangedKeys, containerCreateRequest, containerDefaults,
+    containerReadBack, containerReplaceKeys, hashContext, imageReplaceKeys, remoteImageReplaceKeys, stableJson,
 } from "./rules";
+import { engineRequest } from "./engineApi";
 
 const IMAGE = "docker:index/image:Image";
 const CONTAINER = "docker:index/container:Container";
@@ -97,29 +99,6 @@ function tarOf(file: string, content: Buffer): Buffer {
     header.write(sum.toString(8).padStart(6, "0") + "\0 ", 148);
     const padding = Buffer.alloc((512 - (content.length % 512)) % 512);
     return Buffer.concat([header, content, padding, Buffer.alloc(1024)]);
-}
-
-/**
- * `docker create` options for a container's healthcheck (createContainerConfig: test, interval, timeout,
- * start_period, retries). The docker CLI runs --health-cmd through the shell, so only the shell form
- * (["CMD-SHELL", command]) and ["NONE"] can be carried out; the exec form is refused rather than changed.
- */
-export function healthcheckArgs(healthcheck: PropertyMap | undefined, urn: string): string[] {
-    if (!healthcheck) return [];
-    const tests = (healthcheck.tests as string[] | undefined) ?? [];
-    if (tests[0] === "NONE") return ["--no-healthcheck"];
-    if (tests[0] !== "CMD-SHELL" || tests.length !== 2) {
-        throw new Error(`${urn}: the emulated docker provider carries out a healthcheck only in the shell form ` +
-            `["CMD-SHELL", "<command>"] or ["NONE"] (it creates containers with the docker CLI), not ${JSON.stringify(tests)}`);
-    }
-    if (healthcheck.startInterval !== undefined) {
-        throw new Error(`${urn}: the emulated docker provider does not carry out healthcheck.startInterval (the docker CLI here has no option for it)`);
-    }
-    const args = ["--health-cmd", tests[1]];
-    const durations: [string, string][] = [["interval", "--health-interval"], ["timeout", "--health-timeout"], ["startPeriod", "--health-start-period"]];
-    for (const [key, option] of durations) if (healthcheck[key] !== undefined) args.push(option, String(healthcheck[key]));
-    if (healthcheck.retries !== undefined) args.push("--health-retries", String(healthcheck.retries));
-    return args;
 }
 
 export class DockerProvider implements EmulatedProvider {
@@ -255,21 +234,12 @@ export class DockerProvider implements EmulatedProvider {
     private async createContainer(inputs: PropertyMap, ctx: ProviderContext): Promise<CreateResult> {
         const plain = reveal(inputs) as PropertyMap;
         const name = String(plain.name ?? ctx.urn.split("::").pop());
-        const args = ["create", "--name", name];
-        for (const env of (plain.envs as string[] | undefined) ?? []) args.push("--env", env);
-        for (const port of (plain.ports as PropertyMap[] | undefined) ?? []) {
-            args.push("--publish", `${port.ip ?? "0.0.0.0"}:${port.external ?? ""}:${port.internal}/${port.protocol ?? "tcp"}`);
-        }
-        for (const label of (plain.labels as PropertyMap[] | undefined) ?? []) args.push("--label", `${label.label}=${label.value}`);
-        if (plain.restart) args.push("--restart", String(plain.restart));
-        args.push(...healthcheckArgs(plain.healthcheck as PropertyMap | undefined, ctx.urn));
+        // ContainerCreate through the Engine API, as the provider's client sends it (rules.ts `containerCreateRequest`):
+        // the docker CLI cannot give a health check in the exec form.
+        const { body } = containerCreateRequest({ ...plain, name });
+        const created = await engineRequest<{ Id: string }>(this.env().DOCKER_HOST, "POST", `/containers/create?name=${encodeURIComponent(name)}`, body);
+        const id = created.Id;
         const networks = (plain.networksAdvanced as PropertyMap[] | undefined) ?? [];
-        if (networks[0]) {
-            args.push("--network", String(networks[0].name));
-            for (const alias of (networks[0].aliases as string[] | undefined) ?? []) args.push("--network-alias", alias);
-        }
-        args.push(String(plain.image));
-        const id = this.run(args);
         try {
             for (const upload of (plain.uploads as PropertyMap[] | undefined) ?? []) {
                 const content = upload.contentBase64 !== undefined

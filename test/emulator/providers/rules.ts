@@ -100,6 +100,9 @@ export const CONTAINER_IN_PLACE: ReadonlySet<string> = new Set([
     "init", "cpuPeriod", "cpuQuota",
 ]);
 
+/** Container arguments that are Optional and Computed: Read fills them in when the config leaves them out. */
+export const CONTAINER_COMPUTED: ReadonlySet<string> = new Set(["healthcheck"]);
+
 /** Container arguments that are TypeSet (order-insensitive, duplicates collapsed): env 590, labels 833, networks_advanced 909, upload 987. */
 export const CONTAINER_SETS: ReadonlySet<string> = new Set(["envs", "labels", "uploads", "networksAdvanced"]);
 
@@ -117,6 +120,9 @@ export function containerReplaceKeys(changed: readonly string[]): string[] {
 export function containerChangedKeys(oldInputs: Plain, state: Plain, newInputs: Plain): string[] {
     const keys = new Set([...Object.keys(oldInputs), ...Object.keys(newInputs)]);
     return [...keys].filter(key => {
+        // Optional and Computed (healthcheck, resource_docker_container.go:1045-1050): without a value in the config, the
+        // value Read found (the image's own HEALTHCHECK) is no change.
+        if (CONTAINER_COMPUTED.has(key) && newInputs[key] === undefined) return false;
         const before = key in state ? state[key] : oldInputs[key];
         return CONTAINER_SETS.has(key) ? !sameSet(before, newInputs[key]) : stableJson(before ?? null) !== stableJson(newInputs[key] ?? null);
     }).sort();
@@ -132,12 +138,22 @@ export function imageReplaceKeys(): string[] {
     return [];
 }
 
+/** What `docker inspect` answers for a container's health check (durations in nanoseconds). */
+export interface InspectedHealthcheck {
+    Test?: string[];
+    Interval?: number;
+    Timeout?: number;
+    StartPeriod?: number;
+    StartInterval?: number;
+    Retries?: number;
+}
+
 /** What `docker inspect` answers for a container, as far as Read uses it. */
 export interface InspectedContainer {
     Id: string;
     Name: string;
     Image: string;
-    Config: { Image: string };
+    Config: { Image: string; Healthcheck?: InspectedHealthcheck | null };
     State: { Running: boolean; ExitCode: number };
     HostConfig: { RestartPolicy?: { Name?: string } };
     NetworkSettings?: { Ports?: Record<string, Array<{ HostIp: string; HostPort: string }> | null> | null };
@@ -161,7 +177,95 @@ export function containerReadBack(container: InspectedContainer, state: Plain): 
     }
     read.image = String(state.image ?? "").startsWith("sha256:") ? container.Image : container.Config.Image;
     read.restart = container.HostConfig.RestartPolicy?.Name || "no";
+    const health = container.Config.Healthcheck;
+    if (health) {
+        // funcs.go:960-969: every duration as Go's time.Duration.String, the test as Docker keeps it.
+        read.healthcheck = {
+            tests: health.Test ?? [],
+            interval: goDuration(health.Interval ?? 0),
+            timeout: goDuration(health.Timeout ?? 0),
+            startPeriod: goDuration(health.StartPeriod ?? 0),
+            startInterval: goDuration(health.StartInterval ?? 0),
+            retries: health.Retries ?? 0,
+        };
+    }
     return read;
+}
+
+const NANOSECONDS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+
+/** Go's `time.ParseDuration` for the forms a health check takes ("3s", "1m0s", "1.5s", "500ms"), in nanoseconds. */
+export function parseGoDuration(text: string): number {
+    if (text !== "0" && !/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(text)) throw new Error(`time: invalid duration "${text}"`);
+    return Math.round([...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)].reduce((total, [, value, unit]) => total + Number(value) * NANOSECONDS[unit], 0));
+}
+
+/** Go's `time.Duration.String` (time/time.go): "0s", "500ms", "3s", "1m0s", "1h0m0s", "1.5s". */
+export function goDuration(nanoseconds: number): string {
+    if (nanoseconds === 0) return "0s";
+    const fraction = (value: number, unit: number) => {
+        const whole = Math.floor(value / unit);
+        const rest = value - whole * unit;
+        return rest === 0 ? String(whole) : `${whole}.${String(rest).padStart(String(unit).length - 1, "0").replace(/0+$/, "")}`;
+    };
+    if (nanoseconds < 1e3) return `${nanoseconds}ns`;
+    if (nanoseconds < 1e6) return `${fraction(nanoseconds, 1e3)}µs`;
+    if (nanoseconds < 1e9) return `${fraction(nanoseconds, 1e6)}ms`;
+    const hours = Math.floor(nanoseconds / 3600e9);
+    const minutes = Math.floor((nanoseconds - hours * 3600e9) / 60e9);
+    const seconds = nanoseconds - hours * 3600e9 - minutes * 60e9;
+    return `${hours ? `${hours}h` : ""}${hours || minutes ? `${minutes}m` : ""}${fraction(seconds, 1e9)}s`;
+}
+
+/** The health check block's schema defaults (resource_docker_container.go:1062-1090: durations "0s", retries 0). */
+const HEALTHCHECK_DEFAULTS = { interval: "0s", timeout: "0s", startPeriod: "0s", startInterval: "0s", retries: 0 };
+
+/**
+ * The Engine API request the provider's Create sends (`ContainerCreate`, resourceDockerContainerCreate, funcs.go:43-460):
+ * Config (Image, Env, Labels, ExposedPorts, Healthcheck with durations parsed by time.ParseDuration, 139-163) and
+ * HostConfig (PortBindings from portSetToDockerPorts, structures.go:228-258; RestartPolicy, 253). The doubles attach the
+ * first of `networksAdvanced` here and connect the rest afterwards, as they always did.
+ */
+export function containerCreateRequest(inputs: Plain): { name: string; body: Plain } {
+    const exposed: Record<string, object> = {};
+    const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+    for (const port of (inputs.ports as Plain[] | undefined) ?? []) {
+        const key = `${port.internal}/${port.protocol ?? "tcp"}`;
+        exposed[key] = {};
+        (bindings[key] ??= []).push({ HostIp: String(port.ip ?? ""), HostPort: port.external === undefined ? "" : String(port.external) });
+    }
+    const labels = Object.fromEntries(((inputs.labels as Plain[] | undefined) ?? []).map(label => [String(label.label), String(label.value)]));
+    const health = inputs.healthcheck as Plain | undefined;
+    const networks = (inputs.networksAdvanced as Plain[] | undefined) ?? [];
+    return {
+        name: String(inputs.name),
+        body: {
+            Image: inputs.image,
+            Env: ((inputs.envs as unknown[] | undefined) ?? []).map(String),
+            Labels: labels,
+            ExposedPorts: exposed,
+            ...(health
+                ? {
+                      Healthcheck: {
+                          Test: health.tests ?? [],
+                          Interval: parseGoDuration(String(health.interval ?? "0s")),
+                          Timeout: parseGoDuration(String(health.timeout ?? "0s")),
+                          StartPeriod: parseGoDuration(String(health.startPeriod ?? "0s")),
+                          StartInterval: parseGoDuration(String(health.startInterval ?? "0s")),
+                          Retries: Number(health.retries ?? 0),
+                      },
+                  }
+                : {}),
+            HostConfig: {
+                PortBindings: bindings,
+                RestartPolicy: { Name: String(inputs.restart ?? "no") },
+                ...(networks[0] ? { NetworkMode: String(networks[0].name) } : {}),
+            },
+            ...(networks[0]
+                ? { NetworkingConfig: { EndpointsConfig: { [String(networks[0].name)]: { Aliases: (networks[0].aliases as string[] | undefined) ?? [] } } } }
+                : {}),
+        },
+    };
 }
 
 /** resource_docker_container_structures.go:35-59 `flattenContainerPorts`: by port and protocol, one entry per binding. */
@@ -182,14 +286,19 @@ export function flattenContainerPorts(ports: Record<string, Array<{ HostIp: stri
     });
 }
 
-/** Container Check: the schema defaults the bridge fills in (restart "no" 230, must_run true 122, a port's ip "0.0.0.0" and protocol "tcp" 487-535). */
+/**
+ * Container Check: the schema defaults the bridge fills in (restart "no" 230, must_run true 122, a port's ip "0.0.0.0"
+ * and protocol "tcp" 487-535, a health check's durations "0s" and retries 0, 1062-1090).
+ */
 export function containerDefaults(inputs: Plain): Plain {
     const ports = inputs.ports as Plain[] | undefined;
+    const health = inputs.healthcheck as Plain | undefined;
     return {
         ...inputs,
         restart: inputs.restart ?? "no",
         mustRun: inputs.mustRun ?? true,
         ...(ports ? { ports: ports.map(port => ({ ...port, ip: port.ip || "0.0.0.0", protocol: port.protocol ?? "tcp" })) } : {}),
+        ...(health ? { healthcheck: { ...HEALTHCHECK_DEFAULTS, ...health } } : {}),
     };
 }
 

@@ -1,11 +1,12 @@
 // The quickstart's deployment with what users change between runs taken from config (`pulumi config set`), for the
 // e2e scenarios that need more than the quickstart exposes: the component's name (so its container does not collide
-// with the quickstart's), the readiness timeout, `client.rotation` and `client.reseed`, `docker.hostname`, the publish
+// with the quickstart's), the readiness timeout, `client.rotation`, `client.reseed`, `client.reseedRunner` and
+// `client.reseedImage`, `docker.hostname`, the publish
 // address, an explicit Docker provider, and the version of @pulumi/docker the Docker resources are registered with
 // (as a newer @pulumi/docker registers them: its default provider is another one).
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { DatabaseProvider, DeploymentTarget, IdentityService } from "../../../../src";
+import { DatabaseProvider, DeploymentTarget, IdentityService, ReseedRunner } from "../../../../src";
 
 const config = new pulumi.Config();
 
@@ -20,7 +21,12 @@ const identityService = new IdentityService(config.require("name"), {
     target: DeploymentTarget.Docker,
     creatioVersion: config.require("creatioVersion"),
     database: { provider: DatabaseProvider.Postgres, connectionString: config.requireSecret("connectionString") },
-    client: { rotation: config.get("clientRotation"), reseed: config.getBoolean("reseed") },
+    client: {
+        rotation: config.get("clientRotation"),
+        reseed: config.getBoolean("reseed"),
+        reseedRunner: config.get("reseedRunner") as ReseedRunner | undefined,
+        reseedImage: config.get("reseedImage"),
+    },
     signingCertificate: { path: config.require("signingCertificatePath") },
     docker: {
         build: { context: config.require("identityServiceFolder") },
