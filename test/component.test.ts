@@ -504,7 +504,7 @@ describe("behind a TLS-terminating proxy on Docker (mocks)", () => {
     it("with publicUrl https://… on 8.3.1, the service forces https and takes forwarded headers, and the gate checks that issuer", async () => {
         const { service, recorder } = deploy("tls", dockerArgs({ creatioVersion: "8.3.1", publicUrl: "https://ids.example.com" }));
         const env = await containerEnvironmentOf(recorder, "tls");
-        assert.equal(env.get("ForceHttpsSchemeInRequests"), "true");
+        assert.equal((await settingsFileOf(recorder, "tls")).ForceHttpsSchemeInRequests, true);
         assert.equal(env.get("ASPNETCORE_FORWARDEDHEADERS_ENABLED"), "true");
         assert.equal(env.get("ASPNETCORE_URLS"), "http://+:80", "the service itself still serves plain HTTP");
         const gate = gateEnvironment(recorder, "tls");
@@ -518,14 +518,14 @@ describe("behind a TLS-terminating proxy on Docker (mocks)", () => {
         const { recorder } = deploy("old", dockerArgs({ creatioVersion: "8.2.3", publicUrl: "https://ids.example.com" }));
         const env = await containerEnvironmentOf(recorder, "old");
         assert.equal(env.get("ASPNETCORE_FORWARDEDHEADERS_ENABLED"), "true");
-        assert.equal(env.has("ForceHttpsSchemeInRequests"), false);
+        assert.equal("ForceHttpsSchemeInRequests" in (await settingsFileOf(recorder, "old")), false);
     });
 
     it("without publicUrl nothing changes: no forwarded headers, the scheme the service serves, the gate's inputs as before (it checks url's issuer)", async () => {
         const { recorder } = deploy("plain", dockerArgs({ creatioVersion: "8.3.1" }));
         const env = await containerEnvironmentOf(recorder, "plain");
         assert.equal(env.has("ASPNETCORE_FORWARDEDHEADERS_ENABLED"), false);
-        assert.equal(env.get("ForceHttpsSchemeInRequests"), "false");
+        assert.equal((await settingsFileOf(recorder, "plain")).ForceHttpsSchemeInRequests, false);
         const gate = gateEnvironment(recorder, "plain");
         assert.deepEqual(Object.keys(gate).sort(), [
             "IDENTITY_SERVICE_CLIENT_ID",
@@ -549,7 +549,7 @@ describe("behind a TLS-terminating proxy on Docker (mocks)", () => {
         );
         const env = await containerEnvironmentOf(recorder, "explicit");
         assert.equal(env.has("ASPNETCORE_FORWARDEDHEADERS_ENABLED"), false);
-        assert.equal(env.get("ForceHttpsSchemeInRequests"), "false");
+        assert.equal((await settingsFileOf(recorder, "explicit")).ForceHttpsSchemeInRequests, false);
         assert.equal(await valueOf(gateEnvironment(recorder, "explicit").READINESS_VERIFY_ISSUER), "false");
 
         resetMocks();

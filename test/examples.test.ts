@@ -370,7 +370,10 @@ describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)",
         const unwrap = (value: any) => (value && value["4dabf18193072939515e22adb298388d"] ? value.value : value);
         const environment: string[] = unwrap(run.registered.find(r => r.name === "identity-service-container")!.inputs.envs);
         assert.ok(environment.includes("ASPNETCORE_FORWARDEDHEADERS_ENABLED=true"), environment.join("\n"));
-        assert.ok(environment.includes("ForceHttpsSchemeInRequests=true"));
+        // The service's settings reach it in the uploaded settings file, not the environment.
+        const containerUploads: Array<{ file: string; content: unknown }> = unwrap(run.registered.find(r => r.name === "identity-service-container")!.inputs.uploads);
+        const settingsFile = JSON.parse(String(unwrap(containerUploads.find(upload => upload.file === "/app/appsettings.Production.json")!.content)));
+        assert.equal(settingsFile.ForceHttpsSchemeInRequests, true);
         const gate = run.registered.find(r => r.name === "identity-service-readiness")!.inputs.environment;
         assert.deepEqual([gate.IDENTITY_SERVICE_URL, gate.IDENTITY_SERVICE_PUBLIC_URL], ["http://localhost:8090", "https://ids.example.com"]);
         const uploads: Array<{ file: string; content: unknown }> = unwrap(run.registered.find(r => r.name === "proxy" && r.type === "docker:index/container:Container")!.inputs.uploads);

@@ -107,6 +107,12 @@ describe("IdentityService behind a real TLS-terminating reverse proxy (nginx; re
     return JSON.parse(response.body);
   }
 
+  /** The settings file the Docker target uploads into the container (the service's settings live there, not in its environment). */
+  async function containerSettings(): Promise<Record<string, unknown>> {
+    const read = "process.stdout.write(require('fs').readFileSync('/app/appsettings.Production.json', 'utf8'))";
+    return JSON.parse((await docker(["exec", NAME, "node", "-e", read])).stdout);
+  }
+
   async function containerEnvironment(): Promise<string[]> {
     return JSON.parse((await docker(["inspect", "--format", "{{json .Config.Env}}", NAME])).stdout);
   }
@@ -171,7 +177,7 @@ describe("IdentityService behind a real TLS-terminating reverse proxy (nginx; re
     // The service was told it is behind a proxy that terminates TLS.
     const environment = await containerEnvironment();
     assert.ok(environment.includes("ASPNETCORE_FORWARDEDHEADERS_ENABLED=true"), environment.join("\n"));
-    assert.ok(environment.includes("ForceHttpsSchemeInRequests=true"));
+    assert.equal((await containerSettings()).ForceHttpsSchemeInRequests, true);
     assert.ok(environment.includes("ASPNETCORE_URLS=http://+:80"), "the service itself serves plain HTTP");
 
     // The gate compared the issuer the service advertises to a request shaped as the proxy forwards Creatio's.
@@ -236,7 +242,7 @@ describe("IdentityService behind a real TLS-terminating reverse proxy (nginx; re
 
     const environment = await containerEnvironment();
     assert.ok(!environment.some(line => line.startsWith("ASPNETCORE_FORWARDEDHEADERS_ENABLED=")), environment.join("\n"));
-    assert.ok(environment.includes("ForceHttpsSchemeInRequests=false"));
+    assert.equal((await containerSettings()).ForceHttpsSchemeInRequests, false);
     // What the gate predicted is what Creatio would get through the proxy.
     const discovery = await discoveryThroughProxy();
     assert.equal(discovery.issuer, "http://ids-proxy");
