@@ -753,13 +753,15 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             const victim = server.hostPath("C:\\Creatio\\victim.txt");
             fs.writeFileSync(victim, "not yours");
             fs.mkdirSync(folder);
+            fs.writeFileSync(path.join(folder, "planted.ps1"), "# left by whoever made the folder");
             const install = /^file (install-[0-9a-f]{12}\.ps1) /m.exec(steps.scripts.stdin)![1];
             fs.symlinkSync(victim, path.join(folder, install));
             ok(run(server, steps.scripts), "scripts");
             assert.equal(fs.readFileSync(victim, "utf8"), "not yours", "nothing was written through the link");
             assert.ok(!fs.lstatSync(path.join(folder, install)).isSymbolicLink(), "the link was replaced by the file itself");
             const acl = server.acl()["c:\\creatio\\identityservice.deploy"];
-            assert.equal((acl as { owner?: string }).owner, "*S-1-5-32-544", "owned by Administrators");
+            assert.equal(acl.owner, "*S-1-5-32-544", "owned by Administrators");
+            assert.equal(server.acl()["c:\\creatio\\identityservice.deploy\\planted.ps1"]?.owner, "*S-1-5-32-544", "and so is everything already in it");
             assert.equal(acl.inherited, false);
             // A folder that is itself a link is refused, and nothing is written where it points.
             const linked = newServer();

@@ -383,5 +383,44 @@ describe("stand-in IIS and Windows server (test double)", function () {
             lines(quiet, script);
             assert.ok(!fs.existsSync(path.join(quiet.root, "events")));
         });
+
+        it("a logged command the stand-in replaces keeps 5.1's behaviour: ConvertTo-Json still writes, and is recorded", () => {
+            const logged = server({ moduleLogging: ["Microsoft.PowerShell.Utility"] });
+            const script = `ConvertTo-Json @{ name = 'a<b' } -Compress`;
+            assert.deepEqual(lines(logged, script), ['{"name":"a\\u003cb"}']);
+            assert.deepEqual(lines(server(), script), ['{"name":"a\\u003cb"}']);
+            const events = fs.readFileSync(path.join(logged.root, "events", "4103.jsonl"), "utf8");
+            assert.ok(events.split("\n").some(line => line !== "" && (JSON.parse(line) as { command: string }).command === "ConvertTo-Json"), events);
+        });
+    });
+
+    describe("icacls.exe", () => {
+        it("sets the owner of a folder, with /t of everything under it, as a form of its own; grants and inheritance as given", () => {
+            const machine = server();
+            fs.mkdirSync(machine.hostPath("C:\\Upload\\sub"), { recursive: true });
+            fs.writeFileSync(machine.hostPath("C:\\Upload\\sub\\a.ps1"), "");
+            const owner = run(machine, "& icacls.exe 'C:\\Upload' /setowner '*S-1-5-32-544' /T; exit $LASTEXITCODE");
+            assert.equal(owner.code, 0, owner.stderr);
+            assert.match(owner.text, /Successfully processed 3 files; Failed processing 0 files/);
+            const acl = machine.acl();
+            assert.deepEqual(
+                ["c:\\upload", "c:\\upload\\sub", "c:\\upload\\sub\\a.ps1"].map(key => acl[key]?.owner),
+                ["*S-1-5-32-544", "*S-1-5-32-544", "*S-1-5-32-544"],
+            );
+            const alone = run(machine, "& icacls.exe 'C:\\Upload\\sub' /setowner Someone; exit $LASTEXITCODE");
+            assert.equal(alone.code, 0, alone.stderr);
+            assert.equal(machine.acl()["c:\\upload\\sub\\a.ps1"].owner, "*S-1-5-32-544", "without /t only the name itself changes");
+            const mixed = run(machine, "& icacls.exe 'C:\\Upload' /setowner '*S-1-5-32-544' /grant:r '*S-1-5-18:F'; exit $LASTEXITCODE");
+            assert.equal(mixed.code, 87);
+            assert.match(mixed.stderr, /Invalid parameter "\/setowner"/);
+            const grants = run(machine, "& icacls.exe 'C:\\Upload' /inheritance:r /grant:r '*S-1-5-18:(OI)(CI)F'; exit $LASTEXITCODE");
+            assert.equal(grants.code, 0, grants.stderr);
+            assert.deepEqual(machine.acl()["c:\\upload"], {
+                path: "C:\\Upload",
+                inherited: false,
+                grants: [{ account: "*S-1-5-18", inheritance: "(OI)(CI)", rights: "F" }],
+                owner: "*S-1-5-32-544",
+            });
+        });
     });
 });

@@ -408,7 +408,7 @@ export class IisServer {
         fs.writeFileSync(path.join(this.root, "runtime.xml"), edit(this.runtime()));
     }
 
-    acl(): Record<string, { path: string; inherited: boolean; grants: { account: string; inheritance: string; rights: string }[] }> {
+    acl(): Record<string, { path: string; inherited: boolean; owner?: string; grants: { account: string; inheritance: string; rights: string }[] }> {
         const file = path.join(this.root, "acl.json");
         return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
     }
