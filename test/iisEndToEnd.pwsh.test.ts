@@ -9,7 +9,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs } from "../src";
-import { createScratchDatabase, readPostgresEnv, ScratchDatabase } from "./e2e/infra/postgres";
+import { clientConfig, createScratchDatabase, readPostgresEnv, ScratchDatabase, withClient } from "./e2e/infra/postgres";
 import { STEP_ORDER, StepCommand, stepCommands, StepName } from "./iisSteps";
 import { IisServer, pwsh, RunResult } from "./support/iisServer";
 import { SshServer } from "./support/sshServer";
@@ -58,7 +58,8 @@ describe("IIS deployment end to end over SSH, with the stand-in Identity Service
         const postgres = readPostgresEnv();
         database = await createScratchDatabase(postgres, "iis_pwsh");
         server = new IisServer({
-            environment: { IIS_STANDIN_HOSTING: "1", NODE_PATH: path.join(REPOSITORY, "node_modules") },
+            // The archive stands for 8.2.3's IdentityService.zip, the version deployed below (no ForceHttpsSchemeInRequests yet).
+            environment: { IIS_STANDIN_HOSTING: "1", NODE_PATH: path.join(REPOSITORY, "node_modules"), STANDIN_CREATIO_VERSION: "8.2.3" },
         });
         fs.copyFileSync(identityServiceArchive(work), server.hostPath("C:\\Packages\\IdentityService.zip"));
         const environment = Object.fromEntries(Object.entries(server.environment()).filter((entry): entry is [string, string] => entry[1] !== undefined));
@@ -131,6 +132,9 @@ describe("IIS deployment end to end over SSH, with the stand-in Identity Service
 
     it("rotation: the configuration step restarts the service with the new client, and readiness gets a token for it", async () => {
         const before = /pid="(\d+)"/.exec(/<site name="IdentityService-e2e"[^>]*>/.exec(server.runtime())![0])![1];
+        // With client.reseed false, what README tells the user to do for a new client: delete the client rows, so that
+        // the restarted service seeds the configured client (into an empty table, the stand-in's default rule).
+        await withClient(clientConfig(readPostgresEnv(), database.name), client => client.query('TRUNCATE "Clients" CASCADE'));
         // A new client changes only the configuration step's input (and the readiness check's).
         const results = await up(await stepCommands("e2e", args(second)), ["configuration", "readiness"]);
         assert.equal(JSON.parse(results.configuration.stdout).appSettings, "changed");

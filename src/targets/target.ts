@@ -85,7 +85,12 @@ export interface PlannedTarget {
  * reaches it at another scheme, host or port (proxy.ts).
  */
 export function forwardedHeadersFor(inputs: DeployInputs, url: pulumi.Input<string>): pulumi.Output<boolean> {
-    return pulumi
-        .all([inputs.forwardedHeaders, inputs.publicUrl, url])
-        .apply(([explicit, publicUrl, serviceUrl]) => forwardedHeadersEnabled({ profile: inputs.profile, explicit, publicUrl, serviceUrl }));
+    // The service's URL is waited for only when the answer depends on it: with an explicit provider it is unknown in a
+    // preview, and the container's environment must not become unknown (a replacement shown) for a deployment
+    // without publicUrl, whose answer it never changes.
+    return pulumi.all([inputs.forwardedHeaders, inputs.publicUrl]).apply(([explicit, publicUrl]) =>
+        explicit !== undefined || publicUrl === undefined
+            ? pulumi.output(forwardedHeadersEnabled({ profile: inputs.profile, explicit, publicUrl, serviceUrl: "" }))
+            : pulumi.output(url).apply(serviceUrl => forwardedHeadersEnabled({ profile: inputs.profile, explicit, publicUrl, serviceUrl })),
+    );
 }
