@@ -13,7 +13,7 @@ import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArg
 import { readScript } from "../src/packagedScripts";
 import { commandScript, IIS_API, LIBRARY_FILE, libraryFile, scriptFile, STEP_SCRIPTS, stepScript, UPLOADER_SCRIPTS, windowsJoin } from "../src/targets/iis";
 import { cmdSafeString, commandLine, decodeCommand, encodeCommand, encodedCommandLine, minify, quote } from "../src/powershell";
-import { RELEASES, formatVersion } from "../src/versions";
+import { ANY_PATCH, RELEASES, formatVersion } from "../src/versions";
 import { Recorder, resetMocks, valueOf } from "./support/mocks";
 
 interface SyntaxNode {
@@ -296,7 +296,7 @@ describe("PowerShell scripts of the IIS target parse (tree-sitter-powershell)", 
     });
 
     describe("generated commands of every variant, from hostile names, paths and passwords", () => {
-        const versions = RELEASES.map(release => formatVersion(release.to[2] === 999 ? [release.to[0], release.to[1], 1] : release.to));
+        const versions = RELEASES.map(release => formatVersion(release.to[2] === ANY_PATCH ? [release.to[0], release.to[1], 1] : release.to));
         const seen = new Map<string, string>();
         beforeEach(resetMocks);
 
