@@ -8,6 +8,7 @@
 //
 // Needs what test/e2e/swarm.swarm.test.ts needs; the swarm is initialised here when the engine is not in one and left
 // again at the end, an existing swarm is left as it is.
+import { pinStandInVersion } from "./support/standInContext";
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import * as crypto from "crypto";
@@ -135,6 +136,8 @@ describe("the container re-seed runner on Docker Swarm (real single-node swarm a
     reseedConnectionString = `${at}User ID=${env.reseedUser};Password=${env.reseedPassword};`;
     context = fs.mkdtempSync(path.join(os.tmpdir(), `${NAME}-release-`));
     fs.cpSync(FIXTURE_DIR, context, { recursive: true });
+    // The archive of 8.2.3, the version deployed (no ForceHttpsSchemeInRequests yet).
+    pinStandInVersion(context, "8.2.3");
     const dockerfile = path.join(context, "Dockerfile-OAuth");
     fs.writeFileSync(dockerfile, fs.readFileSync(dockerfile, "utf8").replace(`FROM ${BARE_BASE_IMAGE}`, `FROM ${SHELL_BASE_IMAGE}`));
     executor = new Executor({});

@@ -21,6 +21,7 @@
 // Needs: test/e2e/infra/start-docker.sh, then start-postgres.sh, and redis-server installed (Debian package). The
 // swarm is initialised here when the engine is not in one (`docker swarm init --advertise-addr 127.0.0.1`) and left
 // again at the end; an existing swarm is left as it is.
+import { pinStandInVersion } from "./support/standInContext";
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import * as crypto from "crypto";
@@ -279,6 +280,8 @@ describe("IdentityService on Docker Swarm, deployed by the test executor (real s
     // The release's archive, built on the base with what the vendor's base image has for the default probe.
     releaseContext = fs.mkdtempSync(path.join(os.tmpdir(), `${NAME}-release-`));
     fs.cpSync(FIXTURE_DIR, releaseContext, { recursive: true });
+    // The archive of 8.2.3, the version first deployed (no ForceHttpsSchemeInRequests yet).
+    pinStandInVersion(releaseContext, "8.2.3");
     const dockerfile = path.join(releaseContext, "Dockerfile-OAuth");
     fs.writeFileSync(dockerfile, fs.readFileSync(dockerfile, "utf8").replace(`FROM ${BARE_BASE_IMAGE}`, `FROM ${SHELL_BASE_IMAGE}`));
     assert.ok(fs.readFileSync(dockerfile, "utf8").includes(`FROM ${SHELL_BASE_IMAGE}`), "the release image is built on the shell base");

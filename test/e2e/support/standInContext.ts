@@ -59,3 +59,11 @@ export function standInFolder(creatioVersion: string): string {
     }
     return context.path;
 }
+
+/** Makes a copy of the stand-in's folder the service of `creatioVersion` (its STANDIN_CREATIO_VERSION). */
+export function pinStandInVersion(dir: string, creatioVersion: string): void {
+    const dockerfile = path.join(dir, "Dockerfile-OAuth");
+    const text = fs.readFileSync(dockerfile, "utf8");
+    if (!/^ENTRYPOINT /m.test(text)) throw new Error("the stand-in's Dockerfile-OAuth has no ENTRYPOINT line to put the ENV line before");
+    fs.writeFileSync(dockerfile, text.replace(/^ENTRYPOINT /m, `ENV STANDIN_CREATIO_VERSION=${creatioVersion}\nENTRYPOINT `));
+}
