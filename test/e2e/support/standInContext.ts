@@ -35,10 +35,7 @@ export function standInContext(controls: StandInControls): StandInContext {
         `STANDIN_CREATIO_VERSION=${controls.creatioVersion}`,
         `STANDIN_CLIENT_STORE_CACHE=${controls.clientStoreCacheSeconds === undefined ? "off" : String(controls.clientStoreCacheSeconds)}`,
     ];
-    const dockerfile = path.join(dir, "Dockerfile-OAuth");
-    const text = fs.readFileSync(dockerfile, "utf8");
-    if (!/^ENTRYPOINT /m.test(text)) throw new Error("the stand-in's Dockerfile-OAuth has no ENTRYPOINT line to put the ENV lines before");
-    fs.writeFileSync(dockerfile, text.replace(/^ENTRYPOINT /m, `ENV ${env.join(" ")}\nENTRYPOINT `));
+    setStandInEnvironment(dir, env);
     return { path: dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -62,8 +59,13 @@ export function standInFolder(creatioVersion: string): string {
 
 /** Makes a copy of the stand-in's folder the service of `creatioVersion` (its STANDIN_CREATIO_VERSION). */
 export function pinStandInVersion(dir: string, creatioVersion: string): void {
+    setStandInEnvironment(dir, [`STANDIN_CREATIO_VERSION=${creatioVersion}`]);
+}
+
+/** Puts `NAME=value` entries into the image of a copy of the stand-in's folder, before its ENTRYPOINT. */
+function setStandInEnvironment(dir: string, env: readonly string[]): void {
     const dockerfile = path.join(dir, "Dockerfile-OAuth");
     const text = fs.readFileSync(dockerfile, "utf8");
-    if (!/^ENTRYPOINT /m.test(text)) throw new Error("the stand-in's Dockerfile-OAuth has no ENTRYPOINT line to put the ENV line before");
-    fs.writeFileSync(dockerfile, text.replace(/^ENTRYPOINT /m, `ENV STANDIN_CREATIO_VERSION=${creatioVersion}\nENTRYPOINT `));
+    if (!/^ENTRYPOINT /m.test(text)) throw new Error("the stand-in's Dockerfile-OAuth has no ENTRYPOINT line to put the ENV lines before");
+    fs.writeFileSync(dockerfile, text.replace(/^ENTRYPOINT /m, `ENV ${env.join(" ")}\nENTRYPOINT `));
 }
