@@ -8,6 +8,7 @@ import * as fs from "fs";
 import forge from "node-forge";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { TlsCertificate } from "./args";
 import { ArgumentCheck, Check, describe, isKnown } from "./validation";
 
 /**
@@ -44,6 +45,20 @@ export const pfxFile: Check<string> = path => {
 /** The file's bytes as base64, as a secret: the private key never appears in plain text in state. */
 export function readPfxBase64(path: pulumi.Input<string>): pulumi.Output<string> {
     return pulumi.secret(pulumi.output(path).apply(p => fs.readFileSync(p).toString("base64")));
+}
+
+/** A TLS certificate of a container target, checked before anything is created. */
+export interface TlsCertificateSettings {
+    /** The PFX as base64, a secret. */
+    readonly pfxBase64: pulumi.Output<string>;
+    /** Its password, if it has one (a secret: it travels only in the service's settings file). */
+    readonly password?: pulumi.Input<string>;
+}
+
+/** Checks a TLS certificate argument (`field` is its name, for example `docker.https.certificate`) and reads it. */
+export function tlsCertificateSettings(field: string, certificate: TlsCertificate, check: ArgumentCheck): TlsCertificateSettings {
+    const path = check.input(`${field}.path`, certificate.path, pfxFile);
+    return { pfxBase64: readPfxBase64(path), password: certificate.password };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

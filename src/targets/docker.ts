@@ -10,7 +10,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { DockerBuild, DockerDeployment, RestartPolicy } from "../args";
-import { pfxFile, readPfxBase64 } from "../certificates";
+import { TlsCertificateSettings, tlsCertificateSettings } from "../certificates";
 import { Claim, knownClaims } from "../claims";
 import { ManagedKey, mergeEnvironment, renderSettingsFile, Setting } from "../configuration";
 import { ManagedVariable, TargetManaged } from "../escapeHatches";
@@ -90,8 +90,7 @@ export interface DockerSettings {
     readonly restart: pulumi.Input<RestartPolicy>;
     readonly https?: {
         readonly port: pulumi.Input<number>;
-        readonly certificatePath: pulumi.Input<string>;
-        readonly certificatePassword?: pulumi.Input<string>;
+        readonly certificate: TlsCertificateSettings;
     };
     readonly healthCheck: pulumi.Input<pulumi.Input<string>[]>;
 }
@@ -113,8 +112,7 @@ export function dockerSettings(name: string, args: DockerDeployment, check: Argu
     const https = args.https &&
         certificate && {
             port: check.input("docker.https.port", args.https.port ?? DEFAULT_HTTPS_PORT, checks.port),
-            certificatePath: check.input("docker.https.certificate.path", certificate.path, pfxFile),
-            certificatePassword: certificate.password,
+            certificate: tlsCertificateSettings("docker.https.certificate", certificate, check),
         };
     if (https && isKnown(https.port) && isKnown(httpPort) && https.port === httpPort) {
         check.fail("docker.https.port", `${https.port} is also docker.httpPort; use two different host ports`);
@@ -413,7 +411,7 @@ export function createDockerService(
             ),
         );
     const settingsFile = pulumi
-        .all([inputs.configuration, settings.https?.certificatePassword])
+        .all([inputs.configuration, settings.https?.certificate.password])
         .apply(([configuration, certificatePassword]) => renderSettingsFile(containerSettings(configuration, certificatePassword)));
 
     const uploads: pulumi.Input<docker.types.input.ContainerUpload>[] = [{ file: SETTINGS_FILE_PATH, content: settingsFile }];
@@ -421,7 +419,7 @@ export function createDockerService(
         uploads.push({ file: CONTAINER_SIGNING_CERTIFICATE_PATH, contentBase64: inputs.signingCertificate });
     }
     if (settings.https) {
-        uploads.push({ file: CONTAINER_TLS_CERTIFICATE_PATH, contentBase64: readPfxBase64(settings.https.certificatePath) });
+        uploads.push({ file: CONTAINER_TLS_CERTIFICATE_PATH, contentBase64: settings.https.certificate.pfxBase64 });
     }
 
     const ports: pulumi.Input<docker.types.input.ContainerPort>[] = [
