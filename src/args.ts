@@ -650,6 +650,12 @@ export interface Readiness {
      * Default: true (Docker, Swarm).
      */
     verifyIssuer?: pulumi.Input<boolean>;
+    /**
+     * A CA certificate (PEM, `-----BEGIN CERTIFICATE-----`) the gate trusts besides the system's roots, for a service
+     * whose HTTPS certificate a private CA issued. The gate always verifies the certificate chain of an https `url`;
+     * it never skips the check. Not a secret. Default: the system's trusted roots only.
+     */
+    caCertificate?: pulumi.Input<string>;
 }
 
 /**

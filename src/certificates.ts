@@ -47,6 +47,22 @@ export function readPfxBase64(path: pulumi.Input<string>): pulumi.Output<string>
     return pulumi.secret(pulumi.output(path).apply(p => fs.readFileSync(p).toString("base64")));
 }
 
+/** Checks that a value is one or more PEM certificates (a CA, or a chain) that parse as X.509. */
+export const pemCertificate: Check<string> = value => {
+    const blocks = value.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g);
+    if (!blocks) {
+        return "the value is not a PEM certificate; give the CA certificate's text, starting with -----BEGIN CERTIFICATE----- (for example fs.readFileSync(\"ca.pem\", \"utf8\"))";
+    }
+    for (const block of blocks) {
+        try {
+            new crypto.X509Certificate(block);
+        } catch (error) {
+            return `the value holds a certificate that cannot be read (${(error as Error).message}); give the CA certificate as PEM`;
+        }
+    }
+    return undefined;
+};
+
 /** A TLS certificate of a container target, checked before anything is created. */
 export interface TlsCertificateSettings {
     /** The PFX as base64, a secret. */

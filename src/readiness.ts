@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Readiness } from "./args";
 import { nodeScriptCommand } from "./packagedScripts";
+import { pemCertificate } from "./certificates";
 import { ArgumentCheck, checks } from "./validation";
 
 export const DEFAULT_READINESS_TIMEOUT_SECONDS = 300;
@@ -18,6 +19,8 @@ export interface ReadinessSettings {
     readonly verifyToken: pulumi.Input<boolean>;
     /** Undefined: the script's default (on), so that a gate deployed before the check existed keeps its inputs. */
     readonly verifyIssuer?: pulumi.Input<boolean>;
+    /** A CA certificate (PEM) trusted besides the system's roots. Undefined: the system's roots only. */
+    readonly caCertificate?: pulumi.Input<string>;
     /**
      * The scopes the token request asks for: those Creatio asks for, with `IdentityServerApi` (versions.ts), so that the
      * service's scope rules are checked where it runs. Empty: the client's default scopes.
@@ -36,6 +39,7 @@ export function readinessSettings(args: Readiness | undefined, check: ArgumentCh
         ),
         verifyToken: args?.verifyToken ?? true,
         verifyIssuer: args?.verifyIssuer,
+        caCertificate: check.optional("readiness.caCertificate", args?.caCertificate, pemCertificate),
     };
 }
 
@@ -65,6 +69,7 @@ export function readinessEnvironment(target: ReadinessTarget, settings: Readines
         // issuer check existed keeps the inputs it had, and is not run again by an upgrade.
         ...(target.publicUrl === undefined ? {} : { IDENTITY_SERVICE_PUBLIC_URL: target.publicUrl }),
         ...(settings.verifyIssuer === undefined ? {} : { READINESS_VERIFY_ISSUER: pulumi.output(settings.verifyIssuer).apply(String) }),
+        ...(settings.caCertificate === undefined ? {} : { READINESS_CA_CERTIFICATE: settings.caCertificate }),
     };
 }
 
