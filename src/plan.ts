@@ -155,7 +155,7 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
         );
     }
 
-    const forwardedHeaders = planProxy(args, target, profile, check);
+    const forwardedHeaders = planProxy(args, profile, check);
 
     const swarm: SwarmSettings | undefined =
         target === DeploymentTarget.Swarm && args.swarm
@@ -229,25 +229,12 @@ const UNSUPPORTED_PROXY_FIELDS: Record<string, string> = {
         "With forwarded headers on, the service trusts X-Forwarded-For and X-Forwarded-Proto from every sender; remove this field and make the service reachable only through the proxy",
 };
 
-/** Checks the `proxy` block (and a stray `issuerUri`, and the issuer check on IIS); answers `proxy.forwardedHeaders` as given. */
+/** Checks the `proxy` block (and a stray `issuerUri`); answers `proxy.forwardedHeaders` as given. */
 function planProxy(
     args: IdentityServiceArgs,
-    target: DeploymentTarget | undefined,
     profile: VersionProfile | undefined,
     check: ArgumentCheck,
 ): pulumi.Input<boolean> | undefined {
-    // The IIS target writes no forwarded headers switch into the site's environment, and its gate (readiness.ps1)
-    // checks discovery and a token, not the issuer: both are refused there rather than ignored.
-    const onIis = target === DeploymentTarget.Iis;
-    if (onIis && args.readiness?.verifyIssuer !== undefined) {
-        check.input("readiness.verifyIssuer", args.readiness.verifyIssuer, value =>
-            booleanCheck(value) ??
-            (value
-                ? "the IIS target's readiness gate checks discovery and a token on the server, not the advertised issuer; remove it, " +
-                  "and check the issuer once through the proxy (curl <publicUrl>/.well-known/openid-configuration)"
-                : undefined),
-        );
-    }
     const given = args as unknown as Record<string, unknown>;
     if (given.issuerUri !== undefined) {
         check.fail(
@@ -271,11 +258,7 @@ function planProxy(
         (value && profile && !profile.supports.forwardedHeaders
             ? `ASP.NET Core reads ASPNETCORE_FORWARDEDHEADERS_ENABLED from 3.0 on, and Creatio ${profile.text} runs the service on ${profile.release.dotnet}; ` +
               `remove it, and behind a proxy that terminates TLS let the proxy forward to the site's own HTTPS binding (\`iis.https\`), so that the service sees https itself`
-            : value && onIis
-              ? "the IIS target does not write ASPNETCORE_FORWARDEDHEADERS_ENABLED into the site's environment; remove it, and let the proxy pass the original Host header " +
-                "and forward to the site's own HTTPS binding (`iis.https`), so that the service sees https itself, or from Creatio 8.3.1 keep forceHttpsSchemeInRequests true " +
-                "(its default with an https publicUrl)"
-              : undefined),
+            : undefined),
     );
 }
 

@@ -101,8 +101,6 @@ const cases: Case[] = [
     ["a fixed issuer, which the service cannot be given", a => (a.issuerUri = "https://ids.example.com"), "issuerUri", /cannot be given a fixed issuer: the vendor documents no key for IdentityServer4's IssuerUri.*set `publicUrl` to the proxy's address; the proxy must pass the original Host header/],
     ["forwarded headers that are not a boolean", a => (a.proxy = { forwardedHeaders: "yes" }), "proxy.forwardedHeaders", /"yes" is not a boolean; give true or false/],
     ["forwarded headers on a runtime that does not read the switch", a => ((a.target = DeploymentTarget.Iis), delete a.docker, (a.iis = {}), (a.creatioVersion = "7.18.5"), (a.proxy = { forwardedHeaders: true })), "proxy.forwardedHeaders", /ASP\.NET Core reads ASPNETCORE_FORWARDEDHEADERS_ENABLED from 3\.0 on, and Creatio 7\.18\.5 runs the service on \.NET Core 2\.2; remove it, and behind a proxy that terminates TLS let the proxy forward to the site's own HTTPS binding \(`iis\.https`\)/],
-    ["forwarded headers on the IIS target, which does not write them", a => ((a.target = DeploymentTarget.Iis), delete a.docker, (a.iis = {}), (a.creatioVersion = "8.3.1"), (a.proxy = { forwardedHeaders: true })), "proxy.forwardedHeaders", /the IIS target does not write ASPNETCORE_FORWARDEDHEADERS_ENABLED into the site's environment; remove it, and let the proxy pass the original Host header and forward to the site's own HTTPS binding \(`iis\.https`\).*or from Creatio 8\.3\.1 keep forceHttpsSchemeInRequests true/],
-    ["the issuer check on the IIS target, whose gate does not make it", a => ((a.target = DeploymentTarget.Iis), delete a.docker, (a.iis = {}), (a.readiness = { verifyIssuer: true })), "readiness.verifyIssuer", /the IIS target's readiness gate checks discovery and a token on the server, not the advertised issuer; remove it, and check the issuer once through the proxy \(curl <publicUrl>\/\.well-known\/openid-configuration\)/],
     ["readiness timeout zero", a => (a.readiness = { timeoutSeconds: 0 }), "readiness.timeoutSeconds", /0 is out of range; use a whole number of seconds from 1 to 3600/],
     ["readiness timeout too long", a => (a.readiness = { timeoutSeconds: 7200 }), "readiness.timeoutSeconds", /7200 is out of range/],
 ];
@@ -214,6 +212,7 @@ describe("argument checks", () => {
             timeoutSeconds: 300,
             verifyToken: true,
             verifyIssuer: undefined, // the gate's own default: on
+            caCertificate: undefined, // the system's roots only
             // What Creatio 8.2.3's system actions ask the service for (versions.ts), so the gate meets its scope rules.
             tokenScopes: [
                 "register_own_resource",
@@ -236,6 +235,19 @@ describe("argument checks", () => {
             "https://crm.example.com",
         );
         assert.equal(planDeployment("none", valid()).client.creatioUrl, undefined, "no Creatio URL: the client gets no browser grant");
+    });
+
+    it("accepts forwarded headers and the issuer check on the IIS target, as on the others", () => {
+        const args = valid();
+        args.target = DeploymentTarget.Iis;
+        delete args.docker;
+        args.iis = { creatioPath: "C:\\Creatio", archivePath: "C:\\Creatio\\IdentityService.zip", port: 8090 };
+        args.creatioVersion = "8.3.1";
+        args.proxy = { forwardedHeaders: true };
+        args.readiness = { verifyIssuer: true };
+        const plan = planDeployment("iis-proxy", args);
+        assert.equal(plan.forwardedHeaders, true);
+        assert.equal(plan.readiness.verifyIssuer, true);
     });
 
     it("accepts Integrated Security for the service when re-seeding is off or has its own login", () => {

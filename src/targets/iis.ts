@@ -20,15 +20,16 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { IisDeployment } from "../args";
 import { Claim, knownClaims } from "../claims";
-import { Setting, toAppSettingsPatch } from "../configuration";
+import { mergeEnvironment, Setting, toAppSettingsPatch } from "../configuration";
 import { TargetManaged } from "../escapeHatches";
 import { serviceUrl } from "./docker";
 import { readScript } from "../packagedScripts";
 import { commandLine, encodeCommand, encodedCommandLine, minify, POWERSHELL, scriptFileRunner } from "../powershell";
+import { forwardedHeadersEnvironment } from "../proxy";
 import { readinessEnvironment, ReadinessSettings } from "../readiness";
 import { ArgumentCheck, Check, checks, describe, isKnown } from "../validation";
 import { VersionProfile } from "../versions";
-import { PlannedTarget } from "./target";
+import { forwardedHeadersFor, PlannedTarget } from "./target";
 
 /**
  * The variables the ASP.NET Core Module sets in the service's environment itself (dotnet/aspnetcore
@@ -606,8 +607,10 @@ export interface IisServiceInputs {
     readonly signingCertificate?: pulumi.Output<string>;
     /** Every secret value of the configuration, to redact from error messages. */
     readonly secrets: pulumi.Input<string | undefined | readonly string[]>[];
-    /** The user's environment variables, for web.config. */
+    /** The site's environment variables, for web.config: the forwarded headers switch, then the user's. */
     readonly environment: pulumi.Output<Record<string, string>>;
+    /** The URL handed to Creatio, when it differs from the server's URL: the issuer the gate expects. */
+    readonly publicUrl?: pulumi.Input<string>;
     /** Changes whenever client re-seeding deleted rows: the configuration step then runs (and restarts the site) again. */
     readonly restartToken?: pulumi.Output<string>;
     /** The readiness gate, when enabled. */
@@ -641,6 +644,15 @@ export function iisServiceUrl(settings: IisSettings): pulumi.Output<string> {
 /** The URL the readiness check uses on the server itself. */
 export function iisLocalUrl(settings: IisSettings): pulumi.Output<string> {
     return pulumi.all([settings.port, settings.https?.port]).apply(([port, httpsPort]) => serviceUrl("localhost", port, httpsPort));
+}
+
+/**
+ * The gate's settings as the script reads them: the expected issuer only when it is not the URL the gate polls (the
+ * script's default), so that a site Creatio reaches at localhost keeps the input it had before the issuer check.
+ */
+export function gateSettings(values: Readonly<Record<string, string>>): Record<string, string> {
+    const { IDENTITY_SERVICE_PUBLIC_URL: publicUrl, ...rest } = values;
+    return publicUrl === undefined || publicUrl === values.IDENTITY_SERVICE_URL ? rest : { ...rest, IDENTITY_SERVICE_PUBLIC_URL: publicUrl };
 }
 
 /** The server a connection reaches, `host:port` (host without case), not secret: what a step is replaced for. */
@@ -881,8 +893,15 @@ export function createIisService(
     let gate: command.local.Command | command.remote.Command | undefined;
     if (inputs.readiness) {
         const { readiness } = inputs;
+        // The gate polls localhost; the issuer it expects is the URL Creatio uses (publicUrl, else the server's URL).
         const environment = readinessEnvironment(
-            { url: iisLocalUrl(settings), clientId: readiness.clientId, clientSecret: readiness.clientSecret, revision: "" },
+            {
+                url: iisLocalUrl(settings),
+                publicUrl: inputs.publicUrl ?? iisServiceUrl(settings),
+                clientId: readiness.clientId,
+                clientSecret: readiness.clientSecret,
+                revision: "",
+            },
             readiness.settings,
         );
         gate = createStep(
@@ -893,7 +912,7 @@ export function createIisService(
                 .all([environment, readiness.clientSecret, settings.https?.certificateThumbprint])
                 // The site's own certificate is trusted by its thumbprint, so a self-signed one passes too.
                 .apply(([values, clientSecret, thumbprint]) =>
-                    JSON.stringify({ ...values, clientSecret, ...(thumbprint === undefined ? {} : { certificateThumbprint: thumbprint }) }),
+                    JSON.stringify({ ...gateSettings(values), clientSecret, ...(thumbprint === undefined ? {} : { certificateThumbprint: thumbprint }) }),
                 ),
             secret: true,
             // The configuration step prints a new revision on every run: the check runs again after each restart.
@@ -925,7 +944,10 @@ export function planIis(settings: IisSettings): PlannedTarget {
                     configuration: inputs.configuration,
                     signingCertificate: inputs.signingCertificate,
                     secrets: inputs.secrets,
-                    environment: inputs.environment,
+                    environment: pulumi
+                        .all([forwardedHeadersFor(inputs, iisServiceUrl(settings)), inputs.environment])
+                        .apply(([forwarded, user]) => mergeEnvironment(forwardedHeadersEnvironment(forwarded), user)),
+                    publicUrl: inputs.publicUrl,
                     readiness: inputs.readiness,
                     restartToken: inputs.restartToken,
                 },

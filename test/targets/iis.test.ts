@@ -34,6 +34,8 @@ import { isSecretInput, Recorder, registered, resetMocks, settle, valueOf } from
 const certificates = path.join(__dirname, "..", "fixtures", "certificates");
 /** A PFX with a password (AES-256, as OpenSSL 3 writes it): the program opens it and sends it on without one. */
 const SIGNING_PFX = path.join(certificates, "tls.pfx");
+/** A certificate as PEM, standing for a private CA the gate is told to trust. */
+const CA_PEM = fs.readFileSync(path.join(certificates, "generated-certificate.pem"), "utf8");
 
 /** The PFX as the service receives it: opened with its password and encoded again without one. */
 async function deliveredPfx(): Promise<string> {
@@ -448,6 +450,8 @@ describe("IIS target (mocks)", () => {
             const input = await stdinOf(recorder, "ready-readiness");
             assert.deepEqual(input, {
                 IDENTITY_SERVICE_URL: "http://localhost:8090",
+                // The issuer Creatio expects: the server's URL, while the gate polls localhost.
+                IDENTITY_SERVICE_PUBLIC_URL: "http://win-iis.example.com:8090",
                 IDENTITY_SERVICE_CLIENT_ID: await valueOf(service.clientId),
                 READINESS_TIMEOUT_SECONDS: "120",
                 READINESS_VERIFY_TOKEN: "false",
@@ -459,6 +463,61 @@ describe("IIS target (mocks)", () => {
             // mocks answer "{}"): a new revision whenever the service was restarted.
             assert.deepEqual(await valueOf(gate.triggers), ["win-iis.example.com:22", "{}"]);
             assert.equal(gate.environment, undefined, "nothing travels in the environment (sshd would need AcceptEnv)");
+        });
+
+        it("expects no other issuer than the URL it polls when Creatio reaches the site at localhost, as before the issuer check", async () => {
+            const { service, recorder } = deploy("local-issuer", iisArgs());
+            await valueOf(service.url);
+            const input = await stdinOf(recorder, "local-issuer-readiness");
+            assert.equal(input.IDENTITY_SERVICE_URL, "http://localhost:8090");
+            assert.equal("IDENTITY_SERVICE_PUBLIC_URL" in input, false);
+            assert.equal("READINESS_VERIFY_ISSUER" in input, false, "the gate's default: on");
+        });
+
+        it("behind a proxy: the gate expects publicUrl as the issuer, and the site is told to read X-Forwarded-Proto", async () => {
+            const { service, recorder } = deploy(
+                "proxied",
+                iisArgs({ connection: SSH }, { creatioVersion: "8.3.1", publicUrl: "https://ids.example.com", readiness: { verifyIssuer: true, caCertificate: CA_PEM } }),
+            );
+            await valueOf(service.url);
+            const gate = await stdinOf(recorder, "proxied-readiness");
+            assert.equal(gate.IDENTITY_SERVICE_URL, "http://localhost:8090");
+            assert.equal(gate.IDENTITY_SERVICE_PUBLIC_URL, "https://ids.example.com");
+            assert.equal(gate.READINESS_VERIFY_ISSUER, "true");
+            assert.equal(gate.READINESS_CA_CERTIFICATE, CA_PEM);
+            const configuration = await stdinOf(recorder, "proxied-iis-configuration");
+            assert.deepEqual(JSON.parse(configuration.webConfig.environmentVariables), { ASPNETCORE_FORWARDEDHEADERS_ENABLED: "true" });
+            // Creatio uses https: the service advertises https whatever the proxy forwards.
+            assert.equal(JSON.parse(configuration.appSettings).ForceHttpsSchemeInRequests, true);
+        });
+
+        it("writes the forwarded headers switch only when publicUrl differs from the server's URL, or as proxy.forwardedHeaders says", async () => {
+            const variants = {
+                none: iisArgs({ connection: SSH }),
+                same: iisArgs({ connection: SSH }, { publicUrl: "http://WIN-IIS.example.com:8090/" }),
+                explicitOff: iisArgs({ connection: SSH }, { publicUrl: "https://ids.example.com", proxy: { forwardedHeaders: false } }),
+                explicitOn: iisArgs({ connection: SSH }, { proxy: { forwardedHeaders: true } }),
+                userValue: iisArgs({ connection: SSH }, { publicUrl: "https://ids.example.com", environment: { ASPNETCORE_FORWARDEDHEADERS_ENABLED: "false", TZ: "UTC" } }),
+                oldRuntime: iisArgs({ connection: SSH }, { creatioVersion: "7.18.5", redisConnection: undefined, publicUrl: "https://ids.example.com" }),
+            };
+            const environments: Record<string, unknown> = {};
+            for (const [name, args] of Object.entries(variants)) {
+                const { service, recorder } = deploy(`fwd-${name}`, args);
+                await valueOf(service.url);
+                const text = (await stdinOf(recorder, `fwd-${name}-iis-configuration`)).webConfig.environmentVariables;
+                environments[name] = text === undefined ? undefined : JSON.parse(text);
+            }
+            assert.deepEqual(environments, {
+                // Without one the configuration step's input is what it always was.
+                none: undefined,
+                same: undefined,
+                explicitOff: undefined,
+                explicitOn: { ASPNETCORE_FORWARDEDHEADERS_ENABLED: "true" },
+                // The user's value replaces the package's (environment is the escape hatch).
+                userValue: { ASPNETCORE_FORWARDEDHEADERS_ENABLED: "false", TZ: "UTC" },
+                // .NET Core 2.2 does not read the switch (versions.ts): it is not written.
+                oldRuntime: undefined,
+            });
         });
 
         it("checks readiness over https on the https port when the site has an https binding", async () => {
@@ -657,7 +716,9 @@ describe("IIS target (mocks)", () => {
                 // A changed trigger replaces the step; its delete then runs with the connection kept in the state.
                 assert.notEqual(after[step].triggers, before[step].triggers, `${step} is replaced`);
                 assert.equal(JSON.parse(after[step].triggers)[0], "win-iis-02.example.com:22");
-                assert.equal(after[step].rest, before[step].rest, `${step}: nothing else differs`);
+                // The gate expects the new server's URL as the issuer Creatio sees.
+                const expected = step === "readiness" ? before[step].rest.replace(/win-iis\.example\.com:8090/, "win-iis-02.example.com:8090") : before[step].rest;
+                assert.equal(after[step].rest, expected, `${step}: nothing else differs`);
             }
             const port = await connectionView("h3", { ...SSH, port: 2222 });
             assert.ok(Object.keys(before).every(step => port[step].triggers !== before[step].triggers), "another SSH port is another server");
