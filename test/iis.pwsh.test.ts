@@ -5,6 +5,7 @@ import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as http from "http";
+import * as https from "https";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
@@ -81,6 +82,40 @@ function makeCertificate(subject: string, withKey: boolean): { bytes: Buffer; th
     return { bytes: fs.readFileSync(file), thumbprint: thumbprint.trim() };
 }
 
+/**
+ * A private CA (self-signed, a CA by its basic constraints) and a TLS certificate for localhost it issued, with the
+ * key, as PEM; and another CA that issued nothing here.
+ */
+function makeCaIssuedCertificate(): { caPem: string; otherCaPem: string; certPem: string; keyPem: string } {
+    const text = pwsh(
+        [
+            "using namespace System.Security.Cryptography",
+            "using namespace System.Security.Cryptography.X509Certificates",
+            "$ErrorActionPreference = 'Stop'",
+            "function New-Ca([string] $name) {",
+            "    $request = [CertificateRequest]::new(\"CN=$name\", [RSA]::Create(2048), 'SHA256', [RSASignaturePadding]::Pkcs1)",
+            "    $request.CertificateExtensions.Add([X509BasicConstraintsExtension]::new($true, $false, 0, $true))",
+            "    $request.CertificateExtensions.Add([X509KeyUsageExtension]::new([X509KeyUsageFlags]::KeyCertSign -bor [X509KeyUsageFlags]::CrlSign, $true))",
+            "    return $request.CreateSelfSigned([DateTimeOffset]::Now.AddDays(-1), [DateTimeOffset]::Now.AddYears(1))",
+            "}",
+            "$ca = New-Ca 'Readiness Test Root CA'",
+            "$other = New-Ca 'Another Test Root CA'",
+            "$key = [RSA]::Create(2048)",
+            "$request = [CertificateRequest]::new('CN=localhost', $key, 'SHA256', [RSASignaturePadding]::Pkcs1)",
+            "$names = [SubjectAlternativeNameBuilder]::new()",
+            "$names.AddDnsName('localhost')",
+            "$request.CertificateExtensions.Add($names.Build())",
+            "$usages = [OidCollection]::new()",
+            "$usages.Add([Oid]::new('1.3.6.1.5.5.7.3.1')) | Out-Null",
+            "$request.CertificateExtensions.Add([X509EnhancedKeyUsageExtension]::new($usages, $false))",
+            "$leaf = $request.Create($ca, [DateTimeOffset]::Now.AddHours(-1), [DateTimeOffset]::Now.AddDays(30), [byte[]](1, 2, 3, 4))",
+            "[Console]::Out.Write(($ca.ExportCertificatePem(), $other.ExportCertificatePem(), $leaf.ExportCertificatePem(), $key.ExportPkcs8PrivateKeyPem()) -join '|')",
+        ].join("\n"),
+    );
+    const [caPem, otherCaPem, certPem, keyPem] = text.trim().split("|");
+    return { caPem, otherCaPem, certPem, keyPem };
+}
+
 /** Runs one step's create (or delete) command on the server, as the command provider would. */
 function run(server: IisServer, step: StepCommand, which: "create" | "delete" = "create", stdin = step.stdin): RunResult {
     const text = which === "create" ? step.create : step.delete!;
@@ -151,9 +186,11 @@ async function oauthServer(
     clientSecret: string,
     failing = false,
     refusedScope?: string,
+    tls?: { cert: string; key: string },
 ): Promise<{ port: number; scopes: (string | null)[]; close(): Promise<void> }> {
     const scopes: (string | null)[] = [];
-    const server = http.createServer((request, response) => {
+    const scheme = tls ? "https" : "http";
+    const handler = (request: http.IncomingMessage, response: http.ServerResponse) => {
         const port = (server.address() as net.AddressInfo).port;
         if (failing) {
             // What ASP.NET Core Module answers when the app cannot start (500.30-500.37).
@@ -163,7 +200,7 @@ async function oauthServer(
         }
         if (request.method === "GET" && request.url === "/.well-known/openid-configuration") {
             response.writeHead(200, { "content-type": "application/json" });
-            response.end(JSON.stringify({ issuer: `http://localhost:${port}`, token_endpoint: `http://localhost:${port}/connect/token` }));
+            response.end(JSON.stringify({ issuer: `${scheme}://localhost:${port}`, token_endpoint: `${scheme}://localhost:${port}/connect/token` }));
             return;
         }
         if (request.method === "POST" && request.url === "/connect/token") {
@@ -186,7 +223,8 @@ async function oauthServer(
         }
         response.writeHead(404);
         response.end();
-    });
+    };
+    const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
     await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
     return { port: (server.address() as net.AddressInfo).port, scopes, close: () => new Promise(resolve => server.close(() => resolve())) };
 }
@@ -1233,6 +1271,45 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
             assert.doesNotMatch(result.stderr, /activate_user/);
             assert.match(result.stderr, /AllowedScopes/);
             assert.ok(!result.stderr.includes(SECRETS.clientSecret));
+        });
+
+        describe("over https, with a binding certificate a private CA issued", () => {
+            let pki: ReturnType<typeof makeCaIssuedCertificate>;
+            before(() => {
+                pki = makeCaIssuedCertificate();
+            });
+
+            /** The gate against an https site whose certificate the CA issued; the thumbprint the package knows is another's (a renewed binding). */
+            async function httpsGate(caCertificate?: string) {
+                const oauth = await oauthServer("pwsh-client-0123456789", SECRETS.clientSecret, false, undefined, { cert: pki.certPem, key: pki.keyPem });
+                try {
+                    const server = newServer();
+                    const steps = await stepCommands(
+                        "ready-ca",
+                        iisArgs({ port: 8090, https: { port: oauth.port, certificateThumbprint: "AB".repeat(20) } }, { readiness: { timeoutSeconds: 4, caCertificate } }),
+                    );
+                    ok(run(server, steps.scripts), "scripts");
+                    return await server.runLocalAsync(steps.readiness.interpreter!, steps.readiness.create, steps.readiness.stdin);
+                } finally {
+                    await oauth.close();
+                }
+            }
+
+            it("trusts a certificate that chains to readiness.caCertificate", async () => {
+                const result = await httpsGate(pki.caPem);
+                assert.equal(result.code, 0, result.stderr);
+                const output = JSON.parse(result.stdout);
+                assert.equal(output.tokenVerified, true);
+                assert.match(output.issuer, /^https:\/\/localhost:\d+$/);
+            });
+
+            it("refuses it without the CA, or with another CA: verification is never skipped", async () => {
+                for (const caCertificate of [undefined, pki.otherCaPem]) {
+                    const result = await httpsGate(caCertificate);
+                    assert.equal(result.code, 1, result.stdout);
+                    assert.match(result.stderr, /the discovery document at https:\/\/localhost:\d+\/\.well-known\/openid-configuration did not succeed; last seen: TLS error: .*Check the certificate the site presents/s);
+                }
+            });
         });
 
         it("names the IIS restart a freshly installed hosting bundle needs when the site answers 500", async () => {

@@ -890,12 +890,7 @@ describe("IIS documentation and readiness port stay in step with the code", () =
     });
 
     it("gives the same advice and configuration messages as the Node readiness script", () => {
-        const script = fs.readFileSync(path.join(__dirname, "..", "..", "src", "scripts", "readiness.js"), "utf8");
-        // The IIS port checks discovery and a token, not the issuer (readiness.verifyIssuer is refused on IIS), so the
-        // issuer advice is the Node script's own.
-        const issuerAdvice = /^function issuerAdvice\(lastSeen\) \{\n[\s\S]*?^\}\n/m;
-        assert.match(script, issuerAdvice);
-        const js = script.replace(issuerAdvice, "");
+        const js = fs.readFileSync(path.join(__dirname, "..", "..", "src", "scripts", "readiness.js"), "utf8");
         const ps = stepScript("readiness");
         // Every plain double-quoted message of the Node script (the Node-only "bad port" advice aside).
         const messages = [...js.matchAll(/^\s*(?:return )?"((?:[^"\\\n]|\\.){40,})"[;,)]*\s*$/gm)]
@@ -906,6 +901,14 @@ describe("IIS documentation and readiness port stay in step with the code", () =
             const single = message.replace(/'/g, "''");
             const double = message.replace(/"/g, '`"');
             assert.ok(ps.includes(single) || ps.includes(double), `readiness.ps1 says: ${message}`);
+        }
+        // The issuer advice, whose sentences the Node script writes across lines: each literal piece of it.
+        const issuerAdvice = /^function issuerAdvice\(lastSeen\) \{\n([\s\S]*?)^\}\n/m.exec(js);
+        assert.ok(issuerAdvice, "readiness.js has issuerAdvice");
+        const pieces = [...issuerAdvice[1].matchAll(/"((?:[^"\\\n]|\\.){30,})"/g)].map(m => JSON.parse(`"${m[1]}"`) as string);
+        assert.ok(pieces.length >= 8, `found ${pieces.length} pieces of the issuer advice`);
+        for (const piece of pieces) {
+            assert.ok(ps.includes(piece.replace(/'/g, "''")) || ps.includes(piece), `readiness.ps1's issuer advice says: ${piece}`);
         }
     });
 });

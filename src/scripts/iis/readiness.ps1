@@ -3,20 +3,32 @@
 # the one JSON document on standard input instead of the environment (OpenSSH passes no environment by default).
 #
 # Exit codes:
-#   0  ready: prints one JSON line, e.g. {"issuer":"...","tokenVerified":true,"elapsedMs":1234}
+#   0  ready: prints one JSON line, e.g. {"issuer":"...","issuerVerified":true,"tokenVerified":true,"elapsedMs":1234}
 #   1  not ready before the timeout: one paragraph on stderr (URL, timeout, last thing seen, what to check)
 #   2  bad configuration: one line on stderr naming the setting and the fix
 # Standard input: {"IDENTITY_SERVICE_URL": "http://localhost:8090", "IDENTITY_SERVICE_CLIENT_ID": "...",
 #   "READINESS_TIMEOUT_SECONDS": "300", "READINESS_VERIFY_TOKEN": "true", "READINESS_POLL_INTERVAL_MS": "200",
-#   "READINESS_TOKEN_SCOPES": "<scopes the token request asks for, space-separated>", "clientSecret": "..."}. The secret is never printed and never put in a message.
+#   "READINESS_TOKEN_SCOPES": "<scopes the token request asks for, space-separated>",
+#   "IDENTITY_SERVICE_PUBLIC_URL": "<the URL Creatio uses; default IDENTITY_SERVICE_URL>", "READINESS_VERIFY_ISSUER": "true",
+#   "READINESS_CA_CERTIFICATE": "<PEM of a CA to trust besides the machine's roots>", "clientSecret": "..."}.
+#   The secret is never printed and never put in a message.
 #
 # Step 1 polls GET <url>/.well-known/openid-configuration until it returns 2xx JSON with an issuer.
-# Step 2 (unless READINESS_VERIFY_TOKEN is "false") requests a client_credentials token from the discovery
-# document's token_endpoint (or <url>/connect/token) until it returns an access_token.
-# Both steps share one deadline; each HTTP attempt is bounded by min(5 s, time left).
-# For an https URL the certificate must be trusted, or be the one the site was given ("certificateThumbprint" on
-# stdin: a self-signed certificate is then accepted by its thumbprint, nothing else); a host name mismatch is
-# accepted, because the check runs against localhost while the certificate names the public host.
+# Step 2 (unless READINESS_VERIFY_ISSUER is "false") polls until the service advertises the public URL as its issuer,
+# as Creatio's discovery client requires (equal ignoring case and a trailing slash). The service builds the issuer
+# from the request (its scheme, after forwarded headers and ForceHttpsSchemeInRequests, and its Host header), and
+# this check reaches the site on localhost: when the public URL has another scheme, host or port, the request is
+# made the way a proxy forwards Creatio's request, with the public URL's host in Host and its scheme in
+# X-Forwarded-Proto (HttpWebRequest.Host, .NET Framework 4.0 and later).
+# Step 3 (unless READINESS_VERIFY_TOKEN is "false") requests a client_credentials token from the path of the
+# discovery document's token_endpoint at <url> (or <url>/connect/token) until it returns an access_token: the
+# advertised address carries the public scheme and host, which this machine may not reach the way it reaches <url>.
+# The steps share one deadline; each HTTP attempt is bounded by min(5 s, time left).
+# For an https URL the certificate must be trusted by the machine, or be the one the site was given
+# ("certificateThumbprint" on stdin: a self-signed certificate is then accepted by its thumbprint), or chain to a CA of
+# READINESS_CA_CERTIFICATE (the chain built with those CAs, its root one of them by thumbprint); nothing else. A
+# host name mismatch is accepted, because the check runs against localhost while the certificate names the public
+# host.
 # JSON (standard input, and the answers, which hold a token) is read with the step library's .NET parser, never a
 # cmdlet that module logging would record; the one line of output is ASCII JSON (see step-library.ps1).
 $ErrorActionPreference = 'Stop'
@@ -50,16 +62,110 @@ function Get-Setting($settings, [string] $name) {
     return ([string]$value).Trim()
 }
 
-function Read-BaseUrl([string] $value) {
+function Read-BaseUrl([string] $value, [string] $name = 'IDENTITY_SERVICE_URL') {
     if ($value -eq '') {
-        Fail-Config "IDENTITY_SERVICE_URL is not set: set it to the service's base URL without a trailing slash, e.g. http://localhost:8090."
+        Fail-Config "$name is not set: set it to the service's base URL without a trailing slash, e.g. http://localhost:8090."
     }
     $parsed = $null
     if (-not [System.Uri]::TryCreate($value, [System.UriKind]::Absolute, [ref]$parsed) -or ($parsed.Scheme -ne 'http' -and $parsed.Scheme -ne 'https')) {
-        Fail-Config "IDENTITY_SERVICE_URL is not an http(s) URL (got `"$value`"): set it to the service's base URL, e.g. http://localhost:8090."
+        Fail-Config "$name is not an http(s) URL (got `"$value`"): set it to the service's base URL, e.g. http://localhost:8090."
     }
     return $value.TrimEnd('/')
 }
+
+# The CA certificates of a PEM text (every CERTIFICATE block), for the certificate check.
+function Read-CaCertificates([string] $pem) {
+    $blocks = [regex]::Matches($pem, '-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----')
+    if ($blocks.Count -eq 0) {
+        Fail-Config 'READINESS_CA_CERTIFICATE is not a PEM certificate: give the CA certificate''s text, starting with -----BEGIN CERTIFICATE-----.'
+    }
+    $certificates = @()
+    foreach ($block in $blocks) {
+        try {
+            $bytes = [System.Convert]::FromBase64String(($block.Groups[1].Value -replace '\s', ''))
+            $certificates += New-Object System.Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList (, $bytes)
+        } catch {
+            Fail-Config "READINESS_CA_CERTIFICATE holds a certificate that cannot be read ($($_.Exception.Message)): give the CA certificate as PEM."
+        }
+    }
+    return $certificates
+}
+
+# The certificate check, in C#: .NET calls it during the TLS handshake on a thread of its own (PowerShell 7), where a
+# PowerShell script block cannot run ("There is no Runspace available to run scripts in this thread"). C# 5 only, as
+# Windows PowerShell 5.1 compiles it. A certificate passes when the machine trusts it (a host name mismatch forgiven:
+# the check runs against localhost), when it is the site's own (TrustedThumbprint), or when its chain builds to one of
+# Authorities: built with them as extra certificates, ending in one of them (compared by thumbprint, since the machine
+# does not trust them) and without any fault but that untrusted root. Revocation is not checked, as a private CA often
+# publishes no list this server can reach (Node's `ca` option does not check it either); signature, validity and usage
+# are.
+$certificateCheck = @'
+using System;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+
+namespace CreatioIdentityServiceReadiness
+{
+    public static class CertificateCheck
+    {
+        public static string TrustedThumbprint = "";
+        public static readonly X509Certificate2Collection Authorities = new X509Certificate2Collection();
+
+        // Set on ServicePointManager by the script: naming that obsolete class here fails the compilation on .NET.
+        public static readonly RemoteCertificateValidationCallback Callback = Validate;
+
+        public static bool Validate(object sender, X509Certificate certificate, X509Chain chain, SslPolicyErrors errors)
+        {
+            if (certificate == null)
+            {
+                return false;
+            }
+            if (TrustedThumbprint.Length > 0 && string.Equals(certificate.GetCertHashString(), TrustedThumbprint, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+            SslPolicyErrors remaining = errors & ~SslPolicyErrors.RemoteCertificateNameMismatch;
+            if (remaining == SslPolicyErrors.None)
+            {
+                return true;
+            }
+            return remaining == SslPolicyErrors.RemoteCertificateChainErrors && Authorities.Count > 0 && ChainsToAuthority(new X509Certificate2(certificate));
+        }
+
+        public static bool ChainsToAuthority(X509Certificate2 leaf)
+        {
+            using (X509Chain own = new X509Chain())
+            {
+                own.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                own.ChainPolicy.VerificationFlags = X509VerificationFlags.AllowUnknownCertificateAuthority;
+                own.ChainPolicy.ExtraStore.AddRange(Authorities);
+                if (!own.Build(leaf))
+                {
+                    return false;
+                }
+                X509Certificate2 root = own.ChainElements[own.ChainElements.Count - 1].Certificate;
+                bool known = false;
+                foreach (X509Certificate2 authority in Authorities)
+                {
+                    known = known || string.Equals(authority.Thumbprint, root.Thumbprint, StringComparison.OrdinalIgnoreCase);
+                }
+                if (!known)
+                {
+                    return false;
+                }
+                foreach (X509ChainStatus status in own.ChainStatus)
+                {
+                    if (status.Status != X509ChainStatusFlags.UntrustedRoot)
+                    {
+                        return false;
+                    }
+                }
+                return true;
+            }
+        }
+    }
+}
+'@
 
 function Read-Boolean([string] $name, [string] $value, [bool] $fallback) {
     switch ($value.ToLowerInvariant()) {
@@ -123,6 +229,12 @@ function Get-FailureSeen($exception, [int] $timeoutMs) {
     if ($status -eq 'TrustFailure' -or $status -eq 'SecureChannelFailure') {
         return @{ kind = 'tls'; detail = "TLS error: $status ($(Get-Short $exception.Message))" }
     }
+    # .NET (PowerShell 7) reports a refused certificate as an AuthenticationException inside the WebException.
+    for ($inner = $exception; $null -ne $inner; $inner = $inner.InnerException) {
+        if ($inner -is [System.Security.Authentication.AuthenticationException]) {
+            return @{ kind = 'tls'; detail = "TLS error: $(Get-Short $inner.Message)" }
+        }
+    }
     for ($inner = $exception; $null -ne $inner; $inner = $inner.InnerException) {
         if ($inner -is [System.Net.Sockets.SocketException]) {
             $name = [string]$inner.SocketErrorCode
@@ -137,7 +249,8 @@ function Get-FailureSeen($exception, [int] $timeoutMs) {
 }
 
 # One HTTP exchange bounded by $timeoutMs: @{ response = @{ status; reason; contentType; text } } or @{ error }.
-function Invoke-Exchange([string] $method, [string] $url, [string] $body, [int] $timeoutMs) {
+# $forwarded: @{ host; proto } to send as a proxy forwards a request (Host and X-Forwarded-Proto), or $null.
+function Invoke-Exchange([string] $method, [string] $url, [string] $body, [int] $timeoutMs, $forwarded = $null) {
     try {
         $request = [System.Net.HttpWebRequest]::Create($url)
         $request.Method = $method
@@ -145,6 +258,11 @@ function Invoke-Exchange([string] $method, [string] $url, [string] $body, [int] 
         $request.Timeout = $timeoutMs
         $request.ReadWriteTimeout = $timeoutMs
         $request.Proxy = $null
+        if ($null -ne $forwarded) {
+            # Host is a restricted header: only the property sets it (Headers.Add refuses it).
+            $request.Host = $forwarded.host
+            $request.Headers.Add('X-Forwarded-Proto', $forwarded.proto)
+        }
         if ($body) {
             $bytes = [System.Text.Encoding]::UTF8.GetBytes($body)
             $request.ContentType = 'application/x-www-form-urlencoded'
@@ -185,8 +303,8 @@ function Get-StatusText($response) {
     return "HTTP $($response.status)$reason"
 }
 
-function Test-Discovery([string] $discoveryUrl, [int] $timeoutMs) {
-    $exchange = Invoke-Exchange 'GET' $discoveryUrl '' $timeoutMs
+function Test-Discovery([string] $discoveryUrl, [int] $timeoutMs, $forwarded = $null) {
+    $exchange = Invoke-Exchange 'GET' $discoveryUrl '' $timeoutMs $forwarded
     if ($exchange.error) {
         return @{ ok = $false; seen = $exchange.error }
     }
@@ -206,15 +324,57 @@ function Test-Discovery([string] $discoveryUrl, [int] $timeoutMs) {
     return @{ ok = $true; document = $document }
 }
 
+# The token endpoint: the path of the advertised token_endpoint at the address this check reaches the service at (the
+# advertised URL carries the public scheme and host), else <url>/connect/token.
 function Resolve-TokenEndpoint([string] $baseUrl, $document) {
     $advertised = $document.token_endpoint
     if ($advertised -is [string] -and $advertised.Trim() -ne '') {
+        $base = New-Object System.Uri($baseUrl + '/')
         $resolved = $null
-        if ([System.Uri]::TryCreate((New-Object System.Uri($baseUrl + '/')), $advertised.Trim(), [ref]$resolved) -and ($resolved.Scheme -eq 'http' -or $resolved.Scheme -eq 'https')) {
-            return $resolved.AbsoluteUri
+        if ([System.Uri]::TryCreate($base, $advertised.Trim(), [ref]$resolved) -and ($resolved.Scheme -eq 'http' -or $resolved.Scheme -eq 'https')) {
+            return (New-Object System.Uri($base, $resolved.PathAndQuery)).AbsoluteUri
         }
     }
     return $baseUrl + '/connect/token'
+}
+
+# A URL as a client addresses it and as IdentityServer4 writes its issuer: scheme and host lower-cased, no default
+# port (a client leaves it out of Host), the path without a trailing slash.
+function Get-CanonicalUrl([string] $value) {
+    $parsed = New-Object System.Uri($value)
+    return $parsed.Scheme + '://' + $parsed.Authority + $parsed.AbsolutePath.TrimEnd('/')
+}
+
+# IdentityModel's issuer name check: equal ignoring case and a trailing slash.
+function Test-SameIssuer([string] $advertised, [string] $expected) {
+    return $advertised.TrimEnd('/').ToLowerInvariant() -eq $expected.TrimEnd('/').ToLowerInvariant()
+}
+
+# What a proxy in front of the service sends it for a request to the public URL: the original Host (without a default
+# port) and the scheme the client used. $null when the public URL has the scheme, host and port of <url>.
+function Get-ForwardedHeaders([string] $baseUrl, [string] $publicUrl) {
+    $base = New-Object System.Uri($baseUrl)
+    $target = New-Object System.Uri($publicUrl)
+    if ($base.Scheme -eq $target.Scheme -and $base.Host -eq $target.Host -and $base.Port -eq $target.Port) {
+        return $null
+    }
+    return @{ host = $target.Authority; proto = $target.Scheme }
+}
+
+# One look at the issuer the service advertises to Creatio: ok when it is the public URL; otherwise what was seen.
+function Test-Issuer([string] $baseUrl, [string] $publicUrl, [int] $timeoutMs) {
+    $forwarded = Get-ForwardedHeaders $baseUrl $publicUrl
+    $probe = Test-Discovery ($baseUrl + '/.well-known/openid-configuration') $timeoutMs $forwarded
+    if (-not $probe.ok) {
+        return $probe
+    }
+    $expected = Get-CanonicalUrl $publicUrl
+    $advertised = $probe.document.issuer
+    if (Test-SameIssuer $advertised $expected) {
+        return @{ ok = $true; issuer = $advertised }
+    }
+    $shown = Get-Short $advertised
+    return @{ ok = $false; seen = @{ kind = 'issuer'; issuer = $shown; expected = $expected; forwarded = ($null -ne $forwarded); detail = "the issuer $shown, not $expected" } }
 }
 
 function Request-Token([string] $tokenEndpoint, [string] $clientId, [int] $timeoutMs) {
@@ -279,10 +439,43 @@ function Format-Seconds([double] $ms) {
     return $seconds.ToString('0.0', [System.Globalization.CultureInfo]::InvariantCulture) + ' s'
 }
 
+# What to change when the service advertises another issuer than the URL Creatio uses: by what differs, the scheme
+# (forwarded headers, ForceHttpsSchemeInRequests), the host (the Host header the proxy passes) or the path.
+function Get-IssuerAdvice($lastSeen) {
+    $advertised = $null
+    if (-not [System.Uri]::TryCreate([string]$lastSeen.issuer, [System.UriKind]::Absolute, [ref]$advertised)) {
+        return 'The advertised issuer is not a URL: check what answers at this address.'
+    }
+    $expected = New-Object System.Uri($lastSeen.expected)
+    $asked = if ($lastSeen.forwarded) { "This check asked the service the way a proxy forwards Creatio's request (Host: $($expected.Authority), X-Forwarded-Proto: $($expected.Scheme)). " } else { '' }
+    if ($advertised.Scheme -ne $expected.Scheme) {
+        if ($expected.Scheme -eq 'https') {
+            return $asked +
+                'The service does not know that Creatio reaches it over https, as it does behind a proxy or load balancer that terminates TLS: ' +
+                'turn on forwarded headers (proxy.forwardedHeaders, on by default when publicUrl differs from url; Creatio 8.0.8 and later) and have the proxy set X-Forwarded-Proto, ' +
+                'or from Creatio 8.3.1 set forceHttpsSchemeInRequests to true; or give publicUrl with the scheme Creatio really uses.'
+        }
+        return $asked +
+            'The service advertises https while Creatio is given an http URL: ForceHttpsSchemeInRequests (true by default in the service from Creatio 8.3.1) or an X-Forwarded-Proto of https makes it do so. ' +
+            'Give publicUrl with https if Creatio reaches the service over https, or set forceHttpsSchemeInRequests to false.'
+    }
+    if ($advertised.Authority -ne $expected.Authority) {
+        return $asked +
+            'The service takes the host from the request''s Host header and reads no X-Forwarded-Host: ' +
+            'the proxy must pass the original Host header (nginx: proxy_set_header Host $http_host; HAProxy passes it unchanged), and publicUrl must be the address Creatio uses.'
+    }
+    return $asked +
+        'The service answers at the root of its host: its issuer and endpoints never carry a path, and it reads no path prefix from a proxy. ' +
+        'Give the service a host name (or port) of its own at the proxy and set publicUrl to it, without a path.'
+}
+
 function Get-Advice($lastSeen, [string] $clientId) {
     $kind = $lastSeen.kind
     $status = $lastSeen.status
-    if ($lastSeen.phase -eq 'discovery') {
+    if ($lastSeen.phase -eq 'issuer' -and $kind -eq 'issuer') {
+        return Get-IssuerAdvice $lastSeen
+    }
+    if ($lastSeen.phase -eq 'discovery' -or $lastSeen.phase -eq 'issuer') {
         if ($kind -eq 'tls') {
             return 'Check the certificate the site presents (trusted, matching the host name), or use the http:// address for a local check.'
         }
@@ -322,7 +515,16 @@ function Get-Advice($lastSeen, [string] $clientId) {
 }
 
 function Format-TimeoutMessage([string] $url, [double] $timeoutMs, [string] $clientId, $lastSeen) {
-    $what = if ($lastSeen.phase -eq 'discovery') { 'discovery document' } else { 'client_credentials token request' }
+    if ($lastSeen.phase -eq 'issuer' -and $lastSeen.kind -eq 'issuer') {
+        return "Identity Service at $url was not ready after $(Format-Seconds $timeoutMs): it advertises the issuer $($lastSeen.issuer), " +
+            "but Creatio is given $($lastSeen.expected) (publicUrl, or url without one), and Creatio's discovery client requires the issuer to be that URL. " +
+            (Get-Advice $lastSeen $clientId)
+    }
+    $what = switch ($lastSeen.phase) {
+        'discovery' { 'discovery document' }
+        'issuer' { "discovery document, asked for the issuer Creatio sees at $($lastSeen.publicUrl)," }
+        default { 'client_credentials token request' }
+    }
     return "Identity Service at $url was not ready after $(Format-Seconds $timeoutMs): " +
         "the $what at $($lastSeen.endpoint) did not succeed; last seen: $($lastSeen.detail). " +
         (Get-Advice $lastSeen $clientId)
@@ -362,6 +564,11 @@ try {
         Fail-Config ('IDENTITY_SERVICE_CLIENT_ID is not set: set it to the client id the service was configured with, ' +
             'or set READINESS_VERIFY_TOKEN=false to skip the token check.')
     }
+    $verifyIssuer = Read-Boolean 'READINESS_VERIFY_ISSUER' (Get-Setting $settings 'READINESS_VERIFY_ISSUER') $true
+    $publicSetting = Get-Setting $settings 'IDENTITY_SERVICE_PUBLIC_URL'
+    $publicUrl = if ($publicSetting -eq '') { $url } else { Read-BaseUrl $publicSetting 'IDENTITY_SERVICE_PUBLIC_URL' }
+    $caSetting = Get-Setting $settings 'READINESS_CA_CERTIFICATE'
+    $trustedAuthorities = @(if ($caSetting -ne '') { Read-CaCertificates $caSetting })
     $timeoutMs = 1000 * (Read-PositiveNumber 'READINESS_TIMEOUT_SECONDS' (Get-Setting $settings 'READINESS_TIMEOUT_SECONDS') 300 'a number of seconds such as 300')
     $pollIntervalMs = Read-PositiveNumber 'READINESS_POLL_INTERVAL_MS' (Get-Setting $settings 'READINESS_POLL_INTERVAL_MS') 200 'a number of milliseconds such as 200'
     if ($verifyToken -and $secret -eq '') {
@@ -369,13 +576,12 @@ try {
     }
 
     [System.Net.ServicePointManager]::SecurityProtocol = [System.Net.ServicePointManager]::SecurityProtocol -bor [System.Net.SecurityProtocolType]::Tls12
-    [System.Net.ServicePointManager]::ServerCertificateValidationCallback = {
-        param($sender, $certificate, $chain, $errors)
-        if ($trustedThumbprint -and $null -ne $certificate -and $certificate.GetCertHashString() -eq $trustedThumbprint) {
-            return $true
-        }
-        return $errors -eq [System.Net.Security.SslPolicyErrors]::None -or $errors -eq [System.Net.Security.SslPolicyErrors]::RemoteCertificateNameMismatch
+    Add-Type -TypeDefinition $certificateCheck -Language CSharp
+    [CreatioIdentityServiceReadiness.CertificateCheck]::TrustedThumbprint = $trustedThumbprint
+    foreach ($authority in $trustedAuthorities) {
+        [CreatioIdentityServiceReadiness.CertificateCheck]::Authorities.Add($authority) | Out-Null
     }
+    [System.Net.ServicePointManager]::ServerCertificateValidationCallback = [CreatioIdentityServiceReadiness.CertificateCheck]::Callback
 
     $clock = [System.Diagnostics.Stopwatch]::StartNew()
     $deadline = $timeoutMs
@@ -388,6 +594,17 @@ try {
         Stop-Readiness ('readiness: ' + (Format-TimeoutMessage $url $timeoutMs $clientId $lastSeen)) 1
     }
     $issuer = $discovery.document.issuer
+    if ($verifyIssuer) {
+        $checked = Wait-Until $deadline $pollIntervalMs { param($budget) Test-Issuer $url $publicUrl $budget }
+        if (-not $checked.ok) {
+            $lastSeen = $checked.seen.Clone()
+            $lastSeen.phase = 'issuer'
+            $lastSeen.endpoint = $discoveryUrl
+            $lastSeen.publicUrl = $publicUrl
+            Stop-Readiness ('readiness: ' + (Format-TimeoutMessage $url $timeoutMs $clientId $lastSeen)) 1
+        }
+        $issuer = $checked.issuer
+    }
     if ($verifyToken) {
         $tokenEndpoint = Resolve-TokenEndpoint $url $discovery.document
         $token = Wait-Until $deadline $pollIntervalMs { param($budget) Request-Token $tokenEndpoint $clientId $budget }
@@ -398,7 +615,7 @@ try {
             Stop-Readiness ('readiness: ' + (Format-TimeoutMessage $url $timeoutMs $clientId $lastSeen)) 1
         }
     }
-    $result = [ordered]@{ issuer = $issuer; tokenVerified = $verifyToken; elapsedMs = [int][Math]::Round($clock.Elapsed.TotalMilliseconds) }
+    $result = [ordered]@{ issuer = $issuer; issuerVerified = $verifyIssuer; tokenVerified = $verifyToken; elapsedMs = [int][Math]::Round($clock.Elapsed.TotalMilliseconds) }
     Stop-Readiness (ConvertTo-AsciiJson $result) 0
 } catch {
     if ($_.Exception.Data['readinessConfiguration']) {
