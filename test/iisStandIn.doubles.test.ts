@@ -177,6 +177,47 @@ describe("stand-in IIS and Windows server (test double)", function () {
         });
     });
 
+    describe("the ASP.NET Core Module (IIS_STANDIN_HOSTING=1)", () => {
+        it("starts the application with the variables of <aspNetCore><environmentVariables> in its environment", () => {
+            const site = server({ environment: { IIS_STANDIN_HOSTING: "1" } });
+            const folder = site.hostPath("C:\\Apps\\EnvProbe");
+            fs.mkdirSync(folder, { recursive: true });
+            // The application writes what it was given and exits.
+            fs.writeFileSync(
+                path.join(folder, "probe.js"),
+                'require("fs").writeFileSync("seen.json", JSON.stringify({ forwarded: process.env.ASPNETCORE_FORWARDEDHEADERS_ENABLED, tz: process.env.TZ, urls: process.env.ASPNETCORE_URLS }));\n',
+            );
+            fs.writeFileSync(
+                path.join(folder, "web.config"),
+                '<?xml version="1.0" encoding="utf-8"?>\r\n<configuration>\r\n  <location path="." inheritInChildApplications="false">\r\n    <system.webServer>\r\n' +
+                    '      <aspNetCore processPath="node" arguments="probe.js" hostingModel="outofprocess">\r\n        <environmentVariables>\r\n' +
+                    '          <environmentVariable name="ASPNETCORE_FORWARDEDHEADERS_ENABLED" value="true" />\r\n          <environmentVariable name="TZ" value="UTC" />\r\n' +
+                    "        </environmentVariables>\r\n      </aspNetCore>\r\n    </system.webServer>\r\n  </location>\r\n</configuration>\r\n",
+            );
+            lines(site, `
+                Import-Module WebAdministration
+                $manager = New-Object Microsoft.Web.Administration.ServerManager
+                $null = $manager.ApplicationPools.Add('EnvProbe')
+                $null = $manager.Sites.Add('EnvProbe', 'http', '*:18931:', 'C:\\Apps\\EnvProbe')
+                $manager.Sites['EnvProbe'].Applications['/'].ApplicationPoolName = 'EnvProbe'
+                $manager.CommitChanges()
+                # A recycle starts the application of a configured site (as the package's configuration step does).
+                $null = (New-Object Microsoft.Web.Administration.ServerManager).ApplicationPools['EnvProbe'].Recycle()
+            `);
+            const seen = path.join(folder, "seen.json");
+            for (let attempt = 0; attempt < 100 && !fs.existsSync(seen); attempt++) {
+                spawnSync("sleep", ["0.1"]);
+            }
+            assert.ok(fs.existsSync(seen), `the site's application started: ${site.runtime()}`);
+            assert.deepEqual(JSON.parse(fs.readFileSync(seen, "utf8")), { forwarded: "true", tz: "UTC", urls: "http://+:18931" });
+            lines(site, `
+                Import-Module WebAdministration
+                $manager = New-Object Microsoft.Web.Administration.ServerManager
+                $null = $manager.Sites['EnvProbe'].Stop()
+            `);
+        });
+    });
+
     describe("the registry (HKLM:)", () => {
         it("reads keys and typed values as the Registry provider does, for each Windows Server version", () => {
             const script = `
