@@ -82,7 +82,7 @@ describe("IIS deployment end to end over SSH, with the stand-in Identity Service
         fs.rmSync(work, { recursive: true, force: true });
     });
 
-    function args(client: { id: string; secret: string }): IdentityServiceArgs {
+    function args(client: { id: string; secret: string }, more: Partial<IdentityServiceArgs> = {}): IdentityServiceArgs {
         const postgres = readPostgresEnv();
         return {
             target: DeploymentTarget.Iis,
@@ -100,6 +100,7 @@ describe("IIS deployment end to end over SSH, with the stand-in Identity Service
                 port: sitePort,
                 connection: { host: "127.0.0.1", port: ssh.port, user: os.userInfo().username, privateKey: "the test's key" },
             },
+            ...more,
         };
     }
 
@@ -141,6 +142,31 @@ describe("IIS deployment end to end over SSH, with the stand-in Identity Service
         assert.equal(JSON.parse(results.readiness.stdout).tokenVerified, true);
         const after = /pid="(\d+)"/.exec(/<site name="IdentityService-e2e"[^>]*>/.exec(server.runtime())![0])![1];
         assert.notEqual(after, before, "the recycle restarted the service");
+    });
+
+    // Creatio reaches the site through a TLS-terminating proxy at this address.
+    const PUBLIC_URL = "https://ids.example.test";
+
+    it("behind a proxy with forwarded headers off: the gate fails, naming the advertised issuer, publicUrl and the fix", async () => {
+        const steps = await stepCommands("e2e", args(second, { publicUrl: PUBLIC_URL, proxy: { forwardedHeaders: false }, readiness: { timeoutSeconds: 5 } }));
+        await up(steps, ["configuration"]);
+        const gate = await ssh.run(steps.readiness.create, steps.readiness.stdin);
+        assert.equal(gate.code, 1, gate.stdout);
+        assert.match(
+            gate.stderr,
+            /^readiness: Identity Service at http:\/\/localhost:\d+ was not ready after 5 s: it advertises the issuer http:\/\/ids\.example\.test, but Creatio is given https:\/\/ids\.example\.test \(publicUrl, or url without one\)/,
+        );
+        assert.match(gate.stderr, /This check asked the service the way a proxy forwards Creatio's request \(Host: ids\.example\.test, X-Forwarded-Proto: https\)\. The service does not know that Creatio reaches it over https/);
+        assert.match(gate.stderr, /turn on forwarded headers \(proxy\.forwardedHeaders/);
+        assert.ok(!gate.stderr.includes(second.secret));
+    });
+
+    it("behind a proxy: the site gets ASPNETCORE_FORWARDEDHEADERS_ENABLED, and the gate sees publicUrl as the issuer", async () => {
+        const results = await up(await stepCommands("e2e", args(second, { publicUrl: PUBLIC_URL })), ["configuration", "readiness"]);
+        const webConfig = fs.readFileSync(server.hostPath("C:\\Creatio\\IdentityService\\web.config"), "utf8");
+        assert.match(webConfig, /<environmentVariable name="ASPNETCORE_FORWARDEDHEADERS_ENABLED" value="true" \/>/);
+        const ready = JSON.parse(results.readiness.stdout);
+        assert.deepEqual([ready.issuer, ready.issuerVerified, ready.tokenVerified], [PUBLIC_URL, true, true]);
     });
 
     it("destroy: the deletes over SSH stop the service and remove the site, pool and folders", async () => {

@@ -114,6 +114,11 @@ namespace CreatioIdentityServiceReadiness
         // Set on ServicePointManager by the script: naming that obsolete class here fails the compilation on .NET.
         public static readonly RemoteCertificateValidationCallback Callback = Validate;
 
+        // The same check as HttpClientHandler.ServerCertificateCustomValidationCallback (its first parameter, the
+        // request, taken as object, so that this compiles without System.Net.Http on the .NET Framework).
+        public static readonly Func<object, X509Certificate2, X509Chain, SslPolicyErrors, bool> HandlerCallback =
+            delegate(object request, X509Certificate2 certificate, X509Chain chain, SslPolicyErrors errors) { return Validate(request, certificate, chain, errors); };
+
         public static bool Validate(object sender, X509Certificate certificate, X509Chain chain, SslPolicyErrors errors)
         {
             if (certificate == null)
@@ -251,6 +256,10 @@ function Get-FailureSeen($exception, [int] $timeoutMs) {
 # One HTTP exchange bounded by $timeoutMs: @{ response = @{ status; reason; contentType; text } } or @{ error }.
 # $forwarded: @{ host; proto } to send as a proxy forwards a request (Host and X-Forwarded-Proto), or $null.
 function Invoke-Exchange([string] $method, [string] $url, [string] $body, [int] $timeoutMs, $forwarded = $null) {
+    # HttpWebRequest lives in System.Net.Requests on .NET, in System on the .NET Framework.
+    if ($null -ne $forwarded -and [System.Net.HttpWebRequest].Assembly.GetName().Name -ne 'System') {
+        return Invoke-ForwardedGet $url $timeoutMs $forwarded
+    }
     try {
         $request = [System.Net.HttpWebRequest]::Create($url)
         $request.Method = $method
@@ -295,6 +304,40 @@ function Invoke-Exchange([string] $method, [string] $url, [string] $body, [int] 
             $exception = $exception.InnerException
         }
         return @{ error = (Get-FailureSeen $exception $timeoutMs) }
+    }
+}
+
+# A GET sent as a proxy forwards it, on .NET (PowerShell 7): there HttpWebRequest writes Host with the port of its own
+# URI whenever the address it connects to has a port that is not its scheme's default (dotnet/runtime
+# src/libraries/System.Net.Requests/src/System/Net/HttpWebRequest.cs, the Host getter), while the .NET Framework of
+# Windows PowerShell 5.1 writes it as given; HttpClient writes it as given on both.
+function Invoke-ForwardedGet([string] $url, [int] $timeoutMs, $forwarded) {
+    $handler = New-Object System.Net.Http.HttpClientHandler
+    $handler.UseProxy = $false
+    $handler.ServerCertificateCustomValidationCallback = [CreatioIdentityServiceReadiness.CertificateCheck]::HandlerCallback
+    $client = New-Object System.Net.Http.HttpClient($handler)
+    try {
+        $client.Timeout = [TimeSpan]::FromMilliseconds($timeoutMs)
+        $request = New-Object System.Net.Http.HttpRequestMessage([System.Net.Http.HttpMethod]::Get, $url)
+        $request.Headers.Host = $forwarded.host
+        $request.Headers.Add('X-Forwarded-Proto', $forwarded.proto)
+        $request.Headers.Add('Accept', 'application/json')
+        $response = $client.SendAsync($request).GetAwaiter().GetResult()
+        $type = $response.Content.Headers.ContentType
+        $seen = @{ status = [int]$response.StatusCode; reason = $response.ReasonPhrase; contentType = $(if ($null -ne $type) { $type.ToString() } else { '' }) }
+        $seen.text = $response.Content.ReadAsStringAsync().GetAwaiter().GetResult()
+        return @{ response = $seen }
+    } catch {
+        $exception = $_.Exception
+        while ($exception -is [System.Management.Automation.MethodInvocationException] -and $null -ne $exception.InnerException) {
+            $exception = $exception.InnerException
+        }
+        if ($exception -is [System.Threading.Tasks.TaskCanceledException]) {
+            return @{ error = @{ kind = 'timeout'; detail = "no answer within $timeoutMs ms" } }
+        }
+        return @{ error = (Get-FailureSeen $exception $timeoutMs) }
+    } finally {
+        $client.Dispose()
     }
 }
 
