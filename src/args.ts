@@ -614,13 +614,11 @@ export interface ReverseProxy {
     /**
      * Take the request's scheme from the proxy's `X-Forwarded-Proto` header (and the client address from
      * `X-Forwarded-For`): the service is started with `ASPNETCORE_FORWARDEDHEADERS_ENABLED=true`, in the container's or
-     * Swarm service's environment. ASP.NET Core then trusts these headers from every sender (the switch clears the
+     * Swarm service's environment or the IIS site's `web.config` (`<aspNetCore><environmentVariables>`). ASP.NET Core then trusts these headers from every sender (the switch clears the
      * known networks and proxies, so the stricter checks of ASP.NET Core 8.0.17 and later change nothing): make the
      * service reachable only through the proxy. `X-Forwarded-Host` is not read: the proxy must pass the original `Host`
-     * header. Creatio 8.0.8 and later (the runtimes that read the switch); Docker and Swarm targets only: the IIS
-     * target does not write it into the site's environment, and `true` is refused there (forward to the site's HTTPS
-     * binding instead). Default: true when `publicUrl` differs from the service's own `url` in scheme, host or port,
-     * false otherwise (always off on IIS).
+     * header. Creatio 8.0.8 and later (the runtimes that read the switch; `true` is refused before). Default: true
+     * when `publicUrl` differs from the service's own `url` in scheme, host or port, false otherwise.
      */
     forwardedHeaders?: pulumi.Input<boolean>;
 }
@@ -645,15 +643,16 @@ export interface Readiness {
      * Require the discovery document's `issuer` to be the URL Creatio uses (`publicUrl`, else `url`), as Creatio's
      * discovery client compares them. With a `publicUrl` of another scheme, host or port, the gate asks the service
      * at `url` the way a proxy forwards Creatio's request (the `Host` of `publicUrl` and its scheme in
-     * `X-Forwarded-Proto`). Turn it off only for a service that cannot advertise that issuer. Docker and Swarm
-     * targets: the IIS target's gate checks discovery and a token, not the issuer, and `true` is refused there.
-     * Default: true (Docker, Swarm).
+     * `X-Forwarded-Proto`); on IIS the gate runs on the server and asks the site at localhost, expecting `publicUrl`,
+     * else the server's URL. Turn it off only for a service that cannot advertise that issuer. Default: true.
      */
     verifyIssuer?: pulumi.Input<boolean>;
     /**
      * A CA certificate (PEM, `-----BEGIN CERTIFICATE-----`) the gate trusts besides the system's roots, for a service
      * whose HTTPS certificate a private CA issued. The gate always verifies the certificate chain of an https `url`;
-     * it never skips the check. Not a secret. Default: the system's trusted roots only.
+     * it never skips the check. On IIS the gate also trusts the site's own binding certificate by its thumbprint, and
+     * a certificate that chains to this CA (the root matched by thumbprint), for example one renewed on the server
+     * since. Not a secret. Default: the system's trusted roots only.
      */
     caCertificate?: pulumi.Input<string>;
 }
@@ -712,8 +711,7 @@ export interface IdentityServiceArgs {
      * The URL at which Creatio reaches the service, handed to Creatio as `OAuth20IdentityServerUrl` in
      * `creatioSystemSettings`, for example `https://ids.example.com` behind a reverse proxy or load balancer, or
      * `http://<container name>` when Creatio runs in a container on the same Docker network. It may differ from the
-     * address the readiness gate polls (`url`); on Docker and Swarm the gate then checks that the service advertises it
-     * as its issuer, and the service is told it is behind a proxy (see `proxy`). A default port and a trailing slash are left out, as the
+     * address the readiness gate polls (`url`); the gate then checks that the service advertises it as its issuer, and the service is told it is behind a proxy (see `proxy`). A default port and a trailing slash are left out, as the
      * service leaves them out of its issuer. Default: the output `url` (Docker:
      * `http://<docker.hostname>:<docker.httpPort>`, or `https://` with the HTTPS port; IIS:
      * `http://<iis.hostname>:<iis.port>`, or `https://` with the HTTPS port).
