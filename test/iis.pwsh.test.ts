@@ -1234,11 +1234,17 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
     });
 
     describe("readiness on the server", () => {
-        async function gate(secretOnServer: string, failing = false, refusedScope?: string) {
-            const oauth = await oauthServer("pwsh-client-0123456789", secretOnServer, failing, refusedScope);
+        /**
+         * The gate against an OAuth server standing for the site: over https with `tls` (then the site's https port,
+         * and a thumbprint the package knows that is not the served certificate's).
+         */
+        async function gate(secretOnServer: string, failing = false, refusedScope?: string, tls?: { cert: string; key: string; caCertificate?: string }) {
+            const oauth = await oauthServer("pwsh-client-0123456789", secretOnServer, failing, refusedScope, tls);
             try {
                 const server = newServer();
-                const steps = await stepCommands("ready", iisArgs({ port: oauth.port }, { readiness: { timeoutSeconds: 4 } }));
+                const site = tls ? { port: 8090, https: { port: oauth.port, certificateThumbprint: "AB".repeat(20) } } : { port: oauth.port };
+                // A TLS handshake and chain build on a loaded machine take longer than plain requests.
+                const steps = await stepCommands("ready", iisArgs(site, { readiness: { timeoutSeconds: tls ? 15 : 4, caCertificate: tls?.caCertificate } }));
                 ok(run(server, steps.scripts), "scripts");
                 return await server.runLocalAsync(steps.readiness.interpreter!, steps.readiness.create, steps.readiness.stdin);
             } finally {
@@ -1279,21 +1285,8 @@ describe("IIS steps in PowerShell against a stand-in IIS", function () {
                 pki = makeCaIssuedCertificate();
             });
 
-            /** The gate against an https site whose certificate the CA issued; the thumbprint the package knows is another's (a renewed binding). */
-            async function httpsGate(caCertificate?: string) {
-                const oauth = await oauthServer("pwsh-client-0123456789", SECRETS.clientSecret, false, undefined, { cert: pki.certPem, key: pki.keyPem });
-                try {
-                    const server = newServer();
-                    const steps = await stepCommands(
-                        "ready-ca",
-                        iisArgs({ port: 8090, https: { port: oauth.port, certificateThumbprint: "AB".repeat(20) } }, { readiness: { timeoutSeconds: 4, caCertificate } }),
-                    );
-                    ok(run(server, steps.scripts), "scripts");
-                    return await server.runLocalAsync(steps.readiness.interpreter!, steps.readiness.create, steps.readiness.stdin);
-                } finally {
-                    await oauth.close();
-                }
-            }
+            /** A renewed binding: the CA issued the served certificate, and the thumbprint the package knows is another's. */
+            const httpsGate = (caCertificate?: string) => gate(SECRETS.clientSecret, false, undefined, { cert: pki.certPem, key: pki.keyPem, caCertificate });
 
             it("trusts a certificate that chains to readiness.caCertificate", async () => {
                 const result = await httpsGate(pki.caPem);
