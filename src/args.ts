@@ -214,41 +214,81 @@ export interface Client {
 }
 
 /**
- * The certificate (PFX) the Identity Service signs its tokens with (`X509CertificatePath`). One per instance:
- * by default a self-signed RSA certificate is generated for the instance; give `path` to use your own instead.
+ * The certificate the Identity Service signs its tokens with (`X509CertificatePath`). One per instance: by default a
+ * self-signed RSA certificate is generated for the instance. To use your own, give exactly one source: a `.pfx` file's
+ * `path`, its bytes as `pfxBase64`, or `certificatePem` with `privateKeyPem`. The values suit Pulumi ESC, `pulumi
+ * config set --secret` and other resources' outputs; every form is opened on the machine that runs Pulumi (a wrong
+ * password, a key that is not RSA or does not belong to the certificate is an error before anything is created) and
+ * reaches the service as a PFX without a password, as a secret. The key must be RSA: the service signs with RS256.
  */
 export interface SigningCertificate {
     /**
      * Path of your own `.pfx` file on the machine that runs Pulumi, relative to the program's working directory.
-     * Its bytes are delivered to the service as a secret. Default: a certificate generated for this instance
-     * (RSA 2048, self-signed, valid ten years), its private key kept only in state, as a secret.
+     * Default: a certificate generated for this instance (RSA 2048, self-signed, valid ten years), its private key
+     * kept only in state, as a secret.
      */
     path?: pulumi.Input<string>;
     /**
-     * The password of the `.pfx` at `path`, if it has one. The file is opened with it on the machine that runs
-     * Pulumi (a wrong password is an error before anything is created) and reaches the service without a password,
-     * so no password travels further. Treated as a secret.
+     * The bytes of a `.pfx` file as base64 (`base64 -w0 signing.pfx`), for a PFX kept in a secret store rather than a
+     * file. Treated as a secret. Default: none.
+     */
+    pfxBase64?: pulumi.Input<string>;
+    /**
+     * The password of the PFX given by `path` or `pfxBase64`, if it has one. It is used only on the machine that runs
+     * Pulumi, so no password travels further. Not allowed with `privateKeyPem`. Treated as a secret. Default: none.
      */
     password?: pulumi.Input<string>;
     /**
+     * The certificate as PEM (`-----BEGIN CERTIFICATE-----`), for example a `tls.SelfSignedCert`'s or
+     * `tls.LocallySignedCert`'s `certPem`; with `privateKeyPem`. Other certificates after it are ignored. Default: none.
+     */
+    certificatePem?: pulumi.Input<string>;
+    /**
+     * The certificate's RSA private key as unencrypted PEM (PKCS#1 or PKCS#8), for example a `tls.PrivateKey`'s
+     * `privateKeyPem`; with `certificatePem`. Treated as a secret. Default: none.
+     */
+    privateKeyPem?: pulumi.Input<string>;
+    /**
      * Any value; changing it generates a new signing key and certificate (generated certificates only: not allowed
-     * with `path`). Tokens signed with the old key are no longer accepted. Default: none.
+     * with your own certificate). Tokens signed with the old key are no longer accepted. Default: none.
      */
     rotation?: pulumi.Input<string>;
 }
 
 /**
- * A TLS certificate (PFX) for Kestrel's HTTPS endpoint inside the container. This is not the token-signing certificate.
+ * A TLS certificate for Kestrel's HTTPS endpoint inside the container (not the token-signing certificate). Give
+ * exactly one source: a `.pfx` file's `path`, its bytes as `pfxBase64`, or `certificatePem` with `privateKeyPem`.
+ * Every form is opened on the machine that runs Pulumi before anything is created (a wrong password, an unreadable
+ * certificate, a key that does not belong to it, a key Kestrel cannot serve with, or an extended key usage without
+ * serverAuth is an error) and reaches the container as a file, a secret. The key may be RSA or EC (ECDSA).
  */
 export interface TlsCertificate {
     /**
-     * Path of the `.pfx` file on the machine that runs Pulumi. Its bytes are delivered to the container as a secret.
+     * Path of a `.pfx` file on the machine that runs Pulumi. It reaches Kestrel as it is, with its `password`.
+     * Default: none.
      */
-    path: pulumi.Input<string>;
+    path?: pulumi.Input<string>;
     /**
-     * The PFX password, if it has one. Treated as a secret.
+     * The bytes of a `.pfx` file as base64 (`base64 -w0 tls.pfx`), for a PFX kept in a secret store. It reaches
+     * Kestrel as it is, with its `password`. Treated as a secret. Default: none.
+     */
+    pfxBase64?: pulumi.Input<string>;
+    /**
+     * The password of the PFX given by `path` or `pfxBase64`, if it has one; Kestrel reads it from the service's
+     * settings file, never the environment. Not allowed with `privateKeyPem`. Treated as a secret. Default: none.
      */
     password?: pulumi.Input<string>;
+    /**
+     * The certificate as PEM, leaf first, then its intermediate certificates (for example a `tls.LocallySignedCert`'s
+     * `certPem`, or a `fullchain.pem`); with `privateKeyPem`. It reaches Kestrel as a PFX without a password that holds
+     * the key, the certificate and its chain. Default: none.
+     */
+    certificatePem?: pulumi.Input<string>;
+    /**
+     * The certificate's private key (RSA or EC) as unencrypted PEM (PKCS#1, SEC1 or PKCS#8), for example a
+     * `tls.PrivateKey`'s `privateKeyPem`; with `certificatePem`. Treated as a secret. Default: none.
+     */
+    privateKeyPem?: pulumi.Input<string>;
 }
 
 /**

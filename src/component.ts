@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { CreatioSystemSettings, IdentityServiceArgs, ReseedRunner as ReseedRunnerKind } from "./args";
-import { createSigningCertificate, reencodedPfxBase64 } from "./certificates";
+import { createSigningCertificate, signingPfxBase64 } from "./certificates";
 import { CreatioHealthCheckResult } from "./creatioArgs";
 import { claimExclusively, providerFor, providerKey } from "./claims";
 import { clientDefinition, ClientSettings, renderSettings, Setting } from "./configuration";
@@ -109,8 +109,8 @@ export class IdentityService extends pulumi.ComponentResource {
 
         const configuration = renderConfiguration(plan, client, plan.deployment.facts);
         const signingCertificate =
-            plan.signingCertificate.kind === "file"
-                ? reencodedPfxBase64(plan.signingCertificate.path, plan.signingCertificate.password)
+            plan.signingCertificate.kind === "supplied"
+                ? signingPfxBase64(plan.signingCertificate.certificate)
                 : createSigningCertificate(name, plan.signingCertificate.rotation, this).pfxBase64;
         const { url, gate, service } = plan.deployment.deploy(
             name,
@@ -215,8 +215,10 @@ function dockerDaemon(opts: pulumi.ComponentResourceOptions | undefined): pulumi
     return provider ? provider.host : docker.config.host;
 }
 
+/** The signing PFX's password, for targets to redact (the key and PFX values never reach a target: only the PFX re-encoded). */
 function signingCertificatePassword(plan: DeploymentPlan): pulumi.Input<string> | undefined {
-    return plan.signingCertificate.kind === "file" ? plan.signingCertificate.password : undefined;
+    const certificate = plan.signingCertificate.kind === "supplied" ? plan.signingCertificate.certificate.source : undefined;
+    return certificate !== undefined && certificate.form !== "pem" ? certificate.password : undefined;
 }
 
 /** The system client with every value known: rendered into `Clients` for the service and for re-seeding. */

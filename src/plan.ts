@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs, LogLevel, ReseedRunner } from "./args";
-import { checkSuppliedPfx } from "./certificates";
+import { CheckedCertificate, certificateSource, checkCertificate } from "./certificates";
 import { connectionStringCheck, firstProblem, reseedConnectionStringCheck } from "./connectionStrings";
 import { DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS, DEFAULT_CLIENT_NAME, DEFAULT_LOG_LEVEL, MANAGED_SETTINGS } from "./configuration";
 import { CLIENT_ID_LENGTH, CLIENT_ID_MAX_LENGTH, CLIENT_SECRET_LENGTH, CLIENT_SECRET_MAX_LENGTH } from "./credentials";
@@ -37,9 +37,9 @@ export interface ClientPlan {
     readonly reseedImage: pulumi.Input<string>;
 }
 
-/** The user's own PFX, or one generated for the instance. */
+/** The user's own certificate (a file, a PFX value or PEM), or one generated for the instance. */
 export type SigningCertificatePlan =
-    | { readonly kind: "file"; readonly path: pulumi.Input<string>; readonly password?: pulumi.Input<string> }
+    | { readonly kind: "supplied"; readonly certificate: CheckedCertificate }
     | { readonly kind: "generated"; readonly rotation?: pulumi.Input<string> };
 
 export interface DeploymentPlan {
@@ -324,20 +324,27 @@ function planReseedRunner(args: IdentityServiceArgs, check: ArgumentCheck): Rese
 }
 
 function planSigningCertificate(args: IdentityServiceArgs, check: ArgumentCheck): SigningCertificatePlan {
-    const given = args.signingCertificate;
-    if (given?.path === undefined) {
-        if (given?.password !== undefined) {
-            check.fail("signingCertificate.password", "is set but `path` is not; give the `path` of the .pfx it opens, or remove it to have a certificate generated");
+    const given = args.signingCertificate ?? {};
+    const source = certificateSource("signingCertificate", given, check);
+    const supplied = given.path !== undefined || given.pfxBase64 !== undefined || given.certificatePem !== undefined || given.privateKeyPem !== undefined;
+    if (!supplied) {
+        if (given.password !== undefined) {
+            check.fail(
+                "signingCertificate.password",
+                "is set but no PFX is: give the `path` or `pfxBase64` of the .pfx it opens, or remove it to have a certificate generated",
+                { secret: true },
+            );
         }
-        return { kind: "generated", rotation: given?.rotation };
+        return { kind: "generated", rotation: given.rotation };
     }
     if (given.rotation !== undefined) {
         check.fail(
             "signingCertificate.rotation",
-            "rotates a generated certificate only; remove it (replace the file at `path` to rotate your own), or remove `path` to have one generated",
+            "rotates a generated certificate only; remove it (give a new certificate to rotate your own), or remove your certificate to have one generated",
         );
     }
-    return { kind: "file", path: checkSuppliedPfx(check, given.path, given.password), password: given.password };
+    // An invalid combination of sources is already reported; the plan is not used then.
+    return source === undefined ? { kind: "generated" } : { kind: "supplied", certificate: checkCertificate("signingCertificate", "signing", source, check) };
 }
 
 function checkTargetBlocks(args: IdentityServiceArgs, check: ArgumentCheck): void {

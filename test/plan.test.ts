@@ -87,7 +87,7 @@ const cases: Case[] = [
     ["Creatio URL with another scheme", a => (a.client = { creatioUrl: "ftp://creatio" }), "client.creatioUrl", /is not an http\(s\) URL/],
     ["zero token lifetime", a => (a.client = { accessTokenLifetimeSeconds: 0 }), "client.accessTokenLifetimeSeconds", /0 is out of range/],
     ["rotation of a supplied signing certificate", a => (a.signingCertificate.rotation = "2"), "signingCertificate.rotation", /rotates a generated certificate only; remove it/],
-    ["signing certificate password without a path", a => (a.signingCertificate = { password: "Sign-Pw-Secret-55" }), "signingCertificate.password", /is set but `path` is not/],
+    ["signing certificate password without a path", a => (a.signingCertificate = { password: "Sign-Pw-Secret-55" }), "signingCertificate.password", /is set but no PFX is: give the `path` or `pfxBase64` of the .pfx it opens/],
     ["signing certificate that does not exist", a => (a.signingCertificate.path = "/nonexistent/signing.pfx"), "signingCertificate.path", /does not exist or cannot be read/],
     ["signing certificate that is a folder", a => (a.signingCertificate.path = certificates), "signingCertificate.path", /is not a file/],
     ["signing certificate that is not a PFX", a => (a.signingCertificate.path = path.join(certificates, "not-a-pfx.pfx")), "signingCertificate.path", /is not a PFX \(PKCS#12\) file/],

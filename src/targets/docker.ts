@@ -107,7 +107,7 @@ export function dockerSettings(name: string, args: DockerDeployment, check: Argu
     const httpPort = check.input("docker.httpPort", args.httpPort ?? DEFAULT_HTTP_PORT, checks.port);
     const certificate = args.https?.certificate;
     if (args.https && !certificate) {
-        check.fail("docker.https.certificate", "HTTPS needs a TLS certificate; give `certificate.path` of a .pfx file");
+        check.fail("docker.https.certificate", "HTTPS needs a TLS certificate; give `certificate.path` of a .pfx file, its bytes as `certificate.pfxBase64`, or `certificate.certificatePem` with `certificate.privateKeyPem`");
     }
     const https = args.https &&
         certificate && {
