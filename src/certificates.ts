@@ -459,6 +459,8 @@ export interface CheckedCertificate {
     readonly field: string;
     readonly use: CertificateUse;
     readonly source: CertificateSource;
+    /** The checks the source is part of: a certificate that cannot be opened fails with their error. */
+    readonly check?: ArgumentCheck;
 }
 
 /**
@@ -527,7 +529,7 @@ export function checkCertificate(field: string, use: CertificateUse, source: Cer
             return !result.ok && result.field === name ? result.message : undefined;
         }, { secret: SECRET_FIELDS.has(name) });
     }
-    return { field, use, source: secretSource(source) };
+    return { field, use, source: secretSource(source), check };
 }
 
 /** The source with its secret values wrapped as Pulumi secrets, whatever the program passed. */
@@ -547,14 +549,19 @@ function secretSource(source: CertificateSource): CertificateSource {
 function openedCertificate(certificate: CheckedCertificate): pulumi.Output<OpenedCertificate> {
     const fields = FORM_FIELDS[certificate.source.form];
     const given = certificate.source as unknown as Record<CertificateField, pulumi.Input<string> | undefined>;
-    return pulumi.all(fields.map(name => given[name])).apply(values => {
+    return pulumi.all(fields.map(name => given[name])).apply((values): pulumi.Output<OpenedCertificate> => {
         const resolved = Object.fromEntries([["form", certificate.source.form], ...fields.map((name, index) => [name, values[index]])]) as CertificateSource<string>;
         const opened = openCertificate(certificate.field, certificate.use, resolved);
-        if (!opened.ok) {
-            // Checked before the component registered: only a file changed since can get here.
-            throw new Error(`${certificate.field}.${opened.field}: can no longer be opened: ${opened.message}`);
+        if (opened.ok) {
+            return pulumi.output(opened as OpenedCertificate);
         }
-        return opened;
+        // The argument checks found this too: fail with their error (the same object, so it is reported once). Only a
+        // file changed since they ran gets past them.
+        const failure = (): OpenedCertificate => {
+            throw new Error(`${certificate.field}.${opened.field}: can no longer be opened: ${opened.message}`);
+        };
+        const checked = certificate.check?.resolved();
+        return checked ? checked.apply(failure) : pulumi.output(failure());
     });
 }
 
