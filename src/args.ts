@@ -579,7 +579,9 @@ export interface IisHttps {
     port: pulumi.Input<number>;
     /**
      * The thumbprint (40 hexadecimal digits; spaces are ignored) of a certificate with its private key in the
-     * `LocalMachine\My` or `LocalMachine\WebHosting` store of the server.
+     * `LocalMachine\My` or `LocalMachine\WebHosting` store of the server. Not a certificate value: IIS binds a
+     * certificate of the machine's store by its hash, and a private key imported into that store outlives the site
+     * and may be shared with other sites, so import it there yourself (`Import-PfxCertificate`).
      */
     certificateThumbprint: pulumi.Input<string>;
 }

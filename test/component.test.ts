@@ -217,7 +217,7 @@ describe("IdentityService on Docker (mocks)", () => {
             dockerArgs({
                 docker: {
                     build: { context: BUILD_CONTEXT },
-                    https: { port: 9443, certificate: { path: path.join(certificates, "tls.pfx"), password: "Tls-Secret-9911" } },
+                    https: { port: 9443, certificate: { path: path.join(certificates, "tls.pfx"), password: "tls-test-password" } },
                 },
             }),
         );
@@ -229,9 +229,9 @@ describe("IdentityService on Docker (mocks)", () => {
             "ASPNETCORE_Kestrel__Certificates__Default__Path=/app/tls-certificate.pfx",
             "ASPNETCORE_ENVIRONMENT=Production",
         ]);
-        assert.ok(!JSON.stringify(env).includes("Tls-Secret-9911"), "the certificate's password is not in the environment");
+        assert.ok(!JSON.stringify(env).includes("tls-test-password"), "the certificate's password is not in the environment");
         const file = await settingsFileOf(recorder, "tls");
-        assert.deepEqual(file.Kestrel, { Certificates: { Default: { Password: "Tls-Secret-9911" } } });
+        assert.deepEqual(file.Kestrel, { Certificates: { Default: { Password: "tls-test-password" } } });
         assert.equal(file.X509CertificatePath, "/app/signing-certificate.pfx");
         assert.equal(file.ForceHttpsSchemeInRequests, undefined, "8.2.3 does not know the key");
         const uploads = await valueOf(container.uploads);
