@@ -1,7 +1,8 @@
 /**
- * Token-signing and TLS certificates as PFX (PKCS#12): files on the deploying machine, checked before anything is
- * created and then read into secret base64, or a signing certificate generated for the instance. Every signing PFX
- * reaches the service in one form: no password, 3DES and a SHA-1 MAC (see `encodePkcs12`).
+ * Token-signing and TLS certificates: a PFX (PKCS#12) file on the deploying machine, a PFX as a base64 value, or PEM
+ * certificate and key, each opened and checked before anything is created and then turned into secret base64; or a
+ * signing certificate generated for the instance. Every signing PFX reaches the service in one form: no password,
+ * 3DES and a SHA-1 MAC (see `encodePkcs12`).
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -13,8 +14,7 @@ import { ArgumentCheck, Check, describe, isKnown } from "./validation";
 
 /**
  * Whether bytes look like a PKCS#12 (PFX) file: a DER SEQUENCE whose first element is the version INTEGER 3.
- * A structural check only (the TLS certificate's password is checked by the service when it loads the file; the
- * signing certificate is opened here, see `checkSuppliedPfx`).
+ * A structural check only: `openCertificate` opens the file with its password.
  */
 export function looksLikePfx(bytes: Uint8Array): boolean {
     if (bytes.length < 8 || bytes[0] !== 0x30) {
@@ -574,14 +574,6 @@ export function signingPfxBase64(certificate: CheckedCertificate): pulumi.Output
     return pulumi.secret(openedCertificate(certificate).apply(opened => encodePkcs12(opened.privateKeyPem, opened.certificatePem).toString("base64")));
 }
 
-/**
- * Checks the supplied signing PFX at `path` before anything is created (see `checkCertificate`) and returns the path.
- */
-export function checkSuppliedPfx(check: ArgumentCheck, path: pulumi.Input<string>, password: pulumi.Input<string> | undefined): pulumi.Input<string> {
-    checkCertificate("signingCertificate", "signing", { form: "path", path, password }, check);
-    return path;
-}
-
 /** The signing PFX at `path`, opened with `password` and encoded again (see `signingPfxBase64`). */
 export function reencodedPfxBase64(path: pulumi.Input<string>, password: pulumi.Input<string> | undefined): pulumi.Output<string> {
     return signingPfxBase64({ field: "signingCertificate", use: "signing", source: { form: "path", path, password } });
@@ -607,6 +599,7 @@ export function tlsCertificateSettings(field: string, certificate: TlsCertificat
         if (certificate.path === undefined && certificate.pfxBase64 === undefined && certificate.certificatePem === undefined && certificate.privateKeyPem === undefined) {
             check.fail(field, "has no certificate; give a .pfx file's `path`, its bytes as `pfxBase64`, or `certificatePem` with `privateKeyPem`");
         }
+        // The problem is recorded: the component fails before it registers, so this value is never delivered.
         return { pfxBase64: pulumi.secret(pulumi.output("")) };
     }
     const checked = checkCertificate(field, "tls", source, check);

@@ -7,7 +7,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../src";
-import { CertificateSource, CertificateUse, checkCertificate, encodePkcs12, openCertificate, openPfx, tlsCertificateSettings } from "../src/certificates";
+import forge from "node-forge";
+import { CertificateSource, CertificateUse, checkCertificate, encodePkcs12, openCertificate, openPfx, signingPfxBase64, tlsCertificateSettings } from "../src/certificates";
 import { ArgumentCheck } from "../src/validation";
 import { captureRegistrations, findLeaks } from "./support/leaks";
 import { isSecretInput, Recorder, registered, resetMocks, settle, valueOf } from "./support/mocks";
@@ -67,6 +68,20 @@ describe("certificates from values: what is refused, naming the field", () => {
             }
         });
     }
+
+    it("refuses a PFX whose certificates are not its key's, naming pfxBase64", () => {
+        // A PFX with the signing key and the TLS certificate, as a mistaken export would hold them.
+        const pfx = forge.pkcs12.toPkcs12Asn1(forge.pki.privateKeyFromPem(SIGNING_KEY), [forge.pki.certificateFromPem(LEAF)], null, { algorithm: "3des" });
+        const pfxBase64 = Buffer.from(forge.asn1.toDer(pfx).getBytes(), "binary").toString("base64");
+        const result = openCertificate("signingCertificate", "signing", { form: "pfxBase64", pfxBase64 });
+        assert.deepEqual(result, { ok: false, field: "pfxBase64", message: "holds no certificate for its private key; export the certificate together with its private key" });
+    });
+
+    it("a certificate that no longer opens when it is read (a file changed after the checks) fails naming the field", async () => {
+        const missing = path.join(certificates, "removed-after-the-checks.pfx");
+        const delivered = signingPfxBase64({ field: "signingCertificate", use: "signing", source: { form: "path", path: missing } });
+        await assert.rejects(valueOf(delivered), /^Error: signingCertificate\.path: can no longer be opened: ".*removed-after-the-checks\.pfx" does not exist or cannot be read/);
+    });
 
     it("takes every form a use allows: RSA and EC for TLS, with the chain after the certificate; RSA for signing", () => {
         const accepted: [CertificateUse, CertificateSource<string>, string][] = [
