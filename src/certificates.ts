@@ -381,6 +381,11 @@ const FORM_FIELDS: Record<CertificateSource["form"], readonly CertificateField[]
     pem: ["certificatePem", "privateKeyPem"],
 };
 
+/** A source of `form` from the resolved values of its fields, in `FORM_FIELDS` order. */
+function sourceOf(form: CertificateSource["form"], values: readonly (string | undefined)[]): CertificateSource<string> {
+    return Object.fromEntries([["form", form], ...FORM_FIELDS[form].map((name, index) => [name, values[index]])]) as CertificateSource<string>;
+}
+
 /** The fields that hold secrets: never shown, and kept out of the engine's per-field report. */
 const SECRET_FIELDS: ReadonlySet<CertificateField> = new Set(["pfxBase64", "password", "privateKeyPem"]);
 
@@ -515,8 +520,7 @@ export function checkCertificate(field: string, use: CertificateUse, source: Cer
     let last: { values: unknown; result: ReturnType<typeof openCertificate> } | undefined;
     const open = (resolved: (string | undefined)[]) => {
         if (last?.values !== resolved) {
-            const resolvedSource = Object.fromEntries([["form", source.form], ...fields.map((name, index) => [name, resolved[index]])]) as CertificateSource<string>;
-            last = { values: resolved, result: openCertificate(field, use, resolvedSource) };
+            last = { values: resolved, result: openCertificate(field, use, sourceOf(source.form, resolved)) };
         }
         return last.result;
     };
@@ -550,8 +554,7 @@ function openedCertificate(certificate: CheckedCertificate): pulumi.Output<Opene
     const fields = FORM_FIELDS[certificate.source.form];
     const given = certificate.source as unknown as Record<CertificateField, pulumi.Input<string> | undefined>;
     return pulumi.all(fields.map(name => given[name])).apply((values): pulumi.Output<OpenedCertificate> => {
-        const resolved = Object.fromEntries([["form", certificate.source.form], ...fields.map((name, index) => [name, values[index]])]) as CertificateSource<string>;
-        const opened = openCertificate(certificate.field, certificate.use, resolved);
+        const opened = openCertificate(certificate.field, certificate.use, sourceOf(certificate.source.form, values));
         if (opened.ok) {
             return pulumi.output(opened as OpenedCertificate);
         }
