@@ -479,7 +479,10 @@ export function certificateSource(field: string, given: CertificateArgument, che
         (name): name is string => name !== false,
     );
     if (sources.length > 1) {
-        check.fail(field, `gives ${sources.join(" and ")}; give exactly one source: a .pfx file's \`path\`, its bytes as \`pfxBase64\`, or \`certificatePem\` with \`privateKeyPem\``);
+        // The block holds secrets: the engine would print it beside a per-field entry (see `ArgumentCheck.error`).
+        check.fail(field, `gives ${sources.join(" and ")}; give exactly one source: a .pfx file's \`path\`, its bytes as \`pfxBase64\`, or \`certificatePem\` with \`privateKeyPem\``, {
+            secret: true,
+        });
         return undefined;
     }
     if (pemGiven) {
@@ -600,7 +603,7 @@ export function tlsCertificateSettings(field: string, certificate: TlsCertificat
     const source = certificateSource(field, certificate, check);
     if (source === undefined) {
         if (certificate.path === undefined && certificate.pfxBase64 === undefined && certificate.certificatePem === undefined && certificate.privateKeyPem === undefined) {
-            check.fail(field, "has no certificate; give a .pfx file's `path`, its bytes as `pfxBase64`, or `certificatePem` with `privateKeyPem`");
+            check.fail(field, "has no certificate; give a .pfx file's `path`, its bytes as `pfxBase64`, or `certificatePem` with `privateKeyPem`", { secret: true });
         }
         // The problem is recorded: the component fails before it registers, so this value is never delivered.
         return { pfxBase64: pulumi.secret(pulumi.output("")) };

@@ -136,6 +136,18 @@ describe("certificates from values: the combination of fields, and values known 
         }
     });
 
+    it("names a block that holds secrets in the message only, never as an entry the engine prints the value beside", () => {
+        const check = checked("docker.https.certificate", { pfxBase64: "AAAA", privateKeyPem: LEAF_KEY, certificatePem: LEAF });
+        assert.throws(
+            () => check.throwIfAny(),
+            (error: pulumi.InputPropertiesError) => {
+                assert.match(error.message, /- docker\.https\.certificate: gives `pfxBase64` and `certificatePem` and `privateKeyPem`/);
+                assert.deepEqual(error.errors, []);
+                return true;
+            },
+        );
+    });
+
     it("checks Output values when they resolve, with the same messages, never showing them", async () => {
         const late = (given: Record<string, pulumi.Input<string>>) => checked("docker.https.certificate", given).resolved();
         await assert.rejects(valueOf(late({ certificatePem: pulumi.output(SIGNING_CERTIFICATE), privateKeyPem: pulumi.secret(LEAF_KEY) })!), (error: Error) => {
