@@ -771,6 +771,14 @@ export interface IdentityServiceArgs {
      * `creatioVersion`. Default: not connected (the values are in `creatioSystemSettings`).
      */
     creatio?: IdentityServiceCreatio;
+    /**
+     * Any value; changing it re-applies what a hand edit may have undone, and nothing else: client re-seeding runs
+     * again (a client row edited or deleted by hand is put back as configured, and the service restarted when one had
+     * to be replaced) and so does the connection to Creatio (its system settings, feature and default resource are
+     * written again and its health check runs). `pulumi up --refresh` cannot do this: the steps are commands, and a
+     * command's refresh reads nothing back. See docs/operations.md. Default: none.
+     */
+    repair?: pulumi.Input<string>;
 }
 
 /**
