@@ -601,6 +601,14 @@ export interface IisDeployment {
      * An HTTPS binding by certificate thumbprint; the service `url` then uses HTTPS. Default: HTTP only.
      */
     https?: IisHttps;
+    /**
+     * Leave what the steps put on the server in place when a step is deleted or replaced: Pulumi forgets the old step
+     * and runs none of its delete commands (Pulumi's `retainOnDelete` on every IIS step). The way off a server that is
+     * gone: set it in a run of its own that changes nothing else (the engine skips a delete only when the state already
+     * says so), then change `connection` to the new server; unset it once the move is done. See docs/operations.md.
+     * Default: false.
+     */
+    retainOnDelete?: boolean;
 }
 
 /**
