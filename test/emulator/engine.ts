@@ -25,6 +25,9 @@
 // - Default providers: `pulumi:providers:<pkg>::default_<version>` registered in state like any resource
 //   (pkg/resource/deploy/providers/registry.go), configured from the stack's `<pkg>:*` configuration.
 // - protect: deleting a protected resource fails.
+// - retainOnDelete: a delete (of a resource gone from the program, or the old half of a replacement) drops the
+//   resource from the state without calling the provider, as the deleted state says, not the program's new value
+//   (step.go:630); every step with a new state, a same included, stores the program's value (step_generator.go:714-746).
 // - customTimeouts reach the provider as the operation's timeout.
 import * as crypto from "crypto";
 import { replaceOnChangesKeys } from "./propertyPaths";
@@ -53,6 +56,7 @@ export interface ResourceState {
     aliases?: string[];
     customTimeouts?: CustomTimeouts;
     deleteBeforeReplace?: boolean;
+    retainOnDelete?: boolean;
     replacementTrigger?: PropertyValue;
     /** Pending deletion: the old half of a create-before-delete replacement whose run failed before deleting it. */
     delete?: boolean;
@@ -101,6 +105,7 @@ export interface Registration {
     propertyDependencies: Record<string, string[]>;
     protect?: boolean;
     deleteBeforeReplace?: boolean;
+    retainOnDelete?: boolean;
     ignoreChanges: string[];
     replaceOnChanges: string[];
     additionalSecretOutputs: string[];
@@ -351,7 +356,7 @@ export class Deployment {
             parent: reg.parent || undefined, dependencies: reg.dependencies, propertyDependencies: reg.propertyDependencies,
             protect: reg.protect, additionalSecretOutputs: reg.additionalSecretOutputs.length ? reg.additionalSecretOutputs : undefined,
             aliases: reg.aliasURNs.length ? reg.aliasURNs : undefined, customTimeouts: reg.customTimeouts,
-            deleteBeforeReplace: reg.deleteBeforeReplace, replacementTrigger: reg.replacementTrigger,
+            deleteBeforeReplace: reg.deleteBeforeReplace, retainOnDelete: reg.retainOnDelete, replacementTrigger: reg.replacementTrigger,
         };
         if (!reg.custom) return this.registerComponent(base, old);
         if (isProviderType(reg.type)) return this.registerProvider(base, old);
@@ -503,7 +508,7 @@ export class Deployment {
             throw new StepError(old.urn, "unable to delete resource: it is protected; set protect: false first (pulumi state unprotect)");
         }
         if (this.deletedOlds.has(old.urn + (old.id ?? ""))) return;
-        if (old.custom && !isProviderType(old.type) && old.provider) {
+        if (old.custom && !isProviderType(old.type) && old.provider && !old.retainOnDelete) {
             const providerUrn = old.provider.slice(0, old.provider.lastIndexOf("::"));
             const provider = this.providerInstances.get(providerUrn) ?? this.providerFromOldState(providerUrn);
             await provider.delete(old.type, old.id!, old.outputs, this.context(old.urn, old.customTimeouts?.delete));
