@@ -94,6 +94,22 @@ describe("conformance: engine (pulumi/pulumi @ v3.248.0)", () => {
         assert.deepEqual(fs.readFileSync(log, "utf8").trim().split("\n"), ["create-a", "delete-a", "create-b"]);
     });
 
+    it("--replace: a targeted resource is replaced with no change, blamed on the id, the provider not asked (step_generator.go:195-202, 2700-2703)", async () => {
+        const first = deployment([]);
+        await first.register(registration({ name: "kept" }));
+        await first.register(registration({ name: "target" }));
+        await first.finish();
+        const target = first.resultingState().find(r => r.urn.endsWith("::target"))!;
+        const replacing = deployment(first.resultingState(), { replaceTargets: [target.urn] });
+        await replacing.register(registration({ name: "kept" }));
+        await replacing.register(registration({ name: "target" }));
+        await replacing.finish();
+        assert.equal(byName(replacing, "kept").op, "same");
+        assert.equal(byName(replacing, "target").op, "replace");
+        assert.deepEqual(byName(replacing, "target").replaceKeys, ["id"]);
+        assert.notEqual(replacing.resultingState().find(r => r.urn === target.urn)!.outputs.result, target.outputs.result, "a new value");
+    });
+
     it("a change of provider replaces only when the new provider's DiffConfig says so (step_generator.go:2613-2690)", async () => {
         const first = deployment([]);
         await first.register(registration({ version: "4.21.1" }));

@@ -25,6 +25,8 @@
 // - Default providers: `pulumi:providers:<pkg>::default_<version>` registered in state like any resource
 //   (pkg/resource/deploy/providers/registry.go), configured from the stack's `<pkg>:*` configuration.
 // - protect: deleting a protected resource fails.
+// - `--replace <urn>`: the resource is replaced, its diff blamed on the id, without asking the provider
+//   (isTargetedReplace and diff, step_generator.go:195-202, 2700-2703).
 // - retainOnDelete: a delete (of a resource gone from the program, or the old half of a replacement) drops the
 //   resource from the state without calling the provider, as the deleted state says, not the program's new value
 //   (step.go:630); every step with a new state, a same included, stores the program's value (step_generator.go:714-746).
@@ -134,6 +136,8 @@ export interface DeploymentOptions {
     readonly pwd: string;
     /** Stack configuration, plain values by `namespace:key` (for default providers). */
     readonly config: Record<string, string>;
+    /** `pulumi up --replace <urn>`: these resources are replaced whatever their diff. */
+    readonly replaceTargets?: readonly string[];
 }
 
 /** Parses a Go duration as customTimeouts take it ("5m", "30s", "1h30m"). */
@@ -383,7 +387,11 @@ export class Deployment {
         let replaceKeys: Set<string>;
         let providerDeleteBeforeReplace = false;
         let oldValues: PropertyMap | undefined;
-        if (triggered) {
+        if (this.options.replaceTargets?.includes(urn)) {
+            // A targeted replace blames the id and asks no provider (step_generator.go:195-202, 2700-2703).
+            changed = ["id"];
+            replaceKeys = new Set(["id"]);
+        } else if (triggered) {
             // The provider's Diff is not asked (step_generator.go:1691-1696).
             changed = ["replacementTrigger"];
             replaceKeys = new Set(["replacementTrigger"]);
