@@ -230,13 +230,20 @@ describe("IdentityService connecting Creatio (real Docker and PostgreSQL, Creati
         assert.equal(await urlSetting(), "http://edited-by-hand.invalid", "a run without changes repairs nothing");
 
         const ran = (result: { operations: ReadonlyArray<{ kind: string; name: string }> }) => result.operations.map(o => `${o.kind} ${o.name}`).sort();
+        // The two steps run; the retire step follows the re-seed step's new result (after the rotation above, the ids
+        // it last saw replaced are gone from it), and nothing else runs.
+        const onlyRepairSteps = (result: { operations: ReadonlyArray<{ kind: string; name: string }> }) => {
+          const operations = ran(result);
+          for (const step of ["client-reseed", "creatio-connection"]) assert.ok(operations.includes(`update ${name}-${step}`), operations.join(", "));
+          assert.deepEqual(operations.filter(op => !["client-reseed", "client-retire", "creatio-connection"].some(step => op === `update ${name}-${step}`)), []);
+        };
         const repaired = await timed(`${testCase.runtime}: repair`, () => executor.run(program(() => ({ ...args("2"), repair: "hand-edit-1" }))));
-        assert.deepEqual(ran(repaired), [`update ${name}-client-reseed`, `update ${name}-creatio-connection`]);
+        onlyRepairSteps(repaired);
         assert.equal(await urlSetting(), givenToCreatio);
         assert.deepEqual(repaired.outputs.creatioHealthCheck, passed);
         // Removing the value is a change of the same two steps, which apply the same again.
         const back = await executor.run(program(() => args("2")));
-        assert.deepEqual(ran(back), [`update ${name}-client-reseed`, `update ${name}-creatio-connection`]);
+        onlyRepairSteps(back);
         assert.deepEqual(back.outputs.creatioHealthCheck, passed);
       });
 
