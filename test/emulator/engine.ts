@@ -29,7 +29,8 @@
 //   (isTargetedReplace and diff, step_generator.go:195-202, 2700-2703).
 // - retainOnDelete: a delete (of a resource gone from the program, or the old half of a replacement) drops the
 //   resource from the state without calling the provider, as the deleted state says, not the program's new value
-//   (step.go:630); every step with a new state, a same included, stores the program's value (step_generator.go:714-746).
+//   (step.go:630); every step with a new state, a same included, stores the program's value (step_generator.go:714-746; the
+//   snapshot is written for that alone, pkg/backend/snapshot.go:263-265).
 // - customTimeouts reach the provider as the operation's timeout.
 import * as crypto from "crypto";
 import { replaceOnChangesKeys } from "./propertyPaths";
