@@ -1,0 +1,166 @@
+# Carries out the re-seed statements of src/scripts/reseed.js (its MsSqlServer dialect, built on the machine that runs
+# Pulumi) on the IIS server through the .NET Framework's own System.Data.SqlClient, in one transaction, so that the
+# database is reached from the server and Windows authentication signs in as the account of this session (the SSH
+# user). It decides nothing itself: reseed-server.js sends one request a line and reads one answer a line.
+#
+# Started by the line reseed-server.js sends through cmd.exe, which reads this script (Base64 of its UTF-8 text) as the
+# first line of standard input and runs it with the UTF-8 reader and writer of standard input and output. Then, every
+# line one JSON object, each text Base64 of its UTF-8 bytes (so no JSON reader changes it: PowerShell 7's
+# ConvertFrom-Json turns date-like strings into dates):
+#   in:  {"connectionString": "<b64>"}                        answer {"connected": true}
+#        {"query": "<b64>", "parameters": [{"name", "type", "size", "value" | "text": "<b64>"}]}
+#                                                             answer {"recordset": [{column: value}], "rowsAffected": [n]}
+#        {"end": "commit" | "rollback"}                        answer {"ended": "commit" | "rollback"}, then exit 0
+#   any failure: {"error": {"message", "number", "class", "state", "whileConnecting"}}, the transaction rolled back
+#   and exit 1. The end of standard input before "end" rolls back (closing the connection does) and exits 1.
+# Column values: text as JSON strings (every character beyond ASCII as \uXXXX), numbers, true/false, null for NULL,
+# dates as ISO 8601. Messages never hold the connection string; SqlClient's own messages do not hold the password.
+param([System.IO.TextReader] $reader, [System.IO.TextWriter] $writer)
+
+$ErrorActionPreference = 'Stop'
+$utf8 = New-Object System.Text.UTF8Encoding $false
+
+function Read-Text([string] $base64) {
+    if ($null -eq $base64) { return $null }
+    return $utf8.GetString([Convert]::FromBase64String($base64))
+}
+
+# JSON with every character beyond ASCII written as \uXXXX (valid JSON: they occur only inside strings).
+function Write-Answer($answer) {
+    $json = ConvertTo-Json -Compress -Depth 6 -InputObject $answer
+    $writer.WriteLine([regex]::Replace($json, '[^\x00-\x7f]', { param($match) '\u{0:x4}' -f [int][char]$match.Value }))
+    $writer.Flush()
+}
+
+function Read-Request {
+    $line = $reader.ReadLine()
+    if ($null -eq $line) { return $null }
+    return ConvertFrom-Json -InputObject $line
+}
+
+function Write-Failure($exception, [bool] $whileConnecting) {
+    $failure = [ordered]@{ message = $exception.Message; whileConnecting = $whileConnecting }
+    if ($exception -is [System.Data.SqlClient.SqlException]) {
+        $failure.number = $exception.Number
+        $failure.class = [int]$exception.Class
+        $failure.state = [int]$exception.State
+    }
+    Write-Answer ([ordered]@{ error = $failure })
+}
+
+# The types reseed.js's statements bind (mssql's sql.Int, sql.NVarChar(n), and what it infers from a value).
+$parameterTypes = @{
+    Int      = [System.Data.SqlDbType]::Int
+    BigInt   = [System.Data.SqlDbType]::BigInt
+    NVarChar = [System.Data.SqlDbType]::NVarChar
+    Bit      = [System.Data.SqlDbType]::Bit
+    Float    = [System.Data.SqlDbType]::Float
+    DateTime = [System.Data.SqlDbType]::DateTime
+}
+
+function Add-Parameter([System.Data.SqlClient.SqlCommand] $command, $parameter) {
+    $type = $parameterTypes[[string]$parameter.type]
+    if ($null -eq $type) { throw "parameter @$($parameter.name) has the type '$($parameter.type)', which this script does not bind" }
+    $bound = $command.Parameters.Add('@' + $parameter.name, $type)
+    if ($null -ne $parameter.size) { $bound.Size = [int]$parameter.size }
+    $properties = @($parameter.PSObject.Properties | ForEach-Object Name)
+    if ($properties -contains 'text') {
+        $text = Read-Text $parameter.text
+        if ($type -eq [System.Data.SqlDbType]::DateTime) {
+            $bound.Value = [DateTime]::Parse($text, [Globalization.CultureInfo]::InvariantCulture, [Globalization.DateTimeStyles]::RoundtripKind).ToUniversalTime()
+        } else {
+            $bound.Value = $text
+        }
+    } elseif ($null -eq $parameter.value) {
+        $bound.Value = [DBNull]::Value
+    } else {
+        $bound.Value = $parameter.value
+    }
+}
+
+function ConvertTo-JsonValue($value) {
+    if ($value -is [DBNull]) { return $null }
+    if ($value -is [DateTime]) { return $value.ToString('o', [Globalization.CultureInfo]::InvariantCulture) }
+    if ($value -is [DateTimeOffset]) { return $value.ToString('o', [Globalization.CultureInfo]::InvariantCulture) }
+    if ($value -is [Guid]) { return $value.ToString() }
+    if ($value -is [byte[]]) { return [Convert]::ToBase64String($value) }
+    if ($value -is [decimal]) { return [double]$value }
+    return $value
+}
+
+function Invoke-Query($connection, $transaction, $request) {
+    $command = $connection.CreateCommand()
+    try {
+        $command.Transaction = $transaction
+        $command.CommandText = Read-Text $request.query
+        foreach ($parameter in @($request.parameters)) {
+            if ($null -ne $parameter) { Add-Parameter $command $parameter }
+        }
+        $rows = New-Object System.Collections.ArrayList
+        $data = $command.ExecuteReader()
+        try {
+            while ($data.Read()) {
+                $row = [ordered]@{}
+                for ($i = 0; $i -lt $data.FieldCount; $i++) {
+                    $row[$data.GetName($i)] = ConvertTo-JsonValue $data.GetValue($i)
+                }
+                $null = $rows.Add($row)
+            }
+        } finally {
+            $data.Close()
+        }
+        # RecordsAffected is -1 for a SELECT; mssql counts the rows it returned there.
+        $affected = if ($data.RecordsAffected -ge 0) { $data.RecordsAffected } else { $rows.Count }
+        return [ordered]@{ recordset = @($rows.ToArray()); rowsAffected = @($affected) }
+    } finally {
+        $command.Dispose()
+    }
+}
+
+if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {
+    Write-Answer ([ordered]@{ error = [ordered]@{ message = "Windows PowerShell runs in $($ExecutionContext.SessionState.LanguageMode) mode on this server (a system lockdown policy); re-seeding on the server needs FullLanguage for the SSH user"; whileConnecting = $true } })
+    exit 1
+}
+
+$connection = $null
+$transaction = $null
+$ended = $false
+try {
+    $opening = Read-Request
+    if ($null -eq $opening -or $null -eq $opening.connectionString) {
+        Write-Answer ([ordered]@{ error = [ordered]@{ message = 'the first request must hold "connectionString"'; whileConnecting = $true } })
+        exit 1
+    }
+    try {
+        $connection = New-Object System.Data.SqlClient.SqlConnection (Read-Text $opening.connectionString)
+        $connection.Open()
+        $transaction = $connection.BeginTransaction()
+    } catch {
+        Write-Failure $_.Exception.GetBaseException() $true
+        exit 1
+    }
+    Write-Answer ([ordered]@{ connected = $true })
+    while (-not $ended) {
+        $request = Read-Request
+        if ($null -eq $request) { break }
+        $fields = @($request.PSObject.Properties | ForEach-Object Name)
+        if ($fields -contains 'end') {
+            if ($request.end -eq 'commit') { $transaction.Commit() } else { $transaction.Rollback() }
+            $ended = $true
+            Write-Answer ([ordered]@{ ended = [string]$request.end })
+        } else {
+            try {
+                Write-Answer (Invoke-Query $connection $transaction $request)
+            } catch {
+                Write-Failure $_.Exception.GetBaseException() $false
+                exit 1
+            }
+        }
+    }
+} finally {
+    # Disposing an open transaction rolls it back (SqlTransaction.Dispose); closing the connection does too.
+    if ($null -ne $transaction -and -not $ended) { try { $transaction.Dispose() } catch { } }
+    if ($null -ne $connection) { $connection.Dispose() }
+}
+if ($ended) { exit 0 }
+exit 1
