@@ -40,7 +40,7 @@ function Read-Request {
 
 function Write-Failure($exception, [bool] $whileConnecting) {
     $failure = [ordered]@{ message = $exception.Message; whileConnecting = $whileConnecting }
-    if ($exception -is [System.Data.SqlClient.SqlException]) {
+    if ($exception.GetType().FullName -eq 'System.Data.SqlClient.SqlException') {
         $failure.number = $exception.Number
         $failure.class = [int]$exception.Class
         $failure.state = [int]$exception.State
@@ -58,7 +58,7 @@ $parameterTypes = @{
     DateTime = [System.Data.SqlDbType]::DateTime
 }
 
-function Add-Parameter([System.Data.SqlClient.SqlCommand] $command, $parameter) {
+function Add-Parameter($command, $parameter) {
     $type = $parameterTypes[[string]$parameter.type]
     if ($null -eq $type) { throw "parameter @$($parameter.name) has the type '$($parameter.type)', which this script does not bind" }
     $bound = $command.Parameters.Add('@' + $parameter.name, $type)
@@ -132,7 +132,10 @@ try {
         exit 1
     }
     try {
-        $connection = New-Object System.Data.SqlClient.SqlConnection (Read-Text $opening.connectionString)
+        # The .NET Framework's SqlClient, as machine.config registers it (the factory of System.Data.dll).
+        $factory = [System.Data.Common.DbProviderFactories]::GetFactory('System.Data.SqlClient')
+        $connection = $factory.CreateConnection()
+        $connection.ConnectionString = Read-Text $opening.connectionString
         $connection.Open()
         $transaction = $connection.BeginTransaction()
     } catch {
