@@ -50,10 +50,12 @@ export const connectionStringCheck: Check<string> = value => {
 };
 
 /**
- * A connection string re-seeding can use: its drivers sign in with a database login, never with Integrated Security. `suppliedSeparately` says whether the string is
- * `database.reseedConnectionString` (else it is the service's `database.connectionString`).
+ * A connection string re-seeding can use: its Node.js drivers sign in with a database login, never with Integrated Security;
+ * the `server` runner's .NET Framework SqlClient on the IIS server takes either. `suppliedSeparately` says whether the
+ * string is `database.reseedConnectionString` (else it is the service's `database.connectionString`);
+ * `serverRunnerOffered` whether the message may point to the `server` runner (IIS target).
  */
-export function reseedConnectionStringCheck(suppliedSeparately: boolean, runner: ReseedRunner = ReseedRunner.Local): Check<string> {
+export function reseedConnectionStringCheck(suppliedSeparately: boolean, runner: ReseedRunner = ReseedRunner.Local, serverRunnerOffered = false): Check<string> {
     return value => {
         const settings = connectionStringSettings(value);
         // The `server` runner signs in through the .NET Framework's SqlClient on the IIS server, as the SSH user.
@@ -65,8 +67,9 @@ export function reseedConnectionStringCheck(suppliedSeparately: boolean, runner:
             : "give `database.reseedConnectionString` with a database login (User ID and Password) for re-seeding";
         return (
             "uses Integrated Security (Windows authentication), which client re-seeding cannot use: its Node.js drivers (on the " +
-            `machine that runs Pulumi or in the re-seed container) sign in with a login and password; ${fix}, or re-seed on the IIS server ` +
-            '(`client.reseedRunner: "server"`, IIS target and SQL Server), or set `client.reseed: false` ' +
+            `machine that runs Pulumi or in the re-seed container) sign in with a login and password; ${fix}, ` +
+            (serverRunnerOffered ? 'or re-seed on the IIS server, where Windows authentication works (`client.reseedRunner: "server"`), ' : "") +
+            "or set `client.reseed: false` " +
             "(then delete the client rows by hand after a client change)"
         );
     };

@@ -112,7 +112,7 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
         firstProblem(
             checks.secretNonEmpty,
             connectionStringCheck,
-            ...(reseed && !reseedSeparately ? [reseedConnectionStringCheck(false, reseedRunner)] : []),
+            ...(reseed && !reseedSeparately ? [reseedConnectionStringCheck(false, reseedRunner, args.target === DeploymentTarget.Iis)] : []),
         ),
         { secret: true },
     );
@@ -171,7 +171,7 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
             check.optional(
                 "database.reseedConnectionString",
                 args.database?.reseedConnectionString,
-                firstProblem(checks.secretNonEmpty, connectionStringCheck, ...(reseed ? [reseedConnectionStringCheck(true, reseedRunner)] : [])),
+                firstProblem(checks.secretNonEmpty, connectionStringCheck, ...(reseed ? [reseedConnectionStringCheck(true, reseedRunner, args.target === DeploymentTarget.Iis)] : [])),
                 { secret: true },
             ) ??
             connectionString,
