@@ -13,30 +13,13 @@ import * as os from "os";
 import * as path from "path";
 import { Parser } from "node-sql-parser";
 import { executorCommandLine } from "../src/reseedRunners/server";
-import { IisServer, prepareToolchain } from "./support/iisServer";
+import { IisServer } from "./support/iisServer";
 import { SshServer } from "./support/sshServer";
-import { StandInSqlDatabase, StandInSqlDatabaseOptions } from "./support/standInSqlDatabase";
+import { compileStandInSqlClient, StandInSqlDatabase, StandInSqlDatabaseOptions } from "./support/standInSqlDatabase";
 import { DESIRED, hash, recordingSql, reseed, Row, SCENARIOS, StepInput, stepOf } from "./support/transactSql";
 
 const SCRIPT = path.join(__dirname, "..", "src", "scripts", "reseed-server.js");
 const parser = new Parser();
-
-/** Compiles the stand-in SqlClient with the stand-in machine's pwsh, once. */
-function standInSqlClient(): string {
-    const chain = prepareToolchain();
-    const assembly = path.join(chain.bin, "StandIn.SqlClient.dll");
-    if (!fs.existsSync(assembly)) {
-        const source = path.join(__dirname, "fixtures", "sqlclient", "StandIn.SqlClient.cs");
-        const script =
-            `$ErrorActionPreference='Stop'; Add-Type -Path '${source}' -OutputAssembly '${assembly}' -ReferencedAssemblies ` +
-            "System.Data.Common,System.Net.Http,System.Text.Json,System.Collections,System.ComponentModel.Primitives,System.Runtime," +
-            "System.Private.CoreLib,netstandard,System.Net.Primitives,System.Memory,System.ComponentModel,System.ComponentModel.TypeConverter," +
-            "System.Xml.ReaderWriter,System.Private.Xml,System.Data";
-        const result = require("child_process").spawnSync(chain.pwsh[0], [...chain.pwsh.slice(1), "-NoProfile", "-NonInteractive", "-Command", script], { encoding: "utf8" });
-        assert.equal(result.status, 0, result.stderr);
-    }
-    return assembly;
-}
 
 interface StepResult {
     readonly code: number | null;
@@ -68,7 +51,7 @@ describe("the server re-seed runner over SSH, through the stand-in SqlClient (Po
     const pointer = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "reseed-server-")), "database-url");
 
     before(async () => {
-        const assembly = standInSqlClient();
+        const assembly = compileStandInSqlClient();
         server = new IisServer();
         const environment = Object.fromEntries(Object.entries(server.environment()).filter((entry): entry is [string, string] => entry[1] !== undefined));
         ssh = await SshServer.start({ ...environment, IIS_STANDIN_SQLCLIENT: assembly, IIS_STANDIN_SQL_DATABASE_FILE: pointer });

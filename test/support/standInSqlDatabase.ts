@@ -6,9 +6,32 @@
  * statement uses but does not declare, and error 8178 for a parameter whose value was not supplied (Microsoft's
  * "Database engine events and errors" list). Nothing here is SQL Server.
  */
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
 import * as http from "http";
 import { AddressInfo } from "net";
+import * as path from "path";
+import { prepareToolchain } from "./iisServer";
 import { recordingSql, Row } from "./transactSql";
+
+const SQLCLIENT_SOURCE = path.join(__dirname, "..", "fixtures", "sqlclient", "StandIn.SqlClient.cs");
+
+/** Compiles the stand-in SqlClient with the stand-in machine's pwsh, once a test run; returns its assembly. */
+export function compileStandInSqlClient(): string {
+    const chain = prepareToolchain();
+    const assembly = path.join(chain.bin, "StandIn.SqlClient.dll");
+    if (!fs.existsSync(assembly)) {
+        const script =
+            `$ErrorActionPreference='Stop'; Add-Type -Path '${SQLCLIENT_SOURCE}' -OutputAssembly '${assembly}' -ReferencedAssemblies ` +
+            "System.Data.Common,System.Net.Http,System.Text.Json,System.Collections,System.ComponentModel.Primitives,System.Runtime," +
+            "System.Private.CoreLib,netstandard,System.Net.Primitives,System.Memory,System.ComponentModel,System.ComponentModel.TypeConverter," +
+            "System.Xml.ReaderWriter,System.Private.Xml,System.Data";
+        const result = spawnSync(chain.pwsh[0], [...chain.pwsh.slice(1), "-NoProfile", "-NonInteractive", "-Command", script], { encoding: "utf8" });
+        assert.equal(result.status, 0, result.stderr);
+    }
+    return assembly;
+}
 
 export interface SqlError {
     readonly number: number;
@@ -23,6 +46,8 @@ export interface StandInSqlDatabaseOptions {
     readonly denied?: string[];
     /** The error the connection is refused with (a login failure, say). */
     readonly connectError?: SqlError;
+    /** Rows for a statement the recording stand-in does not answer (undefined: let it answer). */
+    readonly rows?: (statement: string) => object[] | undefined;
     /** A statement that fails, and how. */
     readonly failing?: { readonly statement: RegExp; readonly error: SqlError };
 }
@@ -79,6 +104,8 @@ export class StandInSqlDatabase {
                 return { error: { number: 8178, class: 16, message: `The parameterized query expects the parameter '${missing.name}', which was not supplied.` } };
             }
             if (options.failing && options.failing.statement.test(text)) return { error: options.failing.error };
+            const given = options.rows?.(text);
+            if (given) return { recordset: given, rowsAffected: -1 };
             const statement = new sql.Request();
             for (const parameter of parameters) statement.input(parameter.name.replace(/^@/, ""), parameter.value);
             const result = await statement.query(text);
