@@ -7,7 +7,7 @@
 // parameters, in one transaction that commits on success and rolls back on any failure, that its output is reseed.js's,
 // and that its failures keep reseed.js's messages and exit codes.
 import { strict as assert } from "assert";
-import { spawn } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -76,7 +76,7 @@ describe("the server re-seed runner over SSH, through the stand-in SqlClient (Po
         client: input.client,
         server: connection(),
     });
-    const previousStdout = (input: StepInput) => (input.previous ? { PULUMI_COMMAND_STDOUT: JSON.stringify(input.previous) } : {});
+    const previousStdout = (input: StepInput): Record<string, string> => (input.previous ? { PULUMI_COMMAND_STDOUT: JSON.stringify(input.previous) } : {});
 
     for (const [title, clients, input] of SCENARIOS) {
         it(`${title}: the local runner's statements, carried out on the server in one committed transaction`, async () => {
@@ -157,7 +157,7 @@ describe("the server re-seed runner over SSH, through the stand-in SqlClient (Po
     it("an SSH session the server refuses changes nothing and names the fix", async () => {
         const db = await withDatabase({ clients: [] });
         const other = fs.mkdtempSync(path.join(os.tmpdir(), "reseed-server-key-"));
-        require("child_process").execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(other, "key")]);
+        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(other, "key")]);
         const stdin = { ...stdinOf({ action: "prepare", client: DESIRED }), server: { ...connection(), privateKey: fs.readFileSync(path.join(other, "key"), "utf8") } };
         const result = await runStep(stdin);
         fs.rmSync(other, { recursive: true, force: true });

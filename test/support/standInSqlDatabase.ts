@@ -61,26 +61,26 @@ interface Parameter {
 }
 
 export class StandInSqlDatabase {
-    /** Every request, in order. */
-    readonly requests: Array<Record<string, unknown>> = [];
-    /** The statements, in order. */
-    readonly statements: string[] = [];
-
     private constructor(
         private readonly server: http.Server,
         readonly url: string,
+        /** Every request, in order. */
+        readonly requests: Array<Record<string, unknown>>,
+        /** The statements, in order. */
+        readonly statements: string[],
     ) {}
 
     static async start(options: StandInSqlDatabaseOptions): Promise<StandInSqlDatabase> {
         const recorded: string[] = [];
         const sql = recordingSql(options.clients, recorded, options.denied ?? []);
-        let database: StandInSqlDatabase | undefined;
+        const requests: Array<Record<string, unknown>> = [];
+        const statements: string[] = [];
         const server = http.createServer((request, response) => {
             const chunks: Buffer[] = [];
             request.on("data", chunk => chunks.push(chunk));
             request.on("end", () => {
                 const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>;
-                database!.requests.push(body);
+                requests.push(body);
                 void answer(body).then(
                     result => response.end(JSON.stringify(result)),
                     (err: Error) => response.end(JSON.stringify({ error: { number: 50000, class: 16, message: err.message } })),
@@ -91,7 +91,7 @@ export class StandInSqlDatabase {
             if ("connect" in body) return options.connectError ? { error: options.connectError } : {};
             if (!("query" in body)) return {};
             const text = String(body.query);
-            database!.statements.push(text);
+            statements.push(text);
             const parameters = body.parameters as Parameter[];
             const declared = new Set(parameters.map(parameter => parameter.name.replace(/^@/, "").toLowerCase()));
             for (const used of text.replace(/N?'(?:[^']|'')*'/g, "''").matchAll(/(?<!@)@(\w+)/g)) {
@@ -118,8 +118,7 @@ export class StandInSqlDatabase {
             return { recordset, rowsAffected: isSelect ? -1 : (result.rowsAffected[0] ?? 0) };
         };
         await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
-        database = new StandInSqlDatabase(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-        return database;
+        return new StandInSqlDatabase(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, requests, statements);
     }
 
     /** How each transaction ended ("commit" or "rollback"), in order. */

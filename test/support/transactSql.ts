@@ -61,7 +61,7 @@ export const OTHER_REFERENCING_TABLES = ["ClientClaims", "ClientCorsOrigins", "C
 export function recordingSql(clients: Row[], statements: string[], denied: string[] = [], otherReferencingTables = ["ClientClaims"]) {
   const stored = (clientId: string) => clients.filter(row => row.ClientId.toLowerCase() === clientId.toLowerCase());
   class Request {
-    private readonly inputs = new Map<string, unknown>();
+    readonly inputs = new Map<string, unknown>();
     input(name: string, typeOrValue: unknown, value?: unknown) {
       this.inputs.set(name, value === undefined ? typeOrValue : value);
       return this;
@@ -127,7 +127,7 @@ export function recordingSql(clients: Row[], statements: string[], denied: strin
 /** What one step is given: its action, the configured client, and its previous result. */
 export interface StepInput {
   readonly action: "prepare" | "retire";
-  readonly client: typeof DESIRED;
+  readonly client: Omit<typeof DESIRED, "Properties"> & { readonly Properties: Record<string, string> };
   readonly previous?: { clientId: string; restartToken: string; pendingClientIds: string[] };
 }
 
