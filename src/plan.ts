@@ -326,6 +326,13 @@ function planReseedRunner(args: IdentityServiceArgs, check: ArgumentCheck): Rese
                 `use "local" (the machine that runs Pulumi, which must reach the database)${others.length > 0 ? ` or ${others.join(", ")}` : ""}`,
         );
     }
+    if (runner === ReseedRunner.Server && client?.reseed !== false && args.iis?.connection?.proxy !== undefined) {
+        check.fail(
+            "client.reseedRunner",
+            '"server" opens its own SSH session to the IIS server and cannot go through `iis.connection.proxy`; ' +
+                'use "local" (the machine that runs Pulumi, which must reach the database), or connect to the IIS server directly',
+        );
+    }
     if (runner === ReseedRunner.Server && client?.reseed !== false && args.database?.provider === DatabaseProvider.Postgres) {
         check.fail(
             "client.reseedRunner",

@@ -154,6 +154,21 @@ describe("the server re-seed runner over SSH, through the stand-in SqlClient (Po
         assert.equal(db.requests[0].connect, "Server=db.example.com;Database=creatio;Integrated Security=SSPI");
     });
 
+    it("checks the server's key when the connection gives hostKey, as the command provider does: the right one passes, another is refused", async () => {
+        const db = await withDatabase({ clients: [{ Id: 1, ClientId: "OtherClient00003" }] });
+        const good = await runStep({ ...stdinOf({ action: "prepare", client: DESIRED }), server: { ...connection(), hostKey: ssh.hostKey() } });
+        assert.equal(good.code, 0, good.stderr);
+        const other = fs.mkdtempSync(path.join(os.tmpdir(), "reseed-server-host-"));
+        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(other, "key")]);
+        const wrongKey = fs.readFileSync(path.join(other, "key.pub"), "utf8");
+        fs.rmSync(other, { recursive: true, force: true });
+        const requests = db.requests.length;
+        const bad = await runStep({ ...stdinOf({ action: "prepare", client: DESIRED }), server: { ...connection(), hostKey: wrongKey } });
+        assert.equal(bad.code, 1);
+        assert.match(bad.stderr, /^reseed: cannot open an SSH session on the IIS server .*\(Host denied \(verification failed\)\)\. Nothing was changed\./);
+        assert.equal(db.requests.length, requests);
+    });
+
     it("an SSH session the server refuses changes nothing and names the fix", async () => {
         const db = await withDatabase({ clients: [] });
         const other = fs.mkdtempSync(path.join(os.tmpdir(), "reseed-server-key-"));

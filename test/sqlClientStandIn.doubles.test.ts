@@ -41,8 +41,8 @@ describe("the stand-in System.Data.SqlClient keeps the rules of Microsoft's docu
             "$f = [System.Data.Common.DbProviderFactories]::GetFactory('System.Data.SqlClient')",
             ...Object.entries(RULES).map(
                 ([name, body]) =>
-                    `try { $value = & { ${body} }; [Console]::Out.WriteLine((ConvertTo-Json -Compress @{ rule = '${name}'; value = [string]$value })) } ` +
-                    `catch { $e = $_.Exception.GetBaseException(); [Console]::Out.WriteLine((ConvertTo-Json -Compress @{ rule = '${name}'; value = $e.GetType().Name + ': ' + $e.Message })) }`,
+                    `try { $value = & { ${body} }; [Console]::Out.WriteLine((ConvertTo-Json -Compress ([ordered]@{ rule = '${name}'; value = [string]$value }))) } ` +
+                    `catch { $e = $_.Exception.GetBaseException(); [Console]::Out.WriteLine((ConvertTo-Json -Compress ([ordered]@{ rule = '${name}'; value = $e.GetType().Name + ': ' + $e.Message }))) }`,
             ),
         ].join("\n");
         const chain = prepareToolchain();

@@ -13,7 +13,7 @@
  *     RESEED_EXECUTOR_COMMAND  the line that starts the executor through cmd.exe (`powershell.exe ... -Command "..."`)
  *     PULUMI_COMMAND_STDOUT    this step's previous stdout (set by the command provider on update only)
  *   Standard input: reseed.js's JSON input plus "server": the IIS target's SSH connection {"host", "port", "user",
- *     "password", "privateKey", "privateKeyPassword", "agentSocketPath", "perDialTimeout"}, or no "server" when the IIS
+ *     "password", "privateKey", "privateKeyPassword", "agentSocketPath", "hostKey", "perDialTimeout"}, or no "server" when the IIS
  *     target runs on the machine that runs Pulumi (the executor then starts there, through the system shell).
  *   Standard output, stderr and exit codes: reseed.js's.
  * The executor receives its own text, the connection string and every statement on its standard input, never on a
@@ -200,12 +200,20 @@ function parseServer(server) {
   if (server === null || typeof server !== "object" || typeof server.host !== "string" || server.host === "") {
     throw new reseed.ConfigError('standard input\'s "server" must be the IIS target\'s connection, with "host"');
   }
-  for (const key of ["user", "password", "privateKey", "privateKeyPassword", "agentSocketPath"]) {
+  for (const key of ["user", "password", "privateKey", "privateKeyPassword", "agentSocketPath", "hostKey"]) {
     if (server[key] !== undefined && server[key] !== null && typeof server[key] !== "string") {
       throw new reseed.ConfigError(`standard input's "server.${key}" must be a string`);
     }
   }
   return server;
+}
+
+/** The key blob of a public key in its `authorized_keys` form ("ssh-ed25519 AAAA... comment"). */
+function hostKeyBlob(hostKey) {
+  const fields = hostKey.trim().split(/\s+/);
+  const blob = Buffer.from(fields.length > 1 ? fields[1] : fields[0], "base64");
+  if (blob.length === 0) throw new reseed.ConfigError('standard input\'s "server.hostKey" is not a public key in its authorized_keys form ("ssh-ed25519 AAAA...")');
+  return blob;
 }
 
 /** Opens an SSH session to the IIS server (ssh2) and starts the executor there through cmd.exe. */
@@ -238,7 +246,9 @@ function openOverSsh(server, command) {
         });
       });
     });
-    // Like the command provider's own sessions, the server's host key is not checked: the connection is the IIS steps'.
+    // As the command provider does for the IIS steps: the server's key is checked against `hostKey` when the connection
+    // gives one (its `authorized_keys` form, "<type> <base64>"), else not checked (@pulumi/command ConnectionArgs.hostKey).
+    const expectedKey = server.hostKey ? hostKeyBlob(server.hostKey) : undefined;
     client.connect({
       host: server.host,
       port: server.port || DEFAULT_SSH_PORT,
@@ -246,8 +256,11 @@ function openOverSsh(server, command) {
       ...(server.password ? { password: server.password } : {}),
       ...(server.privateKey ? { privateKey: server.privateKey } : {}),
       ...(server.privateKeyPassword ? { passphrase: server.privateKeyPassword } : {}),
-      ...(server.agentSocketPath ? { agent: server.agentSocketPath } : !server.password && !server.privateKey && process.env.SSH_AUTH_SOCK ? { agent: process.env.SSH_AUTH_SOCK } : {}),
-      readyTimeout: (server.perDialTimeout || DEFAULT_PER_DIAL_TIMEOUT_SECONDS) * 1000,
+      // The agent at agentSocketPath, else SSH_AUTH_SOCK's (the command provider's default).
+      ...(server.agentSocketPath || process.env.SSH_AUTH_SOCK ? { agent: server.agentSocketPath || process.env.SSH_AUTH_SOCK } : {}),
+      ...(expectedKey ? { hostVerifier: (key) => Buffer.isBuffer(key) && key.equals(expectedKey) } : {}),
+      // perDialTimeout 0 means no limit.
+      readyTimeout: server.perDialTimeout === 0 ? 2 ** 31 - 1 : (server.perDialTimeout || DEFAULT_PER_DIAL_TIMEOUT_SECONDS) * 1000,
     });
   });
 }
