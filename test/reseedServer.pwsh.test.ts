@@ -169,6 +169,31 @@ describe("the server re-seed runner over SSH, through the stand-in SqlClient (Po
         assert.equal(db.requests.length, requests);
     });
 
+    it("no form of the connection string reaches a command that module logging records (event 4103)", async () => {
+        // A server of its own, whose Group Policy logs Microsoft.PowerShell.Utility (ConvertFrom-Json, New-Object, ...).
+        const logged = new IisServer({ moduleLogging: ["Microsoft.PowerShell.Utility"] });
+        const environment = Object.fromEntries(Object.entries(logged.environment()).filter((entry): entry is [string, string] => entry[1] !== undefined));
+        const loggedSsh = await SshServer.start({ ...environment, IIS_STANDIN_SQLCLIENT: compileStandInSqlClient(), IIS_STANDIN_SQL_DATABASE_FILE: pointer });
+        try {
+            await withDatabase({ clients: [{ Id: 1, ClientId: DESIRED.ClientId }] });
+            const connectionString = "Server=db.example.com;Database=creatio;User ID=reseed;Password=Logged-Pa55word-77";
+            const stdin = { ...stdinOf({ action: "prepare", client: DESIRED }, connectionString), server: { ...connection(), port: loggedSsh.port, privateKey: loggedSsh.clientKey() } };
+            const result = await runStep(stdin);
+            assert.equal(result.code, 0, result.stderr);
+            const events = fs
+                .readFileSync(path.join(logged.root, "events", "4103.jsonl"), "utf8")
+                .trim()
+                .split("\n")
+                .map(line => JSON.parse(line) as { command: string; payload: string });
+            assert.ok(events.some(event => event.command === "New-Object"), "module logging recorded New-Object: the check is not vacuous");
+            for (const form of [connectionString, "Logged-Pa55word-77", Buffer.from(connectionString).toString("base64").slice(0, 40)]) {
+                for (const event of events) assert.ok(!event.payload.includes(form), `event 4103 of ${event.command} holds the connection string`);
+            }
+        } finally {
+            loggedSsh.stop();
+        }
+    });
+
     it("an SSH session the server refuses changes nothing and names the fix", async () => {
         const db = await withDatabase({ clients: [] });
         const other = fs.mkdtempSync(path.join(os.tmpdir(), "reseed-server-key-"));

@@ -13,15 +13,17 @@ import { commandLine } from "../powershell";
 import { ReseedRunner } from "../reseed";
 
 /**
- * What the executor's command line runs: read the executor's own text (Base64 of UTF-8, the first line of standard
- * input) and run it with UTF-8 readers of standard input and output. The script and everything secret travel on
- * standard input; this line is the same for every deployment and safe through cmd.exe.
+ * What the executor's command line runs: read the step library and the executor (each Base64 of its UTF-8 text, the
+ * first two lines of standard input), dot-source the library, and run the executor with UTF-8 readers of standard
+ * input and output. The scripts and everything secret travel on standard input; this line is the same for every
+ * deployment and safe through cmd.exe.
  */
 export const EXECUTOR_BOOTSTRAP = [
     "$ErrorActionPreference='Stop'",
     "$utf8=New-Object Text.UTF8Encoding $false",
     "$reader=New-Object IO.StreamReader ([Console]::OpenStandardInput()),$utf8",
     "$writer=New-Object IO.StreamWriter ([Console]::OpenStandardOutput()),$utf8",
+    ". ([ScriptBlock]::Create($utf8.GetString([Convert]::FromBase64String($reader.ReadLine()))))",
     "& ([ScriptBlock]::Create($utf8.GetString([Convert]::FromBase64String($reader.ReadLine())))) $reader $writer",
 ].join(";");
 

@@ -16,8 +16,8 @@
  *     "password", "privateKey", "privateKeyPassword", "agentSocketPath", "hostKey", "perDialTimeout"}, or no "server" when the IIS
  *     target runs on the machine that runs Pulumi (the executor then starts there, through the system shell).
  *   Standard output, stderr and exit codes: reseed.js's.
- * The executor receives its own text, the connection string and every statement on its standard input, never on a
- * command line.
+ * The executor receives the step library, its own text, the connection string and every statement on its standard
+ * input, never on a command line.
  */
 "use strict";
 
@@ -30,6 +30,8 @@ const EXIT_OK = 0;
 const EXIT_DB_ERROR = 1;
 const EXIT_BAD_INPUT = 2;
 const EXECUTOR_SCRIPT = path.join(__dirname, "iis", "reseed-sqlclient.ps1");
+/** The IIS steps' function library, whose JSON reader the executor uses (no cmdlet sees the connection string). */
+const STEP_LIBRARY = path.join(__dirname, "iis", "step-library.ps1");
 /** The command provider's defaults for a connection (pulumi-command's `remote.Connection`). */
 const DEFAULT_SSH_PORT = 22;
 const DEFAULT_SSH_USER = "root";
@@ -280,11 +282,11 @@ function openLocally(command) {
   });
 }
 
-/** Starts the executor and sends it its own text (the first line it reads). */
-async function startExecutor(server, command, script) {
+/** Starts the executor and sends it the step library and its own text (the first two lines it reads). */
+async function startExecutor(server, command, scripts) {
   const transport = server ? await openOverSsh(server, command) : await openLocally(command);
   const session = executorSession(transport);
-  session.send(base64(script));
+  for (const script of scripts) session.send(base64(script));
   return session;
 }
 
@@ -311,7 +313,7 @@ async function run({ provider, stdinText, previousStdout, executorCommand }, ope
   if (!open && (typeof executorCommand !== "string" || executorCommand === "")) {
     throw new reseed.ConfigError("RESEED_EXECUTOR_COMMAND is not set: it is the line that starts the executor on the IIS server");
   }
-  const start = open || (() => startExecutor(server, executorCommand, fs.readFileSync(EXECUTOR_SCRIPT, "utf8")));
+  const start = open || (() => startExecutor(server, executorCommand, [STEP_LIBRARY, EXECUTOR_SCRIPT].map((file) => fs.readFileSync(file, "utf8"))));
   const driver = sqlClientDriver(start);
   return reseed.run(
     { provider, stdinText: JSON.stringify({ ...rest, runner: "server" }), previousStdout },

@@ -20,12 +20,12 @@ function scriptedTransport(answer: (request: Record<string, unknown>) => object 
     const stderr = new PassThrough();
     const requests: Array<Record<string, unknown>> = [];
     let onExit: (code: number | null) => void = () => {};
-    let first = true;
+    let scripts = 2;
     stdin.setEncoding("utf8");
     stdin.on("data", (chunk: string) => {
         for (const line of chunk.split("\n").filter(Boolean)) {
-            if (first) {
-                first = false; // the executor's own text
+            if (scripts > 0) {
+                scripts--; // the step library and the executor's own text
                 continue;
             }
             const request = JSON.parse(line);
@@ -46,6 +46,7 @@ function openWith(answer: (request: Record<string, unknown>) => object | undefin
     const scripted = scriptedTransport(answer);
     const open = async () => {
         const session = server.executorSession(scripted.transport);
+        session.send("bGlicmFyeQ==");
         session.send("c2NyaXB0");
         return session;
     };
