@@ -26,9 +26,6 @@ const fs = require("fs");
 const path = require("path");
 const reseed = require("./reseed.js");
 
-const EXIT_OK = 0;
-const EXIT_DB_ERROR = 1;
-const EXIT_BAD_INPUT = 2;
 const EXECUTOR_SCRIPT = path.join(__dirname, "iis", "reseed-sqlclient.ps1");
 /** The IIS steps' function library, whose JSON reader the executor uses (no cmdlet sees the connection string). */
 const STEP_LIBRARY = path.join(__dirname, "iis", "step-library.ps1");
@@ -321,35 +318,9 @@ async function run({ provider, stdinText, previousStdout, executorCommand }, ope
   );
 }
 
-function readStdin() {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    process.stdin.on("data", (c) => chunks.push(c));
-    process.stdin.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    process.stdin.on("error", reject);
-  });
-}
-
-async function main() {
-  try {
-    const { output, note } = await run({
-      provider: process.env.RESEED_DB_PROVIDER,
-      stdinText: await readStdin(),
-      previousStdout: process.env.PULUMI_COMMAND_STDOUT,
-      executorCommand: process.env.RESEED_EXECUTOR_COMMAND,
-    });
-    process.stderr.write(`reseed: ${note}\n`);
-    process.stdout.write(JSON.stringify(output) + "\n");
-    process.exitCode = EXIT_OK;
-  } catch (err) {
-    const message = err instanceof reseed.ConfigError ? `reseed: ${err.message}` : err instanceof reseed.RefusalError ? `reseed: ${err.message}` : err.message;
-    process.stderr.write(message + "\n");
-    process.exitCode = err instanceof reseed.ConfigError ? EXIT_BAD_INPUT : err.exitCode || EXIT_DB_ERROR;
-  }
-}
-
 module.exports = { run, sqlClientDriver, sqlClientError, executorSession, parseServer, EXECUTOR_SCRIPT };
 
 if (require.main === module) {
-  main();
+  // reseed.js's own reading of stdin, output and exit codes, around this runner's step.
+  reseed.main((step) => run({ ...step, executorCommand: process.env.RESEED_EXECUTOR_COMMAND }));
 }

@@ -1413,9 +1413,10 @@ function readStdin() {
   });
 }
 
-async function main() {
+/** Runs one step as a command: `step` is `run`, or another runner's (reseed-server.js) with the same contract. */
+async function main(step = run) {
   try {
-    const { output, note } = await run({
+    const { output, note } = await step({
       provider: process.env.RESEED_DB_PROVIDER,
       stdinText: await readStdin(),
       previousStdout: process.env.PULUMI_COMMAND_STDOUT,
