@@ -240,7 +240,12 @@ function openOverSsh(server, command) {
           stdin: channel,
           stdout: channel,
           stderr: channel.stderr,
-          onExit: (callback) => channel.on("close", (code) => callback(typeof code === "number" ? code : null)),
+          onExit: (callback) => {
+            // ssh2 reports the exit status ("exit") before the channel closes.
+            let status = null;
+            channel.on("exit", (code) => (status = typeof code === "number" ? code : null));
+            channel.on("close", () => callback(status));
+          },
           close: () => client.end(),
         });
       });
