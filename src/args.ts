@@ -38,6 +38,13 @@ export const ReseedRunner = {
      * (Docker and Swarm targets). Needs the `docker` CLI on the machine that runs Pulumi.
      */
     Container: "container",
+    /**
+     * On the IIS server, through the IIS target's own SSH connection (`iis.connection`; without one, on the machine that
+     * runs Pulumi, where the IIS server is): the statements run in Windows PowerShell through the .NET Framework's
+     * System.Data.SqlClient, so the database is reached from the server and Integrated Security signs in as the SSH
+     * user (IIS target, SQL Server only).
+     */
+    Server: "server",
 } as const;
 /**
  * Where client re-seeding runs.
@@ -199,9 +206,10 @@ export interface Client {
     reseed?: boolean;
     /**
      * Where client re-seeding runs: `local` on the machine that runs Pulumi (which then needs a network path to the
-     * database), or `container` in a one-shot container of `reseedImage` on the Docker host, on the service's networks
+     * database), `container` in a one-shot container of `reseedImage` on the Docker host, on the service's networks
      * (Docker and Swarm targets; needs the `docker` CLI on the machine that runs Pulumi), so that only the service's
-     * network reaches the database. Switching is an update of the two re-seed steps and restarts nothing. See
+     * network reaches the database, or `server` on the IIS server through `iis.connection` (IIS target, SQL Server;
+     * the .NET Framework's SqlClient, so Integrated Security signs in as the SSH user). Switching is an update of the two re-seed steps and restarts nothing. See
      * docs/reseed.md. Default: `local`.
      */
     reseedRunner?: ReseedRunner;

@@ -17,6 +17,7 @@ import { afterGate } from "./readiness";
 import { createReseed, createRetirement, ReseedInputs, ReseedRunner, restartToken } from "./reseed";
 import { containerRunner, dockerCliConnection, warnAboutInlineTlsMaterial } from "./reseedRunners/container";
 import { localRunner } from "./reseedRunners/local";
+import { serverRunner } from "./reseedRunners/server";
 import { TargetFacts } from "./targets/target";
 import { afterArgumentChecks } from "./validation";
 import { CreatioOAuthConnection } from "./creatioConnection";
@@ -195,6 +196,9 @@ export class IdentityService extends pulumi.ComponentResource {
 
 /** Where the re-seed steps run (`client.reseedRunner`). */
 function reseedRunner(name: string, plan: DeploymentPlan, opts: pulumi.ComponentResourceOptions | undefined, parent: pulumi.Resource): ReseedRunner {
+    if (plan.client.reseedRunner === ReseedRunnerKind.Server) {
+        return serverRunner({ provider: plan.provider, connection: plan.iis?.connection });
+    }
     const site = plan.client.reseedRunner === ReseedRunnerKind.Container ? plan.deployment.reseedNetworks?.(name, parent) : undefined;
     if (!site) {
         return localRunner(plan.provider);

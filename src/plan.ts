@@ -104,6 +104,7 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
     const profile = planVersion(args, check);
     const provider = planDatabaseProvider(args, check);
     const reseed = args.client?.reseed ?? true;
+    const reseedRunner = planReseedRunner(args, check);
     const reseedSeparately = args.database?.reseedConnectionString !== undefined;
     const connectionString = check.input(
         "database.connectionString",
@@ -111,7 +112,7 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
         firstProblem(
             checks.secretNonEmpty,
             connectionStringCheck,
-            ...(reseed && !reseedSeparately ? [reseedConnectionStringCheck(false)] : []),
+            ...(reseed && !reseedSeparately ? [reseedConnectionStringCheck(false, reseedRunner, args.target === DeploymentTarget.Iis)] : []),
         ),
         { secret: true },
     );
@@ -139,7 +140,7 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
             checks.positiveInteger(MAX_ACCESS_TOKEN_LIFETIME_SECONDS),
         ),
         reseed,
-        reseedRunner: planReseedRunner(args, check),
+        reseedRunner,
         reseedImage: check.input("client.reseedImage", args.client?.reseedImage ?? DEFAULT_RESEED_IMAGE, imageReferenceCheck),
     };
 
@@ -170,7 +171,7 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
             check.optional(
                 "database.reseedConnectionString",
                 args.database?.reseedConnectionString,
-                firstProblem(checks.secretNonEmpty, connectionStringCheck, ...(reseed ? [reseedConnectionStringCheck(true)] : [])),
+                firstProblem(checks.secretNonEmpty, connectionStringCheck, ...(reseed ? [reseedConnectionStringCheck(true, reseedRunner, args.target === DeploymentTarget.Iis)] : [])),
                 { secret: true },
             ) ??
             connectionString,
@@ -287,11 +288,18 @@ function mapInput<T, U>(value: pulumi.Input<T> | undefined, f: (value: T) => U):
     return isKnown(value) ? f(value) : (pulumi.output(value).apply(v => f(v as T)) as pulumi.Input<U>);
 }
 
-/** The runners each target offers besides `local`, and what to say when another is asked for. */
+/** The runners each target offers. */
 const TARGET_RUNNERS: Record<DeploymentTarget, ReseedRunner[]> = {
     [DeploymentTarget.Docker]: [ReseedRunner.Local, ReseedRunner.Container],
     [DeploymentTarget.Swarm]: [ReseedRunner.Local, ReseedRunner.Container],
-    [DeploymentTarget.Iis]: [ReseedRunner.Local],
+    [DeploymentTarget.Iis]: [ReseedRunner.Local, ReseedRunner.Server],
+};
+
+/** Where each runner re-seeds, for the message that refuses it on another target. */
+const RUNNER_PLACES: Record<ReseedRunner, string> = {
+    [ReseedRunner.Local]: "on the machine that runs Pulumi",
+    [ReseedRunner.Container]: "in a container next to a Docker or Swarm service",
+    [ReseedRunner.Server]: "on the IIS server through the IIS target's SSH connection",
 };
 
 function planReseedRunner(args: IdentityServiceArgs, check: ArgumentCheck): ReseedRunner {
@@ -311,10 +319,25 @@ function planReseedRunner(args: IdentityServiceArgs, check: ArgumentCheck): Rese
     }
     const offered = TARGET_RUNNERS[args.target];
     if (offered && !offered.includes(runner)) {
+        const others = offered.filter(other => other !== ReseedRunner.Local).map(other => `"${other}" (${RUNNER_PLACES[other]})`);
         check.fail(
             "client.reseedRunner",
-            `"${runner}" runs re-seeding in a container next to a Docker or Swarm service, but target is "${args.target}"; ` +
-                `use "local" (the machine that runs Pulumi, which must reach the database)`,
+            `"${runner}" runs re-seeding ${RUNNER_PLACES[runner]}, but target is "${args.target}"; ` +
+                `use "local" (the machine that runs Pulumi, which must reach the database)${others.length > 0 ? ` or ${others.join(", ")}` : ""}`,
+        );
+    }
+    if (runner === ReseedRunner.Server && client?.reseed !== false && args.iis?.connection?.proxy !== undefined) {
+        check.fail(
+            "client.reseedRunner",
+            '"server" opens its own SSH session to the IIS server and cannot go through `iis.connection.proxy`; ' +
+                'use "local" (the machine that runs Pulumi, which must reach the database), or connect to the IIS server directly',
+        );
+    }
+    if (runner === ReseedRunner.Server && client?.reseed !== false && args.database?.provider === DatabaseProvider.Postgres) {
+        check.fail(
+            "client.reseedRunner",
+            '"server" re-seeds through the .NET Framework\'s SqlClient on the IIS server, which has no PostgreSQL driver; ' +
+                'use "local" (the machine that runs Pulumi, which must reach the database) for a PostgreSQL database',
         );
     }
     if (client?.reseedImage !== undefined && runner !== ReseedRunner.Container) {

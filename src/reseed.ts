@@ -1,8 +1,8 @@
 /**
  * Client re-seeding. The service inserts its system client from configuration only when that client id is missing,
  * so the database must match the configuration before the service starts. Two local commands run
- * `src/scripts/reseed.js`, where the runner says (`src/reseedRunners/`: on the machine that runs Pulumi, or in a
- * one-shot container next to the service), both deciding from the rows in the database (never from a previous run
+ * `src/scripts/reseed.js`, where the runner says (`src/reseedRunners/`: on the machine that runs Pulumi, in a
+ * one-shot container next to the service, or with its statements carried out on the IIS server), both deciding from the rows in the database (never from a previous run
  * alone): `<name>-client-reseed` before the service (re)starts deletes a client that differs from its configuration
  * (and then hands the service a new restart token) or adds a rotated secret next to the old one;
  * `<name>-client-retire`, once the new client is in service, removes the credentials it replaced. Old and new
@@ -50,12 +50,14 @@ export function reseedStdin(
     inputs: ReseedInputs,
     action: ReseedAction,
     prepared?: pulumi.Input<PreparedResult>,
+    runnerInput?: pulumi.Input<Record<string, unknown>>,
 ): pulumi.Output<string> {
     return pulumi.secret(
         pulumi
-            .all([inputs.connectionString, inputs.client, prepared])
-            .apply(([connectionString, client, result]) =>
+            .all([inputs.connectionString, inputs.client, prepared, runnerInput])
+            .apply(([connectionString, client, result, extra]) =>
                 JSON.stringify({
+                    ...(extra ?? {}),
                     action,
                     connectionString,
                     client: storedClient(client),
@@ -89,6 +91,8 @@ export interface ReseedRunner {
     step(role: ReseedStepRole): { command: string; environment: pulumi.Input<Record<string, pulumi.Input<string>>> };
     /** Resources the steps need first, such as the network the container joins. */
     readonly dependsOn: pulumi.Resource[];
+    /** What the runner adds to the script's (secret) stdin, such as the SSH connection of the `server` runner. */
+    readonly stdin?: pulumi.Input<Record<string, unknown>>;
 }
 
 function createStep(
@@ -119,7 +123,7 @@ function createStep(
 /** The step before the service (re)starts. Order the service after it and feed it `restartToken(step)`. */
 export function createReseed(name: string, inputs: ReseedInputs, runner: ReseedRunner, opts: pulumi.CustomResourceOptions): command.local.Command {
     // Only this step takes `repair`: the retire step follows from what it finds, as on any other run.
-    return createStep(name, "client-reseed", reseedStdin(inputs, "prepare"), runner, [], opts, inputs.repair);
+    return createStep(name, "client-reseed", reseedStdin(inputs, "prepare", undefined, runner.stdin), runner, [], opts, inputs.repair);
 }
 
 /**
@@ -134,7 +138,7 @@ export function createRetirement(
     after: pulumi.Resource[],
     opts: pulumi.CustomResourceOptions,
 ): command.local.Command {
-    const stdin = reseedStdin(inputs, "retire", reseed.stdout.apply(parsePreparedResult));
+    const stdin = reseedStdin(inputs, "retire", reseed.stdout.apply(parsePreparedResult), runner.stdin);
     return createStep(name, "client-retire", stdin, runner, after, opts);
 }
 

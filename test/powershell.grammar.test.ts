@@ -14,6 +14,7 @@ import { readScript } from "../src/packagedScripts";
 import { commandScript, IIS_API, LIBRARY_FILE, libraryFile, scriptFile, STEP_SCRIPTS, stepScript, UPLOADER_SCRIPTS, windowsJoin } from "../src/targets/iis";
 import { cmdSafeString, commandLine, decodeCommand, encodeCommand, encodedCommandLine, minify, quote } from "../src/powershell";
 import { ANY_PATCH, RELEASES, formatVersion } from "../src/versions";
+import { EXECUTOR_BOOTSTRAP, executorCommandLine } from "../src/reseedRunners/server";
 import { Recorder, resetMocks, valueOf } from "./support/mocks";
 
 interface SyntaxNode {
@@ -389,5 +390,23 @@ describe("PowerShell scripts of the IIS target parse (tree-sitter-powershell)", 
             .replace(/^\s*\/\/.*$/gm, "");
         assert.match(source, /namespace CreatioIdentityService/);
         assert.doesNotMatch(source, /\$"|\?\.|=>/, "no C# 6+ syntax (interpolation, ?. or =>): Add-Type in Windows PowerShell 5.1 compiles C# 5");
+    });
+});
+
+describe("the server re-seed runner's PowerShell parses (tree-sitter-powershell)", () => {
+    let parser: PowerShellParser;
+    before(async () => {
+        parser = await loadParser();
+    });
+
+    it("reseed-sqlclient.ps1 parses, stops on the first error and is ASCII; its starting line parses as the -Command text", () => {
+        const source = readScript("iis/reseed-sqlclient.ps1");
+        assert.deepEqual(syntaxErrors(parser, source), []);
+        assert.match(source, /^\$ErrorActionPreference = 'Stop'$/m);
+        assert.match(source, /^[\x09\x0a\x0d\x20-\x7e]*$/, "ASCII only: Windows PowerShell 5.1 reads it as text it was given, but keep it as the step scripts");
+        // Windows PowerShell 5.1 has none of PowerShell 7's operators: ?? ?. && || and the ternary.
+        assert.doesNotMatch(source.replace(/'[^'\n]*'/g, "''"), /\?\?|\?\.|&&|\|\||\s\?\s/, "no PowerShell 7 operators");
+        assert.deepEqual(syntaxErrors(parser, EXECUTOR_BOOTSTRAP), []);
+        assert.equal(/-Command "(.*)"$/.exec(executorCommandLine())![1], EXECUTOR_BOOTSTRAP);
     });
 });
