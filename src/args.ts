@@ -601,6 +601,17 @@ export interface IisDeployment {
      * An HTTPS binding by certificate thumbprint; the service `url` then uses HTTPS. Default: HTTP only.
      */
     https?: IisHttps;
+    /**
+     * Read the server back on every preview and update, so that a hand edit there shows as a change: a read-only
+     * script compares the site (folder, pool, bindings), the application pool (identity, runtime, pipeline, 32-bit,
+     * Load User Profile) and the files the configuration step writes (`appsettings.json`, `web.config` and the signing
+     * PFX, by SHA-256) with what the steps left, and a part that differs makes exactly its step an update, which `pulumi
+     * up` runs again to repair it. Costs one SSH round trip per run (PowerShell on this machine without a
+     * `connection`), and needs the server reachable for a preview. Not with `connection.proxy`. A pool's password is
+     * not read back. Turning it on updates the site, pool and configuration steps once (they record what they left;
+     * nothing restarts). See docs/iis.md. IIS target only. Default: false.
+     */
+    detectDrift?: boolean;
 }
 
 /**
