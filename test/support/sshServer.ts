@@ -85,6 +85,11 @@ export class SshServer {
         }
     }
 
+    /** The private key the server accepts (OpenSSH format), as a program gives it in `connection.privateKey`. */
+    clientKey(): string {
+        return fs.readFileSync(path.join(this.folder, "client_key"), "utf8");
+    }
+
     /** Runs a command line on the server with the given stdin, as an SSH client does (no terminal). */
     run(line: string, stdin: string): Promise<RunResult> {
         return runToEnd(

@@ -62,7 +62,8 @@ try {
         } else {
             $observed = Get-FilesState ($fields | Select-Object -Skip 3)
         }
-        $recorded = if ([IO.File]::Exists($record)) { [IO.File]::ReadAllText($record).Split([char]9) } else { @('') }
+        # @() around the if: a one-element array assigned from a statement would arrive as a bare string.
+        $recorded = @(if ([IO.File]::Exists($record)) { [IO.File]::ReadAllText($record).Split([char]9) } else { '' })
         if ($part -eq 'configuration') {
             # No record yet (detection just turned on): no baseline, so nothing counts as changed.
             $expected = if ($recorded.Count -gt 1) { $recorded[1] } else { $observed }
