@@ -18,11 +18,14 @@ $sha = [Security.Cryptography.SHA256]::Create()
 function Get-Path([string] $path) {
     return $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($path)
 }
+function Get-Hex($bytes) {
+    return [BitConverter]::ToString($bytes) -replace '-', ''
+}
 # Kept equal to Get-FilesState in step-library.ps1, which records the configuration step's files.
 function Get-FilesState($files) {
     return (@($files | ForEach-Object {
                 $path = Get-Path $_
-                $hash = if ([IO.File]::Exists($path)) { [BitConverter]::ToString($sha.ComputeHash([IO.File]::ReadAllBytes($path))) -replace '-', '' } else { '-' }
+                $hash = if ([IO.File]::Exists($path)) { Get-Hex ($sha.ComputeHash([IO.File]::ReadAllBytes($path))) } else { '-' }
                 (Split-Path -Leaf $_) + '=' + $hash
             }) -join '|')
 }
@@ -42,7 +45,7 @@ try {
             if ($null -ne $site) {
                 $application = $site.Applications['/']
                 [string[]]$bindings = @($site.Bindings | ForEach-Object {
-                        $hash = if ($null -ne $_.CertificateHash) { ' ' + ([BitConverter]::ToString($_.CertificateHash) -replace '-', '') } else { '' }
+                        $hash = if ($null -ne $_.CertificateHash) { ' ' + (Get-Hex $_.CertificateHash) } else { '' }
                         $_.Protocol + ' ' + $_.BindingInformation + $hash
                     })
                 # Ordinal, as the package sorts them (Sort-Object would follow the culture).
@@ -71,10 +74,8 @@ try {
         $token = $recorded[0]
         if ($observed -cne $expected) {
             # What differs, by key (never a value): "bindings", "web.config", "missing".
-            $want = @{}
-            foreach ($pair in $expected.Split('|')) { $want[$pair.Split('=')[0]] = $pair }
-            $changed = @($observed.Split('|') | Where-Object { $want[$_.Split('=')[0]] -cne $_ } | ForEach-Object { $_.Split('=')[0] })
-            $digest = [BitConverter]::ToString($sha.ComputeHash([Text.Encoding]::UTF8.GetBytes($observed + [char]9 + $token))) -replace '-', ''
+            $changed = @($observed.Split('|') | Where-Object { $expected.Split('|') -cnotcontains $_ } | ForEach-Object { $_.Split('=')[0] })
+            $digest = Get-Hex ($sha.ComputeHash([Text.Encoding]::UTF8.GetBytes($observed + [char]9 + $token)))
             $token = 'changed: ' + ($changed -join ', ') + ' (' + $digest.Substring(0, 12).ToLower() + ')'
         }
         $result[$part] = $token
