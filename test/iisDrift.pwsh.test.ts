@@ -14,6 +14,7 @@ import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs } from "../src"
 import { invokeLocalRun } from "./emulator/providers/command";
 import { stableJson } from "./emulator/providers/rules";
 import { STEP_ORDER, StepCommand, stepCommands, StepName } from "./iisSteps";
+import { identityServiceArchive } from "./support/identityServiceArchive";
 import { IisServer, pwsh } from "./support/iisServer";
 import { onInvoke } from "./support/mocks";
 import { SshServer } from "./support/sshServer";
@@ -22,22 +23,6 @@ import { freePort } from "./support/freePort";
 const REPOSITORY = path.join(__dirname, "..");
 const CONNECTION_STRING = "Server=db;Port=5432;Database=ids;User ID=ids;Password=Drift-Db-Password-0123;";
 const CLIENT = { id: "drift-client-000001", secret: "Drift-Client-Secret-0123456789abcd" };
-
-/** A minimal IdentityService.zip: what the install and configuration steps read (no service is started here). */
-function archive(work: string): string {
-    const content = path.join(work, "content");
-    fs.mkdirSync(content, { recursive: true });
-    fs.copyFileSync(path.join(REPOSITORY, "test", "fixtures", "identity-service", "appsettings.json"), path.join(content, "appsettings.json"));
-    fs.writeFileSync(
-        path.join(content, "web.config"),
-        '<?xml version="1.0" encoding="utf-8"?>\r\n<configuration>\r\n  <location path="." inheritInChildApplications="false">\r\n' +
-            '    <system.webServer>\r\n      <aspNetCore processPath="node" arguments="IdentityService.js" stdoutLogEnabled="false" stdoutLogFile=".\\logs\\stdout" hostingModel="outofprocess" />\r\n' +
-            "    </system.webServer>\r\n  </location>\r\n</configuration>\r\n",
-    );
-    const zip = path.join(work, "IdentityService.zip");
-    pwsh(`Compress-Archive -Path '${content}/*' -DestinationPath '${zip}' -Force`);
-    return zip;
-}
 
 describe("IIS drift detection end to end over SSH, against the stand-in IIS", function () {
     this.timeout(900000);
@@ -52,7 +37,7 @@ describe("IIS drift detection end to end over SSH, against the stand-in IIS", fu
 
     before(async () => {
         server = new IisServer();
-        fs.copyFileSync(archive(work), server.hostPath("C:\\Packages\\IdentityService.zip"));
+        fs.copyFileSync(identityServiceArchive(work, { service: false }), server.hostPath("C:\\Packages\\IdentityService.zip"));
         const environment = Object.fromEntries(Object.entries(server.environment()).filter((entry): entry is [string, string] => entry[1] !== undefined));
         ssh = await SshServer.start(environment);
         sitePort = await freePort();
