@@ -124,6 +124,7 @@ export interface IisSettings {
     readonly https?: { readonly port: pulumi.Input<number>; readonly certificateThumbprint: pulumi.Input<string> };
     /** Read the site, pool and configuration back on every run (see iisDrift.ts). */
     readonly detectDrift: boolean;
+    readonly retainOnDelete: boolean;
 }
 
 /** Characters IIS refuses in site and application pool names. */
@@ -245,6 +246,14 @@ export function iisClaims(settings: IisSettings): Claim[] {
     ]);
 }
 
+/** `iis.retainOnDelete`, a plain boolean: it becomes a resource option, which cannot wait for a value. */
+function retainOnDelete(value: unknown, check: ArgumentCheck): boolean {
+    if (value !== undefined && typeof value !== "boolean") {
+        check.fail("iis.retainOnDelete", `${describe(value)} is not a boolean; give true or false`);
+    }
+    return value === true;
+}
+
 export function iisSettings(name: string, args: IisDeployment, check: ArgumentCheck): IisSettings {
     const creatioPath = check.input(
         "iis.creatioPath",
@@ -337,6 +346,7 @@ export function iisSettings(name: string, args: IisDeployment, check: ArgumentCh
         },
         https,
         detectDrift: detectDrift === true,
+        retainOnDelete: retainOnDelete(args.retainOnDelete, check),
     };
 }
 
@@ -706,6 +716,9 @@ function createStep(
         parent: context.parent,
         dependsOn: options.dependsOn,
         deleteBeforeReplace: options.deleteBeforeReplace,
+        // The engine reads this from the state of the step it deletes (pulumi/pulumi pkg/resource/deploy/step.go:630
+        // @ v3.248.0), so it protects a server only from the run after the one that set it.
+        retainOnDelete: context.settings.retainOnDelete || undefined,
         additionalSecretOutputs: options.secret ? ["stdout", "stderr"] : undefined,
     };
     const common = {
