@@ -652,6 +652,17 @@ export interface IisDeployment {
      */
     https?: IisHttps;
     /**
+     * Read the server back on every preview and update, so that a hand edit there shows as a change: a read-only
+     * script compares the site (folder, pool, bindings), the application pool (identity, runtime, pipeline, 32-bit,
+     * Load User Profile) and the files the configuration step writes (`appsettings.json`, `web.config` and the signing
+     * PFX, by SHA-256) with what the steps left, and a part that differs makes exactly its step an update, which `pulumi
+     * up` runs again to repair it. Costs one SSH round trip per run (PowerShell on this machine without a
+     * `connection`), and needs the server reachable for a preview. Not with `connection.proxy`. A pool's password is
+     * not read back. Turning it on updates the site, pool and configuration steps once (they record what they left;
+     * nothing restarts). See docs/iis.md. IIS target only. Default: false.
+     */
+    detectDrift?: boolean;
+    /**
      * Leave what the steps put on the server in place when a step is deleted or replaced: Pulumi forgets the old step
      * and runs none of its delete commands (Pulumi's `retainOnDelete` on every IIS step). The way off a server that is
      * gone: set it in a run of its own that changes nothing else (the engine skips a delete only when the state already

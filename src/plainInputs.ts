@@ -22,7 +22,7 @@ export const PLAIN_FIELDS: PlainFields = {
     client: { reseed: true, reseedRunner: true },
     signingCertificate: {},
     docker: { build: {}, https: { certificate: {} } },
-    iis: { connection: {}, appPoolIdentity: {}, stdoutLog: {}, https: {}, retainOnDelete: true },
+    iis: { connection: {}, appPoolIdentity: {}, stdoutLog: {}, https: {}, detectDrift: true, retainOnDelete: true },
     swarm: { build: {}, redis: {}, resources: {}, update: {}, rollback: {} },
     proxy: {},
     readiness: { enabled: true },

@@ -100,6 +100,9 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
         check.fail("target", `${describe(target)} is not a deployment target; use DeploymentTarget.Docker ("docker"), DeploymentTarget.Iis ("iis") or DeploymentTarget.Swarm ("swarm")`);
     }
     checkTargetBlocks(args, check);
+    if (args.iis?.detectDrift !== undefined && args.target !== DeploymentTarget.Iis && Object.values(DeploymentTarget).includes(args.target)) {
+        check.fail("iis.detectDrift", `reads back an IIS server, but target is "${args.target}"; remove it (the ${args.target} target has no drift read-back)`);
+    }
 
     const profile = planVersion(args, check);
     const provider = planDatabaseProvider(args, check);

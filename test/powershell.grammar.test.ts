@@ -132,6 +132,14 @@ describe("PowerShell scripts of the IIS target parse (tree-sitter-powershell)", 
         });
     }
 
+    it("drift.ps1, the read-back of iis.detectDrift, parses as shipped and minified (it travels inline), ASCII only", () => {
+        const source = readScript("iis/drift.ps1");
+        assert.deepEqual(syntaxErrors(parser, source), [], "drift.ps1");
+        assert.deepEqual(syntaxErrors(parser, minify(source)), [], "drift.ps1 minified");
+        assert.match(source, /^\$ErrorActionPreference = 'Stop'$/m, "stops on the first error");
+        assert.match(source, /^[\x09\x0a\x0d\x20-\x7e]*$/, "ASCII only");
+    });
+
     it("reports a failure as '<step>: <message>' on stderr and exits 1, in every step script", () => {
         for (const script of STEP_SCRIPTS.filter(s => s !== "readiness")) {
             const source = stepScript(script);
@@ -172,7 +180,7 @@ describe("PowerShell scripts of the IIS target parse (tree-sitter-powershell)", 
         }
         // Every member name the uploaded scripts access (PowerShell matches member names without case).
         const accessed = new Set<string>();
-        for (const source of [...STEP_SCRIPTS.map(script => stepScript(script)), readScript(`iis/${LIBRARY_FILE}`)]) {
+        for (const source of [...STEP_SCRIPTS.map(script => stepScript(script)), readScript(`iis/${LIBRARY_FILE}`), readScript("iis/drift.ps1")]) {
             const visit = (node: SyntaxNode): void => {
                 if (node.type === "member_name") accessed.add(node.text.toLowerCase());
                 node.children.forEach(visit);

@@ -335,6 +335,24 @@ export class Deployment {
         return { ref, provider };
     }
 
+    /**
+     * Invoke: the function's provider (the one the request names, else the package's default, registered as for a
+     * resource) runs it, in a preview as in an update (the request carries `Preview: DryRun`; no step, nothing kept in
+     * the state, so every run calls it again), and a provider's error reads `invocation of <tok> returned an error:
+     * <error>` (pulumi/pulumi pkg/resource/deploy/source_eval.go:902-1003 @ v3.248.0).
+     */
+    async invoke(token: string, args: PropertyMap, provider: string, version: string): Promise<PropertyMap> {
+        const found = await this.providerFor({ type: token, provider, version } as Registration, token);
+        if (!found.provider.invoke) {
+            throw new Error(`the emulated ${found.provider.name} provider implements no function; ${token} was invoked`);
+        }
+        try {
+            return await found.provider.invoke(token, args, this.context(token, undefined));
+        } catch (error) {
+            throw new Error(`invocation of ${token} returned an error: ${(error as Error).message}`);
+        }
+    }
+
     /** RegisterResource: plans the step, runs it (unless preview) and returns what the SDK gets back. */
     async register(reg: Registration): Promise<RegistrationResult> {
         const urn = this.urnFor(reg.type, reg.name, reg.parent);

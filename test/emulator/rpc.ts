@@ -14,6 +14,7 @@ const resourceGrpc = require("@pulumi/pulumi/proto/resource_grpc_pb");
 const resourcePb = require("@pulumi/pulumi/proto/resource_pb");
 const engineGrpc = require("@pulumi/pulumi/proto/engine_grpc_pb");
 const enginePb = require("@pulumi/pulumi/proto/engine_pb");
+const providerPb = require("@pulumi/pulumi/proto/provider_pb");
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
@@ -139,7 +140,14 @@ export async function serve(deployment: Deployment): Promise<ProtocolServer> {
             }
         },
         invoke(call, callback) {
-            callback(refuse("Invoke", `${call.request.getTok()} was called; the programs this emulator runs need no invoke`));
+            const request = call.request;
+            // The SDK sends the arguments with their secrets unwrapped (runtime/invoke.ts `unwrapSecretValues`) and
+            // marks the result secret itself when any was secret.
+            deployment.invoke(request.getTok(), toMap(request.getArgs()), request.getProvider(), request.getVersion()).then(result => {
+                const response = new providerPb.InvokeResponse();
+                response.setReturn(Struct.fromJavaScript(result as never));
+                callback(null, response);
+            }, error => callback(failed(error)));
         },
         signalAndWaitForShutdown(_call, callback) {
             // The engine waits here for delete hooks; the emulator supports no resource hooks, so nothing waits.
