@@ -13,9 +13,7 @@
 //
 // Needs: test/e2e/infra/start-docker.sh, then start-postgres.sh. The swarm is initialised here when the engine is not
 // in one and left again at the end; an existing swarm is left as it is.
-import { pinStandInVersion } from "./support/standInContext";
 import { strict as assert } from "assert";
-import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -29,15 +27,10 @@ import { docker, Executor } from "./support/executor";
 import { DB_RELAY_PORT, Front, startFront } from "./support/front";
 import { describeFailures, failures, freePort, Load, request } from "./support/load";
 import { engine } from "./support/swarm";
+import { labelledObjects, prepareSwarmSuite, removeComponentObjects, shellBaseRelease } from "./support/swarmSuite";
 import { createPrivateCa, IssuedCertificate, PrivateCa } from "../support/privateCa";
 
-const REPO_ROOT = path.join(__dirname, "..", "..");
-const INFRA_DIR = path.join(__dirname, "infra");
-const SWARM_DIR = path.join(__dirname, "swarm");
-const FIXTURE_DIR = path.join(REPO_ROOT, "test", "fixtures", "identity-service");
-const SIGNING_PFX = path.join(REPO_ROOT, "test", "fixtures", "certificates", "signing.pfx");
-const BARE_BASE_IMAGE = "creatio-identity-service-e2e/node-base:local";
-const SHELL_BASE_IMAGE = "creatio-identity-service-e2e/node-shell-base:local";
+const SIGNING_PFX = path.join(__dirname, "..", "fixtures", "certificates", "signing.pfx");
 
 const RUN_ID = crypto.randomBytes(3).toString("hex");
 const NAME = `cis-swarm-tls-${RUN_ID}`;
@@ -54,10 +47,7 @@ interface Service {
   UpdateStatus?: { State?: string; Message?: string };
 }
 
-async function labelled(kind: "services" | "secrets" | "networks"): Promise<Array<{ ID?: string; Id?: string }>> {
-  const filters = encodeURIComponent(JSON.stringify({ label: [`${CONTAINER_LABEL}=${NAME}`] }));
-  return engine("GET", `/${kind}?filters=${filters}`);
-}
+const labelled = (kind: "services" | "secrets" | "networks") => labelledObjects(NAME, kind);
 
 /** The certificate a TLS server presents at 127.0.0.1:`port` for `servername`, verified against `ca`. */
 function servedCertificate(port: number, servername: string, ca: string): Promise<crypto.X509Certificate> {
@@ -82,7 +72,7 @@ describe("IdentityService on Docker Swarm over HTTPS (real single-node swarm and
   let env: PostgresEnv;
   let db: ScratchDatabase;
   let executor: Executor;
-  let initialisedSwarm = false;
+  let swarm: { leave(): Promise<void> } | undefined;
   let front: Front;
   let httpsPort: number;
   let url: string;
@@ -130,22 +120,11 @@ describe("IdentityService on Docker Swarm over HTTPS (real single-node swarm and
   };
 
   before(async function () {
-    if (path.resolve(process.cwd()) !== path.resolve(REPO_ROOT)) {
-      throw new Error(`run the swarm tests from the repository root (${REPO_ROOT}): the component's local commands use paths relative to it`);
-    }
     env = readPostgresEnv();
     if (!env.hostFromContainers) {
       throw new Error("PGHOST_FROM_CONTAINERS is missing: run test/e2e/infra/start-docker.sh, then test/e2e/infra/start-postgres.sh again");
     }
-    const state = (await docker(["info", "--format", "{{.Swarm.LocalNodeState}}"])).stdout.trim();
-    if (state === "inactive") {
-      await docker(["swarm", "init", "--advertise-addr", "127.0.0.1"]);
-      initialisedSwarm = true;
-    } else if (state !== "active") {
-      throw new Error(`the Docker Engine is in swarm state "${state}"; it must be "active" or "inactive"`);
-    }
-    execFileSync("bash", [path.join(INFRA_DIR, "build-base-image.sh")], { stdio: ["ignore", "ignore", "inherit"] });
-    execFileSync("bash", [path.join(SWARM_DIR, "build-images.sh")], { stdio: ["ignore", "ignore", "inherit"] });
+    swarm = await prepareSwarmSuite();
 
     // The service's certificates for localhost, issued by a private CA: the first one and its renewal.
     ca = createPrivateCa(`Swarm Test CA ${RUN_ID}`);
@@ -172,34 +151,19 @@ describe("IdentityService on Docker Swarm over HTTPS (real single-node swarm and
     connectionString = connection(FRONT, DB_RELAY_PORT);
     reseedConnectionString = connection(env.host, env.port);
 
-    // The release's archive on the base with what the vendor's base image has for the default probe.
-    releaseContext = fs.mkdtempSync(path.join(os.tmpdir(), `${NAME}-release-`));
-    fs.cpSync(FIXTURE_DIR, releaseContext, { recursive: true });
-    pinStandInVersion(releaseContext, "8.3.1");
-    const dockerfile = path.join(releaseContext, "Dockerfile-OAuth");
-    fs.writeFileSync(dockerfile, fs.readFileSync(dockerfile, "utf8").replace(`FROM ${BARE_BASE_IMAGE}`, `FROM ${SHELL_BASE_IMAGE}`));
-    assert.ok(fs.readFileSync(dockerfile, "utf8").includes(`FROM ${SHELL_BASE_IMAGE}`), "the release image is built on the shell base");
+    releaseContext = shellBaseRelease(NAME, "8.3.1");
 
     executor = new Executor({ log });
   });
 
   after(async function () {
-    for (const service of (await labelled("services").catch(() => [])) as Array<{ ID: string }>) await engine("DELETE", `/services/${service.ID}`).catch(() => undefined);
-    for (const secret of (await labelled("secrets").catch(() => [])) as Array<{ ID: string }>) await engine("DELETE", `/secrets/${secret.ID}`).catch(() => undefined);
-    await executor?.cleanup();
-    await front?.remove();
-    for (let attempt = 0; attempt < 30; attempt++) {
-      const networks = (await labelled("networks").catch(() => [])) as Array<{ Id: string }>;
-      if (networks.length === 0) break;
-      for (const network of networks) await engine("DELETE", `/networks/${network.Id}`).catch(() => undefined);
-      await new Promise(resolve => setTimeout(resolve, 1000));
-    }
+    await removeComponentObjects(NAME, async () => {
+      await executor?.cleanup();
+      await front?.remove();
+    });
     for (const folder of [releaseContext, certificateFolder]) if (folder) fs.rmSync(folder, { recursive: true, force: true });
     await db?.drop().catch(() => undefined);
-    if (initialisedSwarm) {
-      await docker(["swarm", "leave", "--force"], { allowFailure: true });
-      await docker(["network", "rm", "docker_gwbridge"], { allowFailure: true });
-    }
+    await swarm?.leave();
     if (report.length > 0) console.log(`\n  under load:\n${report.map(line => `    ${line}`).join("\n")}`);
   });
 
@@ -256,8 +220,10 @@ describe("IdentityService on Docker Swarm over HTTPS (real single-node swarm and
     const operations = result.operations.map(o => `${o.kind} ${o.name}`);
     assert.ok(operations.includes(`replace ${NAME}-tls-pfx`), operations.join(", "));
     assert.ok(operations.includes(`update ${NAME}-service`), `the service is updated, not replaced: ${operations.join(", ")}`);
+    const changed = result.operations.find(o => o.name === `${NAME}-service`)!.changed;
+    assert.ok(changed.every(p => p.startsWith("taskSpec.containerSpec.secrets.")), `only the secrets' references change: ${changed.join(", ")}`);
     assert.equal(executor.resource(T.service, `${NAME}-service`)!.id, serviceId, "the same service");
-    assert.ok(operations.includes(`update ${NAME}-readiness`), "the gate ran again and passed");
+    assert.ok(operations.includes(`replace ${NAME}-readiness`), "the gate ran again (a new trigger replaces it) and passed");
     assert.equal(failures(samples).length, 0, `no https discovery request fails (${describeFailures(samples)})`);
     assert.ok(samples.length > 20, `the load ran (${samples.length} requests)`);
 
