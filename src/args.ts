@@ -739,8 +739,9 @@ export interface IdentityServiceArgs {
      * address the readiness gate polls (`url`); on Docker and Swarm the gate then checks that the service advertises it
      * as its issuer, and the service is told it is behind a proxy (see `proxy`). A default port and a trailing slash are left out, as the
      * service leaves them out of its issuer. Default: the output `url` (Docker:
-     * `http://<docker.hostname>:<docker.httpPort>`, or `https://` with the HTTPS port; IIS:
-     * `http://<iis.hostname>:<iis.port>`, or `https://` with the HTTPS port).
+     * `http://<docker.hostname>:<docker.httpPort>`, or `https://` with the HTTPS port; Swarm: the same with
+     * `swarm.hostname`, `swarm.httpPort` and `swarm.https.port`; IIS: `http://<iis.hostname>:<iis.port>`, or
+     * `https://` with the HTTPS port).
      */
     publicUrl?: pulumi.Input<string>;
     /**
