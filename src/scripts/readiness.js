@@ -337,14 +337,21 @@ function findErrorCode(error) {
   return undefined;
 }
 
+/**
+ * Whether an error code (and message) is the TLS handshake's: a certificate that fails verification (OpenSSL's codes,
+ * Node's host name check), or OpenSSL's protocol errors, such as an HTTP server answering a TLS client.
+ */
+function isTlsFailure({ code, message }) {
+  return /CERT|TLS|SSL/i.test(code) || UNTRUSTED_ISSUER_CODES.includes(code) || (code === "EPROTO" && /SSL|TLS/i.test(message || ""));
+}
+
 /** Turns a fetch failure into {kind, detail}: timeout, TLS or network (with its error code). */
 function describeFetchError(error, timeoutMs) {
   if (error && (error.name === "TimeoutError" || error.name === "AbortError")) {
     return { kind: "timeout", detail: `no answer within ${timeoutMs} ms` };
   }
   const found = findErrorCode(error);
-  const tlsFailure = /CERT|TLS|SSL/i.test(found ? found.code : "") || (found && UNTRUSTED_ISSUER_CODES.includes(found.code)) || (found && found.code === "EPROTO" && /SSL|TLS/i.test(found.message || ""));
-  if (tlsFailure) {
+  if (found && isTlsFailure(found)) {
     return { kind: "tls", code: found.code, detail: `TLS error: ${found.code} (${shorten(found.message || "")})` };
   }
   if (found) {
