@@ -214,7 +214,7 @@ describe("argument checks", () => {
             timeoutSeconds: 300,
             verifyToken: true,
             verifyIssuer: undefined, // the gate's own default: on
-            caCertificate: undefined, // Node's trusted roots only
+            caCertificate: undefined, // the system's roots only
             // What Creatio 8.2.3's system actions ask the service for (versions.ts), so the gate meets its scope rules.
             tokenScopes: [
                 "register_own_resource",
