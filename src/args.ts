@@ -625,6 +625,14 @@ export interface IisDeployment {
      * An HTTPS binding by certificate thumbprint; the service `url` then uses HTTPS. Default: HTTP only.
      */
     https?: IisHttps;
+    /**
+     * Leave what the steps put on the server in place when a step is deleted or replaced: Pulumi forgets the old step
+     * and runs none of its delete commands (Pulumi's `retainOnDelete` on every IIS step). The way off a server that is
+     * gone: set it in a run of its own that changes nothing else (the engine skips a delete only when the state already
+     * says so), then change `connection` to the new server; unset it once the move is done. See docs/operations.md.
+     * Default: false.
+     */
+    retainOnDelete?: boolean;
 }
 
 /**
@@ -796,6 +804,14 @@ export interface IdentityServiceArgs {
      * `creatioVersion`. Default: not connected (the values are in `creatioSystemSettings`).
      */
     creatio?: IdentityServiceCreatio;
+    /**
+     * Any value; changing it re-applies what a hand edit may have undone, and nothing else: client re-seeding runs
+     * again (a client row edited or deleted by hand is put back as configured, and the service restarted when one had
+     * to be replaced) and so does the connection to Creatio (its system settings, feature and default resource are
+     * written again and its health check runs). `pulumi up --refresh` cannot do this: the steps are commands, and a
+     * command's refresh reads nothing back. See docs/operations.md. Default: none.
+     */
+    repair?: pulumi.Input<string>;
 }
 
 /**

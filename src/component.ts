@@ -102,6 +102,7 @@ export class IdentityService extends pulumi.ComponentResource {
             provider: plan.provider,
             connectionString: plan.reseedConnectionString,
             client: pulumi.secret(client.apply(clientDefinition)),
+            repair: args.repair,
         };
         const runner = plan.client.reseed ? reseedRunner(name, plan, opts, this) : undefined;
         const reseed = runner ? createReseed(name, reseedInputs, runner, { parent: this }) : undefined;
@@ -158,6 +159,7 @@ export class IdentityService extends pulumi.ComponentResource {
                     identityServiceUrl: this.publicUrl,
                     clientId: credentials.id,
                     clientSecret: credentials.secret,
+                    repair: args.repair,
                 },
                 { parent: this },
             );

@@ -22,7 +22,7 @@ export const PLAIN_FIELDS: PlainFields = {
     client: { reseed: true, reseedRunner: true },
     signingCertificate: {},
     docker: { build: {}, https: { certificate: {} } },
-    iis: { connection: {}, appPoolIdentity: {}, stdoutLog: {}, https: {} },
+    iis: { connection: {}, appPoolIdentity: {}, stdoutLog: {}, https: {}, retainOnDelete: true },
     swarm: { build: {}, https: { certificate: {} }, redis: {}, resources: {}, update: {}, rollback: {} },
     proxy: {},
     readiness: { enabled: true },

@@ -14,6 +14,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { DatabaseProvider } from "./args";
 import { ClientDefinition } from "./configuration";
+import { withRepair } from "./repair";
 
 /** IdentityServer4 stores a shared secret as `secret.Sha256()`: Base64 of the SHA-256 of its UTF-8 bytes. */
 export function identityServerSecretHash(secret: string): string {
@@ -37,6 +38,8 @@ export interface ReseedInputs {
     readonly connectionString: pulumi.Input<string>;
     /** The client the service is given (its `Clients` entry). */
     readonly client: pulumi.Input<ClientDefinition>;
+    /** The `repair` argument: a change of it runs the re-seed step again. */
+    readonly repair?: pulumi.Input<string>;
 }
 
 /**
@@ -95,8 +98,10 @@ function createStep(
     runner: ReseedRunner,
     after: pulumi.Resource[],
     opts: pulumi.CustomResourceOptions,
+    repair?: pulumi.Input<string>,
 ) {
-    const { command: script, environment } = runner.step(role);
+    const { command: script, environment: runnerEnvironment } = runner.step(role);
+    const environment = withRepair(runnerEnvironment, repair);
     return new command.local.Command(
         `${name}-${role}`,
         {
@@ -113,7 +118,8 @@ function createStep(
 
 /** The step before the service (re)starts. Order the service after it and feed it `restartToken(step)`. */
 export function createReseed(name: string, inputs: ReseedInputs, runner: ReseedRunner, opts: pulumi.CustomResourceOptions): command.local.Command {
-    return createStep(name, "client-reseed", reseedStdin(inputs, "prepare"), runner, [], opts);
+    // Only this step takes `repair`: the retire step follows from what it finds, as on any other run.
+    return createStep(name, "client-reseed", reseedStdin(inputs, "prepare"), runner, [], opts, inputs.repair);
 }
 
 /**

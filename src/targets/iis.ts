@@ -121,6 +121,7 @@ export interface IisSettings {
     readonly loadUserProfile: pulumi.Input<boolean>;
     readonly stdoutLog: { readonly enabled: pulumi.Input<boolean>; readonly path: pulumi.Input<string> };
     readonly https?: { readonly port: pulumi.Input<number>; readonly certificateThumbprint: pulumi.Input<string> };
+    readonly retainOnDelete: boolean;
 }
 
 /** Characters IIS refuses in site and application pool names. */
@@ -242,6 +243,14 @@ export function iisClaims(settings: IisSettings): Claim[] {
     ]);
 }
 
+/** `iis.retainOnDelete`, a plain boolean: it becomes a resource option, which cannot wait for a value. */
+function retainOnDelete(value: unknown, check: ArgumentCheck): boolean {
+    if (value !== undefined && typeof value !== "boolean") {
+        check.fail("iis.retainOnDelete", `${describe(value)} is not a boolean; give true or false`);
+    }
+    return value === true;
+}
+
 export function iisSettings(name: string, args: IisDeployment, check: ArgumentCheck): IisSettings {
     const creatioPath = check.input(
         "iis.creatioPath",
@@ -323,6 +332,7 @@ export function iisSettings(name: string, args: IisDeployment, check: ArgumentCh
             ),
         },
         https,
+        retainOnDelete: retainOnDelete(args.retainOnDelete, check),
     };
 }
 
@@ -674,6 +684,9 @@ function createStep(
         parent: context.parent,
         dependsOn: options.dependsOn,
         deleteBeforeReplace: options.deleteBeforeReplace,
+        // The engine reads this from the state of the step it deletes (pulumi/pulumi pkg/resource/deploy/step.go:630
+        // @ v3.248.0), so it protects a server only from the run after the one that set it.
+        retainOnDelete: context.settings.retainOnDelete || undefined,
         additionalSecretOutputs: options.secret ? ["stdout", "stderr"] : undefined,
     };
     const common = {

@@ -216,17 +216,17 @@ describe("engine emulator: protocol refusals over gRPC", () => {
         }
     });
 
-    it("refuses registration options it does not honour (import, retainOnDelete, deletedWith) by name", async () => {
+    it("refuses registration options it does not honour (import, deletedWith) by name", async () => {
         const request = new resourcePb.RegisterResourceRequest();
         request.setType("random:index/randomString:RandomString");
         request.setName("imported");
         request.setCustom(true);
         request.setObject(Struct.fromJavaScript({ length: 4 }));
         request.setImportid("existing");
-        request.setRetainondelete(true);
+        request.setDeletedwith("urn:pulumi:e2e::p::random:index/randomString:RandomString::other");
         const { error } = await call("registerResource", request);
         assert.equal(error?.code, grpc.status.UNIMPLEMENTED);
-        assert.match(error!.details, /uses import, retainOnDelete, which the emulator does not honour/);
+        assert.match(error!.details, /uses import, deletedWith, which the emulator does not honour/);
     });
 });
 

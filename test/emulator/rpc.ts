@@ -51,7 +51,6 @@ function toMap(struct: Struct | undefined): PropertyMap {
 export function decodeRegistration(req: any): Registration {
     const refusals: string[] = [];
     if (req.getImportid()) refusals.push("import");
-    if (req.getRetainondelete()) refusals.push("retainOnDelete");
     if (req.getDeletedwith()) refusals.push("deletedWith");
     if (req.getReplaceWithList?.().length) refusals.push("replaceWith");
     if (req.getHidediffsList?.().length) refusals.push("hideDiffs");
@@ -75,6 +74,7 @@ export function decodeRegistration(req: any): Registration {
         propertyDependencies,
         protect: req.hasProtect?.() ? req.getProtect() : undefined,
         deleteBeforeReplace: req.getDeletebeforereplacedefined() ? req.getDeletebeforereplace() : undefined,
+        retainOnDelete: req.getRetainondelete() ? true : undefined,
         ignoreChanges: req.getIgnorechangesList(),
         replaceOnChanges: req.getReplaceonchangesList(),
         additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
