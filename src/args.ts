@@ -464,6 +464,24 @@ export interface SwarmRedis {
 }
 
 /**
+ * Serve the Swarm service over HTTPS (Kestrel) in addition to HTTP. The certificate reaches the tasks as a Docker
+ * secret (a file) and its password in the settings file, itself a Docker secret; neither is in the service spec.
+ */
+export interface SwarmHttps {
+    /**
+     * The port the tasks' HTTPS port 443 is published on (the routing mesh's ingress port on every node). With
+     * `endpointMode` `dnsrr` nothing is published and this is the HTTPS port of the load balancer in front of the
+     * tasks, which passes TLS through to them. Default: 8443.
+     */
+    port?: pulumi.Input<number>;
+    /**
+     * The TLS certificate Kestrel serves. A new certificate rolls the tasks (start-first, health-gated) onto it; the
+     * service itself is kept.
+     */
+    certificate: TlsCertificate;
+}
+
+/**
  * Settings of the Docker Swarm target: the Identity Service as a replicated Swarm service. The connection string,
  * the client secret and the certificate reach the tasks as Docker secrets (files), never in the service's environment.
  */
@@ -491,9 +509,15 @@ export interface SwarmDeployment {
      */
     httpPort?: pulumi.Input<number>;
     /**
-     * The host name under which the machine that runs Pulumi reaches `httpPort`. Default: as for `docker.hostname`.
+     * The host name under which the machine that runs Pulumi reaches `httpPort` (and `https.port`). Default: as for
+     * `docker.hostname`.
      */
     hostname?: pulumi.Input<string>;
+    /**
+     * Serve HTTPS with Kestrel as well: `url` is then `https://<hostname>:<https.port>`, and the readiness gate
+     * verifies the certificate (trust a private CA with `readiness.caCertificate`). Default: HTTP only.
+     */
+    https?: SwarmHttps;
     /**
      * `vip`: one virtual IP and the routing mesh publish `httpPort` on every node. `dnsrr`: no virtual IP and no
      * published port; the tasks' addresses are the DNS answers for `serviceAlias` on the service's networks, for a
@@ -784,8 +808,9 @@ export interface IdentityServiceArgs {
      * address the readiness gate polls (`url`); on Docker and Swarm the gate then checks that the service advertises it
      * as its issuer, and the service is told it is behind a proxy (see `proxy`). A default port and a trailing slash are left out, as the
      * service leaves them out of its issuer. Default: the output `url` (Docker:
-     * `http://<docker.hostname>:<docker.httpPort>`, or `https://` with the HTTPS port; IIS:
-     * `http://<iis.hostname>:<iis.port>`, or `https://` with the HTTPS port).
+     * `http://<docker.hostname>:<docker.httpPort>`, or `https://` with the HTTPS port; Swarm: the same with
+     * `swarm.hostname`, `swarm.httpPort` and `swarm.https.port`; IIS: `http://<iis.hostname>:<iis.port>`, or
+     * `https://` with the HTTPS port).
      */
     publicUrl?: pulumi.Input<string>;
     /**

@@ -41,7 +41,8 @@ export const TOKEN_PATH = "/connect/token";
 export class IdentityService extends pulumi.ComponentResource {
     /**
      * The service URL as the machine that runs Pulumi reaches it, for example `http://localhost:8090` (no trailing
-     * slash): on Docker the address the readiness gate checked (`docker.hostname` and the published port), on IIS
+     * slash): on Docker and Swarm the address the readiness gate checked (the target's `hostname` and its published
+     * port, the HTTPS one when it serves HTTPS), on IIS
      * the server's `iis.hostname` and site port (the gate itself checks `localhost` on the server). Resolves once
      * the service answers.
      */

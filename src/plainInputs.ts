@@ -23,7 +23,7 @@ export const PLAIN_FIELDS: PlainFields = {
     signingCertificate: {},
     docker: { build: {}, https: { certificate: {} } },
     iis: { connection: {}, appPoolIdentity: {}, stdoutLog: {}, https: {}, detectDrift: true, retainOnDelete: true },
-    swarm: { build: {}, redis: {}, resources: {}, update: {}, rollback: {} },
+    swarm: { build: {}, https: { certificate: {} }, redis: {}, resources: {}, update: {}, rollback: {} },
     proxy: {},
     readiness: { enabled: true },
     creatio: { runtime: true, enableFeature: true, healthCheck: true, tls: {}, clearSettingsOnDelete: true },
