@@ -1,8 +1,8 @@
 // Certificates from values on the real Docker Engine: the TLS certificate given as PEM (a certificate issued by a
 // throwaway CA, with its key, as @pulumi/tls returns them) and the token-signing certificate given as PEM, both as
 // secret Outputs (as `pulumi config get --secret`, ESC or another resource hand them over). The service answers over
-// HTTPS with exactly that certificate and its chain, which the readiness gate verifies against the CA (given to the
-// gate's Node.js process as NODE_EXTRA_CA_CERTS), and publishes the signing certificate's key.
+// HTTPS with exactly that certificate and its chain, which the readiness gate verifies against the CA (given as
+// `readiness.caCertificate`), and publishes the signing certificate's key.
 //
 // Image: the stand-in Identity Service (test/fixtures/identity-service), which loads Kestrel's certificate and the
 // signing PFX as the real service does.
@@ -11,7 +11,6 @@
 import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as https from "https";
 import * as path from "path";
 import * as tls from "tls";
@@ -44,25 +43,16 @@ describe("IdentityService on Docker: TLS and signing certificates from secret PE
   let env: DeploymentSuiteEnv;
   let db: ScratchDatabase;
   let standIn: StandInContext;
-  let caFile: string;
   const executors: Executor[] = [];
-  const extraCaBefore = process.env.NODE_EXTRA_CA_CERTS;
   const log = process.env.E2E_EXECUTOR_LOG ? (line: string) => process.stderr.write(line + "\n") : undefined;
 
   before(async function () {
     env = await prepareDeploymentSuite();
     standIn = standInContext({ seedingRule: "missing-id", creatioVersion: CREATIO_VERSION });
     db = await createScratchDatabase(env, "cis_e2e_cert_values");
-    // The readiness gate (a node process the executor starts) trusts the CA that issued the served certificate.
-    caFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), `cis-e2e-cert-values-${RUN_ID}-`)), "ca.pem");
-    fs.writeFileSync(caFile, read("tls-ca.pem"));
-    process.env.NODE_EXTRA_CA_CERTS = caFile;
   });
 
   after(async function () {
-    if (extraCaBefore === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
-    else process.env.NODE_EXTRA_CA_CERTS = extraCaBefore;
-    if (caFile) fs.rmSync(path.dirname(caFile), { recursive: true, force: true });
     for (const executor of executors) {
       const removed = await executor.cleanup().catch(() => []);
       if (removed.length > 0) console.log(`  cleanup removed: ${removed.join(", ")}`);
@@ -88,7 +78,7 @@ describe("IdentityService on Docker: TLS and signing certificates from secret PE
         bindAddress: "127.0.0.1",
         https: { port: httpsPort, certificate: { certificatePem: pulumi.output(read("tls-leaf.pem") + ca), privateKeyPem: pulumi.secret(read("tls-leaf-key.pem")) } },
       },
-      readiness: { timeoutSeconds: 120 },
+      readiness: { timeoutSeconds: 120, caCertificate: ca },
     });
     const result: RunResult = await executor.run(() => {
       const service = new IdentityService(NAME, args());
