@@ -38,6 +38,13 @@ export const ReseedRunner = {
      * (Docker and Swarm targets). Needs the `docker` CLI on the machine that runs Pulumi.
      */
     Container: "container",
+    /**
+     * On the IIS server, through the IIS target's own SSH connection (`iis.connection`; without one, on the machine that
+     * runs Pulumi, where the IIS server is): the statements run in Windows PowerShell through the .NET Framework's
+     * System.Data.SqlClient, so the database is reached from the server and Integrated Security signs in as the SSH
+     * user (IIS target, SQL Server only).
+     */
+    Server: "server",
 } as const;
 /**
  * Where client re-seeding runs.
@@ -199,9 +206,10 @@ export interface Client {
     reseed?: boolean;
     /**
      * Where client re-seeding runs: `local` on the machine that runs Pulumi (which then needs a network path to the
-     * database), or `container` in a one-shot container of `reseedImage` on the Docker host, on the service's networks
+     * database), `container` in a one-shot container of `reseedImage` on the Docker host, on the service's networks
      * (Docker and Swarm targets; needs the `docker` CLI on the machine that runs Pulumi), so that only the service's
-     * network reaches the database. Switching is an update of the two re-seed steps and restarts nothing. See
+     * network reaches the database, or `server` on the IIS server through `iis.connection` (IIS target, SQL Server;
+     * the .NET Framework's SqlClient, so Integrated Security signs in as the SSH user). Switching is an update of the two re-seed steps and restarts nothing. See
      * docs/reseed.md. Default: `local`.
      */
     reseedRunner?: ReseedRunner;
@@ -214,41 +222,81 @@ export interface Client {
 }
 
 /**
- * The certificate (PFX) the Identity Service signs its tokens with (`X509CertificatePath`). One per instance:
- * by default a self-signed RSA certificate is generated for the instance; give `path` to use your own instead.
+ * The certificate the Identity Service signs its tokens with (`X509CertificatePath`). One per instance: by default a
+ * self-signed RSA certificate is generated for the instance. To use your own, give exactly one source: a `.pfx` file's
+ * `path`, its bytes as `pfxBase64`, or `certificatePem` with `privateKeyPem`. The values suit Pulumi ESC, `pulumi
+ * config set --secret` and other resources' outputs; every form is opened on the machine that runs Pulumi (a wrong
+ * password, a key that is not RSA or does not belong to the certificate is an error before anything is created) and
+ * reaches the service as a PFX without a password, as a secret. The key must be RSA: the service signs with RS256.
  */
 export interface SigningCertificate {
     /**
      * Path of your own `.pfx` file on the machine that runs Pulumi, relative to the program's working directory.
-     * Its bytes are delivered to the service as a secret. Default: a certificate generated for this instance
-     * (RSA 2048, self-signed, valid ten years), its private key kept only in state, as a secret.
+     * Default: a certificate generated for this instance (RSA 2048, self-signed, valid ten years), its private key
+     * kept only in state, as a secret.
      */
     path?: pulumi.Input<string>;
     /**
-     * The password of the `.pfx` at `path`, if it has one. The file is opened with it on the machine that runs
-     * Pulumi (a wrong password is an error before anything is created) and reaches the service without a password,
-     * so no password travels further. Treated as a secret.
+     * The bytes of a `.pfx` file as base64 (`base64 -w0 signing.pfx`), for a PFX kept in a secret store rather than a
+     * file. Treated as a secret. Default: none.
+     */
+    pfxBase64?: pulumi.Input<string>;
+    /**
+     * The password of the PFX given by `path` or `pfxBase64`, if it has one. It is used only on the machine that runs
+     * Pulumi, so no password travels further. Not allowed with `privateKeyPem`. Treated as a secret. Default: none.
      */
     password?: pulumi.Input<string>;
     /**
+     * The certificate as PEM (`-----BEGIN CERTIFICATE-----`), for example a `tls.SelfSignedCert`'s or
+     * `tls.LocallySignedCert`'s `certPem`; with `privateKeyPem`. Other certificates after it are ignored. Default: none.
+     */
+    certificatePem?: pulumi.Input<string>;
+    /**
+     * The certificate's RSA private key as unencrypted PEM (PKCS#1 or PKCS#8), for example a `tls.PrivateKey`'s
+     * `privateKeyPem`; with `certificatePem`. Treated as a secret. Default: none.
+     */
+    privateKeyPem?: pulumi.Input<string>;
+    /**
      * Any value; changing it generates a new signing key and certificate (generated certificates only: not allowed
-     * with `path`). Tokens signed with the old key are no longer accepted. Default: none.
+     * with your own certificate). Tokens signed with the old key are no longer accepted. Default: none.
      */
     rotation?: pulumi.Input<string>;
 }
 
 /**
- * A TLS certificate (PFX) for Kestrel's HTTPS endpoint inside the container. This is not the token-signing certificate.
+ * A TLS certificate for Kestrel's HTTPS endpoint inside the container (not the token-signing certificate). Give
+ * exactly one source: a `.pfx` file's `path`, its bytes as `pfxBase64`, or `certificatePem` with `privateKeyPem`.
+ * Every form is opened on the machine that runs Pulumi before anything is created (a wrong password, an unreadable
+ * certificate, a key that does not belong to it, a key Kestrel cannot serve with, or an extended key usage without
+ * serverAuth is an error) and reaches the container as a file, a secret. The key may be RSA or EC (ECDSA).
  */
 export interface TlsCertificate {
     /**
-     * Path of the `.pfx` file on the machine that runs Pulumi. Its bytes are delivered to the container as a secret.
+     * Path of a `.pfx` file on the machine that runs Pulumi. It reaches Kestrel as it is, with its `password`.
+     * Default: none.
      */
-    path: pulumi.Input<string>;
+    path?: pulumi.Input<string>;
     /**
-     * The PFX password, if it has one. Treated as a secret.
+     * The bytes of a `.pfx` file as base64 (`base64 -w0 tls.pfx`), for a PFX kept in a secret store. It reaches
+     * Kestrel as it is, with its `password`. Treated as a secret. Default: none.
+     */
+    pfxBase64?: pulumi.Input<string>;
+    /**
+     * The password of the PFX given by `path` or `pfxBase64`, if it has one; Kestrel reads it from the service's
+     * settings file, never the environment. Not allowed with `privateKeyPem`. Treated as a secret. Default: none.
      */
     password?: pulumi.Input<string>;
+    /**
+     * The certificate as PEM, leaf first, then its intermediate certificates (for example a `tls.LocallySignedCert`'s
+     * `certPem`, or a `fullchain.pem`); with `privateKeyPem`. It reaches Kestrel as a PFX without a password that holds
+     * the key, the certificate and its chain. Default: none.
+     */
+    certificatePem?: pulumi.Input<string>;
+    /**
+     * The certificate's private key (RSA or EC) as unencrypted PEM (PKCS#1, SEC1 or PKCS#8), for example a
+     * `tls.PrivateKey`'s `privateKeyPem`; with `certificatePem`. Treated as a secret. Default: none.
+     */
+    privateKeyPem?: pulumi.Input<string>;
 }
 
 /**
@@ -416,6 +464,24 @@ export interface SwarmRedis {
 }
 
 /**
+ * Serve the Swarm service over HTTPS (Kestrel) in addition to HTTP. The certificate reaches the tasks as a Docker
+ * secret (a file) and its password in the settings file, itself a Docker secret; neither is in the service spec.
+ */
+export interface SwarmHttps {
+    /**
+     * The port the tasks' HTTPS port 443 is published on (the routing mesh's ingress port on every node). With
+     * `endpointMode` `dnsrr` nothing is published and this is the HTTPS port of the load balancer in front of the
+     * tasks, which passes TLS through to them. Default: 8443.
+     */
+    port?: pulumi.Input<number>;
+    /**
+     * The TLS certificate Kestrel serves. A new certificate rolls the tasks (start-first, health-gated) onto it; the
+     * service itself is kept.
+     */
+    certificate: TlsCertificate;
+}
+
+/**
  * Settings of the Docker Swarm target: the Identity Service as a replicated Swarm service. The connection string,
  * the client secret and the certificate reach the tasks as Docker secrets (files), never in the service's environment.
  */
@@ -443,9 +509,15 @@ export interface SwarmDeployment {
      */
     httpPort?: pulumi.Input<number>;
     /**
-     * The host name under which the machine that runs Pulumi reaches `httpPort`. Default: as for `docker.hostname`.
+     * The host name under which the machine that runs Pulumi reaches `httpPort` (and `https.port`). Default: as for
+     * `docker.hostname`.
      */
     hostname?: pulumi.Input<string>;
+    /**
+     * Serve HTTPS with Kestrel as well: `url` is then `https://<hostname>:<https.port>`, and the readiness gate
+     * verifies the certificate (trust a private CA with `readiness.caCertificate`). Default: HTTP only.
+     */
+    https?: SwarmHttps;
     /**
      * `vip`: one virtual IP and the routing mesh publish `httpPort` on every node. `dnsrr`: no virtual IP and no
      * published port; the tasks' addresses are the DNS answers for `serviceAlias` on the service's networks, for a
@@ -539,7 +611,9 @@ export interface IisHttps {
     port: pulumi.Input<number>;
     /**
      * The thumbprint (40 hexadecimal digits; spaces are ignored) of a certificate with its private key in the
-     * `LocalMachine\My` or `LocalMachine\WebHosting` store of the server.
+     * `LocalMachine\My` or `LocalMachine\WebHosting` store of the server. Not a certificate value: IIS binds a
+     * certificate of the machine's store by its hash, and a private key imported into that store outlives the site
+     * and may be shared with other sites, so import it there yourself (`Import-PfxCertificate`).
      */
     certificateThumbprint: pulumi.Input<string>;
 }
@@ -601,6 +675,25 @@ export interface IisDeployment {
      * An HTTPS binding by certificate thumbprint; the service `url` then uses HTTPS. Default: HTTP only.
      */
     https?: IisHttps;
+    /**
+     * Read the server back on every preview and update, so that a hand edit there shows as a change: a read-only
+     * script compares the site (folder, pool, bindings), the application pool (identity, runtime, pipeline, 32-bit,
+     * Load User Profile) and the files the configuration step writes (`appsettings.json`, `web.config` and the signing
+     * PFX, by SHA-256) with what the steps left, and a part that differs makes exactly its step an update, which `pulumi
+     * up` runs again to repair it. Costs one SSH round trip per run (PowerShell on this machine without a
+     * `connection`), and needs the server reachable for a preview. Not with `connection.proxy`. A pool's password is
+     * not read back. Turning it on updates the site, pool and configuration steps once (they record what they left;
+     * nothing restarts). See docs/iis.md. IIS target only. Default: false.
+     */
+    detectDrift?: boolean;
+    /**
+     * Leave what the steps put on the server in place when a step is deleted or replaced: Pulumi forgets the old step
+     * and runs none of its delete commands (Pulumi's `retainOnDelete` on every IIS step). The way off a server that is
+     * gone: set it in a run of its own that changes nothing else (the engine skips a delete only when the state already
+     * says so), then change `connection` to the new server; unset it once the move is done. See docs/operations.md.
+     * Default: false.
+     */
+    retainOnDelete?: boolean;
 }
 
 /**
@@ -713,8 +806,9 @@ export interface IdentityServiceArgs {
      * `http://<container name>` when Creatio runs in a container on the same Docker network. It may differ from the
      * address the readiness gate polls (`url`); the gate then checks that the service advertises it as its issuer, and the service is told it is behind a proxy (see `proxy`). A default port and a trailing slash are left out, as the
      * service leaves them out of its issuer. Default: the output `url` (Docker:
-     * `http://<docker.hostname>:<docker.httpPort>`, or `https://` with the HTTPS port; IIS:
-     * `http://<iis.hostname>:<iis.port>`, or `https://` with the HTTPS port).
+     * `http://<docker.hostname>:<docker.httpPort>`, or `https://` with the HTTPS port; Swarm: the same with
+     * `swarm.hostname`, `swarm.httpPort` and `swarm.https.port`; IIS: `http://<iis.hostname>:<iis.port>`, or
+     * `https://` with the HTTPS port).
      */
     publicUrl?: pulumi.Input<string>;
     /**
@@ -769,6 +863,14 @@ export interface IdentityServiceArgs {
      * `creatioVersion`. Default: not connected (the values are in `creatioSystemSettings`).
      */
     creatio?: IdentityServiceCreatio;
+    /**
+     * Any value; changing it re-applies what a hand edit may have undone, and nothing else: client re-seeding runs
+     * again (a client row edited or deleted by hand is put back as configured, and the service restarted when one had
+     * to be replaced) and so does the connection to Creatio (its system settings, feature and default resource are
+     * written again and its health check runs). `pulumi up --refresh` cannot do this: the steps are commands, and a
+     * command's refresh reads nothing back. See docs/operations.md. Default: none.
+     */
+    repair?: pulumi.Input<string>;
 }
 
 /**

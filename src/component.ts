@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { CreatioSystemSettings, IdentityServiceArgs, ReseedRunner as ReseedRunnerKind } from "./args";
-import { createSigningCertificate, reencodedPfxBase64 } from "./certificates";
+import { createSigningCertificate, signingPfxBase64 } from "./certificates";
 import { CreatioHealthCheckResult } from "./creatioArgs";
 import { claimExclusively, providerFor, providerKey } from "./claims";
 import { clientDefinition, ClientSettings, renderSettings, Setting } from "./configuration";
@@ -17,6 +17,7 @@ import { afterGate } from "./readiness";
 import { createReseed, createRetirement, ReseedInputs, ReseedRunner, restartToken } from "./reseed";
 import { containerRunner, dockerCliConnection, warnAboutInlineTlsMaterial } from "./reseedRunners/container";
 import { localRunner } from "./reseedRunners/local";
+import { serverRunner } from "./reseedRunners/server";
 import { TargetFacts } from "./targets/target";
 import { afterArgumentChecks } from "./validation";
 import { CreatioOAuthConnection } from "./creatioConnection";
@@ -40,7 +41,8 @@ export const TOKEN_PATH = "/connect/token";
 export class IdentityService extends pulumi.ComponentResource {
     /**
      * The service URL as the machine that runs Pulumi reaches it, for example `http://localhost:8090` (no trailing
-     * slash): on Docker the address the readiness gate checked (`docker.hostname` and the published port), on IIS
+     * slash): on Docker and Swarm the address the readiness gate checked (the target's `hostname` and its published
+     * port, the HTTPS one when it serves HTTPS), on IIS
      * the server's `iis.hostname` and site port (the gate itself checks `localhost` on the server). Resolves once
      * the service answers.
      */
@@ -101,6 +103,7 @@ export class IdentityService extends pulumi.ComponentResource {
             provider: plan.provider,
             connectionString: plan.reseedConnectionString,
             client: pulumi.secret(client.apply(clientDefinition)),
+            repair: args.repair,
         };
         const runner = plan.client.reseed ? reseedRunner(name, plan, opts, this) : undefined;
         const reseed = runner ? createReseed(name, reseedInputs, runner, { parent: this }) : undefined;
@@ -109,8 +112,8 @@ export class IdentityService extends pulumi.ComponentResource {
 
         const configuration = renderConfiguration(plan, client, plan.deployment.facts);
         const signingCertificate =
-            plan.signingCertificate.kind === "file"
-                ? reencodedPfxBase64(plan.signingCertificate.path, plan.signingCertificate.password)
+            plan.signingCertificate.kind === "supplied"
+                ? signingPfxBase64(plan.signingCertificate.certificate)
                 : createSigningCertificate(name, plan.signingCertificate.rotation, this).pfxBase64;
         const { url, gate, service } = plan.deployment.deploy(
             name,
@@ -157,6 +160,7 @@ export class IdentityService extends pulumi.ComponentResource {
                     identityServiceUrl: this.publicUrl,
                     clientId: credentials.id,
                     clientSecret: credentials.secret,
+                    repair: args.repair,
                 },
                 { parent: this },
             );
@@ -193,6 +197,9 @@ export class IdentityService extends pulumi.ComponentResource {
 
 /** Where the re-seed steps run (`client.reseedRunner`). */
 function reseedRunner(name: string, plan: DeploymentPlan, opts: pulumi.ComponentResourceOptions | undefined, parent: pulumi.Resource): ReseedRunner {
+    if (plan.client.reseedRunner === ReseedRunnerKind.Server) {
+        return serverRunner({ provider: plan.provider, connection: plan.iis?.connection });
+    }
     const site = plan.client.reseedRunner === ReseedRunnerKind.Container ? plan.deployment.reseedNetworks?.(name, parent) : undefined;
     if (!site) {
         return localRunner(plan.provider);
@@ -215,8 +222,10 @@ function dockerDaemon(opts: pulumi.ComponentResourceOptions | undefined): pulumi
     return provider ? provider.host : docker.config.host;
 }
 
+/** The signing PFX's password, for targets to redact (the key and PFX values never reach a target: only the PFX re-encoded). */
 function signingCertificatePassword(plan: DeploymentPlan): pulumi.Input<string> | undefined {
-    return plan.signingCertificate.kind === "file" ? plan.signingCertificate.password : undefined;
+    const certificate = plan.signingCertificate.kind === "supplied" ? plan.signingCertificate.certificate.source : undefined;
+    return certificate !== undefined && certificate.form !== "pem" ? certificate.password : undefined;
 }
 
 /** The system client with every value known: rendered into `Clients` for the service and for re-seeding. */

@@ -4,6 +4,7 @@
  */
 import { parse } from "@tediousjs/connection-string";
 import { Check } from "./validation";
+import { ReseedRunner } from "./args";
 
 /** Keys compare case-insensitively and without spaces, as ADO.NET and Npgsql read them ("User ID", "UserId"). */
 function normalizeKey(key: string): string {
@@ -49,13 +50,16 @@ export const connectionStringCheck: Check<string> = value => {
 };
 
 /**
- * A connection string re-seeding can use: its drivers sign in with a database login, never with Integrated Security. `suppliedSeparately` says whether the string is
- * `database.reseedConnectionString` (else it is the service's `database.connectionString`).
+ * A connection string re-seeding can use: its Node.js drivers sign in with a database login, never with Integrated Security;
+ * the `server` runner's .NET Framework SqlClient on the IIS server takes either. `suppliedSeparately` says whether the
+ * string is `database.reseedConnectionString` (else it is the service's `database.connectionString`);
+ * `serverRunnerOffered` whether the message may point to the `server` runner (IIS target).
  */
-export function reseedConnectionStringCheck(suppliedSeparately: boolean): Check<string> {
+export function reseedConnectionStringCheck(suppliedSeparately: boolean, runner: ReseedRunner = ReseedRunner.Local, serverRunnerOffered = false): Check<string> {
     return value => {
         const settings = connectionStringSettings(value);
-        if (!settings || !usesIntegratedSecurity(settings)) {
+        // The `server` runner signs in through the .NET Framework's SqlClient on the IIS server, as the SSH user.
+        if (runner === ReseedRunner.Server || !settings || !usesIntegratedSecurity(settings)) {
             return undefined; // an unparsable string is reported by connectionStringCheck
         }
         const fix = suppliedSeparately
@@ -63,7 +67,9 @@ export function reseedConnectionStringCheck(suppliedSeparately: boolean): Check<
             : "give `database.reseedConnectionString` with a database login (User ID and Password) for re-seeding";
         return (
             "uses Integrated Security (Windows authentication), which client re-seeding cannot use: its Node.js drivers (on the " +
-            `machine that runs Pulumi or in the re-seed container) sign in with a login and password; ${fix}, or set \`client.reseed: false\` ` +
+            `machine that runs Pulumi or in the re-seed container) sign in with a login and password; ${fix}, ` +
+            (serverRunnerOffered ? 'or re-seed on the IIS server, where Windows authentication works (`client.reseedRunner: "server"`), ' : "") +
+            "or set `client.reseed: false` " +
             "(then delete the client rows by hand after a client change)"
         );
     };

@@ -120,6 +120,11 @@ export interface CreatioOAuthConnectionArgs extends CreatioConnectionOptions {
      * as a secret.
      */
     clientSecret: pulumi.Input<string>;
+    /**
+     * Any value; changing it applies the connection again (the three settings, the feature and the default resource
+     * are written and the health check runs), to undo a hand edit in Creatio: a refresh cannot see one. Default: none.
+     */
+    repair?: pulumi.Input<string>;
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CreatioConnectionOptions, CreatioInstance, CreatioOAuthConnectionArgs, CreatioRuntime, IdentityServiceCreatio } from "./creatioArgs";
+import { withRepair } from "./repair";
 import { ArgumentCheck, checks, describe } from "./validation";
 import { compareVersions, formatVersion, parseVersion, Version } from "./versions";
 
@@ -97,6 +98,8 @@ export interface ConnectionPlan {
     readonly caCertificate?: pulumi.Input<string>;
     readonly clearSettingsOnDelete: boolean;
     readonly timeoutSeconds: pulumi.Input<number>;
+    /** The `repair` argument: a change of it applies the connection again. */
+    readonly repair?: pulumi.Input<string>;
     /** Resolves once the values known only later have passed their checks (see `ArgumentCheck.resolved`). */
     readonly argumentsResolved?: pulumi.Output<pulumi.Resource[]>;
 }
@@ -216,12 +219,13 @@ export function planConnection(name: string, args: CreatioOAuthConnectionArgs): 
         identityServiceUrl: pulumi.output(identityServiceUrl).apply(withoutTrailingSlash),
         clientId,
         clientSecret,
+        repair: args.repair,
         argumentsResolved: check.resolved(),
     };
 }
 
 /** The connection script's environment: everything but the two secrets, which travel on stdin. */
-export function connectionEnvironment(plan: ConnectionPlan): Record<string, pulumi.Input<string>> {
+export function connectionEnvironment(plan: ConnectionPlan): pulumi.Input<Record<string, pulumi.Input<string>>> {
     const environment: Record<string, pulumi.Input<string>> = {
         CREATIO_URL: plan.creatioUrl,
         CREATIO_USERNAME: plan.username,
@@ -238,7 +242,7 @@ export function connectionEnvironment(plan: ConnectionPlan): Record<string, pulu
     if (plan.caCertificate !== undefined) {
         environment.CREATIO_CA_CERTIFICATE = plan.caCertificate;
     }
-    return environment;
+    return withRepair(environment, plan.repair);
 }
 
 /** The secrets, as the script reads them from standard input. */

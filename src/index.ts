@@ -19,6 +19,7 @@ export {
     ReverseProxy,
     SigningCertificate,
     SwarmDeployment,
+    SwarmHttps,
     SwarmRedis,
     SwarmResources,
     SwarmUpdate,

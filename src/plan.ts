@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs, LogLevel, ReseedRunner } from "./args";
-import { checkSuppliedPfx } from "./certificates";
+import { CheckedCertificate, certificateSource, checkCertificate } from "./certificates";
 import { connectionStringCheck, firstProblem, reseedConnectionStringCheck } from "./connectionStrings";
 import { DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS, DEFAULT_CLIENT_NAME, DEFAULT_LOG_LEVEL, MANAGED_SETTINGS } from "./configuration";
 import { CLIENT_ID_LENGTH, CLIENT_ID_MAX_LENGTH, CLIENT_SECRET_LENGTH, CLIENT_SECRET_MAX_LENGTH } from "./credentials";
@@ -37,9 +37,9 @@ export interface ClientPlan {
     readonly reseedImage: pulumi.Input<string>;
 }
 
-/** The user's own PFX, or one generated for the instance. */
+/** The user's own certificate (a file, a PFX value or PEM), or one generated for the instance. */
 export type SigningCertificatePlan =
-    | { readonly kind: "file"; readonly path: pulumi.Input<string>; readonly password?: pulumi.Input<string> }
+    | { readonly kind: "supplied"; readonly certificate: CheckedCertificate }
     | { readonly kind: "generated"; readonly rotation?: pulumi.Input<string> };
 
 export interface DeploymentPlan {
@@ -100,10 +100,14 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
         check.fail("target", `${describe(target)} is not a deployment target; use DeploymentTarget.Docker ("docker"), DeploymentTarget.Iis ("iis") or DeploymentTarget.Swarm ("swarm")`);
     }
     checkTargetBlocks(args, check);
+    if (args.iis?.detectDrift !== undefined && args.target !== DeploymentTarget.Iis && Object.values(DeploymentTarget).includes(args.target)) {
+        check.fail("iis.detectDrift", `reads back an IIS server, but target is "${args.target}"; remove it (the ${args.target} target has no drift read-back)`);
+    }
 
     const profile = planVersion(args, check);
     const provider = planDatabaseProvider(args, check);
     const reseed = args.client?.reseed ?? true;
+    const reseedRunner = planReseedRunner(args, check);
     const reseedSeparately = args.database?.reseedConnectionString !== undefined;
     const connectionString = check.input(
         "database.connectionString",
@@ -111,7 +115,7 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
         firstProblem(
             checks.secretNonEmpty,
             connectionStringCheck,
-            ...(reseed && !reseedSeparately ? [reseedConnectionStringCheck(false)] : []),
+            ...(reseed && !reseedSeparately ? [reseedConnectionStringCheck(false, reseedRunner, args.target === DeploymentTarget.Iis)] : []),
         ),
         { secret: true },
     );
@@ -139,7 +143,7 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
             checks.positiveInteger(MAX_ACCESS_TOKEN_LIFETIME_SECONDS),
         ),
         reseed,
-        reseedRunner: planReseedRunner(args, check),
+        reseedRunner,
         reseedImage: check.input("client.reseedImage", args.client?.reseedImage ?? DEFAULT_RESEED_IMAGE, imageReferenceCheck),
     };
 
@@ -170,7 +174,7 @@ export function planDeployment(name: string, args: IdentityServiceArgs): Deploym
             check.optional(
                 "database.reseedConnectionString",
                 args.database?.reseedConnectionString,
-                firstProblem(checks.secretNonEmpty, connectionStringCheck, ...(reseed ? [reseedConnectionStringCheck(true)] : [])),
+                firstProblem(checks.secretNonEmpty, connectionStringCheck, ...(reseed ? [reseedConnectionStringCheck(true, reseedRunner, args.target === DeploymentTarget.Iis)] : [])),
                 { secret: true },
             ) ??
             connectionString,
@@ -270,11 +274,18 @@ function mapInput<T, U>(value: pulumi.Input<T> | undefined, f: (value: T) => U):
     return isKnown(value) ? f(value) : (pulumi.output(value).apply(v => f(v as T)) as pulumi.Input<U>);
 }
 
-/** The runners each target offers besides `local`, and what to say when another is asked for. */
+/** The runners each target offers. */
 const TARGET_RUNNERS: Record<DeploymentTarget, ReseedRunner[]> = {
     [DeploymentTarget.Docker]: [ReseedRunner.Local, ReseedRunner.Container],
     [DeploymentTarget.Swarm]: [ReseedRunner.Local, ReseedRunner.Container],
-    [DeploymentTarget.Iis]: [ReseedRunner.Local],
+    [DeploymentTarget.Iis]: [ReseedRunner.Local, ReseedRunner.Server],
+};
+
+/** Where each runner re-seeds, for the message that refuses it on another target. */
+const RUNNER_PLACES: Record<ReseedRunner, string> = {
+    [ReseedRunner.Local]: "on the machine that runs Pulumi",
+    [ReseedRunner.Container]: "in a container next to a Docker or Swarm service",
+    [ReseedRunner.Server]: "on the IIS server through the IIS target's SSH connection",
 };
 
 function planReseedRunner(args: IdentityServiceArgs, check: ArgumentCheck): ReseedRunner {
@@ -294,10 +305,25 @@ function planReseedRunner(args: IdentityServiceArgs, check: ArgumentCheck): Rese
     }
     const offered = TARGET_RUNNERS[args.target];
     if (offered && !offered.includes(runner)) {
+        const others = offered.filter(other => other !== ReseedRunner.Local).map(other => `"${other}" (${RUNNER_PLACES[other]})`);
         check.fail(
             "client.reseedRunner",
-            `"${runner}" runs re-seeding in a container next to a Docker or Swarm service, but target is "${args.target}"; ` +
-                `use "local" (the machine that runs Pulumi, which must reach the database)`,
+            `"${runner}" runs re-seeding ${RUNNER_PLACES[runner]}, but target is "${args.target}"; ` +
+                `use "local" (the machine that runs Pulumi, which must reach the database)${others.length > 0 ? ` or ${others.join(", ")}` : ""}`,
+        );
+    }
+    if (runner === ReseedRunner.Server && client?.reseed !== false && args.iis?.connection?.proxy !== undefined) {
+        check.fail(
+            "client.reseedRunner",
+            '"server" opens its own SSH session to the IIS server and cannot go through `iis.connection.proxy`; ' +
+                'use "local" (the machine that runs Pulumi, which must reach the database), or connect to the IIS server directly',
+        );
+    }
+    if (runner === ReseedRunner.Server && client?.reseed !== false && args.database?.provider === DatabaseProvider.Postgres) {
+        check.fail(
+            "client.reseedRunner",
+            '"server" re-seeds through the .NET Framework\'s SqlClient on the IIS server, which has no PostgreSQL driver; ' +
+                'use "local" (the machine that runs Pulumi, which must reach the database) for a PostgreSQL database',
         );
     }
     if (client?.reseedImage !== undefined && runner !== ReseedRunner.Container) {
@@ -307,20 +333,27 @@ function planReseedRunner(args: IdentityServiceArgs, check: ArgumentCheck): Rese
 }
 
 function planSigningCertificate(args: IdentityServiceArgs, check: ArgumentCheck): SigningCertificatePlan {
-    const given = args.signingCertificate;
-    if (given?.path === undefined) {
-        if (given?.password !== undefined) {
-            check.fail("signingCertificate.password", "is set but `path` is not; give the `path` of the .pfx it opens, or remove it to have a certificate generated");
+    const given = args.signingCertificate ?? {};
+    const source = certificateSource("signingCertificate", given, check);
+    const supplied = given.path !== undefined || given.pfxBase64 !== undefined || given.certificatePem !== undefined || given.privateKeyPem !== undefined;
+    if (!supplied) {
+        if (given.password !== undefined) {
+            check.fail(
+                "signingCertificate.password",
+                "is set but no PFX is: give the `path` or `pfxBase64` of the .pfx it opens, or remove it to have a certificate generated",
+                { secret: true },
+            );
         }
-        return { kind: "generated", rotation: given?.rotation };
+        return { kind: "generated", rotation: given.rotation };
     }
     if (given.rotation !== undefined) {
         check.fail(
             "signingCertificate.rotation",
-            "rotates a generated certificate only; remove it (replace the file at `path` to rotate your own), or remove `path` to have one generated",
+            "rotates a generated certificate only; remove it (give a new certificate to rotate your own), or remove your certificate to have one generated",
         );
     }
-    return { kind: "file", path: checkSuppliedPfx(check, given.path, given.password), password: given.password };
+    // An invalid combination of sources is already reported; the plan is not used then.
+    return source === undefined ? { kind: "generated" } : { kind: "supplied", certificate: checkCertificate("signingCertificate", "signing", source, check) };
 }
 
 function checkTargetBlocks(args: IdentityServiceArgs, check: ArgumentCheck): void {

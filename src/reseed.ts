@@ -1,8 +1,8 @@
 /**
  * Client re-seeding. The service inserts its system client from configuration only when that client id is missing,
  * so the database must match the configuration before the service starts. Two local commands run
- * `src/scripts/reseed.js`, where the runner says (`src/reseedRunners/`: on the machine that runs Pulumi, or in a
- * one-shot container next to the service), both deciding from the rows in the database (never from a previous run
+ * `src/scripts/reseed.js`, where the runner says (`src/reseedRunners/`: on the machine that runs Pulumi, in a
+ * one-shot container next to the service, or with its statements carried out on the IIS server), both deciding from the rows in the database (never from a previous run
  * alone): `<name>-client-reseed` before the service (re)starts deletes a client that differs from its configuration
  * (and then hands the service a new restart token) or adds a rotated secret next to the old one;
  * `<name>-client-retire`, once the new client is in service, removes the credentials it replaced. Old and new
@@ -14,6 +14,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { DatabaseProvider } from "./args";
 import { ClientDefinition } from "./configuration";
+import { withRepair } from "./repair";
 
 /** IdentityServer4 stores a shared secret as `secret.Sha256()`: Base64 of the SHA-256 of its UTF-8 bytes. */
 export function identityServerSecretHash(secret: string): string {
@@ -37,6 +38,8 @@ export interface ReseedInputs {
     readonly connectionString: pulumi.Input<string>;
     /** The client the service is given (its `Clients` entry). */
     readonly client: pulumi.Input<ClientDefinition>;
+    /** The `repair` argument: a change of it runs the re-seed step again. */
+    readonly repair?: pulumi.Input<string>;
 }
 
 /**
@@ -47,12 +50,14 @@ export function reseedStdin(
     inputs: ReseedInputs,
     action: ReseedAction,
     prepared?: pulumi.Input<PreparedResult>,
+    runnerInput?: pulumi.Input<Record<string, unknown>>,
 ): pulumi.Output<string> {
     return pulumi.secret(
         pulumi
-            .all([inputs.connectionString, inputs.client, prepared])
-            .apply(([connectionString, client, result]) =>
+            .all([inputs.connectionString, inputs.client, prepared, runnerInput])
+            .apply(([connectionString, client, result, extra]) =>
                 JSON.stringify({
+                    ...(extra ?? {}),
                     action,
                     connectionString,
                     client: storedClient(client),
@@ -86,6 +91,8 @@ export interface ReseedRunner {
     step(role: ReseedStepRole): { command: string; environment: pulumi.Input<Record<string, pulumi.Input<string>>> };
     /** Resources the steps need first, such as the network the container joins. */
     readonly dependsOn: pulumi.Resource[];
+    /** What the runner adds to the script's (secret) stdin, such as the SSH connection of the `server` runner. */
+    readonly stdin?: pulumi.Input<Record<string, unknown>>;
 }
 
 function createStep(
@@ -95,8 +102,10 @@ function createStep(
     runner: ReseedRunner,
     after: pulumi.Resource[],
     opts: pulumi.CustomResourceOptions,
+    repair?: pulumi.Input<string>,
 ) {
-    const { command: script, environment } = runner.step(role);
+    const { command: script, environment: runnerEnvironment } = runner.step(role);
+    const environment = withRepair(runnerEnvironment, repair);
     return new command.local.Command(
         `${name}-${role}`,
         {
@@ -113,7 +122,8 @@ function createStep(
 
 /** The step before the service (re)starts. Order the service after it and feed it `restartToken(step)`. */
 export function createReseed(name: string, inputs: ReseedInputs, runner: ReseedRunner, opts: pulumi.CustomResourceOptions): command.local.Command {
-    return createStep(name, "client-reseed", reseedStdin(inputs, "prepare"), runner, [], opts);
+    // Only this step takes `repair`: the retire step follows from what it finds, as on any other run.
+    return createStep(name, "client-reseed", reseedStdin(inputs, "prepare", undefined, runner.stdin), runner, [], opts, inputs.repair);
 }
 
 /**
@@ -128,7 +138,7 @@ export function createRetirement(
     after: pulumi.Resource[],
     opts: pulumi.CustomResourceOptions,
 ): command.local.Command {
-    const stdin = reseedStdin(inputs, "retire", reseed.stdout.apply(parsePreparedResult));
+    const stdin = reseedStdin(inputs, "retire", reseed.stdout.apply(parsePreparedResult), runner.stdin);
     return createStep(name, "client-retire", stdin, runner, after, opts);
 }
 

@@ -60,6 +60,7 @@ export function maskSecret(message: string, value: unknown): string {
 export class ArgumentCheck {
     private readonly problems: Problem[] = [];
     private readonly pending: pulumi.Output<Problem | undefined>[] = [];
+    private resolvedOutput?: { readonly count: number; readonly output: pulumi.Output<pulumi.Resource[]> };
 
     /** `kind` is the component type named in the error header. */
     constructor(
@@ -125,13 +126,19 @@ export class ArgumentCheck {
         if (this.pending.length === 0) {
             return undefined;
         }
-        return pulumi.all(this.pending).apply(found => {
+        // One Output for the same checks, so that everything waiting on them fails with the one error, reported once.
+        if (this.resolvedOutput?.count === this.pending.length) {
+            return this.resolvedOutput.output;
+        }
+        const output = pulumi.all(this.pending).apply(found => {
             const problems = found.filter((problem): problem is Problem => problem !== undefined);
             if (problems.length > 0) {
                 throw this.error(problems);
             }
-            return [];
+            return [] as pulumi.Resource[];
         });
+        this.resolvedOutput = { count: this.pending.length, output };
+        return output;
     }
 
     /**

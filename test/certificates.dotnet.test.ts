@@ -57,4 +57,15 @@ describe("signing PFX under .NET", function () {
             { password: "", thumbprint, hasPrivateKey: true, keySize: 2048, rs256: true },
         ]);
     });
+
+    it("a TLS certificate from PEM with its chain becomes a PFX .NET opens without a password, the key's certificate first", async () => {
+        const read = (name: string) => fs.readFileSync(path.join(certificates, name), "utf8");
+        const file = path.join(folder, "tls-certificate.pfx");
+        fs.writeFileSync(file, encodePkcs12(read("tls-leaf-key.pem"), read("tls-leaf.pem"), [read("tls-ca.pem")]));
+        const thumbprint = new crypto.X509Certificate(read("tls-leaf.pem")).fingerprint.replace(/:/g, "");
+        assert.deepEqual(load(file), [
+            { password: null, thumbprint, hasPrivateKey: true, keySize: 2048, rs256: true },
+            { password: "", thumbprint, hasPrivateKey: true, keySize: 2048, rs256: true },
+        ]);
+    });
 });

@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { checkSuppliedPfx, encodePkcs12, looksLikePfx, openPfx, pfxFile, readPfxBase64, reencodedPfxBase64 } from "../src/certificates";
+import { checkCertificate, encodePkcs12, looksLikePfx, openPfx, pfxFile, readPfxBase64, reencodedPfxBase64 } from "../src/certificates";
 import { ArgumentCheck } from "../src/validation";
 import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../src";
 import { registered, resetMocks, settle, valueOf } from "./support/mocks";
@@ -198,7 +198,7 @@ describe("a supplied signing PFX, opened with its password and encoded again", (
     it("names the field before anything is created: the password (never shown) or the file", async () => {
         const check = (pfx: string, password: pulumi.Input<string> | undefined) => {
             const arguments_ = new ArgumentCheck("ids");
-            checkSuppliedPfx(arguments_, path.join(certificates, pfx), password);
+            checkCertificate("signingCertificate", "signing", { form: "path", path: path.join(certificates, pfx), password }, arguments_);
             return arguments_;
         };
         const wrong = check("tls.pfx", "wrong-password");

@@ -62,7 +62,7 @@ describe("collisions between instances in one program", () => {
                     args({
                         build: { context: BUILD_CONTEXT },
                         httpPort: 9003,
-                        https: { port: 9001, certificate: { path: path.join(__dirname, "fixtures", "certificates", "tls.pfx") } },
+                        https: { port: 9001, certificate: { path: path.join(__dirname, "fixtures", "certificates", "tls.pfx"), password: "tls-test-password" } },
                     }),
                 ),
             /docker\.https\.port: host port 9001 .* already taken by IdentityService "one" \(its docker\.httpPort\)/,

@@ -217,7 +217,7 @@ describe("IdentityService on Docker (mocks)", () => {
             dockerArgs({
                 docker: {
                     build: { context: BUILD_CONTEXT },
-                    https: { port: 9443, certificate: { path: path.join(certificates, "tls.pfx"), password: "Tls-Secret-9911" } },
+                    https: { port: 9443, certificate: { path: path.join(certificates, "tls.pfx"), password: "tls-test-password" } },
                 },
             }),
         );
@@ -229,9 +229,9 @@ describe("IdentityService on Docker (mocks)", () => {
             "ASPNETCORE_Kestrel__Certificates__Default__Path=/app/tls-certificate.pfx",
             "ASPNETCORE_ENVIRONMENT=Production",
         ]);
-        assert.ok(!JSON.stringify(env).includes("Tls-Secret-9911"), "the certificate's password is not in the environment");
+        assert.ok(!JSON.stringify(env).includes("tls-test-password"), "the certificate's password is not in the environment");
         const file = await settingsFileOf(recorder, "tls");
-        assert.deepEqual(file.Kestrel, { Certificates: { Default: { Password: "Tls-Secret-9911" } } });
+        assert.deepEqual(file.Kestrel, { Certificates: { Default: { Password: "tls-test-password" } } });
         assert.equal(file.X509CertificatePath, "/app/signing-certificate.pfx");
         assert.equal(file.ForceHttpsSchemeInRequests, undefined, "8.2.3 does not know the key");
         const uploads = await valueOf(container.uploads);
@@ -861,6 +861,44 @@ describe("transforms on the component (mocks, with the engine's transforms: test
         assert.equal(container.inputs.name, "shaped", "the component's own inputs stay");
         for (const child of registered.filter(r => r.name.startsWith("shaped-") && r.name !== "shaped-container")) {
             assert.equal(child.inputs.memory, undefined, child.name);
+        }
+    });
+});
+
+describe("IdentityService repair", () => {
+    beforeEach(resetMocks);
+
+    const repairArgs = (repair?: string) =>
+        dockerArgs({
+            client: { id: "RepairClient0123456", secret: "Repair-Secret-0123456789abcdef0123" },
+            creatio: { url: "https://creatio.example.com", username: "Supervisor", password: "Creatio-Secret-1", runtime: CreatioRuntime.NetFramework },
+            repair,
+        });
+
+    /** Every child's inputs, resolved, by name. */
+    async function inputsByName(recorder: Recorder): Promise<Map<string, string>> {
+        const resolved = new Map<string, string>();
+        for (const child of recorder.constructed.slice(1)) {
+            resolved.set(child.name, JSON.stringify(await valueOf(child.props as pulumi.Inputs)));
+        }
+        return resolved;
+    }
+
+    it("a new value changes the re-seed step's and the Creatio connection's environment, and no other child's inputs", async () => {
+        const first = await inputsByName(deploy("rep", repairArgs("1")).recorder);
+        const second = await inputsByName(deploy("rep", repairArgs("2")).recorder);
+        assert.deepEqual([...first.keys()], [...second.keys()]);
+        const changed = [...first.keys()].filter(name => first.get(name) !== second.get(name));
+        assert.deepEqual(changed.sort(), ["rep-client-reseed", "rep-creatio-connection"]);
+        for (const name of changed) {
+            assert.equal(JSON.parse(second.get(name)!).environment.CREATIO_IDENTITY_SERVICE_REPAIR, "2", name);
+        }
+    });
+
+    it("without a value the steps carry no repair variable, so stacks that never set it see no change", async () => {
+        const unset = await inputsByName(deploy("rep", repairArgs()).recorder);
+        for (const name of ["rep-client-reseed", "rep-creatio-connection"]) {
+            assert.ok(!("CREATIO_IDENTITY_SERVICE_REPAIR" in JSON.parse(unset.get(name)!).environment), name);
         }
     });
 });

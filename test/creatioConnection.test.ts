@@ -4,7 +4,7 @@ import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { CreatioOAuthConnection, CreatioRuntime, DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../src";
 import { parseHealthCheck } from "../src/creatioConnection";
-import { isSecretInput, Recorder, registered, resetMocks, valueOf } from "./support/mocks";
+import { isSecretInput, Recorder, registered, resetMocks, settle, valueOf } from "./support/mocks";
 
 /** The extracted IdentityService.zip of the test fixture service (it holds Dockerfile-OAuth). */
 const BUILD_CONTEXT = path.join(__dirname, "fixtures", "identity-service");
@@ -68,6 +68,16 @@ describe("CreatioOAuthConnection (mocks)", () => {
         assert.equal(await valueOf(connection.clientId), "AbCdEfGh12345678");
         assert.equal(await pulumi.isSecret(connection.clientId), false, "a plain client id stays plain");
         assert.equal(await pulumi.isSecret(connection.healthCheck), false);
+    });
+
+    it("carries repair in its environment, so a new value applies again; an Output that resolves to nothing adds nothing", async () => {
+        connect("rep", { repair: "2026-12-06" });
+        connect("unset", { repair: pulumi.output(undefined as unknown as string) });
+        await settle();
+        const environmentOf = (name: string) => registered.find(r => r.name === name)!.inputs.environment;
+        assert.equal(environmentOf("rep-connection").CREATIO_IDENTITY_SERVICE_REPAIR, "2026-12-06");
+        assert.equal(environmentOf("unset-connection").CREATIO_IDENTITY_SERVICE_REPAIR, undefined);
+        assert.equal(environmentOf("unset-connection").CREATIO_URL, "https://creatio.example.com");
     });
 
     it("keeps a secret client id secret in its output", async () => {

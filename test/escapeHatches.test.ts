@@ -135,8 +135,9 @@ describe("escape hatches: collisions with what the package sets", () => {
         assert.match(problems({ environment: [variable("URLS")] })[0].message, /^URLS sets "urls"/);
         assert.match(problems({ environment: [variable("ASPNETCORE_HTTPS_PORT")] })[0].message, /from `docker\.https\.port` \(as the variable ASPNETCORE_HTTPS_PORT\); use `docker\.https\.port` instead/);
         assert.match(problems({ environment: [variable("Logging__LogLevel__Default")] })[0].message, /^Logging__LogLevel__Default sets "logging:loglevel:default", which the package sets from `logLevel`; use `logLevel` instead, or, to replace the package's value on purpose, add "Logging__LogLevel__Default" to `overrides`/);
-        // Swarm sets no HTTPS variables; Docker's list and Swarm's share the settings file's.
-        assert.deepEqual(problems({ environment: [variable("ASPNETCORE_HTTPS_PORT")], target: SWARM_MANAGED }), []);
+        // Swarm sets the same HTTPS variables from its own arguments; Docker's list and Swarm's share the settings file's.
+        assert.match(problems({ environment: [variable("ASPNETCORE_HTTPS_PORT")], target: SWARM_MANAGED })[0].message, /from `swarm\.https\.port` \(as the variable ASPNETCORE_HTTPS_PORT\); use `swarm\.https\.port` instead/);
+        assert.match(problems({ settings: [setting("Kestrel:Certificates:Default:Password")], target: SWARM_MANAGED })[0].message, /swarm\.https\.certificate\.password/);
         assert.equal(problems({ environment: [variable("ASPNETCORE_ENVIRONMENT")], target: SWARM_MANAGED }).length, 1);
     });
 

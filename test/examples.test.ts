@@ -282,6 +282,23 @@ describe("programs run where and as Pulumi runs them (SDK cmd/run under mocks)",
         assert.ok(!JSON.stringify(service.inputs).includes("Password=p"), "no connection string in the service spec");
     });
 
+    it("examples/swarm with an HTTPS certificate of a private CA: the certificate as a Docker secret, the HTTPS port published, the gate trusting the CA", async () => {
+        const run = await runProgram(path.join(root, "examples", "swarm"), {
+            image: "registry.example.com/creatio-identity-service:8.2.3",
+            connectionString: "Server=db;Database=creatio;User ID=u;Password=p;Maximum Pool Size=30;",
+            httpsCertificate: path.join(fixtures, "certificates", "tls.pfx"),
+            httpsCertificatePassword: "tls-test-password",
+            caCertificateFile: path.join(fixtures, "certificates", "generated-certificate.pem"),
+        }, ["connectionString", "httpsCertificatePassword"]);
+        assert.ok(resourcesOf(run).includes("docker:index/secret:Secret identity-service-tls-pfx"), resourcesOf(run).join("\n"));
+        const service = run.registered.find(r => r.name === "identity-service-service")!;
+        assert.deepEqual(service.inputs.endpointSpec.ports.map((port: { publishedPort: number }) => port.publishedPort), [8090, 8443]);
+        assert.ok(!JSON.stringify(service.inputs).includes("tls-test-password"), "no certificate password in the service spec");
+        const gate = run.registered.find(r => r.name === "identity-service-readiness")!;
+        assert.equal(gate.inputs.environment.IDENTITY_SERVICE_URL, "https://localhost:8443");
+        assert.match(gate.inputs.environment.READINESS_CA_CERTIFICATE, /^-----BEGIN CERTIFICATE-----/);
+    });
+
     it("examples/composed: the component inside a larger program, on a remote Docker host's provider", async () => {
         const run = await runProgram(path.join(root, "examples", "composed"), {
             dockerHost: "ssh://deploy@creatio-apps.example.com",

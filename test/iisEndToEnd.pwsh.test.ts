@@ -11,7 +11,8 @@ import * as path from "path";
 import { DatabaseProvider, DeploymentTarget, IdentityServiceArgs } from "../src";
 import { clientConfig, createScratchDatabase, readPostgresEnv, ScratchDatabase, withClient } from "./e2e/infra/postgres";
 import { STEP_ORDER, StepCommand, stepCommands, StepName } from "./iisSteps";
-import { IisServer, pwsh, RunResult } from "./support/iisServer";
+import { identityServiceArchive } from "./support/identityServiceArchive";
+import { IisServer, RunResult } from "./support/iisServer";
 import { SshServer } from "./support/sshServer";
 import { freePort } from "./support/freePort";
 
@@ -26,24 +27,6 @@ function listening(port: number): Promise<boolean> {
         });
         socket.on("error", () => resolve(false));
     });
-}
-
-/** IdentityService.zip with the stand-in service: its program, appsettings.json and a web.config for the module. */
-function identityServiceArchive(work: string): string {
-    const content = path.join(work, "content");
-    fs.mkdirSync(content, { recursive: true });
-    for (const file of ["IdentityService.js", "appsettings.json", "lib"]) {
-        fs.cpSync(path.join(REPOSITORY, "test", "fixtures", "identity-service", file), path.join(content, file), { recursive: true });
-    }
-    fs.writeFileSync(
-        path.join(content, "web.config"),
-        '<?xml version="1.0" encoding="utf-8"?>\r\n<configuration>\r\n  <location path="." inheritInChildApplications="false">\r\n' +
-            '    <system.webServer>\r\n      <aspNetCore processPath="node" arguments="IdentityService.js" stdoutLogEnabled="false" stdoutLogFile=".\\logs\\stdout" hostingModel="outofprocess" />\r\n' +
-            "    </system.webServer>\r\n  </location>\r\n</configuration>\r\n",
-    );
-    const archive = path.join(work, "IdentityService.zip");
-    pwsh(`Compress-Archive -Path '${content}/*' -DestinationPath '${archive}' -Force`);
-    return archive;
 }
 
 describe("IIS deployment end to end over SSH, with the stand-in Identity Service", function () {

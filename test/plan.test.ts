@@ -2,7 +2,7 @@ import "./support/mocks";
 import { strict as assert } from "assert";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, LogLevel, RestartPolicy } from "../src";
+import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs, LogLevel, ReseedRunner, RestartPolicy } from "../src";
 import { planDeployment } from "../src/plan";
 import { registered, resetMocks, settle, valueOf } from "./support/mocks";
 
@@ -74,6 +74,10 @@ const cases: Case[] = [
     ["Integrated Security in the re-seed connection string", a => (a.database.reseedConnectionString = "Server=sql;Database=creatio;Trusted_Connection=yes"), "database.reseedConnectionString", /uses Integrated Security.*give it a database login \(User ID and Password\) instead, or set `client\.reseed: false`/],
     ["unknown re-seed runner", a => (a.client = { reseedRunner: "ssh" }), "client.reseedRunner", /"ssh" is not a known re-seed runner; use one of "local", "container"/],
     ["container re-seed runner on IIS", a => ((a.target = DeploymentTarget.Iis), delete a.docker, (a.iis = { creatioPath: "C:\\Creatio", archivePath: "C:\\IdentityService.zip", port: 8090 }), (a.client = { reseedRunner: "container" })), "client.reseedRunner", /"container" runs re-seeding in a container next to a Docker or Swarm service, but target is "iis"; use "local"/],
+    ["server re-seed runner on Docker", a => (a.client = { reseedRunner: "server" }), "client.reseedRunner", /"server" runs re-seeding on the IIS server through the IIS target's SSH connection, but target is "docker"; use "local" \(the machine that runs Pulumi, which must reach the database\) or "container" \(in a container next to a Docker or Swarm service\)/],
+    ["server re-seed runner with PostgreSQL", a => ((a.target = DeploymentTarget.Iis), delete a.docker, (a.iis = { creatioPath: "C:\\Creatio", archivePath: "C:\\IdentityService.zip", port: 8090 }), (a.client = { reseedRunner: "server" })), "client.reseedRunner", /"server" re-seeds through the \.NET Framework's SqlClient on the IIS server, which has no PostgreSQL driver; use "local" \(the machine that runs Pulumi, which must reach the database\) for a PostgreSQL database/],
+    ["server re-seed runner through an SSH proxy", a => ((a.target = DeploymentTarget.Iis), delete a.docker, (a.database.provider = "MsSqlServer"), (a.database.connectionString = "Server=sql;User ID=u;Password=p"), (a.iis = { creatioPath: "C:\\Creatio", archivePath: "C:\\IdentityService.zip", port: 8090, connection: { host: "iis", proxy: { host: "bastion" } } }), (a.client = { reseedRunner: "server" })), "client.reseedRunner", /"server" opens its own SSH session to the IIS server and cannot go through `iis\.connection\.proxy`; use "local"/],
+    ["Integrated Security with the local runner on IIS", a => ((a.target = DeploymentTarget.Iis), delete a.docker, (a.iis = { creatioPath: "C:\\Creatio", archivePath: "C:\\IdentityService.zip", port: 8090 }), (a.database.provider = "MsSqlServer"), (a.database.connectionString = "Data Source=sql;Initial Catalog=creatio;Integrated Security=SSPI")), "database.connectionString", /which client re-seeding cannot use.*or re-seed on the IIS server, where Windows authentication works \(`client\.reseedRunner: "server"`\), or set `client\.reseed: false`/],
     ["re-seed runner with re-seeding off", a => (a.client = { reseed: false, reseedRunner: "container" }), "client.reseedRunner", /has no effect with `client\.reseed: false`; remove it, or turn re-seeding on/],
     ["re-seed image with re-seeding off", a => (a.client = { reseed: false, reseedImage: "node:24-alpine" }), "client.reseedImage", /has no effect with `client\.reseed: false`/],
     ["re-seed image without the container runner", a => (a.client = { reseedImage: "node:24-alpine" }), "client.reseedImage", /is the image of the "container" runner; set `client\.reseedRunner: "container"` or remove it/],
@@ -87,7 +91,7 @@ const cases: Case[] = [
     ["Creatio URL with another scheme", a => (a.client = { creatioUrl: "ftp://creatio" }), "client.creatioUrl", /is not an http\(s\) URL/],
     ["zero token lifetime", a => (a.client = { accessTokenLifetimeSeconds: 0 }), "client.accessTokenLifetimeSeconds", /0 is out of range/],
     ["rotation of a supplied signing certificate", a => (a.signingCertificate.rotation = "2"), "signingCertificate.rotation", /rotates a generated certificate only; remove it/],
-    ["signing certificate password without a path", a => (a.signingCertificate = { password: "Sign-Pw-Secret-55" }), "signingCertificate.password", /is set but `path` is not/],
+    ["signing certificate password without a path", a => (a.signingCertificate = { password: "Sign-Pw-Secret-55" }), "signingCertificate.password", /is set but no PFX is: give the `path` or `pfxBase64` of the .pfx it opens/],
     ["signing certificate that does not exist", a => (a.signingCertificate.path = "/nonexistent/signing.pfx"), "signingCertificate.path", /does not exist or cannot be read/],
     ["signing certificate that is a folder", a => (a.signingCertificate.path = certificates), "signingCertificate.path", /is not a file/],
     ["signing certificate that is not a PFX", a => (a.signingCertificate.path = path.join(certificates, "not-a-pfx.pfx")), "signingCertificate.path", /is not a PFX \(PKCS#12\) file/],
@@ -248,6 +252,22 @@ describe("argument checks", () => {
         const plan = planDeployment("iis-proxy", args);
         assert.equal(plan.forwardedHeaders, true);
         assert.equal(plan.readiness.verifyIssuer, true);
+    });
+
+    it("accepts Integrated Security for re-seeding on the IIS server (the server runner), in either connection string", () => {
+        const integrated = "Data Source=sql;Initial Catalog=creatio;Integrated Security=SSPI";
+        const base: IdentityServiceArgs = {
+            ...valid(),
+            target: DeploymentTarget.Iis,
+            docker: undefined,
+            iis: { creatioPath: "C:\\Creatio", archivePath: "C:\\IdentityService.zip", port: 8090 },
+            database: { provider: DatabaseProvider.MsSqlServer, connectionString: integrated },
+            client: { reseedRunner: ReseedRunner.Server },
+        };
+        assert.equal(planDeployment("server", base).client.reseedRunner, ReseedRunner.Server);
+        assert.doesNotThrow(() => planDeployment("server-own", { ...base, database: { ...base.database!, reseedConnectionString: "Server=sql;Trusted_Connection=yes" } }));
+        // The local runner on the same target still refuses it.
+        assert.throws(() => planDeployment("local", { ...base, client: {} }), /Integrated Security/);
     });
 
     it("accepts Integrated Security for the service when re-seeding is off or has its own login", () => {

@@ -14,6 +14,7 @@ import { readScript } from "../src/packagedScripts";
 import { commandScript, IIS_API, LIBRARY_FILE, libraryFile, scriptFile, STEP_SCRIPTS, stepScript, UPLOADER_SCRIPTS, windowsJoin } from "../src/targets/iis";
 import { cmdSafeString, commandLine, decodeCommand, encodeCommand, encodedCommandLine, minify, quote } from "../src/powershell";
 import { ANY_PATCH, RELEASES, formatVersion } from "../src/versions";
+import { EXECUTOR_BOOTSTRAP, executorCommandLine } from "../src/reseedRunners/server";
 import { Recorder, resetMocks, valueOf } from "./support/mocks";
 
 interface SyntaxNode {
@@ -131,6 +132,14 @@ describe("PowerShell scripts of the IIS target parse (tree-sitter-powershell)", 
         });
     }
 
+    it("drift.ps1, the read-back of iis.detectDrift, parses as shipped and minified (it travels inline), ASCII only", () => {
+        const source = readScript("iis/drift.ps1");
+        assert.deepEqual(syntaxErrors(parser, source), [], "drift.ps1");
+        assert.deepEqual(syntaxErrors(parser, minify(source)), [], "drift.ps1 minified");
+        assert.match(source, /^\$ErrorActionPreference = 'Stop'$/m, "stops on the first error");
+        assert.match(source, /^[\x09\x0a\x0d\x20-\x7e]*$/, "ASCII only");
+    });
+
     it("reports a failure as '<step>: <message>' on stderr and exits 1, in every step script", () => {
         for (const script of STEP_SCRIPTS.filter(s => s !== "readiness")) {
             const source = stepScript(script);
@@ -171,7 +180,7 @@ describe("PowerShell scripts of the IIS target parse (tree-sitter-powershell)", 
         }
         // Every member name the uploaded scripts access (PowerShell matches member names without case).
         const accessed = new Set<string>();
-        for (const source of [...STEP_SCRIPTS.map(script => stepScript(script)), readScript(`iis/${LIBRARY_FILE}`)]) {
+        for (const source of [...STEP_SCRIPTS.map(script => stepScript(script)), readScript(`iis/${LIBRARY_FILE}`), readScript("iis/drift.ps1")]) {
             const visit = (node: SyntaxNode): void => {
                 if (node.type === "member_name") accessed.add(node.text.toLowerCase());
                 node.children.forEach(visit);
@@ -187,6 +196,7 @@ describe("PowerShell scripts of the IIS target parse (tree-sitter-powershell)", 
             apppoolname: "the step input's appPoolName",
             delete: "[IO.File]::Delete and [IO.Directory]::Delete",
             directory: "[IO.FileAttributes]::Directory",
+            dispose: "the readiness check's HttpClient",
             endpoint: "the readiness check's record of what it saw",
             getattribute: "XmlElement.GetAttribute, reading the JSON reader's XML",
             host: "the readiness check's HttpWebRequest.Host and Uri.Host",
@@ -389,5 +399,23 @@ describe("PowerShell scripts of the IIS target parse (tree-sitter-powershell)", 
             .replace(/^\s*\/\/.*$/gm, "");
         assert.match(source, /namespace CreatioIdentityService/);
         assert.doesNotMatch(source, /\$"|\?\.|=>/, "no C# 6+ syntax (interpolation, ?. or =>): Add-Type in Windows PowerShell 5.1 compiles C# 5");
+    });
+});
+
+describe("the server re-seed runner's PowerShell parses (tree-sitter-powershell)", () => {
+    let parser: PowerShellParser;
+    before(async () => {
+        parser = await loadParser();
+    });
+
+    it("reseed-sqlclient.ps1 parses, stops on the first error and is ASCII; its starting line parses as the -Command text", () => {
+        const source = readScript("iis/reseed-sqlclient.ps1");
+        assert.deepEqual(syntaxErrors(parser, source), []);
+        assert.match(source, /^\$ErrorActionPreference = 'Stop'$/m);
+        assert.match(source, /^[\x09\x0a\x0d\x20-\x7e]*$/, "ASCII only: Windows PowerShell 5.1 reads it as text it was given, but keep it as the step scripts");
+        // Windows PowerShell 5.1 has none of PowerShell 7's operators: ?? ?. && || and the ternary.
+        assert.doesNotMatch(source.replace(/'[^'\n]*'/g, "''"), /\?\?|\?\.|&&|\|\||\s\?\s/, "no PowerShell 7 operators");
+        assert.deepEqual(syntaxErrors(parser, EXECUTOR_BOOTSTRAP), []);
+        assert.equal(/-Command "(.*)"$/.exec(executorCommandLine())![1], EXECUTOR_BOOTSTRAP);
     });
 });

@@ -1,10 +1,15 @@
 // The Identity Service on a Docker Swarm: three replicas behind the routing mesh, rolled one task at a time, with a
 // Redis service of the component for the data-protection key the replicas share. The connection string, the client
-// secret and the signing certificate reach the tasks as Docker secrets, never in the service spec.
+// secret and the signing certificate reach the tasks as Docker secrets, never in the service spec. With an HTTPS
+// certificate in the configuration, the tasks serve HTTPS too, published on port 8443.
+import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityService } from "creatio-identity-service";
 
 const config = new pulumi.Config();
+// A .pfx for Kestrel's HTTPS endpoint, and the PEM of the private CA that issued it, if one did (for the readiness gate).
+const httpsCertificate = config.get("httpsCertificate");
+const caCertificateFile = config.get("caCertificateFile");
 
 const identityService = new IdentityService("identity-service", {
     target: DeploymentTarget.Swarm,
@@ -24,7 +29,9 @@ const identityService = new IdentityService("identity-service", {
         // PostgreSQL's max_connections minus what Creatio itself uses.
         maxDatabaseConnections: config.getNumber("maxDatabaseConnections"),
         resources: { memoryLimitMb: 512 },
+        https: httpsCertificate ? { port: 8443, certificate: { path: httpsCertificate, password: config.getSecret("httpsCertificatePassword") } } : undefined,
     },
+    readiness: caCertificateFile ? { caCertificate: fs.readFileSync(caCertificateFile, "utf8") } : undefined,
 });
 
 export const url = identityService.url;

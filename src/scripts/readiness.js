@@ -18,6 +18,8 @@
  *                               asked for alone, so that the message names the refused ones
  *   IDENTITY_SERVICE_PUBLIC_URL the URL Creatio uses (its OAuth20IdentityServerUrl), default IDENTITY_SERVICE_URL
  *   READINESS_VERIFY_ISSUER     "true" (default) or "false"
+ *   READINESS_CA_CERTIFICATE    PEM of a CA certificate (or several) trusted besides Node's trusted roots, for a
+ *                               service whose HTTPS certificate a private CA issued; default none
  * Standard input: JSON {"clientSecret": "..."}; only read when token verification is on.
  * The secret is never printed, never put in a message and never taken from the command line.
  *
@@ -32,14 +34,21 @@
  * discovery document's token_endpoint at <url> (or <url>/connect/token) until it returns an access_token.
  * The steps share one deadline; each HTTP attempt is bounded by min(5 s, time left).
  *
- * Node 20 built-ins only (global fetch, http, https, AbortSignal.timeout). `require` it to use waitForReady
- * with an injected clock and fetch; it only runs main() when started directly.
+ * An https URL's certificate is always verified, its chain and its host name, whatever NODE_TLS_REJECT_UNAUTHORIZED
+ * says: against Node's trusted roots (and NODE_EXTRA_CA_CERTS), plus READINESS_CA_CERTIFICATE when given. A
+ * certificate that fails is reported with what to change; the check is never skipped.
+ *
+ * Node 20 built-ins only (http, https, tls, crypto). `require` it to use waitForReady with an injected clock and
+ * fetch; it only runs main() when started directly.
  */
 "use strict";
 
+const crypto = require("crypto");
+const fs = require("fs");
 const http = require("http");
 const https = require("https");
 const net = require("net");
+const tls = require("tls");
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
 const DEFAULT_POLL_INTERVAL_MS = 200;
@@ -98,7 +107,48 @@ function parseConfig(env) {
   const scopes = parseScopes(env.READINESS_TOKEN_SCOPES);
   const verifyIssuer = parseBoolean("READINESS_VERIFY_ISSUER", env.READINESS_VERIFY_ISSUER, true);
   const publicUrl = (env.IDENTITY_SERVICE_PUBLIC_URL || "").trim() === "" ? url : parseBaseUrl(env.IDENTITY_SERVICE_PUBLIC_URL, "IDENTITY_SERVICE_PUBLIC_URL");
-  return { url, publicUrl, clientId, verifyToken, verifyIssuer, timeoutMs: timeoutSeconds * 1000, pollIntervalMs, scopes };
+  const caCertificate = parseCaCertificate(env.READINESS_CA_CERTIFICATE);
+  return { url, publicUrl, clientId, verifyToken, verifyIssuer, timeoutMs: timeoutSeconds * 1000, pollIntervalMs, scopes, caCertificate };
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/** The CA certificates of READINESS_CA_CERTIFICATE as PEM blocks, each one read as X.509; undefined when unset. */
+function parseCaCertificate(raw) {
+  const value = (raw || "").trim();
+  if (value === "") return undefined;
+  const blocks = value.match(PEM_CERTIFICATE);
+  if (!blocks) {
+    throw new ConfigError(
+      "READINESS_CA_CERTIFICATE is not a PEM certificate: set it to the CA certificate's text, starting with -----BEGIN CERTIFICATE----- (readiness.caCertificate), or leave it unset to trust Node's roots only.",
+    );
+  }
+  for (const block of blocks) {
+    try {
+      new crypto.X509Certificate(block);
+    } catch (error) {
+      throw new ConfigError(`READINESS_CA_CERTIFICATE holds a certificate that cannot be read (${error.message}): give the CA certificate as PEM (readiness.caCertificate).`);
+    }
+  }
+  return blocks;
+}
+
+/**
+ * The CAs an https request trusts: undefined for Node's default store (its roots and NODE_EXTRA_CA_CERTS); with CA
+ * certificates given, those next to Node's roots and NODE_EXTRA_CA_CERTS, because an explicit list replaces the
+ * default store instead of adding to it.
+ */
+function trustedCertificates(caCertificates, env = process.env) {
+  if (!caCertificates || caCertificates.length === 0) return undefined;
+  let extra = [];
+  if (env.NODE_EXTRA_CA_CERTS) {
+    try {
+      extra = fs.readFileSync(env.NODE_EXTRA_CA_CERTS, "utf8").match(PEM_CERTIFICATE) || [];
+    } catch {
+      // Node warns about an unreadable NODE_EXTRA_CA_CERTS itself at startup.
+    }
+  }
+  return [...tls.rootCertificates, ...extra, ...caCertificates];
 }
 
 /** OAuth scope tokens: printable ASCII without space, quote or backslash (RFC 6749 section 3.3). */
@@ -287,14 +337,22 @@ function findErrorCode(error) {
   return undefined;
 }
 
+/**
+ * Whether an error code (and message) is the TLS handshake's: a certificate that fails verification (OpenSSL's codes,
+ * Node's host name check), or OpenSSL's protocol errors, such as an HTTP server answering a TLS client.
+ */
+function isTlsFailure({ code, message }) {
+  return /CERT|TLS|SSL/i.test(code) || UNTRUSTED_ISSUER_CODES.includes(code) || (code === "EPROTO" && /SSL|TLS/i.test(message || ""));
+}
+
 /** Turns a fetch failure into {kind, detail}: timeout, TLS or network (with its error code). */
 function describeFetchError(error, timeoutMs) {
   if (error && (error.name === "TimeoutError" || error.name === "AbortError")) {
     return { kind: "timeout", detail: `no answer within ${timeoutMs} ms` };
   }
   const found = findErrorCode(error);
-  if (found && /CERT|TLS|SSL/i.test(found.code)) {
-    return { kind: "tls", detail: `TLS error: ${found.code} (${shorten(found.message || "")})` };
+  if (found && isTlsFailure(found)) {
+    return { kind: "tls", code: found.code, detail: `TLS error: ${found.code} (${shorten(found.message || "")})` };
   }
   if (found) {
     const meaning = NETWORK_CODE_MEANINGS[found.code];
@@ -315,6 +373,10 @@ async function probeDiscovery(fetchImpl, discoveryUrl, timeoutMs, headers = {}) 
   );
   if (error) return { ok: false, seen: describeFetchError(error, timeoutMs) };
   if (response.status < 200 || response.status > 299) {
+    const location = response.status >= 300 && response.status <= 399 ? response.headers.get("location") : null;
+    if (location) {
+      return { ok: false, seen: { kind: "redirect", status: response.status, location: shorten(location), detail: `${describeStatus(response)} to ${shorten(location)}` } };
+    }
     return { ok: false, seen: { kind: "http", status: response.status, detail: describeStatus(response) } };
   }
   const document = tryParseJson(text);
@@ -377,22 +439,30 @@ function forwardedRequestHeaders(baseUrl, publicUrl) {
 }
 
 /**
- * fetch's shape over Node's http and https modules, which send the Host header they are given (fetch replaces it).
- * The TLS server name stays the address's own, so a certificate is checked as for any request to that address.
+ * fetch's shape over Node's http and https modules: they send the Host header they are given (fetch replaces it) and
+ * take the CAs to trust. An https request always verifies the certificate's chain and that it is for the address's
+ * host (the TLS server name stays the address's own, whatever Host says), even under NODE_TLS_REJECT_UNAUTHORIZED=0.
+ * Redirects are not followed: the gate checks the address it was given.
  */
-function requestWithHeaders(url, init) {
+function httpTransport(caCertificates) {
+  const ca = trustedCertificates(caCertificates);
+  return (url, init) => request(url, init, ca);
+}
+
+function request(url, init, ca) {
   const target = new URL(url);
   const client = target.protocol === "https:" ? https : http;
   const hostname = target.hostname.replace(/^\[(.*)\]$/, "$1");
+  const body = init.body === undefined ? undefined : Buffer.from(String(init.body));
   return new Promise((resolve, reject) => {
     const request = client.request(
       target,
       {
         method: init.method || "GET",
-        headers: init.headers,
+        headers: body === undefined ? init.headers : { ...init.headers, "content-length": String(body.length) },
         signal: init.signal,
         agent: false,
-        ...(target.protocol === "https:" ? { servername: net.isIP(hostname) ? "" : hostname } : {}),
+        ...(target.protocol === "https:" ? { servername: net.isIP(hostname) ? "" : hostname, rejectUnauthorized: true, ...(ca ? { ca } : {}) } : {}),
       },
       (response) => {
         const chunks = [];
@@ -410,7 +480,7 @@ function requestWithHeaders(url, init) {
       },
     );
     request.on("error", reject);
-    request.end();
+    request.end(body);
   });
 }
 
@@ -473,7 +543,8 @@ async function requestToken(fetchImpl, tokenEndpoint, clientId, clientSecret, ti
  */
 async function waitForReady(options) {
   const clock = options.clock || defaultClock();
-  const fetchImpl = options.fetch || globalThis.fetch;
+  const transport = httpTransport(options.caCertificate);
+  const fetchImpl = options.fetch || transport;
   const verifyToken = options.verifyToken !== false;
   const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_SECONDS * 1000;
@@ -481,7 +552,7 @@ async function waitForReady(options) {
   const deadline = started + timeoutMs;
   const discoveryUrl = options.url + DISCOVERY_PATH;
   const fail = (phase, endpoint, seen) => {
-    const lastSeen = { phase, endpoint, ...seen };
+    const lastSeen = { phase, endpoint, caCertificateGiven: Boolean(options.caCertificate && options.caCertificate.length > 0), ...seen };
     throw new ReadinessTimeoutError(formatTimeoutMessage({ url: options.url, timeoutMs, clientId: options.clientId, lastSeen }), lastSeen);
   };
 
@@ -491,7 +562,7 @@ async function waitForReady(options) {
 
   const publicUrl = options.publicUrl || options.url;
   if (options.verifyIssuer !== false) {
-    const forwardedFetch = options.forwardedFetch || requestWithHeaders;
+    const forwardedFetch = options.forwardedFetch || transport;
     const checked = await pollUntil(deadline, clock, pollIntervalMs, (ms) =>
       probeIssuer(fetchImpl, forwardedFetch, { url: options.url, publicUrl }, ms),
     );
@@ -574,22 +645,65 @@ function issuerAdvice(lastSeen) {
   );
 }
 
+/** Certificate verification errors (OpenSSL's, as Node reports them) that mean the issuer is not trusted. */
+const UNTRUSTED_ISSUER_CODES = [
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_UNTRUSTED",
+];
+
+/**
+ * What to change when the service's certificate fails verification: by the error, a CA to trust
+ * (readiness.caCertificate), a host name the certificate is for, a certificate to renew, or a port that is not HTTPS.
+ */
+function tlsAdvice(lastSeen) {
+  let host = "the host";
+  try {
+    host = new URL(lastSeen.endpoint).hostname;
+  } catch {
+    // the endpoint is always a URL here; keep the generic name otherwise
+  }
+  const never = "The gate never skips this check.";
+  if (UNTRUSTED_ISSUER_CODES.includes(lastSeen.code)) {
+    return lastSeen.caCertificateGiven
+      ? `The certificate at ${host} was not issued by readiness.caCertificate nor by a CA Node trusts: give readiness.caCertificate the CA that issued it ` +
+          `(the last certificate \`openssl s_client -connect <host>:<port> -showcerts\` prints, as PEM), or serve a certificate that CA issued. ${never}`
+      : `The certificate at ${host} is issued by a CA this machine does not trust (a private CA, or self-signed): give that CA's certificate (PEM) as readiness.caCertificate, ` +
+          `or serve a certificate from a CA in Node's trusted roots. ${never}`;
+  }
+  if (lastSeen.code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    return (
+      `The certificate is not for the host name ${host} the gate reaches the service at: serve a certificate whose subject alternative names include ${host}, ` +
+      `or set the target's hostname (docker.hostname, swarm.hostname) to a name the certificate is for. ${never}`
+    );
+  }
+  if (lastSeen.code === "CERT_HAS_EXPIRED" || lastSeen.code === "CERT_NOT_YET_VALID") {
+    return `The certificate at ${host} is outside its validity period: serve a current certificate (renew it, or check the clocks). ${never}`;
+  }
+  if (lastSeen.code === "EPROTO" || /WRONG_VERSION|PACKET_LENGTH/.test(lastSeen.code || "")) {
+    return `No TLS server answers at ${host} on this port: check that the URL's port is the HTTPS one, or use the http:// address.`;
+  }
+  return `Check the certificate ${host} presents: its chain must lead to a CA Node trusts or to readiness.caCertificate, and it must be for ${host}. ${never}`;
+}
+
 /** What to check next, from the phase and kind of the last thing seen. */
 function adviceFor(lastSeen, clientId) {
   const { phase, kind, status, oauthError } = lastSeen;
   if (phase === "issuer" && kind === "issuer") return issuerAdvice(lastSeen);
+  if (kind === "tls") return tlsAdvice(lastSeen);
+  if (kind === "redirect") {
+    return `The service redirects this request to ${lastSeen.location} and the gate follows no redirect: give the address it redirects to as the service's URL (for example its https port).`;
+  }
   if (phase === "discovery" || phase === "issuer") {
-    if (kind === "tls") {
-      return "Check the certificate the site presents (trusted, matching the host name), or use the http:// address for a local check.";
-    }
     if (kind === "http" && status >= 500) {
       return "The service answers but fails: read its logs (docker logs for the container, the stdout log of the IIS site); a database connection or configuration error at startup is the usual cause.";
     }
     if (kind === "http" || kind === "not-json" || kind === "no-issuer") {
       return "Something answers at this address but it is not the Identity Service's discovery endpoint: check the URL (host, port, virtual directory) and the port mapping, and that no proxy or default site answers instead.";
-    }
-    if (/bad port/.test(lastSeen.detail)) {
-      return "Node's fetch refuses to connect to this port (it is on the fetch standard's list of blocked ports): publish the service on another port.";
     }
     return "The discovery endpoint never answered: check that the container or IIS site is running, that the port is mapped (published) to this address, and the service logs for a startup failure.";
   }
@@ -619,7 +733,7 @@ function adviceFor(lastSeen, clientId) {
   if (kind === "http" && status === 404) {
     return "The token endpoint was not found: check the token_endpoint the discovery document advertises and the service's base path.";
   }
-  if (kind === "network" || kind === "timeout" || kind === "tls") {
+  if (kind === "network" || kind === "timeout") {
     return "The token endpoint could not be reached from here: check that the token_endpoint in the discovery document (derived from the service's public URL) is reachable from where this check runs.";
   }
   return "Check the service logs for the token request.";
@@ -733,6 +847,7 @@ module.exports = {
   parseConfig,
   parseStdinSecret,
   resolveTokenEndpoint,
+  trustedCertificates,
   formatTimeoutMessage,
   ConfigError,
   ReadinessTimeoutError,

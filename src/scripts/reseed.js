@@ -39,7 +39,8 @@
  * Secrets are compared as IdentityServer4 stores them, Base64(SHA-256(secret)); the script never sees a secret.
  *
  * Run as `node reseed.js` by a local command with `addPreviousOutputInEnv: true`, on the machine that runs Pulumi, or
- * bundled with its drivers in a container next to the service by reseed-container.js.
+ * bundled with its drivers in a container next to the service by reseed-container.js, or with its SQL Server statements
+ * carried out on the IIS server by reseed-server.js.
  *   Environment:
  *     RESEED_DB_PROVIDER     "Postgres" or "MsSqlServer" (the service's DbProvider)
  *     PULUMI_COMMAND_STDOUT  this step's previous stdout (set by the command provider on update only)
@@ -55,8 +56,8 @@
  *   prepared before, when another one replaces it), so that a retire step created in the same run still knows it.
  *   It also adds "tablesMissingAtPrepare": true when the prepare step of the same run found no "Clients" table (the
  *   service then created the tables and seeded only the configured client): the retire step has nothing to retire.
- *   Where the step runs elsewhere, its input adds "runner" ("container"; "local" when absent), which changes the
- *   advice only, and "previousStdout", in place of PULUMI_COMMAND_STDOUT.
+ *   Where the step runs elsewhere, its input adds "runner" ("container" or "server"; "local" when absent), which
+ *   changes the advice only (and lets "server" sign in with Integrated Security), and "previousStdout", in place of PULUMI_COMMAND_STDOUT.
  *   Exit codes: 0 done (or nothing to do), 1 database error or a table it cannot write (nothing changed), 2 bad input.
  *
  * Messages name the database host and database, never the password or the connection string.
@@ -228,11 +229,14 @@ function pgConfigFromConnectionString(connectionString) {
   return config;
 }
 
-/** SQL Server: `mssql` reads ADO.NET strings itself; this only rejects what it cannot do. */
-function checkMsSqlConnectionString(connectionString) {
+/**
+ * SQL Server: `mssql` reads ADO.NET strings itself; this only rejects what it cannot do. On the IIS server (`server`
+ * runner) the .NET Framework's SqlClient signs in, Windows authentication included.
+ */
+function checkMsSqlConnectionString(connectionString, runner = "local") {
   const entries = parseConnectionString(connectionString);
   const integrated = entries.get("integratedsecurity") ?? entries.get("trustedconnection");
-  if (integrated !== undefined && /^(true|yes|sspi)$/i.test(integrated.trim())) {
+  if (runner !== "server" && integrated !== undefined && /^(true|yes|sspi)$/i.test(integrated.trim())) {
     throw new ConfigError(
       "the connection string uses Integrated Security (Windows authentication), which this script cannot use: " +
         "give it a SQL Server login (User ID and Password), or set `client.reseed: false` and delete the client rows by hand",
@@ -959,7 +963,15 @@ function postgresStore(client, pg) {
 
 async function withMsSql(connectionString, work) {
   checkMsSqlConnectionString(connectionString);
-  const sql = require("mssql");
+  return inMsSqlTransaction(require("mssql"), connectionString, work);
+}
+
+/**
+ * One transaction through `sql`, the `mssql` module or another with its surface (ConnectionPool, Transaction, Request,
+ * Int, NVarChar): the `server` runner's sends each statement to the .NET Framework's SqlClient on the IIS server
+ * (reseed-server.js), so that both run the same statements, built here.
+ */
+async function inMsSqlTransaction(sql, connectionString, work) {
   const pool = new sql.ConnectionPool(connectionString);
   pool.on("error", () => {});
   let transaction;
@@ -1379,7 +1391,7 @@ async function run({ provider, stdinText, previousStdout }, stores = { Postgres:
   // The command provider's PULUMI_COMMAND_STDOUT locally; on stdin where the step runs elsewhere (its environment shows).
   const previous = parsePreviousOutput(previousStdout ?? input.previousStdout);
   if (dbProvider === "Postgres") pgConfigFromConnectionString(input.connectionString); // bad strings are input errors
-  else checkMsSqlConnectionString(input.connectionString);
+  else checkMsSqlConnectionString(input.connectionString, input.runner);
   const step = input.action === "prepare" ? prepare : retire;
   try {
     return await stores[dbProvider](input.connectionString, (store) => step(store, input.client, previous, input.supersededClientIds, input.tablesMissingAtPrepare));
@@ -1401,9 +1413,10 @@ function readStdin() {
   });
 }
 
-async function main() {
+/** Runs one step as a command: `step` is `run`, or another runner's (reseed-server.js) with the same contract. */
+async function main(step = run) {
   try {
-    const { output, note } = await run({
+    const { output, note } = await step({
       provider: process.env.RESEED_DB_PROVIDER,
       stdinText: await readStdin(),
       previousStdout: process.env.PULUMI_COMMAND_STDOUT,
@@ -1437,6 +1450,7 @@ module.exports = {
   retire,
   withPostgres,
   withMsSql,
+  inMsSqlTransaction,
   msSqlStore,
   redact,
   describeError,

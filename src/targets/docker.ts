@@ -9,7 +9,7 @@ import * as net from "net";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { DockerBuild, DockerDeployment, RestartPolicy } from "../args";
+import { DockerBuild, DockerDeployment, RestartPolicy, TlsCertificate } from "../args";
 import { TlsCertificateSettings, tlsCertificateSettings } from "../certificates";
 import { Claim, knownClaims } from "../claims";
 import { ManagedKey, mergeEnvironment, renderSettingsFile, Setting } from "../configuration";
@@ -88,10 +88,7 @@ export interface DockerSettings {
     readonly bindAddress: pulumi.Input<string>;
     readonly networks?: pulumi.Input<pulumi.Input<string>[]>;
     readonly restart: pulumi.Input<RestartPolicy>;
-    readonly https?: {
-        readonly port: pulumi.Input<number>;
-        readonly certificate: TlsCertificateSettings;
-    };
+    readonly https?: ContainerHttpsSettings;
     readonly healthCheck: pulumi.Input<pulumi.Input<string>[]>;
 }
 
@@ -105,18 +102,7 @@ export function dockerSettings(name: string, args: DockerDeployment, check: Argu
         );
     }
     const httpPort = check.input("docker.httpPort", args.httpPort ?? DEFAULT_HTTP_PORT, checks.port);
-    const certificate = args.https?.certificate;
-    if (args.https && !certificate) {
-        check.fail("docker.https.certificate", "HTTPS needs a TLS certificate; give `certificate.path` of a .pfx file");
-    }
-    const https = args.https &&
-        certificate && {
-            port: check.input("docker.https.port", args.https.port ?? DEFAULT_HTTPS_PORT, checks.port),
-            certificate: tlsCertificateSettings("docker.https.certificate", certificate, check),
-        };
-    if (https && isKnown(https.port) && isKnown(httpPort) && https.port === httpPort) {
-        check.fail("docker.https.port", `${https.port} is also docker.httpPort; use two different host ports`);
-    }
+    const https = containerHttpsSettings("docker", args.https, httpPort, check);
     return {
         image: args.image && check.input("docker.image", args.image, checks.nonEmpty),
         imageDigest: imageDigest(args, check),
@@ -139,6 +125,36 @@ export function dockerSettings(name: string, args: DockerDeployment, check: Argu
         https,
         healthCheck: checkedHealthCheck(check, "docker.healthCheck", args.healthCheck, true),
     };
+}
+
+/** The HTTPS endpoint of a container target with its default port applied and its certificate checked and read. */
+export interface ContainerHttpsSettings {
+    readonly port: pulumi.Input<number>;
+    readonly certificate: TlsCertificateSettings;
+}
+
+/**
+ * Checks the `https` block of a container target (`docker.https` or `swarm.https`): a certificate, and a port other
+ * than the target's `httpPort`. Undefined without the block (or without its certificate, which is then recorded).
+ */
+export function containerHttpsSettings(
+    target: "docker" | "swarm",
+    https: { port?: pulumi.Input<number>; certificate: TlsCertificate } | undefined,
+    httpPort: pulumi.Input<number>,
+    check: ArgumentCheck,
+): ContainerHttpsSettings | undefined {
+    if (!https) {
+        return undefined;
+    }
+    if (!https.certificate) {
+        check.fail(`${target}.https.certificate`, "HTTPS needs a TLS certificate; give `certificate.path` of a .pfx file, its bytes as `certificate.pfxBase64`, or `certificate.certificatePem` with `certificate.privateKeyPem`");
+        return undefined;
+    }
+    const port = check.input(`${target}.https.port`, https.port ?? DEFAULT_HTTPS_PORT, checks.port);
+    if (isKnown(port) && isKnown(httpPort) && port === httpPort) {
+        check.fail(`${target}.https.port`, `${port} is also ${target}.httpPort; use two different ${target === "docker" ? "host ports" : "published ports"}`);
+    }
+    return { port, certificate: tlsCertificateSettings(`${target}.https.certificate`, https.certificate, check) };
 }
 
 /** Checks the build context: a folder on the machine that runs Pulumi that holds the Dockerfile. */

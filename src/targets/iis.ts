@@ -30,6 +30,7 @@ import { readinessEnvironment, ReadinessSettings } from "../readiness";
 import { ArgumentCheck, Check, checks, describe, isKnown } from "../validation";
 import { VersionProfile } from "../versions";
 import { forwardedHeadersFor, PlannedTarget } from "./target";
+import { DriftMark, driftInput, driftRecordPath, DriftTokens, expectedAppPoolState, expectedSiteState, readDrift } from "./iisDrift";
 
 /**
  * The variables the ASP.NET Core Module sets in the service's environment itself (dotnet/aspnetcore
@@ -122,6 +123,9 @@ export interface IisSettings {
     readonly loadUserProfile: pulumi.Input<boolean>;
     readonly stdoutLog: { readonly enabled: pulumi.Input<boolean>; readonly path: pulumi.Input<string> };
     readonly https?: { readonly port: pulumi.Input<number>; readonly certificateThumbprint: pulumi.Input<string> };
+    /** Read the site, pool and configuration back on every run (see iisDrift.ts). */
+    readonly detectDrift: boolean;
+    readonly retainOnDelete: boolean;
 }
 
 /** Characters IIS refuses in site and application pool names. */
@@ -243,6 +247,14 @@ export function iisClaims(settings: IisSettings): Claim[] {
     ]);
 }
 
+/** `iis.retainOnDelete`, a plain boolean: it becomes a resource option, which cannot wait for a value. */
+function retainOnDelete(value: unknown, check: ArgumentCheck): boolean {
+    if (value !== undefined && typeof value !== "boolean") {
+        check.fail("iis.retainOnDelete", `${describe(value)} is not a boolean; give true or false`);
+    }
+    return value === true;
+}
+
 export function iisSettings(name: string, args: IisDeployment, check: ArgumentCheck): IisSettings {
     const creatioPath = check.input(
         "iis.creatioPath",
@@ -286,6 +298,16 @@ export function iisSettings(name: string, args: IisDeployment, check: ArgumentCh
         password: check.input("iis.appPoolIdentity.password", args.appPoolIdentity.password, checks.secretNonEmpty),
     };
 
+    const detectDrift = args.detectDrift ?? false;
+    if (typeof detectDrift !== "boolean") {
+        check.fail("iis.detectDrift", `${describe(detectDrift)} is not a boolean; give true to read the server back on every preview, or leave it out`);
+    } else if (detectDrift && args.connection?.proxy !== undefined) {
+        check.fail(
+            "iis.detectDrift",
+            "cannot read the server back through connection.proxy (the read-back connects directly); reach the server without a proxy, or leave detectDrift out",
+        );
+    }
+
     const hostname = check.input(
         "iis.hostname",
         args.hostname ?? (args.connection ? args.connection.host : "localhost"),
@@ -324,6 +346,8 @@ export function iisSettings(name: string, args: IisDeployment, check: ArgumentCh
             ),
         },
         https,
+        detectDrift: detectDrift === true,
+        retainOnDelete: retainOnDelete(args.retainOnDelete, check),
     };
 }
 
@@ -514,6 +538,8 @@ export interface AppPoolValues {
     readonly installPath: string;
     readonly loadUserProfile: boolean;
     readonly identity?: { readonly username: string; readonly password: string };
+    /** With iis.detectDrift: where the step records its token for the read-back. */
+    readonly drift?: DriftMark;
 }
 
 export function appPoolInput(values: AppPoolValues): string {
@@ -523,6 +549,7 @@ export function appPoolInput(values: AppPoolValues): string {
         installPath: values.installPath,
         loadUserProfile: values.loadUserProfile,
         identity: values.identity ? { username: values.identity.username, password: values.identity.password } : null,
+        ...(values.drift ? { drift: values.drift } : {}),
     });
 }
 
@@ -532,6 +559,8 @@ export interface SiteValues {
     readonly physicalPath: string;
     readonly port: number;
     readonly https?: { readonly port: number; readonly certificateThumbprint: string };
+    /** With iis.detectDrift: where the step records its token for the read-back. */
+    readonly drift?: DriftMark;
 }
 
 export function siteInput(values: SiteValues): string {
@@ -541,6 +570,7 @@ export function siteInput(values: SiteValues): string {
         physicalPath: values.physicalPath,
         port: values.port,
         https: values.https ? { port: values.https.port, certificateThumbprint: values.https.certificateThumbprint } : null,
+        ...(values.drift ? { drift: values.drift } : {}),
     });
 }
 
@@ -568,6 +598,8 @@ export interface ConfigurationValues {
     readonly environment?: Readonly<Record<string, string>>;
     /** Values to redact from error messages. */
     readonly secrets: readonly string[];
+    /** With iis.detectDrift: where the step records its token and the state of the files it writes. */
+    readonly drift?: DriftMark;
 }
 
 export function configurationInput(values: ConfigurationValues): string {
@@ -592,7 +624,17 @@ export function configurationInput(values: ConfigurationValues): string {
         installRevision: values.installRevision,
         ...(values.restartToken ? { restartToken: values.restartToken } : {}),
         secrets: values.secrets.filter(secret => secret !== ""),
+        ...(values.drift ? { drift: values.drift } : {}),
     });
+}
+
+/** The files the configuration step writes, whose SHA-256 the drift read-back compares. */
+export function configurationFiles(installPath: string, signingCertificate: boolean): string[] {
+    return [
+        windowsJoin(installPath, "appsettings.json"),
+        windowsJoin(installPath, "web.config"),
+        ...(signingCertificate ? [windowsJoin(installPath, SIGNING_CERTIFICATE_FILE)] : []),
+    ];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -686,6 +728,9 @@ function createStep(
         parent: context.parent,
         dependsOn: options.dependsOn,
         deleteBeforeReplace: options.deleteBeforeReplace,
+        // The engine reads this from the state of the step it deletes (pulumi/pulumi pkg/resource/deploy/step.go:630
+        // @ v3.248.0), so it protects a server only from the run after the one that set it.
+        retainOnDelete: context.settings.retainOnDelete || undefined,
         additionalSecretOutputs: options.secret ? ["stdout", "stderr"] : undefined,
     };
     const common = {
@@ -743,6 +788,13 @@ export function createIisService(
     const context = { settings, scriptsDir, parent };
     const files = uploadedFiles();
     const patcher = files[0];
+    const identity = settings.appPoolIdentity;
+    const https = settings.https;
+    const signed = inputs.signingCertificate !== undefined;
+    // With detection on, each of these steps gets the read-back's token of its part (see iisDrift.ts).
+    const drift = settings.detectDrift ? driftTokens(settings, scriptsDir, signed, parent) : undefined;
+    const mark = (part: keyof DriftTokens, extra: { files?: string[] } = {}) =>
+        drift && pulumi.all([scriptsDir, drift]).apply(([dir, tokens]): DriftMark => ({ record: driftRecordPath(dir, part), token: tokens[part], ...extra }));
 
     // The scripts come first: every other step runs a file this one writes.
     const scripts = createStep(
@@ -791,21 +843,21 @@ export function createIisService(
         context,
     );
 
-    const identity = settings.appPoolIdentity;
     const appPool = createStep(
         `${name}-iis-app-pool`,
         {
             create: "app-pool",
             delete: "delete-app-pool",
             stdin: pulumi
-                .all([settings.appPoolName, settings.siteName, installPath, settings.loadUserProfile, identity?.username, identity?.password])
-                .apply(([appPoolName, siteName, path, loadUserProfile, username, password]) =>
+                .all([settings.appPoolName, settings.siteName, installPath, settings.loadUserProfile, identity?.username, identity?.password, mark("appPool")])
+                .apply(([appPoolName, siteName, path, loadUserProfile, username, password, driftMark]) =>
                     appPoolInput({
                         appPoolName,
                         siteName,
                         installPath: path,
                         loadUserProfile,
                         identity: identity ? { username: username!, password: password! } : undefined,
+                        drift: driftMark,
                     }),
                 ),
             secret: identity !== undefined,
@@ -817,21 +869,21 @@ export function createIisService(
         context,
     );
 
-    const https = settings.https;
     const site = createStep(
         `${name}-iis-site`,
         {
             create: "site",
             delete: "delete-site",
             stdin: pulumi
-                .all([settings.siteName, settings.appPoolName, installPath, settings.port, https?.port, https?.certificateThumbprint])
-                .apply(([siteName, appPoolName, physicalPath, port, httpsPort, certificateThumbprint]) =>
+                .all([settings.siteName, settings.appPoolName, installPath, settings.port, https?.port, https?.certificateThumbprint, mark("site")])
+                .apply(([siteName, appPoolName, physicalPath, port, httpsPort, certificateThumbprint, driftMark]) =>
                     siteInput({
                         siteName,
                         appPoolName,
                         physicalPath,
                         port,
                         https: https ? { port: httpsPort!, certificateThumbprint: certificateThumbprint! } : undefined,
+                        drift: driftMark,
                     }),
                 ),
             secret: false,
@@ -855,8 +907,9 @@ export function createIisService(
                     inputs.signingCertificate,
                     inputs.restartToken,
                     inputs.environment,
+                    installPath.apply(path => mark("configuration", { files: configurationFiles(path, signed) })),
                 ])
-                .apply(([[path, siteName, appPoolName, dir, username], [enabled, logPath, installed, secrets], configured, pfx, restart, environment]) =>
+                .apply(([[path, siteName, appPoolName, dir, username], [enabled, logPath, installed, secrets], configured, pfx, restart, environment, driftMark]) =>
                     configurationInput({
                         installPath: path,
                         siteName,
@@ -870,6 +923,7 @@ export function createIisService(
                         restartToken: restart,
                         environment,
                         secrets: secrets.flat().filter((secret): secret is string => typeof secret === "string"),
+                        drift: driftMark,
                     }),
                 ),
             secret: true,
@@ -925,6 +979,35 @@ export function createIisService(
     }
 
     return { steps, configuration, gate, url: iisServiceUrl(settings) };
+}
+
+/**
+ * The read-back of `iis.detectDrift`, with what each step leaves on the server as the package expects it (the
+ * configuration's files are compared with what its step recorded).
+ */
+function driftTokens(settings: IisSettings, scriptsDir: pulumi.Output<string>, signed: boolean, parent: pulumi.Resource): pulumi.Output<DriftTokens> {
+    const https = settings.https;
+    const input = pulumi
+        .all([
+            pulumi.all([scriptsDir, settings.installPath, settings.siteName, settings.appPoolName]),
+            pulumi.all([settings.port, https?.port, https?.certificateThumbprint, settings.loadUserProfile, settings.appPoolIdentity?.username]),
+        ])
+        .apply(([[dir, installPath, siteName, appPoolName], [port, httpsPort, thumbprint, loadUserProfile, username]]) =>
+            driftInput({
+                scriptsDir: dir,
+                siteName,
+                site: expectedSiteState({
+                    physicalPath: installPath,
+                    appPoolName,
+                    port,
+                    https: https ? { port: httpsPort!, certificateThumbprint: thumbprint! } : undefined,
+                }),
+                appPoolName,
+                appPool: expectedAppPoolState({ loadUserProfile, username: settings.appPoolIdentity ? username : undefined }),
+                files: configurationFiles(installPath, signed),
+            }),
+        );
+    return readDrift(input, settings.connection, parent);
 }
 
 /**

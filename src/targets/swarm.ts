@@ -1,7 +1,7 @@
 /**
  * The Docker Swarm target: the Identity Service as a replicated Swarm service on an overlay network of its own.
- * Everything secret (the rendered configuration with the connection string and the client secret, and the signing
- * certificate) reaches the tasks as Docker secrets mounted as files, so `docker service inspect` shows none of it.
+ * Everything secret (the rendered configuration with the connection string, the client secret and the HTTPS
+ * certificate's password, the signing certificate and the HTTPS certificate) reaches the tasks as Docker secrets mounted as files, so `docker service inspect` shows none of it.
  * Secrets are immutable and auto-named: a change creates a new secret, the service rolls over to it one task at a
  * time (start-first, health-gated, rolled back when a new task fails its health check), and the old secret is
  * deleted once nothing uses it.
@@ -17,18 +17,24 @@ import * as docker from "@pulumi/docker";
 import { parse as parseConnectionString } from "@tediousjs/connection-string";
 import { SwarmDeployment, SwarmUpdate } from "../args";
 import { Claim, knownClaims } from "../claims";
-import { mergeEnvironment, renderSettingsFile } from "../configuration";
+import { ManagedKey, mergeEnvironment, renderSettingsFile } from "../configuration";
 import { TargetManaged } from "../escapeHatches";
 import {
-    ASPNETCORE_ENVIRONMENT,
+    containerEnvironment,
+    ContainerHttpsSettings,
+    containerHttpsSettings,
+    containerSettings,
     createBuiltImage,
     CONTAINER_HTTP_PORT,
+    CONTAINER_HTTPS_PORT,
     CONTAINER_LABEL,
     CONTAINER_SIGNING_CERTIFICATE_PATH,
+    CONTAINER_TLS_CERTIFICATE_PATH,
     DEFAULT_DOCKERFILE,
     DEFAULT_HTTP_PORT,
     defaultHostname,
     ImageBuild,
+    KESTREL_CERTIFICATE_PASSWORD_KEY,
     serviceUrl,
     SETTINGS_FILE_PATH,
     SETTINGS_FILE_VARIABLES,
@@ -58,10 +64,18 @@ export const REDIS_ARGS = ["--appendonly", "yes"];
 export { ASPNETCORE_ENVIRONMENT, SETTINGS_FILE_PATH } from "./docker";
 export { DEFAULT_HEALTH_CHECK } from "./healthCheck";
 
-/** What the Swarm target sets in the tasks' environment: the listening address and the settings file's environment. */
+/**
+ * What the Swarm target sets in the tasks' environment (the listening addresses, the settings file's environment and,
+ * with HTTPS, the certificate's path) and in the settings file besides the package's keys.
+ */
 export const SWARM_MANAGED: TargetManaged = {
-    settings: [],
-    environment: [{ name: "ASPNETCORE_URLS", purpose: "the port 80 inside the task that `swarm.httpPort` publishes", secret: false }, ...SETTINGS_FILE_VARIABLES],
+    settings: [{ key: KESTREL_CERTIFICATE_PASSWORD_KEY, by: "swarm.https.certificate.password", secret: true } satisfies ManagedKey],
+    environment: [
+        { name: "ASPNETCORE_URLS", purpose: "the ports 80 and 443 inside the task that `swarm.httpPort` and `swarm.https.port` publish", secret: false },
+        ...SETTINGS_FILE_VARIABLES,
+        { name: "ASPNETCORE_HTTPS_PORT", argument: "swarm.https.port", secret: false },
+        { name: "ASPNETCORE_Kestrel__Certificates__Default__Path", argument: "swarm.https.certificate", secret: false },
+    ],
 };
 
 /** Npgsql's and SqlClient's default `Maximum Pool Size`. */
@@ -80,6 +94,7 @@ export interface SwarmSettings {
     readonly image?: pulumi.Input<string>;
     readonly build?: ImageBuild;
     readonly httpPort: pulumi.Input<number>;
+    readonly https?: ContainerHttpsSettings;
     readonly hostname?: pulumi.Input<string>;
     readonly endpointMode: pulumi.Input<string>;
     readonly serviceAlias: pulumi.Input<string>;
@@ -260,6 +275,7 @@ export function swarmSettings(name: string, args: SwarmDeployment, context: Swar
         cores === undefined ? undefined : pulumi.output(check.input(field, cores, positiveNumber("cores"))).apply(value => Math.round(value * 1e9));
     const memory = (field: string, mb: pulumi.Input<number> | undefined) =>
         mb === undefined ? undefined : pulumi.output(check.input(field, mb, positiveNumber("MiB"))).apply(value => Math.round(value * 1024 * 1024));
+    const httpPort = check.input("swarm.httpPort", args.httpPort ?? DEFAULT_HTTP_PORT, checks.port);
     const settings: SwarmSettings = {
         replicas,
         image: args.image && check.input("swarm.image", args.image, checks.nonEmpty),
@@ -267,7 +283,8 @@ export function swarmSettings(name: string, args: SwarmDeployment, context: Swar
             context: check.input("swarm.build.context", args.build.context, checks.nonEmpty),
             dockerfile: args.build.dockerfile ?? DEFAULT_DOCKERFILE,
         },
-        httpPort: check.input("swarm.httpPort", args.httpPort ?? DEFAULT_HTTP_PORT, checks.port),
+        httpPort,
+        https: containerHttpsSettings("swarm", args.https, httpPort, check),
         hostname: check.optional("swarm.hostname", args.hostname, checks.hostname),
         endpointMode: check.input<string>("swarm.endpointMode", args.endpointMode ?? DEFAULT_ENDPOINT_MODE, checks.oneOf<string>(ENDPOINT_MODES, "endpoint mode")),
         serviceAlias,
@@ -365,7 +382,7 @@ export function planSwarm(settings: SwarmSettings): PlannedTarget {
     const ownNetwork = (name: string, parent: pulumi.Resource) =>
         (network ??= new docker.Network(`${name}-network`, { driver: "overlay", attachable: true, ...labelled(name) }, { parent }));
     return {
-        facts: { signingCertificatePath: CONTAINER_SIGNING_CERTIFICATE_PATH, servedOverHttps: false },
+        facts: { signingCertificatePath: CONTAINER_SIGNING_CERTIFICATE_PATH, servedOverHttps: settings.https !== undefined },
         claims: host => swarmClaims(settings, host),
         reseedNetworks: (name, parent) => {
             const own = ownNetwork(name, parent);
@@ -376,7 +393,7 @@ export function planSwarm(settings: SwarmSettings): PlannedTarget {
 }
 
 /**
- * The published port, on the same Docker host as the Docker target's ports: the routing mesh listens on it on every
+ * The published ports, on the same Docker host as the Docker target's ports: the routing mesh listens on them on every
  * node. Nothing is published in `dnsrr` mode.
  */
 export function swarmClaims(settings: SwarmSettings, host: string): Claim[] {
@@ -385,7 +402,18 @@ export function swarmClaims(settings: SwarmSettings, host: string): Claim[] {
     }
     return knownClaims(`docker:${host}`, host === "default" ? "on the default Docker host" : `on the Docker host of ${host}`, [
         ["swarm.httpPort", settings.httpPort, port => `host port ${port}`],
+        ["swarm.https.port", settings.https?.port, port => `host port ${port}`],
     ]);
+}
+
+/**
+ * The service's published ports in `vip` mode: HTTP, and HTTPS when it is served, each on the routing mesh's ingress.
+ */
+export function publishedPorts(httpPort: number, httpsPort: number | undefined): docker.types.input.ServiceEndpointSpecPort[] {
+    const publish = (targetPort: number, publishedPort: number) => ({ targetPort, publishedPort, publishMode: "ingress", protocol: "tcp" });
+    return httpsPort === undefined
+        ? [publish(CONTAINER_HTTP_PORT, httpPort)]
+        : [publish(CONTAINER_HTTP_PORT, httpPort), publish(CONTAINER_HTTPS_PORT, httpsPort)];
 }
 
 /**
@@ -420,12 +448,15 @@ function deploySwarm(
     dependsOn: pulumi.Resource[],
     network: docker.Network,
 ): Deployed {
-    const settingsSecret = new docker.Secret(
-        `${name}-settings`,
-        { data: pulumi.secret(inputs.configuration.apply(configuration => Buffer.from(renderSettingsFile(configuration)).toString("base64"))), ...labelled(name) },
-        { parent },
-    );
+    const https = settings.https;
+    // The Kestrel certificate's password goes into the settings file with the rest of the configuration, never into
+    // the service's environment, where `docker service inspect` would show it.
+    const settingsFile = pulumi
+        .all([inputs.configuration, https?.certificate.password])
+        .apply(([configuration, password]) => Buffer.from(renderSettingsFile(containerSettings(configuration, password))).toString("base64"));
+    const settingsSecret = new docker.Secret(`${name}-settings`, { data: pulumi.secret(settingsFile), ...labelled(name) }, { parent });
     const certificateSecret = new docker.Secret(`${name}-signing-pfx`, { data: pulumi.secret(inputs.signingCertificate), ...labelled(name) }, { parent });
+    const tlsSecret = https && new docker.Secret(`${name}-tls-pfx`, { data: pulumi.secret(https.certificate.pfxBase64), ...labelled(name) }, { parent });
 
     const redis = settings.redis
         ? new docker.Service(
@@ -459,8 +490,8 @@ function deploySwarm(
         .apply(([own, alias, extra]) => [own, ...extra].map(id => ({ id, aliases: [alias] })));
     const published = pulumi.output(settings.endpointMode).apply(mode => mode === ENDPOINT_MODES.vip);
     const url = pulumi
-        .all([settings.hostname, inputs.daemon, settings.httpPort])
-        .apply(([hostname, daemon, port]) => serviceUrl(hostname ?? defaultHostname(daemon), port));
+        .all([settings.hostname, inputs.daemon, settings.httpPort, https?.port])
+        .apply(([hostname, daemon, port, httpsPort]) => serviceUrl(hostname ?? defaultHostname(daemon), port, httpsPort));
     const forwardedHeaders = forwardedHeadersFor(inputs, url);
 
     const service = new docker.Service(
@@ -470,12 +501,16 @@ function deploySwarm(
                 containerSpec: {
                     image,
                     // Only what is not secret: the configuration comes from the mounted appsettings file.
-                    env: pulumi.all([forwardedHeaders, inputs.environment]).apply(([on, environment]) =>
-                        mergeEnvironment({ ASPNETCORE_URLS: `http://+:${CONTAINER_HTTP_PORT}`, ASPNETCORE_ENVIRONMENT, ...forwardedHeadersEnvironment(on) }, environment),
+                    // With HTTPS, Kestrel serves both ports: the health check keeps probing HTTP inside the task.
+                    env: pulumi.all([forwardedHeaders, inputs.environment, https?.port]).apply(([on, environment, httpsPort]) =>
+                        mergeEnvironment(containerEnvironment(httpsPort === undefined ? undefined : { port: httpsPort }, forwardedHeadersEnvironment(on)), environment),
                     ),
                     secrets: [
                         { secretId: settingsSecret.id, secretName: settingsSecret.name, fileName: SETTINGS_FILE_PATH, fileMode: 0o444 },
                         { secretId: certificateSecret.id, secretName: certificateSecret.name, fileName: CONTAINER_SIGNING_CERTIFICATE_PATH, fileMode: 0o444 },
+                        ...(tlsSecret
+                            ? [{ secretId: tlsSecret.id, secretName: tlsSecret.name, fileName: CONTAINER_TLS_CERTIFICATE_PATH, fileMode: 0o444 }]
+                            : []),
                     ],
                     healthcheck: { tests: settings.healthCheck, ...HEALTH_CHECK_TIMING },
                     // Constant: the provider replaces the service when its containers' labels change.
@@ -492,11 +527,11 @@ function deploySwarm(
             mode: { replicated: { replicas: settings.replicas } },
             updateConfig: updateConfig(settings.update, "rollback"),
             rollbackConfig: updateConfig(settings.rollback, "pause"),
-            endpointSpec: published.apply(vip =>
-                vip
-                    ? { mode: ENDPOINT_MODES.vip, ports: [{ targetPort: CONTAINER_HTTP_PORT, publishedPort: settings.httpPort, publishMode: "ingress", protocol: "tcp" }] }
-                    : { mode: ENDPOINT_MODES.dnsrr },
-            ),
+            endpointSpec: pulumi
+                .all([published, settings.httpPort, https?.port])
+                .apply(([vip, httpPort, httpsPort]) =>
+                    vip ? { mode: ENDPOINT_MODES.vip, ports: publishedPorts(httpPort, httpsPort) } : { mode: ENDPOINT_MODES.dnsrr },
+                ),
             // Create and update return only once every task runs (and is healthy) or the update rolled back.
             convergeConfig: { delay: "2s", timeout: "10m" },
             ...labelled(name),
@@ -508,21 +543,19 @@ function deploySwarm(
         },
     );
 
-    // The forwarded headers switch and the user's environment roll the tasks too; each is a part only when there is
-    // one, so that a service without them keeps the revision it had.
+    // The forwarded headers switch, the user's environment and the HTTPS certificate roll the tasks too; each is a part
+    // only when there is one, so that a service without them keeps the revision it had.
+    const optionalParts = pulumi
+        .all([forwardedHeaders, inputs.environment, tlsSecret?.id])
+        .apply(([forwarded, environment, tlsId]) => [
+            ...(forwarded ? ["forwarded-headers"] : []),
+            ...(Object.keys(environment).length > 0 ? [JSON.stringify(environment)] : []),
+            ...(tlsId ? [`tls:${tlsId}`] : []),
+        ]);
     const revision = pulumi
-        .all([service.id, image, settingsSecret.id, certificateSecret.id, settings.replicas, inputs.restartToken ?? "", forwardedHeaders, inputs.environment])
-        .apply(([serviceId, imageId, settingsId, certificateId, replicas, restartToken, forwarded, environment]) =>
-            taskRevision([
-                serviceId,
-                imageId,
-                settingsId,
-                certificateId,
-                replicas,
-                restartToken,
-                ...(forwarded ? ["forwarded-headers"] : []),
-                ...(Object.keys(environment).length > 0 ? [JSON.stringify(environment)] : []),
-            ]),
+        .all([service.id, image, settingsSecret.id, certificateSecret.id, settings.replicas, inputs.restartToken ?? "", optionalParts])
+        .apply(([serviceId, imageId, settingsId, certificateId, replicas, restartToken, optional]) =>
+            taskRevision([serviceId, imageId, settingsId, certificateId, replicas, restartToken, ...optional]),
         );
     const gate = inputs.readiness
         ? createLocalReadinessGate(

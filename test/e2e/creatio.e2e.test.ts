@@ -5,7 +5,8 @@
 // request with the client it was given) leave from Creatio's container, not from the test machine.
 // Scenarios per runtime: first deploy and a passing health check; a no-op run that sends Creatio nothing; a client
 // rotation that applies the new secret and passes again; a wrong Creatio password that fails with a clear message and
-// no secret; a `publicUrl` only the deploying machine reaches, which Creatio reports unavailable; destroy (settings kept
+// no secret; a setting changed by hand in Creatio, left so by a run without changes and written back by a new `repair`
+// value; a `publicUrl` only the deploying machine reaches, which Creatio reports unavailable; destroy (settings kept
 // by default, cleared with clearSettingsOnDelete).
 //
 // Needs: test/e2e/infra/start-docker.sh, then start-postgres.sh. Run from the repository root.
@@ -21,6 +22,7 @@ import { docker, Executor, RunError } from "./support/executor";
 import { freePort } from "../support/freePort";
 import { DeploymentSuiteEnv, prepareDeploymentSuite } from "./support/prepare";
 import { StandInContext, standInContext } from "./support/standInContext";
+import { Session } from "../fixtures/creatio/doubles-support";
 
 const REPO_ROOT = path.join(__dirname, "..", "..");
 const SIGNING_PFX = path.join(REPO_ROOT, "test", "fixtures", "certificates", "signing.pfx");
@@ -211,6 +213,38 @@ describe("IdentityService connecting Creatio (real Docker and PostgreSQL, Creati
         assert.ok(checks.length > 0);
         for (const check of checks) assert.deepEqual([check.clientId, check.outcome], [rotated.clientId, "token"]);
         assert.deepEqual(result.outputs.creatioHealthCheck, passed);
+      });
+
+      it("a setting changed by hand in Creatio: a run without changes leaves it, a new repair value writes it back and nothing else runs", async function () {
+        assert.ok(rotated, "needs the rotation");
+        const session = new Session(creatio, testCase.runtime === CreatioRuntime.NetFramework ? "/0" : "");
+        const login = await session.send("POST", "/ServiceModel/AuthService.svc/Login", { UserName: CREATIO_USER, UserPassword: CREATIO_PASSWORD }, false);
+        assert.equal(login.status, 200);
+        const urlSetting = async () => {
+          const answer = await session.send("POST", "/DataService/json/SyncReply/QuerySysSettings", { sysSettingsNameCollection: ["OAuth20IdentityServerUrl"] });
+          return (answer.body as { values: Record<string, { value: unknown }> }).values.OAuth20IdentityServerUrl.value;
+        };
+        await session.saveSettings({ OAuth20IdentityServerUrl: "http://edited-by-hand.invalid" });
+        const unchanged = await executor.run(program(() => args("2")));
+        assert.deepEqual(unchanged.operations, []);
+        assert.equal(await urlSetting(), "http://edited-by-hand.invalid", "a run without changes repairs nothing");
+
+        const ran = (result: { operations: ReadonlyArray<{ kind: string; name: string }> }) => result.operations.map(o => `${o.kind} ${o.name}`).sort();
+        // The two steps run; the retire step follows the re-seed step's new result (after the rotation above, the ids
+        // it last saw replaced are gone from it), and nothing else runs.
+        const onlyRepairSteps = (result: { operations: ReadonlyArray<{ kind: string; name: string }> }) => {
+          const operations = ran(result);
+          for (const step of ["client-reseed", "creatio-connection"]) assert.ok(operations.includes(`update ${name}-${step}`), operations.join(", "));
+          assert.deepEqual(operations.filter(op => !["client-reseed", "client-retire", "creatio-connection"].some(step => op === `update ${name}-${step}`)), []);
+        };
+        const repaired = await timed(`${testCase.runtime}: repair`, () => executor.run(program(() => ({ ...args("2"), repair: "hand-edit-1" }))));
+        onlyRepairSteps(repaired);
+        assert.equal(await urlSetting(), givenToCreatio);
+        assert.deepEqual(repaired.outputs.creatioHealthCheck, passed);
+        // Removing the value is a change of the same two steps, which apply the same again.
+        const back = await executor.run(program(() => args("2")));
+        onlyRepairSteps(back);
+        assert.deepEqual(back.outputs.creatioHealthCheck, passed);
       });
 
       it("a wrong Creatio password fails at login with a clear message and no secret", async function () {

@@ -18,13 +18,13 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as tls from "tls";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../../src";
 import { SETTINGS_FILE_PATH } from "../../src/targets/docker";
 import { createScratchDatabase, ScratchDatabase } from "./infra/postgres";
 import { docker, Executor, RunResult } from "./support/executor";
 import { freePort } from "../support/freePort";
+import { createPrivateCa, PrivateCa } from "../support/privateCa";
 import { DeploymentSuiteEnv, prepareDeploymentSuite } from "./support/prepare";
 import { StandInContext, standInContext } from "./support/standInContext";
 
@@ -32,8 +32,7 @@ const REPO_ROOT = path.join(__dirname, "..", "..");
 const INFRA_DIR = path.join(__dirname, "infra");
 const CERTIFICATES = path.join(REPO_ROOT, "test", "fixtures", "certificates");
 const SIGNING_PFX = path.join(CERTIFICATES, "signing.pfx");
-const TLS_PFX = path.join(CERTIFICATES, "tls.pfx");
-const TLS_PASSWORD = "tls-test-password"; // test/fixtures/certificates/README.md
+const TLS_PASSWORD = "tls-test-password";
 const CREATIO_VERSION = "8.2.3";
 const BARE_BASE_IMAGE = "creatio-identity-service-e2e/node-base:local";
 const SHELL_BASE_IMAGE = "creatio-identity-service-e2e/node-shell-base:local";
@@ -43,24 +42,6 @@ const SECRET_NAME = `cis-e2e-secrets-${RUN_ID}`;
 const HEALTH_NAME = `cis-e2e-health-${RUN_ID}`;
 const REDIS_SECRET = `Redis-Secret-${RUN_ID}-5521`;
 const SMTP_SECRET = `Smtp-Secret-${RUN_ID}-8817`;
-
-/** The PEM of the certificate in a PFX: what a TLS server serving it presents (so the gate can trust it). */
-async function certificatePem(pfx: Buffer, passphrase: string): Promise<string> {
-  const server = tls.createServer({ pfx, passphrase }, socket => socket.end());
-  await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
-  try {
-    const port = (server.address() as { port: number }).port;
-    return await new Promise<string>((resolve, reject) => {
-      const socket = tls.connect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => {
-        resolve(socket.getPeerX509Certificate()!.toString());
-        socket.end();
-      });
-      socket.on("error", reject);
-    });
-  } finally {
-    server.close();
-  }
-}
 
 async function inspect(containerId: string): Promise<Record<string, any>> {
   return JSON.parse((await docker(["inspect", containerId])).stdout)[0];
@@ -95,9 +76,10 @@ describe("IdentityService on Docker: secrets only in the settings file, the esca
   let bareContext: string;
   let connectionString: string;
   let reseedConnectionString: string;
-  let caFile: string;
+  let ca: PrivateCa;
+  let tlsFolder: string;
+  let tlsPfx: string;
   const executors: Executor[] = [];
-  const extraCaBefore = process.env.NODE_EXTRA_CA_CERTS;
   const log = process.env.E2E_EXECUTOR_LOG ? (line: string) => process.stderr.write(line + "\n") : undefined;
 
   const program = (name: string, args: () => IdentityServiceArgs) => () => {
@@ -121,22 +103,21 @@ describe("IdentityService on Docker: secrets only in the settings file, the esca
     const connection = (host: string) => `Server=${host};Port=${env.port};Database=${db.name};User ID=${env.user};Password=${env.password};Timeout=5;`;
     connectionString = connection(env.hostFromContainers);
     reseedConnectionString = connection(env.host);
-    // The readiness gate (a node process the executor starts) trusts the test certificate the service serves.
-    caFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), `cis-e2e-ca-${RUN_ID}-`)), "tls.pem");
-    fs.writeFileSync(caFile, await certificatePem(fs.readFileSync(TLS_PFX), TLS_PASSWORD));
-    process.env.NODE_EXTRA_CA_CERTS = caFile;
+    // The service's HTTPS certificate, issued by a private CA that the readiness gate trusts through readiness.caCertificate.
+    ca = createPrivateCa(`cis-e2e-ca-${RUN_ID}`);
+    tlsFolder = fs.mkdtempSync(path.join(os.tmpdir(), `cis-e2e-tls-${RUN_ID}-`));
+    tlsPfx = path.join(tlsFolder, "tls.pfx");
+    fs.writeFileSync(tlsPfx, ca.issue(["localhost"]).pfx(TLS_PASSWORD));
   });
 
   after(async function () {
-    if (extraCaBefore === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
-    else process.env.NODE_EXTRA_CA_CERTS = extraCaBefore;
     for (const executor of executors) {
       const removed = await executor.cleanup().catch(() => []);
       if (removed.length > 0) console.log(`  cleanup removed: ${removed.join(", ")}`);
     }
     await db?.drop().catch(() => undefined);
     standIn?.remove();
-    for (const dir of [shellContext, bareContext, caFile && path.dirname(caFile)]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    for (const dir of [shellContext, bareContext, tlsFolder]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it("1. keeps every secret out of what docker inspect shows, in the settings file the service reads, and reports the container healthy", async function () {
@@ -153,12 +134,12 @@ describe("IdentityService on Docker: secrets only in the settings file, the esca
         build: { context: shellContext },
         httpPort,
         bindAddress: "127.0.0.1",
-        https: { port: httpsPort, certificate: { path: TLS_PFX, password: pulumi.secret(TLS_PASSWORD) } },
+        https: { port: httpsPort, certificate: { path: tlsPfx, password: pulumi.secret(TLS_PASSWORD) } },
       },
       additionalSettings: { AllowedHosts: "*", Smtp: { Host: "smtp.invalid", Password: pulumi.secret(SMTP_SECRET) } },
       environment: { Logging__LogLevel__Default: "Information" },
       overrides: ["Logging__LogLevel__Default"],
-      readiness: { timeoutSeconds: 120 },
+      readiness: { timeoutSeconds: 120, caCertificate: ca.certificatePem },
     });
     const result: RunResult = await executor.run(program(SECRET_NAME, args));
     // The gate got discovery and a token over HTTPS: Kestrel loaded the certificate with the password from the file,

@@ -16,7 +16,11 @@
 // 7. `pulumi refresh` after the container was stopped by hand, then `up`; the same after it was removed: the
 //    service comes back;
 // 8. the default publish address (no `bindAddress`): a second run changes nothing;
-// 9. destroy.
+// 9. the client's secret deleted from the database by hand: refresh and a run without changes leave it broken, a new
+//    `repair` value re-seeds it (and nothing else changes);
+// 10. the Docker host lost (container and image removed) and the stack moved to another daemon address with
+//    `--replace` of the image and the container: the service comes back with the same client and signing key;
+// 11. destroy.
 // The container's name is unique per run and every port is free (freePort); the database is a scratch one.
 import { strict as assert } from "assert";
 import { execFileSync, spawnSync } from "child_process";
@@ -254,7 +258,58 @@ describe("engine emulator e2e: the runs after the first (real Docker and Postgre
         assert.equal(await token(first.url, first.clientId, first.clientSecret), 200);
     });
 
-    it("9. destroy removes the container and empties the stack", async () => {
+    it("9. a client secret deleted by hand: refresh and a run without changes leave it so, a new repair value re-seeds it", async () => {
+        await withClient(db.config, c => c.query(
+            'DELETE FROM "ClientSecrets" WHERE "ClientId" = (SELECT "Id" FROM "Clients" WHERE "ClientId" = $1)', [first.clientId]));
+        assert.notEqual(await token(first.url, first.clientId, first.clientSecret), 200, "the hand edit breaks the client");
+        // A command's refresh reads nothing back (pulumi-go-provider infer/resource.go:1353-1363 @ v1.3.0).
+        const refreshed = await stack.refresh();
+        assert.ok(!refreshed.some(s => s.urn.includes(`::${NAME}-client-`)), refreshed.map(s => `${s.op} ${s.urn}`).join("\n"));
+        const unchanged = await stack.up(TRANSPILE_ONLY);
+        assert.ok(Object.values(operations(unchanged)).every(op => op === "same"), unchanged.text);
+        assert.notEqual(await token(first.url, first.clientId, first.clientSecret), 200, "a run without changes repairs nothing");
+
+        stack.configSet("repair", "after-hand-edit-1");
+        const preview = await stack.preview(TRANSPILE_ONLY);
+        assert.equal(operations(preview)["client-reseed"], "update", preview.text);
+        assert.match(preview.text, /\+ CREATIO_IDENTITY_SERVICE_REPAIR: "after-hand-edit-1"/);
+        const repaired = await stack.up(TRANSPILE_ONLY);
+        const ops = operations(repaired);
+        assert.equal(ops["client-reseed"], "update", repaired.text);
+        for (const role of ["client-id", "client-secret"]) assert.equal(ops[role], "same", `${role}: ${repaired.text}`);
+        assert.equal(await token(first.url, first.clientId, first.clientSecret), 200, "the same credentials work again");
+        const again = await stack.up(TRANSPILE_ONLY);
+        assert.ok(Object.values(operations(again)).every(op => op === "same"), again.text);
+    });
+
+    it("10. the Docker host lost, the stack moved to another daemon address: the same client and signing key come back", async () => {
+        const kid = async () => {
+            const response = await fetch(`${first.url}/.well-known/openid-configuration/jwks`);
+            return ((await response.json()) as { keys: { kid: string }[] }).keys.map(key => key.kid);
+        };
+        const kidsBefore = await kid();
+        // Lose the host: its container and image are gone; the database and the stack's state are not.
+        execFileSync("docker", ["rm", "-f", NAME], { stdio: "ignore" });
+        execFileSync("docker", ["rmi", "-f", IMAGE], { stdio: "ignore" });
+        // Another address for a daemon: the same socket under another path stands for the new host.
+        const socket = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cis-new-host-")), "docker.sock");
+        fs.symlinkSync("/var/run/docker.sock", socket);
+        stack.configSet("explicitDockerProvider", "true");
+        stack.configSet("dockerHost", `unix://${socket}`);
+        const urnOf = (suffix: string) => stack.state().find(r => r.urn.endsWith(`::${NAME}-${suffix}`))!.urn;
+        const moved = await stack.up({ ...TRANSPILE_ONLY, replace: [urnOf("image"), urnOf("container")] });
+        const ops = operations(moved);
+        assert.equal(ops.image, "replace", moved.text);
+        assert.equal(ops.container, "replace", moved.text);
+        for (const role of ["client-id", "client-secret", "client-reseed"]) assert.equal(ops[role], "same", `${role}: ${moved.text}`);
+        assert.ok(exists("container", NAME));
+        assert.equal(await token(first.url, first.clientId, first.clientSecret), 200, "the client from before");
+        assert.deepEqual(await kid(), kidsBefore, "the signing key from before");
+        const second = await stack.up(TRANSPILE_ONLY);
+        assert.ok(Object.values(operations(second)).every(op => op === "same"), second.text);
+    });
+
+    it("11. destroy removes the container and empties the stack", async () => {
         await stack.destroy();
         assert.ok(!exists("container", NAME));
         assert.deepEqual(stack.state(), []);

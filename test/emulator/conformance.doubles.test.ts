@@ -60,6 +60,56 @@ describe("conformance: engine (pulumi/pulumi @ v3.248.0)", () => {
         assert.deepEqual(retry.resultingState().filter(r => r.type === COMMAND).map(r => r.inputs.triggers), [["2"]]);
     });
 
+    it("retainOnDelete: a delete skips the provider as the deleted state says, not the program's new value; a same stores the new value (step.go:630, step_generator.go:714-746)", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "conformance-retain-"));
+        const log = path.join(dir, "log");
+        // The delete fails, as it would on a server that is gone, after leaving a trace that it ran.
+        const command = (trigger: string, retainOnDelete?: boolean) => registration({
+            type: COMMAND, name: "c", version: "1.2.1", deleteBeforeReplace: true, retainOnDelete,
+            object: { create: `echo create-${trigger} >> ${log}`, delete: `echo delete-${trigger} >> ${log}; exit 1`, triggers: [trigger] },
+        });
+        const first = deployment([]);
+        await first.register(command("a"));
+        await first.finish();
+        // Set in the same run as the replacement: the state says nothing of it yet, so the delete runs (and fails).
+        const sameRun = deployment(first.resultingState());
+        await assert.rejects(sameRun.register(command("b", true)));
+        assert.deepEqual(fs.readFileSync(log, "utf8").trim().split("\n"), ["create-a", "delete-a"]);
+        // A run of its own: a same, whose new state carries the option.
+        const marking = deployment(first.resultingState());
+        await marking.register(command("a", true));
+        await marking.finish();
+        assert.equal(byName(marking, "c").op, "same");
+        assert.equal(marking.resultingState().find(r => r.type === COMMAND)!.retainOnDelete, true);
+        // Then the replacement: the old half leaves the state without its delete running.
+        const moving = deployment(marking.resultingState());
+        await moving.register(command("b", true));
+        await moving.finish();
+        assert.equal(byName(moving, "c").op, "replace");
+        assert.deepEqual(moving.resultingState().filter(r => r.type === COMMAND).map(r => r.inputs.triggers), [["b"]]);
+        // And a resource gone from the program: dropped from the state, nothing run.
+        const removing = deployment(moving.resultingState());
+        await removing.finish();
+        assert.deepEqual(removing.resultingState().filter(r => r.type === COMMAND), []);
+        assert.deepEqual(fs.readFileSync(log, "utf8").trim().split("\n"), ["create-a", "delete-a", "create-b"]);
+    });
+
+    it("--replace: a targeted resource is replaced with no change, blamed on the id, the provider not asked (step_generator.go:195-202, 2700-2703)", async () => {
+        const first = deployment([]);
+        await first.register(registration({ name: "kept" }));
+        await first.register(registration({ name: "target" }));
+        await first.finish();
+        const target = first.resultingState().find(r => r.urn.endsWith("::target"))!;
+        const replacing = deployment(first.resultingState(), { replaceTargets: [target.urn] });
+        await replacing.register(registration({ name: "kept" }));
+        await replacing.register(registration({ name: "target" }));
+        await replacing.finish();
+        assert.equal(byName(replacing, "kept").op, "same");
+        assert.equal(byName(replacing, "target").op, "replace");
+        assert.deepEqual(byName(replacing, "target").replaceKeys, ["id"]);
+        assert.notEqual(replacing.resultingState().find(r => r.urn === target.urn)!.outputs.result, target.outputs.result, "a new value");
+    });
+
     it("a change of provider replaces only when the new provider's DiffConfig says so (step_generator.go:2613-2690)", async () => {
         const first = deployment([]);
         await first.register(registration({ version: "4.21.1" }));

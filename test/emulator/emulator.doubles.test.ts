@@ -203,12 +203,34 @@ describe("engine emulator: protocol refusals over gRPC", () => {
         }
     });
 
-    it("refuses Invoke, ReadResource, Call and RegisterPackage with UNIMPLEMENTED and the call's name", async () => {
-        const invoke = new resourcePb.ResourceInvokeRequest();
-        invoke.setTok("aws:index/getRegion:getRegion");
-        const refused = await call("invoke", invoke);
-        assert.equal(refused.error?.code, grpc.status.UNIMPLEMENTED);
-        assert.match(refused.error!.details, /Invoke is not implemented by the engine emulator: aws:index\/getRegion:getRegion/);
+    it("invokes command:local:run as the engine does: in a preview, afresh on every call, a provider error wrapped (source_eval.go:902-1005; pulumi-command local/runController.go)", async () => {
+        const invoke = (args: Record<string, unknown>, token = "command:local:run") => {
+            const request = new resourcePb.ResourceInvokeRequest();
+            request.setTok(token);
+            request.setVersion("1.2.1");
+            request.setArgs(Struct.fromJavaScript(args as never));
+            return call("invoke", request);
+        };
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "emulator-invoke-"));
+        const counter = path.join(dir, "runs");
+        const command = `echo run >> ${counter}; wc -l < ${counter} | tr -d ' '; echo note >&2`;
+        for (const expected of ["1", "2"]) {
+            const { error, response } = await invoke({ command, stdin: "ignored" });
+            assert.equal(error, undefined);
+            const result = (response as { getReturn(): Struct }).getReturn().toJavaScript();
+            // RunOutputs embeds RunInputs: the inputs come back with stdout and stderr, each without its last newline.
+            assert.deepEqual(result, { command, stdin: "ignored", stdout: expected, stderr: "note" });
+        }
+        const failing = await invoke({ command: "echo out; exit 3" });
+        assert.equal(failing.error?.code, grpc.status.UNKNOWN);
+        assert.equal(failing.error!.details, 'invocation of command:local:run returned an error: exit status 3: running "echo out; exit 3":\nout\n');
+        const missing = await invoke({});
+        assert.match(missing.error!.details, /^invocation of command:local:run returned an error: missing required property 'command'$/);
+        const other = await invoke({}, "command:remote:run");
+        assert.match(other.error!.details, /does not implement command:remote:run/);
+    });
+
+    it("refuses ReadResource, Call and RegisterPackage with UNIMPLEMENTED and the call's name", async () => {
         for (const [method, Request] of [["readResource", resourcePb.ReadResourceRequest], ["call", resourcePb.ResourceCallRequest], ["registerPackage", resourcePb.RegisterPackageRequest]]) {
             const { error } = await call(method, new Request());
             assert.equal(error?.code, grpc.status.UNIMPLEMENTED, method);
@@ -216,17 +238,17 @@ describe("engine emulator: protocol refusals over gRPC", () => {
         }
     });
 
-    it("refuses registration options it does not honour (import, retainOnDelete, deletedWith) by name", async () => {
+    it("refuses registration options it does not honour (import, deletedWith) by name", async () => {
         const request = new resourcePb.RegisterResourceRequest();
         request.setType("random:index/randomString:RandomString");
         request.setName("imported");
         request.setCustom(true);
         request.setObject(Struct.fromJavaScript({ length: 4 }));
         request.setImportid("existing");
-        request.setRetainondelete(true);
+        request.setDeletedwith("urn:pulumi:e2e::p::random:index/randomString:RandomString::other");
         const { error } = await call("registerResource", request);
         assert.equal(error?.code, grpc.status.UNIMPLEMENTED);
-        assert.match(error!.details, /uses import, retainOnDelete, which the emulator does not honour/);
+        assert.match(error!.details, /uses import, deletedWith, which the emulator does not honour/);
     });
 });
 

@@ -25,6 +25,12 @@
 // - Default providers: `pulumi:providers:<pkg>::default_<version>` registered in state like any resource
 //   (pkg/resource/deploy/providers/registry.go), configured from the stack's `<pkg>:*` configuration.
 // - protect: deleting a protected resource fails.
+// - `--replace <urn>`: the resource is replaced, its diff blamed on the id, without asking the provider
+//   (isTargetedReplace and diff, step_generator.go:195-202, 2700-2703).
+// - retainOnDelete: a delete (of a resource gone from the program, or the old half of a replacement) drops the
+//   resource from the state without calling the provider, as the deleted state says, not the program's new value
+//   (step.go:630); every step with a new state, a same included, stores the program's value (step_generator.go:714-746; the
+//   snapshot is written for that alone, pkg/backend/snapshot.go:263-265).
 // - customTimeouts reach the provider as the operation's timeout.
 import * as crypto from "crypto";
 import { replaceOnChangesKeys } from "./propertyPaths";
@@ -53,6 +59,7 @@ export interface ResourceState {
     aliases?: string[];
     customTimeouts?: CustomTimeouts;
     deleteBeforeReplace?: boolean;
+    retainOnDelete?: boolean;
     replacementTrigger?: PropertyValue;
     /** Pending deletion: the old half of a create-before-delete replacement whose run failed before deleting it. */
     delete?: boolean;
@@ -101,6 +108,7 @@ export interface Registration {
     propertyDependencies: Record<string, string[]>;
     protect?: boolean;
     deleteBeforeReplace?: boolean;
+    retainOnDelete?: boolean;
     ignoreChanges: string[];
     replaceOnChanges: string[];
     additionalSecretOutputs: string[];
@@ -129,6 +137,8 @@ export interface DeploymentOptions {
     readonly pwd: string;
     /** Stack configuration, plain values by `namespace:key` (for default providers). */
     readonly config: Record<string, string>;
+    /** `pulumi up --replace <urn>`: these resources are replaced whatever their diff. */
+    readonly replaceTargets?: readonly string[];
 }
 
 /** Parses a Go duration as customTimeouts take it ("5m", "30s", "1h30m"). */
@@ -325,6 +335,24 @@ export class Deployment {
         return { ref, provider };
     }
 
+    /**
+     * Invoke: the function's provider (the one the request names, else the package's default, registered as for a
+     * resource) runs it, in a preview as in an update (the request carries `Preview: DryRun`; no step, nothing kept in
+     * the state, so every run calls it again), and a provider's error reads `invocation of <tok> returned an error:
+     * <error>` (pulumi/pulumi pkg/resource/deploy/source_eval.go:902-1003 @ v3.248.0).
+     */
+    async invoke(token: string, args: PropertyMap, provider: string, version: string): Promise<PropertyMap> {
+        const found = await this.providerFor({ type: token, provider, version } as Registration, token);
+        if (!found.provider.invoke) {
+            throw new Error(`the emulated ${found.provider.name} provider implements no function; ${token} was invoked`);
+        }
+        try {
+            return await found.provider.invoke(token, args, this.context(token, undefined));
+        } catch (error) {
+            throw new Error(`invocation of ${token} returned an error: ${(error as Error).message}`);
+        }
+    }
+
     /** RegisterResource: plans the step, runs it (unless preview) and returns what the SDK gets back. */
     async register(reg: Registration): Promise<RegistrationResult> {
         const urn = this.urnFor(reg.type, reg.name, reg.parent);
@@ -351,7 +379,7 @@ export class Deployment {
             parent: reg.parent || undefined, dependencies: reg.dependencies, propertyDependencies: reg.propertyDependencies,
             protect: reg.protect, additionalSecretOutputs: reg.additionalSecretOutputs.length ? reg.additionalSecretOutputs : undefined,
             aliases: reg.aliasURNs.length ? reg.aliasURNs : undefined, customTimeouts: reg.customTimeouts,
-            deleteBeforeReplace: reg.deleteBeforeReplace, replacementTrigger: reg.replacementTrigger,
+            deleteBeforeReplace: reg.deleteBeforeReplace, retainOnDelete: reg.retainOnDelete, replacementTrigger: reg.replacementTrigger,
         };
         if (!reg.custom) return this.registerComponent(base, old);
         if (isProviderType(reg.type)) return this.registerProvider(base, old);
@@ -378,7 +406,11 @@ export class Deployment {
         let replaceKeys: Set<string>;
         let providerDeleteBeforeReplace = false;
         let oldValues: PropertyMap | undefined;
-        if (triggered) {
+        if (this.options.replaceTargets?.includes(urn)) {
+            // A targeted replace blames the id and asks no provider (step_generator.go:195-202, 2700-2703).
+            changed = ["id"];
+            replaceKeys = new Set(["id"]);
+        } else if (triggered) {
             // The provider's Diff is not asked (step_generator.go:1691-1696).
             changed = ["replacementTrigger"];
             replaceKeys = new Set(["replacementTrigger"]);
@@ -503,7 +535,7 @@ export class Deployment {
             throw new StepError(old.urn, "unable to delete resource: it is protected; set protect: false first (pulumi state unprotect)");
         }
         if (this.deletedOlds.has(old.urn + (old.id ?? ""))) return;
-        if (old.custom && !isProviderType(old.type) && old.provider) {
+        if (old.custom && !isProviderType(old.type) && old.provider && !old.retainOnDelete) {
             const providerUrn = old.provider.slice(0, old.provider.lastIndexOf("::"));
             const provider = this.providerInstances.get(providerUrn) ?? this.providerFromOldState(providerUrn);
             await provider.delete(old.type, old.id!, old.outputs, this.context(old.urn, old.customTimeouts?.delete));

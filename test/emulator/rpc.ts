@@ -14,6 +14,7 @@ const resourceGrpc = require("@pulumi/pulumi/proto/resource_grpc_pb");
 const resourcePb = require("@pulumi/pulumi/proto/resource_pb");
 const engineGrpc = require("@pulumi/pulumi/proto/engine_grpc_pb");
 const enginePb = require("@pulumi/pulumi/proto/engine_pb");
+const providerPb = require("@pulumi/pulumi/proto/provider_pb");
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
@@ -51,7 +52,6 @@ function toMap(struct: Struct | undefined): PropertyMap {
 export function decodeRegistration(req: any): Registration {
     const refusals: string[] = [];
     if (req.getImportid()) refusals.push("import");
-    if (req.getRetainondelete()) refusals.push("retainOnDelete");
     if (req.getDeletedwith()) refusals.push("deletedWith");
     if (req.getReplaceWithList?.().length) refusals.push("replaceWith");
     if (req.getHidediffsList?.().length) refusals.push("hideDiffs");
@@ -75,6 +75,7 @@ export function decodeRegistration(req: any): Registration {
         propertyDependencies,
         protect: req.hasProtect?.() ? req.getProtect() : undefined,
         deleteBeforeReplace: req.getDeletebeforereplacedefined() ? req.getDeletebeforereplace() : undefined,
+        retainOnDelete: req.getRetainondelete() ? true : undefined,
         ignoreChanges: req.getIgnorechangesList(),
         replaceOnChanges: req.getReplaceonchangesList(),
         additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
@@ -139,7 +140,14 @@ export async function serve(deployment: Deployment): Promise<ProtocolServer> {
             }
         },
         invoke(call, callback) {
-            callback(refuse("Invoke", `${call.request.getTok()} was called; the programs this emulator runs need no invoke`));
+            const request = call.request;
+            // The SDK sends the arguments with their secrets unwrapped (runtime/invoke.ts `unwrapSecretValues`) and
+            // marks the result secret itself when any was secret.
+            deployment.invoke(request.getTok(), toMap(request.getArgs()), request.getProvider(), request.getVersion()).then(result => {
+                const response = new providerPb.InvokeResponse();
+                response.setReturn(Struct.fromJavaScript(result as never));
+                callback(null, response);
+            }, error => callback(failed(error)));
         },
         signalAndWaitForShutdown(_call, callback) {
             // The engine waits here for delete hooks; the emulator supports no resource hooks, so nothing waits.

@@ -199,6 +199,7 @@ export class Stack {
         const { values, secretKeys } = this.config();
         const deployment = new Deployment({
             project: this.project.name, stack: this.name, dryRun, olds, providers: this.providers, pwd: this.project.pwd, config: values,
+            replaceTargets: options.replace,
         });
         const server = await serve(deployment);
         let stdout = "";
@@ -294,6 +295,8 @@ export class Stack {
 export interface RunOptions {
     /** Environment the user's shell holds (e.g. PULUMI_NODEJS_TRANSPILE_ONLY). */
     readonly env?: NodeJS.ProcessEnv;
+    /** `--replace <urn>`, once per URN. */
+    readonly replace?: readonly string[];
 }
 
 /** A failed run, with what the program printed and the engine's diagnostics for the test's message. */

@@ -66,6 +66,7 @@ describe("multi-language schema (Pulumi's own inference)", () => {
             ["additionalSettings", "object", false, true],
             ["environment", "object", false, true],
             ["overrides", "array", false, true],
+            ["repair", "string", false, false],
         ];
         assert.deepEqual(Object.keys(inputs).sort(), expectations.map(e => e[0]).sort());
         assert.deepEqual((inputs.additionalSettings as any).additionalProperties, { $ref: "pulumi.json#/Any" }, "any JSON value, computed or secret");

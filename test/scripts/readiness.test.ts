@@ -11,6 +11,7 @@ import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
 import * as tls from "tls";
+import { createPrivateCa, IssuedCertificate, PrivateCa } from "../support/privateCa";
 
 const scriptPath = path.join(__dirname, "..", "..", "src", "scripts", "readiness.js");
 
@@ -606,6 +607,121 @@ describe("readiness gate script", function () {
     });
   });
 
+  describe("certificate verification (a private CA)", () => {
+    // Made once for the block: a private CA, a certificate it issued for localhost, another CA, and a certificate of the
+    // private CA for another host name.
+    let ca: PrivateCa;
+    let otherCa: PrivateCa;
+
+    before(() => {
+      ca = createPrivateCa("Readiness Test Root CA");
+      otherCa = createPrivateCa("Some Other CA");
+    });
+
+    /** An https Identity Service on 127.0.0.1 serving `certificate`: discovery with the URL's issuer, and tokens. */
+    async function httpsService(certificate: IssuedCertificate): Promise<{ port: number; requests: SeenRequest[] }> {
+      const requests: SeenRequest[] = [];
+      const server = https.createServer({ cert: certificate.certificatePem, key: certificate.keyPem }, (req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (chunk: Buffer) => chunks.push(chunk));
+        req.on("end", () => {
+          const seen = { method: req.method ?? "", path: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
+          requests.push(seen);
+          if (seen.method === "GET" && seen.path === "/.well-known/openid-configuration") {
+            const issuer = `https://${req.headers.host}`;
+            return sendJson(res, 200, { issuer, token_endpoint: `${issuer}/connect/token` });
+          }
+          if (seen.method === "POST" && seen.path === "/connect/token") return answerToken(seen, res);
+          sendJson(res, 404, { error: "not_found" });
+        });
+      });
+      openServers.push(server);
+      const port = await new Promise<number>((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)));
+      return { port, requests };
+    }
+
+    it("fails on a certificate of a private CA without READINESS_CA_CERTIFICATE, naming readiness.caCertificate", async () => {
+      const { port, requests } = await httpsService(ca.issue(["localhost", "127.0.0.1"]));
+
+      const result = await runScript(gateEnv(`https://localhost:${port}`, { READINESS_TIMEOUT_SECONDS: "1" }));
+
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /TLS error: UNABLE_TO_VERIFY_LEAF_SIGNATURE/);
+      assert.match(result.stderr, /issued by a CA this machine does not trust \(a private CA, or self-signed\): give that CA's certificate \(PEM\) as readiness\.caCertificate/);
+      assert.match(result.stderr, /never skips this check/);
+      assert.equal(requests.length, 0, "no request got through an unverified connection");
+    });
+
+    it("passes with the private CA in READINESS_CA_CERTIFICATE: discovery, issuer and a token over https", async () => {
+      const { port, requests } = await httpsService(ca.issue(["localhost", "127.0.0.1"]));
+
+      const result = await runScript(gateEnv(`https://localhost:${port}`, { READINESS_CA_CERTIFICATE: ca.certificatePem }));
+
+      assert.equal(result.code, 0, result.stderr);
+      const output = JSON.parse(result.stdout);
+      assert.equal(output.issuer, `https://localhost:${port}`);
+      assert.equal(output.tokenVerified, true);
+      assert.ok(requests.some((request) => request.method === "POST" && request.body.includes("grant_type=client_credentials")));
+    });
+
+    it("still trusts Node's roots next to the private CA, and checks an IP address against the certificate's IP names", async () => {
+      const { port } = await httpsService(ca.issue(["localhost", "127.0.0.1"]));
+      // Another CA first: a bundle of several CAs in one value.
+      const bundle = `${otherCa.certificatePem}${ca.certificatePem}`;
+
+      const result = await runScript(gateEnv(`https://127.0.0.1:${port}`, { READINESS_CA_CERTIFICATE: bundle, READINESS_VERIFY_TOKEN: "false" }));
+
+      assert.equal(result.code, 0, result.stderr);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the script is plain CommonJS without types
+      const trusted: string[] = require(scriptPath).trustedCertificates([ca.certificatePem], {});
+      assert.equal(trusted.length, tls.rootCertificates.length + 1);
+      assert.deepEqual(trusted.slice(0, -1), [...tls.rootCertificates]);
+    });
+
+    it("fails when READINESS_CA_CERTIFICATE is another CA than the issuer, saying so", async () => {
+      const { port } = await httpsService(ca.issue(["localhost"]));
+
+      const result = await runScript(gateEnv(`https://localhost:${port}`, { READINESS_CA_CERTIFICATE: otherCa.certificatePem, READINESS_TIMEOUT_SECONDS: "1" }));
+
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /TLS error: UNABLE_TO_VERIFY_LEAF_SIGNATURE/);
+      assert.match(result.stderr, /was not issued by readiness\.caCertificate nor by a CA Node trusts: give readiness\.caCertificate the CA that issued it/);
+    });
+
+    it("still checks the host name with the right CA: a certificate for another host fails, naming the host and the fix", async () => {
+      const { port } = await httpsService(ca.issue(["ids.example.com"]));
+
+      const result = await runScript(gateEnv(`https://localhost:${port}`, { READINESS_CA_CERTIFICATE: ca.certificatePem, READINESS_TIMEOUT_SECONDS: "1" }));
+
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /TLS error: ERR_TLS_CERT_ALTNAME_INVALID/);
+      assert.match(result.stderr, /The certificate is not for the host name localhost the gate reaches the service at: serve a certificate whose subject alternative names include localhost, or set the target's hostname/);
+    });
+
+    it("never skips verification, not even under NODE_TLS_REJECT_UNAUTHORIZED=0", async () => {
+      const { port, requests } = await httpsService(ca.issue(["localhost"]));
+
+      const result = await runScript(gateEnv(`https://localhost:${port}`, { NODE_TLS_REJECT_UNAUTHORIZED: "0", READINESS_TIMEOUT_SECONDS: "1" }));
+
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /UNABLE_TO_VERIFY_LEAF_SIGNATURE/);
+      assert.equal(requests.length, 0);
+    });
+
+    it("reports a redirect, which it does not follow, with the address to give instead", async () => {
+      const server = await startServer((_request, response) => {
+        response.writeHead(307, { location: "https://localhost:8443/.well-known/openid-configuration" });
+        response.end();
+      });
+
+      const result = await runScript(gateEnv(server.url, { READINESS_TIMEOUT_SECONDS: "1" }));
+
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /last seen: HTTP 307 Temporary Redirect to https:\/\/localhost:8443\/\.well-known\/openid-configuration\. The service redirects this request/);
+      assert.equal(server.requests.length > 0 && server.requests.every((request) => request.path === "/.well-known/openid-configuration"), true, "nothing followed");
+    });
+  });
+
   describe("bad configuration exits 2 naming the variable", () => {
     const badConfigurations: { title: string; env: Record<string, string>; stdin?: string; expected: RegExp }[] = [
       { title: "missing IDENTITY_SERVICE_URL", env: { IDENTITY_SERVICE_CLIENT_ID: CLIENT_ID }, expected: /IDENTITY_SERVICE_URL is not set.*http:\/\/localhost:8090/ },
@@ -618,6 +734,8 @@ describe("readiness gate script", function () {
       { title: "missing IDENTITY_SERVICE_CLIENT_ID with token verification on", env: { IDENTITY_SERVICE_URL: "http://127.0.0.1:8090" }, expected: /IDENTITY_SERVICE_CLIENT_ID is not set.*READINESS_VERIFY_TOKEN=false/ },
       { title: "invalid JSON on stdin (not echoed)", env: { IDENTITY_SERVICE_URL: "http://127.0.0.1:8090", IDENTITY_SERVICE_CLIENT_ID: CLIENT_ID }, stdin: `{"clientSecret": ${SECRET}`, expected: /standard input is not valid JSON.*clientSecret/ },
       { title: "missing clientSecret on stdin with token verification on", env: { IDENTITY_SERVICE_URL: "http://127.0.0.1:8090", IDENTITY_SERVICE_CLIENT_ID: CLIENT_ID }, stdin: "{}", expected: /clientSecret is missing on standard input/ },
+      { title: "READINESS_CA_CERTIFICATE not PEM", env: { IDENTITY_SERVICE_URL: "https://127.0.0.1:8443", READINESS_VERIFY_TOKEN: "false", READINESS_CA_CERTIFICATE: "/etc/ssl/ca.pem" }, expected: /READINESS_CA_CERTIFICATE is not a PEM certificate: set it to the CA certificate's text.*\(readiness\.caCertificate\)/ },
+      { title: "READINESS_CA_CERTIFICATE unreadable", env: { IDENTITY_SERVICE_URL: "https://127.0.0.1:8443", READINESS_VERIFY_TOKEN: "false", READINESS_CA_CERTIFICATE: "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----" }, expected: /READINESS_CA_CERTIFICATE holds a certificate that cannot be read \(.+\): give the CA certificate as PEM/ },
     ];
 
     for (const { title, env, stdin, expected } of badConfigurations) {

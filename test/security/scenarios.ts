@@ -111,7 +111,8 @@ export function scenarios(variants: readonly Variant[]): Scenario[] {
                             const secrets: Record<string, string> = {
                                 connectionString: `Password=Conn${tag}Secret;Server=db`,
                                 reseedConnectionString: `Password=Reseed${tag}Secret;Server=localhost`,
-                                tlsPassword: `Tls${tag}Password`,
+                                // The TLS PFX's own password: a certificate is opened, password and all, before anything is created.
+                                tlsPassword: SIGNING_PFX_PASSWORD,
                                 // A PFX with a password: the program opens it and sends it on encoded again, without one.
                                 signingPassword: SIGNING_PFX_PASSWORD,
                                 signingPfx: DELIVERED_SIGNING_PFX.slice(200, 260),

@@ -91,13 +91,25 @@ export function resetMocks(): void {
     runTransformsOnMocks(pulumi);
 }
 
+type InvokeHandler = (args: pulumi.runtime.MockCallArgs) => Record<string, unknown> | Promise<Record<string, unknown>>;
+const echoInputs: InvokeHandler = args => args.inputs;
+let invokeHandler: InvokeHandler = echoInputs;
+
+/**
+ * How the mocks answer an invoke from now on (by default with its inputs): for a test whose program reads a
+ * provider's answer, such as the IIS drift read-back. Without a handler, the default again.
+ */
+export function onInvoke(handler?: InvokeHandler): void {
+    invokeHandler = handler ?? echoInputs;
+}
+
 const mocks: pulumi.runtime.Mocks = {
     newResource(args: pulumi.runtime.MockResourceArgs) {
         registered.push({ type: args.type, name: args.name, inputs: args.inputs });
         return { id: `${args.name}-id`, state: { ...args.inputs, ...computedState(args.type, args.name, args.inputs) } };
     },
     call(args: pulumi.runtime.MockCallArgs) {
-        return args.inputs;
+        return invokeHandler(args);
     },
 };
 resetMocks();

@@ -85,6 +85,16 @@ export class SshServer {
         }
     }
 
+    /** The private key sshd accepts (OpenSSH format), for clients other than the `ssh` command. */
+    clientKey(): string {
+        return fs.readFileSync(path.join(this.folder, "client_key"), "utf8");
+    }
+
+    /** The server's public host key, in its `authorized_keys` form. */
+    hostKey(): string {
+        return fs.readFileSync(path.join(this.folder, "host_key.pub"), "utf8").trim();
+    }
+
     /** Runs a command line on the server with the given stdin, as an SSH client does (no terminal). */
     run(line: string, stdin: string): Promise<RunResult> {
         return runToEnd(

@@ -1,5 +1,7 @@
 import "../support/mocks";
 import { strict as assert } from "assert";
+import * as crypto from "crypto";
+import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DatabaseProvider, DeploymentTarget, IdentityService, IdentityServiceArgs } from "../../src";
@@ -11,6 +13,7 @@ import {
     defaultRedisVolume,
     defaultServiceAlias,
     providerDuration,
+    publishedPorts,
     REDIS_DATA_PATH,
     replacesDeleteFirst,
     restartCounter,
@@ -19,14 +22,17 @@ import {
     swarmSettings,
     taskRevision,
 } from "../../src/targets/swarm";
-import { serviceProvider, stateOfCreatedService } from "../e2e/support/swarm";
+import { secretProvider, serviceProvider, stateOfCreatedService } from "../e2e/support/swarm";
 import { ArgumentCheck } from "../../src/validation";
-import { CONTAINER_SIGNING_CERTIFICATE_PATH } from "../../src/targets/docker";
+import { CONTAINER_SIGNING_CERTIFICATE_PATH, CONTAINER_TLS_CERTIFICATE_PATH } from "../../src/targets/docker";
 import { Recorder, RegisteredResource, registered, resetMocks, settle, valueOf } from "../support/mocks";
 
 const certificates = path.join(__dirname, "..", "fixtures", "certificates");
 const SECRET_CONNECTION = "Server=db;Database=creatio;User ID=u;Password=Very-Secret-Pw-8842;";
 const CLIENT_SECRET = "Client-Secret-Value-0123456789-abcdef";
+const TLS_PASSWORD = "tls-test-password"; // test/fixtures/certificates/README.md
+const CA_PEM = fs.readFileSync(path.join(certificates, "generated-certificate.pem"), "utf8");
+const TLS_CERTIFICATE = { path: path.join(certificates, "tls.pfx"), password: TLS_PASSWORD };
 
 function valid(): IdentityServiceArgs & { swarm: any } {
     return {
@@ -82,6 +88,15 @@ const cases: Case[] = [
     ["health check without CMD", a => (a.swarm.healthCheck = ["curl", "-f", "http://localhost/"]), "swarm.healthCheck", /is not a health check command; give Docker's `test` form/],
     ["pools beyond the database", a => ((a.swarm.replicas = 3), (a.swarm.maxDatabaseConnections = 300)), "swarm.maxDatabaseConnections", /4 tasks at once \(replicas 3 plus 1 started first during an update\) with a pool of 100 connections each can open 400 connections, more than the 300 allowed/],
     ["connection limit zero", a => (a.swarm.maxDatabaseConnections = 0), "swarm.maxDatabaseConnections", /0 is out of range/],
+    ["HTTPS without a certificate", a => (a.swarm.https = { port: 8443 }), "swarm.https.certificate", /HTTPS needs a TLS certificate; give `certificate\.path` of a \.pfx file/],
+    ["HTTPS on the HTTP port", a => (a.swarm.https = { port: 8090, certificate: TLS_CERTIFICATE }), "swarm.https.port", /8090 is also swarm\.httpPort; use two different published ports/],
+    ["HTTPS port 0", a => (a.swarm.https = { port: 0, certificate: TLS_CERTIFICATE }), "swarm.https.port", /0 is not a TCP port/],
+    [
+        "HTTPS certificate that is no PFX",
+        a => (a.swarm.https = { certificate: { path: path.join(certificates, "not-a-pfx.pfx") } }),
+        "swarm.https.certificate.path",
+        /is not a PFX \(PKCS#12\) file; export the certificate with its private key as \.pfx/,
+    ],
 ];
 
 describe("swarm target: argument checks", () => {
@@ -201,6 +216,23 @@ describe("swarm target: pure parts", () => {
             ["host port 9100"],
         );
         assert.deepEqual(swarmClaims(dnsrr, "default"), []);
+        const https = swarmSettings("c", { image: "i", replicas: 1, httpPort: 9100, https: { port: 9443, certificate: TLS_CERTIFICATE } }, { connectionString: "x" }, check);
+        assert.deepEqual(
+            swarmClaims(https, "default").map(claim => [claim.field, claim.what]),
+            [
+                ["swarm.httpPort", "host port 9100"],
+                ["swarm.https.port", "host port 9443"],
+            ],
+        );
+        assert.ok(check.ok, "no problem with the arguments");
+    });
+
+    it("publishes HTTP, and HTTPS when it is served, on the routing mesh", () => {
+        assert.deepEqual(publishedPorts(8090, undefined), [{ targetPort: 80, publishedPort: 8090, publishMode: "ingress", protocol: "tcp" }]);
+        assert.deepEqual(publishedPorts(8090, 8443), [
+            { targetPort: 80, publishedPort: 8090, publishMode: "ingress", protocol: "tcp" },
+            { targetPort: 443, publishedPort: 8443, publishMode: "ingress", protocol: "tcp" },
+        ]);
     });
 });
 
@@ -280,6 +312,65 @@ describe("swarm target: resources", () => {
         const parts = (name: string) => [`${name}-service-id`, "registry.example.com/ids:8.2.3", `${name}-settings-id`, `${name}-signing-pfx-id`, 2, ""];
         assert.equal(plain.byName("sw-noproxy-readiness").inputs.triggers[0], taskRevision(parts("sw-noproxy")), "the revision a service without a proxy had");
         assert.equal(byName("sw-proxy-readiness").inputs.triggers[0], taskRevision([...parts("sw-proxy"), "forwarded-headers"]));
+    });
+
+    it("serves HTTPS with the certificate as a Docker secret and its password in the settings secret, never in the service spec", async () => {
+        const { recorder, byName, url } = await deploy("sw-https", a => {
+            a.creatioVersion = "8.3.1";
+            a.swarm.https = { port: 8443, certificate: { ...TLS_CERTIFICATE, password: pulumi.secret(TLS_PASSWORD) } };
+            a.readiness = { caCertificate: CA_PEM };
+        });
+        assert.equal(url, "https://localhost:8443");
+        const service = byName("sw-https-service").inputs;
+        assert.ok(!JSON.stringify(service).includes(TLS_PASSWORD), "no password in the service spec");
+        assert.deepEqual(service.taskSpec.containerSpec.env, {
+            ASPNETCORE_URLS: "https://+:443;http://+:80",
+            ASPNETCORE_HTTPS_PORT: "8443",
+            ASPNETCORE_Kestrel__Certificates__Default__Path: CONTAINER_TLS_CERTIFICATE_PATH,
+            ASPNETCORE_ENVIRONMENT: "Production",
+        });
+        assert.deepEqual(
+            service.taskSpec.containerSpec.secrets.map((s: any) => [s.secretId, s.fileName]),
+            [
+                ["sw-https-settings-id", SETTINGS_FILE_PATH],
+                ["sw-https-signing-pfx-id", CONTAINER_SIGNING_CERTIFICATE_PATH],
+                ["sw-https-tls-pfx-id", CONTAINER_TLS_CERTIFICATE_PATH],
+            ],
+        );
+        assert.deepEqual(service.endpointSpec, {
+            mode: "vip",
+            ports: [
+                { targetPort: 80, publishedPort: 8090, publishMode: "ingress", protocol: "tcp" },
+                { targetPort: 443, publishedPort: 8443, publishMode: "ingress", protocol: "tcp" },
+            ],
+        });
+        // The health check keeps probing the HTTP port inside the task, which Kestrel still serves.
+        assert.match(service.taskSpec.containerSpec.healthcheck.tests[3], /\/dev\/tcp\/127\.0\.0\.1\/80 /);
+
+        const settings = decodeSecretData(byName("sw-https-settings").inputs.data);
+        assert.deepEqual(settings.Kestrel, { Certificates: { Default: { Password: TLS_PASSWORD } } });
+        assert.equal(settings.ForceHttpsSchemeInRequests, true, "the service itself is reached over https");
+        const tlsSecret = recorder.byName("sw-https-tls-pfx");
+        assert.ok(await pulumi.isSecret(tlsSecret.props.data), "the certificate's data is a secret");
+        const pfx = byName("sw-https-tls-pfx").inputs.data;
+        assert.equal(typeof pfx === "string" ? pfx : pfx.value, fs.readFileSync(TLS_CERTIFICATE.path).toString("base64"));
+        assert.equal(byName("sw-https-tls-pfx").inputs.name, undefined, "auto-named: a new certificate creates a new secret");
+
+        const gate = byName("sw-https-readiness").inputs.environment;
+        assert.equal(gate.IDENTITY_SERVICE_URL, "https://localhost:8443");
+        assert.equal(gate.READINESS_CA_CERTIFICATE, CA_PEM);
+        const parts = [`sw-https-service-id`, "registry.example.com/ids:8.2.3", `sw-https-settings-id`, `sw-https-signing-pfx-id`, 2, ""];
+        assert.equal(byName("sw-https-readiness").inputs.triggers[0], taskRevision([...parts, "tls:sw-https-tls-pfx-id"]), "a new certificate runs the gate again");
+    });
+
+    it("serves HTTPS in dnsrr mode without publishing anything, its URL on the balancer's HTTPS port", async () => {
+        const { byName, url } = await deploy("sw-https-dnsrr", a => {
+            a.swarm.endpointMode = "dnsrr";
+            a.swarm.https = { port: 9443, certificate: TLS_CERTIFICATE };
+        });
+        assert.equal(url, "https://localhost:9443");
+        assert.deepEqual(byName("sw-https-dnsrr-service").inputs.endpointSpec, { mode: "dnsrr" });
+        assert.equal(byName("sw-https-dnsrr-service").inputs.taskSpec.containerSpec.env.ASPNETCORE_HTTPS_PORT, "9443");
     });
 
     it("adds the user's environment to the tasks' own and the user's settings to the settings secret", async () => {
@@ -408,6 +499,11 @@ async function deployWithReseed(name: string, reseedStdout: string, modify: (arg
                 seen.push({ type: args.type, name: args.name, inputs: args.inputs });
                 const state: Record<string, any> = { ...args.inputs };
                 if (args.type.startsWith("random:")) state.result = "R".repeat(args.inputs.length);
+                if (args.type === "docker:index/secret:Secret") {
+                    // Every field of a secret is ForceNew: other data is another secret, with another id.
+                    const data = crypto.createHash("sha256").update(JSON.stringify(args.inputs.data)).digest("hex").slice(0, 8);
+                    return { id: `${args.name}-${data}`, state };
+                }
                 if (args.type === "command:local:Command") {
                     state.stdout = args.name.endsWith("-client-reseed") ? reseedStdout : "{}";
                     state.stderr = "";
@@ -430,6 +526,12 @@ async function deployWithReseed(name: string, reseedStdout: string, modify: (arg
     } finally {
         resetMocks();
     }
+}
+
+/** Inputs with Pulumi's secret envelopes replaced by their values, as a provider receives them. */
+function revealed(inputs: Record<string, any>): Record<string, any> {
+    const SECRET_SIG = "4dabf18193072939515e22adb298388d"; // @pulumi/pulumi runtime/rpc.ts specialSigKey
+    return JSON.parse(JSON.stringify(inputs), (_key, value) => (value && typeof value === "object" && SECRET_SIG in value ? value.value : value));
 }
 
 /** The Docker provider's verdict on the service of a second run, against the state the first run's service left. */
@@ -481,6 +583,36 @@ describe("swarm target: the service under the Docker provider's rules (kreuzwerk
         assert.notDeepEqual(trigger(after), trigger(before));
         const unchanged = await deployWithReseed("sw-env", "{}");
         assert.deepEqual(trigger(unchanged), trigger(before), "no environment: the revision of a deployment without one");
+    });
+
+    it("rolls the tasks onto a new HTTPS certificate: the secret is replaced, the service updated in place, the gate run again", async () => {
+        const https = (certificate: { path: string; password?: string }) => (a: ReturnType<typeof valid>) => (a.swarm.https = { certificate });
+        const first = await deployWithReseed("sw-tls", "{}", https(TLS_CERTIFICATE));
+        const again = await deployWithReseed("sw-tls", "{}", https(TLS_CERTIFICATE));
+        assert.equal(secondRun(first, again, "sw-tls-service").operation, "none", "the same certificate: no change");
+        const renewed = await deployWithReseed("sw-tls", "{}", https({ path: path.join(certificates, "signing.pfx") }));
+
+        // The secret's inputs as the provider receives them: secret values unwrapped.
+        const secret = (run: RegisteredResource[]) => revealed(run.find(r => r.name === "sw-tls-tls-pfx")!.inputs);
+        const old = secret(first);
+        const changedSecret = secretProvider.changedKeys({ id: "old", inputs: old, outputs: { ...old, name: "sw-tls-tls-pfx-0000000" } }, secret(renewed));
+        assert.deepEqual(changedSecret, ["data"]);
+        assert.equal(secretProvider.diff(changedSecret), "replace", "a secret's data cannot change: a new secret");
+
+        const { changed, operation, after } = secondRun(first, renewed, "sw-tls-service");
+        assert.ok(changed.length > 0 && changed.every(p => p.startsWith("taskSpec.containerSpec.secrets")), changed.join(", "));
+        assert.equal(operation, "update", "the service is kept: its tasks roll start-first onto the new secret");
+        assert.ok(after.taskSpec.containerSpec.secrets.some((s: any) => s.fileName === CONTAINER_TLS_CERTIFICATE_PATH && s.secretId !== secret(first).id));
+        const trigger = (run: RegisteredResource[]) => run.find(r => r.name === "sw-tls-readiness")!.inputs.triggers;
+        assert.notDeepEqual(trigger(renewed), trigger(first));
+    });
+
+    it("turns HTTPS on for a running service in place", async () => {
+        const plain = await deployWithReseed("sw-tls-on", "{}");
+        const https = await deployWithReseed("sw-tls-on", "{}", a => (a.swarm.https = { certificate: TLS_CERTIFICATE }));
+        const { changed, operation } = secondRun(plain, https, "sw-tls-on-service");
+        assert.ok(changed.some(p => p.startsWith("endpointSpec.ports")), changed.join(", "));
+        assert.equal(operation, "update", changed.join(", "));
     });
 
     it("changes nothing on a second run of the same arguments, whatever they set (durations as the provider reads them)", async () => {

@@ -8,6 +8,8 @@
 # application of another site runs in belongs to someone else and is never changed; the site named siteName counts as
 # this deployment's only when it serves the install folder (or a folder the install step filled), as the site step
 # decides, so siteName and appPoolName naming someone else's site and pool never touch that pool.
+# With iis.detectDrift the input also holds "drift": {"record": "C:\\...", "token": "..."}: once done, the step
+# records the token there for the read-back, drift.ps1.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $step = 'app-pool'
@@ -53,6 +55,7 @@ try {
         $pool.ProcessModel.Password = ''
     }
     $manager.CommitChanges()
+    Save-DriftRecord $in.drift
     Write-StepResult ([ordered]@{ appPoolName = $in.appPoolName; created = $created })
 } catch {
     Stop-Step $step $_.Exception.Message $secrets

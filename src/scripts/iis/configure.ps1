@@ -20,6 +20,9 @@
 # check. A run that changes no file while the pool runs (for instance after new SSH credentials) restarts nothing
 # and prints the revision of the last start (kept in <installPath>\.identity-service-revision), unless "restartToken"
 # (set once client re-seeding deleted rows) is new.
+# With iis.detectDrift the input also holds "drift": {"record": "C:\\...", "token": "...", "files": ["C:\\...", ...]}
+# (the files this step writes): once done, the step records the token and their SHA-256 there for the read-back,
+# drift.ps1.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $step = 'configuration'
@@ -147,6 +150,7 @@ try {
         $revision = [guid]::NewGuid().ToString()
         [System.IO.File]::WriteAllText($revisionFile, ($revision + ' ' + $restartToken).Trim())
     }
+    Save-DriftRecord $in.drift
     Write-StepResult ([ordered]@{
             revision = $revision
             appSettings = $appSettings

@@ -5,6 +5,8 @@
 # the LocalMachine\My (or WebHosting) store; bindings that are already right are left alone, so HTTP.sys keeps its
 # certificate binding. A port bound over http(s) by another site is an error. An existing site whose folder holds no
 # marker of the install step is someone else's and is never changed.
+# With iis.detectDrift the input also holds "drift": {"record": "C:\\...", "token": "..."}: once done, the step
+# records the token there for the read-back, drift.ps1.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $step = 'site'
@@ -81,6 +83,7 @@ try {
         }
     }
     $manager.CommitChanges()
+    Save-DriftRecord $in.drift
     Write-StepResult ([ordered]@{ siteName = $in.siteName; created = $created })
 } catch {
     Stop-Step $step $_.Exception.Message

@@ -167,3 +167,27 @@ function Wait-PoolState($pool) {
     }
     return [string]$pool.State
 }
+
+# The SHA-256 of each file, as "<file name>=<hex>|..." ("-" for a missing file). Kept equal to Get-FilesState in
+# drift.ps1, the read-back of iis.detectDrift, which compares the files with what the configuration step recorded.
+function Get-FilesState($files) {
+    $sha = [System.Security.Cryptography.SHA256]::Create()
+    return (@($files | ForEach-Object {
+                $path = Get-HostPath $_
+                $hash = if ([System.IO.File]::Exists($path)) { [BitConverter]::ToString($sha.ComputeHash([System.IO.File]::ReadAllBytes($path))) -replace '-', '' } else { '-' }
+                (Split-Path -Leaf $_) + '=' + $hash
+            }) -join '|')
+}
+
+# With iis.detectDrift, records what the step left for the read-back (drift.ps1): the token the step ran with and, for
+# the files given, their state. Without it ($drift null) nothing is written.
+function Save-DriftRecord($drift) {
+    if ($null -eq $drift) {
+        return
+    }
+    $text = [string]$drift.token
+    if ($null -ne $drift.files) {
+        $text += [char]9 + (Get-FilesState $drift.files)
+    }
+    [System.IO.File]::WriteAllText((Get-HostPath $drift.record), $text)
+}

@@ -14,20 +14,30 @@ export interface Front {
   readonly networkId: string;
   /** The balancer as the machine that runs the tests reaches it. */
   readonly url: string;
+  /** Its HTTPS port on 127.0.0.1, passing TLS through to the tasks' port 443, when it was asked for one. */
+  readonly httpsPort?: number;
   /** Lines the balancer logged (a task refused a connection and the next one was tried). */
   logs(): Promise<string[]>;
   remove(): Promise<void>;
 }
 
+/** The tasks' HTTPS port, inside them (CONTAINER_HTTPS_PORT of the package). */
+const TASK_HTTPS_PORT = 443;
+
 /**
  * Starts the balancer for the service alias `serviceAlias` on a new attachable overlay network `name`, published
- * on 127.0.0.1:`port`, and attached to the default bridge for the database relay to `dbHost`:`dbPort`.
+ * on 127.0.0.1:`port` (and, with `httpsPort`, on 127.0.0.1:`httpsPort` to the tasks' HTTPS port), and attached to the
+ * default bridge for the database relay to `dbHost`:`dbPort`.
  */
-export async function startFront(name: string, options: { serviceAlias: string; port: number; dbHost: string; dbPort: number; label: string }): Promise<Front> {
+export async function startFront(
+  name: string,
+  options: { serviceAlias: string; port: number; httpsPort?: number; dbHost: string; dbPort: number; label: string },
+): Promise<Front> {
+  const https = options.httpsPort === undefined ? [] : ["-p", `127.0.0.1:${options.httpsPort}:8443`, "-e", `SERVICE_HTTPS_PORT=${TASK_HTTPS_PORT}`];
   const networkId = (await docker(["network", "create", "--driver", "overlay", "--attachable", "--label", options.label, name])).stdout.trim();
   await docker([
     "run", "-d", "--name", name, "--network", name, "--label", options.label,
-    "-p", `127.0.0.1:${options.port}:8080`,
+    "-p", `127.0.0.1:${options.port}:8080`, ...https,
     "-v", `${FRONT_SCRIPT}:/front.js:ro`,
     "-e", `SERVICE_NAME=${options.serviceAlias}`, "-e", `DB_HOST=${options.dbHost}`, "-e", `DB_PORT=${options.dbPort}`,
     "--entrypoint", "/usr/bin/node", BASE_IMAGE, "/front.js",
@@ -37,6 +47,7 @@ export async function startFront(name: string, options: { serviceAlias: string; 
     name,
     networkId,
     url: `http://127.0.0.1:${options.port}`,
+    httpsPort: options.httpsPort,
     async logs() {
       const result = await docker(["logs", name], { allowFailure: true });
       return (result.stdout + result.stderr).split("\n").filter(line => line.trim() !== "");

@@ -1,6 +1,7 @@
 // A steady request load for the rollout tests and benchmarks: one kind of request after another, each on its own
 // connection (no keep-alive) and never retried, so that every sample is what one client would have seen.
 import * as http from "http";
+import * as https from "https";
 import * as net from "net";
 
 export interface Sample {
@@ -11,15 +12,20 @@ export interface Sample {
   readonly detail: string;
 }
 
-/** One request; rejects when there is no HTTP answer. */
-export function request(url: string, method = "GET", body?: string): Promise<{ status: number; body: string }> {
+/**
+ * One request; rejects when there is no HTTP answer. An https URL's certificate is verified against `ca` (PEM), the
+ * CA that issued it, and must be for the URL's host.
+ */
+export function request(url: string, method = "GET", body?: string, ca?: string): Promise<{ status: number; body: string }> {
+  const client = new URL(url).protocol === "https:" ? https : http;
   return new Promise((resolve, reject) => {
-    const req = http.request(
+    const req = client.request(
       url,
       {
         method,
         agent: false,
         timeout: 5000,
+        ...(ca === undefined ? {} : { ca }),
         headers: body ? { "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body) } : {},
       },
       response => {
@@ -71,10 +77,10 @@ export class Load {
     return this.samples;
   }
 
-  /** GET of the discovery document; a 200 answer succeeds. */
-  static discovery(url: string): Load {
+  /** GET of the discovery document; a 200 answer succeeds. `ca`: the CA of an https URL's certificate. */
+  static discovery(url: string, ca?: string): Load {
     return new Load(async () => {
-      const answer = await request(`${url}/.well-known/openid-configuration`);
+      const answer = await request(`${url}/.well-known/openid-configuration`, "GET", undefined, ca);
       return { ok: answer.status === 200, detail: `HTTP ${answer.status}` };
     });
   }

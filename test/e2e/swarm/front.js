@@ -6,8 +6,11 @@
  * connection is skipped for the next one. It also relays one TCP port to the database, so that the tasks reach
  * PostgreSQL from the Docker bridge, whose subnet is the only one the test cluster admits.
  *
- * Environment: SERVICE_NAME, SERVICE_PORT (80), LISTEN_PORT (8080), DB_HOST, DB_PORT, DB_LISTEN_PORT (5432).
- * Node built-ins only.
+ * With SERVICE_HTTPS_PORT it balances a second port the same way (HTTPS_LISTEN_PORT, 8443), passing TLS through to
+ * the tasks, as a layer-4 balancer in front of a service that serves HTTPS itself does.
+ *
+ * Environment: SERVICE_NAME, SERVICE_PORT (80), LISTEN_PORT (8080), SERVICE_HTTPS_PORT (none), HTTPS_LISTEN_PORT
+ * (8443), DB_HOST, DB_PORT, DB_LISTEN_PORT (5432). Node built-ins only.
  */
 "use strict";
 
@@ -15,7 +18,6 @@ const dns = require("dns").promises;
 const net = require("net");
 
 const serviceName = process.env.SERVICE_NAME;
-const servicePort = Number(process.env.SERVICE_PORT || 80);
 let next = 0;
 
 function log(message) {
@@ -52,27 +54,35 @@ function pipe(client, upstream) {
   upstream.on("close", () => client.destroy());
 }
 
-net
-  .createServer(async (client) => {
-    client.pause();
-    client.on("error", () => undefined);
-    const addresses = await taskAddresses();
-    const start = next++;
-    for (let i = 0; i < addresses.length; i++) {
-      const address = addresses[(start + i) % addresses.length];
-      try {
-        const upstream = await connectTo(address, servicePort);
-        pipe(client, upstream);
-        client.resume();
-        return;
-      } catch (err) {
-        log(`task ${address} refused: ${err.code || err.message}; trying the next one`);
+/** Listens on `listenPort` and relays each connection to `servicePort` of the next task that accepts it. */
+function balance(listenPort, servicePort) {
+  net
+    .createServer(async (client) => {
+      client.pause();
+      client.on("error", () => undefined);
+      const addresses = await taskAddresses();
+      const start = next++;
+      for (let i = 0; i < addresses.length; i++) {
+        const address = addresses[(start + i) % addresses.length];
+        try {
+          const upstream = await connectTo(address, servicePort);
+          pipe(client, upstream);
+          client.resume();
+          return;
+        } catch (err) {
+          log(`task ${address} refused: ${err.code || err.message}; trying the next one`);
+        }
       }
-    }
-    log(`no task answered (${addresses.length} addresses)`);
-    client.destroy();
-  })
-  .listen(Number(process.env.LISTEN_PORT || 8080), "0.0.0.0", () => log(`balancing to ${serviceName}:${servicePort}`));
+      log(`no task answered (${addresses.length} addresses)`);
+      client.destroy();
+    })
+    .listen(listenPort, "0.0.0.0", () => log(`balancing to ${serviceName}:${servicePort}`));
+}
+
+balance(Number(process.env.LISTEN_PORT || 8080), Number(process.env.SERVICE_PORT || 80));
+if (process.env.SERVICE_HTTPS_PORT) {
+  balance(Number(process.env.HTTPS_LISTEN_PORT || 8443), Number(process.env.SERVICE_HTTPS_PORT));
+}
 
 if (process.env.DB_HOST) {
   net

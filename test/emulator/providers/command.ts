@@ -19,7 +19,7 @@
 // - The request's timeout (customTimeouts) bounds the command: pulumi-go-provider runs each operation under a
 //   context with that deadline, and exec.CommandContext kills the process when it passes.
 // remote.Command (SSH) is checked and diffed the same way; creating one is refused: the emulator opens no SSH
-// connection.
+// connection. The invoke local.run runs as `invokeLocalRun` says.
 import { spawn } from "child_process";
 import { goQuote } from "../../support/commandProvider";
 import { PropertyMap, UNKNOWN, plainEqual, reveal } from "../values";
@@ -86,6 +86,21 @@ export function runCommand(command: string, inputs: PropertyMap, previous: Prope
     });
 }
 
+/**
+ * The invoke `command:local:run` (local/runController.go `Invoke`, local/run.go `RunInputs`/`RunOutputs` @ v1.2.1):
+ * the same `run` as a Command's create, with no previous output (RunOutputs starts empty), in a preview as in an update
+ * (pulumi-go-provider infer/function.go:153-180 @ v1.3.0 has no preview check); the result is the inputs with
+ * `stdout` and `stderr` (RunOutputs embeds RunInputs). `command` is required (infer's decoding fails without it).
+ */
+export async function invokeLocalRun(inputs: PropertyMap, ctx: ProviderContext): Promise<PropertyMap> {
+    const command = reveal(inputs.command ?? null);
+    if (typeof command !== "string") {
+        throw new Error("missing required property 'command'");
+    }
+    const output = await runCommand(command, inputs, undefined, ctx);
+    return { ...inputs, ...output };
+}
+
 export class CommandProvider implements EmulatedProvider {
     readonly name = "command";
 
@@ -138,6 +153,11 @@ export class CommandProvider implements EmulatedProvider {
         if (typeof command !== "string") return;
         if (type === REMOTE) throw new Error(`${ctx.urn}: the emulated command provider does not run remote.Command over SSH`);
         await runCommand(command, outputs, outputs, ctx);
+    }
+
+    invoke(token: string, inputs: PropertyMap, ctx: ProviderContext): Promise<PropertyMap> {
+        if (token !== "command:local:run") unsupportedType(this.name, token);
+        return invokeLocalRun(inputs, ctx);
     }
 
     async read(_type: string, _id: string, outputs: PropertyMap): Promise<PropertyMap> {

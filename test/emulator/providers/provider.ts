@@ -66,6 +66,8 @@ export interface EmulatedProvider {
     delete(type: string, id: string, outputs: PropertyMap, ctx: ProviderContext): Promise<void>;
     /** Reads the live state back (refresh); undefined when the resource is gone. */
     read(type: string, id: string, outputs: PropertyMap, ctx: ProviderContext): Promise<PropertyMap | undefined>;
+    /** Runs a function (an invoke), in a preview as in an update; providers without functions leave it out. */
+    invoke?(token: string, inputs: PropertyMap, ctx: ProviderContext): Promise<PropertyMap>;
 }
 
 /** The top-level keys whose plain values differ between two input maps. */

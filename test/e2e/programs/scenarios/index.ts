@@ -2,7 +2,7 @@
 // e2e scenarios that need more than the quickstart exposes: the component's name (so its container does not collide
 // with the quickstart's), the readiness timeout, `client.rotation`, `client.reseed`, `client.reseedRunner` and
 // `client.reseedImage`, `docker.hostname`, the publish
-// address, an explicit Docker provider, and the version of @pulumi/docker the Docker resources are registered with
+// address, an explicit Docker provider (and the daemon address it is given, `dockerHost`), `repair`, and the version of @pulumi/docker the Docker resources are registered with
 // (as a newer @pulumi/docker registers them: its default provider is another one).
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
@@ -15,7 +15,8 @@ if (dockerPluginVersion) {
     pulumi.runtime.registerStackTransformation(args =>
         args.type.startsWith("docker:") ? { props: args.props, opts: { ...args.opts, version: dockerPluginVersion } } : undefined);
 }
-const explicitProvider = config.getBoolean("explicitDockerProvider") ? new docker.Provider("local-docker", {}) : undefined;
+const dockerHost = config.get("dockerHost");
+const explicitProvider = config.getBoolean("explicitDockerProvider") ? new docker.Provider("local-docker", dockerHost ? { host: dockerHost } : {}) : undefined;
 
 const identityService = new IdentityService(config.require("name"), {
     target: DeploymentTarget.Docker,
@@ -35,6 +36,7 @@ const identityService = new IdentityService(config.require("name"), {
         hostname: config.get("hostname"),
     },
     readiness: { timeoutSeconds: config.getNumber("readinessTimeoutSeconds") },
+    repair: config.get("repair"),
 }, explicitProvider ? { providers: [explicitProvider] } : undefined);
 
 export const url = identityService.url;
