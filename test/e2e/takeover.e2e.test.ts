@@ -119,17 +119,6 @@ async function waitUntilServing(url: string, container: string, timeoutMs = 6000
   }
 }
 
-const timings: Array<[string, number]> = [];
-
-async function timed<R>(step: string, action: () => Promise<R>): Promise<R> {
-  const started = performance.now();
-  try {
-    return await action();
-  } finally {
-    timings.push([step, performance.now() - started]);
-  }
-}
-
 describe("Taking over an install made by hand with docker run: the documented procedure on the real Docker Engine", function () {
   let env: DeploymentSuiteEnv;
   let db: ScratchDatabase;
@@ -193,10 +182,6 @@ describe("Taking over an install made by hand with docker run: the documented pr
     await db?.drop().catch(() => undefined);
     standIn?.remove();
     if (settingsDir) fs.rmSync(settingsDir, { recursive: true, force: true });
-    if (timings.length > 0) {
-      console.log("  timings:");
-      for (const [step, ms] of timings) console.log(`    ${step.padEnd(44)} ${(ms / 1000).toFixed(1).padStart(6)} s`);
-    }
   });
 
   it("1. an install made by hand (docker build, docker run with its appsettings.json and signing PFX) issues a token to its client", async function () {
@@ -211,19 +196,17 @@ describe("Taking over an install made by hand with docker run: the documented pr
       JSON.stringify({ ...shipped, DbProvider: "Postgres", PostgresConnection: connection(env.hostFromContainers), X509CertificatePath: MANUAL_PFX_PATH, Clients: handMadeClients(CREATIO_URL) }, null, 2),
       { mode: 0o644 },
     );
-    await timed("hand-made install: docker build", () =>
-      docker(["build", "-q", "--label", `${E2E_LABEL}=1`, "-f", path.join(standIn.path, "Dockerfile-OAuth"), "-t", MANUAL_IMAGE, standIn.path], { env: { DOCKER_BUILDKIT: "0" } }),
-    );
-    await timed("hand-made install: docker run until serving", async () => {
-      await docker([
-        "run", "-d", "--name", MANUAL_CONTAINER, "--label", `${E2E_LABEL}=1`,
-        "-p", `127.0.0.1:${port}:80`,
-        "-v", `${settingsFile}:/app/appsettings.json:ro`,
-        "-v", `${SIGNING_PFX}:/app/${MANUAL_PFX_PATH}:ro`,
-        MANUAL_IMAGE,
-      ]);
-      await waitUntilServing(manualUrl, MANUAL_CONTAINER);
+    await docker(["build", "-q", "--label", `${E2E_LABEL}=1`, "-f", path.join(standIn.path, "Dockerfile-OAuth"), "-t", MANUAL_IMAGE, standIn.path], {
+      env: { DOCKER_BUILDKIT: "0" },
     });
+    await docker([
+      "run", "-d", "--name", MANUAL_CONTAINER, "--label", `${E2E_LABEL}=1`,
+      "-p", `127.0.0.1:${port}:80`,
+      "-v", `${settingsFile}:/app/appsettings.json:ro`,
+      "-v", `${SIGNING_PFX}:/app/${MANUAL_PFX_PATH}:ro`,
+      MANUAL_IMAGE,
+    ]);
+    await waitUntilServing(manualUrl, MANUAL_CONTAINER);
 
     const token = await requestToken(manualUrl, HAND_MADE_CLIENT.id, HAND_MADE_CLIENT.secret);
     assert.equal(token.status, 200, `the hand-made install issues a token to its client: ${JSON.stringify(token.body)}`);
@@ -240,7 +223,7 @@ describe("Taking over an install made by hand with docker run: the documented pr
   it("2. the component deployed next to it with that client and PFX serves the old credentials and the same signing key", async function () {
     assert.ok(manualToken, "step 1 ran");
     newPort = await freePort();
-    const result: RunResult = await timed("deploy next to it (first run)", () => executor.run(program()));
+    const result: RunResult = await executor.run(program());
     newUrl = String(result.outputs.url);
     assert.equal(newUrl, `http://localhost:${newPort}`);
     assert.equal(result.outputs.clientId, HAND_MADE_CLIENT.id);
@@ -268,7 +251,7 @@ describe("Taking over an install made by hand with docker run: the documented pr
 
   it("3. with the old container removed, the new service still answers, and a second run changes nothing", async function () {
     assert.ok(tookOver, "step 2 passed");
-    await timed("remove the hand-made container", () => docker(["rm", "-f", "-v", MANUAL_CONTAINER]));
+    await docker(["rm", "-f", "-v", MANUAL_CONTAINER]);
     const gone = await fetch(`${manualUrl}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(3000) }).then(
       () => "answered",
       () => "no answer",
@@ -281,7 +264,7 @@ describe("Taking over an install made by hand with docker run: the documented pr
     assert.equal(token.status, 200, `the new service still issues tokens to the old client: ${JSON.stringify(token.body)}`);
     assert.deepEqual((await keySet(newUrl)).map(key => key.kid), manualKeys.map(key => key.kid));
 
-    const again = await timed("second run", () => executor.run(program()));
+    const again = await executor.run(program());
     assert.deepEqual(again.operations.map(op => `${op.kind} ${op.name}`), [], "the second run performs no operation");
     assert.equal((await requestToken(newUrl, HAND_MADE_CLIENT.id, HAND_MADE_CLIENT.secret)).status, 200);
   });
