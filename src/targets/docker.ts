@@ -52,16 +52,25 @@ export const SETTINGS_FILE_VARIABLES: readonly ManagedVariable[] = [
 /** The configuration key of the Kestrel certificate's password, written into the settings file (never the environment). */
 export const KESTREL_CERTIFICATE_PASSWORD_KEY = "Kestrel:Certificates:Default:Password";
 
+/**
+ * What a container target (`docker` or `swarm`, running the service in a container or a task) sets in the environment
+ * and the settings file besides the package's keys: the listening addresses, the settings file's environment and, with
+ * HTTPS, Kestrel's certificate path and password.
+ */
+export function containerManaged(target: "docker" | "swarm", runsIn: string): TargetManaged {
+    return {
+        settings: [{ key: KESTREL_CERTIFICATE_PASSWORD_KEY, by: `${target}.https.certificate.password`, secret: true } satisfies ManagedKey],
+        environment: [
+            { name: "ASPNETCORE_URLS", purpose: `the ports 80 and 443 inside the ${runsIn} that \`${target}.httpPort\` and \`${target}.https.port\` publish`, secret: false },
+            ...SETTINGS_FILE_VARIABLES,
+            { name: "ASPNETCORE_HTTPS_PORT", argument: `${target}.https.port`, secret: false },
+            { name: "ASPNETCORE_Kestrel__Certificates__Default__Path", argument: `${target}.https.certificate`, secret: false },
+        ],
+    };
+}
+
 /** What the Docker target sets in the container's environment and settings file besides the package's keys. */
-export const DOCKER_MANAGED: TargetManaged = {
-    settings: [{ key: KESTREL_CERTIFICATE_PASSWORD_KEY, by: "docker.https.certificate.password", secret: true } satisfies ManagedKey],
-    environment: [
-        { name: "ASPNETCORE_URLS", purpose: "the ports 80 and 443 inside the container that `docker.httpPort` and `docker.https.port` publish", secret: false },
-        ...SETTINGS_FILE_VARIABLES,
-        { name: "ASPNETCORE_HTTPS_PORT", argument: "docker.https.port", secret: false },
-        { name: "ASPNETCORE_Kestrel__Certificates__Default__Path", argument: "docker.https.certificate", secret: false },
-    ],
-};
+export const DOCKER_MANAGED: TargetManaged = containerManaged("docker", "container");
 
 /**
  * How often and how patiently Docker runs the container's health check, as the Docker provider reads a container's

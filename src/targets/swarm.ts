@@ -17,7 +17,7 @@ import * as docker from "@pulumi/docker";
 import { parse as parseConnectionString } from "@tediousjs/connection-string";
 import { SwarmDeployment, SwarmUpdate } from "../args";
 import { Claim, knownClaims } from "../claims";
-import { ManagedKey, mergeEnvironment, renderSettingsFile } from "../configuration";
+import { mergeEnvironment, renderSettingsFile } from "../configuration";
 import { TargetManaged } from "../escapeHatches";
 import {
     containerEnvironment,
@@ -30,14 +30,13 @@ import {
     CONTAINER_LABEL,
     CONTAINER_SIGNING_CERTIFICATE_PATH,
     CONTAINER_TLS_CERTIFICATE_PATH,
+    containerManaged,
     DEFAULT_DOCKERFILE,
     DEFAULT_HTTP_PORT,
     defaultHostname,
     ImageBuild,
-    KESTREL_CERTIFICATE_PASSWORD_KEY,
     serviceUrl,
     SETTINGS_FILE_PATH,
-    SETTINGS_FILE_VARIABLES,
 } from "./docker";
 import { forwardedHeadersEnvironment } from "../proxy";
 import { checkedHealthCheck } from "./healthCheck";
@@ -64,19 +63,8 @@ export const REDIS_ARGS = ["--appendonly", "yes"];
 export { ASPNETCORE_ENVIRONMENT, SETTINGS_FILE_PATH } from "./docker";
 export { DEFAULT_HEALTH_CHECK } from "./healthCheck";
 
-/**
- * What the Swarm target sets in the tasks' environment (the listening addresses, the settings file's environment and,
- * with HTTPS, the certificate's path) and in the settings file besides the package's keys.
- */
-export const SWARM_MANAGED: TargetManaged = {
-    settings: [{ key: KESTREL_CERTIFICATE_PASSWORD_KEY, by: "swarm.https.certificate.password", secret: true } satisfies ManagedKey],
-    environment: [
-        { name: "ASPNETCORE_URLS", purpose: "the ports 80 and 443 inside the task that `swarm.httpPort` and `swarm.https.port` publish", secret: false },
-        ...SETTINGS_FILE_VARIABLES,
-        { name: "ASPNETCORE_HTTPS_PORT", argument: "swarm.https.port", secret: false },
-        { name: "ASPNETCORE_Kestrel__Certificates__Default__Path", argument: "swarm.https.certificate", secret: false },
-    ],
-};
+/** What the Swarm target sets in the tasks' environment and settings file besides the package's keys. */
+export const SWARM_MANAGED: TargetManaged = containerManaged("swarm", "task");
 
 /** Npgsql's and SqlClient's default `Maximum Pool Size`. */
 export const DEFAULT_CONNECTION_POOL_SIZE = 100;
