@@ -25,14 +25,12 @@ const { spawn } = require("child_process");
 const fs = require("fs");
 const path = require("path");
 const reseed = require("./reseed.js");
+const { answerPrompts, connectOptions, describeConnection } = require("./ssh-connection.js");
 
 const EXECUTOR_SCRIPT = path.join(__dirname, "iis", "reseed-sqlclient.ps1");
 /** The IIS steps' function library, whose JSON reader the executor uses (no cmdlet sees the connection string). */
 const STEP_LIBRARY = path.join(__dirname, "iis", "step-library.ps1");
 /** The command provider's defaults for a connection (pulumi-command's `remote.Connection`). */
-const DEFAULT_SSH_PORT = 22;
-const DEFAULT_SSH_USER = "root";
-const DEFAULT_PER_DIAL_TIMEOUT_SECONDS = 15;
 
 const base64 = (text) => Buffer.from(text, "utf8").toString("base64");
 
@@ -190,7 +188,7 @@ function sqlClientDriver(open) {
 
 /** Where the executor runs, for messages: never a credential. */
 function describeServer(server) {
-  return server ? `${server.user || DEFAULT_SSH_USER}@${server.host}:${server.port || DEFAULT_SSH_PORT}` : "this machine";
+  return server ? describeConnection(server) : "this machine";
 }
 
 /** Checks the "server" object of the input: the IIS target's connection. */
@@ -205,14 +203,6 @@ function parseServer(server) {
     }
   }
   return server;
-}
-
-/** The key blob of a public key in its `authorized_keys` form ("ssh-ed25519 AAAA... comment"). */
-function hostKeyBlob(hostKey) {
-  const fields = hostKey.trim().split(/\s+/);
-  const blob = Buffer.from(fields.length > 1 ? fields[1] : fields[0], "base64");
-  if (blob.length === 0) throw new reseed.ConfigError('standard input\'s "server.hostKey" is not a public key in its authorized_keys form ("ssh-ed25519 AAAA...")');
-  return blob;
 }
 
 /** Opens an SSH session to the IIS server (ssh2) and starts the executor there through cmd.exe. */
@@ -250,22 +240,16 @@ function openOverSsh(server, command) {
         });
       });
     });
-    // As the command provider does for the IIS steps: the server's key is checked against `hostKey` when the connection
-    // gives one (its `authorized_keys` form, "<type> <base64>"), else not checked (@pulumi/command ConnectionArgs.hostKey).
-    const expectedKey = server.hostKey ? hostKeyBlob(server.hostKey) : undefined;
-    client.connect({
-      host: server.host,
-      port: server.port || DEFAULT_SSH_PORT,
-      username: server.user || DEFAULT_SSH_USER,
-      ...(server.password ? { password: server.password } : {}),
-      ...(server.privateKey ? { privateKey: server.privateKey } : {}),
-      ...(server.privateKeyPassword ? { passphrase: server.privateKeyPassword } : {}),
-      // The agent at agentSocketPath, else SSH_AUTH_SOCK's (the command provider's default).
-      ...(server.agentSocketPath || process.env.SSH_AUTH_SOCK ? { agent: server.agentSocketPath || process.env.SSH_AUTH_SOCK } : {}),
-      ...(expectedKey ? { hostVerifier: (key) => Buffer.isBuffer(key) && key.equals(expectedKey) } : {}),
-      // perDialTimeout 0 means no limit.
-      readyTimeout: server.perDialTimeout === 0 ? 2 ** 31 - 1 : (server.perDialTimeout || DEFAULT_PER_DIAL_TIMEOUT_SECONDS) * 1000,
-    });
+    // As the IIS steps sign in (ssh-connection.js); a `hostKey` that is not a public key is a configuration error.
+    let options;
+    try {
+      options = connectOptions(server);
+    } catch (err) {
+      reject(new reseed.ConfigError(err.message));
+      return;
+    }
+    answerPrompts(client, server);
+    client.connect(options);
   });
 }
 

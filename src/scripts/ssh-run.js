@@ -7,15 +7,13 @@
  * Standard input: JSON {"connection": {...}, "command": "...", "stdin": "..."}, where `connection` holds the fields of
  * the IIS target's `iis.connection` (host, port, user, password, privateKey, privateKeyPassword, agentSocketPath,
  * hostKey): it holds secrets, so it travels on stdin only, never on a command line or in the environment.
- * It signs in as `remote.Command` does (pulumi/pulumi-command provider/pkg/provider/remote/connection.go @ v1.2.1):
- * port 22 and user "root" by default; with `hostKey`, only a server presenting that key is accepted, without one any
- * host key is; a private key (with its passphrase), a password (also for keyboard-interactive prompts) and an agent
- * (`agentSocketPath`, else SSH_AUTH_SOCK) are offered as given.
+ * It signs in as `remote.Command` does, through ssh-connection.js (shared with the `server` re-seed runner).
  * Exit codes: the remote command's; 255 when the connection fails, with one line on stderr that names the server and
  * the reason (never a secret: the library's messages carry none, and the input is never printed).
  */
 "use strict";
-const { Client, utils } = require("ssh2");
+const { Client } = require("ssh2");
+const { answerPrompts, connectOptions } = require("./ssh-connection.js");
 
 function readStdin() {
     return new Promise((resolve, reject) => {
@@ -25,33 +23,6 @@ function readStdin() {
         process.stdin.on("end", () => resolve(text));
         process.stdin.on("error", reject);
     });
-}
-
-/** The key blob of an OpenSSH public key line ("ssh-ed25519 AAAA... comment"), as the server presents it. */
-function hostKeyBlob(line) {
-    const parsed = utils.parseKey(line);
-    if (parsed instanceof Error) {
-        throw new Error(`connection.hostKey is not an OpenSSH public key: ${parsed.message}`);
-    }
-    return (Array.isArray(parsed) ? parsed[0] : parsed).getPublicSSH();
-}
-
-function connectConfig(connection) {
-    const expected = connection.hostKey ? hostKeyBlob(connection.hostKey) : undefined;
-    return {
-        host: connection.host,
-        port: connection.port ?? 22,
-        username: connection.user ?? "root",
-        password: connection.password,
-        privateKey: connection.privateKey,
-        passphrase: connection.privateKeyPassword,
-        // The agent at SSH_AUTH_SOCK when none is named (tryGetDefaultAgentSocket).
-        agent: connection.agentSocketPath ?? process.env.SSH_AUTH_SOCK,
-        // The password answers keyboard-interactive prompts too (ssh.KeyboardInteractive).
-        tryKeyboard: connection.password !== undefined,
-        readyTimeout: 60000,
-        hostVerifier: key => expected === undefined || Buffer.compare(key, expected) === 0,
-    };
 }
 
 async function main() {
@@ -69,9 +40,7 @@ async function main() {
         process.stderr.write(`ssh-run: could not run the command on ${server}: ${err.message}\n`);
         process.exit(255);
     });
-    client.on("keyboard-interactive", (_name, _instructions, _language, prompts, finish) =>
-        finish(prompts.map(() => connection.password ?? "")),
-    );
+    answerPrompts(client, connection);
     client.on("ready", () => {
         client.exec(command, (err, stream) => {
             if (err) {
@@ -88,7 +57,7 @@ async function main() {
         });
     });
     try {
-        client.connect(connectConfig(connection));
+        client.connect(connectOptions(connection));
     } catch (err) {
         process.stderr.write(`ssh-run: could not connect to ${server}: ${err.message}\n`);
         process.exit(255);
